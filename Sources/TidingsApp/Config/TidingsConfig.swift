@@ -1,0 +1,68 @@
+import Foundation
+import Logging
+import TidingsCore
+import TidingsDelivery
+import TidingsStore
+
+/// Everything `tidings.yaml` (and its environment overrides) says, as plain values with
+/// defaults. Loading lives in `ConfigLoader`; this is only the result.
+public struct TidingsConfig: Sendable {
+    public var databasePath = "var/tidings.sqlite"
+    public var durability = Store.Durability.full
+    public var logLevel = Logger.Level.info
+    public var shop = ShopInfo(name: "Tidings Shop", email: "help@shop.invalid", url: "https://shop.invalid", phone: "")
+    public var templatesDirectory = "config/templates"
+    public var workflowsPath = "config/workflows.yaml"
+    public var pipelineBatchSize = 500
+    public var pipelinePollInterval = Duration.milliseconds(50)
+    public var dispatcherLeaseSeconds = 120.0
+    public var dispatcherPollInterval = Duration.milliseconds(250)
+    public var spoolDirectory = "var/spool"
+    public var sender = MIMEMessage.Mailbox(name: "Tidings", address: "tidings@shop.invalid")
+    public var channels: [Channel: ChannelConfig] = [:]
+    public var promises = ServicePromises.standard
+
+    public init() {}
+}
+
+/// How one channel delivers, and how hard it tries.
+public struct ChannelConfig: Sendable {
+    public enum Route: Sendable {
+        case spool
+        case smtp(SMTPTransport.Settings)
+        case webhook(WebhookTransport.Settings)
+    }
+
+    public var route: Route
+    public var concurrency: Int
+    public var retry: RetryPolicy
+
+    public var routeName: String {
+        switch route {
+        case .spool: return "spool"
+        case .smtp: return "smtp"
+        case .webhook(let settings): return "webhook (\(settings.preset.rawValue))"
+        }
+    }
+}
+
+/// Errors of the configuration domain; each names the setting and says what would be valid.
+public struct ConfigError: Error, Sendable, CustomStringConvertible {
+    public enum Code: String, Sendable {
+        case unreadable = "config.unreadable"
+        case invalidValue = "config.invalid_value"
+        case missingValue = "config.missing_value"
+        case workflows = "config.workflows"
+        case templates = "config.templates"
+    }
+
+    public var code: Code
+    public var message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { "\(message) [\(code.rawValue)]" }
+}

@@ -1,0 +1,40 @@
+import Foundation
+import Logging
+import TidingsCore
+import TidingsDelivery
+import TidingsStore
+
+/// Configuration, workflows and templates, loaded and checked together: what every command
+/// but `append` and `status` needs.
+public struct Runtime: Sendable {
+    public var config: TidingsConfig
+    public var workflows: WorkflowSet
+    public var catalog: TemplateCatalog
+    public var engine: WorkflowEngine
+
+    public static func load(configPath: String, environment: [String: String] = ProcessInfo.processInfo.environment) async throws -> Runtime {
+        let config = try await ConfigLoader.load(path: configPath, environment: environment)
+        let workflows = try WorkflowLoader.load(path: config.workflowsPath)
+        let catalog = try TemplateLoader.load(directory: config.templatesDirectory, fallbackLocale: workflows.fallbackLocale)
+        let engine = WorkflowEngine(workflows: workflows, shop: config.shop, promises: config.promises)
+        return Runtime(config: config, workflows: workflows, catalog: catalog, engine: engine)
+    }
+
+    /// Builds each channel's transport as configured.
+    public func channelSetups() throws -> [Channel: Dispatcher.ChannelSetup] {
+        var setups: [Channel: Dispatcher.ChannelSetup] = [:]
+        for (channel, channelConfig) in config.channels {
+            let transport: any Transport
+            switch channelConfig.route {
+            case .spool:
+                transport = try SpoolTransport(directory: "\(config.spoolDirectory)/\(channel.rawValue)", from: config.sender)
+            case .smtp(let settings):
+                transport = try SMTPTransport(settings: settings)
+            case .webhook(let settings):
+                transport = try WebhookTransport(settings: settings, label: channel.rawValue)
+            }
+            setups[channel] = Dispatcher.ChannelSetup(transport: transport, concurrency: channelConfig.concurrency, retry: channelConfig.retry)
+        }
+        return setups
+    }
+}

@@ -1,0 +1,55 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import TidingsStore
+
+/// Tells systemd the daemon is ready, keeps a one-line `STATUS=` current, and sends
+/// `WATCHDOG=1` at half of `WATCHDOG_USEC`, but only while the pipeline loop is alive, so a
+/// stuck daemon gets restarted rather than kept alive by a healthy timer.
+public struct NotifyService: Service {
+    let notifier: SystemdNotifier
+    let store: Store
+    let pipeline: PipelineService
+    let logger: Logger
+    let statusInterval: Duration
+
+    public init(notifier: SystemdNotifier, store: Store, pipeline: PipelineService, logger: Logger, statusInterval: Duration = .seconds(5)) {
+        self.notifier = notifier
+        self.store = store
+        self.pipeline = pipeline
+        self.logger = logger
+        self.statusInterval = statusInterval
+    }
+
+    public func run() async throws {
+        guard notifier.isActive else {
+            try? await gracefulShutdown()
+            return
+        }
+        notifier.notify("READY=1\nSTATUS=serving")
+        logger.info("told systemd we are ready", metadata: ["watchdog": "\(notifier.watchdogInterval.map { "\($0)" } ?? "off")"])
+        let tick = min(notifier.watchdogInterval ?? statusInterval, statusInterval)
+        var sinceStatus = Duration.zero
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            do {
+                try await cancelWhenGracefulShutdown { try await Task.sleep(for: tick) }
+            } catch {
+                break
+            }
+            if notifier.watchdogInterval != nil {
+                let lastBeat = pipeline.heartbeat.load(ordering: .relaxed)
+                let stale = Int64(Date().timeIntervalSince1970) - lastBeat > 60
+                if !stale { notifier.notify("WATCHDOG=1") } else { logger.warning("pipeline loop looks stuck; withholding the watchdog ping") }
+            }
+            sinceStatus += tick
+            if sinceStatus >= statusInterval {
+                sinceStatus = .zero
+                if let status = try? store.status(now: Date()) {
+                    notifier.notify("STATUS=position \(status.checkpoint)/\(status.head), \(status.count(.pending)) pending, "
+                                    + "\(status.count(.sent)) sent, \(status.count(.failed)) failed")
+                }
+            }
+        }
+        notifier.notify("STOPPING=1\nSTATUS=stopping")
+    }
+}

@@ -1,0 +1,73 @@
+import Foundation
+import Logging
+import Metrics
+import ServiceLifecycle
+import Synchronization
+import TidingsCore
+import TidingsDelivery
+import TidingsStore
+
+/// Applies the log to the read models and the outbox, batch by batch. It polls the log head
+/// (cheap) so that events appended by another process are seen within one poll interval, and
+/// rings the dispatcher the moment a batch creates messages.
+public final class PipelineService: Service {
+    let store: Store
+    let engine: WorkflowEngine
+    let dispatcher: Doorbell
+    let batchSize: Int
+    let pollInterval: Duration
+    let logger: Logger
+    let clock: @Sendable () -> Date
+    /// Rung by in-process appenders (the HTTP API) to skip the poll wait.
+    public let doorbell = Doorbell()
+    /// When the loop last completed a turn, for the watchdog.
+    public let heartbeat = Atomic<Int64>(0)
+    /// The last checkpoint reached, for the status line.
+    public let position = Atomic<Int64>(0)
+
+    public init(store: Store, engine: WorkflowEngine, dispatcher: Doorbell, batchSize: Int, pollInterval: Duration, logger: Logger,
+                clock: @escaping @Sendable () -> Date = Date.init) {
+        self.store = store
+        self.engine = engine
+        self.dispatcher = dispatcher
+        self.batchSize = batchSize
+        self.pollInterval = pollInterval
+        self.logger = logger
+        self.clock = clock
+    }
+
+    public func run() async throws {
+        let stopping = Atomic<Bool>(false)
+        let processed = Counter(label: "tidings_pipeline_events_total")
+        await withGracefulShutdownHandler {
+            var checkpoint = (try? store.checkpoint()) ?? 0
+            position.store(checkpoint, ordering: .relaxed)
+            while !stopping.load(ordering: .relaxed) && !Task.isCancelled {
+                heartbeat.store(Int64(clock().timeIntervalSince1970), ordering: .relaxed)
+                do {
+                    if try store.head() > checkpoint {
+                        let batch = try store.processBatch(limit: batchSize, engine: engine, now: clock())
+                        checkpoint = batch.checkpoint
+                        position.store(checkpoint, ordering: .relaxed)
+                        processed.increment(by: batch.processed)
+                        if !batch.readyByChannel.isEmpty { dispatcher.ring() }
+                        logger.debug("pipeline batch", metadata: [
+                            "events": "\(batch.processed)", "checkpoint": "\(checkpoint)",
+                            "messages": "\(batch.readyByChannel.values.reduce(0, +))", "skipped": "\(batch.skipped)",
+                        ])
+                        if batch.processed == batchSize { continue }
+                    }
+                    await doorbell.wait(timeout: pollInterval)
+                } catch {
+                    // A busy or failing disk is not fatal: say so and try again shortly.
+                    logger.error("pipeline batch failed; retrying in 1 s", metadata: ["error": "\(error)"])
+                    await doorbell.wait(timeout: .seconds(1))
+                }
+            }
+        } onGracefulShutdown: {
+            stopping.store(true, ordering: .relaxed)
+            self.doorbell.ring()
+        }
+        logger.info("pipeline stopped", metadata: ["checkpoint": "\(position.load(ordering: .relaxed))"])
+    }
+}

@@ -1,0 +1,193 @@
+import Foundation
+
+/// What kind of value a `data` field must hold.
+public enum FieldKind: Sendable {
+    case string, number, bool, object, stringList
+    case timestamp
+    /// A calendar date (`2026-11-30`) or a full timestamp.
+    case dateOrTimestamp
+    case email, phone, url
+    case oneOf([String])
+    case list(of: [FieldRule])
+}
+
+/// A rule for one field of an event's `data`.
+public struct FieldRule: Sendable {
+    public var name: String
+    public var kind: FieldKind
+    public var required: Bool
+
+    public init(_ name: String, _ kind: FieldKind, required: Bool = false) {
+        self.name = name
+        self.kind = kind
+        self.required = required
+    }
+}
+
+/// The shape of `data` for one event type.
+public struct EventSchema: Sendable {
+    public var entity: String
+    public var fields: [FieldRule]
+    public var needsSubject = true
+    /// At least one of these must be present (a disruption names a region or a carrier).
+    public var anyOf: [String] = []
+
+    public func check(_ data: JSONValue) -> [FieldIssue] {
+        var issues = Self.check(data, rules: fields, prefix: "data")
+        if !anyOf.isEmpty, !anyOf.contains(where: { data[$0] != nil && data[$0] != .null }) {
+            issues.append(FieldIssue(field: "data", message: "needs at least one of \(anyOf.joined(separator: ", "))"))
+        }
+        return issues
+    }
+
+    static func check(_ object: JSONValue, rules: [FieldRule], prefix: String) -> [FieldIssue] {
+        var issues: [FieldIssue] = []
+        for rule in rules {
+            let path = "\(prefix).\(rule.name)"
+            guard let value = object[rule.name], value != .null else {
+                if rule.required { issues.append(FieldIssue(field: path, message: "is required")) }
+                continue
+            }
+            issues.append(contentsOf: check(value, kind: rule.kind, path: path))
+        }
+        return issues
+    }
+
+    static func check(_ value: JSONValue, kind: FieldKind, path: String) -> [FieldIssue] {
+        func fail(_ message: String) -> [FieldIssue] { [FieldIssue(field: path, message: message)] }
+        switch kind {
+        case .string:
+            return value.stringValue == nil ? fail("must be a string, got \(value.kindName)") : []
+        case .number:
+            guard let n = value.numberValue else { return fail("must be a number, got \(value.kindName)") }
+            return n.isFinite && n >= 0 ? [] : fail("must be zero or more")
+        case .bool:
+            return value.boolValue == nil ? fail("must be true or false, got \(value.kindName)") : []
+        case .object:
+            return value.objectValue == nil ? fail("must be an object, got \(value.kindName)") : []
+        case .stringList:
+            guard let items = value.arrayValue, items.allSatisfy({ $0.stringValue != nil }) else {
+                return fail("must be an array of strings")
+            }
+            return []
+        case .timestamp:
+            guard let text = value.stringValue, Timestamp.parse(text) != nil else {
+                return fail("must be an RFC 3339 timestamp such as 2026-11-23T09:30:00Z")
+            }
+            return []
+        case .dateOrTimestamp:
+            guard let text = value.stringValue, Timestamp.parse(text) != nil || Timestamp.parse(text + "T00:00:00Z") != nil else {
+                return fail("must be a date (2026-11-30) or an RFC 3339 timestamp")
+            }
+            return []
+        case .email:
+            guard let text = value.stringValue, EmailAddress.isValid(text) else {
+                return fail("must be an email address such as ann@example.com")
+            }
+            return []
+        case .phone:
+            guard let text = value.stringValue, isE164(text) else {
+                return fail("must be an E.164 phone number such as +447700900123")
+            }
+            return []
+        case .url:
+            guard let text = value.stringValue, let url = URL(string: text), ["http", "https"].contains(url.scheme?.lowercased() ?? ""),
+                url.host != nil
+            else {
+                return fail("must be an http or https URL")
+            }
+            return []
+        case .oneOf(let allowed):
+            guard let text = value.stringValue, allowed.contains(text) else {
+                return fail("must be one of \(allowed.joined(separator: ", "))")
+            }
+            return []
+        case .list(let rules):
+            guard let items = value.arrayValue else { return fail("must be an array, got \(value.kindName)") }
+            var issues: [FieldIssue] = []
+            for (index, item) in items.enumerated() {
+                let itemPath = "\(path)[\(index)]"
+                guard item.objectValue != nil else {
+                    issues.append(FieldIssue(field: itemPath, message: "must be an object"))
+                    continue
+                }
+                issues.append(contentsOf: check(item, rules: rules, prefix: itemPath))
+            }
+            return issues
+        }
+    }
+
+    static func isE164(_ text: String) -> Bool {
+        guard text.first == "+" else { return false }
+        let digits = text.dropFirst()
+        return (8...15).contains(digits.count) && digits.allSatisfy(\.isASCII) && digits.allSatisfy(\.isNumber) && digits.first != "0"
+    }
+}
+
+/// The event types Tidings understands and the shape of their `data` (DESIGN.md's table).
+public enum EventCatalogue {
+    static let preferences: [FieldRule] = [
+        FieldRule("channels", .stringList), FieldRule("consent", .object), FieldRule("quiet_hours", .object),
+        FieldRule("opt_out", .stringList),
+    ]
+    static let customerFields: [FieldRule] = [
+        FieldRule("name", .string), FieldRule("email", .email), FieldRule("phone", .phone),
+        FieldRule("messenger_id", .string), FieldRule("locale", .string), FieldRule("timezone", .string),
+        FieldRule("preferences", .object),
+    ]
+    static let note: [FieldRule] = [FieldRule("by", .string), FieldRule("note", .string)]
+
+    public static let schemas: [String: EventSchema] = [
+        "customer.registered": EventSchema(entity: "customer", fields: customerFields),
+        "customer.updated": EventSchema(entity: "customer", fields: customerFields),
+        "order.placed": EventSchema(entity: "order", fields: [
+            FieldRule("customer_id", .string, required: true),
+            FieldRule("items", .list(of: [
+                FieldRule("sku", .string, required: true), FieldRule("name", .string, required: true),
+                FieldRule("quantity", .number, required: true), FieldRule("unit_price", .number, required: true),
+            ]), required: true),
+            FieldRule("total", .number, required: true), FieldRule("currency", .string, required: true),
+            FieldRule("ship_by", .timestamp), FieldRule("deliver_by", .timestamp), FieldRule("shipping", .object),
+        ]),
+        "order.item_out_of_stock": EventSchema(entity: "order", fields: [
+            FieldRule("sku", .string, required: true), FieldRule("name", .string),
+            FieldRule("expected_restock", .dateOrTimestamp), FieldRule("options", .stringList),
+        ]),
+        "order.shipped": EventSchema(entity: "order", fields: [
+            FieldRule("carrier", .string), FieldRule("tracking_number", .string), FieldRule("tracking_url", .url),
+            FieldRule("estimated_delivery", .dateOrTimestamp),
+        ]),
+        "order.out_for_delivery": EventSchema(entity: "order", fields: [FieldRule("at", .timestamp)]),
+        "order.delivered": EventSchema(entity: "order", fields: [FieldRule("at", .timestamp)]),
+        "order.delayed": EventSchema(entity: "order", fields: [
+            FieldRule("reason", .string), FieldRule("new_estimate", .dateOrTimestamp),
+        ]),
+        "order.cancelled": EventSchema(entity: "order", fields: [FieldRule("reason", .string), FieldRule("amount", .number)]),
+        "order.refunded": EventSchema(entity: "order", fields: [FieldRule("reason", .string), FieldRule("amount", .number)]),
+        "order.return_requested": EventSchema(entity: "order", fields: [
+            FieldRule("rma", .string, required: true), FieldRule("reason", .string),
+            FieldRule("items", .list(of: [FieldRule("sku", .string, required: true), FieldRule("quantity", .number)])),
+        ]),
+        "shipping.disruption_announced": EventSchema(
+            entity: "region", fields: [
+                FieldRule("region", .string), FieldRule("carrier", .string), FieldRule("reason", .string),
+                FieldRule("new_estimate", .dateOrTimestamp),
+            ], needsSubject: false, anyOf: ["region", "carrier"]),
+        "ticket.opened": EventSchema(entity: "ticket", fields: [
+            FieldRule("customer_id", .string, required: true),
+            FieldRule("kind", .oneOf(["complaint", "query", "return", "feedback"]), required: true),
+            FieldRule("summary", .string), FieldRule("order_id", .string), FieldRule("channel", .string),
+        ]),
+        "ticket.replied": EventSchema(entity: "ticket", fields: note),
+        "ticket.escalated": EventSchema(entity: "ticket", fields: note),
+        "ticket.resolved": EventSchema(entity: "ticket", fields: note),
+        "ticket.reopened": EventSchema(entity: "ticket", fields: note),
+        "order.dispatch_overdue": EventSchema(entity: "order", fields: []),
+        "order.delivery_overdue": EventSchema(entity: "order", fields: []),
+        "ticket.response_overdue": EventSchema(entity: "ticket", fields: []),
+        "ticket.resolution_due_soon": EventSchema(entity: "ticket", fields: []),
+        "ticket.resolution_overdue": EventSchema(entity: "ticket", fields: []),
+    ]
+
+    public static func schema(for type: String) -> EventSchema? { schemas[type] }
+}

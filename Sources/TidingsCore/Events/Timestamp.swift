@@ -1,0 +1,33 @@
+import Foundation
+
+/// RFC 3339 timestamps, parsed strictly enough to refuse garbage and loosely enough to take
+/// what real producers send (fractional seconds or not, `Z` or an offset).
+public enum Timestamp {
+    public static func parse(_ text: String) -> Date? {
+        let withFraction = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+        let plain = Date.ISO8601FormatStyle()
+        let normalised = text.replacingOccurrences(of: "z", with: "Z")
+        if let date = try? plain.parse(normalised) { return date }
+        if let date = try? withFraction.parse(normalised) { return date }
+        return nil
+    }
+
+    public static func format(_ date: Date) -> String {
+        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: false))
+    }
+
+    /// `2026-11-25` in UTC, for customer-facing dates.
+    public static func day(_ date: Date) -> String {
+        var style = Date.ISO8601FormatStyle().year().month().day()
+        style.timeZone = TimeZone(identifier: "UTC") ?? .current
+        return date.formatted(style)
+    }
+
+    /// `2026-11-25 14:30 UTC`, for customer-facing times.
+    public static func dayAndTime(_ date: Date) -> String {
+        let full = format(date) // 2026-11-25T14:30:00Z
+        let dayPart = full.prefix(10)
+        let timePart = full.dropFirst(11).prefix(5)
+        return "\(dayPart) \(timePart) UTC"
+    }
+}

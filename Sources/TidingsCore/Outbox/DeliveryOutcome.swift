@@ -1,0 +1,39 @@
+import Foundation
+
+/// What one attempt to hand a message to its server came to.
+public enum DeliveryOutcome: Sendable, Hashable {
+    /// The server accepted it; the detail is its reply (an SMTP queue id, an HTTP status).
+    case sent(detail: String)
+    /// Worth trying again: the server was away, busy or said "later".
+    case transient(reason: String, retryAfter: TimeInterval? = nil)
+    /// Trying again will not help: the server refused it for good.
+    case permanent(reason: String)
+
+    public var label: String {
+        switch self {
+        case .sent: return "sent"
+        case .transient: return "transient"
+        case .permanent: return "permanent"
+        }
+    }
+
+    public var detail: String {
+        switch self {
+        case .sent(let detail): return detail
+        case .transient(let reason, _), .permanent(let reason): return reason
+        }
+    }
+}
+
+/// The states a message moves through in the outbox.
+public enum MessageState: String, Sendable, Hashable, CaseIterable, Codable {
+    /// Waiting to be sent (now, or after `due_at` when retrying).
+    case pending
+    /// Claimed by a dispatcher, with a lease that expires if the process dies.
+    case sending
+    case sent
+    /// Given up: a permanent refusal or out of attempts. The reason stays in `last_error`.
+    case failed
+    /// Never sendable: no usable channel, or the customer opted out. Kept for the history.
+    case skipped
+}

@@ -1,0 +1,51 @@
+import Foundation
+
+/// An order as its events describe it: what was bought, where it is, and what happened when.
+public struct Order: Codable, Sendable, Hashable {
+    public var id: String
+    public var customerID: String
+    public var status: Status
+    public var items: [Item]
+    public var total: Double
+    public var currency: String
+    public var placedAt: Date
+    public var shipBy: Date?
+    public var deliverBy: Date?
+    public var shipping: Shipping?
+    public var tracking: Tracking?
+    public var outOfStock: [String] = []
+    public var timeline: [TimelineEntry] = []
+
+    public enum Status: String, Codable, Sendable, Hashable {
+        case placed, delayed, shipped, outForDelivery = "out_for_delivery", delivered, cancelled
+        case returnRequested = "return_requested", refunded
+    }
+
+    public struct Item: Codable, Sendable, Hashable {
+        public var sku: String
+        public var name: String
+        public var quantity: Double
+        public var unitPrice: Double
+    }
+
+    public struct Shipping: Codable, Sendable, Hashable {
+        public var region: String?
+        public var postcode: String?
+        public var carrier: String?
+    }
+
+    public struct Tracking: Codable, Sendable, Hashable {
+        public var carrier: String?
+        public var number: String?
+        public var url: String?
+        public var estimatedDelivery: String?
+    }
+}
+
+/// One line of an order's or ticket's history.
+public struct TimelineEntry: Codable, Sendable, Hashable {
+    public var at: Date
+    public var type: String
+    public var position: Int64
+    public var note: String?
+}

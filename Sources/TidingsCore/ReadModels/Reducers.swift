@@ -1,0 +1,124 @@
+import Foundation
+
+/// Pure reducers: each takes the current state of one entity and an event and returns the next
+/// state. Events about an entity that does not exist yet leave it absent rather than invent it.
+public enum Reducers {
+    public static func customer(_ current: Customer?, _ stored: StoredEvent) -> Customer? {
+        let event = stored.event
+        guard event.type == "customer.registered" || event.type == "customer.updated", let id = event.subject else {
+            return current
+        }
+        var customer = current ?? Customer(id: id)
+        let data = event.data
+        if let v = data["name"]?.stringValue { customer.name = v }
+        if let v = data["email"]?.stringValue { customer.email = v }
+        if let v = data["phone"]?.stringValue { customer.phone = v }
+        if let v = data["messenger_id"]?.stringValue { customer.messengerID = v }
+        if let v = data["locale"]?.stringValue { customer.locale = v }
+        if let v = data["timezone"]?.stringValue { customer.timezone = v }
+        if let prefs = data["preferences"] {
+            if let channels = prefs["channels"]?.arrayValue {
+                customer.preferences.channels = channels.compactMap { $0.stringValue.flatMap(Channel.init(rawValue:)) }
+            }
+            if let consent = prefs["consent"]?.objectValue {
+                for (name, value) in consent {
+                    guard let channel = Channel(rawValue: name), let given = value.boolValue else { continue }
+                    if given { customer.preferences.consent.insert(channel) } else { customer.preferences.consent.remove(channel) }
+                }
+            }
+            if let quiet = prefs["quiet_hours"], let start = quiet["start"]?.stringValue, let end = quiet["end"]?.stringValue {
+                customer.preferences.quietHours = Customer.QuietHours(start: start, end: end)
+            }
+            if let optOut = prefs["opt_out"]?.arrayValue {
+                customer.preferences.optOut = Set(optOut.compactMap(\.stringValue))
+            }
+        }
+        if event.type == "customer.registered", customer.registeredAt == nil { customer.registeredAt = stored.effectiveTime }
+        customer.updatedAt = stored.effectiveTime
+        return customer
+    }
+
+    public static func order(_ current: Order?, _ stored: StoredEvent) -> Order? {
+        let event = stored.event
+        guard event.type.hasPrefix("order."), let id = event.subject else { return current }
+        let data = event.data
+        let at = stored.effectiveTime
+        if event.type == "order.placed" {
+            guard current == nil, let customerID = data["customer_id"]?.stringValue else { return current }
+            let items = (data["items"]?.arrayValue ?? []).compactMap { item -> Order.Item? in
+                guard let sku = item["sku"]?.stringValue else { return nil }
+                return Order.Item(sku: sku, name: item["name"]?.stringValue ?? sku,
+                                  quantity: item["quantity"]?.numberValue ?? 1, unitPrice: item["unit_price"]?.numberValue ?? 0)
+            }
+            let shipping = data["shipping"].map {
+                Order.Shipping(region: $0["region"]?.stringValue, postcode: $0["postcode"]?.stringValue, carrier: $0["carrier"]?.stringValue)
+            }
+            var order = Order(id: id, customerID: customerID, status: .placed, items: items,
+                              total: data["total"]?.numberValue ?? 0, currency: data["currency"]?.stringValue ?? "",
+                              placedAt: at, shipBy: data["ship_by"]?.stringValue.flatMap(Timestamp.parse),
+                              deliverBy: data["deliver_by"]?.stringValue.flatMap(Timestamp.parse), shipping: shipping)
+            order.timeline.append(TimelineEntry(at: at, type: event.type, position: stored.position))
+            return order
+        }
+        guard var order = current else { return nil }
+        switch event.type {
+        case "order.item_out_of_stock":
+            if let sku = data["sku"]?.stringValue, !order.outOfStock.contains(sku) { order.outOfStock.append(sku) }
+        case "order.shipped":
+            order.status = .shipped
+            order.tracking = Order.Tracking(
+                carrier: data["carrier"]?.stringValue ?? order.shipping?.carrier, number: data["tracking_number"]?.stringValue,
+                url: data["tracking_url"]?.stringValue, estimatedDelivery: data["estimated_delivery"]?.stringValue)
+        case "order.out_for_delivery": order.status = .outForDelivery
+        case "order.delivered": order.status = .delivered
+        case "order.delayed":
+            if order.status == .placed { order.status = .delayed }
+            if let estimate = data["new_estimate"]?.stringValue {
+                order.tracking = order.tracking ?? Order.Tracking()
+                order.tracking?.estimatedDelivery = estimate
+            }
+        case "order.cancelled": order.status = .cancelled
+        case "order.return_requested": order.status = .returnRequested
+        case "order.refunded": order.status = .refunded
+        default: break
+        }
+        let note = data["reason"]?.stringValue ?? data["note"]?.stringValue
+        order.timeline.append(TimelineEntry(at: at, type: event.type, position: stored.position, note: note))
+        return order
+    }
+
+    public static func ticket(_ current: Ticket?, _ stored: StoredEvent, promises: ServicePromises) -> Ticket? {
+        let event = stored.event
+        guard event.type.hasPrefix("ticket."), let id = event.subject else { return current }
+        let data = event.data
+        let at = stored.effectiveTime
+        if event.type == "ticket.opened" {
+            guard current == nil, let customerID = data["customer_id"]?.stringValue else { return current }
+            let kind = data["kind"]?.stringValue ?? "query"
+            let promise = promises.promise(for: kind)
+            var ticket = Ticket(
+                id: id, customerID: customerID, kind: kind, status: .open, summary: data["summary"]?.stringValue,
+                orderID: data["order_id"]?.stringValue, channel: data["channel"]?.stringValue, openedAt: at,
+                firstResponseDue: at.addingTimeInterval(Double(promise.firstResponseHours) * 3600),
+                resolutionDue: at.addingTimeInterval(Double(promise.resolutionDays) * 86400))
+            ticket.timeline.append(TimelineEntry(at: at, type: event.type, position: stored.position, note: ticket.summary))
+            return ticket
+        }
+        guard var ticket = current else { return nil }
+        switch event.type {
+        case "ticket.replied":
+            if ticket.firstResponseAt == nil { ticket.firstResponseAt = at }
+            if ticket.status == .open { ticket.status = .answered }
+        case "ticket.escalated": ticket.status = .escalated
+        case "ticket.resolved":
+            ticket.status = .resolved
+            ticket.resolvedAt = at
+        case "ticket.reopened":
+            ticket.status = .open
+            ticket.resolvedAt = nil
+        default: break
+        }
+        ticket.timeline.append(TimelineEntry(at: at, type: event.type, position: stored.position, note: data["note"]?.stringValue))
+        return ticket
+    }
+}

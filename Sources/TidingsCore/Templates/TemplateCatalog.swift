@@ -1,0 +1,142 @@
+import Foundation
+import Mustache
+
+/// A rendered message, ready for a channel.
+public struct RenderedMessage: Sendable, Hashable {
+    public var subject: String?
+    public var text: String
+    public var html: String?
+
+    public init(subject: String?, text: String, html: String?) {
+        self.subject = subject
+        self.text = text
+        self.html = html
+    }
+}
+
+/// The parts a channel needs, and the file each lives in.
+public enum TemplatePart: String, Sendable, CaseIterable {
+    case emailSubject = "email.subject", emailText = "email.text", emailHTML = "email.html"
+    case smsText = "sms.text", messengerText = "messenger.text"
+
+    public static func parts(for channel: Channel) -> [TemplatePart] {
+        switch channel {
+        case .email: return [.emailSubject, .emailText, .emailHTML]
+        case .sms: return [.smsText]
+        case .messenger: return [.messengerText]
+        }
+    }
+
+    /// Only HTML is HTML-escaped; subjects and text go out as written.
+    public var isHTML: Bool { self == .emailHTML }
+}
+
+/// Every template, parsed once: `<template>/<locale>/<part>.mustache`. Looking one up falls
+/// back from `de-AT` to `de` to the fallback locale.
+public struct TemplateCatalog: Sendable {
+    public struct Key: Hashable, Sendable {
+        public var template: String
+        public var locale: String
+        public var part: TemplatePart
+
+        public init(template: String, locale: String, part: TemplatePart) {
+            self.template = template
+            self.locale = locale
+            self.part = part
+        }
+    }
+
+    public let fallbackLocale: String
+    public private(set) var templates: [Key: MustacheTemplate] = [:]
+    /// Sources by key, for `tidings check` to lint.
+    public private(set) var sources: [Key: String] = [:]
+
+    /// Parses files given by their path relative to the templates directory.
+    public init(files: [String: String], fallbackLocale: String) throws {
+        self.fallbackLocale = fallbackLocale
+        for (path, source) in files {
+            let components = path.split(separator: "/").map(String.init)
+            guard components.count == 3, components[2].hasSuffix(".mustache"),
+                let part = TemplatePart(rawValue: String(components[2].dropLast(".mustache".count)))
+            else { continue }
+            let key = Key(template: components[0], locale: components[1], part: part)
+            let text = part.isHTML ? source : "{{% CONTENT_TYPE: TEXT}}\n" + source
+            do {
+                templates[key] = try MustacheTemplate(string: text)
+            } catch let error as MustacheTemplate.ParserError {
+                let line = part.isHTML ? error.context.lineNumber : error.context.lineNumber - 1
+                throw TemplateError(.syntax, "\(path) line \(line): \(error.error)")
+            }
+            sources[key] = source
+        }
+    }
+
+    /// The locales to try, most specific first.
+    public func localeChain(_ locale: String) -> [String] {
+        var chain = [locale]
+        if let dash = locale.firstIndex(where: { $0 == "-" || $0 == "_" }) { chain.append(String(locale[..<dash])) }
+        chain.append(fallbackLocale)
+        return chain
+    }
+
+    public func template(_ template: String, _ part: TemplatePart, locale: String) -> (Key, MustacheTemplate)? {
+        for candidate in localeChain(locale) {
+            let key = Key(template: template, locale: candidate, part: part)
+            if let found = templates[key] { return (key, found) }
+        }
+        return nil
+    }
+
+    public func render(template: String, channel: Channel, locale: String, context: JSONValue) throws -> RenderedMessage {
+        let values = MustacheValue.convert(context)
+        func part(_ part: TemplatePart) throws -> String {
+            guard let (_, found) = self.template(template, part, locale: locale) else {
+                throw TemplateError(.missing, "no template \(template)/\(fallbackLocale)/\(part.rawValue).mustache (locale \(locale))")
+            }
+            return found.render(values)
+        }
+        switch channel {
+        case .email:
+            let subject = try part(.emailSubject).split(whereSeparator: \.isNewline).joined(separator: " ")
+            return RenderedMessage(subject: subject.trimmingCharacters(in: .whitespaces), text: try part(.emailText), html: try part(.emailHTML))
+        case .sms:
+            return RenderedMessage(subject: nil, text: try part(.smsText).trimmingCharacters(in: .whitespacesAndNewlines), html: nil)
+        case .messenger:
+            return RenderedMessage(subject: nil, text: try part(.messengerText).trimmingCharacters(in: .whitespacesAndNewlines), html: nil)
+        }
+    }
+}
+
+/// Errors of the template domain.
+public struct TemplateError: Error, Sendable, CustomStringConvertible {
+    public enum Code: String, Sendable {
+        case missing = "template.missing"
+        case syntax = "template.syntax"
+        case unknownVariable = "template.unknown_variable"
+    }
+
+    public var code: Code
+    public var message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { "\(message) [\(code.rawValue)]" }
+}
+
+/// Turns JSON into what the Mustache engine walks: dictionaries, arrays and strings, with
+/// whole numbers shown without a decimal point.
+enum MustacheValue {
+    static func convert(_ value: JSONValue) -> Any {
+        switch value {
+        case .null: return ""
+        case .bool(let b): return b
+        case .number(let n): return n.rounded() == n && abs(n) < 1e15 ? String(Int64(n)) : String(n)
+        case .string(let s): return s
+        case .array(let items): return items.map(convert)
+        case .object(let fields): return fields.filter { $0.value != .null }.mapValues(convert)
+        }
+    }
+}

@@ -1,0 +1,35 @@
+/// Picks the channels a message may use, in order: the workflow's list with `preferred`
+/// expanded to the customer's own order, keeping only channels the customer has an address
+/// for and, for SMS and messenger, consented to.
+public enum ChannelSelection {
+    public struct Outcome: Sendable, Hashable {
+        /// Usable channels, best first; the first is tried, the rest are fallbacks.
+        public var channels: [Channel]
+        /// Why channels were passed over, for the message history.
+        public var passedOver: [String]
+    }
+
+    public static func select(_ choices: [Workflow.ChannelChoice], for customer: Customer) -> Outcome {
+        var candidates: [Channel] = []
+        for choice in choices {
+            switch choice {
+            case .preferred:
+                candidates.append(contentsOf: customer.preferences.channels.isEmpty ? [.email] : customer.preferences.channels)
+            case .fixed(let channel):
+                candidates.append(channel)
+            }
+        }
+        var usable: [Channel] = []
+        var passedOver: [String] = []
+        for channel in candidates where !usable.contains(channel) {
+            if customer.address(on: channel)?.isEmpty ?? true {
+                passedOver.append("\(channel.rawValue): no address")
+            } else if channel.needsConsent && !customer.preferences.consent.contains(channel) {
+                passedOver.append("\(channel.rawValue): no consent")
+            } else {
+                usable.append(channel)
+            }
+        }
+        return Outcome(channels: usable, passedOver: Array(Set(passedOver)).sorted())
+    }
+}

@@ -1,0 +1,100 @@
+import Foundation
+
+/// Builds the values a template can use (`customer`, `shop`, `event`, `order`, `ticket`,
+/// `data`). Money is preformatted and dates are text, so templates stay logic-free.
+public enum TemplateContext {
+    public static func make(event stored: StoredEvent, customer: Customer, order: Order?, ticket: Ticket?,
+                            shop: ShopInfo, promises: ServicePromises) -> JSONValue {
+        var context: [String: JSONValue] = [
+            "customer": customerValue(customer),
+            "shop": ["name": .string(shop.name), "email": .string(shop.email), "url": .string(shop.url), "phone": .string(shop.phone)],
+            "event": [
+                "id": .string(stored.event.id), "type": .string(stored.event.type),
+                "time": .string(Timestamp.dayAndTime(stored.effectiveTime)),
+            ],
+            "data": dataValue(stored.event.data),
+        ]
+        if let order { context["order"] = orderValue(order) }
+        if let ticket { context["ticket"] = ticketValue(ticket, promises: promises) }
+        return .object(context)
+    }
+
+    static func customerValue(_ c: Customer) -> JSONValue {
+        var fields: [String: JSONValue] = ["id": .string(c.id)]
+        fields["name"] = .string(c.name ?? "")
+        fields["first_name"] = .string(c.firstName ?? c.name ?? "")
+        if let v = c.email { fields["email"] = .string(v) }
+        if let v = c.phone { fields["phone"] = .string(v) }
+        if let v = c.locale { fields["locale"] = .string(v) }
+        return .object(fields)
+    }
+
+    static func orderValue(_ o: Order) -> JSONValue {
+        var fields: [String: JSONValue] = [
+            "id": .string(o.id), "status": .string(o.status.rawValue), "currency": .string(o.currency),
+            "total": .string(money(o.total)), "placed_at": .string(Timestamp.dayAndTime(o.placedAt)),
+            "item_count": .number(o.items.reduce(0) { $0 + $1.quantity }),
+            "items": .array(o.items.map { item in
+                [
+                    "sku": .string(item.sku), "name": .string(item.name), "quantity": .number(item.quantity),
+                    "unit_price": .string(money(item.unitPrice)), "line_total": .string(money(item.unitPrice * item.quantity)),
+                ]
+            }),
+        ]
+        if let d = o.shipBy { fields["ship_by"] = .string(Timestamp.day(d)) }
+        if let d = o.deliverBy { fields["deliver_by"] = .string(Timestamp.day(d)) }
+        if let s = o.shipping {
+            fields["shipping"] = .object(compact(["region": s.region, "postcode": s.postcode, "carrier": s.carrier]))
+        }
+        if let t = o.tracking {
+            fields["tracking"] = .object(compact([
+                "carrier": t.carrier, "number": t.number, "url": t.url, "estimated_delivery": t.estimatedDelivery.map(dateText),
+            ]))
+        }
+        return .object(fields)
+    }
+
+    static func ticketValue(_ t: Ticket, promises: ServicePromises) -> JSONValue {
+        let promise = promises.promise(for: t.kind)
+        var fields: [String: JSONValue] = [
+            "id": .string(t.id), "reference": .string(t.reference), "kind": .string(t.kind),
+            "opened_at": .string(Timestamp.dayAndTime(t.openedAt)),
+            "first_response_due": .string(Timestamp.dayAndTime(t.firstResponseDue)),
+            "resolution_due": .string(Timestamp.day(t.resolutionDue)),
+            "first_response_hours": .number(Double(promise.firstResponseHours)),
+            "resolution_days": .number(Double(promise.resolutionDays)),
+        ]
+        if let v = t.summary { fields["summary"] = .string(v) }
+        if let v = t.orderID { fields["order_id"] = .string(v) }
+        return .object(fields)
+    }
+
+    /// Event data as sent, with amounts as money and dates as customer-facing text.
+    static func dataValue(_ data: JSONValue) -> JSONValue {
+        guard var fields = data.objectValue else { return data }
+        if let amount = fields["amount"]?.numberValue { fields["amount"] = .string(money(amount)) }
+        for key in ["expected_restock", "new_estimate", "estimated_delivery"] {
+            if let text = fields[key]?.stringValue { fields[key] = .string(dateText(text)) }
+        }
+        if let text = fields["at"]?.stringValue, let date = Timestamp.parse(text) { fields["at"] = .string(Timestamp.dayAndTime(date)) }
+        return .object(fields)
+    }
+
+    static func compact(_ fields: [String: String?]) -> [String: JSONValue] {
+        fields.compactMapValues { $0.map(JSONValue.string) }
+    }
+
+    public static func money(_ value: Double) -> String {
+        let cents = Int64((value * 100).rounded())
+        let sign = cents < 0 ? "-" : ""
+        let absolute = abs(cents)
+        let fraction = absolute % 100
+        return "\(sign)\(absolute / 100).\(fraction < 10 ? "0" : "")\(fraction)"
+    }
+
+    /// A date or timestamp as a day, or the text as it came when it is neither.
+    static func dateText(_ text: String) -> String {
+        if let date = Timestamp.parse(text) { return Timestamp.day(date) }
+        return text
+    }
+}

@@ -1,0 +1,162 @@
+import CCurl
+import Foundation
+
+/// One easy handle and everything libcurl reads from or writes to during the transfer: the
+/// header and recipient lists, the request body, the error buffer and the response. libcurl
+/// keeps raw pointers to all of these, so they live exactly as long as this object.
+final class CurlTransfer {
+    let handle: UnsafeMutableRawPointer
+    private var lists: [UnsafeMutablePointer<curl_slist>] = []
+    private var upload: [UInt8] = []
+    private var uploadOffset = 0
+    private var postBody: UnsafeMutableRawBufferPointer?
+    private let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
+    private(set) var responseBody: [UInt8] = []
+    private(set) var responseHeaders: [String] = []
+    private(set) var setupError: String?
+
+    init?() {
+        guard let handle = curl_easy_init() else { return nil }
+        self.handle = handle
+        errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
+    }
+
+    deinit {
+        curl_easy_cleanup(handle)
+        for list in lists { curl_slist_free_all(list) }
+        postBody?.deallocate()
+        errorBuffer.deallocate()
+    }
+
+    /// Sets every option for the request. Returns false (with `setupError`) if libcurl refuses one.
+    func configure(_ request: CurlRequest) -> Bool {
+        let me = Unmanaged.passUnretained(self).toOpaque()
+        set(CURLOPT_URL, request.url)
+        set(CURLOPT_NOSIGNAL, 1)
+        set(CURLOPT_CONNECTTIMEOUT_MS, request.connectTimeoutMilliseconds)
+        set(CURLOPT_TIMEOUT_MS, request.timeoutMilliseconds)
+        check(tidings_easy_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errorBuffer), "ERRORBUFFER")
+        check(tidings_easy_setopt_pointer(handle, CURLOPT_WRITEDATA, me), "WRITEDATA")
+        check(tidings_easy_setopt_write_function(handle, curlWriteCallback), "WRITEFUNCTION")
+        check(tidings_easy_setopt_pointer(handle, CURLOPT_HEADERDATA, me), "HEADERDATA")
+        check(tidings_easy_setopt_header_function(handle, curlHeaderCallback), "HEADERFUNCTION")
+        if let username = request.username, !username.isEmpty { set(CURLOPT_USERNAME, username) }
+        if let password = request.password, !password.isEmpty { set(CURLOPT_PASSWORD, password) }
+        switch request.payload {
+        case .http(let method, let headers, let body):
+            set(CURLOPT_PROTOCOLS_STR, "http,https")
+            set(CURLOPT_FOLLOWLOCATION, 0)
+            set(CURLOPT_CUSTOMREQUEST, method)
+            // An empty Expect header stops libcurl waiting for "100 Continue" on larger bodies.
+            setList(CURLOPT_HTTPHEADER, headers + ["Expect:"])
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, body.count), alignment: 1)
+            buffer.copyBytes(from: body)
+            postBody = buffer
+            set(CURLOPT_POST, 1)
+            check(tidings_easy_setopt_off_t(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count)), "POSTFIELDSIZE")
+            check(tidings_easy_setopt_pointer(handle, CURLOPT_POSTFIELDS, buffer.baseAddress), "POSTFIELDS")
+        case .smtp(let from, let recipients, let message, let tls):
+            set(CURLOPT_PROTOCOLS_STR, "smtp,smtps")
+            set(CURLOPT_MAIL_FROM, "<\(from)>")
+            setList(CURLOPT_MAIL_RCPT, recipients.map { "<\($0)>" })
+            upload = message
+            set(CURLOPT_UPLOAD, 1)
+            check(tidings_easy_setopt_off_t(handle, CURLOPT_INFILESIZE_LARGE, curl_off_t(message.count)), "INFILESIZE")
+            check(tidings_easy_setopt_pointer(handle, CURLOPT_READDATA, me), "READDATA")
+            check(tidings_easy_setopt_read_function(handle, curlReadCallback), "READFUNCTION")
+            let level: curl_usessl
+            switch tls {
+            case .required: level = CURLUSESSL_ALL
+            case .opportunistic: level = CURLUSESSL_TRY
+            case .off: level = CURLUSESSL_NONE
+            }
+            set(CURLOPT_USE_SSL, Int(level.rawValue))
+        }
+        return setupError == nil
+    }
+
+    func response(code: CURLcode) -> CurlResponse {
+        var status = 0
+        var value: CLong = 0
+        if tidings_easy_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &value) == CURLE_OK { status = Int(value) }
+        var message = String(cString: errorBuffer)
+        if message.isEmpty, code != CURLE_OK { message = String(cString: curl_easy_strerror(code)) }
+        return CurlResponse(curlCode: Int(code.rawValue), errorMessage: message, responseCode: status, headers: responseHeaders,
+                            body: responseBody)
+    }
+
+    // MARK: callbacks' side
+
+    func receive(_ pointer: UnsafeRawBufferPointer) { responseBody.append(contentsOf: pointer) }
+
+    func receiveHeader(_ pointer: UnsafeRawBufferPointer) {
+        // A new status line starts a new header block (after a 100 Continue, say).
+        let line = String(decoding: pointer, as: UTF8.self)
+        if line.hasPrefix("HTTP/") { responseHeaders.removeAll() }
+        responseHeaders.append(line.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
+    func send(into buffer: UnsafeMutableRawBufferPointer) -> Int {
+        let count = min(buffer.count, upload.count - uploadOffset)
+        guard count > 0 else { return 0 }
+        upload.withUnsafeBytes { source in
+            buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: source[uploadOffset..<(uploadOffset + count)]))
+        }
+        uploadOffset += count
+        return count
+    }
+
+    // MARK: option helpers
+
+    private func set(_ option: CURLoption, _ value: Int) {
+        check(tidings_easy_setopt_long(handle, option, value), "\(option)")
+    }
+
+    private func set(_ option: CURLoption, _ value: String) {
+        // libcurl copies string options (since 7.17), so a temporary C string is fine.
+        check(tidings_easy_setopt_string(handle, option, value), "\(option)")
+    }
+
+    private func setList(_ option: CURLoption, _ items: [String]) {
+        var list: UnsafeMutablePointer<curl_slist>?
+        for item in items {
+            guard let next = curl_slist_append(list, item) else {
+                setupError = "out of memory building a libcurl list"
+                return
+            }
+            list = next
+        }
+        guard let list else { return }
+        lists.append(list)
+        check(tidings_easy_setopt_slist(handle, option, list), "\(option)")
+    }
+
+    private func check(_ code: CURLcode, _ what: String) {
+        if code != CURLE_OK, setupError == nil {
+            setupError = "libcurl refused option \(what): \(String(cString: curl_easy_strerror(code)))"
+        }
+    }
+}
+
+private func transfer(_ userdata: UnsafeMutableRawPointer?) -> CurlTransfer? {
+    userdata.map { Unmanaged<CurlTransfer>.fromOpaque($0).takeUnretainedValue() }
+}
+
+private let curlWriteCallback: tidings_data_callback = { buffer, size, count, userdata in
+    let length = size * count
+    guard let buffer, let owner = transfer(userdata) else { return length }
+    owner.receive(UnsafeRawBufferPointer(start: buffer, count: length))
+    return length
+}
+
+private let curlHeaderCallback: tidings_data_callback = { buffer, size, count, userdata in
+    let length = size * count
+    guard let buffer, let owner = transfer(userdata) else { return length }
+    owner.receiveHeader(UnsafeRawBufferPointer(start: buffer, count: length))
+    return length
+}
+
+private let curlReadCallback: tidings_data_callback = { buffer, size, count, userdata in
+    guard let buffer, let owner = transfer(userdata) else { return 0 }
+    return owner.send(into: UnsafeMutableRawBufferPointer(start: buffer, count: size * count))
+}

@@ -1,0 +1,133 @@
+import CCurl
+import Dispatch
+import Foundation
+import Synchronization
+
+/// A libcurl multi handle driven on its own serial Dispatch queue: many transfers in flight
+/// at once and one connection cache, so SMTP sessions and HTTP keep-alive connections are
+/// reused across messages.
+///
+/// `@unchecked Sendable` is safe because the multi handle, the easy handles and `active` are
+/// only touched on `queue`; the only state shared across threads is `incoming`, which a Mutex
+/// guards, and `curl_multi_wakeup`, which libcurl documents as callable from any thread.
+public final class CurlWorker: @unchecked Sendable {
+    private typealias Completion = CheckedContinuation<CurlResponse, Never>
+
+    private let queue: DispatchQueue
+    private let multi: UnsafeMutableRawPointer
+    private var active: [UnsafeMutableRawPointer: (CurlTransfer, Completion)] = [:]
+    private var pumping = false
+    private var closed = false
+    private let incoming = Mutex<[(CurlRequest, Completion)]>([])
+
+    /// - Parameters:
+    ///   - label: names the Dispatch queue (shows in stack traces).
+    ///   - maxConnectionsPerHost: caps parallel connections to one server.
+    public init(label: String, maxConnectionsPerHost: Int) throws {
+        CurlGlobal.ensureInitialised()
+        guard let multi = curl_multi_init() else {
+            throw DeliveryError(.transport, "libcurl could not create a multi handle (out of memory?)")
+        }
+        self.multi = multi
+        queue = DispatchQueue(label: "tidings.curl.\(label)", qos: .userInitiated)
+        _ = tidings_multi_setopt_long(multi, CURLMOPT_MAX_HOST_CONNECTIONS, max(1, maxConnectionsPerHost))
+        _ = tidings_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, max(4, maxConnectionsPerHost * 2))
+    }
+
+    deinit {
+        curl_multi_cleanup(multi)
+    }
+
+    /// Runs one transfer and returns its response; never throws: failures are in the response.
+    public func perform(_ request: CurlRequest) async -> CurlResponse {
+        await withCheckedContinuation { (completion: Completion) in
+            incoming.withLock { $0.append((request, completion)) }
+            curl_multi_wakeup(multi)
+            queue.async { self.startPumping() }
+        }
+    }
+
+    /// Fails whatever has not finished and stops the worker (called at shutdown).
+    public func close() {
+        queue.sync {
+            closed = true
+            for (handle, (_, completion)) in active {
+                curl_multi_remove_handle(multi, handle)
+                completion.resume(returning: Self.failure("worker closed before the transfer finished"))
+            }
+            active.removeAll()
+            for (_, completion) in incoming.withLock({ pending in defer { pending.removeAll() }; return pending }) {
+                completion.resume(returning: Self.failure("worker closed before the transfer started"))
+            }
+        }
+    }
+
+    private func startPumping() {
+        guard !pumping else { return }
+        pumping = true
+        pump()
+    }
+
+    /// One turn: start new transfers, let libcurl work, collect finished ones, then wait up to
+    /// 100 ms for socket activity (or a wakeup) before the next turn. The wait blocks this
+    /// queue's thread only, and only while transfers are running.
+    private func pump() {
+        for (request, completion) in incoming.withLock({ pending in defer { pending.removeAll() }; return pending }) {
+            start(request, completion)
+        }
+        var running: Int32 = 0
+        curl_multi_perform(multi, &running)
+        var left: Int32 = 0
+        while let message = curl_multi_info_read(multi, &left) {
+            guard message.pointee.msg == CURLMSG_DONE, let handle = message.pointee.easy_handle else { continue }
+            let code = message.pointee.data.result
+            curl_multi_remove_handle(multi, handle)
+            if let (transfer, completion) = active.removeValue(forKey: handle) {
+                completion.resume(returning: transfer.response(code: code))
+            }
+        }
+        if active.isEmpty && incoming.withLock({ $0.isEmpty }) {
+            pumping = false
+            return
+        }
+        curl_multi_poll(multi, nil, 0, 100, nil)
+        queue.async { self.pump() }
+    }
+
+    private func start(_ request: CurlRequest, _ completion: Completion) {
+        guard !closed else {
+            completion.resume(returning: Self.failure("worker closed"))
+            return
+        }
+        guard let transfer = CurlTransfer() else {
+            completion.resume(returning: Self.failure("libcurl could not create an easy handle"))
+            return
+        }
+        guard transfer.configure(request) else {
+            completion.resume(returning: Self.failure(transfer.setupError ?? "libcurl refused the request"))
+            return
+        }
+        let added = curl_multi_add_handle(multi, transfer.handle)
+        guard added == CURLM_OK else {
+            completion.resume(returning: Self.failure("libcurl could not start the transfer: \(String(cString: curl_multi_strerror(added)))"))
+            return
+        }
+        active[transfer.handle] = (transfer, completion)
+    }
+
+    /// A response for a transfer that never reached the network (CURLE_FAILED_INIT).
+    static func failure(_ message: String) -> CurlResponse {
+        CurlResponse(curlCode: Int(CURLE_FAILED_INIT.rawValue), errorMessage: message, responseCode: 0, headers: [], body: [])
+    }
+}
+
+/// libcurl's process-wide initialisation, done once before the first handle.
+enum CurlGlobal {
+    private static let initialised: Bool = {
+        curl_global_init(Int(CURL_GLOBAL_ALL)) == CURLE_OK
+    }()
+
+    static func ensureInitialised() {
+        _ = initialised
+    }
+}

@@ -1,0 +1,127 @@
+import Foundation
+import Logging
+import Metrics
+import ServiceLifecycle
+import Synchronization
+import TidingsCore
+import TidingsStore
+
+/// Claims due messages from the outbox, renders them and hands them to their channel's
+/// transport, keeping up to each channel's limit in flight; results are recorded in batches.
+/// On graceful shutdown it stops claiming, lets sends in flight finish and records them.
+public final class Dispatcher: Service {
+    public struct ChannelSetup: Sendable {
+        public var transport: any Transport
+        public var concurrency: Int
+        public var retry: RetryPolicy
+
+        public init(transport: any Transport, concurrency: Int, retry: RetryPolicy) {
+            self.transport = transport
+            self.concurrency = concurrency
+            self.retry = retry
+        }
+    }
+
+    let store: Store
+    let catalog: TemplateCatalog
+    let channels: [Channel: ChannelSetup]
+    let lease: TimeInterval
+    let pollInterval: Duration
+    let logger: Logger
+    let clock: @Sendable () -> Date
+    /// Ring to make the dispatcher look for new messages now.
+    public let doorbell = Doorbell()
+    private let finished = Mutex<[DeliveryRecord]>([])
+
+    public init(store: Store, catalog: TemplateCatalog, channels: [Channel: ChannelSetup], lease: TimeInterval = 120,
+                pollInterval: Duration = .milliseconds(250), logger: Logger, clock: @escaping @Sendable () -> Date = Date.init) {
+        self.store = store
+        self.catalog = catalog
+        self.channels = channels
+        self.lease = lease
+        self.pollInterval = pollInterval
+        self.logger = logger
+        self.clock = clock
+    }
+
+    public func run() async throws {
+        let stopping = Atomic<Bool>(false)
+        try await withGracefulShutdownHandler {
+            try await withThrowingDiscardingTaskGroup { group in
+                var inFlight: [Channel: Int] = [:]
+                while !stopping.load(ordering: .relaxed) && !Task.isCancelled {
+                    for record in takeFinished() { inFlight[record.message.channel, default: 1] -= 1 }
+                    for (channel, setup) in channels {
+                        let free = setup.concurrency - inFlight[channel, default: 0]
+                        guard free > 0 else { continue }
+                        let claimed: [OutboxMessage]
+                        do {
+                            claimed = try store.claim(channel: channel, limit: free, now: clock(), lease: lease)
+                        } catch {
+                            logger.error("cannot claim messages", metadata: ["channel": "\(channel.rawValue)", "error": "\(error)"])
+                            continue
+                        }
+                        inFlight[channel, default: 0] += claimed.count
+                        for message in claimed {
+                            group.addTask { await self.deliver(message, setup) }
+                        }
+                    }
+                    await doorbell.wait(timeout: pollInterval)
+                }
+            }
+            // Every send has finished: record what is left.
+            _ = takeFinished()
+        } onGracefulShutdown: {
+            stopping.store(true, ordering: .relaxed)
+            self.doorbell.ring()
+        }
+        for (_, setup) in channels { setup.transport.close() }
+        logger.info("dispatcher stopped")
+    }
+
+    /// Records what finished since the last turn, in one transaction, and returns it.
+    private func takeFinished() -> [DeliveryRecord] {
+        let records = finished.withLock { records in defer { records.removeAll() }; return records }
+        guard !records.isEmpty else { return [] }
+        do {
+            try store.record(records, now: clock())
+        } catch {
+            // The sends happened; their leases expire and they are retried with the same key.
+            logger.error("cannot record delivery results", metadata: ["count": "\(records.count)", "error": "\(error)"])
+        }
+        return records
+    }
+
+    private func deliver(_ message: OutboxMessage, _ setup: ChannelSetup) async {
+        let outcome: DeliveryOutcome
+        do {
+            let content = try catalog.render(template: message.template, channel: message.channel, locale: message.locale,
+                                             context: message.context)
+            let outgoing = OutgoingMessage(
+                key: message.key, channel: message.channel, workflow: message.workflow, category: message.category,
+                customerID: message.customerID, subjectID: message.subjectID, recipient: message.recipient,
+                recipientName: message.context.value(atPath: "customer.name")?.stringValue, content: content, date: clock())
+            outcome = await setup.transport.send(outgoing)
+        } catch {
+            outcome = .permanent(reason: "cannot render: \(error)")
+        }
+        var retryAt: Date?
+        if case .transient(_, let retryAfter) = outcome {
+            retryAt = setup.retry.nextAttempt(afterAttempts: message.attempts, now: clock(), jitter: Double.random(in: 0...1),
+                                              retryAfter: retryAfter)
+        }
+        let channel = message.channel.rawValue
+        Counter(label: "tidings_delivery_attempts_total", dimensions: [("channel", channel), ("outcome", outcome.label)]).increment()
+        var metadata: Logger.Metadata = ["message": "\(message.id)", "key": "\(message.key)", "channel": "\(channel)",
+                                         "workflow": "\(message.workflow)", "outcome": "\(outcome.label)"]
+        if case .sent = outcome {
+            logger.info("message sent", metadata: metadata)
+        } else {
+            metadata["reason"] = "\(outcome.detail)"
+            metadata["retry_at"] = "\(retryAt.map(Timestamp.format) ?? "never")"
+            logger.warning("message not sent", metadata: metadata)
+        }
+        finished.withLock { $0.append(DeliveryRecord(message: message, outcome: outcome, retryAt: retryAt)) }
+        doorbell.ring()
+    }
+}

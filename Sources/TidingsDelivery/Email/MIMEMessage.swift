@@ -1,0 +1,139 @@
+import Foundation
+import TidingsCore
+
+/// Builds RFC 5322 / MIME messages: multipart/alternative text and HTML in UTF-8, quoted-
+/// printable bodies, RFC 2047 subjects and display names, CRLF line endings, lines within 78
+/// characters. Values from events can never add a header: addresses with anything unusual are
+/// refused, and names and subjects are encoded so that CR and LF cannot survive.
+public struct MIMEMessage: Sendable {
+    public struct Mailbox: Sendable, Hashable {
+        public var name: String?
+        public var address: String
+
+        public init(name: String?, address: String) {
+            self.name = name
+            self.address = address
+        }
+
+        /// Parses `Name <addr@example.com>` or a bare address (for the configured sender).
+        public init?(parsing text: String) {
+            let trimmed = text.trimmingCharacters(in: .whitespaces)
+            if let open = trimmed.lastIndex(of: "<"), trimmed.hasSuffix(">") {
+                let name = trimmed[..<open].trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+                self.init(name: name.isEmpty ? nil : name, address: String(trimmed[trimmed.index(after: open)..<trimmed.index(before: trimmed.endIndex)]))
+            } else {
+                self.init(name: nil, address: trimmed)
+            }
+            guard EmailAddress.isValid(address) else { return nil }
+        }
+    }
+
+    public var from: Mailbox
+    public var to: Mailbox
+    public var subject: String
+    public var text: String
+    public var html: String?
+    public var messageID: String
+    public var date: Date
+    public var extraHeaders: [(String, String)] = []
+
+    public init(from: Mailbox, to: Mailbox, subject: String, text: String, html: String?, idempotencyKey: String, date: Date) {
+        self.from = from
+        self.to = to
+        self.subject = subject
+        self.text = text
+        self.html = html
+        self.date = date
+        messageID = "<\(Self.idPart(idempotencyKey))@\(EmailAddress.domain(of: from.address) ?? "tidings.invalid")>"
+    }
+
+    /// The complete message, CRLF-terminated lines.
+    public func build() throws -> [UInt8] {
+        for mailbox in [from, to] where !EmailAddress.isValid(mailbox.address) {
+            throw DeliveryError(.invalidMessage, "refusing to send to or from an invalid address: \(mailbox.address.debugDescription)")
+        }
+        var lines: [String] = []
+        lines.append(Self.header("From", Self.mailbox(from)))
+        lines.append(Self.header("To", Self.mailbox(to)))
+        lines.append(Self.header("Subject", Self.encodedPhrase(subject, alwaysEncode: false, firstLineRoom: 78 - "Subject: ".count)))
+        lines.append("Date: \(Self.rfc5322Date(date))")
+        lines.append("Message-ID: \(messageID)")
+        lines.append("MIME-Version: 1.0")
+        lines.append("Auto-Submitted: auto-generated")
+        lines.append("X-Auto-Response-Suppress: All")
+        for (name, value) in extraHeaders {
+            lines.append(Self.header(name, Self.encodedPhrase(value, alwaysEncode: false, firstLineRoom: 76 - name.count)))
+        }
+        let textPart = ["Content-Type: text/plain; charset=utf-8", "Content-Transfer-Encoding: quoted-printable", "",
+                        QuotedPrintable.encode(text)]
+        if let html {
+            let boundary = "=_tidings_\(Self.idPart(messageID).prefix(40))"
+            lines.append("Content-Type: multipart/alternative; boundary=\"\(boundary)\"")
+            lines.append("")
+            lines.append("This is a MIME message with text and HTML versions.")
+            lines.append("--\(boundary)")
+            lines.append(contentsOf: textPart)
+            lines.append("--\(boundary)")
+            lines.append(contentsOf: ["Content-Type: text/html; charset=utf-8", "Content-Transfer-Encoding: quoted-printable", "",
+                                      QuotedPrintable.encode(html)])
+            lines.append("--\(boundary)--")
+        } else {
+            lines.append(contentsOf: textPart)
+        }
+        return Array((lines.joined(separator: "\r\n") + "\r\n").utf8)
+    }
+
+    static func header(_ name: String, _ value: String) -> String { "\(name): \(value)" }
+
+    static func mailbox(_ mailbox: Mailbox) -> String {
+        guard let name = mailbox.name, !name.isEmpty else { return "<\(mailbox.address)>" }
+        return "\(encodedPhrase(name, alwaysEncode: false, firstLineRoom: 60)) <\(mailbox.address)>"
+    }
+
+    /// Plain printable ASCII stays as it is (quoted when it has specials); anything else becomes
+    /// RFC 2047 encoded words, folded. Control characters become spaces first, so no value can
+    /// ever end a header line.
+    static func encodedPhrase(_ value: String, alwaysEncode: Bool, firstLineRoom: Int) -> String {
+        let cleaned = String(value.map { $0.isNewline || $0.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F } ? " " : $0 })
+        let printableASCII = cleaned.unicodeScalars.allSatisfy { $0.value >= 0x20 && $0.value < 0x7F }
+        if printableASCII && !alwaysEncode && cleaned.count <= firstLineRoom && !cleaned.contains("=?") {
+            let specials = CharacterSet(charactersIn: "()<>[]:;@\\,.\"")
+            if cleaned.unicodeScalars.contains(where: specials.contains) {
+                return "\"" + cleaned.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+            }
+            return cleaned
+        }
+        // 45 bytes of UTF-8 make 60 base64 characters: each word stays within 75.
+        var words: [String] = []
+        var chunk: [UInt8] = []
+        for character in cleaned {
+            let bytes = Array(String(character).utf8)
+            if chunk.count + bytes.count > 45 {
+                words.append("=?UTF-8?B?\(Data(chunk).base64EncodedString())?=")
+                chunk = []
+            }
+            chunk.append(contentsOf: bytes)
+        }
+        if !chunk.isEmpty { words.append("=?UTF-8?B?\(Data(chunk).base64EncodedString())?=") }
+        return words.joined(separator: "\r\n ")
+    }
+
+    /// Keeps only characters allowed in a Message-ID's left-hand side.
+    static func idPart(_ key: String) -> String {
+        String(key.unicodeScalars.map { scalar -> Character in
+            let allowed = CharacterSet.alphanumerics.contains(scalar) && scalar.isASCII
+            return allowed || "-._".unicodeScalars.contains(scalar) ? Character(scalar) : "-"
+        })
+    }
+
+    static func rfc5322Date(_ date: Date) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC") ?? .current
+        let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second, .weekday], from: date)
+        let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        func two(_ n: Int?) -> String { let v = n ?? 0; return v < 10 ? "0\(v)" : "\(v)" }
+        return "\(days[((c.weekday ?? 1) - 1) % 7]), \(two(c.day)) \(months[((c.month ?? 1) - 1) % 12]) \(c.year ?? 1970) "
+            + "\(two(c.hour)):\(two(c.minute)):\(two(c.second)) +0000"
+    }
+}

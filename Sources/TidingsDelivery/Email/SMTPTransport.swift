@@ -1,0 +1,80 @@
+import Foundation
+import TidingsCore
+
+/// Sends email over SMTP through libcurl (`smtp://` with STARTTLS, or `smtps://`), several
+/// sessions at once, reusing connections between messages.
+public final class SMTPTransport: Transport {
+    public struct Settings: Sendable {
+        public var url: String
+        public var from: MIMEMessage.Mailbox
+        public var tls: CurlRequest.SMTPTLS
+        public var username: String?
+        public var password: String?
+        public var concurrency: Int
+        public var timeoutSeconds: Int
+
+        public init(url: String, from: MIMEMessage.Mailbox, tls: CurlRequest.SMTPTLS, username: String?, password: String?,
+                    concurrency: Int, timeoutSeconds: Int) {
+            self.url = url
+            self.from = from
+            self.tls = tls
+            self.username = username
+            self.password = password
+            self.concurrency = concurrency
+            self.timeoutSeconds = timeoutSeconds
+        }
+    }
+
+    let settings: Settings
+    let worker: CurlWorker
+
+    public init(settings: Settings) throws {
+        self.settings = settings
+        worker = try CurlWorker(label: "smtp", maxConnectionsPerHost: settings.concurrency)
+    }
+
+    public func send(_ message: OutgoingMessage) async -> DeliveryOutcome {
+        let bytes: [UInt8]
+        do {
+            bytes = try Self.mime(for: message, from: settings.from).build()
+        } catch {
+            return .permanent(reason: "\(error)")
+        }
+        let request = CurlRequest(
+            url: settings.url, payload: .smtp(from: settings.from.address, recipients: [message.recipient], message: bytes, tls: settings.tls),
+            username: settings.username, password: settings.password, connectTimeoutMilliseconds: 10_000,
+            timeoutMilliseconds: settings.timeoutSeconds * 1000)
+        return Self.classify(await worker.perform(request))
+    }
+
+    public func close() { worker.close() }
+
+    /// The MIME message for an outgoing email (shared with the spool, so a spooled `.eml` is
+    /// exactly what would have been sent).
+    public static func mime(for message: OutgoingMessage, from: MIMEMessage.Mailbox) -> MIMEMessage {
+        var mime = MIMEMessage(from: from, to: MIMEMessage.Mailbox(name: message.recipientName, address: message.recipient),
+                               subject: message.content.subject ?? "", text: message.content.text, html: message.content.html,
+                               idempotencyKey: message.key, date: message.date)
+        mime.extraHeaders = [("X-Tidings-Workflow", message.workflow)]
+        return mime
+    }
+
+    /// SMTP replies decide: 2xx sent, 4xx try later, 5xx refused for good. libcurl reports most
+    /// refusals with the same error code, so the reply code is what counts. No reply at all is a
+    /// connection problem, which is worth retrying.
+    static func classify(_ response: CurlResponse) -> DeliveryOutcome {
+        let reply = response.responseCode
+        if response.succeeded { return .sent(detail: "SMTP \(reply)") }
+        let reason = "SMTP \(reply == 0 ? "no reply" : String(reply)): \(response.errorMessage)"
+        switch reply {
+        case 500...599: return .permanent(reason: reason)
+        case 400...499: return .transient(reason: reason)
+        default:
+            // 64 = CURLE_USE_SSL_FAILED: the server does not offer STARTTLS; retrying will not help.
+            if response.curlCode == 64 {
+                return .permanent(reason: "the SMTP server does not offer STARTTLS (smtp.starttls is 'required'): \(response.errorMessage)")
+            }
+            return .transient(reason: reason)
+        }
+    }
+}

@@ -1,0 +1,55 @@
+import Dispatch
+import Foundation
+import TidingsCore
+
+/// Writes each message to a directory instead of sending it: `.eml` files for email (exactly
+/// what SMTP would have carried) and `.json` files for webhooks. The development default.
+public final class SpoolTransport: Transport {
+    let directory: URL
+    let from: MIMEMessage.Mailbox
+    private let queue = DispatchQueue(label: "tidings.spool")
+
+    public init(directory: String, from: MIMEMessage.Mailbox) throws {
+        self.directory = URL(fileURLWithPath: directory, isDirectory: true)
+        self.from = from
+        do {
+            try FileManager.default.createDirectory(at: self.directory, withIntermediateDirectories: true)
+        } catch {
+            throw DeliveryError(.configuration, "cannot create the spool directory \(directory): \(error.localizedDescription)")
+        }
+    }
+
+    public func send(_ message: OutgoingMessage) async -> DeliveryOutcome {
+        let file: URL
+        let bytes: Data
+        do {
+            switch message.channel {
+            case .email:
+                file = directory.appendingPathComponent("\(message.key).eml")
+                bytes = Data(try SMTPTransport.mime(for: message, from: from).build())
+            case .sms, .messenger:
+                file = directory.appendingPathComponent("\(message.key).json")
+                var payload = WebhookRequest.genericPayload(message)
+                if case .object(var fields) = payload {
+                    fields["channel"] = .string(message.channel.rawValue)
+                    payload = .object(fields)
+                }
+                bytes = payload.encoded()
+            }
+        } catch {
+            return .permanent(reason: "\(error)")
+        }
+        return await withCheckedContinuation { continuation in
+            queue.async {
+                do {
+                    try bytes.write(to: file, options: .atomic)
+                    continuation.resume(returning: .sent(detail: "spooled to \(file.path)"))
+                } catch {
+                    continuation.resume(returning: .transient(reason: "cannot write \(file.path): \(error.localizedDescription)"))
+                }
+            }
+        }
+    }
+
+    public func close() {}
+}

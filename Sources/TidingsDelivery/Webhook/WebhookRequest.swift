@@ -1,0 +1,60 @@
+import Foundation
+import TidingsCore
+
+/// Builds the HTTP request for each webhook preset.
+enum WebhookRequest {
+    static func build(_ message: OutgoingMessage, settings: WebhookTransport.Settings) -> CurlRequest {
+        var headers: [String] = []
+        var body: [UInt8]
+        var url = settings.url
+        switch settings.preset {
+        case .generic:
+            headers = ["Content-Type: application/json", "webhook-id: \(message.key)",
+                       "webhook-timestamp: \(Int(message.date.timeIntervalSince1970))"]
+            if let token = settings.token, !token.isEmpty { headers.append("Authorization: Bearer \(token)") }
+            body = Array(genericPayload(message).encoded())
+        case .twilio:
+            headers = ["Content-Type: application/x-www-form-urlencoded", "I-Twilio-Idempotency-Token: \(message.key)"]
+            body = Array(formEncode([("To", message.recipient), ("From", settings.from ?? ""), ("Body", message.content.text)]).utf8)
+        case .messenger:
+            headers = ["Content-Type: application/json"]
+            if let token = settings.token, !token.isEmpty {
+                url += (url.contains("?") ? "&" : "?") + "access_token=" + percentEncode(token)
+            }
+            let payload: JSONValue = [
+                "recipient": ["id": .string(message.recipient)],
+                "messaging_type": "MESSAGE_TAG",
+                "tag": message.category == "order_status" ? "POST_PURCHASE_UPDATE" : "ACCOUNT_UPDATE",
+                "message": ["text": .string(message.content.text)],
+            ]
+            body = Array(payload.encoded())
+        }
+        let credentials = settings.preset == .twilio || settings.username != nil
+        return CurlRequest(url: url, payload: .http(method: "POST", headers: headers, body: body),
+                           username: credentials ? settings.username : nil, password: credentials ? settings.password : nil,
+                           connectTimeoutMilliseconds: 5000, timeoutMilliseconds: settings.timeoutSeconds * 1000)
+    }
+
+    static func genericPayload(_ message: OutgoingMessage) -> JSONValue {
+        var fields: [String: JSONValue] = [
+            "id": .string(message.key), "type": "tidings.message", "workflow": .string(message.workflow),
+            "category": .string(message.category), "channel": .string(message.channel.rawValue), "to": .string(message.recipient),
+            "customer_id": .string(message.customerID), "text": .string(message.content.text),
+            "timestamp": .string(Timestamp.format(message.date)),
+        ]
+        if let subject = message.subjectID { fields["subject_id"] = .string(subject) }
+        if let title = message.content.subject { fields["subject"] = .string(title) }
+        return .object(fields)
+    }
+
+    static func formEncode(_ pairs: [(String, String)]) -> String {
+        pairs.map { "\(percentEncode($0.0))=\(percentEncode($0.1))" }.joined(separator: "&")
+    }
+
+    /// application/x-www-form-urlencoded: unreserved characters stay, everything else is %XX.
+    static func percentEncode(_ text: String) -> String {
+        var allowed = CharacterSet.alphanumerics.intersection(CharacterSet(charactersIn: Unicode.Scalar(0)...Unicode.Scalar(127)))
+        allowed.insert(charactersIn: "-._~")
+        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? ""
+    }
+}

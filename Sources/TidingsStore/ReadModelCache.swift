@@ -1,0 +1,108 @@
+import Foundation
+import GRDB
+import TidingsCore
+
+/// The read models touched by one pipeline batch, loaded once and written once at the end,
+/// so a batch of a thousand events about a hundred orders costs a hundred writes, not a thousand.
+struct ReadModelCache {
+    /// The models an event touched, after it was applied.
+    struct Affected {
+        var customer: Customer?
+        var order: Order?
+        var ticket: Ticket?
+    }
+
+    let promises: ServicePromises
+    var customers: EntityTable<Customer>
+    var orders: EntityTable<Order>
+    var tickets: EntityTable<Ticket>
+
+    init(db: Database, promises: ServicePromises) {
+        self.promises = promises
+        customers = EntityTable(db: db, table: "customers", columns: [], values: { _ in [] })
+        orders = EntityTable(db: db, table: "orders", columns: ["customer_id", "status"], values: { [$0.customerID, $0.status.rawValue] })
+        tickets = EntityTable(db: db, table: "tickets", columns: ["customer_id", "kind", "status"],
+                              values: { [$0.customerID, $0.kind, $0.status.rawValue] })
+    }
+
+    mutating func apply(_ stored: StoredEvent) throws -> Affected {
+        var affected = Affected()
+        guard let subject = stored.event.subject else { return affected }
+        let type = stored.event.type
+        if type.hasPrefix("customer.") {
+            affected.customer = Reducers.customer(try customers.get(subject), stored)
+            if let customer = affected.customer { customers.put(subject, customer, position: stored.position) }
+        } else if type.hasPrefix("order.") {
+            affected.order = Reducers.order(try orders.get(subject), stored)
+            if let order = affected.order {
+                orders.put(subject, order, position: stored.position)
+                affected.customer = try customers.get(order.customerID)
+            }
+        } else if type.hasPrefix("ticket.") {
+            affected.ticket = Reducers.ticket(try tickets.get(subject), stored, promises: promises)
+            if let ticket = affected.ticket {
+                tickets.put(subject, ticket, position: stored.position)
+                affected.customer = try customers.get(ticket.customerID)
+                if let orderID = ticket.orderID { affected.order = try orders.get(orderID) }
+            }
+        }
+        return affected
+    }
+
+    func flush() throws {
+        try customers.flush()
+        try orders.flush()
+        try tickets.flush()
+    }
+}
+
+/// One read-model table: rows hold the model as JSON plus a few columns to query by.
+struct EntityTable<Model: Codable> {
+    let db: Database
+    let table: String
+    let columns: [String]
+    let values: (Model) -> [any DatabaseValueConvertible]
+    private var loaded: [String: Model?] = [:]
+    private var dirty: [String: Int64] = [:]
+    private let decoder = JSONDecoder()
+
+    init(db: Database, table: String, columns: [String], values: @escaping (Model) -> [any DatabaseValueConvertible]) {
+        self.db = db
+        self.table = table
+        self.columns = columns
+        self.values = values
+    }
+
+    mutating func get(_ id: String) throws -> Model? {
+        if let cached = loaded[id] { return cached }
+        let doc = try Data.fetchOne(db.cachedStatement(sql: "SELECT doc FROM \(table) WHERE id = ?"), arguments: [id])
+        let model = try doc.map { data in
+            do { return try decoder.decode(Model.self, from: data) } catch {
+                throw StoreError(.corruptRow, "\(table) row \(id) does not decode (\(error)); run `tidings rebuild`")
+            }
+        }
+        loaded[id] = .some(model)
+        return model
+    }
+
+    mutating func put(_ id: String, _ model: Model, position: Int64) {
+        loaded[id] = .some(model)
+        dirty[id] = position
+    }
+
+    func flush() throws {
+        guard !dirty.isEmpty else { return }
+        let names = (["id", "doc", "position"] + columns).joined(separator: ", ")
+        let placeholders = Array(repeating: "?", count: 3 + columns.count).joined(separator: ", ")
+        let updates = (["doc", "position"] + columns).map { "\($0) = excluded.\($0)" }.joined(separator: ", ")
+        let statement = try db.cachedStatement(sql: """
+            INSERT INTO \(table) (\(names)) VALUES (\(placeholders)) ON CONFLICT (id) DO UPDATE SET \(updates)
+            """)
+        let encoder = JSONEncoder()
+        for (id, position) in dirty {
+            guard let model = loaded[id] ?? nil else { continue }
+            let arguments: [any DatabaseValueConvertible] = [id, try encoder.encode(model), position] + values(model)
+            try statement.execute(arguments: StatementArguments(arguments.map { $0.databaseValue }))
+        }
+    }
+}

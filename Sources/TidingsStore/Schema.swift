@@ -1,0 +1,85 @@
+import GRDB
+
+/// The database schema, as ordered migrations. Read models, outbox and checkpoint can all be
+/// rebuilt from `events`; only `events` and the send history in `messages` are irreplaceable.
+enum Schema {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE events (
+                    position INTEGER PRIMARY KEY AUTOINCREMENT,
+                    source TEXT NOT NULL,
+                    id TEXT NOT NULL,
+                    type TEXT NOT NULL,
+                    subject TEXT,
+                    recorded_at REAL NOT NULL,
+                    body BLOB NOT NULL,
+                    UNIQUE (source, id)
+                );
+                CREATE TABLE checkpoints (
+                    name TEXT PRIMARY KEY,
+                    position INTEGER NOT NULL
+                );
+                CREATE TABLE customers (
+                    id TEXT PRIMARY KEY,
+                    doc BLOB NOT NULL,
+                    position INTEGER NOT NULL
+                );
+                CREATE TABLE orders (
+                    id TEXT PRIMARY KEY,
+                    customer_id TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    doc BLOB NOT NULL,
+                    position INTEGER NOT NULL
+                );
+                CREATE INDEX orders_by_customer ON orders (customer_id);
+                CREATE TABLE tickets (
+                    id TEXT PRIMARY KEY,
+                    customer_id TEXT NOT NULL,
+                    kind TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    doc BLOB NOT NULL,
+                    position INTEGER NOT NULL
+                );
+                CREATE INDEX tickets_by_customer ON tickets (customer_id);
+                CREATE TABLE messages (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    key TEXT NOT NULL UNIQUE,
+                    workflow TEXT NOT NULL,
+                    category TEXT NOT NULL,
+                    customer_id TEXT NOT NULL,
+                    subject_id TEXT,
+                    event_position INTEGER NOT NULL,
+                    channel TEXT,
+                    recipient TEXT,
+                    fallback TEXT NOT NULL DEFAULT '[]',
+                    template TEXT NOT NULL,
+                    locale TEXT NOT NULL,
+                    context BLOB NOT NULL,
+                    state TEXT NOT NULL,
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    created_at REAL NOT NULL,
+                    due_at REAL NOT NULL,
+                    lease_until REAL,
+                    sent_at REAL,
+                    updated_at REAL NOT NULL,
+                    last_error TEXT
+                );
+                CREATE INDEX messages_due ON messages (channel, state, due_at);
+                CREATE INDEX messages_by_state ON messages (state);
+                CREATE INDEX messages_by_customer ON messages (customer_id, id);
+                CREATE TABLE message_attempts (
+                    message_id INTEGER NOT NULL REFERENCES messages (id),
+                    attempt INTEGER NOT NULL,
+                    channel TEXT NOT NULL,
+                    at REAL NOT NULL,
+                    outcome TEXT NOT NULL,
+                    detail TEXT,
+                    PRIMARY KEY (message_id, attempt)
+                );
+                """)
+        }
+        return migrator
+    }
+}

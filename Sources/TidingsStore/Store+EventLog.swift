@@ -1,0 +1,67 @@
+import Foundation
+import GRDB
+import TidingsCore
+
+/// What an append did: the positions of the new events, and how many were already stored.
+public struct AppendResult: Sendable, Hashable {
+    public var positions: [Int64]
+    public var alreadyStored: Int
+
+    public var appended: Int { positions.count }
+}
+
+extension Store {
+    /// Appends validated events in one durable transaction. An event whose `(source, id)` is
+    /// already in the log is skipped, so re-sending is harmless.
+    public func append(_ events: [CloudEvent], now: Date) throws -> AppendResult {
+        try write("appending \(events.count) events") { db in
+            let insert = try db.cachedStatement(sql: """
+                INSERT INTO events (source, id, type, subject, recorded_at, body) VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT (source, id) DO NOTHING
+                """)
+            var result = AppendResult(positions: [], alreadyStored: 0)
+            result.positions.reserveCapacity(events.count)
+            let recordedAt = now.timeIntervalSince1970
+            for event in events {
+                try insert.execute(arguments: [event.source, event.id, event.type, event.subject, recordedAt, event.raw.encoded()])
+                if db.changesCount > 0 {
+                    result.positions.append(db.lastInsertedRowID)
+                } else {
+                    result.alreadyStored += 1
+                }
+            }
+            return result
+        }
+    }
+
+    /// The position of the newest event, 0 for an empty log.
+    public func head() throws -> Int64 {
+        try read("reading the log head") { db in try Self.head(db) }
+    }
+
+    static func head(_ db: Database) throws -> Int64 {
+        try Int64.fetchOne(db.cachedStatement(sql: "SELECT MAX(position) FROM events")) ?? 0
+    }
+
+    /// Events after a position, oldest first.
+    public func events(after position: Int64, limit: Int) throws -> [StoredEvent] {
+        try read("reading events") { db in try Self.events(db, after: position, limit: limit) }
+    }
+
+    static func events(_ db: Database, after position: Int64, limit: Int) throws -> [StoredEvent] {
+        let statement = try db.cachedStatement(sql: """
+            SELECT position, recorded_at, body FROM events WHERE position > ? ORDER BY position LIMIT ?
+            """)
+        let rows = try Row.fetchCursor(statement, arguments: [position, limit])
+        var events: [StoredEvent] = []
+        while let row = try rows.next() {
+            let position: Int64 = row[0]
+            let body: Data = row[2]
+            guard let json = try? JSONValue.parse(body), let event = CloudEvent(stored: json) else {
+                throw StoreError(.corruptRow, "the event at position \(position) is not readable JSON; inspect it with sqlite3")
+            }
+            events.append(StoredEvent(position: position, recordedAt: Date(timeIntervalSince1970: row[1]), event: event))
+        }
+        return events
+    }
+}

@@ -1,0 +1,88 @@
+import Foundation
+import GRDB
+import TidingsCore
+
+/// What one pipeline batch did.
+public struct PipelineBatch: Sendable, Hashable {
+    public var processed: Int
+    public var checkpoint: Int64
+    /// New messages ready to send, by channel, so the dispatcher can be woken for them.
+    public var readyByChannel: [Channel: Int]
+    public var skipped: Int
+}
+
+extension Store {
+    static let pipelineCheckpoint = "pipeline"
+
+    /// Applies the next batch of events in ONE write transaction: read models, workflow
+    /// intents into the outbox, and the checkpoint commit together or not at all, so an event
+    /// is never half-applied and never applied twice.
+    public func processBatch(limit: Int, engine: WorkflowEngine, now: Date) throws -> PipelineBatch {
+        try write("applying a pipeline batch") { db in
+            let from = try Self.checkpoint(db, Self.pipelineCheckpoint)
+            let events = try Self.events(db, after: from, limit: limit)
+            var batch = PipelineBatch(processed: events.count, checkpoint: from, readyByChannel: [:], skipped: 0)
+            guard let last = events.last else { return batch }
+            var models = ReadModelCache(db: db, promises: engine.promises)
+            let outbox = try OutboxWriter(db: db, now: now)
+            for stored in events {
+                let affected = try models.apply(stored)
+                for intent in engine.intents(for: stored, customer: affected.customer, order: affected.order, ticket: affected.ticket) {
+                    guard try outbox.insert(intent) else { continue }
+                    if let channel = intent.channel { batch.readyByChannel[channel, default: 0] += 1 } else { batch.skipped += 1 }
+                }
+            }
+            try models.flush()
+            try Self.setCheckpoint(db, Self.pipelineCheckpoint, last.position)
+            batch.checkpoint = last.position
+            return batch
+        }
+    }
+
+    /// The position up to which the pipeline has applied the log.
+    public func checkpoint() throws -> Int64 {
+        try read("reading the checkpoint") { db in try Self.checkpoint(db, Self.pipelineCheckpoint) }
+    }
+
+    static func checkpoint(_ db: Database, _ name: String) throws -> Int64 {
+        try Int64.fetchOne(db.cachedStatement(sql: "SELECT position FROM checkpoints WHERE name = ?"), arguments: [name]) ?? 0
+    }
+
+    static func setCheckpoint(_ db: Database, _ name: String, _ position: Int64) throws {
+        try db.cachedStatement(sql: """
+            INSERT INTO checkpoints (name, position) VALUES (?, ?)
+            ON CONFLICT (name) DO UPDATE SET position = excluded.position
+            """).execute(arguments: [name, position])
+    }
+}
+
+/// Writes intents into the outbox; the unique key makes a second insert of the same intent a
+/// no-op, which is what keeps replays from sending twice.
+struct OutboxWriter {
+    let db: Database
+    let now: Double
+    let statement: Statement
+
+    init(db: Database, now: Date) throws {
+        self.db = db
+        self.now = now.timeIntervalSince1970
+        statement = try db.cachedStatement(sql: """
+            INSERT INTO messages (key, workflow, category, customer_id, subject_id, event_position, channel, recipient,
+                fallback, template, locale, context, state, created_at, due_at, updated_at, last_error)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (key) DO NOTHING
+            """)
+    }
+
+    /// Returns whether the intent was new.
+    func insert(_ intent: NotificationIntent) throws -> Bool {
+        let state: MessageState = intent.channel == nil ? .skipped : .pending
+        let fallback = JSONValue.array(intent.fallbackChannels.map { .string($0.rawValue) }).encodedString()
+        try statement.execute(arguments: [
+            intent.key, intent.workflow, intent.category.rawValue, intent.customerID, intent.subjectID, intent.eventPosition,
+            intent.channel?.rawValue, intent.recipient, fallback, intent.template, intent.locale, intent.context.encoded(),
+            state.rawValue, now, now, now, intent.skipReason,
+        ])
+        return db.changesCount > 0
+    }
+}

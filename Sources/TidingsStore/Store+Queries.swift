@@ -1,0 +1,92 @@
+import Foundation
+import GRDB
+import TidingsCore
+
+/// The numbers `tidings status` prints.
+public struct StoreStatus: Sendable, Hashable {
+    public var head: Int64
+    public var checkpoint: Int64
+    public var lag: Int64 { max(0, head - checkpoint) }
+    /// Message counts by state and channel ("-" for messages with no channel).
+    public var outbox: [MessageState: [String: Int]]
+    /// Messages pending and due now, or in flight.
+    public var busy: Int
+
+    public func count(_ state: MessageState) -> Int { outbox[state]?.values.reduce(0, +) ?? 0 }
+
+    /// Caught up and nothing due or in flight.
+    public var isIdle: Bool { lag == 0 && busy == 0 }
+}
+
+/// One message as `tidings deliveries list` shows it.
+public struct MessageSummary: Sendable, Hashable {
+    public var id: Int64
+    public var key: String
+    public var workflow: String
+    public var customerID: String
+    public var subjectID: String?
+    public var channel: String?
+    public var recipient: String?
+    public var state: MessageState
+    public var attempts: Int
+    public var createdAt: Date
+    public var sentAt: Date?
+    public var lastError: String?
+}
+
+extension Store {
+    public func status(now: Date) throws -> StoreStatus {
+        try read("reading the status") { db in
+            var outbox: [MessageState: [String: Int]] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT state, COALESCE(channel, '-') AS channel, COUNT(*) AS n FROM messages GROUP BY 1, 2") {
+                guard let state = MessageState(rawValue: row["state"]) else { continue }
+                outbox[state, default: [:]][row["channel"]] = row["n"]
+            }
+            let busy = try Int.fetchOne(db, sql: """
+                SELECT COUNT(*) FROM messages WHERE state = 'sending' OR (state = 'pending' AND due_at <= ?)
+                """, arguments: [now.timeIntervalSince1970]) ?? 0
+            return StoreStatus(head: try Self.head(db), checkpoint: try Self.checkpoint(db, Self.pipelineCheckpoint), outbox: outbox, busy: busy)
+        }
+    }
+
+    public func messages(state: MessageState? = nil, customerID: String? = nil, limit: Int = 50) throws -> [MessageSummary] {
+        try read("listing messages") { db in
+            var conditions: [String] = []
+            var arguments: StatementArguments = []
+            if let state {
+                conditions.append("state = ?")
+                arguments += [state.rawValue]
+            }
+            if let customerID {
+                conditions.append("customer_id = ?")
+                arguments += [customerID]
+            }
+            arguments += [limit]
+            let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT id, key, workflow, customer_id, subject_id, channel, recipient, state, attempts, created_at, sent_at, last_error
+                FROM messages \(filter) ORDER BY id LIMIT ?
+                """, arguments: arguments)
+            return rows.map { row in
+                MessageSummary(
+                    id: row["id"], key: row["key"], workflow: row["workflow"], customerID: row["customer_id"], subjectID: row["subject_id"],
+                    channel: row["channel"], recipient: row["recipient"], state: MessageState(rawValue: row["state"]) ?? .pending,
+                    attempts: row["attempts"], createdAt: Date(timeIntervalSince1970: row["created_at"]),
+                    sentAt: (row["sent_at"] as Double?).map(Date.init(timeIntervalSince1970:)), lastError: row["last_error"])
+            }
+        }
+    }
+
+    /// The read models, for tests and queries.
+    public func order(id: String) throws -> Order? { try document("orders", id) }
+    public func ticket(id: String) throws -> Ticket? { try document("tickets", id) }
+    public func customer(id: String) throws -> Customer? { try document("customers", id) }
+
+    func document<Model: Decodable>(_ table: String, _ id: String) throws -> Model? {
+        try read("reading \(table) \(id)") { db in
+            try Data.fetchOne(db, sql: "SELECT doc FROM \(table) WHERE id = ?", arguments: [id]).map {
+                try JSONDecoder().decode(Model.self, from: $0)
+            }
+        }
+    }
+}

@@ -1,0 +1,99 @@
+import Foundation
+import GRDB
+import TidingsCore
+
+/// The SQLite database behind Tidings: the append-only event log, the read models, the
+/// outbox and the pipeline checkpoint. One writer connection, WAL readers, durable commits.
+public final class Store: Sendable {
+    /// How hard commits wait for the disk. `full` is the default: an accepted event survives a
+    /// power cut. `normal` is for tests and benchmarks that accept losing the last commits.
+    public enum Durability: String, Sendable {
+        case full = "FULL", normal = "NORMAL"
+    }
+
+    public let pool: DatabasePool
+    public let path: String
+
+    public init(path: String, durability: Durability = .full, readOnly: Bool = false) throws {
+        self.path = path
+        let directory = (path as NSString).deletingLastPathComponent
+        if !directory.isEmpty, !readOnly {
+            do {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            } catch {
+                throw StoreError(.cannotOpen, "cannot create the database directory \(directory): \(error.localizedDescription)")
+            }
+        }
+        var configuration = Configuration()
+        // Another process (`tidings append` beside `tidings serve`) may hold the write lock.
+        configuration.busyMode = .timeout(15)
+        configuration.readonly = readOnly
+        configuration.label = "tidings"
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA cache_size = -16000")
+        }
+        do {
+            pool = try DatabasePool(path: path, configuration: configuration)
+            if !readOnly {
+                // GRDB sets synchronous=NORMAL when it enables WAL; set ours afterwards.
+                try pool.barrierWriteWithoutTransaction { db in
+                    try db.execute(sql: "PRAGMA synchronous = \(durability.rawValue)")
+                    try db.execute(sql: "PRAGMA journal_size_limit = 67108864")
+                }
+                try Schema.migrator.migrate(pool)
+            }
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError(.cannotOpen, "cannot open the database at \(path): \(error)")
+        }
+    }
+
+    /// The synchronous setting in force on the writer connection (for tests and `status`).
+    public func synchronousMode() throws -> Int {
+        try pool.write { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }
+    }
+}
+
+/// Errors of the storage domain, each with a code and a message a person can act on.
+public struct StoreError: Error, Sendable, CustomStringConvertible {
+    public enum Code: String, Sendable {
+        case cannotOpen = "store.cannot_open"
+        case writeFailed = "store.write_failed"
+        case readFailed = "store.read_failed"
+        case corruptRow = "store.corrupt_row"
+    }
+
+    public var code: Code
+    public var message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { "\(message) [\(code.rawValue)]" }
+}
+
+extension Store {
+    /// Runs a write transaction and turns database errors into `StoreError`s with context.
+    func write<T>(_ what: String, _ body: (Database) throws -> T) throws -> T {
+        do {
+            return try pool.write(body)
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError(.writeFailed, "\(what) failed: \(error)")
+        }
+    }
+
+    func read<T>(_ what: String, _ body: (Database) throws -> T) throws -> T {
+        do {
+            return try pool.read(body)
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError(.readFailed, "\(what) failed: \(error)")
+        }
+    }
+}

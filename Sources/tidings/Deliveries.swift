@@ -1,0 +1,65 @@
+import ArgumentParser
+import Foundation
+import TidingsApp
+import TidingsCore
+import TidingsStore
+
+struct Deliveries: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List messages and retry failed ones.", subcommands: [List.self, Retry.self])
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List messages, oldest first.")
+
+        @OptionGroup var options: ConfigOption
+
+        @Option(help: "Only messages in this state: \(MessageState.allCases.map(\.rawValue).joined(separator: ", ")).")
+        var state: String?
+
+        @Option(help: "Only messages to this customer id.")
+        var customer: String?
+
+        @Option(help: "At most this many.")
+        var limit = 100
+
+        func run() async throws {
+            try await reporting {
+                var filter: MessageState?
+                if let state {
+                    guard let parsed = MessageState(rawValue: state) else {
+                        throw Failure(message: "--state must be one of \(MessageState.allCases.map(\.rawValue).joined(separator: ", "))", exitCode: 64)
+                    }
+                    filter = parsed
+                }
+                let config = try await options.load()
+                let store = try Store(path: config.databasePath, durability: config.durability)
+                print(StatusReport.render(try store.messages(state: filter, customerID: customer, limit: limit)))
+            }
+        }
+    }
+
+    struct Retry: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Queue a failed message (or all of them) to be sent again.")
+
+        @OptionGroup var options: ConfigOption
+
+        @Argument(help: "The message id (see `tidings deliveries list`).")
+        var id: Int64?
+
+        @Flag(name: .customLong("all-failed"), help: "Retry every failed message.")
+        var allFailed = false
+
+        func validate() throws {
+            guard (id != nil) != allFailed else { throw ValidationError("give a message id or --all-failed") }
+        }
+
+        func run() async throws {
+            try await reporting {
+                let config = try await options.load()
+                let store = try Store(path: config.databasePath, durability: config.durability)
+                let count = try store.retry(messageID: allFailed ? nil : id, now: Date())
+                if count == 0, let id { throw Failure(message: "message \(id) is not a failed message") }
+                print("queued \(count) message\(count == 1 ? "" : "s") for another attempt")
+            }
+        }
+    }
+}

@@ -1,0 +1,82 @@
+import ArgumentParser
+import Foundation
+import Logging
+import TidingsApp
+import TidingsCore
+import TidingsStore
+
+@main
+struct Tidings: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tidings",
+        abstract: "Turns a shop's order and ticket events into timely customer messages.",
+        subcommands: [Serve.self, Append.self, Status.self, Deliveries.self, Check.self])
+}
+
+/// The `--config` option every command shares.
+struct ConfigOption: ParsableArguments {
+    @Option(name: .long, help: "The configuration file (default: $TIDINGS_CONFIG or config/tidings.yaml).")
+    var config: String?
+
+    var path: String { config ?? ProcessInfo.processInfo.environment["TIDINGS_CONFIG"] ?? "config/tidings.yaml" }
+
+    func load() async throws -> TidingsConfig {
+        do {
+            return try await ConfigLoader.load(path: path)
+        } catch {
+            throw Failure(error, exitCode: 2)
+        }
+    }
+
+    func loadRuntime() async throws -> Runtime {
+        do {
+            return try await Runtime.load(configPath: path)
+        } catch {
+            throw Failure(error, exitCode: 2)
+        }
+    }
+}
+
+/// Prints an error as a person should read it, then exits with the given code.
+struct Failure: Error, CustomStringConvertible {
+    var message: String
+    var exitCode: Int32
+
+    init(_ error: any Error, exitCode: Int32 = 1) {
+        message = "\(error)"
+        self.exitCode = exitCode
+    }
+
+    init(message: String, exitCode: Int32 = 1) {
+        self.message = message
+        self.exitCode = exitCode
+    }
+
+    var description: String { message }
+}
+
+extension AsyncParsableCommand {
+    /// Runs a body, turning any error into a one-line message on stderr and an exit code.
+    func reporting(_ body: () async throws -> Void) async throws {
+        do {
+            try await body()
+        } catch let failure as Failure {
+            FileHandle.standardError.write(Data("tidings: \(failure.message)\n".utf8))
+            throw ExitCode(failure.exitCode)
+        } catch let exit as ExitCode {
+            throw exit
+        } catch {
+            FileHandle.standardError.write(Data("tidings: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+}
+
+func bootstrapLogging(level: Logger.Level) -> Logger {
+    LoggingSystem.bootstrap { label in
+        var handler = StreamLogHandler.standardError(label: label)
+        handler.logLevel = level
+        return handler
+    }
+    return Logger(label: "tidings")
+}

@@ -1,0 +1,70 @@
+import Foundation
+import Testing
+@testable import TidingsCore
+
+@Suite("Event validation")
+struct EventValidatorTests {
+    func event(_ type: String, data: JSONValue, subject: JSONValue? = "o-1") -> JSONValue {
+        var fields: [String: JSONValue] = ["specversion": "1.0", "id": "e-1", "source": "urn:shop", "type": .string(type),
+                                           "time": "2026-11-23T09:00:00Z", "data": data]
+        if let subject { fields["subject"] = subject }
+        return .object(fields)
+    }
+
+    func issues(_ json: JSONValue) -> [String] {
+        switch EventValidator.validate(json) {
+        case .success: return []
+        case .failure(let error): return error.issues.map(\.field)
+        }
+    }
+
+    @Test func acceptsAValidOrder() throws {
+        let result = EventValidator.validate(event("order.placed", data: Fixtures.placedData))
+        let event = try result.get()
+        #expect(event.type == "order.placed")
+        #expect(event.subject == "o-1")
+        #expect(event.time == Timestamp.parse("2026-11-23T09:00:00Z"))
+    }
+
+    @Test func namesMissingEnvelopeFields() {
+        #expect(issues(["specversion": "1.0", "type": "shop.opened"]) == ["id", "source"])
+        #expect(issues(.string("hello")) == ["(event)"])
+    }
+
+    @Test func refusesOtherSpecVersionsAndBadTimes() {
+        var json = event("order.delivered", data: [:])
+        if case .object(var fields) = json {
+            fields["specversion"] = "0.3"
+            fields["time"] = "yesterday"
+            json = .object(fields)
+        }
+        #expect(issues(json) == ["specversion", "time"])
+    }
+
+    @Test func namesTheFieldAtFaultInsideData() {
+        var data = Fixtures.placedData.objectValue!
+        data["items"] = [["sku": "MUG", "name": "Mug", "quantity": "two", "unit_price": 12.5]]
+        data["ship_by"] = "soon"
+        #expect(issues(event("order.placed", data: .object(data))) == ["data.items[0].quantity", "data.ship_by"])
+    }
+
+    @Test func requiresASubjectForEntityEvents() {
+        #expect(issues(event("order.shipped", data: [:], subject: nil)) == ["subject"])
+    }
+
+    @Test func checksKindsAddressesAndPhones() {
+        #expect(issues(event("ticket.opened", data: ["customer_id": "c-1", "kind": "rant"])) == ["data.kind"])
+        #expect(issues(event("customer.registered", data: ["email": "ann at example", "phone": "07700 900123"])) == ["data.email", "data.phone"])
+        #expect(issues(event("customer.registered", data: ["email": "ann@example.com\r\nBcc: x@evil.test"])) == ["data.email"])
+    }
+
+    @Test func disruptionNeedsARegionOrCarrier() {
+        #expect(issues(event("shipping.disruption_announced", data: ["reason": "snow"], subject: nil)) == ["data"])
+        #expect(issues(event("shipping.disruption_announced", data: ["region": "north-west"], subject: nil)).isEmpty)
+    }
+
+    @Test func storesUnknownTypesAsTheyAre() throws {
+        let event = try EventValidator.validate(event("loyalty.points_added", data: .string("free-form"))).get()
+        #expect(event.data == .string("free-form"))
+    }
+}

@@ -1,0 +1,83 @@
+import Foundation
+import Testing
+@testable import TidingsCore
+
+@Suite("Workflow rules")
+struct WorkflowEngineTests {
+    let workflows = WorkflowSet(workflows: [
+        Workflow(id: "order_shipped", on: "order.shipped", category: .orderStatus, channels: [.preferred, .fixed(.email)], template: "order_shipped"),
+        Workflow(id: "complaint_ack", on: "ticket.opened", when: ["ticket.kind": ["complaint"]], category: .acknowledgement,
+                 channels: [.preferred, .fixed(.email)], template: "complaint"),
+        Workflow(id: "query_ack", on: "ticket.opened", when: ["ticket.kind": ["query", "return"]], category: .acknowledgement,
+                 channels: [.fixed(.email)], template: "query"),
+        Workflow(id: "ticket_resolved", on: "ticket.resolved", category: .followUp, channels: [.fixed(.email)], template: "resolved"),
+        Workflow(id: "sms_only", on: "order.delivered", category: .orderStatus, channels: [.fixed(.sms)], template: "delivered"),
+    ])
+
+    var engine: WorkflowEngine { WorkflowEngine(workflows: workflows, shop: Fixtures.shop) }
+
+    func shipped(_ customer: Customer) -> [NotificationIntent] {
+        let order = Reducers.order(nil, Fixtures.stored("order.placed", subject: "o-1", data: Fixtures.placedData))
+        return engine.intents(for: Fixtures.stored("order.shipped", subject: "o-1", data: [:], position: 2), customer: customer,
+                              order: order, ticket: nil)
+    }
+
+    @Test func preferredUsesTheCustomersOwnOrderWithConsent() throws {
+        let intent = try #require(shipped(Fixtures.customer(channels: ["sms", "email"], consent: ["sms": true])).first)
+        #expect(intent.channel == .sms)
+        #expect(intent.recipient == "+447700900123")
+        #expect(intent.fallbackChannels == [.email])
+    }
+
+    @Test func smsWithoutConsentFallsBackToEmail() throws {
+        let intent = try #require(shipped(Fixtures.customer(channels: ["sms", "email"], consent: [:])).first)
+        #expect(intent.channel == .email)
+        #expect(intent.recipient == "ann@example.com")
+    }
+
+    @Test func noUsableChannelIsRecordedWithAReason() throws {
+        let customer = Fixtures.customer(channels: ["sms"], consent: [:], email: nil)
+        let delivered = engine.intents(for: Fixtures.stored("order.delivered", subject: "o-1", data: [:], position: 3), customer: customer,
+                                       order: nil, ticket: nil)
+        let intent = try #require(delivered.first)
+        #expect(intent.channel == nil)
+        #expect(intent.skipReason?.contains("sms: no consent") == true)
+    }
+
+    @Test func conditionsPickTheRightAcknowledgement() throws {
+        let customer = Fixtures.customer()
+        for (kind, expected) in [("complaint", "complaint_ack"), ("query", "query_ack"), ("feedback", nil)] {
+            let opened = Fixtures.stored("ticket.opened", subject: "t-1", data: ["customer_id": "c-1", "kind": .string(kind)])
+            let ticket = Reducers.ticket(nil, opened, promises: .standard)
+            let intents = engine.intents(for: opened, customer: customer, order: nil, ticket: ticket)
+            #expect(intents.map(\.workflow) == (expected.map { [$0] } ?? []))
+        }
+    }
+
+    @Test func optOutSkipsFollowUpsButNeverAcknowledgements() throws {
+        let customer = Fixtures.customer(optOut: ["follow_up", "acknowledgement"])
+        let opened = Fixtures.stored("ticket.opened", subject: "t-1", data: ["customer_id": "c-1", "kind": "complaint"])
+        let ticket = Reducers.ticket(nil, opened, promises: .standard)
+        #expect(engine.intents(for: opened, customer: customer, order: nil, ticket: ticket).first?.channel == .email)
+        let resolved = Fixtures.stored("ticket.resolved", subject: "t-1", data: [:], position: 2)
+        let followUp = try #require(engine.intents(for: resolved, customer: customer, order: nil, ticket: ticket).first)
+        #expect(followUp.channel == nil)
+        #expect(followUp.skipReason?.contains("opted out") == true)
+    }
+
+    @Test func keysAreStableAndDistinct() {
+        let a = IdempotencyKey.make(workflow: "order_shipped", source: "urn:shop", eventID: "e-1")
+        #expect(a == IdempotencyKey.make(workflow: "order_shipped", source: "urn:shop", eventID: "e-1"))
+        #expect(a != IdempotencyKey.make(workflow: "order_shipped", source: "urn:shop", eventID: "e-2"))
+        #expect(a != IdempotencyKey.make(workflow: "order_delivered", source: "urn:shop", eventID: "e-1"))
+        #expect(a.hasPrefix("order_shipped."))
+    }
+
+    @Test func contextHasFormattedMoneyAndItems() throws {
+        let intent = try #require(shipped(Fixtures.customer()).first)
+        #expect(intent.context.value(atPath: "order.total") == "59.80")
+        #expect(intent.context.value(atPath: "order.items")?.arrayValue?.first?["line_total"] == "25.00")
+        #expect(intent.context.value(atPath: "customer.first_name") == "Ann")
+        #expect(intent.context.value(atPath: "shop.name") == "Northwind")
+    }
+}
