@@ -15,15 +15,21 @@ extension Store {
     /// already in the log is skipped, so re-sending is harmless.
     public func append(_ events: [CloudEvent], now: Date) throws -> AppendResult {
         try write("appending \(events.count) events") { db in
+            // NOT EXISTS rather than ON CONFLICT: a conflicting insert would still use up a
+            // position, leaving gaps in the log.
             let insert = try db.cachedStatement(sql: """
-                INSERT INTO events (source, id, type, subject, recorded_at, body) VALUES (?, ?, ?, ?, ?, ?)
-                ON CONFLICT (source, id) DO NOTHING
+                INSERT INTO events (source, id, type, subject, recorded_at, body)
+                SELECT :source, :id, :type, :subject, :recorded_at, :body
+                WHERE NOT EXISTS (SELECT 1 FROM events WHERE source = :source AND id = :id)
                 """)
             var result = AppendResult(positions: [], alreadyStored: 0)
             result.positions.reserveCapacity(events.count)
             let recordedAt = now.timeIntervalSince1970
             for event in events {
-                try insert.execute(arguments: [event.source, event.id, event.type, event.subject, recordedAt, event.raw.encoded()])
+                try insert.execute(arguments: [
+                    "source": event.source, "id": event.id, "type": event.type, "subject": event.subject,
+                    "recorded_at": recordedAt, "body": event.raw.encoded(),
+                ])
                 if db.changesCount > 0 {
                     result.positions.append(db.lastInsertedRowID)
                 } else {

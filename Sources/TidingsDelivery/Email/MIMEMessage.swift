@@ -53,8 +53,8 @@ public struct MIMEMessage: Sendable {
             throw DeliveryError(.invalidMessage, "refusing to send to or from an invalid address: \(mailbox.address.debugDescription)")
         }
         var lines: [String] = []
-        lines.append(Self.header("From", Self.mailbox(from)))
-        lines.append(Self.header("To", Self.mailbox(to)))
+        lines.append("From: " + Self.mailbox(from, room: 78 - "From: ".count))
+        lines.append("To: " + Self.mailbox(to, room: 78 - "To: ".count))
         lines.append(Self.header("Subject", Self.encodedPhrase(subject, alwaysEncode: false, firstLineRoom: 78 - "Subject: ".count)))
         lines.append("Date: \(Self.rfc5322Date(date))")
         lines.append("Message-ID: \(messageID)")
@@ -68,7 +68,7 @@ public struct MIMEMessage: Sendable {
                         QuotedPrintable.encode(text)]
         if let html {
             let boundary = "=_tidings_\(Self.idPart(messageID).prefix(40))"
-            lines.append("Content-Type: multipart/alternative; boundary=\"\(boundary)\"")
+            lines.append("Content-Type: multipart/alternative;\r\n boundary=\"\(boundary)\"")
             lines.append("")
             lines.append("This is a MIME message with text and HTML versions.")
             lines.append("--\(boundary)")
@@ -85,9 +85,14 @@ public struct MIMEMessage: Sendable {
 
     static func header(_ name: String, _ value: String) -> String { "\(name): \(value)" }
 
-    static func mailbox(_ mailbox: Mailbox) -> String {
-        guard let name = mailbox.name, !name.isEmpty else { return "<\(mailbox.address)>" }
-        return "\(encodedPhrase(name, alwaysEncode: false, firstLineRoom: 60)) <\(mailbox.address)>"
+    /// `Name <address>`, folded so the address goes on a line of its own when it would not fit.
+    static func mailbox(_ mailbox: Mailbox, room: Int) -> String {
+        let address = "<\(mailbox.address)>"
+        guard let name = mailbox.name, !name.isEmpty else { return address }
+        let phrase = encodedPhrase(name, alwaysEncode: false, firstLineRoom: room)
+        let lastLine = phrase.components(separatedBy: "\r\n").last ?? phrase
+        let lastRoom = phrase.contains("\r\n") ? 78 : room
+        return lastLine.count + 1 + address.count <= lastRoom ? "\(phrase) \(address)" : "\(phrase)\r\n \(address)"
     }
 
     /// Plain printable ASCII stays as it is (quoted when it has specials); anything else becomes
@@ -103,12 +108,14 @@ public struct MIMEMessage: Sendable {
             }
             return cleaned
         }
-        // 45 bytes of UTF-8 make 60 base64 characters: each word stays within 75.
+        // 45 bytes of UTF-8 make 60 base64 characters: each word stays within 75, and a
+        // folded line (a space and one word) within 78. The first word fits the header's room.
         var words: [String] = []
         var chunk: [UInt8] = []
         for character in cleaned {
             let bytes = Array(String(character).utf8)
-            if chunk.count + bytes.count > 45 {
+            let limit = words.isEmpty ? max(9, 3 * ((firstLineRoom - 12) / 4)) : 45
+            if chunk.count + bytes.count > limit {
                 words.append("=?UTF-8?B?\(Data(chunk).base64EncodedString())?=")
                 chunk = []
             }

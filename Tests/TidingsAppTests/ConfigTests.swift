@@ -1,0 +1,99 @@
+import Foundation
+import Testing
+import TidingsCore
+import TidingsDelivery
+@testable import TidingsApp
+
+@Suite("Configuration")
+struct ConfigTests {
+    func write(_ yaml: String) throws -> String {
+        let directory = try Paths.temporaryDirectory("config")
+        let path = directory.appendingPathComponent("tidings.yaml").path
+        try yaml.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test func theShippedDevelopmentConfigSpoolsEverything() async throws {
+        let config = try await ConfigLoader.load(path: Paths.root.appendingPathComponent("config/tidings.yaml").path, environment: [:])
+        #expect(config.databasePath == "var/tidings.sqlite")
+        #expect(config.durability == .full)
+        #expect(config.channels.values.allSatisfy { $0.routeName == "spool" })
+        #expect(config.sender.address == "orders@northwind.example")
+    }
+
+    @Test func environmentVariablesOverrideTheFileAndSecretsComeFromFiles() async throws {
+        let path = try write("email:\n  transport: spool\nsmtp:\n  url: smtp://mail.example:25\n")
+        let secret = try Paths.temporaryDirectory("secret").appendingPathComponent("pw")
+        try "s3cret\n".write(to: secret, atomically: true, encoding: .utf8)
+        let config = try await ConfigLoader.load(path: path, environment: [
+            "EMAIL_TRANSPORT": "smtp", "SMTP_URL": "smtp://127.0.0.1:2525", "SMTP_STARTTLS": "off", "SMTP_PASSWORD_FILE": secret.path,
+            "SMTP_USERNAME": "tidings", "EMAIL_CONCURRENCY": "3",
+        ])
+        guard case .smtp(let settings) = config.channels[.email]?.route else {
+            Issue.record("email should be smtp")
+            return
+        }
+        #expect(settings.url == "smtp://127.0.0.1:2525")
+        #expect(settings.tls == .off)
+        #expect(settings.password == "s3cret")
+        #expect(settings.username == "tidings")
+        #expect(config.channels[.email]?.concurrency == 3)
+    }
+
+    @Test func systemdCredentialsAreReadByName() async throws {
+        let path = try write("sms:\n  transport: webhook\n  webhook:\n    preset: twilio\n    url: https://api.twilio.test/M.json\n    from: \"+15005550006\"\n")
+        let credentials = try Paths.temporaryDirectory("credentials")
+        try "tw-token".write(to: credentials.appendingPathComponent("sms-webhook-password"), atomically: true, encoding: .utf8)
+        let config = try await ConfigLoader.load(path: path, environment: ["CREDENTIALS_DIRECTORY": credentials.path])
+        guard case .webhook(let settings) = config.channels[.sms]?.route else {
+            Issue.record("sms should be a webhook")
+            return
+        }
+        #expect(settings.preset == .twilio)
+        #expect(settings.password == "tw-token")
+    }
+
+    @Test(arguments: [
+        ("email:\n  transport: pigeon\n", "email.transport must be smtp or spool"),
+        ("email:\n  concurrency: lots\n", "email.concurrency must be a whole number"),
+        ("email:\n  transport: smtp\n", "smtp.url must be set"),
+        ("smtp:\n  from: not an address\n", "smtp.from must be an address"),
+        ("sms:\n  transport: webhook\n  webhook:\n    url: https://x.test/\n", "sms.webhook.from must be"),
+        ("log:\n  level: loud\n", "log.level must be one of"),
+    ])
+    func badSettingsAreNamed(yaml: String, message: String) async throws {
+        let path = try write(yaml)
+        await #expect {
+            try await ConfigLoader.load(path: path, environment: [:])
+        } throws: { error in
+            "\(error)".contains(message)
+        }
+    }
+
+    @Test func aMissingFileSaysWhereItLooked() async {
+        await #expect {
+            try await ConfigLoader.load(path: "/nonexistent/tidings.yaml", environment: [:])
+        } throws: { "\($0)".contains("no configuration file at /nonexistent/tidings.yaml") }
+    }
+
+    @Test func workflowsAreCheckedAgainstTheCatalogue() throws {
+        let good = try WorkflowLoader.parse("""
+            workflows:
+              - id: shipped
+                "on": order.shipped
+                when: { order.status: shipped }
+                category: order_status
+                channels: [preferred, email]
+                template: order_shipped
+            """)
+        #expect(good.workflows.first?.channels == [.preferred, .fixed(.email)])
+        #expect(good.workflows.first?.when == ["order.status": ["shipped"]])
+        for (yaml, message) in [
+            ("workflows:\n  - {id: a, \"on\": order.teleported, category: order_status, channels: [email], template: t}", "unknown event type"),
+            ("workflows:\n  - {id: a, \"on\": order.shipped, category: spam, channels: [email], template: t}", "category must be one of"),
+            ("workflows:\n  - {id: a, \"on\": order.shipped, category: order_status, channels: [fax], template: t}", "unknown channel \"fax\""),
+        ] {
+            #expect { try WorkflowLoader.parse(yaml) } throws: { "\($0)".contains(message) }
+        }
+    }
+}

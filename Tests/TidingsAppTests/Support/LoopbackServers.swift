@@ -1,0 +1,49 @@
+import Foundation
+import TidingsCore
+
+/// A real server on 127.0.0.1 from `scripts/testservers`, recording what it receives as JSON
+/// lines: aiosmtpd for SMTP, a threading HTTP server for webhooks.
+final class LoopbackServer: @unchecked Sendable {
+    // @unchecked: all stored properties are set once in init.
+    let child: ChildProcess
+    let port: Int
+    let records: URL
+
+    static func smtp(logs: URL, auth: String? = nil, rejecting: [String] = []) async throws -> LoopbackServer {
+        var arguments: [String] = []
+        if let auth { arguments += ["--auth", auth] }
+        for address in rejecting { arguments += ["--reject-rcpt", address] }
+        return try await LoopbackServer(script: "smtp_server.py", arguments: arguments, logs: logs, name: "smtp")
+    }
+
+    static func http(logs: URL) async throws -> LoopbackServer {
+        try await LoopbackServer(script: "http_receiver.py", arguments: [], logs: logs, name: "http")
+    }
+
+    private init(script: String, arguments: [String], logs: URL, name: String) async throws {
+        let portFile = logs.appendingPathComponent("\(name).port")
+        records = logs.appendingPathComponent("\(name).jsonl")
+        child = try ChildProcess("/usr/bin/env", ["python3", Paths.root.appendingPathComponent("scripts/testservers/\(script)").path,
+                                                  "--port-file", portFile.path, "--out", records.path] + arguments,
+                                 logs: logs, name: name)
+        let deadline = Date().addingTimeInterval(30)
+        var port: Int?
+        while port == nil && Date() < deadline && child.process.isRunning {
+            port = (try? String(contentsOf: portFile, encoding: .utf8)).flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            if port == nil { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        guard let port else { throw TestFailure("\(script) did not start: \(child.stderr)") }
+        self.port = port
+    }
+
+    /// Everything received so far, one JSON object per request or message.
+    func received() throws -> [JSONValue] {
+        guard let data = FileManager.default.contents(atPath: records.path) else { return [] }
+        return try data.split(separator: UInt8(ascii: "\n")).map { try JSONValue.parse(Data($0)) }
+    }
+
+    func stop() async throws {
+        child.signal(SIGTERM)
+        _ = try await child.wait(timeout: 10)
+    }
+}

@@ -1,0 +1,97 @@
+import Foundation
+import Testing
+@testable import TidingsCore
+@testable import TidingsDelivery
+
+@Suite("MIME messages")
+struct MIMEMessageTests {
+    let date = Date(timeIntervalSince1970: 1_795_000_000)
+
+    func build(name: String? = "Ann Example", subject: String = "Your order", text: String = "Hello", html: String? = "<p>Hello</p>",
+               to: String = "ann@example.com") throws -> String {
+        let message = MIMEMessage(from: MIMEMessage.Mailbox(name: "Northwind Goods", address: "orders@northwind.example"),
+                                  to: MIMEMessage.Mailbox(name: name, address: to), subject: subject, text: text, html: html,
+                                  idempotencyKey: "order_shipped.00ff", date: date)
+        return String(decoding: try message.build(), as: UTF8.self)
+    }
+
+    func headers(_ message: String) -> [String] {
+        let head = message.components(separatedBy: "\r\n\r\n")[0]
+        return head.components(separatedBy: "\r\n")
+    }
+
+    @Test func hasTheRequiredHeadersAndCRLFOnly() throws {
+        let message = try build()
+        let lines = headers(message)
+        #expect(lines.contains("Message-ID: <order_shipped.00ff@northwind.example>"))
+        #expect(lines.contains("Auto-Submitted: auto-generated"))
+        #expect(lines.contains("MIME-Version: 1.0"))
+        #expect(lines.contains { $0.hasPrefix("Date: ") && $0.hasSuffix(" +0000") })
+        #expect(lines.contains("To: Ann Example <ann@example.com>"))
+        #expect(lines.contains("From: Northwind Goods <orders@northwind.example>"))
+        #expect(message.contains("Content-Type: multipart/alternative;\r\n boundary=\"=_tidings_"))
+        // Every LF is part of a CRLF.
+        #expect(!message.replacingOccurrences(of: "\r\n", with: "").contains("\n"))
+        #expect(!message.replacingOccurrences(of: "\r\n", with: "").contains("\r"))
+        #expect(message.contains("Content-Type: text/plain; charset=utf-8"))
+        #expect(message.contains("Content-Type: text/html; charset=utf-8"))
+    }
+
+    @Test func encodesUnicodeSubjectsAndNamesPerRFC2047() throws {
+        let message = try build(name: "Zoë Müller", subject: "Ihre Bestellung ist unterwegs — Grüße")
+        let lines = headers(message)
+        let subject = try #require(lines.first { $0.hasPrefix("Subject: ") })
+        #expect(subject.hasPrefix("Subject: =?UTF-8?B?"))
+        #expect(lines.contains { $0.hasPrefix("To: =?UTF-8?B?") && $0.hasSuffix(" <ann@example.com>") })
+        let word = subject.dropFirst("Subject: =?UTF-8?B?".count).dropLast(2)
+        let decoded = String(decoding: Data(base64Encoded: String(word)) ?? Data(), as: UTF8.self)
+        #expect("Ihre Bestellung ist unterwegs — Grüße".hasPrefix(decoded))
+    }
+
+    @Test func keepsEveryLineWithinLimits() throws {
+        let long = String(repeating: "Lorem ipsum dolor sit amet, é consectetur. ", count: 40)
+        let message = try build(subject: String(repeating: "Very long subject ", count: 10), text: long, html: "<p>\(long)</p>")
+        for line in message.components(separatedBy: "\r\n") {
+            #expect(line.utf8.count <= 78, "line too long: \(line.prefix(40))…")
+        }
+    }
+
+    @Test func aNameCannotInjectAHeader() throws {
+        let message = try build(name: "Ann\r\nBcc: x@evil.test", subject: "Hi\r\nBcc: y@evil.test\nX-Evil: 1")
+        let lines = headers(message)
+        #expect(!lines.contains { $0.lowercased().hasPrefix("bcc:") })
+        #expect(!lines.contains { $0.lowercased().hasPrefix("x-evil:") })
+        #expect(!message.contains("\r\nBcc:"))
+    }
+
+    @Test func refusesAddressesThatCouldSmuggleCommands() {
+        #expect(throws: DeliveryError.self) { try build(to: "ann@example.com>\r\nRCPT TO:<x@evil.test") }
+        #expect(throws: DeliveryError.self) { try build(to: "not an address") }
+    }
+
+    @Test func quotedPrintableRoundTrips() {
+        let text = "Grüße = 100%\nA line with trailing space \n" + String(repeating: "x", count: 200)
+        let encoded = QuotedPrintable.encode(text)
+        #expect(encoded.components(separatedBy: "\r\n").allSatisfy { $0.count <= 76 })
+        #expect(decodeQuotedPrintable(encoded) == text.replacingOccurrences(of: "\n", with: "\r\n"))
+    }
+
+    /// A straightforward decoder, written independently of the encoder, for the round trip.
+    func decodeQuotedPrintable(_ text: String) -> String {
+        var bytes: [UInt8] = []
+        let source = Array(text.replacingOccurrences(of: "=\r\n", with: "").utf8)
+        var index = 0
+        while index < source.count {
+            if source[index] == UInt8(ascii: "="), index + 2 < source.count,
+                let value = UInt8(String(decoding: source[(index + 1)...(index + 2)], as: UTF8.self), radix: 16)
+            {
+                bytes.append(value)
+                index += 3
+            } else {
+                bytes.append(source[index])
+                index += 1
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}

@@ -1,0 +1,67 @@
+import Foundation
+import Testing
+@testable import TidingsCore
+@testable import TidingsDelivery
+
+@Suite("Webhook requests and outcomes")
+struct WebhookTests {
+    let message = OutgoingMessage(
+        key: "order_shipped.0001", channel: .sms, workflow: "order_shipped", category: "order_status", customerID: "c-1",
+        subjectID: "o-1", recipient: "+447700900123", recipientName: "Ann", content: RenderedMessage(subject: nil, text: "Shipped & on its way", html: nil),
+        date: Date(timeIntervalSince1970: 1_795_000_000))
+
+    func http(_ request: CurlRequest) -> (headers: [String], body: String) {
+        guard case .http(_, let headers, let body) = request.payload else { return ([], "") }
+        return (headers, String(decoding: body, as: UTF8.self))
+    }
+
+    @Test func twilioIsFormEncodedWithBasicAuth() {
+        let settings = WebhookTransport.Settings(preset: .twilio, url: "https://api.twilio.test/Messages.json", from: "+15005550006",
+                                                 username: "AC123", password: "secret")
+        let request = WebhookRequest.build(message, settings: settings)
+        let (headers, body) = http(request)
+        #expect(body == "To=%2B447700900123&From=%2B15005550006&Body=Shipped%20%26%20on%20its%20way")
+        #expect(headers.contains("Content-Type: application/x-www-form-urlencoded"))
+        #expect(request.username == "AC123")
+        #expect(request.password == "secret")
+    }
+
+    @Test func messengerUsesTheSendAPIShape() throws {
+        let settings = WebhookTransport.Settings(preset: .messenger, url: "https://graph.test/v19.0/me/messages", token: "tok/+en")
+        let request = WebhookRequest.build(message, settings: settings)
+        #expect(request.url == "https://graph.test/v19.0/me/messages?access_token=tok%2F%2Ben")
+        let body = try JSONValue.parse(Data(http(request).body.utf8))
+        #expect(body.value(atPath: "recipient.id") == "+447700900123")
+        #expect(body.value(atPath: "message.text") == "Shipped & on its way")
+        #expect(body["tag"] == "POST_PURCHASE_UPDATE")
+    }
+
+    @Test func genericCarriesTheIdempotencyKey() throws {
+        let request = WebhookRequest.build(message, settings: WebhookTransport.Settings(preset: .generic, url: "http://127.0.0.1/hook"))
+        let (headers, body) = http(request)
+        #expect(headers.contains("webhook-id: order_shipped.0001"))
+        #expect(headers.contains("webhook-timestamp: 1795000000"))
+        #expect(try JSONValue.parse(Data(body.utf8))["id"] == "order_shipped.0001")
+    }
+
+    func response(curl: Int = 0, status: Int, headers: [String] = []) -> CurlResponse {
+        CurlResponse(curlCode: curl, errorMessage: curl == 0 ? "" : "Couldn't connect", responseCode: status, headers: headers, body: [])
+    }
+
+    @Test func classifiesHTTPOutcomes() {
+        #expect(WebhookTransport.classify(response(status: 204)).label == "sent")
+        #expect(WebhookTransport.classify(response(status: 503, headers: ["Retry-After: 30"])) == .transient(reason: "HTTP 503", retryAfter: 30))
+        #expect(WebhookTransport.classify(response(status: 429)).label == "transient")
+        #expect(WebhookTransport.classify(response(status: 302, headers: ["Location: /elsewhere"])).label == "permanent")
+        #expect(WebhookTransport.classify(response(status: 400)).label == "permanent")
+        #expect(WebhookTransport.classify(response(curl: 7, status: 0)).label == "transient")
+    }
+
+    @Test func classifiesSMTPReplies() {
+        #expect(SMTPTransport.classify(response(status: 250)).label == "sent")
+        #expect(SMTPTransport.classify(response(curl: 55, status: 550)).label == "permanent")
+        #expect(SMTPTransport.classify(response(curl: 55, status: 451)).label == "transient")
+        #expect(SMTPTransport.classify(response(curl: 7, status: 0)).label == "transient")
+        #expect(SMTPTransport.classify(response(curl: 64, status: 0)).label == "permanent")
+    }
+}
