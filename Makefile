@@ -1,0 +1,50 @@
+# Tidings -- developer entry points. GNU make; Debian 12 (apt) for `deps`.
+#
+#   make deps       OS packages needed to build (installed only if missing)
+#   make test-deps  deps + Python modules for the integration-test servers
+#   make build      debug build          make release   release build
+#   make demo       build, then run the daemon on the example events (scripts/demo.sh)
+#   make test       unit + integration tests, then check the systemd unit
+#   make clean      remove var/ and .build/
+
+SWIFT ?= swift
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+
+# Evaluated when a recipe runs (after the build), not when make starts.
+BIN_PATH = $$($(SWIFT) build --show-bin-path)
+
+.PHONY: all deps test-deps build release demo test check-systemd clean help
+.DEFAULT_GOAL := build
+
+help:
+	@sed -n '3,8p' Makefile | sed 's/^# \{0,1\}//'
+
+all: build
+
+deps:
+	scripts/deps.sh
+
+test-deps:
+	scripts/deps.sh --test
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+demo: deps build
+	TIDINGS_BIN="$(BIN_PATH)/tidings" scripts/demo.sh
+
+test: test-deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test
+	scripts/check-systemd.sh "$(BIN_PATH)/tidings"
+
+# The unit-file checks alone, against the current debug binary.
+check-systemd: build
+	scripts/check-systemd.sh "$(BIN_PATH)/tidings"
+
+clean:
+	rm -rf var .build

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# End-to-end demo with the development configuration (config/tidings.yaml, which spools messages
+# to ./var/spool instead of sending them): start the daemon, feed it a day of example events,
+# wait until every message is out, show what happened, stop the daemon.
+#
+# Usage: scripts/demo.sh            (run `make demo` to build first)
+# Env:   TIDINGS_BIN=path/to/tidings   (default: $(swift build --show-bin-path)/tidings)
+#        TIDINGS_CONFIG=path            (default: config/tidings.yaml)
+#        EVENTS=path                    (default: config/examples/day.ndjson)
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+bin=${TIDINGS_BIN:-"$(swift build --show-bin-path)/tidings"}
+config=${TIDINGS_CONFIG:-config/tidings.yaml}
+events=${EVENTS:-config/examples/day.ndjson}
+[[ -x $bin ]] || { echo "demo: $bin not found: run 'make build' first" >&2; exit 1; }
+[[ -f $config ]] || { echo "demo: $config not found" >&2; exit 1; }
+[[ -f $events ]] || { echo "demo: $events not found" >&2; exit 1; }
+
+tidings() { "$bin" "$@"; }
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+daemon=""
+stop_daemon() {
+    # Used by the trap: on error or Ctrl-C, never leave the daemon running.
+    if [[ -n $daemon ]] && kill -0 "$daemon" 2>/dev/null; then
+        echo "demo: stopping tidings serve (pid $daemon)" >&2
+        kill -TERM "$daemon" 2>/dev/null || true
+        for _ in $(seq 100); do kill -0 "$daemon" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$daemon" 2>/dev/null || true
+        wait "$daemon" 2>/dev/null || true
+    fi
+}
+show_log() { [[ -f var/serve.log ]] && { echo "--- var/serve.log (last 40 lines)" >&2; tail -n 40 var/serve.log >&2; }; }
+trap 'status=$?; if (( status != 0 )); then show_log; fi; stop_daemon; exit $status' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# A clean ./var every time, so the demo is repeatable.
+rm -rf var
+mkdir -p var
+
+step "tidings check"
+tidings check --config "$config"
+
+step "tidings serve (background, log in var/serve.log)"
+# "$bin" itself, not the tidings() function: a backgrounded function runs in a subshell, and $!
+# would be that subshell's pid instead of the daemon's.
+"$bin" serve --config "$config" > var/serve.log 2>&1 &
+daemon=$!
+echo "pid $daemon"
+
+ready=false
+for _ in $(seq 50); do   # up to ~10 s
+    if ! kill -0 "$daemon" 2>/dev/null; then
+        wait "$daemon" && rc=0 || rc=$?
+        daemon=""
+        echo "demo: tidings serve exited early with status $rc" >&2
+        exit 1
+    fi
+    if tidings status --config "$config" >/dev/null 2>&1; then ready=true; break; fi
+    sleep 0.2
+done
+$ready || { echo "demo: tidings serve did not become ready within 10 s" >&2; exit 1; }
+echo "ready"
+
+step "tidings append $events"
+tidings append --config "$config" "$events"
+
+step "tidings status --wait-idle 30"
+if ! tidings status --config "$config" --wait-idle 30; then
+    echo "demo: the pipeline did not become idle within 30 s" >&2
+    exit 1
+fi
+
+step "tidings status"
+tidings status --config "$config"
+
+step "tidings deliveries list --limit 100"
+tidings deliveries list --config "$config" --limit 100
+
+step "var/spool"
+if [[ -d var/spool ]]; then
+    for dir in var/spool/*/; do
+        [[ -d $dir ]] || continue
+        n=$(find "$dir" -type f | wc -l)
+        echo "${dir%/} ($n files)"
+        find "$dir" -type f -printf '  %P  (%s bytes)\n' | sort
+    done
+else
+    echo "(no var/spool directory)"
+fi
+
+first_eml=$(find var/spool -type f -name '*.eml' 2>/dev/null | sort | head -n 1 || true)
+if [[ -n $first_eml ]]; then
+    step "first email: $first_eml"
+    cat "$first_eml"
+    echo
+else
+    echo "(no .eml file in var/spool)"
+fi
+
+step "stopping tidings serve (SIGTERM)"
+kill -TERM "$daemon"
+wait "$daemon" && rc=0 || rc=$?
+daemon=""
+echo "tidings serve exited with status $rc"
+(( rc == 0 )) || exit 1   # the EXIT trap shows the end of the log
