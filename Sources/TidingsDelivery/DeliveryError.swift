@@ -1,5 +1,6 @@
+import TidingsCore
 /// Errors of the delivery domain: a message that cannot be built or a channel that cannot start.
-public struct DeliveryError: Error, Sendable, CustomStringConvertible {
+public struct DeliveryError: DomainError {
     public enum Code: String, Sendable {
         case transport = "delivery.transport"
         case invalidMessage = "delivery.invalid_message"
@@ -13,6 +14,4 @@ public struct DeliveryError: Error, Sendable, CustomStringConvertible {
         self.code = code
         self.message = message
     }
-
-    public var description: String { "\(message) [\(code.rawValue)]" }
 }

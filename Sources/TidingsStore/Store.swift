@@ -56,7 +56,7 @@ public final class Store: Sendable {
 }
 
 /// Errors of the storage domain, each with a code and a message a person can act on.
-public struct StoreError: Error, Sendable, CustomStringConvertible {
+public struct StoreError: DomainError {
     public enum Code: String, Sendable {
         case cannotOpen = "store.cannot_open"
         case writeFailed = "store.write_failed"
@@ -71,8 +71,6 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
         self.code = code
         self.message = message
     }
-
-    public var description: String { "\(message) [\(code.rawValue)]" }
 }
 
 extension Store {

@@ -47,7 +47,7 @@ public struct ChannelConfig: Sendable {
 }
 
 /// Errors of the configuration domain; each names the setting and says what would be valid.
-public struct ConfigError: Error, Sendable, CustomStringConvertible {
+public struct ConfigError: DomainError {
     public enum Code: String, Sendable {
         case unreadable = "config.unreadable"
         case invalidValue = "config.invalid_value"
@@ -63,6 +63,4 @@ public struct ConfigError: Error, Sendable, CustomStringConvertible {
         self.code = code
         self.message = message
     }
-
-    public var description: String { "\(message) [\(code.rawValue)]" }
 }

@@ -108,7 +108,7 @@ public struct TemplateCatalog: Sendable {
 }
 
 /// Errors of the template domain.
-public struct TemplateError: Error, Sendable, CustomStringConvertible {
+public struct TemplateError: DomainError {
     public enum Code: String, Sendable {
         case missing = "template.missing"
         case syntax = "template.syntax"
@@ -122,8 +122,6 @@ public struct TemplateError: Error, Sendable, CustomStringConvertible {
         self.code = code
         self.message = message
     }
-
-    public var description: String { "\(message) [\(code.rawValue)]" }
 }
 
 /// Turns JSON into what the Mustache engine walks: dictionaries, arrays and strings, with
