@@ -172,6 +172,9 @@ def main() -> int:
     sys.stderr.write(f"http_receiver.py: listening on 127.0.0.1:{port}\n")
 
     stop = threading.Event()
+    # A parent may have spawned us with these blocked (threads of a Swift test runner block
+    # signals they wait on); a blocked SIGTERM would never reach the handler.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     while not stop.wait(1.0):

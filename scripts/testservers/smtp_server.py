@@ -146,6 +146,9 @@ async def serve(args) -> int:
     sys.stderr.write(f"smtp_server.py: listening on 127.0.0.1:{port}\n")
 
     stop = asyncio.Event()
+    # A parent may have spawned us with these blocked (threads of a Swift test runner block
+    # signals they wait on); a blocked SIGTERM would never reach the handler.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
