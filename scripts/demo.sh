@@ -94,8 +94,24 @@ fi
 
 first_eml=$(find var/spool -type f -name '*.eml' 2>/dev/null | sort | head -n 1 || true)
 if [[ -n $first_eml ]]; then
-    step "first email: $first_eml"
-    cat "$first_eml"
+    step "first email: $first_eml (headers, then the text part decoded; the file is the full MIME message)"
+    python3 - "$first_eml" <<'EOF'
+import sys
+from email import policy
+from email.parser import BytesParser
+with open(sys.argv[1], "rb") as f:
+    raw = f.read()
+print(raw.split(b"\r\n\r\n", 1)[0].decode())
+message = BytesParser(policy=policy.default).parsebytes(raw)
+print("\nSubject (decoded):", message["subject"])
+print("To (decoded):", message["to"])
+print("\n" + message.get_body(preferencelist=("plain",)).get_content())
+EOF
+    sms=$(find var/spool/sms -type f -name '*.json' 2>/dev/null | sort | head -n 1 || true)
+    if [[ -n $sms ]]; then
+        step "first SMS: $sms"
+        cat "$sms"; echo
+    fi
     echo
 else
     echo "(no .eml file in var/spool)"
