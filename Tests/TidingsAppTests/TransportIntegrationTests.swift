@@ -1,0 +1,65 @@
+import Foundation
+import Testing
+import TidingsCore
+import TidingsDelivery
+
+/// The transports on their own against real servers on loopback: what each answer is
+/// classified as, and that connections are reused.
+@Suite("Transports against real servers")
+struct TransportIntegrationTests {
+    func message(_ n: Int, channel: Channel = .email, to recipient: String = "ann@example.com") -> OutgoingMessage {
+        OutgoingMessage(key: "test.\(n)", channel: channel, workflow: "test", category: "order_status", customerID: "c-1",
+                        subjectID: "o-\(n)", recipient: recipient, recipientName: "Ann Example",
+                        content: RenderedMessage(subject: "Message \(n)", text: "Body \(n)", html: "<p>Body \(n)</p>"), date: Date())
+    }
+
+    @Test func smtpReusesConnectionsAndReadsReplyCodes() async throws {
+        let directory = try Paths.temporaryDirectory("smtp")
+        let server = try await LoopbackServer.smtp(logs: directory, rejecting: ["nobody@example.com"])
+        let transport = try SMTPTransport(settings: SMTPTransport.Settings(
+            url: "smtp://127.0.0.1:\(server.port)", from: MIMEMessage.Mailbox(name: "Shop", address: "shop@shop.example"), tls: .off,
+            username: nil, password: nil, concurrency: 4, timeoutSeconds: 10))
+        let outcomes = await withTaskGroup(of: DeliveryOutcome.self) { group in
+            for n in 0..<40 { group.addTask { await transport.send(message(n)) } }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(outcomes.allSatisfy { $0.label == "sent" }, "\(outcomes.filter { $0.label != "sent" })")
+        let received = try server.received()
+        #expect(received.count == 40)
+        let sessions = Set(received.compactMap { $0["peer"]?.textValue ?? $0["peer"]?.arrayValue?.last?.textValue })
+        #expect((1...4).contains(sessions.count), "40 messages should share at most 4 SMTP sessions, used \(sessions.count)")
+
+        let refused = await transport.send(message(99, to: "nobody@example.com"))
+        #expect(refused.label == "permanent")
+        #expect(refused.detail.hasPrefix("SMTP 550"))
+        try await server.stop()
+        let down = await transport.send(message(100))
+        #expect(down.label == "transient")
+        transport.close()
+    }
+
+    @Test func webhookOutcomesFollowTheStatus() async throws {
+        let directory = try Paths.temporaryDirectory("webhook")
+        let server = try await LoopbackServer.http(logs: directory)
+        func send(_ path: String) async throws -> DeliveryOutcome {
+            let transport = try WebhookTransport(settings: WebhookTransport.Settings(
+                preset: .generic, url: "http://127.0.0.1:\(server.port)\(path)", timeoutSeconds: 2), label: "test")
+            defer { transport.close() }
+            return await transport.send(message(1, channel: .sms, to: "+447700900123"))
+        }
+        #expect(try await send("/hook").label == "sent")
+        #expect(try await send("/status/503?retry_after=7") == .transient(reason: "HTTP 503", retryAfter: 7))
+        #expect(try await send("/status/429").label == "transient")
+        let redirect = try await send("/status/302")
+        #expect(redirect.label == "permanent")
+        #expect(redirect.detail.contains("not followed"))
+        #expect(try await send("/status/404").label == "permanent")
+        #expect(try await send("/hook?delay=5").label == "transient")  // timed out after 2 s
+        let received = try server.received()
+        let followed = received.filter { $0["path"]?.stringValue == "/redirected" }
+        #expect(followed.isEmpty)
+        #expect(received.first?["headers"]?["webhook-id"] == "test.1")
+        try await server.stop()
+        #expect(try await send("/hook").label == "transient")
+    }
+}
