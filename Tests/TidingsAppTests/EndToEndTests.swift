@@ -111,6 +111,44 @@ struct EndToEndTests {
         try await http.stop()
     }
 
+    @Test func sigtermLetsASendInFlightFinishAndRecordsIt() async throws {
+        let directory = try Paths.temporaryDirectory("sigterm")
+        let http = try await LoopbackServer.http(logs: directory)
+        let notify = try NotifySocket(directory: directory)
+        let database = directory.appendingPathComponent("tidings.sqlite").path
+        let env = [
+            "TIDINGS_CONFIG": Paths.root.appendingPathComponent("config/tidings.yaml").path, "DATABASE_PATH": database,
+            "SPOOL_DIRECTORY": directory.appendingPathComponent("spool").path,
+            // The receiver takes 1.5 s to answer, so the send is still in flight at SIGTERM.
+            "SMS_TRANSPORT": "webhook", "SMS_WEBHOOK_PRESET": "generic", "SMS_WEBHOOK_URL": "http://127.0.0.1:\(http.port)/hook?delay=1.5",
+        ]
+        let daemon = try ChildProcess(Paths.tidings, ["serve"], environment: env.merging(["NOTIFY_SOCKET": notify.path]) { $1 },
+                                      logs: directory, name: "serve")
+        _ = try await notify.waitFor("READY=1", timeout: 30)
+        let events = """
+            {"specversion":"1.0","id":"s-1","source":"urn:test","type":"customer.registered","subject":"c-1","data":{"name":"Ann","phone":"+447700900123","preferences":{"channels":["sms"],"consent":{"sms":true}}}}
+            {"specversion":"1.0","id":"s-2","source":"urn:test","type":"order.placed","subject":"o-1","data":{"customer_id":"c-1","total":5,"currency":"EUR","items":[{"sku":"X","name":"X","quantity":1,"unit_price":5}]}}
+            {"specversion":"1.0","id":"s-3","source":"urn:test","type":"order.shipped","subject":"o-1","data":{}}
+            """
+        let appended = try await ChildProcess.tidings(["append", "-"], environment: env, logs: directory, stdin: Data(events.utf8))
+        #expect(appended.status == 0, "\(appended.stderr)")
+
+        let store = try Store(path: database)
+        let deadline = Date().addingTimeInterval(20)
+        while try store.messages(state: .sending).isEmpty && Date() < deadline {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(try store.messages(state: .sending).map(\.workflow) == ["order_shipped"])
+        daemon.signal(SIGTERM)
+        #expect(try await daemon.wait(timeout: 30) == 0)
+
+        let shipped = try #require(try store.messages().first { $0.workflow == "order_shipped" })
+        #expect(shipped.state == .sent)
+        #expect(shipped.attempts == 1)
+        #expect(try http.received().count == 1)
+        try await http.stop()
+    }
+
     @Test func anInvalidFileIsRefusedWholeWithLineNumbers() async throws {
         let directory = try Paths.temporaryDirectory("invalid")
         let env = ["DATABASE_PATH": directory.appendingPathComponent("t.sqlite").path,
