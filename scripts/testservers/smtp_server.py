@@ -33,27 +33,13 @@ import signal
 import sys
 import warnings
 
+from recording import decode, write_port_file  # beside this script
+
 try:
     from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 except ImportError:  # pragma: no cover
     sys.stderr.write("smtp_server.py: aiosmtpd is missing: python3 -m pip install aiosmtpd\n")
     sys.exit(3)
-
-
-def write_port_file(path: str, port: int) -> None:
-    tmp = f"{path}.tmp.{os.getpid()}"
-    with open(tmp, "w") as f:
-        f.write(str(port))
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
-def decode(data: bytes) -> tuple[str, str]:
-    try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        return data.decode("latin-1"), "latin-1"
 
 
 class Recorder:
