@@ -100,6 +100,18 @@ struct StoreTests {
         #expect(try store.messages(state: .failed).isEmpty)
     }
 
+    @Test func oneTurnRecordsResultsAndClaimsTogether() throws {
+        let store = try store()
+        _ = try store.append(day, now: now)
+        _ = try store.processBatch(limit: 100, engine: engine, now: now)
+        let first = try store.settleAndClaim([], room: [.email: 5, .sms: 0], now: now, lease: 60)
+        #expect(first.map(\.workflow) == ["confirm"])
+        let sent = DeliveryRecord(message: try #require(first.first), outcome: .sent(detail: "SMTP 250"), retryAt: nil)
+        let second = try store.settleAndClaim([sent], room: [.email: 5, .sms: 5], now: now, lease: 60)
+        #expect(second.map(\.workflow) == ["shipped"])
+        #expect(try store.messages(state: .sent).map(\.workflow) == ["confirm"])
+    }
+
     @Test func statusShowsHeadLagAndOutbox() throws {
         let store = try store()
         _ = try store.append(day, now: now)

@@ -47,30 +47,40 @@ public final class Dispatcher: Service {
     public func run() async throws {
         let stopping = Atomic<Bool>(false)
         try await withGracefulShutdownHandler {
-            try await withThrowingDiscardingTaskGroup { group in
+            let unrecorded = try await withThrowingDiscardingTaskGroup(returning: [DeliveryRecord].self) { group in
                 var inFlight: [Channel: Int] = [:]
+                var unrecorded: [DeliveryRecord] = []
                 while !stopping.load(ordering: .relaxed) && !Task.isCancelled {
-                    for record in takeFinished() { inFlight[record.message.channel, default: 1] -= 1 }
-                    for (channel, setup) in channels {
-                        let free = setup.concurrency - inFlight[channel, default: 0]
-                        guard free > 0 else { continue }
-                        let claimed: [OutboxMessage]
-                        do {
-                            claimed = try store.claim(channel: channel, limit: free, now: clock(), lease: lease)
-                        } catch {
-                            logger.error("cannot claim messages", metadata: ["channel": "\(channel.rawValue)", "error": "\(error)"])
-                            continue
-                        }
-                        inFlight[channel, default: 0] += claimed.count
+                    let finished = takeFinished()
+                    for record in finished { inFlight[record.message.channel, default: 1] -= 1 }
+                    unrecorded += finished
+                    var room: [Channel: Int] = [:]
+                    for (channel, setup) in channels { room[channel] = max(0, setup.concurrency - inFlight[channel, default: 0]) }
+                    do {
+                        // Results and new claims share one transaction: one fsync per turn, not per message.
+                        let claimed = try store.settleAndClaim(unrecorded, room: room, now: clock(), lease: lease)
+                        unrecorded.removeAll()
                         for message in claimed {
+                            guard let setup = channels[message.channel] else { continue }
+                            inFlight[message.channel, default: 0] += 1
                             group.addTask { await self.deliver(message, setup) }
                         }
+                    } catch {
+                        // Kept for the next turn; if the process dies first, the leases expire and
+                        // the messages are sent again with the same key.
+                        logger.error("cannot record results or claim messages", metadata: ["error": "\(error)"])
                     }
                     await doorbell.wait(timeout: pollInterval)
                 }
+                return unrecorded
             }
             // Every send has finished: record what is left.
-            _ = takeFinished()
+            let rest = unrecorded + takeFinished()
+            do {
+                try store.record(rest, now: clock())
+            } catch {
+                logger.error("cannot record delivery results at shutdown", metadata: ["count": "\(rest.count)", "error": "\(error)"])
+            }
         } onGracefulShutdown: {
             stopping.store(true, ordering: .relaxed)
             self.doorbell.ring()
@@ -79,17 +89,9 @@ public final class Dispatcher: Service {
         logger.info("dispatcher stopped")
     }
 
-    /// Records what finished since the last turn, in one transaction, and returns it.
+    /// Takes the results that finished since the last turn.
     private func takeFinished() -> [DeliveryRecord] {
-        let records = finished.withLock { records in defer { records.removeAll() }; return records }
-        guard !records.isEmpty else { return [] }
-        do {
-            try store.record(records, now: clock())
-        } catch {
-            // The sends happened; their leases expire and they are retried with the same key.
-            logger.error("cannot record delivery results", metadata: ["count": "\(records.count)", "error": "\(error)"])
-        }
-        return records
+        finished.withLock { records in defer { records.removeAll() }; return records }
     }
 
     private func deliver(_ message: OutboxMessage, _ setup: ChannelSetup) async {
