@@ -59,6 +59,7 @@ enum Schema {
                     context BLOB NOT NULL,
                     state TEXT NOT NULL,
                     attempts INTEGER NOT NULL DEFAULT 0,
+                    route_attempts INTEGER NOT NULL DEFAULT 0,
                     created_at REAL NOT NULL,
                     due_at REAL NOT NULL,
                     lease_until REAL,

@@ -10,26 +10,28 @@ public struct OutboxMessage: Sendable, Hashable {
     public var category: String
     public var customerID: String
     public var subjectID: String?
-    public var channel: Channel
-    public var recipient: String
     public var template: String
     public var locale: String
     public var context: JSONValue
-    /// Attempts so far, this one included.
-    public var attempts: Int
+    /// Attempts on every route so far, this one included.
+    public var totalAttempts: Int
+    /// Where the state machine has it: claimed, on its current route.
+    public var progress: DeliveryProgress
+
+    public var channel: Channel { progress.route.channel }
+    public var recipient: String { progress.route.recipient }
 }
 
-/// The result of one attempt, to be recorded.
+/// The result of one attempt, and where it leaves the message.
 public struct DeliveryRecord: Sendable, Hashable {
     public var message: OutboxMessage
     public var outcome: DeliveryOutcome
-    /// When a transient failure may be tried again; nil when retries are used up.
-    public var retryAt: Date?
+    public var next: DeliveryProgress
 
-    public init(message: OutboxMessage, outcome: DeliveryOutcome, retryAt: Date?) {
+    public init(message: OutboxMessage, outcome: DeliveryOutcome, next: DeliveryProgress) {
         self.message = message
         self.outcome = outcome
-        self.retryAt = retryAt
+        self.next = next
     }
 }
 
@@ -56,22 +58,31 @@ extension Store {
     static func claim(_ db: Database, channel: Channel, limit: Int, now: Date, lease: TimeInterval) throws -> [OutboxMessage] {
         guard limit > 0 else { return [] }
         let statement = try db.cachedStatement(sql: """
-            UPDATE messages SET state = 'sending', lease_until = :lease, attempts = attempts + 1, updated_at = :now
+            UPDATE messages SET state = 'sending', lease_until = :lease, attempts = attempts + 1,
+                route_attempts = route_attempts + 1, updated_at = :now
             WHERE id IN (
-                SELECT id FROM messages WHERE channel = :channel AND state = 'pending' AND due_at <= :now
+                SELECT id FROM messages WHERE channel = :channel AND state IN ('pending', 'retrying') AND due_at <= :now
                 UNION ALL
                 SELECT id FROM messages WHERE channel = :channel AND state = 'sending' AND lease_until < :now
                 LIMIT :limit)
-            RETURNING id, key, workflow, category, customer_id, subject_id, recipient, template, locale, context, attempts
+            RETURNING id, key, workflow, category, customer_id, subject_id, recipient, fallback, template, locale, context,
+                attempts, route_attempts, due_at, lease_until, last_error
             """)
         let now = now.timeIntervalSince1970
         let rows = try Row.fetchAll(statement, arguments: ["lease": now + lease, "now": now, "channel": channel.rawValue, "limit": limit])
+        let decoder = JSONDecoder()
         return try rows.map { row in
             let context: Data = row["context"]
+            let fallback: String = row["fallback"]
+            let progress = DeliveryProgress(
+                state: .sending, route: Route(channel: channel, recipient: row["recipient"] ?? ""),
+                fallbacks: (try? decoder.decode([Route].self, from: Data(fallback.utf8))) ?? [], attempts: row["route_attempts"],
+                dueAt: Date(timeIntervalSince1970: row["due_at"]), leaseUntil: (row["lease_until"] as Double?).map(Date.init(timeIntervalSince1970:)),
+                lastError: row["last_error"])
             return OutboxMessage(
                 id: row["id"], key: row["key"], workflow: row["workflow"], category: row["category"],
-                customerID: row["customer_id"], subjectID: row["subject_id"], channel: channel, recipient: row["recipient"] ?? "",
-                template: row["template"], locale: row["locale"], context: try JSONValue.parse(context), attempts: row["attempts"])
+                customerID: row["customer_id"], subjectID: row["subject_id"], template: row["template"], locale: row["locale"],
+                context: try JSONValue.parse(context), totalAttempts: row["attempts"], progress: progress)
         }.sorted { $0.id < $1.id }
     }
 
@@ -84,46 +95,40 @@ extension Store {
     static func record(_ db: Database, _ records: [DeliveryRecord], now: Date) throws {
         guard !records.isEmpty else { return }
         let update = try db.cachedStatement(sql: """
-            UPDATE messages SET state = ?, due_at = COALESCE(?, due_at), sent_at = ?, lease_until = NULL,
-                last_error = ?, updated_at = ? WHERE id = ?
+            UPDATE messages SET state = ?, channel = ?, recipient = ?, fallback = ?, route_attempts = ?, due_at = ?,
+                lease_until = NULL, sent_at = ?, last_error = ?, updated_at = ?
+            WHERE id = ?
             """)
         let history = try db.cachedStatement(sql: """
             INSERT OR REPLACE INTO message_attempts (message_id, attempt, channel, at, outcome, detail) VALUES (?, ?, ?, ?, ?, ?)
             """)
+        let encoder = JSONEncoder()
         let now = now.timeIntervalSince1970
         for record in records {
             let message = record.message
-            var state = MessageState.sent
-            var error: String?
-            switch record.outcome {
-            case .sent: break
-            case .transient(let reason, _):
-                state = record.retryAt == nil ? .failed : .pending
-                error = record.retryAt == nil ? "gave up after \(message.attempts) attempts: \(reason)" : reason
-            case .permanent(let reason):
-                state = .failed
-                error = reason
-            }
+            let next = record.next
+            let fallback = String(decoding: try encoder.encode(next.fallbacks), as: UTF8.self)
             try update.execute(arguments: [
-                state.rawValue, state == .pending ? record.retryAt?.timeIntervalSince1970 : nil,
-                state == .sent ? now : nil, error, now, message.id,
+                next.state.rawValue, next.route.channel.rawValue, next.route.recipient, fallback, next.attempts,
+                next.dueAt.timeIntervalSince1970, next.state == .sent ? now : nil, next.lastError, now, message.id,
             ])
             try history.execute(arguments: [
-                message.id, message.attempts, message.channel.rawValue, now, record.outcome.label, record.outcome.detail,
+                message.id, message.totalAttempts, message.channel.rawValue, now, record.outcome.label, record.outcome.detail,
             ])
         }
     }
 
-    /// Puts failed messages back in the queue (all of them, or one), for an operator's retry.
+    /// Puts dead messages back in the queue (all of them, or one), for an operator's retry: they
+    /// start again on the channel they died on, with a fresh count of attempts.
     @discardableResult
     public func retry(messageID: Int64?, now: Date) throws -> Int {
         try write("queueing messages for retry") { db in
             let t = now.timeIntervalSince1970
             if let messageID {
-                try db.execute(sql: "UPDATE messages SET state = 'pending', due_at = ?, updated_at = ? WHERE id = ? AND state = 'failed'",
+                try db.execute(sql: "UPDATE messages SET state = 'pending', route_attempts = 0, due_at = ?, updated_at = ? WHERE id = ? AND state = 'dead'",
                                arguments: [t, t, messageID])
             } else {
-                try db.execute(sql: "UPDATE messages SET state = 'pending', due_at = ?, updated_at = ? WHERE state = 'failed'",
+                try db.execute(sql: "UPDATE messages SET state = 'pending', route_attempts = 0, due_at = ?, updated_at = ? WHERE state = 'dead'",
                                arguments: [t, t])
             }
             return db.changesCount
@@ -133,7 +138,7 @@ extension Store {
     /// The earliest time a pending message of any channel falls due, to sleep until then.
     public func nextDue() throws -> Date? {
         try read("reading the next due time") { db in
-            try Double.fetchOne(db, sql: "SELECT MIN(due_at) FROM messages WHERE state = 'pending'")
+            try Double.fetchOne(db, sql: "SELECT MIN(due_at) FROM messages WHERE state IN ('pending', 'retrying')")
                 .map(Date.init(timeIntervalSince1970:))
         }
     }

@@ -9,6 +9,8 @@ public struct PipelineBatch: Sendable, Hashable {
     /// New messages ready to send, by channel, so the dispatcher can be woken for them.
     public var readyByChannel: [Channel: Int]
     public var skipped: Int
+    /// Unsent order-status messages made stale by a later status of the same order.
+    public var suppressed: Int
 }
 
 extension Store {
@@ -21,7 +23,7 @@ extension Store {
         try write("applying a pipeline batch") { db in
             let from = try Self.checkpoint(db, Self.pipelineCheckpoint)
             let events = try Self.events(db, after: from, limit: limit)
-            var batch = PipelineBatch(processed: events.count, checkpoint: from, readyByChannel: [:], skipped: 0)
+            var batch = PipelineBatch(processed: events.count, checkpoint: from, readyByChannel: [:], skipped: 0, suppressed: 0)
             guard let last = events.last else { return batch }
             var models = ReadModelCache(db: db, promises: engine.promises)
             let outbox = try OutboxWriter(db: db, now: now)
@@ -30,6 +32,7 @@ extension Store {
                 for intent in engine.intents(for: stored, customer: affected.customer, order: affected.order, ticket: affected.ticket) {
                     guard try outbox.insert(intent) else { continue }
                     if let channel = intent.channel { batch.readyByChannel[channel, default: 0] += 1 } else { batch.skipped += 1 }
+                    batch.suppressed += try outbox.suppressSuperseded(by: intent, eventType: stored.event.type)
                 }
             }
             try models.flush()
@@ -62,6 +65,7 @@ struct OutboxWriter {
     let db: Database
     let now: Double
     let statement: Statement
+    let suppress: Statement
 
     init(db: Database, now: Date) throws {
         self.db = db
@@ -72,12 +76,26 @@ struct OutboxWriter {
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (key) DO NOTHING
             """)
+        suppress = try db.cachedStatement(sql: """
+            UPDATE messages SET state = 'suppressed', last_error = ?, updated_at = ?
+            WHERE subject_id = ? AND category = ? AND state IN ('pending', 'retrying') AND key <> ?
+            """)
+    }
+
+    /// A new order-status message makes the unsent ones about the same order stale: they are
+    /// suppressed (claimed ones are already on their way). Acknowledgements are never touched.
+    func suppressSuperseded(by intent: NotificationIntent, eventType: String) throws -> Int {
+        guard intent.category.canBeSuperseded, let subject = intent.subjectID else { return 0 }
+        try suppress.execute(arguments: [
+            "superseded by \(intent.workflow) (\(eventType))", now, subject, intent.category.rawValue, intent.key,
+        ])
+        return db.changesCount
     }
 
     /// Returns whether the intent was new.
     func insert(_ intent: NotificationIntent) throws -> Bool {
         let state: MessageState = intent.channel == nil ? .skipped : .pending
-        let fallback = JSONValue.array(intent.fallbackChannels.map { .string($0.rawValue) }).encodedString()
+        let fallback = String(decoding: try JSONEncoder().encode(intent.fallbacks), as: UTF8.self)
         try statement.execute(arguments: [
             intent.key, intent.workflow, intent.category.rawValue, intent.customerID, intent.subjectID, intent.eventPosition,
             intent.channel?.rawValue, intent.recipient, fallback, intent.template, intent.locale, intent.context.encoded(),

@@ -5,7 +5,7 @@ import TidingsCore
 import TidingsStore
 
 struct Deliveries: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List messages and retry failed ones.", subcommands: [List.self, Retry.self])
+    static let configuration = CommandConfiguration(abstract: "List messages and retry dead ones.", subcommands: [List.self, Retry.self])
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List messages, oldest first.")
@@ -38,26 +38,26 @@ struct Deliveries: AsyncParsableCommand {
     }
 
     struct Retry: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Queue a failed message (or all of them) to be sent again.")
+        static let configuration = CommandConfiguration(abstract: "Queue a dead message (or all of them) to be sent again.")
 
         @OptionGroup var options: ConfigOption
 
         @Argument(help: "The message id (see `tidings deliveries list`).")
         var id: Int64?
 
-        @Flag(name: .customLong("all-failed"), help: "Retry every failed message.")
-        var allFailed = false
+        @Flag(name: .customLong("all-dead"), help: "Retry every dead message.")
+        var allDead = false
 
         func validate() throws {
-            guard (id != nil) != allFailed else { throw ValidationError("give a message id or --all-failed") }
+            guard (id != nil) != allDead else { throw ValidationError("give a message id or --all-dead") }
         }
 
         func run() async throws {
             try await reporting {
                 let config = try await options.load()
                 let store = try Store(path: config.databasePath, durability: config.durability)
-                let count = try store.retry(messageID: allFailed ? nil : id, now: Date())
-                if count == 0, let id { throw Failure(message: "message \(id) is not a failed message") }
+                let count = try store.retry(messageID: allDead ? nil : id, now: Date())
+                if count == 0, let id { throw Failure(message: "message \(id) is not dead: only dead messages can be retried") }
                 print("queued \(count) message\(count == 1 ? "" : "s") for another attempt")
             }
         }

@@ -26,7 +26,7 @@ struct WorkflowEngineTests {
         let intent = try #require(shipped(Fixtures.customer(channels: ["sms", "email"], consent: ["sms": true])).first)
         #expect(intent.channel == .sms)
         #expect(intent.recipient == "+447700900123")
-        #expect(intent.fallbackChannels == [.email])
+        #expect(intent.fallbacks == [Route(channel: .email, recipient: "ann@example.com")])
     }
 
     @Test func smsWithoutConsentFallsBackToEmail() throws {

@@ -26,7 +26,7 @@ struct StoreTests {
 
     var engine: WorkflowEngine {
         WorkflowEngine(workflows: WorkflowSet(workflows: [
-            Workflow(id: "confirm", on: "order.placed", category: .orderStatus, channels: [.fixed(.email)], template: "confirm"),
+            Workflow(id: "confirm", on: "order.placed", category: .transactional, channels: [.fixed(.email)], template: "confirm"),
             Workflow(id: "shipped", on: "order.shipped", category: .orderStatus, channels: [.preferred], template: "shipped"),
         ]), shop: ShopInfo(name: "S", email: "s@s.example", url: "https://s.example", phone: ""))
     }
@@ -73,31 +73,75 @@ struct StoreTests {
         #expect(try store.messages().count == 2)
     }
 
-    @Test func claimsLeaseAndRecordOutcomes() throws {
+    func settle(_ message: OutboxMessage, _ outcome: DeliveryOutcome, at time: Date, policy: RetryPolicy = RetryPolicy()) -> DeliveryRecord {
+        DeliveryRecord(message: message, outcome: outcome,
+                       next: OutboxStateMachine.settle(message.progress, outcome: outcome, now: time, policy: policy, jitter: 0.5))
+    }
+
+    @Test func claimsLeaseRetryAndDie() throws {
         let store = try store()
         _ = try store.append(day, now: now)
         _ = try store.processBatch(limit: 100, engine: engine, now: now)
         let claimed = try store.claim(channel: .email, limit: 10, now: now, lease: 60)
         #expect(claimed.count == 1)
-        #expect(claimed.first?.attempts == 1)
+        #expect(claimed.first?.progress.attempts == 1)
         #expect(try store.claim(channel: .email, limit: 10, now: now, lease: 60).isEmpty)
         // The lease runs out (the sender died): the same message is claimed again.
         let reclaimed = try store.claim(channel: .email, limit: 10, now: now.addingTimeInterval(61), lease: 60)
         #expect(reclaimed.map(\.key) == claimed.map(\.key))
-        #expect(reclaimed.first?.attempts == 2)
+        #expect(reclaimed.first?.totalAttempts == 2)
         let message = try #require(reclaimed.first)
-        try store.record([DeliveryRecord(message: message, outcome: .transient(reason: "SMTP 451"), retryAt: now.addingTimeInterval(300))],
+        let policy = RetryPolicy(maxAttempts: 3, initialDelay: 300, maximumDelay: 300)
+        try store.record([settle(message, .transient(reason: "SMTP 451"), at: now.addingTimeInterval(62), policy: policy)],
                          now: now.addingTimeInterval(62))
-        #expect(try store.messages(state: .pending).first?.lastError == "SMTP 451")
+        #expect(try store.messages(state: .retrying).first?.lastError == "SMTP 451")
         #expect(try store.claim(channel: .email, limit: 10, now: now.addingTimeInterval(100), lease: 60).isEmpty)
-        let retried = try store.claim(channel: .email, limit: 10, now: now.addingTimeInterval(301), lease: 60)
-        try store.record([DeliveryRecord(message: try #require(retried.first), outcome: .permanent(reason: "SMTP 550 no such user"), retryAt: nil)],
-                         now: now.addingTimeInterval(302))
-        let failed = try #require(try store.messages(state: .failed).first)
-        #expect(failed.lastError == "SMTP 550 no such user")
-        #expect(failed.attempts == 3)
-        #expect(try store.retry(messageID: failed.id, now: now) == 1)
-        #expect(try store.messages(state: .failed).isEmpty)
+        let retried = try #require(try store.claim(channel: .email, limit: 10, now: now.addingTimeInterval(400), lease: 60).first)
+        try store.record([settle(retried, .permanent(reason: "SMTP 550 no such user"), at: now.addingTimeInterval(401))],
+                         now: now.addingTimeInterval(401))
+        let dead = try #require(try store.messages(state: .dead).first)
+        #expect(dead.lastError == "email: SMTP 550 no such user")
+        #expect(dead.attempts == 3)
+        #expect(try store.retry(messageID: dead.id, now: now) == 1)
+        #expect(try store.messages(state: .dead).isEmpty)
+        #expect(try store.claim(channel: .email, limit: 10, now: now.addingTimeInterval(402), lease: 60).first?.progress.attempts == 1)
+    }
+
+    @Test func aDeadChannelFallsBackToTheNextRoute() throws {
+        let store = try store()
+        _ = try store.append(day + [event("customer.updated", "c-1", ["preferences": ["channels": ["sms", "email"]]])], now: now)
+        _ = try store.processBatch(limit: 100, engine: engine, now: now)
+        let sms = try #require(try store.claim(channel: .sms, limit: 10, now: now, lease: 60).first)
+        #expect(sms.progress.fallbacks == [Route(channel: .email, recipient: "ann@example.com")])
+        try store.record([settle(sms, .permanent(reason: "HTTP 400"), at: now)], now: now)
+        let email = try #require(try store.claim(channel: .email, limit: 10, now: now, lease: 60).first { $0.key == sms.key })
+        #expect(email.recipient == "ann@example.com")
+        #expect(email.progress.lastError == "sms: HTTP 400; falling back to email")
+        let history = try store.pool.read { db in
+            try String.fetchAll(db, sql: "SELECT channel || ':' || outcome FROM message_attempts WHERE message_id = ? ORDER BY attempt",
+                                arguments: [sms.id])
+        }
+        #expect(history == ["sms:permanent"])
+    }
+
+    @Test func aLaterOrderStatusSuppressesAnUnsentOne() throws {
+        let store = try store()
+        var engine = self.engine
+        engine.workflows.workflows.append(
+            Workflow(id: "delivered", on: "order.delivered", category: .orderStatus, channels: [.fixed(.email)], template: "d"))
+        engine.workflows.workflows.append(
+            Workflow(id: "ack", on: "order.delivered", category: .acknowledgement, channels: [.fixed(.email)], template: "a"))
+        _ = try store.append(day, now: now)
+        _ = try store.processBatch(limit: 100, engine: engine, now: now)
+        // The shipped notice (sms) is still unsent when the order is delivered.
+        _ = try store.append([event("order.delivered", "o-1", [:])], now: now)
+        let batch = try store.processBatch(limit: 100, engine: engine, now: now)
+        #expect(batch.suppressed == 1)
+        let suppressed = try store.messages(state: .suppressed)
+        #expect(suppressed.map(\.workflow) == ["shipped"])
+        #expect(suppressed.first?.lastError == "superseded by delivered (order.delivered)")
+        // The receipt is transactional and the acknowledgement never goes stale.
+        #expect(try store.messages(state: .pending).map(\.workflow).sorted() == ["ack", "confirm", "delivered"])
     }
 
     @Test func oneTurnRecordsResultsAndClaimsTogether() throws {
@@ -106,7 +150,7 @@ struct StoreTests {
         _ = try store.processBatch(limit: 100, engine: engine, now: now)
         let first = try store.settleAndClaim([], room: [.email: 5, .sms: 0], now: now, lease: 60)
         #expect(first.map(\.workflow) == ["confirm"])
-        let sent = DeliveryRecord(message: try #require(first.first), outcome: .sent(detail: "SMTP 250"), retryAt: nil)
+        let sent = settle(try #require(first.first), .sent(detail: "SMTP 250"), at: now)
         let second = try store.settleAndClaim([sent], room: [.email: 5, .sms: 5], now: now, lease: 60)
         #expect(second.map(\.workflow) == ["shipped"])
         #expect(try store.messages(state: .sent).map(\.workflow) == ["confirm"])

@@ -15,17 +15,17 @@ public enum StatusReport {
             let byChannel = status.outbox[state] ?? [:]
             let total = byChannel.values.reduce(0, +)
             let detail = byChannel.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
-            lines.append("  \(state.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0)) \(String(total).leftPadded(6))\(detail.isEmpty ? "" : "   (\(detail))")")
+            lines.append("  \(state.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0)) \(String(total).leftPadded(6))\(detail.isEmpty ? "" : "   (\(detail))")")
         }
         return lines.joined(separator: "\n")
     }
 
     public static func render(_ messages: [MessageSummary]) -> String {
         guard !messages.isEmpty else { return "no messages" }
-        var lines = ["\("ID".leftPadded(5))  \("STATE".padded(8)) \("CHANNEL".padded(9)) \("WORKFLOW".padded(26)) \("CUSTOMER".padded(8)) \("ABOUT".padded(8)) \("TRIES".leftPadded(5))  TO / REASON"]
+        var lines = ["\("ID".leftPadded(5))  \("STATE".padded(10)) \("CHANNEL".padded(9)) \("WORKFLOW".padded(26)) \("CUSTOMER".padded(8)) \("ABOUT".padded(8)) \("TRIES".leftPadded(5))  TO / REASON"]
         for m in messages {
             let note = m.lastError.map { m.state == .sent ? (m.recipient ?? "") : $0 } ?? (m.recipient ?? "")
-            lines.append("\(String(m.id).leftPadded(5))  \(m.state.rawValue.padded(8)) \((m.channel ?? "-").padded(9)) \(m.workflow.padded(26)) \(m.customerID.padded(8)) \((m.subjectID ?? "-").padded(8)) \(String(m.attempts).leftPadded(5))  \(note)")
+            lines.append("\(String(m.id).leftPadded(5))  \(m.state.rawValue.padded(10)) \((m.channel ?? "-").padded(9)) \(m.workflow.padded(26)) \(m.customerID.padded(8)) \((m.subjectID ?? "-").padded(8)) \(String(m.attempts).leftPadded(5))  \(note)")
         }
         return lines.joined(separator: "\n")
     }

@@ -46,7 +46,7 @@ public struct NotifyService: Service {
                 sinceStatus = .zero
                 if let status = try? store.status(now: Date()) {
                     notifier.notify("STATUS=position \(status.checkpoint)/\(status.head), \(status.count(.pending)) pending, "
-                                    + "\(status.count(.sent)) sent, \(status.count(.failed)) failed")
+                                    + "\(status.count(.sent)) sent, \(status.count(.retrying)) retrying, \(status.count(.dead)) dead")
                 }
             }
         }

@@ -25,15 +25,22 @@ public enum DeliveryOutcome: Sendable, Hashable {
     }
 }
 
-/// The states a message moves through in the outbox.
+/// The states a message moves through in the outbox (see `OutboxStateMachine`).
 public enum MessageState: String, Sendable, Hashable, CaseIterable, Codable {
-    /// Waiting to be sent (now, or after `due_at` when retrying).
+    /// Waiting for its first attempt on its current channel.
     case pending
-    /// Claimed by a dispatcher, with a lease that expires if the process dies.
+    /// Claimed by a dispatcher, with a lease that expires if the process dies mid-send.
     case sending
     case sent
-    /// Given up: a permanent refusal or out of attempts. The reason stays in `last_error`.
-    case failed
+    /// A transient failure: waiting until `due_at` to try again.
+    case retrying
+    /// Given up on every channel it could use; the reason and the history are kept.
+    case dead
+    /// Not sent because a later status of the same order made it stale.
+    case suppressed
     /// Never sendable: no usable channel, or the customer opted out. Kept for the history.
     case skipped
+
+    /// States from which a message can still go out.
+    public var isOpen: Bool { self == .pending || self == .sending || self == .retrying }
 }

@@ -13,7 +13,8 @@ public struct NotificationIntent: Sendable, Hashable {
     /// skipped, with `skipReason`, so it stays visible).
     public var channel: Channel?
     public var recipient: String?
-    public var fallbackChannels: [Channel]
+    /// The routes to fall back to, in order, if the first one dies.
+    public var fallbacks: [Route]
     public var skipReason: String?
     public var template: String
     public var locale: String

@@ -22,12 +22,20 @@ public struct Workflow: Sendable, Hashable, Codable {
         self.template = template
     }
 
-    /// Categories decide what a customer may opt out of: acknowledgements and order status
-    /// always go out on some channel; follow-ups are optional.
+    /// Categories decide what a customer may opt out of and what can go stale:
+    /// - `acknowledgement`: a complaint or query was received; always sent.
+    /// - `transactional`: receipts, stock problems, cancellations, returns, refunds; always sent.
+    /// - `order_status`: where the parcel is (shipped, out for delivery, delivered, delayed);
+    ///   always sent, unless a later status of the same order makes an unsent one stale.
+    /// - `follow_up`: optional; customers can opt out.
     public enum Category: String, Sendable, Hashable, Codable, CaseIterable {
-        case acknowledgement, orderStatus = "order_status", followUp = "follow_up"
+        case acknowledgement, transactional, orderStatus = "order_status", followUp = "follow_up"
 
         public var canOptOut: Bool { self == .followUp }
+
+        /// Order-status messages go stale when a later status of the same order arrives;
+        /// acknowledgements and follow-ups never do.
+        public var canBeSuperseded: Bool { self == .orderStatus }
     }
 
     /// An entry of a workflow's channel list.

@@ -23,7 +23,7 @@ public struct WorkflowEngine: Sendable {
             var intent = NotificationIntent(
                 key: key, workflow: workflow.id, category: workflow.category, customerID: customer.id,
                 subjectID: stored.event.subject, eventPosition: stored.position, channel: nil, recipient: nil,
-                fallbackChannels: [], skipReason: nil, template: workflow.template,
+                fallbacks: [], skipReason: nil, template: workflow.template,
                 locale: customer.locale ?? workflows.fallbackLocale, context: context)
             if workflow.category.canOptOut && customer.preferences.optOut.contains(workflow.category.rawValue) {
                 intent.skipReason = "customer opted out of \(workflow.category.rawValue) messages"
@@ -32,7 +32,9 @@ public struct WorkflowEngine: Sendable {
                 if let first = selection.channels.first {
                     intent.channel = first
                     intent.recipient = customer.address(on: first)
-                    intent.fallbackChannels = Array(selection.channels.dropFirst())
+                    intent.fallbacks = selection.channels.dropFirst().compactMap { channel in
+                        customer.address(on: channel).map { Route(channel: channel, recipient: $0) }
+                    }
                 } else {
                     let tried = workflow.channels.map(\.name).joined(separator: ", ")
                     intent.skipReason = "no usable channel among [\(tried)]: " + selection.passedOver.joined(separator: "; ")

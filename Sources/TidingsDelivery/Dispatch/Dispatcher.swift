@@ -94,6 +94,7 @@ public final class Dispatcher: Service {
         finished.withLock { records in defer { records.removeAll() }; return records }
     }
 
+    /// Renders and sends one message, then settles it with the outbox state machine.
     private func deliver(_ message: OutboxMessage, _ setup: ChannelSetup) async {
         let outcome: DeliveryOutcome
         do {
@@ -107,23 +108,22 @@ public final class Dispatcher: Service {
         } catch {
             outcome = .permanent(reason: "cannot render: \(error)")
         }
-        var retryAt: Date?
-        if case .transient(_, let retryAfter) = outcome {
-            retryAt = setup.retry.nextAttempt(afterAttempts: message.attempts, now: clock(), jitter: Double.random(in: 0...1),
-                                              retryAfter: retryAfter)
-        }
+        let next = OutboxStateMachine.settle(message.progress, outcome: outcome, now: clock(), policy: setup.retry,
+                                             jitter: Double.random(in: 0...1))
         let channel = message.channel.rawValue
         Counter(label: "tidings_delivery_attempts_total", dimensions: [("channel", channel), ("outcome", outcome.label)]).increment()
+        if next.state == .dead { Counter(label: "tidings_messages_dead_total", dimensions: [("channel", channel)]).increment() }
         var metadata: Logger.Metadata = ["message": "\(message.id)", "key": "\(message.key)", "channel": "\(channel)",
-                                         "workflow": "\(message.workflow)", "outcome": "\(outcome.label)"]
+                                         "workflow": "\(message.workflow)", "outcome": "\(outcome.label)", "state": "\(next.state.rawValue)"]
         if case .sent = outcome {
             logger.info("message sent", metadata: metadata)
         } else {
             metadata["reason"] = "\(outcome.detail)"
-            metadata["retry_at"] = "\(retryAt.map(Timestamp.format) ?? "never")"
+            if next.state == .retrying { metadata["retry_at"] = "\(Timestamp.format(next.dueAt))" }
+            if next.route != message.progress.route { metadata["fallback"] = "\(next.route.channel.rawValue)" }
             logger.warning("message not sent", metadata: metadata)
         }
-        finished.withLock { $0.append(DeliveryRecord(message: message, outcome: outcome, retryAt: retryAt)) }
+        finished.withLock { $0.append(DeliveryRecord(message: message, outcome: outcome, next: next)) }
         doorbell.ring()
     }
 }
