@@ -134,12 +134,4 @@ extension Store {
             return db.changesCount
         }
     }
-
-    /// The earliest time a pending message of any channel falls due, to sleep until then.
-    public func nextDue() throws -> Date? {
-        try read("reading the next due time") { db in
-            try Double.fetchOne(db, sql: "SELECT MIN(due_at) FROM messages WHERE state IN ('pending', 'retrying')")
-                .map(Date.init(timeIntervalSince1970:))
-        }
-    }
 }

@@ -14,10 +14,10 @@ public final class Store: Sendable {
     public let pool: DatabasePool
     public let path: String
 
-    public init(path: String, durability: Durability = .full, readOnly: Bool = false) throws {
+    public init(path: String, durability: Durability = .full) throws {
         self.path = path
         let directory = (path as NSString).deletingLastPathComponent
-        if !directory.isEmpty, !readOnly {
+        if !directory.isEmpty {
             do {
                 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             } catch {
@@ -27,21 +27,18 @@ public final class Store: Sendable {
         var configuration = Configuration()
         // Another process (`tidings append` beside `tidings serve`) may hold the write lock.
         configuration.busyMode = .timeout(15)
-        configuration.readonly = readOnly
         configuration.label = "tidings"
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA cache_size = -16000")
         }
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
-            if !readOnly {
-                // GRDB sets synchronous=NORMAL when it enables WAL; set ours afterwards.
-                try pool.barrierWriteWithoutTransaction { db in
-                    try db.execute(sql: "PRAGMA synchronous = \(durability.rawValue)")
-                    try db.execute(sql: "PRAGMA journal_size_limit = 67108864")
-                }
-                try Schema.migrator.migrate(pool)
+            // GRDB sets synchronous=NORMAL when it enables WAL; set ours afterwards.
+            try pool.barrierWriteWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA synchronous = \(durability.rawValue)")
+                try db.execute(sql: "PRAGMA journal_size_limit = 67108864")
             }
+            try Schema.migrator.migrate(pool)
         } catch let error as StoreError {
             throw error
         } catch {
