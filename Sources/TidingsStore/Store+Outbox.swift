@@ -124,13 +124,10 @@ extension Store {
     public func retry(messageID: Int64?, now: Date) throws -> Int {
         try write("queueing messages for retry") { db in
             let t = now.timeIntervalSince1970
-            if let messageID {
-                try db.execute(sql: "UPDATE messages SET state = 'pending', route_attempts = 0, due_at = ?, updated_at = ? WHERE id = ? AND state = 'dead'",
-                               arguments: [t, t, messageID])
-            } else {
-                try db.execute(sql: "UPDATE messages SET state = 'pending', route_attempts = 0, due_at = ?, updated_at = ? WHERE state = 'dead'",
-                               arguments: [t, t])
-            }
+            try db.execute(sql: """
+                UPDATE messages SET state = 'pending', route_attempts = 0, due_at = ?, updated_at = ?
+                WHERE state = 'dead' AND (? IS NULL OR id = ?)
+                """, arguments: [t, t, messageID, messageID])
             return db.changesCount
         }
     }

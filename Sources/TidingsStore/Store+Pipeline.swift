@@ -66,6 +66,7 @@ struct OutboxWriter {
     let now: Double
     let statement: Statement
     let suppress: Statement
+    let encoder = JSONEncoder()
 
     init(db: Database, now: Date) throws {
         self.db = db
@@ -95,7 +96,7 @@ struct OutboxWriter {
     /// Returns whether the intent was new.
     func insert(_ intent: NotificationIntent) throws -> Bool {
         let state: MessageState = intent.channel == nil ? .skipped : .pending
-        let fallback = String(decoding: try JSONEncoder().encode(intent.fallbacks), as: UTF8.self)
+        let fallback = String(decoding: try encoder.encode(intent.fallbacks), as: UTF8.self)
         try statement.execute(arguments: [
             intent.key, intent.workflow, intent.category.rawValue, intent.customerID, intent.subjectID, intent.eventPosition,
             intent.channel?.rawValue, intent.recipient, fallback, intent.template, intent.locale, intent.context.encoded(),

@@ -3,9 +3,11 @@ import Foundation
 /// RFC 3339 timestamps, parsed strictly enough to refuse garbage and loosely enough to take
 /// what real producers send (fractional seconds or not, `Z` or an offset).
 public enum Timestamp {
+    // Built once: parsing runs for every event appended.
+    private static let plain = Date.ISO8601FormatStyle()
+    private static let withFraction = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+
     public static func parse(_ text: String) -> Date? {
-        let withFraction = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
-        let plain = Date.ISO8601FormatStyle()
         let normalised = text.replacingOccurrences(of: "z", with: "Z")
         if let date = try? plain.parse(normalised) { return date }
         if let date = try? withFraction.parse(normalised) { return date }

@@ -131,7 +131,7 @@ enum MustacheValue {
         switch value {
         case .null: return ""
         case .bool(let b): return b
-        case .number(let n): return n.rounded() == n && abs(n) < 1e15 ? String(Int64(n)) : String(n)
+        case .number: return value.textValue ?? ""
         case .string(let s): return s
         case .array(let items): return items.map(convert)
         case .object(let fields): return fields.filter { $0.value != .null }.mapValues(convert)

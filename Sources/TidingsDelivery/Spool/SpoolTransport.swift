@@ -29,12 +29,7 @@ public final class SpoolTransport: Transport {
                 bytes = Data(try SMTPTransport.mime(for: message, from: from).build())
             case .sms, .messenger:
                 file = directory.appendingPathComponent("\(message.key).json")
-                var payload = WebhookRequest.genericPayload(message)
-                if case .object(var fields) = payload {
-                    fields["channel"] = .string(message.channel.rawValue)
-                    payload = .object(fields)
-                }
-                bytes = payload.encoded()
+                bytes = WebhookRequest.genericPayload(message).encoded()
             }
         } catch {
             return .permanent(reason: "\(error)")
