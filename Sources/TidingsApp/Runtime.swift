@@ -33,7 +33,9 @@ public struct Runtime: Sendable {
             case .webhook(let settings):
                 transport = try WebhookTransport(settings: settings, label: channel.rawValue)
             }
-            setups[channel] = Dispatcher.ChannelSetup(transport: transport, concurrency: channelConfig.concurrency, retry: channelConfig.retry)
+            setups[channel] = Dispatcher.ChannelSetup(
+                transport: transport, endpoint: channelConfig.endpoint, retry: channelConfig.retry,
+                gate: ChannelGate(concurrency: channelConfig.concurrency, breaker: channelConfig.breaker, limiter: channelConfig.rateLimit))
         }
         return setups
     }

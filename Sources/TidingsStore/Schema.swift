@@ -81,6 +81,18 @@ enum Schema {
                 );
                 """)
         }
+        migrator.registerMigration("v2: retry clock per route, disabled endpoints") { db in
+            try db.execute(sql: """
+                ALTER TABLE messages ADD COLUMN route_started_at REAL;
+                CREATE TABLE endpoints (
+                    channel TEXT NOT NULL,
+                    target TEXT NOT NULL,
+                    disabled_at REAL NOT NULL,
+                    reason TEXT NOT NULL,
+                    PRIMARY KEY (channel, target)
+                );
+                """)
+        }
         return migrator
     }
 }

@@ -42,16 +42,29 @@ extension Store {
         try write("claiming \(channel.rawValue) messages") { db in try Self.claim(db, channel: channel, limit: limit, now: now, lease: lease) }
     }
 
-    /// One dispatcher turn in one transaction (one fsync): records what finished and claims
-    /// what each channel has room for.
-    public func settleAndClaim(_ records: [DeliveryRecord], room: [Channel: Int], now: Date, lease: TimeInterval) throws -> [OutboxMessage] {
+    /// What one dispatcher turn claimed, and which channels' endpoints are disabled.
+    public struct Claim: Sendable {
+        public var messages: [OutboxMessage]
+        public var disabled: [Channel: DisabledEndpoint]
+    }
+
+    /// One dispatcher turn in one transaction (one fsync): records what finished (disabling an
+    /// endpoint that answered 410 Gone) and claims what each channel has room for. A disabled
+    /// endpoint's messages are all claimed, so the dispatcher can fail them over at once.
+    public func settleAndClaim(_ records: [DeliveryRecord], room: [Channel: Int], endpoints: [Channel: String] = [:], now: Date,
+                               lease: TimeInterval) throws -> Claim {
         try write("recording \(records.count) results and claiming messages") { db in
             try Self.record(db, records, now: now)
+            for record in records {
+                guard case .gone(let reason) = record.outcome, let target = endpoints[record.message.channel] else { continue }
+                try Self.disableEndpoint(db, channel: record.message.channel, target: target, reason: reason, now: now)
+            }
+            let disabled = try Self.disabledEndpoints(db, among: endpoints)
             var claimed: [OutboxMessage] = []
             for (channel, limit) in room.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
-                claimed += try Self.claim(db, channel: channel, limit: limit, now: now, lease: lease)
+                claimed += try Self.claim(db, channel: channel, limit: disabled[channel] == nil ? limit : 500, now: now, lease: lease)
             }
-            return claimed
+            return Claim(messages: claimed, disabled: disabled)
         }
     }
 
@@ -59,14 +72,14 @@ extension Store {
         guard limit > 0 else { return [] }
         let statement = try db.cachedStatement(sql: """
             UPDATE messages SET state = 'sending', lease_until = :lease, attempts = attempts + 1,
-                route_attempts = route_attempts + 1, updated_at = :now
+                route_attempts = route_attempts + 1, route_started_at = COALESCE(route_started_at, :now), updated_at = :now
             WHERE id IN (
                 SELECT id FROM messages WHERE channel = :channel AND state IN ('pending', 'retrying') AND due_at <= :now
                 UNION ALL
                 SELECT id FROM messages WHERE channel = :channel AND state = 'sending' AND lease_until < :now
                 LIMIT :limit)
             RETURNING id, key, workflow, category, customer_id, subject_id, recipient, fallback, template, locale, context,
-                attempts, route_attempts, due_at, lease_until, last_error
+                attempts, route_attempts, due_at, lease_until, last_error, route_started_at
             """)
         let now = now.timeIntervalSince1970
         let rows = try Row.fetchAll(statement, arguments: ["lease": now + lease, "now": now, "channel": channel.rawValue, "limit": limit])
@@ -78,7 +91,7 @@ extension Store {
                 state: .sending, route: Route(channel: channel, recipient: row["recipient"] ?? ""),
                 fallbacks: (try? decoder.decode([Route].self, from: Data(fallback.utf8))) ?? [], attempts: row["route_attempts"],
                 dueAt: Date(timeIntervalSince1970: row["due_at"]), leaseUntil: (row["lease_until"] as Double?).map(Date.init(timeIntervalSince1970:)),
-                lastError: row["last_error"])
+                lastError: row["last_error"], routeStartedAt: (row["route_started_at"] as Double?).map(Date.init(timeIntervalSince1970:)))
             return OutboxMessage(
                 id: row["id"], key: row["key"], workflow: row["workflow"], category: row["category"],
                 customerID: row["customer_id"], subjectID: row["subject_id"], template: row["template"], locale: row["locale"],
@@ -96,7 +109,7 @@ extension Store {
         guard !records.isEmpty else { return }
         let update = try db.cachedStatement(sql: """
             UPDATE messages SET state = ?, channel = ?, recipient = ?, fallback = ?, route_attempts = ?, due_at = ?,
-                lease_until = NULL, sent_at = ?, last_error = ?, updated_at = ?
+                lease_until = NULL, sent_at = ?, last_error = ?, updated_at = ?, route_started_at = ?
             WHERE id = ?
             """)
         let history = try db.cachedStatement(sql: """
@@ -110,7 +123,8 @@ extension Store {
             let fallback = String(decoding: try encoder.encode(next.fallbacks), as: UTF8.self)
             try update.execute(arguments: [
                 next.state.rawValue, next.route.channel.rawValue, next.route.recipient, fallback, next.attempts,
-                next.dueAt.timeIntervalSince1970, next.state == .sent ? now : nil, next.lastError, now, message.id,
+                next.dueAt.timeIntervalSince1970, next.state == .sent ? now : nil, next.lastError, now,
+                next.routeStartedAt?.timeIntervalSince1970, message.id,
             ])
             try history.execute(arguments: [
                 message.id, message.totalAttempts, message.channel.rawValue, now, record.outcome.label, record.outcome.detail,
@@ -125,9 +139,28 @@ extension Store {
         try write("queueing messages for retry") { db in
             let t = now.timeIntervalSince1970
             try db.execute(sql: """
-                UPDATE messages SET state = 'pending', route_attempts = 0, due_at = ?, updated_at = ?
+                UPDATE messages SET state = 'pending', route_attempts = 0, route_started_at = NULL, due_at = ?, updated_at = ?
                 WHERE state = 'dead' AND (? IS NULL OR id = ?)
                 """, arguments: [t, t, messageID, messageID])
+            return db.changesCount
+        }
+    }
+}
+
+extension Store {
+    /// Makes the claims of a process that died mid-send claimable at once. Only for a daemon
+    /// that holds the database's lock: no other process can have a send in flight. The lost
+    /// attempt is written into the history, since its result was never recorded.
+    @discardableResult
+    public func releaseInterruptedClaims(now: Date) throws -> Int {
+        try write("releasing interrupted claims") { db in
+            let t = now.timeIntervalSince1970
+            try db.execute(sql: """
+                INSERT OR IGNORE INTO message_attempts (message_id, attempt, channel, at, outcome, detail)
+                SELECT id, attempts, channel, ?, 'interrupted', 'the process stopped before it recorded the result'
+                FROM messages WHERE state = 'sending'
+                """, arguments: [t])
+            try db.execute(sql: "UPDATE messages SET lease_until = ? WHERE state = 'sending'", arguments: [t - 1])
             return db.changesCount
         }
     }

@@ -10,6 +10,8 @@ struct WebhookTests {
         subjectID: "o-1", recipient: "+447700900123", recipientName: "Ann", content: RenderedMessage(subject: nil, text: "Shipped & on its way", html: nil),
         date: Date(timeIntervalSince1970: 1_795_000_000))
 
+    let now = Date(timeIntervalSince1970: 1_795_000_000)
+
     func http(_ request: CurlRequest) -> (headers: [String], body: String) {
         guard case .http(_, let headers, let body) = request.payload else { return ([], "") }
         return (headers, String(decoding: body, as: UTF8.self))
@@ -49,12 +51,37 @@ struct WebhookTests {
     }
 
     @Test func classifiesHTTPOutcomes() {
-        #expect(WebhookTransport.classify(response(status: 204)).label == "sent")
-        #expect(WebhookTransport.classify(response(status: 503, headers: ["Retry-After: 30"])) == .transient(reason: "HTTP 503", retryAfter: 30))
-        #expect(WebhookTransport.classify(response(status: 429)).label == "transient")
-        #expect(WebhookTransport.classify(response(status: 302, headers: ["Location: /elsewhere"])).label == "permanent")
-        #expect(WebhookTransport.classify(response(status: 400)).label == "permanent")
-        #expect(WebhookTransport.classify(response(curl: 7, status: 0)).label == "transient")
+        #expect(WebhookTransport.classify(response(status: 204), now: now).label == "sent")
+        #expect(WebhookTransport.classify(response(status: 503, headers: ["Retry-After: 30"]), now: now) == .transient(reason: "HTTP 503", retryAfter: 30))
+        #expect(WebhookTransport.classify(response(status: 429), now: now).label == "transient")
+        #expect(WebhookTransport.classify(response(status: 302, headers: ["Location: /elsewhere"]), now: now).label == "permanent")
+        #expect(WebhookTransport.classify(response(status: 400), now: now).label == "permanent")
+        #expect(WebhookTransport.classify(response(curl: 7, status: 0), now: now).label == "transient")
+    }
+
+    @Test func goneDisablesTheEndpointAndRetryAfterMayBeADate() {
+        #expect(WebhookTransport.classify(response(status: 410), now: now).label == "gone")
+        let date = response(status: 503, headers: ["Retry-After: Wed, 18 Nov 2026 11:08:40 GMT"])  // now + 120 s
+        #expect(WebhookTransport.classify(date, now: now) == .transient(reason: "HTTP 503", retryAfter: 120))
+        #expect(WebhookTransport.classify(response(status: 503, headers: ["Retry-After: soon"]), now: now)
+            == .transient(reason: "HTTP 503", retryAfter: nil))
+    }
+
+    /// The Standard Webhooks reference vector, and one entry per secret for rotation.
+    @Test func genericWebhooksAreSignedPerStandardWebhooks() throws {
+        let secret = try #require(WebhookSignature.Secret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"))
+        let signature = WebhookSignature.sign(id: "msg_p5jXN8AQM9LWM0D4loKWxJek", timestamp: 1_614_265_330,
+                                              body: Data(#"{"test": 2432232314}"#.utf8), secrets: [secret])
+        #expect(signature == "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=")
+        #expect(WebhookSignature.Secret("whsec_not base64") == nil)
+        #expect(WebhookSignature.Secret("whsec_c2hvcnQ=") == nil)  // too short to be a key
+        let next = try #require(WebhookSignature.Secret("whsec_" + Data(repeating: 7, count: 32).base64EncodedString()))
+        let settings = WebhookTransport.Settings(preset: .generic, url: "http://127.0.0.1/hook", signingSecrets: [secret, next])
+        let header = try #require(http(WebhookRequest.build(message, settings: settings)).headers.first { $0.hasPrefix("webhook-signature: ") })
+        let entries = header.dropFirst("webhook-signature: ".count).split(separator: " ")
+        #expect(entries.count == 2)
+        #expect(entries.allSatisfy { $0.hasPrefix("v1,") })
+        #expect("\(secret)" == "whsec_…")
     }
 
     @Test func classifiesSMTPReplies() {

@@ -73,7 +73,7 @@ struct StoreTests {
         #expect(try store.messages().count == 2)
     }
 
-    func settle(_ message: OutboxMessage, _ outcome: DeliveryOutcome, at time: Date, policy: RetryPolicy = RetryPolicy()) -> DeliveryRecord {
+    func settle(_ message: OutboxMessage, _ outcome: DeliveryOutcome, at time: Date, policy: RetryPolicy = .webhook) -> DeliveryRecord {
         DeliveryRecord(message: message, outcome: outcome,
                        next: OutboxStateMachine.settle(message.progress, outcome: outcome, now: time, policy: policy, jitter: 0.5))
     }
@@ -148,12 +148,48 @@ struct StoreTests {
         let store = try store()
         _ = try store.append(day, now: now)
         _ = try store.processBatch(limit: 100, engine: engine, now: now)
-        let first = try store.settleAndClaim([], room: [.email: 5, .sms: 0], now: now, lease: 60)
+        let first = try store.settleAndClaim([], room: [.email: 5, .sms: 0], now: now, lease: 60).messages
         #expect(first.map(\.workflow) == ["confirm"])
         let sent = settle(try #require(first.first), .sent(detail: "SMTP 250"), at: now)
-        let second = try store.settleAndClaim([sent], room: [.email: 5, .sms: 5], now: now, lease: 60)
+        let second = try store.settleAndClaim([sent], room: [.email: 5, .sms: 5], now: now, lease: 60).messages
         #expect(second.map(\.workflow) == ["shipped"])
         #expect(try store.messages(state: .sent).map(\.workflow) == ["confirm"])
+    }
+
+    @Test func aGoneEndpointIsDisabledUntilEnabledAgain() throws {
+        let store = try store()
+        _ = try store.append(day, now: now)
+        _ = try store.processBatch(limit: 100, engine: engine, now: now)
+        let endpoints: [Channel: String] = [.sms: "https://sms.example/hook", .email: "smtp://mx.example"]
+        let sms = try #require(try store.settleAndClaim([], room: [.sms: 1], endpoints: endpoints, now: now, lease: 60).messages.first)
+        let gone = settle(sms, .gone(reason: "HTTP 410 Gone"), at: now)
+        #expect(gone.next.state == .pending)  // falls back to email
+        let claim = try store.settleAndClaim([gone], room: [.sms: 0], endpoints: endpoints, now: now, lease: 60)
+        #expect(claim.disabled[.sms]?.reason == "HTTP 410 Gone")
+        #expect(claim.disabled[.email] == nil)
+        // Another URL for the channel is not disabled: the operator has moved on.
+        #expect(try store.settleAndClaim([], room: [:], endpoints: [.sms: "https://new.example"], now: now, lease: 60).disabled.isEmpty)
+        #expect(try store.disabledEndpoints().map(\.target) == ["https://sms.example/hook"])
+        #expect(try store.enableEndpoints(channel: .sms) == 1)
+        #expect(try store.settleAndClaim([], room: [:], endpoints: endpoints, now: now, lease: 60).disabled.isEmpty)
+    }
+
+    @Test func interruptedClaimsAreReleasedWithTheirLostAttemptInTheHistory() throws {
+        let store = try store()
+        _ = try store.append(day, now: now)
+        _ = try store.processBatch(limit: 100, engine: engine, now: now)
+        let claimed = try store.claim(channel: .email, limit: 10, now: now, lease: 600)
+        #expect(claimed.first?.progress.routeStartedAt == now)
+        #expect(try store.claim(channel: .email, limit: 10, now: now.addingTimeInterval(1), lease: 600).isEmpty)
+        #expect(try store.releaseInterruptedClaims(now: now.addingTimeInterval(2)) == 1)
+        let again = try #require(try store.claim(channel: .email, limit: 10, now: now.addingTimeInterval(2), lease: 600).first)
+        #expect(again.key == claimed.first?.key)
+        #expect(again.totalAttempts == 2)
+        #expect(again.progress.routeStartedAt == now)  // the give-up clock keeps running
+        let history = try store.pool.read { db in
+            try String.fetchAll(db, sql: "SELECT attempt || ':' || outcome FROM message_attempts WHERE message_id = ?", arguments: [again.id])
+        }
+        #expect(history == ["1:interrupted"])
     }
 
     @Test func statusShowsHeadLagAndOutbox() throws {

@@ -71,50 +71,6 @@ struct Settings {
         return config
     }
 
-    func channelConfig(_ channel: Channel, sender: MIMEMessage.Mailbox) throws -> ChannelConfig {
-        let name = channel.rawValue
-        let concurrency = try number("\(name).concurrency", default: 8, range: 1...256)
-        let standard = RetryPolicy()
-        let retry = RetryPolicy(
-            maxAttempts: try number("\(name).retry.max_attempts", default: standard.maxAttempts, range: 1...100),
-            initialDelay: Double(try number("\(name).retry.initial_delay_seconds", default: Int(standard.initialDelay), range: 1...86_400)),
-            maximumDelay: Double(try number("\(name).retry.max_delay_seconds", default: Int(standard.maximumDelay), range: 1...604_800)))
-        let transport = text("\(name).transport") ?? "spool"
-        let route: ChannelConfig.Route
-        switch (channel, transport) {
-        case (_, "spool"):
-            route = .spool
-        case (.email, "smtp"):
-            guard let url = text("smtp.url"), url.hasPrefix("smtp://") || url.hasPrefix("smtps://") else {
-                throw ConfigError(.missingValue, "email.transport is smtp, so smtp.url must be set to smtp://host:port or smtps://host:port")
-            }
-            route = .smtp(SMTPTransport.Settings(
-                url: url, from: sender,
-                tls: try choice("smtp.starttls", ["required": .required, "opportunistic": .opportunistic, "off": .off], default: .required),
-                username: text("smtp.username"), password: try secret("smtp.password"), concurrency: concurrency,
-                timeoutSeconds: try number("smtp.timeout_seconds", default: 30, range: 1...600)))
-        case (.sms, "webhook"), (.messenger, "webhook"):
-            let prefix = "\(name).webhook"
-            let presets = Dictionary(uniqueKeysWithValues: WebhookTransport.Preset.allCases.map { ($0.rawValue, $0) })
-            let preset = try choice("\(prefix).preset", presets, default: channel == .sms ? .twilio : .messenger)
-            guard let url = text("\(prefix).url"), let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme ?? "") else {
-                throw ConfigError(.missingValue, "\(name).transport is webhook, so \(prefix).url must be an http(s) URL")
-            }
-            let from = text("\(prefix).from")
-            if preset == .twilio, from == nil {
-                throw ConfigError(.missingValue, "\(prefix).from must be the Twilio sender number (E.164) for the twilio preset")
-            }
-            route = .webhook(WebhookTransport.Settings(
-                preset: preset, url: url, from: from, username: text("\(prefix).username"), password: try secret("\(prefix).password"),
-                token: try secret("\(prefix).token"), concurrency: concurrency,
-                timeoutSeconds: try number("\(prefix).timeout_seconds", default: 10, range: 1...600)))
-        default:
-            let allowed = channel == .email ? "smtp or spool" : "webhook or spool"
-            throw ConfigError(.invalidValue, "\(name).transport must be \(allowed), got \"\(transport)\"")
-        }
-        return ChannelConfig(route: route, concurrency: concurrency, retry: retry)
-    }
-
     /// A setting as text; empty counts as unset (YAML `key:` with no value).
     func text(_ key: String) -> String? {
         guard let value = reader.string(forKey: ConfigKey(key))?.trimmingCharacters(in: .whitespaces), !value.isEmpty, value != "~" else {
@@ -132,6 +88,15 @@ struct Settings {
         } catch {
             throw ConfigError(.unreadable, "\(key)_file names \(path), which cannot be read: \(error.localizedDescription)")
         }
+    }
+
+    /// A duration such as `90s`, `5m`, `2h` or `3d` (a bare number is seconds).
+    func duration(_ key: String, default value: TimeInterval?, range: ClosedRange<TimeInterval>) throws -> TimeInterval? {
+        guard let raw = text(key) else { return value }
+        guard let parsed = DurationText.parse(raw), range.contains(parsed) else {
+            throw ConfigError(.invalidValue, "\(key) must be a duration such as 90s, 5m, 2h or 3d, from \(DurationText.format(range.lowerBound)) to \(DurationText.format(range.upperBound)), got \"\(raw)\"")
+        }
+        return parsed
     }
 
     func number(_ key: String, default value: Int, range: ClosedRange<Int>) throws -> Int {

@@ -36,6 +36,18 @@ public struct ChannelConfig: Sendable {
     public var route: Route
     public var concurrency: Int
     public var retry: RetryPolicy
+    /// Messages per second, with bursts (a gateway's own limit); nil for none.
+    public var rateLimit: RateLimiter?
+    public var breaker: CircuitBreaker
+
+    /// Where messages go: the URL, or the spool directory's name. A 410 disables this endpoint.
+    public var endpoint: String {
+        switch route {
+        case .spool: return "spool"
+        case .smtp(let settings): return settings.url
+        case .webhook(let settings): return settings.url
+        }
+    }
 
     public var routeName: String {
         switch route {

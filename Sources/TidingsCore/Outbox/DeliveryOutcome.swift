@@ -8,19 +8,23 @@ public enum DeliveryOutcome: Sendable, Hashable {
     case transient(reason: String, retryAfter: TimeInterval? = nil)
     /// Trying again will not help: the server refused it for good.
     case permanent(reason: String)
+    /// The endpoint itself is gone (HTTP 410): permanent for this message, and the endpoint is
+    /// disabled until an operator enables it again.
+    case gone(reason: String)
 
     public var label: String {
         switch self {
         case .sent: return "sent"
         case .transient: return "transient"
         case .permanent: return "permanent"
+        case .gone: return "gone"
         }
     }
 
     public var detail: String {
         switch self {
         case .sent(let detail): return detail
-        case .transient(let reason, _), .permanent(let reason): return reason
+        case .transient(let reason, _), .permanent(let reason), .gone(let reason): return reason
         }
     }
 }

@@ -11,9 +11,11 @@ public struct DeliveryProgress: Sendable, Hashable {
     public var dueAt: Date
     public var leaseUntil: Date?
     public var lastError: String?
+    /// When the current route was first tried: the retry policy's give-up clock starts here.
+    public var routeStartedAt: Date?
 
     public init(state: MessageState, route: Route, fallbacks: [Route], attempts: Int, dueAt: Date, leaseUntil: Date? = nil,
-                lastError: String? = nil) {
+                lastError: String? = nil, routeStartedAt: Date? = nil) {
         self.state = state
         self.route = route
         self.fallbacks = fallbacks
@@ -21,6 +23,7 @@ public struct DeliveryProgress: Sendable, Hashable {
         self.dueAt = dueAt
         self.leaseUntil = leaseUntil
         self.lastError = lastError
+        self.routeStartedAt = routeStartedAt
     }
 }
 
@@ -49,6 +52,7 @@ public enum OutboxStateMachine {
         next.state = .sending
         next.attempts += 1
         next.leaseUntil = now.addingTimeInterval(lease)
+        next.routeStartedAt = progress.routeStartedAt ?? now
         return next
     }
 
@@ -63,14 +67,15 @@ public enum OutboxStateMachine {
             next.lastError = nil
             return next
         case .transient(let reason, let retryAfter):
-            if let due = policy.nextAttempt(afterAttempts: progress.attempts, now: now, jitter: jitter, retryAfter: retryAfter) {
+            if let due = policy.nextAttempt(afterAttempts: progress.attempts, startedAt: progress.routeStartedAt, now: now, jitter: jitter,
+                                            retryAfter: retryAfter) {
                 next.state = .retrying
                 next.dueAt = due
                 next.lastError = reason
                 return next
             }
             return failOver(next, reason: "gave up after \(progress.attempts) attempts: \(reason)", now: now)
-        case .permanent(let reason):
+        case .permanent(let reason), .gone(let reason):
             return failOver(next, reason: reason, now: now)
         }
     }
@@ -89,6 +94,7 @@ public enum OutboxStateMachine {
         next.fallbacks = Array(progress.fallbacks.dropFirst())
         next.attempts = 0
         next.dueAt = now
+        next.routeStartedAt = nil
         next.lastError = "\(failed); falling back to \(route.channel.rawValue)"
         return next
     }
@@ -109,6 +115,7 @@ public enum OutboxStateMachine {
         next.state = .pending
         next.attempts = 0
         next.dueAt = now
+        next.routeStartedAt = nil
         return next
     }
 }

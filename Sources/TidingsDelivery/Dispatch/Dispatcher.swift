@@ -7,18 +7,23 @@ import TidingsCore
 import TidingsStore
 
 /// Claims due messages from the outbox, renders them and hands them to their channel's
-/// transport, keeping up to each channel's limit in flight; results are recorded in batches.
-/// On graceful shutdown it stops claiming, lets sends in flight finish and records them.
+/// transport, as far as each channel's gate allows (concurrency, rate limit, circuit breaker);
+/// results are recorded in batches. On graceful shutdown it stops claiming, lets sends in
+/// flight finish and records them.
 public final class Dispatcher: Service {
     public struct ChannelSetup: Sendable {
         public var transport: any Transport
-        public var concurrency: Int
+        /// The URL (or spool) the transport sends to: what a 410 disables.
+        public var endpoint: String
         public var retry: RetryPolicy
+        /// The channel's limits, with their state at start.
+        public var gate: ChannelGate
 
-        public init(transport: any Transport, concurrency: Int, retry: RetryPolicy) {
+        public init(transport: any Transport, endpoint: String, retry: RetryPolicy, gate: ChannelGate) {
             self.transport = transport
-            self.concurrency = concurrency
+            self.endpoint = endpoint
             self.retry = retry
+            self.gate = gate
         }
     }
 
@@ -29,48 +34,41 @@ public final class Dispatcher: Service {
     let pollInterval: Duration
     let logger: Logger
     let clock: @Sendable () -> Date
+    let metrics: DeliveryMetrics
     /// Ring to make the dispatcher look for new messages now.
     public let doorbell = Doorbell()
-    private let finished = Mutex<[DeliveryRecord]>([])
+    /// Each channel's gate; changed by the dispatching loop (or `drain`) only, never by sends.
+    let gates: Mutex<[Channel: ChannelGate]>
+    let finished = Mutex<[DeliveryRecord]>([])
 
     public init(store: Store, catalog: TemplateCatalog, channels: [Channel: ChannelSetup], lease: TimeInterval = 120,
-                pollInterval: Duration = .milliseconds(250), logger: Logger, clock: @escaping @Sendable () -> Date = Date.init) {
+                pollInterval: Duration = .milliseconds(250), logger: Logger, metrics: MetricsFactory = MetricsSystem.factory,
+                clock: @escaping @Sendable () -> Date = Date.init) {
         self.store = store
         self.catalog = catalog
         self.channels = channels
         self.lease = lease
         self.pollInterval = pollInterval
         self.logger = logger
+        self.metrics = DeliveryMetrics(factory: metrics)
         self.clock = clock
+        gates = Mutex(channels.mapValues(\.gate))
     }
 
     public func run() async throws {
         let stopping = Atomic<Bool>(false)
         try await withGracefulShutdownHandler {
             let unrecorded = try await withThrowingDiscardingTaskGroup(returning: [DeliveryRecord].self) { group in
-                var inFlight: [Channel: Int] = [:]
                 var unrecorded: [DeliveryRecord] = []
                 while !stopping.load(ordering: .relaxed) && !Task.isCancelled {
-                    let finished = takeFinished()
-                    for record in finished { inFlight[record.message.channel, default: 1] -= 1 }
-                    unrecorded += finished
-                    var room: [Channel: Int] = [:]
-                    for (channel, setup) in channels { room[channel] = max(0, setup.concurrency - inFlight[channel, default: 0]) }
-                    do {
-                        // Results and new claims share one transaction: one fsync per turn, not per message.
-                        let claimed = try store.settleAndClaim(unrecorded, room: room, now: clock(), lease: lease)
-                        unrecorded.removeAll()
-                        for message in claimed {
-                            guard let setup = channels[message.channel] else { continue }
-                            inFlight[message.channel, default: 0] += 1
-                            group.addTask { await self.deliver(message, setup) }
-                        }
-                    } catch {
-                        // Kept for the next turn; if the process dies first, the leases expire and
-                        // the messages are sent again with the same key.
-                        logger.error("cannot record results or claim messages", metadata: ["error": "\(error)"])
+                    unrecorded += takeFinished()
+                    let work = turn(&unrecorded)
+                    for (message, setup) in work.send {
+                        group.addTask { await self.deliver(message, setup) }
                     }
-                    await doorbell.wait(timeout: pollInterval)
+                    unrecorded += work.failed
+                    if !work.failed.isEmpty { continue }
+                    await doorbell.wait(timeout: waitLimit())
                 }
                 return unrecorded
             }
@@ -89,41 +87,30 @@ public final class Dispatcher: Service {
         logger.info("dispatcher stopped")
     }
 
-    /// Takes the results that finished since the last turn.
-    private func takeFinished() -> [DeliveryRecord] {
-        finished.withLock { records in defer { records.removeAll() }; return records }
+    /// Sends everything that is due now and records it, then returns: one pass of the loop,
+    /// awaited to the end. For tests and tools that drive the clock themselves.
+    @discardableResult
+    public func drain() async -> Int {
+        var unrecorded: [DeliveryRecord] = []
+        var attempts = 0
+        while true {
+            let work = turn(&unrecorded)
+            unrecorded += work.failed
+            attempts += work.send.count + work.failed.count
+            if work.send.isEmpty && unrecorded.isEmpty { return attempts }
+            await withDiscardingTaskGroup { group in
+                for (message, setup) in work.send { group.addTask { await self.deliver(message, setup) } }
+            }
+            unrecorded += takeFinished()
+        }
     }
 
-    /// Renders and sends one message, then settles it with the outbox state machine.
-    private func deliver(_ message: OutboxMessage, _ setup: ChannelSetup) async {
-        let outcome: DeliveryOutcome
-        do {
-            let content = try catalog.render(template: message.template, channel: message.channel, locale: message.locale,
-                                             context: message.context)
-            let outgoing = OutgoingMessage(
-                key: message.key, channel: message.channel, workflow: message.workflow, category: message.category,
-                customerID: message.customerID, subjectID: message.subjectID, recipient: message.recipient,
-                recipientName: message.context.value(atPath: "customer.name")?.stringValue, content: content, date: clock())
-            outcome = await setup.transport.send(outgoing)
-        } catch {
-            outcome = .permanent(reason: "cannot render: \(error)")
-        }
-        let next = OutboxStateMachine.settle(message.progress, outcome: outcome, now: clock(), policy: setup.retry,
-                                             jitter: Double.random(in: 0...1))
-        let channel = message.channel.rawValue
-        Counter(label: "tidings_delivery_attempts_total", dimensions: [("channel", channel), ("outcome", outcome.label)]).increment()
-        if next.state == .dead { Counter(label: "tidings_messages_dead_total", dimensions: [("channel", channel)]).increment() }
-        var metadata: Logger.Metadata = ["message": "\(message.id)", "key": "\(message.key)", "channel": "\(channel)",
-                                         "workflow": "\(message.workflow)", "outcome": "\(outcome.label)", "state": "\(next.state.rawValue)"]
-        if case .sent = outcome {
-            logger.info("message sent", metadata: metadata)
-        } else {
-            metadata["reason"] = "\(outcome.detail)"
-            if next.state == .retrying { metadata["retry_at"] = "\(Timestamp.format(next.dueAt))" }
-            if next.route != message.progress.route { metadata["fallback"] = "\(next.route.channel.rawValue)" }
-            logger.warning("message not sent", metadata: metadata)
-        }
-        finished.withLock { $0.append(DeliveryRecord(message: message, outcome: outcome, next: next)) }
-        doorbell.ring()
+    /// Sleep no longer than the poll interval, nor past the moment a gate opens again.
+    private func waitLimit() -> Duration {
+        let now = clock()
+        let opening = gates.withLock { gates in gates.values.compactMap { $0.nextOpening(now: now) }.min() }
+        guard let opening else { return pollInterval }
+        let seconds = max(0.001, opening.timeIntervalSince(now))
+        return min(pollInterval, .milliseconds(Int64((seconds * 1000).rounded(.up))))
     }
 }

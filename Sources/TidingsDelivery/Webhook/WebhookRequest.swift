@@ -9,10 +9,16 @@ enum WebhookRequest {
         var url = settings.url
         switch settings.preset {
         case .generic:
-            headers = ["Content-Type: application/json", "webhook-id: \(message.key)",
-                       "webhook-timestamp: \(Int(message.date.timeIntervalSince1970))"]
+            // webhook-id is the idempotency key, the same on every attempt; the timestamp and
+            // signature are the attempt's own.
+            let timestamp = Int(message.date.timeIntervalSince1970)
+            headers = ["Content-Type: application/json", "webhook-id: \(message.key)", "webhook-timestamp: \(timestamp)"]
             if let token = settings.token, !token.isEmpty { headers.append("Authorization: Bearer \(token)") }
             body = Array(genericPayload(message).encoded())
+            if !settings.signingSecrets.isEmpty {
+                headers.append("webhook-signature: " + WebhookSignature.sign(id: message.key, timestamp: timestamp, body: body,
+                                                                              secrets: settings.signingSecrets))
+            }
         case .twilio:
             headers = ["Content-Type: application/x-www-form-urlencoded", "I-Twilio-Idempotency-Token: \(message.key)"]
             body = Array(formEncode([("To", message.recipient), ("From", settings.from ?? ""), ("Body", message.content.text)]).utf8)

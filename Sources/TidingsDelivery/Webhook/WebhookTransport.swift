@@ -18,17 +18,20 @@ public final class WebhookTransport: Transport {
         public var password: String?
         /// Bearer token (generic) or page access token (Messenger).
         public var token: String?
+        /// Standard Webhooks signing secrets (generic): every one signs, for rotation.
+        public var signingSecrets: [WebhookSignature.Secret]
         public var concurrency: Int
         public var timeoutSeconds: Int
 
         public init(preset: Preset, url: String, from: String? = nil, username: String? = nil, password: String? = nil,
-                    token: String? = nil, concurrency: Int = 8, timeoutSeconds: Int = 10) {
+                    token: String? = nil, signingSecrets: [WebhookSignature.Secret] = [], concurrency: Int = 8, timeoutSeconds: Int = 10) {
             self.preset = preset
             self.url = url
             self.from = from
             self.username = username
             self.password = password
             self.token = token
+            self.signingSecrets = signingSecrets
             self.concurrency = concurrency
             self.timeoutSeconds = timeoutSeconds
         }
@@ -44,25 +47,37 @@ public final class WebhookTransport: Transport {
 
     public func send(_ message: OutgoingMessage) async -> DeliveryOutcome {
         let request = WebhookRequest.build(message, settings: settings)
-        return Self.classify(await worker.perform(request))
+        return Self.classify(await worker.perform(request), now: message.date)
     }
 
     public func close() { worker.close() }
 
     /// 2xx sent; 408, 429, 5xx and no answer at all are worth retrying (honouring Retry-After);
-    /// redirects and other 4xx are refusals.
-    static func classify(_ response: CurlResponse) -> DeliveryOutcome {
+    /// 410 means the endpoint is gone; redirects and other 4xx are refusals.
+    static func classify(_ response: CurlResponse, now: Date) -> DeliveryOutcome {
         let status = response.responseCode
         guard response.succeeded, status > 0 else {
             return .transient(reason: "HTTP request failed: \(response.errorMessage)")
         }
-        let retryAfter = response.header("retry-after").flatMap(TimeInterval.init)
+        let retryAfter = response.header("retry-after").flatMap { Self.retryAfter($0, now: now) }
         switch status {
         case 200...299: return .sent(detail: "HTTP \(status)")
         case 408, 429, 500...599: return .transient(reason: "HTTP \(status)", retryAfter: retryAfter)
+        case 410: return .gone(reason: "HTTP 410 Gone: the endpoint says it no longer exists")
         case 300...399:
             return .permanent(reason: "HTTP \(status): redirect to \(response.header("location") ?? "?") not followed; fix the URL")
         default: return .permanent(reason: "HTTP \(status): \(String(decoding: response.body.prefix(200), as: UTF8.self))")
         }
     }
+
+    /// `Retry-After` as seconds or as an HTTP date (RFC 9110).
+    static func retryAfter(_ value: String, now: Date) -> TimeInterval? {
+        if let seconds = TimeInterval(value.trimmingCharacters(in: .whitespaces)) { return max(0, seconds) }
+        guard let date = try? Date(value, strategy: httpDate) else { return nil }
+        return max(0, date.timeIntervalSince(now))
+    }
+
+    private static let httpDate = Date.ParseStrategy(
+        format: "\(weekday: .abbreviated), \(day: .twoDigits) \(month: .abbreviated) \(year: .defaultDigits) \(hour: .twoDigits(clock: .twentyFourHour, hourCycle: .zeroBased)):\(minute: .twoDigits):\(second: .twoDigits) GMT",
+        locale: Locale(identifier: "en_US_POSIX"), timeZone: TimeZone(identifier: "GMT") ?? .gmt)
 }

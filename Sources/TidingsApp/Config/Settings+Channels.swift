@@ -1,0 +1,99 @@
+import Foundation
+import TidingsCore
+import TidingsDelivery
+
+extension Settings {
+    /// One channel's transport, limits, retry schedule and circuit breaker.
+    func channelConfig(_ channel: Channel, sender: MIMEMessage.Mailbox) throws -> ChannelConfig {
+        let name = channel.rawValue
+        let concurrency = try number("\(name).concurrency", default: 8, range: 1...256)
+        let transport = text("\(name).transport") ?? "spool"
+        let route: ChannelConfig.Route
+        switch (channel, transport) {
+        case (_, "spool"):
+            route = .spool
+        case (.email, "smtp"):
+            guard let url = text("smtp.url"), url.hasPrefix("smtp://") || url.hasPrefix("smtps://") else {
+                throw ConfigError(.missingValue, "email.transport is smtp, so smtp.url must be set to smtp://host:port or smtps://host:port")
+            }
+            route = .smtp(SMTPTransport.Settings(
+                url: url, from: sender,
+                tls: try choice("smtp.starttls", ["required": .required, "opportunistic": .opportunistic, "off": .off], default: .required),
+                username: text("smtp.username"), password: try secret("smtp.password"), concurrency: concurrency,
+                timeoutSeconds: try number("smtp.timeout_seconds", default: 30, range: 1...600)))
+        case (.sms, "webhook"), (.messenger, "webhook"):
+            route = .webhook(try webhookSettings(channel, concurrency: concurrency))
+        default:
+            let allowed = channel == .email ? "smtp or spool" : "webhook or spool"
+            throw ConfigError(.invalidValue, "\(name).transport must be \(allowed), got \"\(transport)\"")
+        }
+        var rateLimit: RateLimiter?
+        if let raw = text("\(name).rate_limit") {
+            guard let perSecond = Double(raw), perSecond > 0, perSecond <= 100_000 else {
+                throw ConfigError(.invalidValue, "\(name).rate_limit must be messages per second, above 0 (0.5 is one every two seconds), got \"\(raw)\"")
+            }
+            rateLimit = RateLimiter(perSecond: perSecond, burst: try number("\(name).rate_burst", default: max(1, Int(perSecond.rounded(.up))),
+                                                                            range: 1...100_000))
+        }
+        let breaker = CircuitBreaker(
+            threshold: try number("\(name).circuit.failures", default: 5, range: 1...10_000),
+            coolDown: try duration("\(name).circuit.cool_down", default: 30, range: 1...86_400) ?? 30,
+            maximumCoolDown: try duration("\(name).circuit.max_cool_down", default: 600, range: 1...86_400) ?? 600)
+        return ChannelConfig(route: route, concurrency: concurrency, retry: try retryPolicy(channel), rateLimit: rateLimit, breaker: breaker)
+    }
+
+    /// `retry.schedule` lists the delays outright; `initial_delay`, `max_delay` and `give_up_after`
+    /// shape a doubling backoff instead. Email defaults to a mail queue's five days, webhooks to the
+    /// Standard Webhooks schedule.
+    func retryPolicy(_ channel: Channel) throws -> RetryPolicy {
+        let prefix = "\(channel.rawValue).retry"
+        var policy = channel == .email ? RetryPolicy.email : RetryPolicy.webhook
+        if let raw = text("\(prefix).schedule") {
+            guard let delays = DurationText.parseList(raw), delays.allSatisfy({ $0 >= 1 }) else {
+                throw ConfigError(.invalidValue, "\(prefix).schedule must list delays such as \"5s 5m 30m 2h\", each at least 1s, got \"\(raw)\"")
+            }
+            policy = RetryPolicy(backoff: .schedule(delays))
+        } else if ["initial_delay", "max_delay", "give_up_after"].contains(where: { text("\(prefix).\($0)") != nil }) {
+            let standard = RetryPolicy.email
+            guard case .exponential(let initial, let maximum) = standard.backoff else { return standard }
+            policy = RetryPolicy(
+                backoff: .exponential(initial: try duration("\(prefix).initial_delay", default: initial, range: 1...86_400) ?? initial,
+                                      maximum: try duration("\(prefix).max_delay", default: maximum, range: 1...604_800) ?? maximum),
+                giveUpAfter: try duration("\(prefix).give_up_after", default: standard.giveUpAfter, range: 1...(60 * 86_400)))
+        }
+        if text("\(prefix).max_attempts") != nil {
+            policy.maxAttempts = try number("\(prefix).max_attempts", default: 1, range: 1...1_000)
+        }
+        return policy
+    }
+
+    func webhookSettings(_ channel: Channel, concurrency: Int) throws -> WebhookTransport.Settings {
+        let name = channel.rawValue
+        let prefix = "\(name).webhook"
+        let presets = Dictionary(uniqueKeysWithValues: WebhookTransport.Preset.allCases.map { ($0.rawValue, $0) })
+        let preset = try choice("\(prefix).preset", presets, default: channel == .sms ? .twilio : .messenger)
+        guard let url = text("\(prefix).url"), let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme ?? "") else {
+            throw ConfigError(.missingValue, "\(name).transport is webhook, so \(prefix).url must be an http(s) URL")
+        }
+        let from = text("\(prefix).from")
+        if preset == .twilio, from == nil {
+            throw ConfigError(.missingValue, "\(prefix).from must be the Twilio sender number (E.164) for the twilio preset")
+        }
+        var secrets: [WebhookSignature.Secret] = []
+        if let raw = try secret("\(prefix).secret") {
+            for part in raw.split(whereSeparator: { $0 == " " || $0 == "," || $0 == "\n" }) {
+                guard let parsed = WebhookSignature.Secret(String(part)) else {
+                    throw ConfigError(.invalidValue, "\(prefix).secret must be one or more whsec_<base64> secrets separated by spaces; one of them is not")
+                }
+                secrets.append(parsed)
+            }
+            if preset != .generic {
+                throw ConfigError(.invalidValue, "\(prefix).secret signs generic webhooks only; the \(preset.rawValue) preset authenticates with its own credentials")
+            }
+        }
+        return WebhookTransport.Settings(
+            preset: preset, url: url, from: from, username: text("\(prefix).username"), password: try secret("\(prefix).password"),
+            token: try secret("\(prefix).token"), signingSecrets: secrets, concurrency: concurrency,
+            timeoutSeconds: try number("\(prefix).timeout_seconds", default: 10, range: 1...600))
+    }
+}

@@ -1,0 +1,43 @@
+import Foundation
+
+/// How many messages a channel may start now: its concurrency limit, its rate limit and its
+/// circuit breaker together. Pure; the dispatcher keeps one per channel.
+public struct ChannelGate: Sendable, Hashable {
+    public let concurrency: Int
+    public private(set) var breaker: CircuitBreaker
+    public private(set) var limiter: RateLimiter?
+    public private(set) var inFlight = 0
+
+    public init(concurrency: Int, breaker: CircuitBreaker = CircuitBreaker(), limiter: RateLimiter? = nil) {
+        self.concurrency = max(1, concurrency)
+        self.breaker = breaker
+        self.limiter = limiter
+    }
+
+    /// Messages that may start now.
+    public mutating func room(now: Date) -> Int {
+        var room = max(0, concurrency - inFlight)
+        if let allowed = breaker.allowance(now: now) { room = min(room, allowed) }
+        if let tokens = limiter?.available(now: now) { room = min(room, tokens) }
+        return room
+    }
+
+    public mutating func started(_ count: Int, now: Date) {
+        guard count > 0 else { return }
+        inFlight += count
+        breaker.started(count)
+        limiter?.take(count, now: now)
+    }
+
+    public mutating func finished(_ outcome: DeliveryOutcome, now: Date) {
+        inFlight = max(0, inFlight - 1)
+        breaker.record(outcome.endpointSignal, now: now)
+    }
+
+    /// When room may open up without a send finishing: the rate limit's next token or the end
+    /// of the breaker's pause. The dispatcher sleeps no longer than this.
+    public func nextOpening(now: Date) -> Date? {
+        guard inFlight < concurrency else { return nil }
+        return [breaker.reopensAt, limiter?.nextToken(now: now)].compactMap { $0 }.min()
+    }
+}

@@ -1,0 +1,124 @@
+import Foundation
+import Logging
+import TidingsCore
+import TidingsStore
+
+extension Dispatcher {
+    /// What a turn claimed: messages to hand to transports, and messages failed at once
+    /// because their endpoint is disabled (recorded on the next turn, never sent).
+    struct Work {
+        var send: [(OutboxMessage, ChannelSetup)] = []
+        var failed: [DeliveryRecord] = []
+    }
+
+    /// One turn: takes finished sends off their gates, records every result and claims what
+    /// each gate has room for, in one transaction (one fsync per turn, not per message).
+    func turn(_ unrecorded: inout [DeliveryRecord]) -> Work {
+        let now = clock()
+        let room = gates.withLock { gates in
+            var room: [Channel: Int] = [:]
+            for (channel, var gate) in gates {
+                room[channel] = gate.room(now: now)
+                gates[channel] = gate
+            }
+            return room
+        }
+        let claim: Store.Claim
+        do {
+            claim = try store.settleAndClaim(unrecorded, room: room, endpoints: channels.mapValues(\.endpoint), now: now, lease: lease)
+            unrecorded.removeAll()
+        } catch {
+            // Kept for the next turn; if the process dies first, the claims are released at the
+            // next start and the messages are sent again with the same key.
+            logger.error("cannot record results or claim messages", metadata: ["error": "\(error)"])
+            return Work()
+        }
+        for channel in Channel.allCases { metrics.endpoint(channel, disabled: claim.disabled[channel] != nil) }
+        var work = Work()
+        var started: [Channel: Int] = [:]
+        for message in claim.messages {
+            guard let setup = channels[message.channel] else { continue }
+            if let disabled = claim.disabled[message.channel] {
+                let reason = "the \(message.channel.rawValue) endpoint is disabled since \(Timestamp.format(disabled.since)) (\(disabled.reason)); "
+                    + "enable it with `tidings endpoints enable \(message.channel.rawValue)`"
+                work.failed.append(settle(message, outcome: .permanent(reason: reason), setup: setup, sent: false))
+            } else {
+                started[message.channel, default: 0] += 1
+                work.send.append((message, setup))
+            }
+        }
+        gates.withLock { gates in
+            for (channel, count) in started { gates[channel]?.started(count, now: now) }
+        }
+        return work
+    }
+
+    /// Takes the results that finished since the last turn, and lets their gates know.
+    func takeFinished() -> [DeliveryRecord] {
+        let records = finished.withLock { records in defer { records.removeAll() }; return records }
+        guard !records.isEmpty else { return [] }
+        let now = clock()
+        gates.withLock { gates in
+            for record in records {
+                let channel = record.message.channel
+                guard var gate = gates[channel] else { continue }
+                let wasPaused = gate.breaker.isPaused
+                gate.finished(record.outcome, now: now)
+                gates[channel] = gate
+                if gate.breaker.isPaused != wasPaused { breakerChanged(channel, gate.breaker) }
+            }
+        }
+        return records
+    }
+
+    private func breakerChanged(_ channel: Channel, _ breaker: CircuitBreaker) {
+        metrics.paused(channel, breaker.isPaused)
+        if let until = breaker.reopensAt {
+            logger.warning("channel paused: its endpoint keeps failing", metadata: [
+                "channel": "\(channel.rawValue)", "probe_at": "\(Timestamp.format(until))",
+            ])
+        } else if !breaker.isPaused {
+            logger.notice("channel resumed: its endpoint answers again", metadata: ["channel": "\(channel.rawValue)"])
+        }
+    }
+
+    /// Renders and sends one message, then settles it with the outbox state machine.
+    func deliver(_ message: OutboxMessage, _ setup: ChannelSetup) async {
+        let outcome: DeliveryOutcome
+        do {
+            let content = try catalog.render(template: message.template, channel: message.channel, locale: message.locale,
+                                             context: message.context)
+            let outgoing = OutgoingMessage(
+                key: message.key, channel: message.channel, workflow: message.workflow, category: message.category,
+                customerID: message.customerID, subjectID: message.subjectID, recipient: message.recipient,
+                recipientName: message.context.value(atPath: "customer.name")?.stringValue, content: content, date: clock())
+            outcome = await setup.transport.send(outgoing)
+        } catch {
+            outcome = .permanent(reason: "cannot render: \(error)")
+        }
+        let record = settle(message, outcome: outcome, setup: setup, sent: true)
+        finished.withLock { $0.append(record) }
+        doorbell.ring()
+    }
+
+    /// The state machine's verdict on one attempt, counted and logged.
+    func settle(_ message: OutboxMessage, outcome: DeliveryOutcome, setup: ChannelSetup, sent: Bool) -> DeliveryRecord {
+        let next = OutboxStateMachine.settle(message.progress, outcome: outcome, now: clock(), policy: setup.retry,
+                                             jitter: Double.random(in: 0...1))
+        let record = DeliveryRecord(message: message, outcome: outcome, next: next)
+        metrics.settled(record, attempted: sent)
+        var metadata: Logger.Metadata = [
+            "message": "\(message.id)", "key": "\(message.key)", "channel": "\(message.channel.rawValue)",
+            "workflow": "\(message.workflow)", "outcome": "\(outcome.label)", "state": "\(next.state.rawValue)",
+        ]
+        if case .sent = outcome {
+            logger.info("message sent", metadata: metadata)
+        } else {
+            metadata["reason"] = "\(outcome.detail)"
+            if next.state == .retrying { metadata["retry_at"] = "\(Timestamp.format(next.dueAt))" }
+            if next.route != message.progress.route { metadata["fallback"] = "\(next.route.channel.rawValue)" }
+            logger.warning("message not sent", metadata: metadata)
+        }
+        return record
+    }
+}

@@ -1,0 +1,78 @@
+import Foundation
+import Testing
+@testable import TidingsCore
+
+@Suite("Flow control: circuit breaker, rate limit, channel gate")
+struct FlowControlTests {
+    let now = Fixtures.t0
+
+    func at(_ seconds: TimeInterval) -> Date { now.addingTimeInterval(seconds) }
+
+    @Test func theBreakerOpensAfterFailuresInARowAndProbesAfterItsCoolDown() {
+        var breaker = CircuitBreaker(threshold: 3, coolDown: 30, maximumCoolDown: 100)
+        breaker.record(.failing, now: now)
+        breaker.record(.failing, now: now)
+        breaker.record(.healthy, now: now)  // a success resets the count
+        for _ in 0..<2 { breaker.record(.failing, now: now) }
+        #expect(breaker.allowance(now: now) == nil)
+        breaker.record(.failing, now: now)
+        #expect(breaker.allowance(now: at(29)) == 0)
+        #expect(breaker.reopensAt == at(30))
+        // Half-open: one probe at a time.
+        #expect(breaker.allowance(now: at(30)) == 1)
+        breaker.started(1)
+        #expect(breaker.allowance(now: at(31)) == 0)
+        breaker.record(.failing, now: at(31))
+        #expect(breaker.reopensAt == at(91))  // the cool-down doubles
+        _ = breaker.allowance(now: at(91))
+        breaker.started(1)
+        breaker.record(.failing, now: at(92))
+        #expect(breaker.reopensAt == at(192))  // capped at 100 s
+        _ = breaker.allowance(now: at(192))
+        breaker.started(1)
+        breaker.record(.healthy, now: at(193))
+        #expect(!breaker.isPaused)
+        #expect(breaker.allowance(now: at(193)) == nil)
+    }
+
+    @Test func aRefusalOfOneMessageSaysNothingAboutTheEndpoint() {
+        var breaker = CircuitBreaker(threshold: 2)
+        for _ in 0..<5 { breaker.record(DeliveryOutcome.permanent(reason: "HTTP 400").endpointSignal, now: now) }
+        #expect(!breaker.isPaused)
+        breaker.record(DeliveryOutcome.transient(reason: "HTTP 503").endpointSignal, now: now)
+        breaker.record(DeliveryOutcome.transient(reason: "timeout").endpointSignal, now: now)
+        #expect(breaker.isPaused)
+        breaker.record(.failing, now: at(10))  // a late failure does not extend the pause
+        #expect(breaker.reopensAt == at(30))
+    }
+
+    @Test func theRateLimiterAllowsBurstsThenItsRate() {
+        var limiter = RateLimiter(perSecond: 2, burst: 4)
+        #expect(limiter.available(now: now) == 4)
+        limiter.take(4, now: now)
+        #expect(limiter.available(now: now) == 0)
+        #expect(limiter.nextToken(now: now) == at(0.5))
+        #expect(limiter.available(now: at(0.5)) == 1)
+        #expect(limiter.available(now: at(10)) == 4)  // never more than the burst
+    }
+
+    @Test func theGateTakesTheTightestLimit() {
+        var gate = ChannelGate(concurrency: 3, breaker: CircuitBreaker(threshold: 2, coolDown: 10), limiter: RateLimiter(perSecond: 1, burst: 5))
+        #expect(gate.room(now: now) == 3)
+        gate.started(3, now: now)
+        #expect(gate.room(now: now) == 0)
+        gate.finished(.sent(detail: "HTTP 200"), now: now)
+        #expect(gate.room(now: now) == 1)  // one slot; two tokens left
+        gate.started(1, now: now)
+        gate.finished(.transient(reason: "HTTP 503"), now: now)
+        gate.finished(.transient(reason: "HTTP 503"), now: now)
+        #expect(gate.room(now: now) == 0)  // paused
+        #expect(gate.nextOpening(now: now) == at(10))
+        gate.finished(.transient(reason: "HTTP 503"), now: now)
+        #expect(gate.room(now: at(10)) == 1)  // the probe
+        var limited = ChannelGate(concurrency: 10, limiter: RateLimiter(perSecond: 4, burst: 2))
+        limited.started(limited.room(now: now), now: now)
+        #expect(limited.room(now: now) == 0)
+        #expect(limited.nextOpening(now: now) == at(0.25))
+    }
+}
