@@ -37,7 +37,7 @@ public struct DeliveryRecord: Sendable, Hashable {
 
 extension Store {
     /// Claims up to `limit` due messages of a channel with a lease. A claim whose lease has run
-    /// out (its process died mid-send) is claimed again, with the same idempotency key.
+    /// out (its process died mid-send) is claimed again first, with the same idempotency key.
     public func claim(channel: Channel, limit: Int, now: Date, lease: TimeInterval) throws -> [OutboxMessage] {
         try write("claiming \(channel.rawValue) messages") { db in try Self.claim(db, channel: channel, limit: limit, now: now, lease: lease) }
     }
@@ -74,9 +74,9 @@ extension Store {
             UPDATE messages SET state = 'sending', lease_until = :lease, attempts = attempts + 1,
                 route_attempts = route_attempts + 1, route_started_at = COALESCE(route_started_at, :now), updated_at = :now
             WHERE id IN (
-                SELECT id FROM messages WHERE channel = :channel AND state IN ('pending', 'retrying') AND due_at <= :now
-                UNION ALL
                 SELECT id FROM messages WHERE channel = :channel AND state = 'sending' AND lease_until < :now
+                UNION ALL
+                SELECT id FROM messages WHERE channel = :channel AND state IN ('pending', 'retrying') AND due_at <= :now
                 LIMIT :limit)
             RETURNING id, key, workflow, category, customer_id, subject_id, recipient, fallback, template, locale, context,
                 attempts, route_attempts, due_at, lease_until, last_error, route_started_at

@@ -9,8 +9,10 @@ public struct PipelineBatch: Sendable, Hashable {
     /// New messages ready to send, by channel, so the dispatcher can be woken for them.
     public var readyByChannel: [Channel: Int]
     public var skipped: Int
-    /// Unsent order-status messages made stale by a later status of the same order.
-    public var suppressed: Int
+    /// Unsent order-status messages made stale by a later status of the same order, by channel.
+    public var suppressedByChannel: [Channel: Int]
+
+    public var suppressed: Int { suppressedByChannel.values.reduce(0, +) }
 }
 
 extension Store {
@@ -23,7 +25,7 @@ extension Store {
         try write("applying a pipeline batch") { db in
             let from = try Self.checkpoint(db, Self.pipelineCheckpoint)
             let events = try Self.events(db, after: from, limit: limit)
-            var batch = PipelineBatch(processed: events.count, checkpoint: from, readyByChannel: [:], skipped: 0, suppressed: 0)
+            var batch = PipelineBatch(processed: events.count, checkpoint: from, readyByChannel: [:], skipped: 0, suppressedByChannel: [:])
             guard let last = events.last else { return batch }
             var models = ReadModelCache(db: db, promises: engine.promises)
             let outbox = try OutboxWriter(db: db, now: now)
@@ -32,7 +34,9 @@ extension Store {
                 for intent in engine.intents(for: stored, customer: affected.customer, order: affected.order, ticket: affected.ticket) {
                     guard try outbox.insert(intent) else { continue }
                     if let channel = intent.channel { batch.readyByChannel[channel, default: 0] += 1 } else { batch.skipped += 1 }
-                    batch.suppressed += try outbox.suppressSuperseded(by: intent, eventType: stored.event.type)
+                    for channel in try outbox.suppressSuperseded(by: intent, eventType: stored.event.type) {
+                        batch.suppressedByChannel[channel, default: 0] += 1
+                    }
                 }
             }
             try models.flush()
@@ -80,17 +84,18 @@ struct OutboxWriter {
         suppress = try db.cachedStatement(sql: """
             UPDATE messages SET state = 'suppressed', last_error = ?, updated_at = ?
             WHERE subject_id = ? AND category = ? AND state IN ('pending', 'retrying') AND key <> ?
+            RETURNING channel
             """)
     }
 
     /// A new order-status message makes the unsent ones about the same order stale: they are
     /// suppressed (claimed ones are already on their way). Acknowledgements are never touched.
-    func suppressSuperseded(by intent: NotificationIntent, eventType: String) throws -> Int {
-        guard intent.category.canBeSuperseded, let subject = intent.subjectID else { return 0 }
-        try suppress.execute(arguments: [
+    /// Returns the channels of the messages it suppressed.
+    func suppressSuperseded(by intent: NotificationIntent, eventType: String) throws -> [Channel] {
+        guard intent.category.canBeSuperseded, let subject = intent.subjectID else { return [] }
+        return try String.fetchAll(suppress, arguments: [
             "superseded by \(intent.workflow) (\(eventType))", now, subject, intent.category.rawValue, intent.key,
-        ])
-        return db.changesCount
+        ]).compactMap(Channel.init(rawValue:))
     }
 
     /// Returns whether the intent was new.

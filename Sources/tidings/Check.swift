@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TidingsApp
+import TidingsCore
 
 struct Check: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Load the configuration and render every template with sample data.")
@@ -18,8 +19,26 @@ struct Check: AsyncParsableCommand {
             let templates = runtime.catalog.sources.count
             print("configuration ok: \(runtime.workflows.workflows.count) workflows, \(templates) templates")
             for (channel, config) in runtime.config.channels.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
-                print("  \(channel.rawValue): \(config.routeName), \(config.concurrency) in flight")
+                var limits = "\(config.concurrency) in flight"
+                if let limiter = config.rateLimit { limits += ", at most \(limiter.rate.formatted())/s (bursts of \(Int(limiter.burst)))" }
+                print("  \(channel.rawValue): \(config.routeName), \(limits), \(RetryText.describe(config.retry))")
             }
         }
+    }
+}
+
+/// A retry policy in words, for `tidings check`.
+enum RetryText {
+    static func describe(_ policy: RetryPolicy) -> String {
+        var text: String
+        switch policy.backoff {
+        case .schedule(let delays):
+            text = "retries after " + delays.map(DurationText.format).joined(separator: " ")
+        case .exponential(let initial, let maximum):
+            text = "retries from \(DurationText.format(initial)) doubling to \(DurationText.format(maximum))"
+        }
+        if let maxAttempts = policy.maxAttempts { text += ", at most \(maxAttempts) attempts" }
+        if let span = policy.span { text += ", giving up after \(DurationText.format(span))" }
+        return text
     }
 }

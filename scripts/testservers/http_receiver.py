@@ -13,6 +13,10 @@ Usage:
                   Repeated headers are joined with ", ". The body is decoded as UTF-8, or as
                   Latin-1 if it is not valid UTF-8. Chunked request bodies are supported.
 --status CODE     Default response status (default 204).
+--secret WHSEC    Verify each request's Standard Webhooks signature with the official
+                  `standardwebhooks` package and this whsec_ secret; the record then carries
+                  "verified": true, or false with "verify_error": str. Requests are recorded
+                  and answered as usual either way.
 
 Per-request control through the path:
   /status/NNN           answer NNN instead of the default; 3xx answers carry
@@ -82,6 +86,13 @@ class Handler(BaseHTTPRequestHandler):
             "body": text,
             "body_encoding": encoding,
         }
+        if self.server.verifier is not None:
+            try:
+                self.server.verifier.verify(body, headers)
+                record["verified"] = True
+            except Exception as error:  # WebhookVerificationError, or a malformed header
+                record["verified"] = False
+                record["verify_error"] = f"{type(error).__name__}: {error}"
         line = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
         os.write(self.server.out_fd, line)  # one write on an O_APPEND fd
 
@@ -120,10 +131,11 @@ class Server(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 64
 
-    def __init__(self, address, out_fd: int, default_status: int):
+    def __init__(self, address, out_fd: int, default_status: int, verifier=None):
         super().__init__(address, Handler)
         self.out_fd = out_fd
         self.default_status = default_status
+        self.verifier = verifier
 
     def handle_error(self, request, client_address):
         # Clients hanging up mid-request are normal in tests (timeouts, cancellation).
@@ -139,6 +151,7 @@ def main() -> int:
     parser.add_argument("--port", type=int, default=0, help="port to listen on (default: any free)")
     parser.add_argument("--out", help="append one JSON line per request here (default: stdout)")
     parser.add_argument("--status", type=int, default=204, help="default response status (204)")
+    parser.add_argument("--secret", help="verify Standard Webhooks signatures with this whsec_ secret")
     args = parser.parse_args()
     if not 200 <= args.status <= 599:
         parser.error("--status must be between 200 and 599")
@@ -148,7 +161,12 @@ def main() -> int:
     else:
         out_fd = sys.stdout.fileno()
 
-    server = Server(("127.0.0.1", args.port), out_fd, args.status)  # bound and listening
+    verifier = None
+    if args.secret:
+        from standardwebhooks.webhooks import Webhook  # the official package, from PyPI
+
+        verifier = Webhook(args.secret)
+    server = Server(("127.0.0.1", args.port), out_fd, args.status, verifier)  # bound and listening
     port = server.server_address[1]
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
                               daemon=True)

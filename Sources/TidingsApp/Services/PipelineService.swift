@@ -51,9 +51,13 @@ public final class PipelineService: Service {
                         position.store(checkpoint, ordering: .relaxed)
                         processed.increment(by: batch.processed)
                         if !batch.readyByChannel.isEmpty { dispatcher.ring() }
+                        for (channel, count) in batch.suppressedByChannel {
+                            Counter(label: "tidings_messages_suppressed_total", dimensions: [("channel", channel.rawValue)]).increment(by: count)
+                        }
                         logger.debug("pipeline batch", metadata: [
                             "events": "\(batch.processed)", "checkpoint": "\(checkpoint)",
                             "messages": "\(batch.readyByChannel.values.reduce(0, +))", "skipped": "\(batch.skipped)",
+                            "suppressed": "\(batch.suppressed)",
                         ])
                         if batch.processed == batchSize { continue }
                     }

@@ -9,19 +9,21 @@ final class LoopbackServer: @unchecked Sendable {
     let port: Int
     let records: URL
 
-    static func smtp(logs: URL, auth: String? = nil, rejecting: [String] = []) async throws -> LoopbackServer {
-        var arguments: [String] = []
+    /// `port` reuses a port an earlier server had, to bring "the same server" back.
+    static func smtp(logs: URL, auth: String? = nil, rejecting: [String] = [], port: Int? = nil) async throws -> LoopbackServer {
+        var arguments: [String] = port.map { ["--port", "\($0)"] } ?? []
         if let auth { arguments += ["--auth", auth] }
         for address in rejecting { arguments += ["--reject-rcpt", address] }
         return try await LoopbackServer(script: "smtp_server.py", arguments: arguments, logs: logs, name: "smtp")
     }
 
-    static func http(logs: URL) async throws -> LoopbackServer {
-        try await LoopbackServer(script: "http_receiver.py", arguments: [], logs: logs, name: "http")
+    /// `secret` makes the receiver verify every Standard Webhooks signature with it.
+    static func http(logs: URL, secret: String? = nil) async throws -> LoopbackServer {
+        try await LoopbackServer(script: "http_receiver.py", arguments: secret.map { ["--secret", $0] } ?? [], logs: logs, name: "http")
     }
 
     private init(script: String, arguments: [String], logs: URL, name: String) async throws {
-        let portFile = logs.appendingPathComponent("\(name).port")
+        let portFile = logs.appendingPathComponent("\(name)-\(UUID().uuidString.prefix(6)).port")
         records = logs.appendingPathComponent("\(name).jsonl")
         child = try ChildProcess("/usr/bin/env", ["python3", Paths.root.appendingPathComponent("scripts/testservers/\(script)").path,
                                                   "--port-file", portFile.path, "--out", records.path] + arguments,
@@ -34,6 +36,12 @@ final class LoopbackServer: @unchecked Sendable {
         }
         guard let port else { throw TestFailure("\(script) did not start: \(child.stderr)") }
         self.port = port
+    }
+
+    /// How many requests or messages have arrived so far (cheap enough to poll).
+    func count() -> Int {
+        guard let data = FileManager.default.contents(atPath: records.path) else { return 0 }
+        return data.reduce(0) { $1 == UInt8(ascii: "\n") ? $0 + 1 : $0 }
     }
 
     /// Everything received so far, one JSON object per request or message.

@@ -1,0 +1,145 @@
+import Foundation
+import Testing
+import TidingsCore
+import TidingsStore
+
+/// The real `tidings serve`, killed with SIGKILL at random moments while it sends 2,000
+/// messages to a real server, and restarted each time: nothing may be lost, and every duplicate
+/// must carry the idempotency key of its original.
+@Suite("Crash recovery under SIGKILL", .serialized)
+struct CrashRecoveryTests {
+    static let messages = 2_000
+    static let inFlight = 8
+    static let kills = 6
+    static let secret = "whsec_" + Data((0..<32).map { UInt8($0 * 7 % 251) }).base64EncodedString()
+
+    /// One customer and one complaint per message: each complaint is acknowledged on the
+    /// customer's only channel.
+    static func events(channel: Channel) -> Data {
+        var lines: [String] = []
+        for n in 0..<messages {
+            let contact = channel == .email ? #""email":"customer\#(n)@example.com""# : #""phone":"+4477009\#(String(format: "%05d", n))""#
+            lines.append(#"{"specversion":"1.0","id":"c-\#(n)","source":"urn:crash","type":"customer.registered","subject":"c-\#(n)","data":{"name":"Customer \#(n)",\#(contact),"preferences":{"channels":["\#(channel.rawValue)"],"consent":{"sms":true}}}}"#)
+            lines.append(#"{"specversion":"1.0","id":"t-\#(n)","source":"urn:crash","type":"ticket.opened","subject":"t-\#(n)","data":{"customer_id":"c-\#(n)","kind":"complaint","summary":"Broken on arrival"}}"#)
+        }
+        return Data(lines.joined(separator: "\n").utf8)
+    }
+
+    /// Starts the daemon, kills it whenever the server has seen a few hundred more messages,
+    /// restarts it, and finally lets it finish and stop. Returns how many times it was killed.
+    func run(_ name: String, environment: [String: String], server: LoopbackServer, directory: URL) async throws -> Int {
+        let appended = try await ChildProcess.tidings(["append", "-"], environment: environment, logs: directory,
+                                                      stdin: Self.events(channel: name == "email" ? .email : .sms))
+        #expect(appended.status == 0, "\(appended.stderr)")
+        var thresholds = (0..<Self.kills).map { _ in Int.random(in: 100..<(Self.messages * 9 / 10)) }.sorted()
+        var kills = 0
+        var run = 0
+        var daemon: ChildProcess
+        while true {
+            run += 1
+            daemon = try ChildProcess(Paths.tidings, ["serve"], environment: environment, logs: directory, name: "serve-\(run)")
+            if run == 1 {
+                // One daemon per database: once this one is sending, a second one refuses to start.
+                let deadline = Date().addingTimeInterval(60)
+                while server.count() == 0 && daemon.process.isRunning && Date() < deadline { try await Task.sleep(for: .milliseconds(2)) }
+                let second = try await ChildProcess.tidings(["serve"], environment: environment, logs: directory)
+                #expect(second.status != 0)
+                #expect(second.stderr.contains("another `tidings serve`"), "\(second.stderr)")
+            }
+            guard let threshold = thresholds.first else { break }
+            thresholds.removeFirst()
+            let deadline = Date().addingTimeInterval(120)
+            while server.count() < threshold && daemon.process.isRunning && Date() < deadline {
+                try await Task.sleep(for: .milliseconds(2))
+            }
+            try await Task.sleep(for: .milliseconds(Int.random(in: 0...15)))
+            #expect(daemon.process.isRunning, "the daemon died by itself: \(daemon.stderr.suffix(2_000))")
+            daemon.signal(SIGKILL)
+            _ = try await daemon.wait(timeout: 10)
+            kills += 1
+        }
+        let idle = try await ChildProcess.tidings(["status", "--wait-idle", "50"], environment: environment, logs: directory)
+        #expect(idle.status == 0, "\(idle.stdout)\(idle.stderr)")
+        daemon.signal(SIGTERM)
+        #expect(try await daemon.wait(timeout: 30) == 0)
+        return kills
+    }
+
+    func environment(_ directory: URL) -> [String: String] {
+        [
+            "TIDINGS_CONFIG": Paths.root.appendingPathComponent("config/tidings.yaml").path,
+            "DATABASE_PATH": directory.appendingPathComponent("tidings.sqlite").path,
+            "SPOOL_DIRECTORY": directory.appendingPathComponent("spool").path,
+            "EMAIL_CONCURRENCY": "\(Self.inFlight)", "SMS_CONCURRENCY": "\(Self.inFlight)", "LOG_LEVEL": "notice",
+        ]
+    }
+
+    @Test func webhooksSurviveKillsWithoutLossAndDuplicatesKeepTheirWebhookID() async throws {
+        let directory = try Paths.temporaryDirectory("crash-http")
+        let server = try await LoopbackServer.http(logs: directory, secret: Self.secret)
+        var env = environment(directory)
+        env["SMS_TRANSPORT"] = "webhook"
+        env["SMS_WEBHOOK_PRESET"] = "generic"
+        env["SMS_WEBHOOK_URL"] = "http://127.0.0.1:\(server.port)/hook"
+        env["SMS_WEBHOOK_SECRET"] = Self.secret
+        let kills = try await run("sms", environment: env, server: server, directory: directory)
+        try await server.stop()
+        #expect(kills >= 5)
+
+        let store = try Store(path: env["DATABASE_PATH"]!)
+        let sent = try store.messages(limit: 100_000)
+        #expect(sent.count == Self.messages)
+        #expect(sent.allSatisfy { $0.state == .sent }, "\(sent.filter { $0.state != .sent }.prefix(5))")
+        let keyByTicket = Dictionary(uniqueKeysWithValues: sent.map { ($0.subjectID ?? "", $0.key) })
+
+        let requests = try server.received()
+        var idsByTicket: [String: Set<String>] = [:]
+        for request in requests {
+            let body = try JSONValue.parse(Data((request["body"]?.stringValue ?? "").utf8))
+            let ticket = body["subject_id"]?.stringValue ?? "?"
+            idsByTicket[ticket, default: []].insert(request.value(atPath: "headers.webhook-id")?.stringValue ?? "")
+        }
+        #expect(idsByTicket.count == Self.messages, "every message arrived")
+        for (ticket, ids) in idsByTicket {
+            #expect(ids == [keyByTicket[ticket] ?? "-"], "\(ticket): \(ids)")
+        }
+        let unverified = requests.filter { $0["verified"] != true }
+        #expect(unverified.isEmpty, "standardwebhooks refused: \(unverified.prefix(3).map { $0["verify_error"]?.stringValue ?? "" })")
+        let duplicates = requests.count - Self.messages
+        #expect(duplicates <= kills * Self.inFlight, "\(duplicates) duplicates after \(kills) kills")
+        print("crash test (webhook): \(kills) kills, \(duplicates) duplicates of \(Self.messages) messages")
+    }
+
+    @Test func emailSurvivesKillsWithoutLossAndDuplicatesKeepTheirMessageID() async throws {
+        let directory = try Paths.temporaryDirectory("crash-smtp")
+        let server = try await LoopbackServer.smtp(logs: directory)
+        var env = environment(directory)
+        env["EMAIL_TRANSPORT"] = "smtp"
+        env["SMTP_URL"] = "smtp://127.0.0.1:\(server.port)"
+        env["SMTP_STARTTLS"] = "off"
+        let kills = try await run("email", environment: env, server: server, directory: directory)
+        try await server.stop()
+        #expect(kills >= 5)
+
+        let store = try Store(path: env["DATABASE_PATH"]!)
+        let sent = try store.messages(limit: 100_000)
+        #expect(sent.count == Self.messages)
+        #expect(sent.allSatisfy { $0.state == .sent }, "\(sent.filter { $0.state != .sent }.prefix(5))")
+        let keyByRecipient = Dictionary(uniqueKeysWithValues: sent.map { ($0.recipient ?? "", $0.key) })
+
+        let emails = try server.received()
+        var idsByRecipient: [String: Set<String>] = [:]
+        for email in emails {
+            let recipient = email["rcpt_tos"]?.arrayValue?.first?.stringValue ?? "?"
+            let header = (email["data"]?.stringValue ?? "").components(separatedBy: "\r\n").first { $0.hasPrefix("Message-ID: ") }
+            idsByRecipient[recipient, default: []].insert(String(header?.dropFirst("Message-ID: ".count) ?? ""))
+        }
+        #expect(idsByRecipient.count == Self.messages, "every message arrived")
+        for (recipient, ids) in idsByRecipient {
+            #expect(ids == ["<\(keyByRecipient[recipient] ?? "-")@northwind.example>"], "\(recipient): \(ids)")
+        }
+        let duplicates = emails.count - Self.messages
+        #expect(duplicates <= kills * Self.inFlight, "\(duplicates) duplicates after \(kills) kills")
+        print("crash test (email): \(kills) kills, \(duplicates) duplicates of \(Self.messages) messages")
+    }
+}
