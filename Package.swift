@@ -74,7 +74,10 @@ let package = Package(
         .testTarget(name: "TidingsCoreTests", dependencies: ["TidingsCore"]),
         .testTarget(name: "TidingsStoreTests", dependencies: ["TidingsStore"]),
         .testTarget(name: "TidingsDeliveryTests", dependencies: ["TidingsDelivery"]),
-        .testTarget(name: "TidingsAppTests", dependencies: ["TidingsApp"]),
+        .testTarget(
+            name: "TidingsAppTests",
+            dependencies: ["TidingsApp", .product(name: "MetricsTestKit", package: "swift-metrics")]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -34,7 +34,34 @@ public struct MessageSummary: Sendable, Hashable {
     public var lastError: String?
 }
 
+/// One attempt in a message's history.
+public struct AttemptSummary: Sendable, Hashable {
+    public var attempt: Int
+    public var channel: String
+    public var at: Date
+    /// sent, transient, permanent, gone, or interrupted (the process died before recording it).
+    public var outcome: String
+    public var detail: String?
+}
+
 extension Store {
+    /// A message's attempts, oldest first, on every channel it tried.
+    public func attempts(messageID: Int64) throws -> [AttemptSummary] {
+        try read("reading the history of message \(messageID)") { db in
+            try Row.fetchAll(db, sql: """
+                SELECT attempt, channel, at, outcome, detail FROM message_attempts WHERE message_id = ? ORDER BY attempt
+                """, arguments: [messageID]).map { row in
+                AttemptSummary(attempt: row["attempt"], channel: row["channel"], at: Date(timeIntervalSince1970: row["at"]),
+                               outcome: row["outcome"], detail: row["detail"])
+            }
+        }
+    }
+
+    /// One message by id.
+    public func message(id: Int64) throws -> MessageSummary? {
+        try messages(id: id, limit: 1).first
+    }
+
     public func status(now: Date) throws -> StoreStatus {
         try read("reading the status") { db in
             var outbox: [MessageState: [String: Int]] = [:]
@@ -49,10 +76,14 @@ extension Store {
         }
     }
 
-    public func messages(state: MessageState? = nil, customerID: String? = nil, limit: Int = 50) throws -> [MessageSummary] {
+    public func messages(state: MessageState? = nil, customerID: String? = nil, id: Int64? = nil, limit: Int = 50) throws -> [MessageSummary] {
         try read("listing messages") { db in
             var conditions: [String] = []
             var arguments: StatementArguments = []
+            if let id {
+                conditions.append("id = ?")
+                arguments += [id]
+            }
             if let state {
                 conditions.append("state = ?")
                 arguments += [state.rawValue]

@@ -5,7 +5,7 @@ import TidingsCore
 import TidingsStore
 
 struct Deliveries: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List messages and retry dead ones.", subcommands: [List.self, Retry.self])
+    static let configuration = CommandConfiguration(abstract: "List messages, show one's history, and retry dead ones.", subcommands: [List.self, Show.self, Retry.self])
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List messages, oldest first.")
@@ -33,6 +33,24 @@ struct Deliveries: AsyncParsableCommand {
                 let config = try await options.load()
                 let store = try Store(path: config.databasePath, durability: config.durability)
                 print(StatusReport.render(try store.messages(state: filter, customerID: customer, limit: limit)))
+            }
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show a message and every attempt it made, on every channel.")
+
+        @OptionGroup var options: ConfigOption
+
+        @Argument(help: "The message id (see `tidings deliveries list`).")
+        var id: Int64
+
+        func run() async throws {
+            try await reporting {
+                let config = try await options.load()
+                let store = try Store(path: config.databasePath, durability: config.durability)
+                guard let message = try store.message(id: id) else { throw Failure(message: "no message \(id)", exitCode: 1) }
+                print(StatusReport.render(message, attempts: try store.attempts(messageID: id)))
             }
         }
     }

@@ -60,6 +60,11 @@ struct ConfigTests {
         ("smtp:\n  from: not an address\n", "smtp.from must be an address"),
         ("sms:\n  transport: webhook\n  webhook:\n    url: https://x.test/\n", "sms.webhook.from must be"),
         ("log:\n  level: loud\n", "log.level must be one of"),
+        ("sms:\n  retry:\n    schedule: 5s soon\n", "sms.retry.schedule must list delays"),
+        ("email:\n  retry:\n    give_up_after: forever\n", "email.retry.give_up_after must be a duration"),
+        ("email:\n  retry:\n    initial_delay_seconds: 60\n", "email.retry.initial_delay_seconds is now email.retry.initial_delay"),
+        ("sms:\n  rate_limit: fast\n", "sms.rate_limit must be messages per second"),
+        ("sms:\n  transport: webhook\n  webhook:\n    preset: generic\n    url: https://x.test/\n    secret: hunter2\n", "sms.webhook.secret must be one or more whsec_"),
     ])
     func badSettingsAreNamed(yaml: String, message: String) async throws {
         let path = try write(yaml)
@@ -68,6 +73,41 @@ struct ConfigTests {
         } throws: { error in
             "\(error)".contains(message)
         }
+    }
+
+    @Test func channelsHaveSchedulesLimitsBreakersAndSigningSecrets() async throws {
+        let first = "whsec_" + Data(repeating: 1, count: 24).base64EncodedString()
+        let second = "whsec_" + Data(repeating: 2, count: 32).base64EncodedString()
+        let path = try write("""
+            email:
+              retry:
+                initial_delay: 1m
+                give_up_after: 2d
+            sms:
+              transport: webhook
+              rate_limit: 0.5
+              circuit:
+                failures: 3
+                cool_down: 1m
+              webhook:
+                preset: generic
+                url: https://hooks.example/t
+            """)
+        let config = try await ConfigLoader.load(path: path, environment: ["SMS_WEBHOOK_SECRET": "\(first) \(second)"])
+        let email = try #require(config.channels[.email])
+        #expect(email.retry == RetryPolicy(backoff: .exponential(initial: 60, maximum: 3_600), giveUpAfter: 2 * 86_400))
+        let sms = try #require(config.channels[.sms])
+        #expect(sms.retry == .webhook)
+        #expect(sms.rateLimit?.rate == 0.5)
+        #expect(sms.breaker.threshold == 3)
+        #expect(sms.breaker.coolDown == 60)
+        #expect(sms.endpoint == "https://hooks.example/t")
+        guard case .webhook(let settings) = sms.route else {
+            Issue.record("sms should be a webhook")
+            return
+        }
+        #expect(settings.signingSecrets.count == 2)
+        #expect(config.channels[.messenger]?.rateLimit == nil)
     }
 
     @Test func aMissingFileSaysWhereItLooked() async {

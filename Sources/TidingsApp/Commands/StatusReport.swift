@@ -31,6 +31,26 @@ public enum StatusReport {
     }
 }
 
+extension StatusReport {
+    /// One message and every attempt it made, on every channel: `tidings deliveries show`.
+    public static func render(_ message: MessageSummary, attempts: [AttemptSummary]) -> String {
+        var lines = [
+            "message \(message.id)  \(message.key)",
+            "  workflow:  \(message.workflow)",
+            "  customer:  \(message.customerID)\(message.subjectID.map { "  about \($0)" } ?? "")",
+            "  state:     \(message.state.rawValue) on \(message.channel ?? "-") to \(message.recipient ?? "-")",
+            "  created:   \(Timestamp.format(message.createdAt))",
+        ]
+        if let sentAt = message.sentAt { lines.append("  sent:      \(Timestamp.format(sentAt))") }
+        if let error = message.lastError { lines.append("  reason:    \(error)") }
+        lines.append(attempts.isEmpty ? "  no attempts yet" : "  attempts:")
+        for attempt in attempts {
+            lines.append("    \(String(attempt.attempt).leftPadded(3))  \(Timestamp.format(attempt.at))  \(attempt.channel.padded(9)) \(attempt.outcome.padded(11)) \(attempt.detail ?? "")")
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
 extension String {
     func padded(_ width: Int) -> String { count >= width ? self : self + String(repeating: " ", count: width - count) }
     func leftPadded(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }

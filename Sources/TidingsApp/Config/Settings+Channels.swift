@@ -47,6 +47,10 @@ extension Settings {
     /// Standard Webhooks schedule.
     func retryPolicy(_ channel: Channel) throws -> RetryPolicy {
         let prefix = "\(channel.rawValue).retry"
+        for old in ["initial_delay_seconds", "max_delay_seconds"] where text("\(prefix).\(old)") != nil {
+            let new = old.replacingOccurrences(of: "_seconds", with: "")
+            throw ConfigError(.invalidValue, "\(prefix).\(old) is now \(prefix).\(new), a duration such as 30s or 1h")
+        }
         var policy = channel == .email ? RetryPolicy.email : RetryPolicy.webhook
         if let raw = text("\(prefix).schedule") {
             guard let delays = DurationText.parseList(raw), delays.allSatisfy({ $0 >= 1 }) else {
