@@ -10,9 +10,9 @@ import UnixSignals
 /// ServiceGroup, which stops them gracefully on SIGTERM or SIGINT.
 public enum Daemon {
     public static func run(runtime: Runtime, logger: Logger) async throws {
-        let store = try Store(path: runtime.config.databasePath, durability: runtime.config.durability)
         let lock = try DaemonLock(databasePath: runtime.config.databasePath)
         defer { withExtendedLifetime(lock) {} }  // held until every service has stopped
+        let store = try Store(path: runtime.config.databasePath, durability: runtime.config.durability)
         let interrupted = try store.releaseInterruptedClaims(now: Date())
         if interrupted > 0 {
             logger.notice("sending again, with the same idempotency keys, messages whose sends the last run did not record",

@@ -91,6 +91,12 @@ enum Schema {
                     reason TEXT NOT NULL,
                     PRIMARY KEY (channel, target)
                 );
+                -- Claims take the oldest due message first, whatever its state.
+                CREATE INDEX messages_claimable ON messages (channel, due_at) WHERE state IN ('pending', 'retrying');
+                -- Messages already retrying keep their give-up clock: it started at their first attempt.
+                UPDATE messages SET route_started_at = (
+                    SELECT MIN(at) FROM message_attempts WHERE message_id = messages.id AND channel = messages.channel)
+                WHERE state IN ('retrying', 'sending');
                 """)
         }
         return migrator

@@ -76,7 +76,9 @@ extension Store {
             WHERE id IN (
                 SELECT id FROM messages WHERE channel = :channel AND state = 'sending' AND lease_until < :now
                 UNION ALL
-                SELECT id FROM messages WHERE channel = :channel AND state IN ('pending', 'retrying') AND due_at <= :now
+                SELECT * FROM (
+                    SELECT id FROM messages WHERE channel = :channel AND state IN ('pending', 'retrying') AND due_at <= :now
+                    ORDER BY due_at)
                 LIMIT :limit)
             RETURNING id, key, workflow, category, customer_id, subject_id, recipient, fallback, template, locale, context,
                 attempts, route_attempts, due_at, lease_until, last_error, route_started_at
@@ -84,7 +86,7 @@ extension Store {
         let now = now.timeIntervalSince1970
         let rows = try Row.fetchAll(statement, arguments: ["lease": now + lease, "now": now, "channel": channel.rawValue, "limit": limit])
         let decoder = JSONDecoder()
-        return try rows.map { row in
+        return rows.map { row in
             let context: Data = row["context"]
             let fallback: String = row["fallback"]
             let progress = DeliveryProgress(
@@ -92,10 +94,11 @@ extension Store {
                 fallbacks: (try? decoder.decode([Route].self, from: Data(fallback.utf8))) ?? [], attempts: row["route_attempts"],
                 dueAt: Date(timeIntervalSince1970: row["due_at"]), leaseUntil: (row["lease_until"] as Double?).map(Date.init(timeIntervalSince1970:)),
                 lastError: row["last_error"], routeStartedAt: (row["route_started_at"] as Double?).map(Date.init(timeIntervalSince1970:)))
+            // An unreadable context must not stop every other message: it fails on its own when sent.
             return OutboxMessage(
                 id: row["id"], key: row["key"], workflow: row["workflow"], category: row["category"],
                 customerID: row["customer_id"], subjectID: row["subject_id"], template: row["template"], locale: row["locale"],
-                context: try JSONValue.parse(context), totalAttempts: row["attempts"], progress: progress)
+                context: (try? JSONValue.parse(context)) ?? .null, totalAttempts: row["attempts"], progress: progress)
         }.sorted { $0.id < $1.id }
     }
 
@@ -148,9 +151,9 @@ extension Store {
 }
 
 extension Store {
-    /// Makes the claims of a process that died mid-send claimable at once. Only for a daemon
-    /// that holds the database's lock: no other process can have a send in flight. The lost
-    /// attempt is written into the history, since its result was never recorded.
+    /// Puts the claims of a process that died mid-send back in the queue, due at once. Only for
+    /// a daemon that holds the database's lock: no other process can have a send in flight. The
+    /// lost attempt is written into the history, since its result was never recorded.
     @discardableResult
     public func releaseInterruptedClaims(now: Date) throws -> Int {
         try write("releasing interrupted claims") { db in
@@ -160,7 +163,8 @@ extension Store {
                 SELECT id, attempts, channel, ?, 'interrupted', 'the process stopped before it recorded the result'
                 FROM messages WHERE state = 'sending'
                 """, arguments: [t])
-            try db.execute(sql: "UPDATE messages SET lease_until = ? WHERE state = 'sending'", arguments: [t - 1])
+            try db.execute(sql: "UPDATE messages SET state = 'retrying', due_at = ?, lease_until = NULL WHERE state = 'sending'",
+                           arguments: [t])
             return db.changesCount
         }
     }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TidingsApp
+import TidingsCore
 import TidingsStore
 
 struct Append: AsyncParsableCommand {

@@ -64,6 +64,10 @@ struct ConfigTests {
         ("email:\n  retry:\n    give_up_after: forever\n", "email.retry.give_up_after must be a duration"),
         ("email:\n  retry:\n    initial_delay_seconds: 60\n", "email.retry.initial_delay_seconds is now email.retry.initial_delay"),
         ("sms:\n  rate_limit: fast\n", "sms.rate_limit must be messages per second"),
+        ("sms:\n  rate_burst: 5\n", "sms.rate_burst needs sms.rate_limit"),
+        ("sms:\n  retry:\n    schedule: 5s\n    give_up_after: 1d\n", "has no effect"),
+        ("email:\n  retry:\n    initial_delay: inf\n", "email.retry.initial_delay must be a duration"),
+        ("dispatcher:\n  lease_seconds: 20\n", "dispatcher.lease_seconds must be at least"),
         ("sms:\n  transport: webhook\n  webhook:\n    preset: generic\n    url: https://x.test/\n    secret: hunter2\n", "sms.webhook.secret must be one or more whsec_"),
     ])
     func badSettingsAreNamed(yaml: String, message: String) async throws {

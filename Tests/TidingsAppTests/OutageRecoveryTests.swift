@@ -45,6 +45,7 @@ struct OutageRecoveryTests {
             "TEMPLATES_DIRECTORY": Paths.root.appendingPathComponent("config/templates").path,
             "WORKFLOWS_PATH": Paths.root.appendingPathComponent("config/workflows.yaml").path,
             "EMAIL_TRANSPORT": "smtp", "SMTP_URL": "smtp://127.0.0.1:\(port)", "SMTP_STARTTLS": "off", "EMAIL_CONCURRENCY": "4",
+            "EMAIL_CIRCUIT_FAILURES": "3", "EMAIL_CIRCUIT_COOL_DOWN": "30s", "EMAIL_CIRCUIT_MAX_COOL_DOWN": "10m",
         ])
         let policy = try #require(runtime.config.channels[.email]?.retry)
         #expect(policy == RetryPolicy.email)

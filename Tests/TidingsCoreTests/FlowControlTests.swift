@@ -44,6 +44,14 @@ struct FlowControlTests {
         #expect(breaker.isPaused)
         breaker.record(.failing, now: at(10))  // a late failure does not extend the pause
         #expect(breaker.reopensAt == at(30))
+        // In half-open, a late result from a send that started before the pause is not the probe's.
+        #expect(breaker.allowance(now: at(30)) == 1)
+        breaker.started(1)
+        breaker.record(.failing, now: at(31), startedIn: breaker.epoch - 1)
+        breaker.record(.neutral, now: at(31), startedIn: breaker.epoch - 1)
+        #expect(breaker.allowance(now: at(31)) == 0)  // still waiting for the probe
+        breaker.record(.healthy, now: at(32), startedIn: breaker.epoch)
+        #expect(!breaker.isPaused)
     }
 
     @Test func theRateLimiterAllowsBurstsThenItsRate() {

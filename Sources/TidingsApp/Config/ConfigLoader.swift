@@ -60,6 +60,11 @@ struct Settings {
         for channel in Channel.allCases {
             config.channels[channel] = try channelConfig(channel, sender: sender)
         }
+        // A lease must outlast the slowest send, or a live send could be claimed a second time.
+        let slowest = config.channels.values.map(\.sendTimeoutSeconds).max() ?? 0
+        if config.dispatcherLeaseSeconds < Double(slowest + 30) {
+            throw ConfigError(.invalidValue, "dispatcher.lease_seconds must be at least \(slowest + 30): the slowest send may take \(slowest) s (its timeout and connect time), plus a margin")
+        }
         var promises = ServicePromises.standard
         for kind in ["complaint", "query", "return", "feedback"] {
             let standard = promises.promise(for: kind)

@@ -28,6 +28,9 @@ extension Settings {
             throw ConfigError(.invalidValue, "\(name).transport must be \(allowed), got \"\(transport)\"")
         }
         var rateLimit: RateLimiter?
+        if text("\(name).rate_limit") == nil, text("\(name).rate_burst") != nil {
+            throw ConfigError(.invalidValue, "\(name).rate_burst needs \(name).rate_limit (messages per second) to mean anything")
+        }
         if let raw = text("\(name).rate_limit") {
             guard let perSecond = Double(raw), perSecond > 0, perSecond <= 100_000 else {
                 throw ConfigError(.invalidValue, "\(name).rate_limit must be messages per second, above 0 (0.5 is one every two seconds), got \"\(raw)\"")
@@ -52,12 +55,16 @@ extension Settings {
             throw ConfigError(.invalidValue, "\(prefix).\(old) is now \(prefix).\(new), a duration such as 30s or 1h")
         }
         var policy = channel == .email ? RetryPolicy.email : RetryPolicy.webhook
+        let shaping = ["initial_delay", "max_delay", "give_up_after"].filter { text("\(prefix).\($0)") != nil }
+        if text("\(prefix).schedule") != nil, let first = shaping.first {
+            throw ConfigError(.invalidValue, "\(prefix).schedule lists the delays outright, so \(prefix).\(first) has no effect; remove one of them")
+        }
         if let raw = text("\(prefix).schedule") {
-            guard let delays = DurationText.parseList(raw), delays.allSatisfy({ $0 >= 1 }) else {
-                throw ConfigError(.invalidValue, "\(prefix).schedule must list delays such as \"5s 5m 30m 2h\", each at least 1s, got \"\(raw)\"")
+            guard let delays = DurationText.parseList(raw), delays.allSatisfy({ $0 >= 1 && $0 <= 30 * 86_400 }) else {
+                throw ConfigError(.invalidValue, "\(prefix).schedule must list delays such as \"5s 5m 30m 2h\", each from 1s to 30d, got \"\(raw)\"")
             }
             policy = RetryPolicy(backoff: .schedule(delays))
-        } else if ["initial_delay", "max_delay", "give_up_after"].contains(where: { text("\(prefix).\($0)") != nil }) {
+        } else if !shaping.isEmpty {
             let standard = RetryPolicy.email
             guard case .exponential(let initial, let maximum) = standard.backoff else { return standard }
             policy = RetryPolicy(

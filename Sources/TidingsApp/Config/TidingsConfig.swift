@@ -40,6 +40,15 @@ public struct ChannelConfig: Sendable {
     public var rateLimit: RateLimiter?
     public var breaker: CircuitBreaker
 
+    /// The longest one send can take: its timeout plus the connect timeout.
+    public var sendTimeoutSeconds: Int {
+        switch route {
+        case .spool: return 5
+        case .smtp(let settings): return settings.timeoutSeconds + 5
+        case .webhook(let settings): return settings.timeoutSeconds + 5
+        }
+    }
+
     /// Where messages go: the URL, or the spool directory's name. A 410 disables this endpoint.
     public var endpoint: String {
         switch route {

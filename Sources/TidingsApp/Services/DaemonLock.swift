@@ -14,6 +14,8 @@ public final class DaemonLock: Sendable {
 
     public init(databasePath: String) throws {
         path = databasePath + ".lock"
+        let directory = (databasePath as NSString).deletingLastPathComponent
+        if !directory.isEmpty { try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
         descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else {
             throw DaemonError(.lockFailed, "cannot open the lock file \(path): \(String(cString: strerror(errno)))")

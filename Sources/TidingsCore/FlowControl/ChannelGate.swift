@@ -22,16 +22,19 @@ public struct ChannelGate: Sendable, Hashable {
         return room
     }
 
-    public mutating func started(_ count: Int, now: Date) {
-        guard count > 0 else { return }
+    /// Sends are starting; returns the breaker's epoch, to hand back with each result.
+    @discardableResult
+    public mutating func started(_ count: Int, now: Date) -> Int {
+        guard count > 0 else { return breaker.epoch }
         inFlight += count
         breaker.started(count)
         limiter?.take(count, now: now)
+        return breaker.epoch
     }
 
-    public mutating func finished(_ outcome: DeliveryOutcome, now: Date) {
+    public mutating func finished(_ outcome: DeliveryOutcome, now: Date, startedIn epoch: Int? = nil) {
         inFlight = max(0, inFlight - 1)
-        breaker.record(outcome.endpointSignal, now: now)
+        breaker.record(outcome.endpointSignal, now: now, startedIn: epoch)
     }
 
     /// When room may open up without a send finishing: the rate limit's next token or the end

@@ -27,6 +27,9 @@ public struct CircuitBreaker: Sendable, Hashable {
     public var coolDown: TimeInterval
     public var maximumCoolDown: TimeInterval
     public private(set) var state: State = .closed(failures: 0)
+    /// Counts the pauses. A send reports the epoch it started in, so results of sends that
+    /// started before a pause cannot pass for the probe's.
+    public private(set) var epoch = 0
 
     public init(threshold: Int = 5, coolDown: TimeInterval = 30, maximumCoolDown: TimeInterval = 600) {
         self.threshold = threshold
@@ -51,17 +54,24 @@ public struct CircuitBreaker: Sendable, Hashable {
         if case .halfOpen(let trips, false) = state, count > 0 { state = .halfOpen(trips: trips, probing: true) }
     }
 
-    public mutating func record(_ signal: Signal, now: Date) {
+    public mutating func record(_ signal: Signal, now: Date, startedIn sendEpoch: Int? = nil) {
+        if let sendEpoch, sendEpoch != epoch { return }  // a late result from before the pause changes nothing
         switch (signal, state) {
         case (.healthy, _):
             state = .closed(failures: 0)
         case (.failing, .closed(let failures)):
-            state = failures + 1 >= threshold ? .open(until: now.addingTimeInterval(coolDown), trips: 1) : .closed(failures: failures + 1)
+            if failures + 1 >= threshold {
+                state = .open(until: now.addingTimeInterval(coolDown), trips: 1)
+                epoch += 1
+            } else {
+                state = .closed(failures: failures + 1)
+            }
         case (.failing, .halfOpen(let trips, _)):
             let pause = min(maximumCoolDown, coolDown * pow(2, Double(min(30, trips))))
             state = .open(until: now.addingTimeInterval(pause), trips: trips + 1)
+            epoch += 1
         case (.failing, .open), (.neutral, .closed), (.neutral, .open):
-            break  // a late result from before the pause changes nothing
+            break
         case (.neutral, .halfOpen(let trips, _)):
             state = .halfOpen(trips: trips, probing: false)  // the probe proved nothing: probe again
         }

@@ -11,15 +11,15 @@ extension Dispatcher {
         var failed: [DeliveryRecord] = []
     }
 
-    /// One turn: takes finished sends off their gates, records every result and claims what
-    /// each gate has room for, in one transaction (one fsync per turn, not per message).
-    func turn(_ unrecorded: inout [DeliveryRecord]) -> Work {
+    /// One turn: records every result and claims what each gate has room for, in one
+    /// transaction (one fsync per turn, not per message). Nil when the store failed.
+    func turn(_ unrecorded: inout [DeliveryRecord]) -> Work? {
         let now = clock()
-        let room = gates.withLock { gates in
+        let room = gates.withLock { book in
             var room: [Channel: Int] = [:]
-            for (channel, var gate) in gates {
+            for (channel, var gate) in book.gates {
                 room[channel] = gate.room(now: now)
-                gates[channel] = gate
+                book.gates[channel] = gate
             }
             return room
         }
@@ -31,11 +31,11 @@ extension Dispatcher {
             // Kept for the next turn; if the process dies first, the claims are released at the
             // next start and the messages are sent again with the same key.
             logger.error("cannot record results or claim messages", metadata: ["error": "\(error)"])
-            return Work()
+            return nil
         }
         for channel in Channel.allCases { metrics.endpoint(channel, disabled: claim.disabled[channel] != nil) }
         var work = Work()
-        var started: [Channel: Int] = [:]
+        var started: [Channel: [Int64]] = [:]
         for message in claim.messages {
             guard let setup = channels[message.channel] else { continue }
             if let disabled = claim.disabled[message.channel] {
@@ -43,12 +43,15 @@ extension Dispatcher {
                     + "enable it with `tidings endpoints enable \(message.channel.rawValue)`"
                 work.failed.append(settle(message, outcome: .permanent(reason: reason), setup: setup, sent: false))
             } else {
-                started[message.channel, default: 0] += 1
+                started[message.channel, default: []].append(message.id)
                 work.send.append((message, setup))
             }
         }
-        gates.withLock { gates in
-            for (channel, count) in started { gates[channel]?.started(count, now: now) }
+        gates.withLock { book in
+            for (channel, ids) in started {
+                guard let epoch = book.gates[channel]?.started(ids.count, now: now) else { continue }
+                for id in ids { book.epochs[id] = epoch }
+            }
         }
         return work
     }
@@ -58,14 +61,15 @@ extension Dispatcher {
         let records = finished.withLock { records in defer { records.removeAll() }; return records }
         guard !records.isEmpty else { return [] }
         let now = clock()
-        gates.withLock { gates in
+        gates.withLock { book in
             for record in records {
                 let channel = record.message.channel
-                guard var gate = gates[channel] else { continue }
+                guard var gate = book.gates[channel] else { continue }
+                let before = gate.breaker.epoch
                 let wasPaused = gate.breaker.isPaused
-                gate.finished(record.outcome, now: now)
-                gates[channel] = gate
-                if gate.breaker.isPaused != wasPaused { breakerChanged(channel, gate.breaker) }
+                gate.finished(record.outcome, now: now, startedIn: book.epochs.removeValue(forKey: record.message.id))
+                book.gates[channel] = gate
+                if gate.breaker.epoch != before || gate.breaker.isPaused != wasPaused { breakerChanged(channel, gate.breaker) }
             }
         }
         return records
@@ -86,6 +90,9 @@ extension Dispatcher {
     func deliver(_ message: OutboxMessage, _ setup: ChannelSetup) async {
         let outcome: DeliveryOutcome
         do {
+            guard message.context != .null else {
+                throw DeliveryError(.invalidMessage, "the stored template context of message \(message.id) is not readable JSON")
+            }
             let content = try catalog.render(template: message.template, channel: message.channel, locale: message.locale,
                                              context: message.context)
             let outgoing = OutgoingMessage(

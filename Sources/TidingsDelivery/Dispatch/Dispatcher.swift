@@ -37,8 +37,9 @@ public final class Dispatcher: Service {
     let metrics: DeliveryMetrics
     /// Ring to make the dispatcher look for new messages now.
     public let doorbell = Doorbell()
-    /// Each channel's gate; changed by the dispatching loop (or `drain`) only, never by sends.
-    let gates: Mutex<[Channel: ChannelGate]>
+    /// Each channel's gate, and the breaker epoch each send started in; changed by the
+    /// dispatching loop (or `drain`) only, never by sends.
+    let gates: Mutex<GateBook>
     let finished = Mutex<[DeliveryRecord]>([])
 
     public init(store: Store, catalog: TemplateCatalog, channels: [Channel: ChannelSetup], lease: TimeInterval = 120,
@@ -52,7 +53,7 @@ public final class Dispatcher: Service {
         self.logger = logger
         self.metrics = DeliveryMetrics(factory: metrics)
         self.clock = clock
-        gates = Mutex(channels.mapValues(\.gate))
+        gates = Mutex(GateBook(gates: channels.mapValues(\.gate)))
     }
 
     public func run() async throws {
@@ -62,7 +63,7 @@ public final class Dispatcher: Service {
                 var unrecorded: [DeliveryRecord] = []
                 while !stopping.load(ordering: .relaxed) && !Task.isCancelled {
                     unrecorded += takeFinished()
-                    let work = turn(&unrecorded)
+                    let work = turn(&unrecorded) ?? Work()
                     for (message, setup) in work.send {
                         group.addTask { await self.deliver(message, setup) }
                     }
@@ -94,7 +95,7 @@ public final class Dispatcher: Service {
         var unrecorded: [DeliveryRecord] = []
         var attempts = 0
         while true {
-            let work = turn(&unrecorded)
+            guard let work = turn(&unrecorded) else { return attempts }  // the store failed; logged
             unrecorded += work.failed
             attempts += work.send.count + work.failed.count
             if work.send.isEmpty && unrecorded.isEmpty { return attempts }
@@ -108,9 +109,15 @@ public final class Dispatcher: Service {
     /// Sleep no longer than the poll interval, nor past the moment a gate opens again.
     private func waitLimit() -> Duration {
         let now = clock()
-        let opening = gates.withLock { gates in gates.values.compactMap { $0.nextOpening(now: now) }.min() }
+        let opening = gates.withLock { book in book.gates.values.compactMap { $0.nextOpening(now: now) }.min() }
         guard let opening else { return pollInterval }
         let seconds = max(0.001, opening.timeIntervalSince(now))
         return min(pollInterval, .milliseconds(Int64((seconds * 1000).rounded(.up))))
     }
+}
+
+/// The dispatcher's gates and, for each send in flight, the breaker epoch it started in.
+struct GateBook: Sendable {
+    var gates: [Channel: ChannelGate]
+    var epochs: [Int64: Int] = [:]
 }

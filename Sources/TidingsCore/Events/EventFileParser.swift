@@ -1,5 +1,4 @@
 import Foundation
-import TidingsCore
 
 /// Reads events from a file for `tidings append`: a JSON array, or NDJSON (one event per
 /// line). Every event is validated; problems are reported by line number and field.
