@@ -72,6 +72,7 @@ let package = Package(
                 "TidingsStore",
                 "TidingsDelivery",
                 "TidingsHTTP",
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "SystemPackage", package: "swift-system"),
@@ -85,6 +86,8 @@ let package = Package(
             dependencies: [
                 "TidingsApp",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         .testTarget(name: "TidingsCoreTests", dependencies: ["TidingsCore"]),
@@ -96,7 +99,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TidingsHTTPTests",
-            dependencies: ["TidingsHTTP", .product(name: "HummingbirdTesting", package: "hummingbird")]
+            dependencies: ["TidingsHTTP"]
         ),
     ],
     swiftLanguageModes: [.v6]

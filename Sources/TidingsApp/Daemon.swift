@@ -2,14 +2,17 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import TidingsCore
+import Prometheus
 import TidingsDelivery
+import TidingsHTTP
 import TidingsStore
 import UnixSignals
 
 /// `tidings serve`: the pipeline, the dispatcher and the systemd notifier as services of one
 /// ServiceGroup, which stops them gracefully on SIGTERM or SIGINT.
 public enum Daemon {
-    public static func run(runtime: Runtime, logger: Logger) async throws {
+    /// `registry` is where swift-metrics' Prometheus factory records; `/metrics` prints it.
+    public static func run(runtime: Runtime, logger: Logger, registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) async throws {
         let lock = try DaemonLock(databasePath: runtime.config.databasePath)
         defer { withExtendedLifetime(lock) {} }  // held until every service has stopped
         let store = try Store(path: runtime.config.databasePath, durability: runtime.config.durability)
@@ -25,6 +28,13 @@ public enum Daemon {
             store: store, engine: runtime.engine, dispatcher: dispatcher.doorbell, batchSize: runtime.config.pipelineBatchSize,
             pollInterval: runtime.config.pipelinePollInterval, logger: logger)
         let notify = NotifyService(notifier: SystemdNotifier(), store: store, pipeline: pipeline, logger: logger)
+        let commit = GroupCommit(store: store, logger: logger, committed: { pipeline.doorbell.ring() })
+        if runtime.config.http.tokens.isEmpty {
+            logger.warning("no API tokens configured (http.tokens): every /v1 request will be refused with 401")
+        }
+        let http = APIServer.application(APIEnvironment(
+            store: store, commit: commit, settings: runtime.config.http, registry: registry,
+            pipelineHeartbeat: { Date(timeIntervalSince1970: Double(pipeline.heartbeat.load(ordering: .relaxed))) }), logger: logger)
         let status = try store.status(now: Date())
         var metadata: Logger.Metadata = ["database": "\(runtime.config.databasePath)", "head": "\(status.head)",
                                          "checkpoint": "\(status.checkpoint)", "workflows": "\(runtime.workflows.workflows.count)"]
@@ -34,7 +44,11 @@ public enum Daemon {
             services: [
                 .init(service: pipeline),
                 .init(service: dispatcher),
+                .init(service: commit),
                 .init(service: notify),
+                // Last, so it stops first: no new requests, those in flight finish, then the
+                // group commit drains and the pipeline and dispatcher stop.
+                .init(service: http),
             ],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))

@@ -81,9 +81,11 @@ enum Schema {
                 );
                 """)
         }
-        migrator.registerMigration("v2: retry clock per route, disabled endpoints") { db in
+        migrator.registerMigration("v2: retry clock per route, disabled endpoints, event time") { db in
             try db.execute(sql: """
                 ALTER TABLE messages ADD COLUMN route_started_at REAL;
+                -- When the event behind the message was recorded: the start of its latency.
+                ALTER TABLE messages ADD COLUMN event_at REAL;
                 CREATE TABLE endpoints (
                     channel TEXT NOT NULL,
                     target TEXT NOT NULL,

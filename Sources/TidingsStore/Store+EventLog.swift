@@ -14,30 +14,40 @@ extension Store {
     /// Appends validated events in one durable transaction. An event whose `(source, id)` is
     /// already in the log is skipped, so re-sending is harmless.
     public func append(_ events: [CloudEvent], now: Date) throws -> AppendResult {
-        try write("appending \(events.count) events") { db in
-            // NOT EXISTS rather than ON CONFLICT: a conflicting insert would still use up a
-            // position, leaving gaps in the log.
-            let insert = try db.cachedStatement(sql: """
-                INSERT INTO events (source, id, type, subject, recorded_at, body)
-                SELECT :source, :id, :type, :subject, :recorded_at, :body
-                WHERE NOT EXISTS (SELECT 1 FROM events WHERE source = :source AND id = :id)
-                """)
-            var result = AppendResult(positions: [], alreadyStored: 0)
-            result.positions.reserveCapacity(events.count)
-            let recordedAt = now.timeIntervalSince1970
-            for event in events {
-                try insert.execute(arguments: [
-                    "source": event.source, "id": event.id, "type": event.type, "subject": event.subject,
-                    "recorded_at": recordedAt, "body": event.raw.encoded(),
-                ])
-                if db.changesCount > 0 {
-                    result.positions.append(db.lastInsertedRowID)
-                } else {
-                    result.alreadyStored += 1
-                }
-            }
-            return result
+        try append(batches: [events], now: now).first ?? AppendResult(positions: [], alreadyStored: 0)
+    }
+
+    /// Appends several requests' events in ONE transaction: concurrent requests share one
+    /// fsync (group commit). Each batch gets its own result.
+    public func append(batches: [[CloudEvent]], now: Date) throws -> [AppendResult] {
+        try write("appending \(batches.reduce(0) { $0 + $1.count }) events") { db in
+            try batches.map { try Self.append(db, $0, now: now) }
         }
+    }
+
+    static func append(_ db: Database, _ events: [CloudEvent], now: Date) throws -> AppendResult {
+        // NOT EXISTS rather than ON CONFLICT: a conflicting insert would still use up a
+        // position, leaving gaps in the log.
+        let insert = try db.cachedStatement(sql: """
+            INSERT INTO events (source, id, type, subject, recorded_at, body)
+            SELECT :source, :id, :type, :subject, :recorded_at, :body
+            WHERE NOT EXISTS (SELECT 1 FROM events WHERE source = :source AND id = :id)
+            """)
+        var result = AppendResult(positions: [], alreadyStored: 0)
+        result.positions.reserveCapacity(events.count)
+        let recordedAt = now.timeIntervalSince1970
+        for event in events {
+            try insert.execute(arguments: [
+                "source": event.source, "id": event.id, "type": event.type, "subject": event.subject,
+                "recorded_at": recordedAt, "body": event.raw.encoded(),
+            ])
+            if db.changesCount > 0 {
+                result.positions.append(db.lastInsertedRowID)
+            } else {
+                result.alreadyStored += 1
+            }
+        }
+        return result
     }
 
     /// The position of the newest event, 0 for an empty log.

@@ -15,6 +15,8 @@ public struct OutboxMessage: Sendable, Hashable {
     public var context: JSONValue
     /// Attempts on every route so far, this one included.
     public var totalAttempts: Int
+    /// When the event behind it was recorded: where its latency starts.
+    public var eventAt: Date?
     /// Where the state machine has it: claimed, on its current route.
     public var progress: DeliveryProgress
 
@@ -81,7 +83,7 @@ extension Store {
                     ORDER BY due_at)
                 LIMIT :limit)
             RETURNING id, key, workflow, category, customer_id, subject_id, recipient, fallback, template, locale, context,
-                attempts, route_attempts, due_at, lease_until, last_error, route_started_at
+                attempts, route_attempts, due_at, lease_until, last_error, route_started_at, event_at
             """)
         let now = now.timeIntervalSince1970
         let rows = try Row.fetchAll(statement, arguments: ["lease": now + lease, "now": now, "channel": channel.rawValue, "limit": limit])
@@ -98,7 +100,8 @@ extension Store {
             return OutboxMessage(
                 id: row["id"], key: row["key"], workflow: row["workflow"], category: row["category"],
                 customerID: row["customer_id"], subjectID: row["subject_id"], template: row["template"], locale: row["locale"],
-                context: (try? JSONValue.parse(context)) ?? .null, totalAttempts: row["attempts"], progress: progress)
+                context: (try? JSONValue.parse(context)) ?? .null, totalAttempts: row["attempts"],
+                eventAt: (row["event_at"] as Double?).map(Date.init(timeIntervalSince1970:)), progress: progress)
         }.sorted { $0.id < $1.id }
     }
 

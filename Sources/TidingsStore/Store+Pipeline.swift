@@ -32,7 +32,7 @@ extension Store {
             for stored in events {
                 let affected = try models.apply(stored)
                 for intent in engine.intents(for: stored, customer: affected.customer, order: affected.order, ticket: affected.ticket) {
-                    guard try outbox.insert(intent) else { continue }
+                    guard try outbox.insert(intent, eventAt: stored.recordedAt) else { continue }
                     if let channel = intent.channel { batch.readyByChannel[channel, default: 0] += 1 } else { batch.skipped += 1 }
                     for channel in try outbox.suppressSuperseded(by: intent, eventType: stored.event.type) {
                         batch.suppressedByChannel[channel, default: 0] += 1
@@ -77,8 +77,8 @@ struct OutboxWriter {
         self.now = now.timeIntervalSince1970
         statement = try db.cachedStatement(sql: """
             INSERT INTO messages (key, workflow, category, customer_id, subject_id, event_position, channel, recipient,
-                fallback, template, locale, context, state, created_at, due_at, updated_at, last_error)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                fallback, template, locale, context, state, created_at, due_at, updated_at, last_error, event_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (key) DO NOTHING
             """)
         suppress = try db.cachedStatement(sql: """
@@ -99,13 +99,13 @@ struct OutboxWriter {
     }
 
     /// Returns whether the intent was new.
-    func insert(_ intent: NotificationIntent) throws -> Bool {
+    func insert(_ intent: NotificationIntent, eventAt: Date) throws -> Bool {
         let state: MessageState = intent.channel == nil ? .skipped : .pending
         let fallback = String(decoding: try encoder.encode(intent.fallbacks), as: UTF8.self)
         try statement.execute(arguments: [
             intent.key, intent.workflow, intent.category.rawValue, intent.customerID, intent.subjectID, intent.eventPosition,
             intent.channel?.rawValue, intent.recipient, fallback, intent.template, intent.locale, intent.context.encoded(),
-            state.rawValue, now, now, now, intent.skipReason,
+            state.rawValue, now, now, now, intent.skipReason, eventAt.timeIntervalSince1970,
         ])
         return db.changesCount > 0
     }

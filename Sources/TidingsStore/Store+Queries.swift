@@ -76,10 +76,20 @@ extension Store {
         }
     }
 
-    public func messages(state: MessageState? = nil, customerID: String? = nil, id: Int64? = nil, limit: Int = 50) throws -> [MessageSummary] {
+    /// Messages, oldest first, filtered; `after` pages by id.
+    public func messages(state: MessageState? = nil, customerID: String? = nil, subjectID: String? = nil, id: Int64? = nil,
+                         after: Int64? = nil, limit: Int = 50) throws -> [MessageSummary] {
         try read("listing messages") { db in
             var conditions: [String] = []
             var arguments: StatementArguments = []
+            if let subjectID {
+                conditions.append("subject_id = ?")
+                arguments += [subjectID]
+            }
+            if let after {
+                conditions.append("id > ?")
+                arguments += [after]
+            }
             if let id {
                 conditions.append("id = ?")
                 arguments += [id]
@@ -105,6 +115,36 @@ extension Store {
                     attempts: row["attempts"], createdAt: Date(timeIntervalSince1970: row["created_at"]),
                     sentAt: (row["sent_at"] as Double?).map(Date.init(timeIntervalSince1970:)), lastError: row["last_error"])
             }
+        }
+    }
+
+    /// Tickets not yet resolved, for the status page's promises at risk.
+    public func openTickets(limit: Int = 500) throws -> [Ticket] {
+        try read("listing open tickets") { db in
+            try Data.fetchAll(db, sql: "SELECT doc FROM tickets WHERE status <> 'resolved' ORDER BY position LIMIT ?", arguments: [limit])
+                .compactMap { try? JSONDecoder().decode(Ticket.self, from: $0) }
+        }
+    }
+
+    /// Events recorded and messages sent since a moment: the status page's throughput.
+    public func throughput(since: Date) throws -> (events: Int, sent: Int) {
+        try read("counting recent work") { db in
+            let t = since.timeIntervalSince1970
+            return (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM events WHERE recorded_at >= ?", arguments: [t]) ?? 0,
+                    try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM messages WHERE sent_at >= ?", arguments: [t]) ?? 0)
+        }
+    }
+
+    /// Whether a write transaction can start now (for readiness).
+    public func isWritable() -> Bool {
+        do {
+            try pool.writeWithoutTransaction { db in
+                try db.execute(sql: "BEGIN IMMEDIATE")
+                try db.execute(sql: "ROLLBACK")
+            }
+            return true
+        } catch {
+            return false
         }
     }
 

@@ -4,6 +4,7 @@ import Logging
 import SystemPackage
 import TidingsCore
 import TidingsDelivery
+import TidingsHTTP
 import TidingsStore
 
 /// Reads `tidings.yaml` with swift-configuration. Environment variables override the file
@@ -73,6 +74,7 @@ struct Settings {
                 resolutionDays: try number("promises.\(kind).resolution_days", default: standard.resolutionDays, range: 1...365))
         }
         config.promises = promises
+        config.http = try httpSettings()
         return config
     }
 

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import TidingsCore
 import TidingsDelivery
+import TidingsHTTP
 import TidingsStore
 
 /// Everything `tidings.yaml` (and its environment overrides) says, as plain values with
@@ -21,6 +22,7 @@ public struct TidingsConfig: Sendable {
     public var sender = MIMEMessage.Mailbox(name: "Tidings", address: "tidings@shop.invalid")
     public var channels: [Channel: ChannelConfig] = [:]
     public var promises = ServicePromises.standard
+    public var http = HTTPSettings()
 
     public init() {}
 }

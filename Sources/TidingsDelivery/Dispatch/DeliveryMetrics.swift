@@ -1,3 +1,4 @@
+import Foundation
 import Metrics
 import TidingsCore
 import TidingsStore
@@ -8,7 +9,7 @@ struct DeliveryMetrics: Sendable {
     let factory: any MetricsFactory
 
     /// One settled attempt: what the server said, and where that left the message.
-    func settled(_ record: DeliveryRecord, attempted: Bool) {
+    func settled(_ record: DeliveryRecord, attempted: Bool, now: Date) {
         let channel = record.message.channel.rawValue
         if attempted {
             Counter(label: "tidings_delivery_attempts_total", dimensions: [("channel", channel), ("outcome", record.outcome.label)],
@@ -18,6 +19,14 @@ struct DeliveryMetrics: Sendable {
         switch next.state {
         case .sent:
             Counter(label: "tidings_messages_sent_total", dimensions: [("channel", channel)], factory: factory).increment()
+            if let eventAt = record.message.eventAt {
+                let nanoseconds = Int64(max(0, now.timeIntervalSince(eventAt)) * 1e9)
+                Metrics.Timer(label: "tidings_event_to_sent_seconds", dimensions: [("channel", channel)], factory: factory)
+                    .recordNanoseconds(nanoseconds)
+                if record.message.category == "acknowledgement" {
+                    Metrics.Timer(label: "tidings_ticket_acknowledgement_seconds", dimensions: [], factory: factory).recordNanoseconds(nanoseconds)
+                }
+            }
         case .retrying:
             Counter(label: "tidings_message_retries_total", dimensions: [("channel", channel), ("outcome", record.outcome.label)],
                     factory: factory).increment()

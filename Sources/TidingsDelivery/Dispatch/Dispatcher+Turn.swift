@@ -113,7 +113,7 @@ extension Dispatcher {
         let next = OutboxStateMachine.settle(message.progress, outcome: outcome, now: clock(), policy: setup.retry,
                                              jitter: Double.random(in: 0...1))
         let record = DeliveryRecord(message: message, outcome: outcome, next: next)
-        metrics.settled(record, attempted: sent)
+        metrics.settled(record, attempted: sent, now: clock())
         var metadata: Logger.Metadata = [
             "message": "\(message.id)", "key": "\(message.key)", "channel": "\(message.channel.rawValue)",
             "workflow": "\(message.workflow)", "outcome": "\(outcome.label)", "state": "\(next.state.rawValue)",

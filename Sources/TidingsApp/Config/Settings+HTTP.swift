@@ -1,0 +1,29 @@
+import Foundation
+import TidingsHTTP
+
+extension Settings {
+    /// `http.listen`, `http.body_limit`, `http.ready_max_lag` and the secret `http.tokens`:
+    /// entries of `name scopes token` (scopes ingest, read, admin, comma-separated), one per
+    /// line or separated by `;`.
+    func httpSettings() throws -> HTTPSettings {
+        var settings = HTTPSettings()
+        if let listen = text("http.listen") {
+            guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (0...65_535).contains(port),
+                  colon > listen.startIndex else {
+                throw ConfigError(.invalidValue, "http.listen must be host:port, such as 127.0.0.1:8080, got \"\(listen)\"")
+            }
+            settings.host = String(listen[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+            settings.port = port
+        }
+        settings.bodyLimit = try number("http.body_limit", default: settings.bodyLimit, range: 1_024...(64 << 20))
+        settings.readyMaxLag = Int64(try number("http.ready_max_lag", default: Int(settings.readyMaxLag), range: 1...10_000_000))
+        if let raw = try secret("http.tokens") {
+            do {
+                settings.tokens = try APIToken.parse(raw)
+            } catch {
+                throw ConfigError(.invalidValue, "http.tokens entry \(error.entry): \(error.problem); write `name scopes token`, e.g. `shop ingest,read <token>`")
+            }
+        }
+        return settings
+    }
+}

@@ -1,0 +1,37 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import TidingsCore
+
+extension API {
+    /// `POST /v1/events`: 201 with the new events' positions, 200 when every event was
+    /// already stored. A 2xx means the events are on disk.
+    func postEvents(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        _ = try tokens.authorize(request, .ingest)
+        _ = try EventDecoding.mode(of: request.headers)  // 415 before reading the body
+        let body = try await collect(request)
+        let events = try EventDecoding.decode(body, headers: request.headers)
+        let result = try await environment.commit.append(events)
+        let value: JSONValue = [
+            "appended": .number(Double(result.appended)), "already_stored": .number(Double(result.alreadyStored)),
+            "positions": .array(result.positions.map { .number(Double($0)) }),
+        ]
+        return json(value, status: result.appended > 0 ? .created : .ok)
+    }
+
+    /// The body, refused with 413 as soon as it passes the limit.
+    func collect(_ request: Request) async throws -> [UInt8] {
+        let limit = environment.settings.bodyLimit
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit { throw tooLarge(limit) }
+        var bytes: [UInt8] = []
+        for try await chunk in request.body {
+            guard bytes.count + chunk.readableBytes <= limit else { throw tooLarge(limit) }
+            bytes.append(contentsOf: chunk.readableBytesView)
+        }
+        return bytes
+    }
+
+    func tooLarge(_ limit: Int) -> Problem {
+        Problem(.contentTooLarge, "Content Too Large", detail: "the body is over the limit of \(limit) bytes (http.body_limit); send the events in smaller batches")
+    }
+}

@@ -1,0 +1,54 @@
+import Foundation
+import Hummingbird
+import Metrics
+import NIOCore
+import TidingsCore
+import TidingsStore
+
+extension API {
+    /// `GET /metrics`: Prometheus text. The outbox and pipeline gauges are read from the
+    /// database at scrape time; counters and histograms come from swift-metrics.
+    func metrics() throws -> Response {
+        let status = try store.status(now: environment.clock())
+        Gauge(label: "tidings_log_head").record(status.head)
+        Gauge(label: "tidings_pipeline_position").record(status.checkpoint)
+        Gauge(label: "tidings_pipeline_lag").record(status.lag)
+        for state in MessageState.allCases {
+            for channel in Channel.allCases.map(\.rawValue) + ["-"] {
+                let count = status.outbox[state]?[channel] ?? 0
+                guard count > 0 || channel != "-" else { continue }
+                Gauge(label: "tidings_outbox_messages", dimensions: [("state", state.rawValue), ("channel", channel)]).record(count)
+            }
+        }
+        return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                        body: ResponseBody(byteBuffer: ByteBuffer(bytes: environment.registry.emitToBuffer())))
+    }
+
+    /// `GET /readyz`: the database takes writes, the pipeline runs, and it is not too far behind.
+    func readiness() throws -> Response {
+        var problems: [Problem.Issue] = []
+        if !store.isWritable() { problems.append(Problem.Issue(field: "database", message: "cannot start a write transaction")) }
+        let heartbeat = environment.pipelineHeartbeat()
+        let silent = environment.clock().timeIntervalSince(heartbeat)
+        if silent > 10 { problems.append(Problem.Issue(field: "pipeline", message: "no heartbeat for \(Int(silent)) s")) }
+        let lag = (try? store.status(now: environment.clock()).lag) ?? 0
+        if lag > environment.settings.readyMaxLag {
+            problems.append(Problem.Issue(field: "lag", message: "\(lag) events behind, over the limit of \(environment.settings.readyMaxLag)"))
+        }
+        guard problems.isEmpty else {
+            throw Problem(.serviceUnavailable, "Not Ready", detail: problems.map { "\($0.field): \($0.message)" }.joined(separator: "; "),
+                          issues: problems)
+        }
+        return json(["status": "ready", "lag": .number(Double(lag))])
+    }
+
+    /// `GET /`: the operators' status page, rendered on the server.
+    func statusPage() throws -> Response {
+        let now = environment.clock()
+        let snapshot = StatusPage.Snapshot(
+            now: now, status: try store.status(now: now), lastHour: try store.throughput(since: now.addingTimeInterval(-3_600)),
+            dead: try store.messages(state: .dead, limit: 50), atRisk: StatusPage.atRisk(try store.openTickets(), now: now))
+        return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
+                        body: ResponseBody(byteBuffer: ByteBuffer(string: StatusPage.render(snapshot))))
+    }
+}

@@ -1,0 +1,91 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import Prometheus
+import TidingsCore
+import TidingsStore
+
+/// Where and how the HTTP API listens.
+public struct HTTPSettings: Sendable {
+    public var host = "127.0.0.1"
+    /// 0 picks a free port (tests); the log says which.
+    public var port = 8080
+    /// Largest request body, in bytes.
+    public var bodyLimit = 1 << 20
+    public var tokens: [APIToken] = []
+    /// `/readyz` fails while the pipeline is further behind the log than this.
+    public var readyMaxLag: Int64 = 10_000
+
+    public init() {}
+}
+
+/// What the handlers need from the rest of the daemon.
+public struct APIEnvironment: Sendable {
+    public var store: Store
+    public var commit: GroupCommit
+    public var settings: HTTPSettings
+    public var registry: PrometheusCollectorRegistry
+    /// The pipeline's last heartbeat: it is running if this is recent.
+    public var pipelineHeartbeat: @Sendable () -> Date
+    public var clock: @Sendable () -> Date
+
+    public init(store: Store, commit: GroupCommit, settings: HTTPSettings, registry: PrometheusCollectorRegistry,
+                pipelineHeartbeat: @escaping @Sendable () -> Date, clock: @escaping @Sendable () -> Date = Date.init) {
+        self.store = store
+        self.commit = commit
+        self.settings = settings
+        self.registry = registry
+        self.pipelineHeartbeat = pipelineHeartbeat
+        self.clock = clock
+    }
+}
+
+/// The HTTP face of `tidings serve`: ingest, queries, metrics, health, the OpenAPI document and
+/// a status page, on Hummingbird. It is a Service of the daemon's ServiceGroup; on SIGTERM it
+/// stops accepting, finishes requests in flight, and then the group commit drains.
+public enum APIServer {
+    public static func application(_ environment: APIEnvironment, logger: Logger) -> some ApplicationProtocol {
+        let router = Router()
+        router.add(middleware: ProblemMiddleware())
+        let api = API(environment: environment, tokens: TokenCheck(tokens: environment.settings.tokens))
+        api.addRoutes(to: router)
+        let settings = environment.settings
+        return Application(
+            router: router,
+            configuration: ApplicationConfiguration(address: .hostname(settings.host, port: settings.port), serverName: "tidings"),
+            onServerRunning: { channel in
+                logger.notice("http listening", metadata: ["address": "\(settings.host):\(channel.localAddress?.port ?? settings.port)"])
+            },
+            logger: logger)
+    }
+}
+
+/// The handlers, with what they share.
+struct API: Sendable {
+    let environment: APIEnvironment
+    let tokens: TokenCheck
+
+    var store: Store { environment.store }
+
+    func addRoutes(to router: Router<BasicRequestContext>) {
+        router.post("/v1/events") { request, context in try await postEvents(request, context) }
+        router.get("/v1/orders/:id") { request, context in try order(request, context) }
+        router.get("/v1/tickets/:id") { request, context in try ticket(request, context) }
+        router.get("/v1/customers/:id/messages") { request, context in try customerMessages(request, context) }
+        router.get("/v1/deliveries") { request, context in try deliveries(request, context) }
+        router.post("/v1/deliveries/:id/retry") { request, context in try retry(request, context) }
+        router.get("/metrics") { _, _ in try metrics() }
+        router.get("/healthz") { _, _ in json(["status": "ok"]) }
+        router.get("/readyz") { _, _ in try readiness() }
+        router.get("/openapi.yaml") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/yaml; charset=utf-8"],
+                     body: ResponseBody(byteBuffer: ByteBuffer(string: OpenAPIDocument.yaml)))
+        }
+        router.get("/") { _, _ in try statusPage() }
+    }
+
+    func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: value.encoded())))
+    }
+}

@@ -1,0 +1,87 @@
+import Foundation
+import HTTPTypes
+import TidingsCore
+
+/// Reads CloudEvents from a request in any of the four ways the API takes them, validating
+/// every event; a request with one bad event yields problems and no events.
+enum EventDecoding {
+    enum Mode: String {
+        case structured, batch, ndjson, binary
+    }
+
+    static func mode(of headers: HTTPFields) throws(Problem) -> Mode {
+        let type = (headers[.contentType] ?? "").split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+        switch type {
+        case "application/cloudevents+json": return .structured
+        case "application/cloudevents-batch+json": return .batch
+        case "application/x-ndjson": return .ndjson
+        default:
+            if headers[ceSpecVersion] != nil, type == "application/json" || type.hasSuffix("+json") { return .binary }
+            throw Problem(.unsupportedMediaType, "Unsupported Media Type", detail: """
+                send application/cloudevents+json (one event), application/cloudevents-batch+json (an array), \
+                application/x-ndjson (one event per line), or application/json data with ce-* headers (binary mode); got \
+                "\(headers[.contentType] ?? "no Content-Type")"
+                """)
+        }
+    }
+
+    static func decode(_ body: [UInt8], headers: HTTPFields) throws(Problem) -> [CloudEvent] {
+        let data = Data(body)
+        var items: [JSONValue] = []
+        switch try mode(of: headers) {
+        case .structured:
+            items = [try parse(data, event: 1)]
+        case .batch:
+            guard case .array(let array) = try parse(data, event: nil) else {
+                throw invalid([Problem.Issue(event: nil, field: "(body)", message: "must be a JSON array of events")])
+            }
+            items = array
+        case .ndjson:
+            let lines = data.split(separator: UInt8(ascii: "\n")).filter { $0.contains { !($0 == 0x20 || $0 == 0x0D || $0 == 0x09) } }
+            for (index, line) in lines.enumerated() { items.append(try parse(Data(line), event: index + 1)) }
+        case .binary:
+            items = [try binary(data, headers: headers)]
+        }
+        guard !items.isEmpty else {
+            throw invalid([Problem.Issue(event: nil, field: "(body)", message: "holds no events")])
+        }
+        var events: [CloudEvent] = []
+        var issues: [Problem.Issue] = []
+        for (index, item) in items.enumerated() {
+            switch EventValidator.validate(item) {
+            case .success(let event): events.append(event)
+            case .failure(let error):
+                issues += error.issues.map { Problem.Issue(event: index + 1, field: $0.field, message: $0.message) }
+            }
+        }
+        guard issues.isEmpty else { throw invalid(issues) }
+        return events
+    }
+
+    static func invalid(_ issues: [Problem.Issue]) -> Problem {
+        let first = issues[0]
+        let place = first.event.map { "event \($0): " } ?? ""
+        return Problem(.badRequest, "Invalid events", detail: "\(place)\(first.field): \(first.message)"
+            + (issues.count > 1 ? " (and \(issues.count - 1) more; see errors)" : "") + "; nothing was stored", issues: issues)
+    }
+
+    static func parse(_ data: Data, event: Int?) throws(Problem) -> JSONValue {
+        do {
+            return try JSONValue.parse(data)
+        } catch {
+            throw invalid([Problem.Issue(event: event, field: "(json)", message: "is not valid JSON")])
+        }
+    }
+
+    static let ceSpecVersion = HTTPField.Name("ce-specversion")!
+
+    /// Binary mode: the attributes are `ce-` headers and the body is the event's data.
+    static func binary(_ data: Data, headers: HTTPFields) throws(Problem) -> JSONValue {
+        var event: [String: JSONValue] = [:]
+        for field in headers where field.name.canonicalName.hasPrefix("ce-") {
+            event[String(field.name.canonicalName.dropFirst(3))] = .string(field.value)
+        }
+        event["data"] = try parse(data, event: 1)
+        return .object(event)
+    }
+}

@@ -1,0 +1,112 @@
+import Foundation
+import Logging
+import Metrics
+import ServiceLifecycle
+import Synchronization
+import TidingsCore
+import TidingsStore
+
+/// Appends the events of HTTP requests. Requests that arrive while a commit is on its way to
+/// disk wait together and share the next one: one transaction and one fsync for all of them,
+/// so many small requests do not cost one fsync each. A request returns only once its events
+/// are durable.
+public final class GroupCommit: Service {
+    struct Job: Sendable {
+        var events: [CloudEvent]
+        var continuation: CheckedContinuation<AppendResult, any Error>
+    }
+
+    struct Queue: Sendable {
+        var jobs: [Job] = []
+        var waiter: CheckedContinuation<Void, Never>?
+        var stopped = false
+    }
+
+    let store: Store
+    let logger: Logger
+    let clock: @Sendable () -> Date
+    /// Rung after each commit, so the pipeline applies new events at once.
+    let committed: @Sendable () -> Void
+    private let queue = Mutex(Queue())
+
+    public init(store: Store, logger: Logger, clock: @escaping @Sendable () -> Date = Date.init,
+                committed: @escaping @Sendable () -> Void = {}) {
+        self.store = store
+        self.logger = logger
+        self.clock = clock
+        self.committed = committed
+    }
+
+    /// Appends one request's events; returns once they are on disk.
+    public func append(_ events: [CloudEvent]) async throws -> AppendResult {
+        try await withCheckedThrowingContinuation { continuation in
+            let (accepted, waiter) = queue.withLock { queue -> (Bool, CheckedContinuation<Void, Never>?) in
+                guard !queue.stopped else { return (false, nil) }
+                queue.jobs.append(Job(events: events, continuation: continuation))
+                defer { queue.waiter = nil }
+                return (true, queue.waiter)
+            }
+            guard accepted else {
+                continuation.resume(throwing: Problem(.serviceUnavailable, "Service Unavailable", detail: "tidings is stopping; send the events again"))
+                return
+            }
+            waiter?.resume()
+        }
+    }
+
+    public func run() async throws {
+        await withGracefulShutdownHandler {
+            while true {
+                let jobs = await nextJobs()
+                guard !jobs.isEmpty else { break }
+                commit(jobs)
+            }
+        } onGracefulShutdown: {
+            let waiter = self.queue.withLock { queue in
+                queue.stopped = true
+                defer { queue.waiter = nil }
+                return queue.waiter
+            }
+            waiter?.resume()
+        }
+    }
+
+    /// Everything queued, waiting if nothing is; empty once stopped and drained.
+    private func nextJobs() async -> [Job] {
+        while true {
+            let jobs: [Job]? = queue.withLock { queue in
+                guard queue.jobs.isEmpty else {
+                    defer { queue.jobs.removeAll() }
+                    return queue.jobs
+                }
+                return queue.stopped ? [] : nil
+            }
+            if let jobs { return jobs }
+            await withCheckedContinuation { continuation in
+                let ready = queue.withLock { queue -> Bool in
+                    if !queue.jobs.isEmpty || queue.stopped { return true }
+                    queue.waiter = continuation
+                    return false
+                }
+                if ready { continuation.resume() }
+            }
+        }
+    }
+
+    private func commit(_ jobs: [Job]) {
+        do {
+            let results = try store.append(batches: jobs.map(\.events), now: clock())
+            let appended = results.reduce(0) { $0 + $1.appended }
+            Counter(label: "tidings_events_appended_total").increment(by: appended)
+            Recorder(label: "tidings_group_commit_requests").record(jobs.count)
+            for (job, result) in zip(jobs, results) { job.continuation.resume(returning: result) }
+            if appended > 0 { committed() }
+        } catch {
+            logger.error("cannot append events", metadata: ["requests": "\(jobs.count)", "error": "\(error)"])
+            for job in jobs {
+                job.continuation.resume(throwing: Problem(.serviceUnavailable, "Service Unavailable",
+                                                          detail: "the events could not be stored; nothing was stored, send them again"))
+            }
+        }
+    }
+}

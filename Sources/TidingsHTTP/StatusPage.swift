@@ -1,0 +1,104 @@
+import Foundation
+import TidingsCore
+import TidingsStore
+
+/// The operators' page at `/`: plain server-rendered HTML that refreshes itself, with no
+/// scripts, so it works in any browser and in a terminal one.
+enum StatusPage {
+    struct Snapshot {
+        var now: Date
+        var status: StoreStatus
+        var lastHour: (events: Int, sent: Int)
+        var dead: [MessageSummary]
+        var atRisk: [Risk]
+    }
+
+    /// A promise about to be broken, or already broken.
+    struct Risk {
+        var ticket: Ticket
+        var promise: String
+        var due: Date
+    }
+
+    /// Open tickets whose next promise falls due within a day (or has passed), soonest first.
+    static func atRisk(_ tickets: [Ticket], now: Date, within horizon: TimeInterval = 86_400) -> [Risk] {
+        tickets.compactMap { ticket -> Risk? in
+            let risk = ticket.firstResponseAt == nil
+                ? Risk(ticket: ticket, promise: "first response", due: ticket.firstResponseDue)
+                : Risk(ticket: ticket, promise: "resolution", due: ticket.resolutionDue)
+            return risk.due.timeIntervalSince(now) <= horizon ? risk : nil
+        }.sorted { $0.due < $1.due }
+    }
+
+    static func render(_ snapshot: Snapshot) -> String {
+        let status = snapshot.status
+        var html = """
+            <!doctype html>
+            <html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="10">
+            <meta name="viewport" content="width=device-width, initial-scale=1"><title>Tidings status</title>
+            <style>
+            body{font:15px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:70rem;padding:0 1rem;color:#1d2327}
+            h1{font-size:1.5rem}h2{font-size:1.1rem;margin-top:2rem}table{border-collapse:collapse;width:100%}
+            th,td{text-align:left;padding:.3rem .6rem;border-bottom:1px solid #dcdcde;vertical-align:top}
+            .cards{display:flex;gap:1rem;flex-wrap:wrap}.card{border:1px solid #dcdcde;border-radius:6px;padding:.8rem 1rem;min-width:10rem}
+            .card b{display:block;font-size:1.6rem}.bad{color:#b32d2e}.ok{color:#00a32a}
+            </style></head><body>
+            <h1>Tidings status</h1>
+            <p>As of \(escape(Timestamp.format(snapshot.now))). This page refreshes every 10 seconds.</p>
+            <section class="cards" aria-label="summary">
+            <div class="card" id="events-last-hour"><b>\(snapshot.lastHour.events)</b>events in the last hour</div>
+            <div class="card" id="sent-last-hour"><b>\(snapshot.lastHour.sent)</b>messages sent in the last hour</div>
+            <div class="card" id="lag"><b class="\(status.lag > 0 ? "bad" : "ok")">\(status.lag)</b>events behind (pipeline lag)</div>
+            <div class="card" id="dead-count"><b class="\(status.count(.dead) > 0 ? "bad" : "ok")">\(status.count(.dead))</b>dead messages</div>
+            </section>
+            <h2>Outbox</h2>
+            <table id="outbox"><thead><tr><th>State</th><th>Messages</th><th>By channel</th></tr></thead><tbody>
+
+            """
+        for state in MessageState.allCases {
+            let byChannel = (status.outbox[state] ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+            html += "<tr><td>\(state.rawValue)</td><td>\(status.count(state))</td><td>\(escape(byChannel))</td></tr>\n"
+        }
+        html += "</tbody></table>\n<h2>Dead messages</h2>\n"
+        if snapshot.dead.isEmpty {
+            html += "<p id=\"dead\">No dead messages.</p>\n"
+        } else {
+            html += "<table id=\"dead\"><thead><tr><th>Id</th><th>Workflow</th><th>Customer</th><th>Channel</th><th>Reason</th></tr></thead><tbody>\n"
+            for message in snapshot.dead {
+                html += "<tr><td>\(message.id)</td><td>\(escape(message.workflow))</td><td>\(escape(message.customerID))</td>"
+                    + "<td>\(escape(message.channel ?? "-"))</td><td>\(escape(message.lastError ?? ""))</td></tr>\n"
+            }
+            html += "</tbody></table>\n<p>Retry with <code>tidings deliveries retry ID</code> or <code>--all-dead</code>.</p>\n"
+        }
+        html += "<h2>Promises at risk</h2>\n"
+        if snapshot.atRisk.isEmpty {
+            html += "<p id=\"at-risk\">No open ticket is due within a day.</p>\n"
+        } else {
+            html += "<table id=\"at-risk\"><thead><tr><th>Ticket</th><th>Kind</th><th>Customer</th><th>Promise</th><th>Due</th></tr></thead><tbody>\n"
+            for risk in snapshot.atRisk {
+                let overdue = risk.due < snapshot.now
+                html += "<tr><td>\(escape(risk.ticket.reference))</td><td>\(escape(risk.ticket.kind))</td><td>\(escape(risk.ticket.customerID))</td>"
+                    + "<td>\(risk.promise)</td><td class=\"\(overdue ? "bad" : "")\">\(escape(Timestamp.format(risk.due)))\(overdue ? " (overdue)" : "")</td></tr>\n"
+            }
+            html += "</tbody></table>\n"
+        }
+        html += "</body></html>\n"
+        return html
+    }
+
+    static func escape(_ text: String) -> String {
+        var escaped = ""
+        escaped.reserveCapacity(text.count)
+        for character in text {
+            switch character {
+            case "&": escaped += "&amp;"
+            case "<": escaped += "&lt;"
+            case ">": escaped += "&gt;"
+            case "\"": escaped += "&quot;"
+            case "'": escaped += "&#39;"
+            default: escaped.append(character)
+            }
+        }
+        return escaped
+    }
+}
