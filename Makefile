@@ -4,7 +4,7 @@
 #   make test-deps  deps + Python modules for the integration-test servers
 #   make build      debug build          make release   release build
 #   make demo       build, then run the daemon on the example events (scripts/demo.sh)
-#   make test       unit + integration tests, then check the systemd unit
+#   make test       unit + integration tests, schemathesis against the API, the systemd unit
 #   make clean      remove var/ and .build/
 
 SWIFT ?= swift
@@ -40,6 +40,7 @@ demo: deps build
 test: test-deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
+	scripts/api-check.sh "$(BIN_PATH)/tidings"
 	scripts/check-systemd.sh "$(BIN_PATH)/tidings"
 
 # The unit-file checks alone, against the current debug binary.

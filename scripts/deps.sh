@@ -52,10 +52,13 @@ fi
 
 $want_test || exit 0
 
-# Python modules for the integration tests' servers (scripts/testservers/) and for checking
-# webhook signatures.
+# A real browser for the status-page test (headless).
+if command -v dpkg-query >/dev/null 2>&1; then apt_install chromium; fi
+
+# Python modules for the integration tests' servers (scripts/testservers/), for checking
+# webhook signatures, and schemathesis for checking the API against openapi.yaml.
 missing_py=()
-for mod in aiosmtpd standardwebhooks; do
+for mod in aiosmtpd standardwebhooks schemathesis; do
     python3 -c "import $mod" >/dev/null 2>&1 || missing_py+=("$mod")
 done
 (( ${#missing_py[@]} )) || exit 0
@@ -74,7 +77,7 @@ pip_as() {
     fi
 }
 # Debian's own python3 refuses pip installs (PEP 668, "externally-managed-environment"):
-# these two pure-Python packages do not clash with anything Debian ships, so override it.
+# these test-only packages do not clash with anything Debian ships, so override it.
 pip_as "${missing_py[@]}" 2>/dev/null || pip_as --break-system-packages "${missing_py[@]}"
 for mod in "${missing_py[@]}"; do
     python3 -c "import $mod" || { echo "deps: python3 still cannot import $mod" >&2; exit 1; }

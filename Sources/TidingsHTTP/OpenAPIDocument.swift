@@ -21,28 +21,18 @@ paths:
     post:
       summary: Append CloudEvents (scope ingest)
       description: >
-        Structured mode (one event), batch mode (an array), NDJSON (one event per line), or binary
-        mode (the data as application/json, the attributes as ce- headers). A batch with one invalid
-        event stores none of it. A 2xx means the events are on disk.
-      operationId: postEvents
-      parameters:
-        - {name: ce-specversion, in: header, required: false, schema: {type: string}, description: binary mode}
-        - {name: ce-id, in: header, required: false, schema: {type: string}}
-        - {name: ce-source, in: header, required: false, schema: {type: string}}
-        - {name: ce-type, in: header, required: false, schema: {type: string}}
-        - {name: ce-subject, in: header, required: false, schema: {type: string}}
-        - {name: ce-time, in: header, required: false, schema: {type: string}}
+        Structured mode (application/cloudevents+json, one event), batch mode
+        (application/cloudevents-batch+json, an array) or NDJSON (application/x-ndjson, one event
+        per line). Binary mode is also taken: the data as application/json and the attributes as
+        ce-specversion, ce-id, ce-source, ce-type, ce-subject and ce-time headers. A batch with
+        one invalid event stores none of it. A 2xx means the events are on disk.
       requestBody:
         required: true
         content:
           application/cloudevents+json:
             schema: {$ref: '#/components/schemas/CloudEvent'}
           application/cloudevents-batch+json:
-            schema: {type: array, items: {$ref: '#/components/schemas/CloudEvent'}}
-          application/x-ndjson:
-            schema: {type: string}
-          application/json:
-            schema: {type: object}
+            schema: {type: array, minItems: 1, items: {$ref: '#/components/schemas/CloudEvent'}}
       responses:
         '201': {description: New events stored, content: {application/json: {schema: {$ref: '#/components/schemas/AppendResult'}}}}
         '200': {description: Every event was already stored, content: {application/json: {schema: {$ref: '#/components/schemas/AppendResult'}}}}
@@ -56,7 +46,7 @@ paths:
     get:
       summary: An order, its timeline and the messages about it (scope read)
       operationId: getOrder
-      parameters: [{$ref: '#/components/parameters/Id'}]
+      parameters: [{name: id, in: path, required: true, schema: {type: string}, examples: {placed: {value: o-5001}}}]
       responses:
         '200': {description: The order, content: {application/json: {schema: {$ref: '#/components/schemas/Order'}}}}
         '401': {$ref: '#/components/responses/Problem'}
@@ -66,7 +56,7 @@ paths:
     get:
       summary: A ticket, its promised times, timeline and messages (scope read)
       operationId: getTicket
-      parameters: [{$ref: '#/components/parameters/Id'}]
+      parameters: [{name: id, in: path, required: true, schema: {type: string}, examples: {complaint: {value: t-9001}}}]
       responses:
         '200': {description: The ticket, content: {application/json: {schema: {$ref: '#/components/schemas/Ticket'}}}}
         '401': {$ref: '#/components/responses/Problem'}
@@ -77,7 +67,7 @@ paths:
       summary: Every message to a customer, oldest first, in pages (scope read)
       operationId: getCustomerMessages
       parameters:
-        - {$ref: '#/components/parameters/Id'}
+        - {name: id, in: path, required: true, schema: {type: string}, examples: {customer: {value: c-1001}}}
         - {$ref: '#/components/parameters/Limit'}
         - {$ref: '#/components/parameters/After'}
       responses:
@@ -180,9 +170,8 @@ components:
   securitySchemes:
     bearer: {type: http, scheme: bearer}
   parameters:
-    Id: {name: id, in: path, required: true, schema: {type: string}}
     Limit: {name: limit, in: query, required: false, schema: {type: integer, minimum: 1, maximum: 500, default: 50}}
-    After: {name: after, in: query, required: false, schema: {type: integer, minimum: 0}}
+    After: {name: after, in: query, required: false, schema: {type: integer, format: int64, minimum: 0, maximum: 9223372036854775807}}
   responses:
     Problem:
       description: An RFC 9457 problem document
@@ -198,7 +187,7 @@ components:
         id: {type: string, minLength: 1}
         source: {type: string, minLength: 1}
         type: {type: string, minLength: 1}
-        subject: {type: string}
+        subject: {type: string, minLength: 1}
         time: {type: string, format: date-time}
         data: {type: object}
     AppendResult:

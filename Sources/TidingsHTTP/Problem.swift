@@ -60,6 +60,12 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let problem as Problem {
             return try problem.response(from: request, context: context)
         } catch let error as HTTPResponseError {
+            if error.status == .notFound, let allowed = Routes.methods(for: request.uri.path), !allowed.contains(request.method) {
+                var problem = Problem(.methodNotAllowed, "Method Not Allowed",
+                                      detail: "\(request.uri.path) takes \(allowed.map(\.rawValue).joined(separator: ", ")), not \(request.method)")
+                problem.headers[.allow] = allowed.map(\.rawValue).joined(separator: ", ")
+                return try problem.response(from: request, context: context)
+            }
             let status = error.status
             let problem = Problem(status, status.reasonPhrase,
                                   detail: status == .notFound ? "no such resource: \(request.method) \(request.uri.path)" : status.reasonPhrase)
@@ -69,5 +75,26 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             return try Problem(.internalServerError, "Internal Server Error", detail: "the request could not be completed; see the server log")
                 .response(from: request, context: context)
         }
+    }
+}
+
+/// The API's paths and their methods, so a known path asked with another method gets 405
+/// and an `Allow` header rather than 404.
+enum Routes {
+    static let table: [(pattern: [String], methods: [HTTPRequest.Method])] = [
+        (["v1", "events"], [.post]),
+        (["v1", "orders", "*"], [.get]),
+        (["v1", "tickets", "*"], [.get]),
+        (["v1", "customers", "*", "messages"], [.get]),
+        (["v1", "deliveries"], [.get]),
+        (["v1", "deliveries", "*", "retry"], [.post]),
+        (["metrics"], [.get]), (["healthz"], [.get]), (["readyz"], [.get]), (["openapi.yaml"], [.get]), ([], [.get]),
+    ]
+
+    static func methods(for path: String) -> [HTTPRequest.Method]? {
+        let parts = path.split(separator: "/").map(String.init)
+        return table.first { route in
+            route.pattern.count == parts.count && zip(route.pattern, parts).allSatisfy { $0 == "*" || $0 == $1 }
+        }?.methods
     }
 }

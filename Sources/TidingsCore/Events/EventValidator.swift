@@ -54,16 +54,17 @@ public enum EventValidator {
         if let contentType = fields["datacontenttype"]?.stringValue, !contentType.lowercased().contains("json") {
             issues.append(FieldIssue(field: "datacontenttype", message: "must be a JSON media type, got \"\(contentType)\""))
         }
+        // The contract: `data` is a JSON object, whatever the type.
         let data = fields["data"] ?? .object([:])
+        guard case .object = data else {
+            issues.append(FieldIssue(field: "data", message: "must be a JSON object, got \(data.kindName)"))
+            return .failure(EventValidationError(issues))
+        }
         if let type, let schema = EventCatalogue.schema(for: type) {
             if schema.needsSubject && subject == nil {
                 issues.append(FieldIssue(field: "subject", message: "is required for \(type): it names the \(schema.entity) the event is about"))
             }
-            if case .object = data {
-                issues.append(contentsOf: schema.check(data))
-            } else {
-                issues.append(FieldIssue(field: "data", message: "must be a JSON object for \(type), got \(data.kindName)"))
-            }
+            issues.append(contentsOf: schema.check(data))
         }
         guard issues.isEmpty, let id, let source, let type else {
             return .failure(EventValidationError(issues))
