@@ -53,6 +53,9 @@ final class ChildProcess: @unchecked Sendable {
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         process.currentDirectoryURL = directory
+        var environment = environment
+        // Daemons in parallel tests must not fight over the default port 8080.
+        if executable == Paths.tidings, environment["HTTP_LISTEN"] == nil { environment["HTTP_LISTEN"] = "127.0.0.1:0" }
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
         process.standardOutput = try FileHandle(forWritingTo: stdoutURL)
         process.standardError = try FileHandle(forWritingTo: stderrURL)
