@@ -31,7 +31,7 @@ extension API {
         let heartbeat = environment.pipelineHeartbeat()
         let silent = environment.clock().timeIntervalSince(heartbeat)
         if silent > 10 { problems.append(Problem.Issue(field: "pipeline", message: "no heartbeat for \(Int(silent)) s")) }
-        let lag = (try? store.status(now: environment.clock()).lag) ?? 0
+        let lag = max(0, ((try? store.head()) ?? 0) - ((try? store.checkpoint()) ?? 0))
         if lag > environment.settings.readyMaxLag {
             problems.append(Problem.Issue(field: "lag", message: "\(lag) events behind, over the limit of \(environment.settings.readyMaxLag)"))
         }

@@ -46,10 +46,11 @@ public struct APIEnvironment: Sendable {
 /// stops accepting, finishes requests in flight, and then the group commit drains.
 public enum APIServer {
     public static func application(_ environment: APIEnvironment, logger: Logger) -> some ApplicationProtocol {
-        let router = Router()
-        router.add(middleware: ProblemMiddleware())
         let api = API(environment: environment, tokens: TokenCheck(tokens: environment.settings.tokens))
-        api.addRoutes(to: router)
+        let routes = api.routes
+        let router = Router()
+        router.add(middleware: ProblemMiddleware(routes: routes.map { ($0.method, $0.path) }))
+        for route in routes { router.on(RouterPath(route.path), method: route.method, use: route.handler) }
         let settings = environment.settings
         return Application(
             router: router,
@@ -68,21 +69,31 @@ struct API: Sendable {
 
     var store: Store { environment.store }
 
-    func addRoutes(to router: Router<BasicRequestContext>) {
-        router.post("/v1/events") { request, context in try await postEvents(request, context) }
-        router.get("/v1/orders/:id") { request, context in try order(request, context) }
-        router.get("/v1/tickets/:id") { request, context in try ticket(request, context) }
-        router.get("/v1/customers/:id/messages") { request, context in try customerMessages(request, context) }
-        router.get("/v1/deliveries") { request, context in try deliveries(request, context) }
-        router.post("/v1/deliveries/:id/retry") { request, context in try retry(request, context) }
-        router.get("/metrics") { _, _ in try metrics() }
-        router.get("/healthz") { _, _ in json(["status": "ok"]) }
-        router.get("/readyz") { _, _ in try readiness() }
-        router.get("/openapi.yaml") { _, _ in
-            Response(status: .ok, headers: [.contentType: "application/yaml; charset=utf-8"],
-                     body: ResponseBody(byteBuffer: ByteBuffer(string: OpenAPIDocument.yaml)))
-        }
-        router.get("/") { _, _ in try statusPage() }
+    struct Route: Sendable {
+        var method: HTTPRequest.Method
+        var path: String
+        var handler: @Sendable (Request, BasicRequestContext) async throws -> Response
+    }
+
+    /// Every route, once: the router is built from this list, and so is the 405 answer for a
+    /// known path asked with another method.
+    var routes: [Route] {
+        [
+            Route(method: .post, path: "/v1/events") { request, context in try await postEvents(request, context) },
+            Route(method: .get, path: "/v1/orders/:id") { request, context in try order(request, context) },
+            Route(method: .get, path: "/v1/tickets/:id") { request, context in try ticket(request, context) },
+            Route(method: .get, path: "/v1/customers/:id/messages") { request, context in try customerMessages(request, context) },
+            Route(method: .get, path: "/v1/deliveries") { request, context in try deliveries(request, context) },
+            Route(method: .post, path: "/v1/deliveries/:id/retry") { request, context in try retry(request, context) },
+            Route(method: .get, path: "/metrics") { _, _ in try metrics() },
+            Route(method: .get, path: "/healthz") { _, _ in json(["status": "ok"]) },
+            Route(method: .get, path: "/readyz") { _, _ in try readiness() },
+            Route(method: .get, path: "/openapi.yaml") { _, _ in
+                Response(status: .ok, headers: [.contentType: "application/yaml; charset=utf-8"],
+                         body: ResponseBody(byteBuffer: ByteBuffer(string: OpenAPIDocument.yaml)))
+            },
+            Route(method: .get, path: "/") { _, _ in try statusPage() },
+        ]
     }
 
     func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {

@@ -54,13 +54,16 @@ public struct Problem: Error, Sendable, ResponseGenerator {
 /// Turns every error into problem+json: our own problems as they are, Hummingbird's HTTP
 /// errors (404, 405) with their status, and anything else as a 500 that reveals nothing.
 struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
+    /// The API's routes (`:name` segments match anything), to tell 405 from 404.
+    let routes: [(method: HTTPRequest.Method, path: String)]
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
         } catch let problem as Problem {
             return try problem.response(from: request, context: context)
         } catch let error as HTTPResponseError {
-            if error.status == .notFound, let allowed = Routes.methods(for: request.uri.path), !allowed.contains(request.method) {
+            if error.status == .notFound, case let allowed = methods(for: request.uri.path), !allowed.isEmpty, !allowed.contains(request.method) {
                 var problem = Problem(.methodNotAllowed, "Method Not Allowed",
                                       detail: "\(request.uri.path) takes \(allowed.map(\.rawValue).joined(separator: ", ")), not \(request.method)")
                 problem.headers[.allow] = allowed.map(\.rawValue).joined(separator: ", ")
@@ -76,25 +79,13 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
                 .response(from: request, context: context)
         }
     }
-}
 
-/// The API's paths and their methods, so a known path asked with another method gets 405
-/// and an `Allow` header rather than 404.
-enum Routes {
-    static let table: [(pattern: [String], methods: [HTTPRequest.Method])] = [
-        (["v1", "events"], [.post]),
-        (["v1", "orders", "*"], [.get]),
-        (["v1", "tickets", "*"], [.get]),
-        (["v1", "customers", "*", "messages"], [.get]),
-        (["v1", "deliveries"], [.get]),
-        (["v1", "deliveries", "*", "retry"], [.post]),
-        (["metrics"], [.get]), (["healthz"], [.get]), (["readyz"], [.get]), (["openapi.yaml"], [.get]), ([], [.get]),
-    ]
-
-    static func methods(for path: String) -> [HTTPRequest.Method]? {
-        let parts = path.split(separator: "/").map(String.init)
-        return table.first { route in
-            route.pattern.count == parts.count && zip(route.pattern, parts).allSatisfy { $0 == "*" || $0 == $1 }
-        }?.methods
+    /// The methods the API takes on a path; empty for an unknown path.
+    func methods(for path: String) -> [HTTPRequest.Method] {
+        let parts = path.split(separator: "/")
+        return routes.filter { route in
+            let pattern = route.path.split(separator: "/")
+            return pattern.count == parts.count && zip(pattern, parts).allSatisfy { $0.hasPrefix(":") || $0 == $1 }
+        }.map(\.method)
     }
 }

@@ -52,38 +52,53 @@ enum StatusPage {
             <div class="card" id="dead-count"><b class="\(status.count(.dead) > 0 ? "bad" : "ok")">\(status.count(.dead))</b>dead messages</div>
             </section>
             <h2>Outbox</h2>
-            <table id="outbox"><thead><tr><th>State</th><th>Messages</th><th>By channel</th></tr></thead><tbody>
 
             """
-        for state in MessageState.allCases {
-            let byChannel = (status.outbox[state] ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
-            html += "<tr><td>\(state.rawValue)</td><td>\(status.count(state))</td><td>\(escape(byChannel))</td></tr>\n"
-        }
-        html += "</tbody></table>\n<h2>Dead messages</h2>\n"
+        html += table(id: "outbox", ["State", "Messages", "By channel"], MessageState.allCases.map { state in
+            [Cell(state.rawValue), Cell("\(status.count(state))"), Cell(status.byChannel(state))]
+        })
+        html += "<h2>Dead messages</h2>\n"
         if snapshot.dead.isEmpty {
             html += "<p id=\"dead\">No dead messages.</p>\n"
         } else {
-            html += "<table id=\"dead\"><thead><tr><th>Id</th><th>Workflow</th><th>Customer</th><th>Channel</th><th>Reason</th></tr></thead><tbody>\n"
-            for message in snapshot.dead {
-                html += "<tr><td>\(message.id)</td><td>\(escape(message.workflow))</td><td>\(escape(message.customerID))</td>"
-                    + "<td>\(escape(message.channel ?? "-"))</td><td>\(escape(message.lastError ?? ""))</td></tr>\n"
-            }
-            html += "</tbody></table>\n<p>Retry with <code>tidings deliveries retry ID</code> or <code>--all-dead</code>.</p>\n"
+            html += table(id: "dead", ["Id", "Workflow", "Customer", "Channel", "Reason"], snapshot.dead.map { message in
+                [Cell("\(message.id)"), Cell(message.workflow), Cell(message.customerID), Cell(message.channel ?? "-"), Cell(message.lastError ?? "")]
+            })
+            html += "<p>Retry with <code>tidings deliveries retry ID</code> or <code>--all-dead</code>.</p>\n"
         }
         html += "<h2>Promises at risk</h2>\n"
         if snapshot.atRisk.isEmpty {
             html += "<p id=\"at-risk\">No open ticket is due within a day.</p>\n"
         } else {
-            html += "<table id=\"at-risk\"><thead><tr><th>Ticket</th><th>Kind</th><th>Customer</th><th>Promise</th><th>Due</th></tr></thead><tbody>\n"
-            for risk in snapshot.atRisk {
+            html += table(id: "at-risk", ["Ticket", "Kind", "Customer", "Promise", "Due"], snapshot.atRisk.map { risk in
                 let overdue = risk.due < snapshot.now
-                html += "<tr><td>\(escape(risk.ticket.reference))</td><td>\(escape(risk.ticket.kind))</td><td>\(escape(risk.ticket.customerID))</td>"
-                    + "<td>\(risk.promise)</td><td class=\"\(overdue ? "bad" : "")\">\(escape(Timestamp.format(risk.due)))\(overdue ? " (overdue)" : "")</td></tr>\n"
-            }
-            html += "</tbody></table>\n"
+                return [Cell(risk.ticket.reference), Cell(risk.ticket.kind), Cell(risk.ticket.customerID), Cell(risk.promise),
+                        Cell(Timestamp.format(risk.due) + (overdue ? " (overdue)" : ""), class: overdue ? "bad" : "")]
+            })
         }
         html += "</body></html>\n"
         return html
+    }
+
+    /// A table cell's text (escaped when written) and CSS class.
+    struct Cell {
+        var text: String
+        var `class` = ""
+
+        init(_ text: String, class: String = "") {
+            self.text = text
+            self.class = `class`
+        }
+    }
+
+    static func table(id: String, _ headers: [String], _ rows: [[Cell]]) -> String {
+        var html = "<table id=\"\(id)\"><thead><tr>" + headers.map { "<th>\(escape($0))</th>" }.joined() + "</tr></thead><tbody>\n"
+        for row in rows {
+            html += "<tr>" + row.map { cell in
+                (cell.class.isEmpty ? "<td>" : "<td class=\"\(cell.class)\">") + escape(cell.text) + "</td>"
+            }.joined() + "</tr>\n"
+        }
+        return html + "</tbody></table>\n"
     }
 
     static func escape(_ text: String) -> String {

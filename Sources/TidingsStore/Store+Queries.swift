@@ -14,6 +14,11 @@ public struct StoreStatus: Sendable, Hashable {
 
     public func count(_ state: MessageState) -> Int { outbox[state]?.values.reduce(0, +) ?? 0 }
 
+    /// A state's messages by channel, as people read them: `email 23, sms 3`.
+    public func byChannel(_ state: MessageState) -> String {
+        (outbox[state] ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+    }
+
     /// Caught up and nothing due or in flight.
     public var isIdle: Bool { lag == 0 && busy == 0 }
 }

@@ -69,12 +69,29 @@ struct CrashRecoveryTests {
     }
 
     func environment(_ directory: URL) -> [String: String] {
-        [
-            "TIDINGS_CONFIG": Paths.root.appendingPathComponent("config/tidings.yaml").path,
-            "DATABASE_PATH": directory.appendingPathComponent("tidings.sqlite").path,
-            "SPOOL_DIRECTORY": directory.appendingPathComponent("spool").path,
+        Paths.environment(in: directory).merging([
             "EMAIL_CONCURRENCY": "\(Self.inFlight)", "SMS_CONCURRENCY": "\(Self.inFlight)", "LOG_LEVEL": "notice",
-        ]
+        ]) { $1 }
+    }
+
+    /// Every message was sent and arrived, each copy under its own idempotency key, with no
+    /// more duplicates than the kills allow. `received` pairs what identifies a message at the
+    /// server (its ticket, its recipient) with the key it carried.
+    func expectEveryMessageOnceByKey(database: String, identity: (MessageSummary) -> String?, wireID: (String) -> String,
+                                     received: [(identity: String, id: String)], kills: Int, label: String) throws {
+        let sent = try Store(path: database).messages(limit: 100_000)
+        #expect(sent.count == Self.messages)
+        #expect(sent.allSatisfy { $0.state == .sent }, "\(sent.filter { $0.state != .sent }.prefix(5))")
+        let keyByIdentity = Dictionary(uniqueKeysWithValues: sent.map { (identity($0) ?? "", $0.key) })
+        var idsByIdentity: [String: Set<String>] = [:]
+        for (identity, id) in received { idsByIdentity[identity, default: []].insert(id) }
+        #expect(idsByIdentity.count == Self.messages, "every message arrived")
+        for (identity, ids) in idsByIdentity {
+            #expect(ids == [wireID(keyByIdentity[identity] ?? "-")], "\(identity): \(ids)")
+        }
+        let duplicates = received.count - Self.messages
+        #expect(duplicates <= kills * Self.inFlight, "\(duplicates) duplicates after \(kills) kills")
+        print("crash test (\(label)): \(kills) kills, \(duplicates) duplicates of \(Self.messages) messages")
     }
 
     @Test func webhooksSurviveKillsWithoutLossAndDuplicatesKeepTheirWebhookID() async throws {
@@ -89,28 +106,15 @@ struct CrashRecoveryTests {
         try await server.stop()
         #expect(kills >= 5)
 
-        let store = try Store(path: env["DATABASE_PATH"]!)
-        let sent = try store.messages(limit: 100_000)
-        #expect(sent.count == Self.messages)
-        #expect(sent.allSatisfy { $0.state == .sent }, "\(sent.filter { $0.state != .sent }.prefix(5))")
-        let keyByTicket = Dictionary(uniqueKeysWithValues: sent.map { ($0.subjectID ?? "", $0.key) })
-
         let requests = try server.received()
-        var idsByTicket: [String: Set<String>] = [:]
-        for request in requests {
+        let received = try requests.map { request in
             let body = try JSONValue.parse(Data((request["body"]?.stringValue ?? "").utf8))
-            let ticket = body["subject_id"]?.stringValue ?? "?"
-            idsByTicket[ticket, default: []].insert(request.value(atPath: "headers.webhook-id")?.stringValue ?? "")
+            return (identity: body["subject_id"]?.stringValue ?? "?", id: request.value(atPath: "headers.webhook-id")?.stringValue ?? "")
         }
-        #expect(idsByTicket.count == Self.messages, "every message arrived")
-        for (ticket, ids) in idsByTicket {
-            #expect(ids == [keyByTicket[ticket] ?? "-"], "\(ticket): \(ids)")
-        }
+        try expectEveryMessageOnceByKey(database: env["DATABASE_PATH"]!, identity: \.subjectID, wireID: { $0 }, received: received,
+                                        kills: kills, label: "webhook")
         let unverified = requests.filter { $0["verified"] != true }
         #expect(unverified.isEmpty, "standardwebhooks refused: \(unverified.prefix(3).map { $0["verify_error"]?.stringValue ?? "" })")
-        let duplicates = requests.count - Self.messages
-        #expect(duplicates <= kills * Self.inFlight, "\(duplicates) duplicates after \(kills) kills")
-        print("crash test (webhook): \(kills) kills, \(duplicates) duplicates of \(Self.messages) messages")
     }
 
     @Test func emailSurvivesKillsWithoutLossAndDuplicatesKeepTheirMessageID() async throws {
@@ -124,25 +128,11 @@ struct CrashRecoveryTests {
         try await server.stop()
         #expect(kills >= 5)
 
-        let store = try Store(path: env["DATABASE_PATH"]!)
-        let sent = try store.messages(limit: 100_000)
-        #expect(sent.count == Self.messages)
-        #expect(sent.allSatisfy { $0.state == .sent }, "\(sent.filter { $0.state != .sent }.prefix(5))")
-        let keyByRecipient = Dictionary(uniqueKeysWithValues: sent.map { ($0.recipient ?? "", $0.key) })
-
-        let emails = try server.received()
-        var idsByRecipient: [String: Set<String>] = [:]
-        for email in emails {
-            let recipient = email["rcpt_tos"]?.arrayValue?.first?.stringValue ?? "?"
+        let received = try server.received().map { email in
             let header = (email["data"]?.stringValue ?? "").components(separatedBy: "\r\n").first { $0.hasPrefix("Message-ID: ") }
-            idsByRecipient[recipient, default: []].insert(String(header?.dropFirst("Message-ID: ".count) ?? ""))
+            return (identity: email["rcpt_tos"]?.arrayValue?.first?.stringValue ?? "?", id: String(header?.dropFirst("Message-ID: ".count) ?? ""))
         }
-        #expect(idsByRecipient.count == Self.messages, "every message arrived")
-        for (recipient, ids) in idsByRecipient {
-            #expect(ids == ["<\(keyByRecipient[recipient] ?? "-")@northwind.example>"], "\(recipient): \(ids)")
-        }
-        let duplicates = emails.count - Self.messages
-        #expect(duplicates <= kills * Self.inFlight, "\(duplicates) duplicates after \(kills) kills")
-        print("crash test (email): \(kills) kills, \(duplicates) duplicates of \(Self.messages) messages")
+        try expectEveryMessageOnceByKey(database: env["DATABASE_PATH"]!, identity: \.recipient, wireID: { "<\($0)@northwind.example>" },
+                                        received: received, kills: kills, label: "email")
     }
 }

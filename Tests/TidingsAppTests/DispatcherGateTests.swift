@@ -26,13 +26,7 @@ struct DispatcherGateTests {
     }
 
     func setUp(_ directory: URL, _ environment: [String: String], events: Int) async throws -> (Runtime, Store, [String: String]) {
-        let env = [
-            "TIDINGS_CONFIG": Paths.root.appendingPathComponent("config/tidings.yaml").path,
-            "DATABASE_PATH": directory.appendingPathComponent("t.sqlite").path, "DATABASE_SYNCHRONOUS": "normal",
-            "SPOOL_DIRECTORY": directory.appendingPathComponent("spool").path,
-            "TEMPLATES_DIRECTORY": Paths.root.appendingPathComponent("config/templates").path,
-            "WORKFLOWS_PATH": Paths.root.appendingPathComponent("config/workflows.yaml").path,
-        ].merging(environment) { $1 }
+        let env = Paths.environment(in: directory).merging(["DATABASE_SYNCHRONOUS": "normal"]) { $1 }.merging(environment) { $1 }
         let runtime = try await Runtime.load(configPath: env["TIDINGS_CONFIG"]!, environment: env)
         let store = try Store(path: runtime.config.databasePath, durability: .normal)
         _ = try store.append(complaints(events), now: start)

@@ -23,13 +23,10 @@ struct HTTPAPITests {
     }
 
     static func start(_ directory: URL, extra: [String: String] = [:]) async throws -> Daemon {
-        let env = [
-            "TIDINGS_CONFIG": Paths.root.appendingPathComponent("config/tidings.yaml").path,
-            "DATABASE_PATH": directory.appendingPathComponent("tidings.sqlite").path,
-            "SPOOL_DIRECTORY": directory.appendingPathComponent("spool").path,
+        let env = Paths.environment(in: directory).merging([
             "HTTP_LISTEN": "127.0.0.1:0", "HTTP_BODY_LIMIT": "65536",
             "HTTP_TOKENS": "shop ingest \(ingest); site read \(reader); ops admin \(admin)",
-        ].merging(extra) { $1 }
+        ]) { $1 }.merging(extra) { $1 }
         let child = try ChildProcess(Paths.tidings, ["serve"], environment: env, logs: directory, name: "serve-http")
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline && child.process.isRunning {

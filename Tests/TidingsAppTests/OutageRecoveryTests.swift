@@ -2,20 +2,11 @@ import Foundation
 import GRDB
 import Logging
 import MetricsTestKit
-import Synchronization
 import Testing
 import TidingsApp
 import TidingsCore
 import TidingsDelivery
 import TidingsStore
-
-/// A clock the test moves by hand.
-final class ManualClock: Sendable {
-    private let time: Mutex<Date>
-    init(_ start: Date) { time = Mutex(start) }
-    func now() -> Date { time.withLock { $0 } }
-    func advance(_ seconds: TimeInterval) { time.withLock { $0.addTimeInterval(seconds) } }
-}
 
 /// The mail server is down for an hour and then comes back. Time is injected: the test moves
 /// the clock and lets the dispatcher send what is due, so an hour takes a second.
@@ -40,13 +31,12 @@ struct OutageRecoveryTests {
         let port = probe.port
         try await probe.stop()
 
-        let runtime = try await Runtime.load(configPath: Paths.root.appendingPathComponent("config/tidings.yaml").path, environment: [
-            "DATABASE_PATH": directory.appendingPathComponent("t.sqlite").path, "DATABASE_SYNCHRONOUS": "normal",
-            "TEMPLATES_DIRECTORY": Paths.root.appendingPathComponent("config/templates").path,
-            "WORKFLOWS_PATH": Paths.root.appendingPathComponent("config/workflows.yaml").path,
-            "EMAIL_TRANSPORT": "smtp", "SMTP_URL": "smtp://127.0.0.1:\(port)", "SMTP_STARTTLS": "off", "EMAIL_CONCURRENCY": "4",
+        let runtime = try await Runtime.load(configPath: Paths.root.appendingPathComponent("config/tidings.yaml").path,
+                                             environment: Paths.environment(in: directory).merging([
+            "DATABASE_SYNCHRONOUS": "normal", "EMAIL_TRANSPORT": "smtp", "SMTP_URL": "smtp://127.0.0.1:\(port)", "SMTP_STARTTLS": "off",
+            "EMAIL_CONCURRENCY": "4",
             "EMAIL_CIRCUIT_FAILURES": "3", "EMAIL_CIRCUIT_COOL_DOWN": "30s", "EMAIL_CIRCUIT_MAX_COOL_DOWN": "10m",
-        ])
+        ]) { $1 })
         let policy = try #require(runtime.config.channels[.email]?.retry)
         #expect(policy == RetryPolicy.email)
         let store = try Store(path: runtime.config.databasePath, durability: .normal)

@@ -12,10 +12,8 @@ public enum StatusReport {
             "outbox:",
         ]
         for state in MessageState.allCases {
-            let byChannel = status.outbox[state] ?? [:]
-            let total = byChannel.values.reduce(0, +)
-            let detail = byChannel.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
-            lines.append("  \(state.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0)) \(String(total).leftPadded(6))\(detail.isEmpty ? "" : "   (\(detail))")")
+            let detail = status.byChannel(state)
+            lines.append("  \(state.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0)) \(String(status.count(state)).leftPadded(6))\(detail.isEmpty ? "" : "   (\(detail))")")
         }
         return lines.joined(separator: "\n")
     }

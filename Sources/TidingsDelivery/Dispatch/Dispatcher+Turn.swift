@@ -25,7 +25,7 @@ extension Dispatcher {
         }
         let claim: Store.Claim
         do {
-            claim = try store.settleAndClaim(unrecorded, room: room, endpoints: channels.mapValues(\.endpoint), now: now, lease: lease)
+            claim = try store.settleAndClaim(unrecorded, room: room, endpoints: endpoints, now: now, lease: lease)
             unrecorded.removeAll()
         } catch {
             // Kept for the next turn; if the process dies first, the claims are released at the
@@ -33,7 +33,10 @@ extension Dispatcher {
             logger.error("cannot record results or claim messages", metadata: ["error": "\(error)"])
             return nil
         }
-        for channel in Channel.allCases { metrics.endpoint(channel, disabled: claim.disabled[channel] != nil) }
+        let disabled = Set(claim.disabled.keys)
+        if gates.withLock({ book in defer { book.disabled = disabled }; return book.disabled != disabled }) {
+            for channel in Channel.allCases { metrics.endpoint(channel, disabled: disabled.contains(channel)) }
+        }
         var work = Work()
         var started: [Channel: [Int64]] = [:]
         for message in claim.messages {

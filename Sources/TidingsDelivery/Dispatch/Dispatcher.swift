@@ -30,6 +30,8 @@ public final class Dispatcher: Service {
     let store: Store
     let catalog: TemplateCatalog
     let channels: [Channel: ChannelSetup]
+    /// Each channel's endpoint, as the store's disabled-endpoint check wants them.
+    let endpoints: [Channel: String]
     let lease: TimeInterval
     let pollInterval: Duration
     let logger: Logger
@@ -48,6 +50,7 @@ public final class Dispatcher: Service {
         self.store = store
         self.catalog = catalog
         self.channels = channels
+        endpoints = channels.mapValues(\.endpoint)
         self.lease = lease
         self.pollInterval = pollInterval
         self.logger = logger
@@ -120,4 +123,6 @@ public final class Dispatcher: Service {
 struct GateBook: Sendable {
     var gates: [Channel: ChannelGate]
     var epochs: [Int64: Int] = [:]
+    /// The disabled endpoints the gauges last showed; nil until the first turn records them.
+    var disabled: Set<Channel>?
 }

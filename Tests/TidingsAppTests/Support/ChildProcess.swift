@@ -21,6 +21,18 @@ enum Paths {
         return root.appendingPathComponent(".build/debug/tidings").path
     }
 
+    /// The shipped development configuration, with its database and spool in `directory` and
+    /// its workflows and templates found from anywhere.
+    static func environment(in directory: URL) -> [String: String] {
+        [
+            "TIDINGS_CONFIG": root.appendingPathComponent("config/tidings.yaml").path,
+            "DATABASE_PATH": directory.appendingPathComponent("tidings.sqlite").path,
+            "SPOOL_DIRECTORY": directory.appendingPathComponent("spool").path,
+            "TEMPLATES_DIRECTORY": root.appendingPathComponent("config/templates").path,
+            "WORKFLOWS_PATH": root.appendingPathComponent("config/workflows.yaml").path,
+        ]
+    }
+
     static func temporaryDirectory(_ name: String) throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("tidings-\(name)-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
