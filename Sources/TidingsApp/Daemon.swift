@@ -8,25 +8,30 @@ import TidingsHTTP
 import TidingsStore
 import UnixSignals
 
-/// `tidings serve`: the pipeline, the dispatcher and the systemd notifier as services of one
-/// ServiceGroup, which stops them gracefully on SIGTERM or SIGINT.
+/// `tidings serve`: the pipeline, the deadline clock, the dispatcher, the group commit, the HTTP
+/// server and the systemd notifier as services of one ServiceGroup, which stops them gracefully
+/// on SIGTERM or SIGINT.
 public enum Daemon {
     /// `registry` is where swift-metrics' Prometheus factory records; `/metrics` prints it.
     public static func run(runtime: Runtime, logger: Logger, registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) async throws {
         let lock = try DaemonLock(databasePath: runtime.config.databasePath)
         defer { withExtendedLifetime(lock) {} }  // held until every service has stopped
         let store = try Store(path: runtime.config.databasePath, durability: runtime.config.durability)
-        let interrupted = try store.releaseInterruptedClaims(now: Date())
+        let clock = DaemonClock(source: runtime.config.clockSource)
+        try clock.refresh(from: store)
+        let interrupted = try store.releaseInterruptedClaims(now: clock.now())
         if interrupted > 0 {
             logger.notice("sending again, with the same idempotency keys, messages whose sends the last run did not record",
                           metadata: ["count": "\(interrupted)"])
         }
         let dispatcher = Dispatcher(
             store: store, catalog: runtime.catalog, channels: try runtime.channelSetups(), lease: runtime.config.dispatcherLeaseSeconds,
-            pollInterval: runtime.config.dispatcherPollInterval, logger: logger)
+            pollInterval: runtime.config.dispatcherPollInterval, logger: logger, clock: clock.now)
         let pipeline = PipelineService(
             store: store, engine: runtime.engine, dispatcher: dispatcher.doorbell, batchSize: runtime.config.pipelineBatchSize,
-            pollInterval: runtime.config.pipelinePollInterval, logger: logger)
+            pollInterval: runtime.config.pipelinePollInterval, logger: logger, fanoutBatch: runtime.config.fanoutBatch, clock: clock.now)
+        let timers = ClockService(store: store, now: clock.now, simulated: clock, pipeline: pipeline.doorbell, dispatcher: dispatcher.doorbell,
+                                  doorbell: pipeline.timers, logger: logger)
         let notify = NotifyService(notifier: SystemdNotifier(), store: store, pipeline: pipeline, logger: logger)
         let commit = GroupCommit(store: store, logger: logger, committed: { pipeline.doorbell.ring() })
         if runtime.config.http.tokens.isEmpty {
@@ -35,14 +40,16 @@ public enum Daemon {
         let http = APIServer.application(APIEnvironment(
             store: store, commit: commit, settings: runtime.config.http, registry: registry,
             pipelineHeartbeat: { Date(timeIntervalSince1970: Double(pipeline.heartbeat.load(ordering: .relaxed))) }), logger: logger)
-        let status = try store.status(now: Date())
+        let status = try store.status(now: clock.now())
         var metadata: Logger.Metadata = ["database": "\(runtime.config.databasePath)", "head": "\(status.head)",
-                                         "checkpoint": "\(status.checkpoint)", "workflows": "\(runtime.workflows.workflows.count)"]
+                                         "checkpoint": "\(status.checkpoint)", "workflows": "\(runtime.workflows.workflows.count)",
+                                         "timers": "\(status.timers)", "clock": "\(clock.source.rawValue)"]
         for (channel, config) in runtime.config.channels { metadata[channel.rawValue] = "\(config.routeName)" }
         logger.info("tidings serving", metadata: metadata)
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: [
                 .init(service: pipeline),
+                .init(service: timers),
                 .init(service: dispatcher),
                 .init(service: commit),
                 .init(service: notify),

@@ -20,7 +20,8 @@ struct ReadModelCache {
     init(db: Database, promises: ServicePromises) {
         self.promises = promises
         customers = EntityTable(db: db, table: "customers", columns: [], values: { _ in [] })
-        orders = EntityTable(db: db, table: "orders", columns: ["customer_id", "status"], values: { [$0.customerID, $0.status.rawValue] })
+        orders = EntityTable(db: db, table: "orders", columns: ["customer_id", "status", "region", "carrier"],
+                             values: { [$0.customerID, $0.status.rawValue, $0.shipping?.region, $0.carrier] })
         tickets = EntityTable(db: db, table: "tickets", columns: ["customer_id", "kind", "status"],
                               values: { [$0.customerID, $0.kind, $0.status.rawValue] })
     }
@@ -33,7 +34,7 @@ struct ReadModelCache {
             affected.customer = Reducers.customer(try customers.get(subject), stored)
             if let customer = affected.customer { customers.put(subject, customer, position: stored.position) }
         } else if type.hasPrefix("order.") {
-            affected.order = Reducers.order(try orders.get(subject), stored)
+            affected.order = Reducers.order(try orders.get(subject), stored, delayAlertWindow: promises.delayAlertWindow)
             if let order = affected.order {
                 orders.put(subject, order, position: stored.position)
                 affected.customer = try customers.get(order.customerID)
@@ -49,7 +50,8 @@ struct ReadModelCache {
         return affected
     }
 
-    func flush() throws {
+    /// Writes what changed; safe to call more than once in a batch.
+    mutating func flush() throws {
         try customers.flush()
         try orders.flush()
         try tickets.flush()
@@ -90,8 +92,9 @@ struct EntityTable<Model: Codable> {
         dirty[id] = position
     }
 
-    func flush() throws {
+    mutating func flush() throws {
         guard !dirty.isEmpty else { return }
+        defer { dirty.removeAll(keepingCapacity: true) }
         let names = (["id", "doc", "position"] + columns).joined(separator: ", ")
         let placeholders = Array(repeating: "?", count: 3 + columns.count).joined(separator: ", ")
         let updates = (["doc", "position"] + columns).map { "\($0) = excluded.\($0)" }.joined(separator: ", ")

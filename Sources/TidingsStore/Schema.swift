@@ -101,6 +101,40 @@ enum Schema {
                 WHERE state IN ('retrying', 'sending');
                 """)
         }
+        migrator.registerMigration("v3: deadline timers, disruption fan-out, simulated clock") { db in
+            try db.execute(sql: """
+                -- One running timer per subject and deadline; the clock turns a due one into an event.
+                CREATE TABLE timers (
+                    type TEXT NOT NULL,
+                    subject TEXT NOT NULL,
+                    due_at REAL NOT NULL,
+                    scheduled_by INTEGER NOT NULL,
+                    PRIMARY KEY (type, subject)
+                ) WITHOUT ROWID;
+                CREATE INDEX timers_due ON timers (due_at);
+                -- Orders a disruption affects, still to be told, worked off in chunks.
+                CREATE TABLE fanout (
+                    event_position INTEGER NOT NULL,
+                    order_id TEXT NOT NULL,
+                    PRIMARY KEY (event_position, order_id)
+                ) WITHOUT ROWID;
+                ALTER TABLE orders ADD COLUMN region TEXT;
+                ALTER TABLE orders ADD COLUMN carrier TEXT;
+                UPDATE orders SET region = json_extract(CAST(doc AS TEXT), '$.shipping.region'),
+                    carrier = COALESCE(json_extract(CAST(doc AS TEXT), '$.tracking.carrier'),
+                                       json_extract(CAST(doc AS TEXT), '$.shipping.carrier'));
+                CREATE INDEX orders_open_by_region ON orders (region COLLATE NOCASE)
+                    WHERE status IN ('placed', 'delayed', 'shipped', 'out_for_delivery');
+                CREATE INDEX orders_open_by_carrier ON orders (carrier COLLATE NOCASE)
+                    WHERE status IN ('placed', 'delayed', 'shipped', 'out_for_delivery');
+                -- The simulated time of `clock.source: database` (demos and rehearsals).
+                CREATE TABLE clock (
+                    id INTEGER PRIMARY KEY CHECK (id = 1),
+                    now REAL NOT NULL
+                );
+                """)
+            try Store.scheduleExistingDeadlines(db)
+        }
         return migrator
     }
 }

@@ -11,6 +11,11 @@ public struct PipelineBatch: Sendable, Hashable {
     public var skipped: Int
     /// Unsent order-status messages made stale by a later status of the same order, by channel.
     public var suppressedByChannel: [Channel: Int]
+    /// Deadline timers started: the clock may have to wake sooner.
+    public var timersScheduled = 0
+    /// Orders told about a disruption in this batch, and whether more are waiting.
+    public var disruptionAlerts = 0
+    public var fanoutPending = false
 
     public var suppressed: Int { suppressedByChannel.values.reduce(0, +) }
 }
@@ -19,19 +24,21 @@ extension Store {
     static let pipelineCheckpoint = "pipeline"
 
     /// Applies the next batch of events in ONE write transaction: read models, workflow
-    /// intents into the outbox, and the checkpoint commit together or not at all, so an event
-    /// is never half-applied and never applied twice.
-    public func processBatch(limit: Int, engine: WorkflowEngine, now: Date) throws -> PipelineBatch {
+    /// intents into the outbox, deadline timers, and the checkpoint commit together or not at
+    /// all, so an event is never half-applied and never applied twice. Then it tells up to
+    /// `fanoutLimit` orders about a disruption, in the same transaction, so a disruption
+    /// affecting 100,000 orders is worked off in chunks between the batches of new events.
+    /// `now` decides quiet hours.
+    public func processBatch(limit: Int, engine: WorkflowEngine, now: Date, fanoutLimit: Int = 1000) throws -> PipelineBatch {
         try write("applying a pipeline batch") { db in
             let from = try Self.checkpoint(db, Self.pipelineCheckpoint)
             let events = try Self.events(db, after: from, limit: limit)
             var batch = PipelineBatch(processed: events.count, checkpoint: from, readyByChannel: [:], skipped: 0, suppressedByChannel: [:])
-            guard let last = events.last else { return batch }
             var models = ReadModelCache(db: db, promises: engine.promises)
             let outbox = try OutboxWriter(db: db, now: now)
-            for stored in events {
-                let affected = try models.apply(stored)
-                for intent in engine.intents(for: stored, customer: affected.customer, order: affected.order, ticket: affected.ticket) {
+            let timers = try TimerWriter(db: db)
+            func write(_ intents: [NotificationIntent], _ stored: StoredEvent) throws {
+                for intent in intents {
                     guard try outbox.insert(intent, eventAt: stored.recordedAt) else { continue }
                     if let channel = intent.channel { batch.readyByChannel[channel, default: 0] += 1 } else { batch.skipped += 1 }
                     for channel in try outbox.suppressSuperseded(by: intent, eventType: stored.event.type) {
@@ -39,9 +46,30 @@ extension Store {
                     }
                 }
             }
+            for stored in events {
+                if stored.event.type == Deadlines.disruption {
+                    // The orders it affects are chosen from the table: bring it up to date first.
+                    try models.flush()
+                    try Self.queueDisruption(db, stored)
+                    continue
+                }
+                let affected = try models.apply(stored)
+                try write(engine.intents(for: stored, customer: affected.customer, order: affected.order, ticket: affected.ticket, now: now), stored)
+                for action in Deadlines.actions(for: stored, order: affected.order, ticket: affected.ticket)
+                where try timers.apply(action, position: stored.position) {
+                    batch.timersScheduled += 1
+                }
+            }
+            if fanoutLimit > 0 {
+                batch.disruptionAlerts = try Self.alertDisrupted(db, limit: fanoutLimit, models: &models, engine: engine, now: now, timers: timers,
+                                                           write: write)
+                batch.fanoutPending = try Self.fanoutPending(db)
+            }
             try models.flush()
-            try Self.setCheckpoint(db, Self.pipelineCheckpoint, last.position)
-            batch.checkpoint = last.position
+            if let last = events.last {
+                try Self.setCheckpoint(db, Self.pipelineCheckpoint, last.position)
+                batch.checkpoint = last.position
+            }
             return batch
         }
     }
@@ -105,7 +133,8 @@ struct OutboxWriter {
         try statement.execute(arguments: [
             intent.key, intent.workflow, intent.category.rawValue, intent.customerID, intent.subjectID, intent.eventPosition,
             intent.channel?.rawValue, intent.recipient, fallback, intent.template, intent.locale, intent.context.encoded(),
-            state.rawValue, now, now, now, intent.skipReason, eventAt.timeIntervalSince1970,
+            state.rawValue, now, intent.notBefore.map { max(now, $0.timeIntervalSince1970) } ?? now, now, intent.skipReason,
+            eventAt.timeIntervalSince1970,
         ])
         return db.changesCount > 0
     }

@@ -11,6 +11,11 @@ public struct StoreStatus: Sendable, Hashable {
     public var outbox: [MessageState: [String: Int]]
     /// Messages pending and due now, or in flight.
     public var busy: Int
+    /// Deadline timers running, and how many of them are due but not yet fired.
+    public var timers = 0
+    public var timersDue = 0
+    /// Orders a disruption affects that are still to be told.
+    public var fanoutPending = 0
 
     public func count(_ state: MessageState) -> Int { outbox[state]?.values.reduce(0, +) ?? 0 }
 
@@ -20,7 +25,7 @@ public struct StoreStatus: Sendable, Hashable {
     }
 
     /// Caught up and nothing due or in flight.
-    public var isIdle: Bool { lag == 0 && busy == 0 }
+    public var isIdle: Bool { lag == 0 && busy == 0 && timersDue == 0 && fanoutPending == 0 }
 }
 
 /// One message as `tidings deliveries list` shows it.
@@ -77,7 +82,10 @@ extension Store {
             let busy = try Int.fetchOne(db, sql: """
                 SELECT COUNT(*) FROM messages WHERE state = 'sending' OR (state = 'pending' AND due_at <= ?)
                 """, arguments: [now.timeIntervalSince1970]) ?? 0
-            return StoreStatus(head: try Self.head(db), checkpoint: try Self.checkpoint(db, Self.pipelineCheckpoint), outbox: outbox, busy: busy)
+            let timers = try Self.timerCounts(db, now: now)
+            return StoreStatus(head: try Self.head(db), checkpoint: try Self.checkpoint(db, Self.pipelineCheckpoint), outbox: outbox, busy: busy,
+                               timers: timers.scheduled, timersDue: timers.due,
+                               fanoutPending: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM fanout") ?? 0)
         }
     }
 

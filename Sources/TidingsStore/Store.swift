@@ -59,6 +59,7 @@ public struct StoreError: DomainError {
         case writeFailed = "store.write_failed"
         case readFailed = "store.read_failed"
         case corruptRow = "store.corrupt_row"
+        case invalidRequest = "store.invalid_request"
     }
 
     public var code: Code

@@ -18,6 +18,9 @@ struct Deliveries: AsyncParsableCommand {
         @Option(help: "Only messages to this customer id.")
         var customer: String?
 
+        @Option(help: "Only messages with an id above this one (the next page, or what is new).")
+        var after: Int64?
+
         @Option(help: "At most this many.")
         var limit = 100
 
@@ -32,7 +35,7 @@ struct Deliveries: AsyncParsableCommand {
                 }
                 let config = try await options.load()
                 let store = try Store(path: config.databasePath, durability: config.durability)
-                print(StatusReport.render(try store.messages(state: filter, customerID: customer, limit: limit)))
+                print(StatusReport.render(try store.messages(state: filter, customerID: customer, after: after, limit: limit)))
             }
         }
     }

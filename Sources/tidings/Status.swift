@@ -15,12 +15,14 @@ struct Status: AsyncParsableCommand {
         try await reporting {
             let config = try await options.load()
             let store = try Store(path: config.databasePath, durability: config.durability)
-            var status = try store.status(now: Date())
+            // "Due" means due by the daemon's clock, simulated or not.
+            let now = { () throws -> Date in try config.clockSource == .database ? store.simulatedTime() ?? Date() : Date() }
+            var status = try store.status(now: now())
             if let waitIdle {
                 let deadline = Date().addingTimeInterval(waitIdle)
                 while !status.isIdle && Date() < deadline {
                     try await Task.sleep(for: .milliseconds(100))
-                    status = try store.status(now: Date())
+                    status = try store.status(now: now())
                 }
                 print(StatusReport.render(status))
                 if !status.isIdle { throw Failure(message: "still busy after \(waitIdle) s (lag \(status.lag), \(status.busy) due or in flight)") }

@@ -46,8 +46,12 @@ struct ReducerTests {
         let opened = Fixtures.stored("ticket.opened", subject: "t-1", data: ["customer_id": "c-1", "kind": "complaint"], position: 1)
         var ticket = Reducers.ticket(nil, opened, promises: .standard)
         let first = try #require(ticket)
-        #expect(first.firstResponseDue == opened.effectiveTime.addingTimeInterval(24 * 3600))
-        #expect(first.resolutionDue == opened.effectiveTime.addingTimeInterval(30 * 86400))
+        // Opened Wednesday 2026-11-18 11:07:40 UTC; the standard calendar works 09:00-17:30 UTC,
+        // Monday to Friday: 8 working hours end Thursday 10:37:40, and 30 working days end at
+        // closing time six weeks on.
+        #expect(Timestamp.format(first.firstResponseDue) == "2026-11-19T10:37:40Z")
+        #expect(Timestamp.format(first.resolutionDue) == "2026-12-30T17:30:00Z")
+        #expect(first.resolutionDueSoon.map(Timestamp.format) == "2026-12-23T09:00:00Z")
         ticket = Reducers.ticket(ticket, Fixtures.stored("ticket.replied", subject: "t-1", data: ["by": "Sam"], position: 2), promises: .standard)
         ticket = Reducers.ticket(ticket, Fixtures.stored("ticket.resolved", subject: "t-1", data: [:], position: 3), promises: .standard)
         #expect(ticket?.status == .resolved)

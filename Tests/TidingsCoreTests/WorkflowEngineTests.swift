@@ -19,7 +19,7 @@ struct WorkflowEngineTests {
     func shipped(_ customer: Customer) -> [NotificationIntent] {
         let order = Reducers.order(nil, Fixtures.stored("order.placed", subject: "o-1", data: Fixtures.placedData))
         return engine.intents(for: Fixtures.stored("order.shipped", subject: "o-1", data: [:], position: 2), customer: customer,
-                              order: order, ticket: nil)
+                              order: order, ticket: nil, now: Fixtures.t0)
     }
 
     @Test func preferredUsesTheCustomersOwnOrderWithConsent() throws {
@@ -38,7 +38,7 @@ struct WorkflowEngineTests {
     @Test func noUsableChannelIsRecordedWithAReason() throws {
         let customer = Fixtures.customer(channels: ["sms"], consent: [:], email: nil)
         let delivered = engine.intents(for: Fixtures.stored("order.delivered", subject: "o-1", data: [:], position: 3), customer: customer,
-                                       order: nil, ticket: nil)
+                                       order: nil, ticket: nil, now: Fixtures.t0)
         let intent = try #require(delivered.first)
         #expect(intent.channel == nil)
         #expect(intent.skipReason?.contains("sms: no consent") == true)
@@ -49,7 +49,7 @@ struct WorkflowEngineTests {
         for (kind, expected) in [("complaint", "complaint_ack"), ("query", "query_ack"), ("feedback", nil)] {
             let opened = Fixtures.stored("ticket.opened", subject: "t-1", data: ["customer_id": "c-1", "kind": .string(kind)])
             let ticket = Reducers.ticket(nil, opened, promises: .standard)
-            let intents = engine.intents(for: opened, customer: customer, order: nil, ticket: ticket)
+            let intents = engine.intents(for: opened, customer: customer, order: nil, ticket: ticket, now: Fixtures.t0)
             #expect(intents.map(\.workflow) == (expected.map { [$0] } ?? []))
         }
     }
@@ -58,9 +58,9 @@ struct WorkflowEngineTests {
         let customer = Fixtures.customer(optOut: ["follow_up", "acknowledgement"])
         let opened = Fixtures.stored("ticket.opened", subject: "t-1", data: ["customer_id": "c-1", "kind": "complaint"])
         let ticket = Reducers.ticket(nil, opened, promises: .standard)
-        #expect(engine.intents(for: opened, customer: customer, order: nil, ticket: ticket).first?.channel == .email)
+        #expect(engine.intents(for: opened, customer: customer, order: nil, ticket: ticket, now: Fixtures.t0).first?.channel == .email)
         let resolved = Fixtures.stored("ticket.resolved", subject: "t-1", data: [:], position: 2)
-        let followUp = try #require(engine.intents(for: resolved, customer: customer, order: nil, ticket: ticket).first)
+        let followUp = try #require(engine.intents(for: resolved, customer: customer, order: nil, ticket: ticket, now: Fixtures.t0).first)
         #expect(followUp.channel == nil)
         #expect(followUp.skipReason?.contains("opted out") == true)
     }

@@ -42,10 +42,12 @@ public enum ConfigCheck {
         var channels: [Channel] = []
         for choice in workflow.channels {
             switch choice {
-            case .preferred: channels.append(contentsOf: Channel.allCases)
+            case .preferred: channels.append(contentsOf: Channel.customerChannels)
             case .fixed(let channel): channels.append(channel)
             }
         }
+        // Essential customer messages fall back to email when no listed channel is usable.
+        if workflow.to == .customer, workflow.category.isEssential { channels.append(.email) }
         return Channel.allCases.filter(channels.contains)
     }
 }

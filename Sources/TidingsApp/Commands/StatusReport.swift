@@ -9,8 +9,10 @@ public enum StatusReport {
             "log head:    \(status.head)",
             "checkpoint:  \(status.checkpoint)",
             "lag:         \(status.lag) event\(status.lag == 1 ? "" : "s")",
-            "outbox:",
+            "timers:      \(status.timers) running\(status.timersDue > 0 ? ", \(status.timersDue) due" : "")",
         ]
+        if status.fanoutPending > 0 { lines.append("disruption:  \(status.fanoutPending) orders still to tell") }
+        lines.append("outbox:")
         for state in MessageState.allCases {
             let detail = status.byChannel(state)
             lines.append("  \(state.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0)) \(String(status.count(state)).leftPadded(6))\(detail.isEmpty ? "" : "   (\(detail))")")

@@ -45,7 +45,8 @@ struct Settings {
         config.logLevel = try choice("log.level", Dictionary(uniqueKeysWithValues: Logger.Level.allCases.map { ($0.rawValue, $0) }),
                                      default: config.logLevel)
         config.shop = ShopInfo(name: text("shop.name") ?? config.shop.name, email: text("shop.email") ?? config.shop.email,
-                               url: text("shop.url") ?? config.shop.url, phone: text("shop.phone") ?? config.shop.phone)
+                               url: text("shop.url") ?? config.shop.url, phone: text("shop.phone") ?? config.shop.phone,
+                               complaintReferral: text("shop.complaint_referral") ?? "")
         config.templatesDirectory = text("templates.directory") ?? config.templatesDirectory
         config.workflowsPath = text("workflows.path") ?? config.workflowsPath
         config.pipelineBatchSize = try number("pipeline.batch_size", default: config.pipelineBatchSize, range: 1...100_000)
@@ -66,14 +67,11 @@ struct Settings {
         if config.dispatcherLeaseSeconds < Double(slowest + 30) {
             throw ConfigError(.invalidValue, "dispatcher.lease_seconds must be at least \(slowest + 30): the slowest send may take \(slowest) s (its timeout and connect time), plus a margin")
         }
-        var promises = ServicePromises.standard
-        for kind in ["complaint", "query", "return", "feedback"] {
-            let standard = promises.promise(for: kind)
-            promises.byKind[kind] = ServicePromises.Promise(
-                firstResponseHours: try number("promises.\(kind).first_response_hours", default: standard.firstResponseHours, range: 1...8760),
-                resolutionDays: try number("promises.\(kind).resolution_days", default: standard.resolutionDays, range: 1...365))
-        }
-        config.promises = promises
+        config.promises = try promises()
+        config.staffRecipient = text("staff.recipient") ?? config.staffRecipient
+        config.clockSource = try choice("clock.source", Dictionary(uniqueKeysWithValues: DaemonClock.Source.allCases.map { ($0.rawValue, $0) }),
+                                        default: config.clockSource)
+        config.fanoutBatch = try number("pipeline.fanout_batch", default: config.fanoutBatch, range: 1...100_000)
         config.http = try httpSettings()
         return config
     }

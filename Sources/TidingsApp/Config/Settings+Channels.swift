@@ -21,7 +21,7 @@ extension Settings {
                 tls: try choice("smtp.starttls", ["required": .required, "opportunistic": .opportunistic, "off": .off], default: .required),
                 username: text("smtp.username"), password: try secret("smtp.password"), concurrency: concurrency,
                 timeoutSeconds: try number("smtp.timeout_seconds", default: 30, range: 1...600)))
-        case (.sms, "webhook"), (.messenger, "webhook"):
+        case (.sms, "webhook"), (.messenger, "webhook"), (.staff, "webhook"):
             route = .webhook(try webhookSettings(channel, concurrency: concurrency))
         default:
             let allowed = channel == .email ? "smtp or spool" : "webhook or spool"
@@ -82,8 +82,14 @@ extension Settings {
         let name = channel.rawValue
         let prefix = "\(name).webhook"
         let presets = Dictionary(uniqueKeysWithValues: WebhookTransport.Preset.allCases.map { ($0.rawValue, $0) })
-        let preset = try choice("\(prefix).preset", presets, default: channel == .sms ? .twilio : .messenger)
-        guard let url = text("\(prefix).url"), let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme ?? "") else {
+        let standard: WebhookTransport.Preset = switch channel {
+        case .sms: .twilio
+        case .staff: .chat
+        default: .messenger
+        }
+        let preset = try choice("\(prefix).preset", presets, default: standard)
+        // A secret: a team chat's webhook URL carries its token (url_file, or a credential).
+        guard let url = try secret("\(prefix).url"), let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme ?? "") else {
             throw ConfigError(.missingValue, "\(name).transport is webhook, so \(prefix).url must be an http(s) URL")
         }
         let from = text("\(prefix).from")

@@ -23,6 +23,12 @@ public struct TidingsConfig: Sendable {
     public var channels: [Channel: ChannelConfig] = [:]
     public var promises = ServicePromises.standard
     public var http = HTTPSettings()
+    /// Who staff alerts are addressed to (a team or room name, for the record and the payload).
+    public var staffRecipient = "staff"
+    /// The system clock, or a simulated time in the database (demos and rehearsals).
+    public var clockSource = DaemonClock.Source.system
+    /// Orders told about a disruption per pipeline transaction.
+    public var fanoutBatch = 1000
 
     public init() {}
 }

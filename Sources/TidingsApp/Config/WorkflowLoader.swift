@@ -18,6 +18,24 @@ public enum WorkflowLoader {
         var category: String
         var channels: [String]
         var template: String
+        var urgent: Urgency?
+    }
+
+    /// `urgent: true`, `false`, or the channels on which the message is urgent (`[email]`).
+    struct Urgency: Decodable {
+        var all: Bool
+        var channels: [String]
+
+        init(from decoder: Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            if let flag = try? container.decode(Bool.self) {
+                all = flag
+                channels = []
+            } else {
+                all = false
+                channels = try OneOrMany(from: decoder).values
+            }
+        }
     }
 
     /// `kind: complaint` or `kind: [query, return]`.
@@ -59,19 +77,36 @@ public enum WorkflowLoader {
                 let allowed = Workflow.Category.allCases.map(\.rawValue).joined(separator: ", ")
                 throw ConfigError(.workflows, "\(place): category must be one of \(allowed), got \"\(rule.category)\"")
             }
-            guard (rule.to ?? "customer") == "customer" else {
-                throw ConfigError(.workflows, "\(place): `to` must be customer, got \"\(rule.to ?? "")\"")
+            guard let audience = Workflow.Audience(rawValue: rule.to ?? "customer") else {
+                throw ConfigError(.workflows, "\(place): `to` must be customer or staff, got \"\(rule.to ?? "")\"")
             }
             var channels: [Workflow.ChannelChoice] = []
             for name in rule.channels {
                 guard let choice = Workflow.ChannelChoice(name: name) else {
-                    throw ConfigError(.workflows, "\(place): unknown channel \"\(name)\"; use email, sms, messenger or preferred")
+                    throw ConfigError(.workflows, "\(place): unknown channel \"\(name)\"; use email, sms, messenger, preferred, or staff for `to: staff`")
                 }
                 channels.append(choice)
             }
             guard !channels.isEmpty else { throw ConfigError(.workflows, "\(place): channels must name at least one channel") }
-            workflows.append(Workflow(id: rule.id, on: rule.on, when: (rule.when ?? [:]).mapValues(\.values), category: category,
-                                      channels: channels, template: rule.template))
+            let staffOnly = channels == [.fixed(.staff)]
+            if audience == .staff, !staffOnly {
+                throw ConfigError(.workflows, "\(place): a workflow `to: staff` goes out on the staff channel: write `channels: [staff]`")
+            }
+            if audience == .customer, channels.contains(.fixed(.staff)) {
+                throw ConfigError(.workflows, "\(place): the staff channel reaches the shop's team, not customers: use `to: staff`")
+            }
+            var urgent = Set<Channel>()
+            if let rule = rule.urgent {
+                urgent = rule.all ? Set(Channel.customerChannels) : []
+                for name in rule.channels {
+                    guard let channel = Channel(customerChoice: name) else {
+                        throw ConfigError(.workflows, "\(place): urgent must be true, false or a list of email, sms, messenger; got \"\(name)\"")
+                    }
+                    urgent.insert(channel)
+                }
+            }
+            workflows.append(Workflow(id: rule.id, on: rule.on, when: (rule.when ?? [:]).mapValues(\.values), to: audience,
+                                      category: category, channels: channels, template: rule.template, urgent: urgent))
         }
         return WorkflowSet(fallbackLocale: file.fallback_locale ?? "en", workflows: workflows)
     }

@@ -18,15 +18,19 @@ public final class PipelineService: Service {
     let pollInterval: Duration
     let logger: Logger
     let clock: @Sendable () -> Date
+    let fanoutBatch: Int
     /// Rung by in-process appenders (the HTTP API) to skip the poll wait.
     public let doorbell = Doorbell()
+    /// The clock service's doorbell, rung when a batch starts a timer.
+    public let timers = Doorbell()
     /// When the loop last completed a turn, for the watchdog.
     public let heartbeat = Atomic<Int64>(0)
     /// The last checkpoint reached, for the status line.
     public let position = Atomic<Int64>(0)
 
     public init(store: Store, engine: WorkflowEngine, dispatcher: Doorbell, batchSize: Int, pollInterval: Duration, logger: Logger,
-                clock: @escaping @Sendable () -> Date = Date.init) {
+                fanoutBatch: Int = 1000, clock: @escaping @Sendable () -> Date = Date.init) {
+        self.fanoutBatch = fanoutBatch
         self.store = store
         self.engine = engine
         self.dispatcher = dispatcher
@@ -42,15 +46,21 @@ public final class PipelineService: Service {
         await withGracefulShutdownHandler {
             var checkpoint = (try? store.checkpoint()) ?? 0
             position.store(checkpoint, ordering: .relaxed)
+            // Disruption alerts queued before a restart are still to be sent.
+            var fanoutPending = true
             while !stopping.load(ordering: .relaxed) && !Task.isCancelled {
-                heartbeat.store(Int64(clock().timeIntervalSince1970), ordering: .relaxed)
+                // Wall time, whatever the clock: the watchdog and /readyz compare it with theirs.
+                heartbeat.store(Int64(Date().timeIntervalSince1970), ordering: .relaxed)
                 do {
-                    if try store.head() > checkpoint {
-                        let batch = try store.processBatch(limit: batchSize, engine: engine, now: clock())
+                    if try fanoutPending || store.head() > checkpoint {
+                        let batch = try store.processBatch(limit: batchSize, engine: engine, now: clock(), fanoutLimit: fanoutBatch)
                         checkpoint = batch.checkpoint
+                        fanoutPending = batch.fanoutPending
                         position.store(checkpoint, ordering: .relaxed)
                         processed.increment(by: batch.processed)
                         if !batch.readyByChannel.isEmpty { dispatcher.ring() }
+                        if batch.timersScheduled > 0 { timers.ring() }
+                        if batch.disruptionAlerts > 0 { Counter(label: "tidings_disruption_alerts_total").increment(by: batch.disruptionAlerts) }
                         for (channel, count) in batch.suppressedByChannel {
                             Counter(label: "tidings_messages_suppressed_total", dimensions: [("channel", channel.rawValue)]).increment(by: count)
                         }
@@ -59,7 +69,7 @@ public final class PipelineService: Service {
                             "messages": "\(batch.readyByChannel.values.reduce(0, +))", "skipped": "\(batch.skipped)",
                             "suppressed": "\(batch.suppressed)",
                         ])
-                        if batch.processed == batchSize { continue }
+                        if batch.processed == batchSize || fanoutPending { continue }
                     }
                     await doorbell.wait(timeout: pollInterval)
                 } catch {

@@ -32,4 +32,14 @@ public enum Timestamp {
         let timePart = full.dropFirst(11).prefix(5)
         return "\(dayPart) \(timePart) UTC"
     }
+
+    /// `2026-11-25 14:30 Europe/London`: a promised time in a named zone.
+    public static func dayAndTime(_ date: Date, in zone: TimeZone) -> String {
+        guard zone.identifier != "UTC", zone.identifier != "GMT" else { return dayAndTime(date) }
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = zone
+        let p = calendar.dateComponents([.year, .month, .day, .hour, .minute], from: date)
+        func two(_ n: Int?) -> String { let v = n ?? 0; return v < 10 ? "0\(v)" : "\(v)" }
+        return "\(p.year ?? 0)-\(two(p.month))-\(two(p.day)) \(two(p.hour)):\(two(p.minute)) \(zone.identifier)"
+    }
 }

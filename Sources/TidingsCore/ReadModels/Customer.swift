@@ -41,6 +41,7 @@ public struct Customer: Codable, Sendable, Hashable {
         case .email: return email
         case .sms: return phone
         case .messenger: return messengerID
+        case .staff: return nil
         }
     }
 
@@ -49,10 +50,20 @@ public struct Customer: Codable, Sendable, Hashable {
     }
 }
 
-/// The customer-facing channels a workflow can choose from.
+/// The channels messages go out on: three that reach customers, and `staff`, the shop's own
+/// team (an internal webhook such as a team chat).
 public enum Channel: String, Codable, Sendable, Hashable, CaseIterable {
-    case email, sms, messenger
+    case email, sms, messenger, staff
+
+    /// The channels a customer can choose, consent to and be reached on.
+    public static let customerChannels: [Channel] = [.email, .sms, .messenger]
+
+    /// A channel a customer named in their preferences; `staff` is not one.
+    public init?(customerChoice name: String) {
+        guard let channel = Channel(rawValue: name), channel != .staff else { return nil }
+        self = channel
+    }
 
     /// SMS and messenger need recorded consent; email does not.
-    public var needsConsent: Bool { self != .email }
+    public var needsConsent: Bool { self == .sms || self == .messenger }
 }

@@ -15,10 +15,23 @@ public struct Order: Codable, Sendable, Hashable {
     public var tracking: Tracking?
     public var outOfStock: [String] = []
     public var timeline: [TimelineEntry] = []
+    /// When the customer was last told, or due to be told, that the order is late.
+    public var delayNoticeAt: Date?
+    /// Whether the latest proactive delay alert is held back because the customer was told
+    /// about a delay within the window (optional: rows written before it existed lack it).
+    public var delayNoticeHeld: Bool?
+
+    /// The carrier handling it: the one that took the parcel, else the one planned.
+    public var carrier: String? { tracking?.carrier ?? shipping?.carrier }
 
     public enum Status: String, Codable, Sendable, Hashable {
         case placed, delayed, shipped, outForDelivery = "out_for_delivery", delivered, cancelled
         case returnRequested = "return_requested", refunded
+
+        /// Still on its way to the customer: a delay can still affect it.
+        public var isUndelivered: Bool { [.placed, .delayed, .shipped, .outForDelivery].contains(self) }
+        /// Nothing more will be shipped or delivered.
+        public var isClosed: Bool { [.delivered, .cancelled, .returnRequested, .refunded].contains(self) }
     }
 
     public struct Item: Codable, Sendable, Hashable {

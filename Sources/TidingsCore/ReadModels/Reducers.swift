@@ -18,11 +18,11 @@ public enum Reducers {
         if let v = data["timezone"]?.stringValue { customer.timezone = v }
         if let prefs = data["preferences"] {
             if let channels = prefs["channels"]?.arrayValue {
-                customer.preferences.channels = channels.compactMap { $0.stringValue.flatMap(Channel.init(rawValue:)) }
+                customer.preferences.channels = channels.compactMap { $0.stringValue.flatMap(Channel.init(customerChoice:)) }
             }
             if let consent = prefs["consent"]?.objectValue {
                 for (name, value) in consent {
-                    guard let channel = Channel(rawValue: name), let given = value.boolValue else { continue }
+                    guard let channel = Channel(customerChoice: name), let given = value.boolValue else { continue }
                     if given { customer.preferences.consent.insert(channel) } else { customer.preferences.consent.remove(channel) }
                 }
             }
@@ -38,7 +38,9 @@ public enum Reducers {
         return customer
     }
 
-    public static func order(_ current: Order?, _ stored: StoredEvent) -> Order? {
+    /// `delayAlertWindow`: a proactive delay alert within this long of the last delay notice is
+    /// held back (see `Order.delayNoticeHeld`).
+    public static func order(_ current: Order?, _ stored: StoredEvent, delayAlertWindow: TimeInterval = 3 * 86_400) -> Order? {
         let event = stored.event
         guard event.type.hasPrefix("order."), let id = event.subject else { return current }
         let data = event.data
@@ -61,6 +63,11 @@ public enum Reducers {
             return order
         }
         guard var order = current else { return nil }
+        if Deadlines.types.contains(event.type) {
+            // A deadline that no longer matters (the parcel left, or arrived) leaves no trace.
+            guard Deadlines.isLive(event.type, order: order, ticket: nil) else { return order }
+            order.noteProactiveDelay(at: at, window: delayAlertWindow)
+        }
         switch event.type {
         case "order.item_out_of_stock":
             if let sku = data["sku"]?.stringValue, !order.outOfStock.contains(sku) { order.outOfStock.append(sku) }
@@ -73,13 +80,15 @@ public enum Reducers {
         case "order.delivered": order.status = .delivered
         case "order.delayed":
             if order.status == .placed { order.status = .delayed }
-            if let estimate = data["new_estimate"]?.stringValue {
-                order.tracking = order.tracking ?? Order.Tracking()
-                order.tracking?.estimatedDelivery = estimate
-            }
+            // The shop told the customer itself: that counts as a delay notice.
+            order.delayNoticeAt = at
+            order.delayNoticeHeld = false
+            order.revise(estimate: data["new_estimate"]?.stringValue)
         case "order.cancelled": order.status = .cancelled
         case "order.return_requested": order.status = .returnRequested
-        case "order.refunded": order.status = .refunded
+        case "order.refunded":
+            // A partial refund (a goodwill gesture) leaves the order where it is.
+            if (data["amount"]?.numberValue).map({ $0 >= order.total - 0.005 }) ?? true { order.status = .refunded }
         default: break
         }
         let note = data["reason"]?.stringValue ?? data["note"]?.stringValue
@@ -95,16 +104,16 @@ public enum Reducers {
         if event.type == "ticket.opened" {
             guard current == nil, let customerID = data["customer_id"]?.stringValue else { return current }
             let kind = data["kind"]?.stringValue ?? "query"
-            let promise = promises.promise(for: kind)
+            let deadlines = promises.deadlines(kind: kind, openedAt: at)
             var ticket = Ticket(
                 id: id, customerID: customerID, kind: kind, status: .open, summary: data["summary"]?.stringValue,
                 orderID: data["order_id"]?.stringValue, channel: data["channel"]?.stringValue, openedAt: at,
-                firstResponseDue: at.addingTimeInterval(Double(promise.firstResponseHours) * 3600),
-                resolutionDue: at.addingTimeInterval(Double(promise.resolutionDays) * 86400))
+                firstResponseDue: deadlines.firstResponse, resolutionDue: deadlines.resolution, resolutionDueSoon: deadlines.dueSoon)
             ticket.timeline.append(TimelineEntry(at: at, type: event.type, position: stored.position, note: ticket.summary))
             return ticket
         }
         guard var ticket = current else { return nil }
+        guard Deadlines.isLive(event.type, order: nil, ticket: ticket) else { return ticket }
         switch event.type {
         case "ticket.replied":
             if ticket.firstResponseAt == nil { ticket.firstResponseAt = at }
@@ -120,5 +129,40 @@ public enum Reducers {
         }
         ticket.timeline.append(TimelineEntry(at: at, type: event.type, position: stored.position, note: data["note"]?.stringValue))
         return ticket
+    }
+
+    /// An announced disruption, applied to one order it affects (the event names a region or a
+    /// carrier, not the order).
+    public static func disruption(_ order: Order, _ stored: StoredEvent, delayAlertWindow: TimeInterval) -> Order {
+        var order = order
+        let data = stored.event.data
+        order.noteProactiveDelay(at: stored.effectiveTime, window: delayAlertWindow)
+        order.revise(estimate: data["new_estimate"]?.stringValue)
+        order.timeline.append(TimelineEntry(at: stored.effectiveTime, type: stored.event.type, position: stored.position,
+                                            note: data["reason"]?.stringValue))
+        return order
+    }
+}
+
+extension Order {
+    /// A new estimated delivery becomes the promise: the delivery deadline moves to the end of
+    /// that day (never earlier than it was).
+    mutating func revise(estimate text: String?) {
+        guard let text else { return }
+        tracking = tracking ?? Order.Tracking()
+        tracking?.estimatedDelivery = text
+        let end = Timestamp.parse(text) ?? Timestamp.parse(text + "T23:59:59Z")
+        if let end, end > (deliverBy ?? .distantPast) { deliverBy = end }
+    }
+
+    /// A proactive delay alert goes to the customer unless they were told about a delay within
+    /// the window; a held alert does not restart the window.
+    mutating func noteProactiveDelay(at: Date, window: TimeInterval) {
+        if let last = delayNoticeAt, abs(at.timeIntervalSince(last)) < window {
+            delayNoticeHeld = true
+        } else {
+            delayNoticeAt = at
+            delayNoticeHeld = false
+        }
     }
 }

@@ -14,6 +14,8 @@ public struct Ticket: Codable, Sendable, Hashable {
     public var resolvedAt: Date?
     public var firstResponseDue: Date
     public var resolutionDue: Date
+    /// When to tell the customer that more time is needed (optional: older rows lack it).
+    public var resolutionDueSoon: Date?
     public var timeline: [TimelineEntry] = []
 
     public enum Status: String, Codable, Sendable, Hashable {
@@ -24,33 +26,3 @@ public struct Ticket: Codable, Sendable, Hashable {
     public var reference: String { id.uppercased() }
 }
 
-/// How long the shop promises to take over each kind of ticket (plain hours and days here; the
-/// business calendar arrives with the deadlines work).
-public struct ServicePromises: Sendable, Hashable {
-    public struct Promise: Sendable, Hashable {
-        public var firstResponseHours: Int
-        public var resolutionDays: Int
-
-        public init(firstResponseHours: Int, resolutionDays: Int) {
-            self.firstResponseHours = firstResponseHours
-            self.resolutionDays = resolutionDays
-        }
-    }
-
-    public var byKind: [String: Promise]
-    public var fallback: Promise
-
-    public init(byKind: [String: Promise] = [:], fallback: Promise = Promise(firstResponseHours: 24, resolutionDays: 30)) {
-        self.byKind = byKind
-        self.fallback = fallback
-    }
-
-    public static let standard = ServicePromises(byKind: [
-        "complaint": Promise(firstResponseHours: 24, resolutionDays: 30),
-        "query": Promise(firstResponseHours: 24, resolutionDays: 7),
-        "return": Promise(firstResponseHours: 48, resolutionDays: 14),
-        "feedback": Promise(firstResponseHours: 72, resolutionDays: 30),
-    ])
-
-    public func promise(for kind: String) -> Promise { byKind[kind] ?? fallback }
-}

@@ -29,6 +29,11 @@ public enum SampleData {
         "ticket.escalated": ["by": "Sam", "note": "Needs a manager"],
         "ticket.resolved": ["by": "Sam", "note": "Replacement delivered"],
         "ticket.reopened": ["by": "Sam", "note": "Customer wrote back"],
+        "order.dispatch_overdue": ["due_at": "2026-11-24T17:00:00Z"],
+        "order.delivery_overdue": ["due_at": "2026-11-27T17:00:00Z"],
+        "ticket.response_overdue": ["due_at": "2026-11-25T17:00:00Z"],
+        "ticket.resolution_due_soon": ["due_at": "2026-12-29T09:00:00Z"],
+        "ticket.resolution_overdue": ["due_at": "2027-01-05T17:30:00Z"],
     ]
 
     public static func event(type: String, position: Int64 = 10) -> StoredEvent {
@@ -61,7 +66,7 @@ public enum SampleData {
     public static func context(for workflow: Workflow, engine: WorkflowEngine) -> JSONValue {
         let stored = event(type: workflow.on)
         let isTicket = workflow.on.hasPrefix("ticket.")
-        let order = isTicket || workflow.on.hasPrefix("order.") ? self.order : nil
+        let order = isTicket || workflow.on.hasPrefix("order.") || workflow.on == Deadlines.disruption ? self.order : nil
         let ticket = isTicket ? self.ticket(promises: engine.promises) : nil
         return TemplateContext.make(event: stored, customer: customer, order: order, ticket: ticket, shop: engine.shop,
                                     promises: engine.promises)

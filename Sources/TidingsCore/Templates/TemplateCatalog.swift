@@ -17,13 +17,14 @@ public struct RenderedMessage: Sendable, Hashable {
 /// The parts a channel needs, and the file each lives in.
 public enum TemplatePart: String, Sendable, CaseIterable {
     case emailSubject = "email.subject", emailText = "email.text", emailHTML = "email.html"
-    case smsText = "sms.text", messengerText = "messenger.text"
+    case smsText = "sms.text", messengerText = "messenger.text", staffText = "staff.text"
 
     public static func parts(for channel: Channel) -> [TemplatePart] {
         switch channel {
         case .email: return [.emailSubject, .emailText, .emailHTML]
         case .sms: return [.smsText]
         case .messenger: return [.messengerText]
+        case .staff: return [.staffText]
         }
     }
 
@@ -101,8 +102,9 @@ public struct TemplateCatalog: Sendable {
             return RenderedMessage(subject: subject.trimmingCharacters(in: .whitespaces), text: try part(.emailText), html: try part(.emailHTML))
         case .sms:
             return RenderedMessage(subject: nil, text: try part(.smsText).trimmingCharacters(in: .whitespacesAndNewlines), html: nil)
-        case .messenger:
-            return RenderedMessage(subject: nil, text: try part(.messengerText).trimmingCharacters(in: .whitespacesAndNewlines), html: nil)
+        case .messenger, .staff:
+            let text = try part(channel == .staff ? .staffText : .messengerText)
+            return RenderedMessage(subject: nil, text: text.trimmingCharacters(in: .whitespacesAndNewlines), html: nil)
         }
     }
 }

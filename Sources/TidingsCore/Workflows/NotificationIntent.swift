@@ -1,3 +1,5 @@
+import Foundation
+
 /// A message a workflow decided to send: everything the outbox needs, including the rendering
 /// context frozen at the moment of the event, so a later render says what was true then.
 public struct NotificationIntent: Sendable, Hashable {
@@ -19,4 +21,6 @@ public struct NotificationIntent: Sendable, Hashable {
     public var template: String
     public var locale: String
     public var context: JSONValue
+    /// Not to be sent before this (the end of the customer's quiet hours); nil for at once.
+    public var notBefore: Date?
 }

@@ -7,7 +7,10 @@ public enum TemplateContext {
                             shop: ShopInfo, promises: ServicePromises) -> JSONValue {
         var context: [String: JSONValue] = [
             "customer": customerValue(customer),
-            "shop": ["name": .string(shop.name), "email": .string(shop.email), "url": .string(shop.url), "phone": .string(shop.phone)],
+            "shop": [
+                "name": .string(shop.name), "email": .string(shop.email), "url": .string(shop.url), "phone": .string(shop.phone),
+                "complaint_referral": .string(shop.complaintReferral),
+            ],
             "event": [
                 "id": .string(stored.event.id), "type": .string(stored.event.type),
                 "time": .string(Timestamp.dayAndTime(stored.effectiveTime)),
@@ -15,7 +18,7 @@ public enum TemplateContext {
             "data": dataValue(stored.event.data),
         ]
         if let order { context["order"] = orderValue(order) }
-        if let ticket { context["ticket"] = ticketValue(ticket, promises: promises) }
+        if let ticket { context["ticket"] = ticketValue(ticket, promises: promises, zone: customer.timeZone(or: promises.calendar.timeZone)) }
         return .object(context)
     }
 
@@ -54,13 +57,14 @@ public enum TemplateContext {
         return .object(fields)
     }
 
-    static func ticketValue(_ t: Ticket, promises: ServicePromises) -> JSONValue {
+    /// Promised times are shown in the customer's own time zone (else the shop's).
+    static func ticketValue(_ t: Ticket, promises: ServicePromises, zone: TimeZone) -> JSONValue {
         let promise = promises.promise(for: t.kind)
         var fields: [String: JSONValue] = [
             "id": .string(t.id), "reference": .string(t.reference), "kind": .string(t.kind),
             "opened_at": .string(Timestamp.dayAndTime(t.openedAt)),
-            "first_response_due": .string(Timestamp.dayAndTime(t.firstResponseDue)),
-            "resolution_due": .string(Timestamp.day(t.resolutionDue)),
+            "first_response_due": .string(Timestamp.dayAndTime(t.firstResponseDue, in: zone)),
+            "resolution_due": .string(Timestamp.dayAndTime(t.resolutionDue, in: zone)),
             "first_response_hours": .number(Double(promise.firstResponseHours)),
             "resolution_days": .number(Double(promise.resolutionDays)),
         ]
@@ -76,7 +80,9 @@ public enum TemplateContext {
         for key in ["expected_restock", "new_estimate", "estimated_delivery"] {
             if let text = fields[key]?.stringValue { fields[key] = .string(dateText(text)) }
         }
-        if let text = fields["at"]?.stringValue, let date = Timestamp.parse(text) { fields["at"] = .string(Timestamp.dayAndTime(date)) }
+        for key in ["at", "due_at"] {
+            if let text = fields[key]?.stringValue, let date = Timestamp.parse(text) { fields[key] = .string(Timestamp.dayAndTime(date)) }
+        }
         return .object(fields)
     }
 

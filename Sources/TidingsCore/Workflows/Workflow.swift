@@ -6,13 +6,15 @@ public struct Workflow: Sendable, Hashable, Codable {
     public var on: String
     /// Dotted context paths and the values (any of) they must have.
     public var when: [String: [String]]
-    public var to: String
+    public var to: Audience
     public var category: Category
     public var channels: [ChannelChoice]
     public var template: String
+    /// Channels on which the message goes out even in the customer's quiet hours.
+    public var urgent: Set<Channel>
 
-    public init(id: String, on: String, when: [String: [String]] = [:], to: String = "customer", category: Category,
-                channels: [ChannelChoice], template: String) {
+    public init(id: String, on: String, when: [String: [String]] = [:], to: Audience = .customer, category: Category,
+                channels: [ChannelChoice], template: String, urgent: Set<Channel> = []) {
         self.id = id
         self.on = on
         self.when = when
@@ -20,6 +22,13 @@ public struct Workflow: Sendable, Hashable, Codable {
         self.category = category
         self.channels = channels
         self.template = template
+        self.urgent = urgent
+    }
+
+    /// Who a message is for: the customer the event is about, or the shop's own team (on the
+    /// `staff` channel, whatever the customer's preferences).
+    public enum Audience: String, Sendable, Hashable, Codable, CaseIterable {
+        case customer, staff
     }
 
     /// Categories decide what a customer may opt out of and what can go stale:
@@ -28,10 +37,15 @@ public struct Workflow: Sendable, Hashable, Codable {
     /// - `order_status`: where the parcel is (shipped, out for delivery, delivered, delayed);
     ///   always sent, unless a later status of the same order makes an unsent one stale.
     /// - `follow_up`: optional; customers can opt out.
+    /// - `alert`: to the shop's own team; never suppressed.
     public enum Category: String, Sendable, Hashable, Codable, CaseIterable {
-        case acknowledgement, transactional, orderStatus = "order_status", followUp = "follow_up"
+        case acknowledgement, transactional, orderStatus = "order_status", followUp = "follow_up", alert
 
         public var canOptOut: Bool { self == .followUp }
+
+        /// Messages the customer must get on some channel: when none of the workflow's channels
+        /// is usable, email is the last resort.
+        public var isEssential: Bool { self == .acknowledgement || self == .transactional || self == .orderStatus }
 
         /// Order-status messages go stale when a later status of the same order arrives;
         /// acknowledgements and follow-ups never do.

@@ -27,7 +27,7 @@ public final class SpoolTransport: Transport {
             case .email:
                 file = directory.appendingPathComponent("\(message.key).eml")
                 bytes = Data(try SMTPTransport.mime(for: message, from: from).build())
-            case .sms, .messenger:
+            case .sms, .messenger, .staff:
                 file = directory.appendingPathComponent("\(message.key).json")
                 bytes = WebhookRequest.genericPayload(message).encoded()
             }

@@ -22,6 +22,10 @@ enum WebhookRequest {
         case .twilio:
             headers = ["Content-Type: application/x-www-form-urlencoded", "I-Twilio-Idempotency-Token: \(message.key)"]
             body = Array(formEncode([("To", message.recipient), ("From", settings.from ?? ""), ("Body", message.content.text)]).utf8)
+        case .chat:
+            headers = ["Content-Type: application/json"]
+            if let token = settings.token, !token.isEmpty { headers.append("Authorization: Bearer \(token)") }
+            body = Array(JSONValue.object(["text": .string(message.content.text)]).encoded())
         case .messenger:
             headers = ["Content-Type: application/json"]
             if let token = settings.token, !token.isEmpty {

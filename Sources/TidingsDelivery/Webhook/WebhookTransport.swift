@@ -4,8 +4,10 @@ import TidingsCore
 /// Posts messages to an HTTP endpoint: a generic JSON webhook, Twilio's Messages API, or the
 /// Messenger Send API. 2xx is success; redirects are not followed.
 public final class WebhookTransport: Transport {
+    /// `chat` posts `{"text": ...}`, which Slack, Mattermost and Rocket.Chat incoming webhooks
+    /// take as they are: for staff alerts to a team chat.
     public enum Preset: String, Sendable, CaseIterable {
-        case generic, twilio, messenger
+        case generic, twilio, messenger, chat
     }
 
     public struct Settings: Sendable {

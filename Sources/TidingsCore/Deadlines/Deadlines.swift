@@ -1,0 +1,101 @@
+import Foundation
+
+/// The deadline rules: which events start and stop which timers, and whether a deadline event
+/// still matters when the pipeline reaches it. Pure, so a replay of the log decides the same.
+public enum Deadlines {
+    /// The CloudEvents `source` of every event the clock appends.
+    public static let source = "urn:tidings:clock"
+
+    public static let dispatchOverdue = "order.dispatch_overdue"
+    public static let deliveryOverdue = "order.delivery_overdue"
+    public static let responseOverdue = "ticket.response_overdue"
+    public static let resolutionDueSoon = "ticket.resolution_due_soon"
+    public static let resolutionOverdue = "ticket.resolution_overdue"
+    public static let disruption = "shipping.disruption_announced"
+
+    public static let types: Set<String> = [dispatchOverdue, deliveryOverdue, responseOverdue, resolutionDueSoon, resolutionOverdue]
+
+    /// Events that tell a customer their order is late without the shop having said so; a
+    /// customer told about a delay recently is not told again.
+    public static let proactiveDelayTypes: Set<String> = [dispatchOverdue, deliveryOverdue, disruption]
+
+    /// The timers an event starts or stops. `order` and `ticket` are the models after the event.
+    public static func actions(for stored: StoredEvent, order: Order?, ticket: Ticket?) -> [TimerAction] {
+        let type = stored.event.type
+        if types.contains(type), let subject = stored.event.subject {
+            // A deadline event consumes its own timer (on a replay, the one the opening event
+            // scheduled again).
+            return [.cancel(type: type, subject: subject)]
+        }
+        if let order, type.hasPrefix("order.") || type == disruption {
+            return orderActions(type, order: order, stored: stored)
+        }
+        if let ticket, type.hasPrefix("ticket.") {
+            return ticketActions(type, ticket: ticket, stored: stored)
+        }
+        return []
+    }
+
+    static func orderActions(_ type: String, order: Order, stored: StoredEvent) -> [TimerAction] {
+        let id = order.id
+        switch type {
+        case "order.placed":
+            // Only the event that placed it: a repeated order.placed changes nothing.
+            guard order.timeline.first?.position == stored.position else { return [] }
+            var actions: [TimerAction] = []
+            if let shipBy = order.shipBy { actions.append(.schedule(DeadlineTimer(type: dispatchOverdue, subject: id, dueAt: shipBy))) }
+            if let deliverBy = order.deliverBy {
+                actions.append(.schedule(DeadlineTimer(type: deliveryOverdue, subject: id, dueAt: deliverBy)))
+            }
+            return actions
+        case "order.shipped", "order.out_for_delivery":
+            return [.cancel(type: dispatchOverdue, subject: id)]
+        case "order.delayed", disruption:
+            // A new estimate moved the delivery promise: its deadline moves with it.
+            guard order.status.isUndelivered, let deliverBy = order.deliverBy else { return [] }
+            return [.schedule(DeadlineTimer(type: deliveryOverdue, subject: id, dueAt: deliverBy))]
+        case "order.delivered", "order.cancelled", "order.return_requested", "order.refunded":
+            guard order.status.isClosed else { return [] }
+            return [.cancel(type: dispatchOverdue, subject: id), .cancel(type: deliveryOverdue, subject: id)]
+        default:
+            return []
+        }
+    }
+
+    static func ticketActions(_ type: String, ticket: Ticket, stored: StoredEvent) -> [TimerAction] {
+        let id = ticket.id
+        var resolutionTimers: [TimerAction] = [.schedule(DeadlineTimer(type: resolutionOverdue, subject: id, dueAt: ticket.resolutionDue))]
+        if let soon = ticket.resolutionDueSoon {
+            resolutionTimers.append(.schedule(DeadlineTimer(type: resolutionDueSoon, subject: id, dueAt: soon)))
+        }
+        let response = DeadlineTimer(type: responseOverdue, subject: id, dueAt: ticket.firstResponseDue)
+        switch type {
+        case "ticket.opened":
+            guard ticket.timeline.first?.position == stored.position else { return [] }
+            return [.schedule(response)] + resolutionTimers
+        case "ticket.replied":
+            return [.cancel(type: responseOverdue, subject: id)]
+        case "ticket.resolved":
+            return [responseOverdue, resolutionDueSoon, resolutionOverdue].map { .cancel(type: $0, subject: id) }
+        case "ticket.reopened":
+            // The promise still stands: its deadlines come back (one that already fired does
+            // not fire again, because its event id is the same).
+            return (ticket.firstResponseAt == nil ? [.schedule(response)] : []) + resolutionTimers
+        default:
+            return []
+        }
+    }
+
+    /// Whether a deadline event still matters: a dispatch deadline after the parcel left, or a
+    /// response deadline after the reply, is recorded and otherwise ignored. Other events always
+    /// matter.
+    public static func isLive(_ type: String, order: Order?, ticket: Ticket?) -> Bool {
+        switch type {
+        case dispatchOverdue: return order.map { $0.status == .placed || $0.status == .delayed } ?? false
+        case deliveryOverdue: return order?.status.isUndelivered ?? false
+        case responseOverdue: return ticket.map { $0.firstResponseAt == nil && $0.status != .resolved } ?? false
+        case resolutionDueSoon, resolutionOverdue: return ticket.map { $0.status != .resolved } ?? false
+        default: return true
+        }
+    }
+}

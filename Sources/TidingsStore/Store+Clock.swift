@@ -1,0 +1,23 @@
+import Foundation
+import GRDB
+
+extension Store {
+    /// The simulated time kept in the database (`clock.source: database`), nil until set.
+    public func simulatedTime() throws -> Date? {
+        try read("reading the simulated time") { db in
+            try Double.fetchOne(db.cachedStatement(sql: "SELECT now FROM clock WHERE id = 1")).map(Date.init(timeIntervalSince1970:))
+        }
+    }
+
+    /// Moves the simulated time. It only goes forward: time running backwards would fire
+    /// nothing and hold messages it already let go.
+    public func setSimulatedTime(_ time: Date) throws {
+        try write("setting the simulated time") { db in
+            if let current = try Double.fetchOne(db, sql: "SELECT now FROM clock WHERE id = 1"), current > time.timeIntervalSince1970 {
+                throw StoreError(.invalidRequest, "the simulated time is already \(Date(timeIntervalSince1970: current).formatted(.iso8601)); it only moves forward")
+            }
+            try db.execute(sql: "INSERT INTO clock (id, now) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET now = excluded.now",
+                           arguments: [time.timeIntervalSince1970])
+        }
+    }
+}

@@ -1,0 +1,104 @@
+import Foundation
+import GRDB
+import TidingsCore
+
+/// A timer as `tidings status` shows the next one.
+public struct ScheduledTimer: Sendable, Hashable {
+    public var type: String
+    public var subject: String
+    public var dueAt: Date
+}
+
+extension Store {
+    /// Appends the deadline event of every timer due by `now` and removes the timer, in ONE
+    /// transaction: a timer fires once, and its event id is fixed, so a crash or a second
+    /// clock cannot fire it twice. Returns how many timers fired (an event already in the log is
+    /// not appended again).
+    @discardableResult
+    public func fireDueTimers(now: Date, limit: Int = 1000) throws -> Int {
+        try write("firing due deadline timers") { db in
+            let rows = try Row.fetchAll(db.cachedStatement(sql: """
+                SELECT type, subject, due_at FROM timers WHERE due_at <= ? ORDER BY due_at, type, subject LIMIT ?
+                """), arguments: [now.timeIntervalSince1970, limit])
+            guard !rows.isEmpty else { return 0 }
+            let timers = rows.map { DeadlineTimer(type: $0["type"], subject: $0["subject"], dueAt: Date(timeIntervalSince1970: $0["due_at"])) }
+            _ = try Self.append(db, timers.map(\.event), now: now)
+            let delete = try db.cachedStatement(sql: "DELETE FROM timers WHERE type = ? AND subject = ?")
+            for timer in timers { try delete.execute(arguments: [timer.type, timer.subject]) }
+            return timers.count
+        }
+    }
+
+    /// The timer that falls due first, if any.
+    public func nextTimer() throws -> ScheduledTimer? {
+        try read("reading the next timer") { db in
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT type, subject, due_at FROM timers ORDER BY due_at LIMIT 1")).map {
+                ScheduledTimer(type: $0["type"], subject: $0["subject"], dueAt: Date(timeIntervalSince1970: $0["due_at"]))
+            }
+        }
+    }
+
+    /// Timers running, and how many are due by `now`.
+    static func timerCounts(_ db: Database, now: Date) throws -> (scheduled: Int, due: Int) {
+        let row = try Row.fetchOne(db, sql: "SELECT COUNT(*), COUNT(CASE WHEN due_at <= ? THEN 1 END) FROM timers",
+                                   arguments: [now.timeIntervalSince1970])
+        return (row?[0] ?? 0, row?[1] ?? 0)
+    }
+
+    /// For the v3 migration: timers for the orders and tickets that were already open, as
+    /// their opening events would have scheduled them.
+    static func scheduleExistingDeadlines(_ db: Database) throws {
+        let writer = try TimerWriter(db: db)
+        let decoder = JSONDecoder()
+        let orders = try Row.fetchCursor(db, sql: """
+            SELECT doc, position FROM orders WHERE status IN ('placed', 'delayed', 'shipped', 'out_for_delivery')
+            """)
+        while let row = try orders.next() {
+            guard let order = try? decoder.decode(Order.self, from: row["doc"] as Data) else { continue }
+            if let shipBy = order.shipBy, order.status == .placed || order.status == .delayed {
+                try writer.apply(.schedule(DeadlineTimer(type: Deadlines.dispatchOverdue, subject: order.id, dueAt: shipBy)), position: row["position"])
+            }
+            if let deliverBy = order.deliverBy {
+                try writer.apply(.schedule(DeadlineTimer(type: Deadlines.deliveryOverdue, subject: order.id, dueAt: deliverBy)), position: row["position"])
+            }
+        }
+        let tickets = try Row.fetchCursor(db, sql: "SELECT doc, position FROM tickets WHERE status <> 'resolved'")
+        while let row = try tickets.next() {
+            guard let ticket = try? decoder.decode(Ticket.self, from: row["doc"] as Data) else { continue }
+            if ticket.firstResponseAt == nil {
+                try writer.apply(.schedule(DeadlineTimer(type: Deadlines.responseOverdue, subject: ticket.id, dueAt: ticket.firstResponseDue)),
+                                 position: row["position"])
+            }
+            try writer.apply(.schedule(DeadlineTimer(type: Deadlines.resolutionOverdue, subject: ticket.id, dueAt: ticket.resolutionDue)),
+                             position: row["position"])
+        }
+    }
+}
+
+/// Starts and stops timers inside the pipeline's transaction, so a timer and the event that
+/// set it commit together.
+struct TimerWriter {
+    let schedule: Statement
+    let cancel: Statement
+
+    init(db: Database) throws {
+        schedule = try db.cachedStatement(sql: """
+            INSERT INTO timers (type, subject, due_at, scheduled_by) VALUES (?, ?, ?, ?)
+            ON CONFLICT (type, subject) DO UPDATE SET due_at = excluded.due_at, scheduled_by = excluded.scheduled_by
+            """)
+        cancel = try db.cachedStatement(sql: "DELETE FROM timers WHERE type = ? AND subject = ?")
+    }
+
+    /// Returns whether a timer was scheduled (the clock may need to wake sooner).
+    @discardableResult
+    func apply(_ action: TimerAction, position: Int64) throws -> Bool {
+        switch action {
+        case .schedule(let timer):
+            try schedule.execute(arguments: [timer.type, timer.subject, timer.dueAt.timeIntervalSince1970, position])
+            return true
+        case .cancel(let type, let subject):
+            try cancel.execute(arguments: [type, subject])
+            return false
+        }
+    }
+}

@@ -1,0 +1,62 @@
+import ArgumentParser
+import Foundation
+import TidingsApp
+import TidingsCore
+import TidingsStore
+
+struct Clock: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show the clock and the next deadline, or move a simulated clock forward.",
+        discussion: """
+            With `clock.source: database` (CLOCK_SOURCE=database), the daemon's time is kept in the database and \
+            moves only when you set it: a demo or a rehearsal can live through days of deadlines in seconds. \
+            With the system clock, `set` is refused.
+            """,
+        subcommands: [Show.self, Set.self], defaultSubcommand: Show.self)
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print the clock's source and time, and the next deadline timer.")
+
+        @OptionGroup var options: ConfigOption
+
+        func run() async throws {
+            try await reporting {
+                let config = try await options.load()
+                let store = try Store(path: config.databasePath, durability: config.durability)
+                let now = try config.clockSource == .database ? store.simulatedTime() : Date()
+                print("source:  \(config.clockSource.rawValue)")
+                print("now:     \(now.map(Timestamp.format) ?? "not set yet (the system time is used until `tidings clock set`)")")
+                if let next = try store.nextTimer() {
+                    print("next:    \(Timestamp.format(next.dueAt))  \(next.type)  \(next.subject)")
+                } else {
+                    print("next:    no deadline timers running")
+                }
+            }
+        }
+    }
+
+    struct Set: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Move the simulated clock forward to a time (RFC 3339).")
+
+        @OptionGroup var options: ConfigOption
+
+        @Argument(help: "The new time, such as 2026-11-24T08:00:00Z.")
+        var time: String
+
+        func run() async throws {
+            try await reporting {
+                let config = try await options.load()
+                guard config.clockSource == .database else {
+                    throw Failure(message: "the clock is the system clock (clock.source: system); set clock.source: database (or CLOCK_SOURCE=database) to simulate time",
+                                  exitCode: 64)
+                }
+                guard let date = Timestamp.parse(time) else {
+                    throw Failure(message: "\(time) is not an RFC 3339 time such as 2026-11-24T08:00:00Z", exitCode: 64)
+                }
+                let store = try Store(path: config.databasePath, durability: config.durability)
+                try store.setSimulatedTime(date)
+                print("clock set to \(Timestamp.format(date))")
+            }
+        }
+    }
+}
