@@ -18,6 +18,10 @@ events=${EVENTS:-config/examples/day.ndjson}
 [[ -f $config ]] || { echo "demo: $config not found" >&2; exit 1; }
 [[ -f $events ]] || { echo "demo: $events not found" >&2; exit 1; }
 
+# The demo lives through the example day and the weeks after it in a minute, on a simulated
+# clock kept in the database (clock.source: database) and moved with `tidings clock set`.
+export CLOCK_SOURCE=database
+
 tidings() { "$bin" "$@"; }
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
@@ -43,6 +47,9 @@ mkdir -p var
 
 step "tidings check"
 tidings check --config "$config"
+
+step "tidings clock set 2026-11-23T07:00:00Z (a simulated clock, moved by this script)"
+tidings clock set --config "$config" 2026-11-23T07:00:00Z
 
 step "tidings serve (background, log in var/serve.log)"
 # "$bin" itself, not the tidings() function: a backgrounded function runs in a subshell, and $!
@@ -80,20 +87,47 @@ for hour, lines in sorted(hours.items()):
     with open(f"{sys.argv[2]}/{hour or 'untimed'}.ndjson", "w", encoding="utf-8") as f:
         f.writelines(lines)
 EOF
-for slice in var/day/*.ndjson; do
-    printf '%s  ' "$(basename "$slice" .ndjson | tr T ' '):00"
-    tidings append --config "$config" "$slice"
+wait_idle() {
     if ! tidings status --config "$config" --wait-idle 30 >/dev/null; then
-        echo "demo: the pipeline did not become idle within 30 s" >&2
+        echo "demo: the daemon did not become idle within 30 s" >&2
         exit 1
     fi
+}
+for slice in var/day/*.ndjson; do
+    hour=$(basename "$slice" .ndjson)
+    printf '%s  ' "$(tr T ' ' <<< "$hour"):00"
+    tidings clock set --config "$config" "$hour:00:00Z" >/dev/null
+    tidings append --config "$config" "$slice"
+    wait_idle
 done
+
+step "tidings deliveries list --limit 100 (the day)"
+tidings deliveries list --config "$config" --limit 100
+# Where the next step's listing starts: after the newest message, or before the first one
+# still waiting (held for quiet hours), so the step shows it going out.
+last_id() {
+    tidings deliveries list --config "$config" --limit 100000 |
+        awk 'NR > 1 { id = $1; if ($2 == "pending" && !held) held = $1 } END { print (held ? held - 1 : id + 0) }'
+}
+
+# The days after: the clock moves on, deadlines fire, quiet hours end. Each step shows the
+# messages it caused.
+while IFS='|' read -r when what; do
+    step "$when  $what"
+    seen=$(last_id)
+    tidings clock set --config "$config" "$when"
+    wait_idle
+    tidings deliveries list --config "$config" --after "$seen" --limit 100
+done <<'STEPS'
+2026-11-24T08:00:00Z|morning: quiet hours end, the SMS held overnight goes out
+2026-11-24T18:00:00Z|the next day: o-5008 and o-5002 did not ship by 16:00; nobody answered complaint t-9004
+2026-11-28T09:00:00Z|the rest of the week: parcels not delivered by their (revised) dates
+2026-12-30T09:00:00Z|five working days before t-9004's resolution deadline: more time is needed
+2027-01-08T09:00:00Z|t-9004's resolution deadline has passed
+STEPS
 
 step "tidings status"
 tidings status --config "$config"
-
-step "tidings deliveries list --limit 100"
-tidings deliveries list --config "$config" --limit 100
 
 step "var/spool"
 if [[ -d var/spool ]]; then
@@ -107,10 +141,8 @@ else
     echo "(no var/spool directory)"
 fi
 
-first_eml=$(find var/spool -type f -name '*.eml' 2>/dev/null | sort | head -n 1 || true)
-if [[ -n $first_eml ]]; then
-    step "first email: $first_eml (headers, then the text part decoded; the file is the full MIME message)"
-    python3 - "$first_eml" <<'EOF'
+show_email() {
+    python3 - "$1" <<'EOF'
 import sys
 from email import policy
 from email.parser import BytesParser
@@ -122,15 +154,30 @@ print("\nSubject (decoded):", message["subject"])
 print("To (decoded):", message["to"])
 print("\n" + message.get_body(preferencelist=("plain",)).get_content())
 EOF
-    sms=$(find var/spool/sms -type f -name '*.json' 2>/dev/null | sort | head -n 1 || true)
-    if [[ -n $sms ]]; then
-        step "first SMS: $sms"
-        cat "$sms"; echo
-    fi
-    echo
+}
+first_eml=$(find var/spool -type f -name '*.eml' 2>/dev/null | sort | head -n 1 || true)
+if [[ -n $first_eml ]]; then
+    step "first email: $first_eml (headers, then the text part decoded; the file is the full MIME message)"
+    show_email "$first_eml"
 else
     echo "(no .eml file in var/spool)"
 fi
+overdue=$(find var/spool/email -type f -name 'order_dispatch_overdue.*.eml' 2>/dev/null | sort | head -n 1 || true)
+if [[ -n $overdue ]]; then
+    step "a proactive apology: $overdue"
+    show_email "$overdue"
+fi
+sms=$(find var/spool/sms -type f -name 'disruption_alert.*.json' 2>/dev/null | sort | head -n 1 || true)
+if [[ -n $sms ]]; then
+    step "a disruption alert by SMS: $sms"
+    cat "$sms"; echo
+fi
+staff=$(find var/spool/staff -type f -name '*.json' 2>/dev/null | sort | head -n 1 || true)
+if [[ -n $staff ]]; then
+    step "a staff alert (with staff.transport: webhook and preset chat, {\"text\": ...} goes to the team chat): $staff"
+    cat "$staff"; echo
+fi
+echo
 
 step "stopping tidings serve (SIGTERM)"
 kill -TERM "$daemon"
