@@ -34,7 +34,7 @@ struct ReadModelCache {
             affected.customer = Reducers.customer(try customers.get(subject), stored)
             if let customer = affected.customer { customers.put(subject, customer, position: stored.position) }
         } else if type.hasPrefix("order.") {
-            affected.order = Reducers.order(try orders.get(subject), stored, delayAlertWindow: promises.delayAlertWindow)
+            affected.order = Reducers.order(try orders.get(subject), stored, promises: promises)
             if let order = affected.order {
                 orders.put(subject, order, position: stored.position)
                 affected.customer = try customers.get(order.customerID)

@@ -118,6 +118,7 @@ enum Schema {
                     order_id TEXT NOT NULL,
                     PRIMARY KEY (event_position, order_id)
                 ) WITHOUT ROWID;
+                CREATE INDEX fanout_by_order ON fanout (order_id);
                 ALTER TABLE orders ADD COLUMN region TEXT;
                 ALTER TABLE orders ADD COLUMN carrier TEXT;
                 UPDATE orders SET region = json_extract(CAST(doc AS TEXT), '$.shipping.region'),

@@ -34,7 +34,24 @@ extension Store {
         let queued = try Row.fetchAll(db.cachedStatement(sql: """
             SELECT event_position, order_id FROM fanout ORDER BY event_position, order_id LIMIT ?
             """), arguments: [limit])
-        guard !queued.isEmpty else { return 0 }
+        try alert(db, queued, models: &models, engine: engine, now: now, timers: timers, write: write)
+        return queued.count
+    }
+
+    /// Before a later event about an order is applied, the disruptions still queued for it are
+    /// applied first: each order meets its events in log order, whatever the chunk size, so a
+    /// replay reaches the same messages.
+    static func alertQueued(_ db: Database, orderID: String, models: inout ReadModelCache, engine: WorkflowEngine, now: Date,
+                            timers: TimerWriter, write: ([NotificationIntent], StoredEvent) throws -> Void) throws {
+        let queued = try Row.fetchAll(db.cachedStatement(sql: """
+            SELECT event_position, order_id FROM fanout WHERE order_id = ? ORDER BY event_position
+            """), arguments: [orderID])
+        try alert(db, queued, models: &models, engine: engine, now: now, timers: timers, write: write)
+    }
+
+    static func alert(_ db: Database, _ queued: [Row], models: inout ReadModelCache, engine: WorkflowEngine, now: Date,
+                      timers: TimerWriter, write: ([NotificationIntent], StoredEvent) throws -> Void) throws {
+        guard !queued.isEmpty else { return }
         var disruptions: [Int64: StoredEvent] = [:]
         let done = try db.cachedStatement(sql: "DELETE FROM fanout WHERE event_position = ? AND order_id = ?")
         for row in queued {
@@ -42,15 +59,14 @@ extension Store {
             let orderID: String = row["order_id"]
             try done.execute(arguments: [position, orderID])
             if disruptions[position] == nil { disruptions[position] = try Self.events(db, after: position - 1, limit: 1).first }
-            // Delivered or cancelled since the announcement: nothing to tell.
+            // Delivered or cancelled before the announcement reached it: nothing to tell.
             guard let stored = disruptions[position], let order = try models.orders.get(orderID), order.status.isUndelivered else { continue }
-            let updated = Reducers.disruption(order, stored, delayAlertWindow: engine.promises.delayAlertWindow)
+            let updated = Reducers.disruption(order, stored, promises: engine.promises)
             models.orders.put(orderID, updated, position: max(order.timeline.last?.position ?? 0, stored.position))
             let customer = try models.customers.get(order.customerID)
             try write(engine.intents(for: stored, customer: customer, order: updated, ticket: nil, now: now, scope: orderID), stored)
             for action in Deadlines.actions(for: stored, order: updated, ticket: nil) { try timers.apply(action, position: stored.position) }
         }
-        return queued.count
     }
 
     static func fanoutPending(_ db: Database) throws -> Bool {

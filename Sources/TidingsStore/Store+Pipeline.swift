@@ -46,12 +46,17 @@ extension Store {
                     }
                 }
             }
+            var queued = try Self.fanoutPending(db)
             for stored in events {
                 if stored.event.type == Deadlines.disruption {
                     // The orders it affects are chosen from the table: bring it up to date first.
                     try models.flush()
                     try Self.queueDisruption(db, stored)
+                    queued = true
                     continue
+                }
+                if queued, stored.event.type.hasPrefix("order."), let subject = stored.event.subject {
+                    try Self.alertQueued(db, orderID: subject, models: &models, engine: engine, now: now, timers: timers, write: write)
                 }
                 let affected = try models.apply(stored)
                 try write(engine.intents(for: stored, customer: affected.customer, order: affected.order, ticket: affected.ticket, now: now), stored)

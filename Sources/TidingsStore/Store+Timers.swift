@@ -10,22 +10,28 @@ public struct ScheduledTimer: Sendable, Hashable {
 }
 
 extension Store {
+    /// What one firing did: timers taken, and deadline events new to the log (a timer started
+    /// again after its event was appended fires into the existing event).
+    public struct Firing: Sendable, Hashable {
+        public var timers: Int
+        public var appended: Int
+    }
+
     /// Appends the deadline event of every timer due by `now` and removes the timer, in ONE
     /// transaction: a timer fires once, and its event id is fixed, so a crash or a second
-    /// clock cannot fire it twice. Returns how many timers fired (an event already in the log is
-    /// not appended again).
+    /// clock cannot fire it twice.
     @discardableResult
-    public func fireDueTimers(now: Date, limit: Int = 1000) throws -> Int {
+    public func fireDueTimers(now: Date, limit: Int = 1000) throws -> Firing {
         try write("firing due deadline timers") { db in
             let rows = try Row.fetchAll(db.cachedStatement(sql: """
                 SELECT type, subject, due_at FROM timers WHERE due_at <= ? ORDER BY due_at, type, subject LIMIT ?
                 """), arguments: [now.timeIntervalSince1970, limit])
-            guard !rows.isEmpty else { return 0 }
+            guard !rows.isEmpty else { return Firing(timers: 0, appended: 0) }
             let timers = rows.map { DeadlineTimer(type: $0["type"], subject: $0["subject"], dueAt: Date(timeIntervalSince1970: $0["due_at"])) }
-            _ = try Self.append(db, timers.map(\.event), now: now)
+            let appended = try Self.append(db, timers.map(\.event), now: now).appended
             let delete = try db.cachedStatement(sql: "DELETE FROM timers WHERE type = ? AND subject = ?")
             for timer in timers { try delete.execute(arguments: [timer.type, timer.subject]) }
-            return timers.count
+            return Firing(timers: timers.count, appended: appended)
         }
     }
 
@@ -46,9 +52,10 @@ extension Store {
     }
 
     /// For the v3 migration: timers for the orders and tickets that were already open, as
-    /// their opening events would have scheduled them.
-    static func scheduleExistingDeadlines(_ db: Database) throws {
-        let writer = try TimerWriter(db: db)
+    /// their opening events would have scheduled them. Deadlines that passed before the upgrade
+    /// are left alone: nobody should get a pile of apologies for history on the first start.
+    static func scheduleExistingDeadlines(_ db: Database, now: Date = Date()) throws {
+        let writer = FutureTimers(writer: try TimerWriter(db: db), now: now)
         let decoder = JSONDecoder()
         let orders = try Row.fetchCursor(db, sql: """
             SELECT doc, position FROM orders WHERE status IN ('placed', 'delayed', 'shipped', 'out_for_delivery')
@@ -86,7 +93,7 @@ struct TimerWriter {
             INSERT INTO timers (type, subject, due_at, scheduled_by) VALUES (?, ?, ?, ?)
             ON CONFLICT (type, subject) DO UPDATE SET due_at = excluded.due_at, scheduled_by = excluded.scheduled_by
             """)
-        cancel = try db.cachedStatement(sql: "DELETE FROM timers WHERE type = ? AND subject = ?")
+        cancel = try db.cachedStatement(sql: "DELETE FROM timers WHERE type = ? AND subject = ? AND (? IS NULL OR due_at = ?)")
     }
 
     /// Returns whether a timer was scheduled (the clock may need to wake sooner).
@@ -96,9 +103,21 @@ struct TimerWriter {
         case .schedule(let timer):
             try schedule.execute(arguments: [timer.type, timer.subject, timer.dueAt.timeIntervalSince1970, position])
             return true
-        case .cancel(let type, let subject):
-            try cancel.execute(arguments: [type, subject])
+        case .cancel(let type, let subject, let dueAt):
+            let due = dueAt?.timeIntervalSince1970
+            try cancel.execute(arguments: [type, subject, due, due])
             return false
         }
+    }
+}
+
+/// The migration's writer: schedules only deadlines still ahead.
+private struct FutureTimers {
+    let writer: TimerWriter
+    let now: Date
+
+    func apply(_ action: TimerAction, position: Int64) throws {
+        if case .schedule(let timer) = action, timer.dueAt <= now { return }
+        try writer.apply(action, position: position)
     }
 }

@@ -98,7 +98,9 @@ struct DeadlineRuleTests {
         #expect(Deadlines.actions(for: resolved, order: nil, ticket: ticket).count == 3)
         // The deadline event consumes its own timer, so a replay leaves none behind.
         let fired = Fixtures.stored("ticket.response_overdue", subject: "t-1", data: [:], position: 4)
-        #expect(Deadlines.actions(for: fired, order: nil, ticket: ticket) == [.cancel(type: "ticket.response_overdue", subject: "t-1")])
+        #expect(Deadlines.actions(for: fired, order: nil, ticket: ticket) == [
+            .cancel(type: "ticket.response_overdue", subject: "t-1", dueAt: fired.event.time),
+        ])
     }
 }
 

@@ -62,9 +62,9 @@ struct DeadlineStoreTests {
         try drain(store, now: t0)
         #expect(try store.status(now: t0).timers == 5)
         // Nothing is due before the ship-by time.
-        #expect(try store.fireDueTimers(now: at("2026-11-24T15:59:59Z")) == 0)
-        #expect(try store.fireDueTimers(now: at("2026-11-24T16:00:00Z")) == 1)
-        #expect(try store.fireDueTimers(now: at("2026-11-24T16:00:00Z")) == 0)
+        #expect(try store.fireDueTimers(now: at("2026-11-24T15:59:59Z")).timers == 0)
+        #expect(try store.fireDueTimers(now: at("2026-11-24T16:00:00Z")).appended == 1)
+        #expect(try store.fireDueTimers(now: at("2026-11-24T16:00:00Z")).timers == 0)
         try drain(store, now: at("2026-11-24T16:00:00Z"))
         let overdue = try store.events(after: 6, limit: 10)
         #expect(overdue.map(\.event.id) == ["order.dispatch_overdue/o-1/2026-11-24T16:00:00Z"])
@@ -76,13 +76,13 @@ struct DeadlineStoreTests {
         let store = try store()
         try store.append([customer("c-1"), placed("o-1")], now: t0)
         try drain(store, now: t0)
-        #expect(try store.fireDueTimers(now: at("2026-11-24T16:00:00Z")) == 1)
+        #expect(try store.fireDueTimers(now: at("2026-11-24T16:00:00Z")).appended == 1)
         // The pipeline replays the order (a rebuild): the timer comes back with the same id.
         try store.pool.write { db in
             try db.execute(sql: "INSERT INTO timers (type, subject, due_at, scheduled_by) VALUES ('order.dispatch_overdue', 'o-1', ?, 2)",
                            arguments: [at("2026-11-24T16:00:00Z").timeIntervalSince1970])
         }
-        #expect(try store.fireDueTimers(now: at("2026-11-24T17:00:00Z")) == 1)
+        #expect(try store.fireDueTimers(now: at("2026-11-24T17:00:00Z")) == Store.Firing(timers: 1, appended: 0))
         #expect(try store.head() == 3)  // the deadline event is in the log once
     }
 
@@ -141,5 +141,41 @@ struct DeadlineStoreTests {
         let again = try store.messages(limit: 10_000).filter { $0.workflow == "disruption" }
         #expect(again.count == 1999 * 2)
         #expect(again.filter { $0.state != .skipped }.count == 1998)
+    }
+
+    @Test func aDeadlineOvertakenByANewEstimateNeitherAlertsNorStopsTheNewTimer() throws {
+        let store = try store()
+        try store.append([customer("c-1"), placed("o-1")], now: t0)
+        try drain(store, now: t0)
+        // The delay reaches the log just before the old deadline fires, and the pipeline is behind.
+        try store.append([event("order.delayed", "o-1", ["reason": "snow", "new_estimate": "2026-11-28"])], now: t0)
+        #expect(try store.fireDueTimers(now: at("2026-11-26T18:00:00Z")).appended == 2)  // ship-by and the old deliver-by
+        try drain(store, now: at("2026-11-26T18:00:00Z"))
+        #expect(try store.messages(subjectID: "o-1").filter { $0.workflow != "dispatch_overdue" && $0.workflow != "staff_dispatch" }.isEmpty)
+        let next = try #require(try store.nextTimer())
+        #expect(next.type == "order.delivery_overdue")
+        #expect(Timestamp.format(next.dueAt) == "2026-11-28T23:59:59Z")
+    }
+
+    @Test func disruptionAlertsComeOutTheSameWhateverTheChunkSize() throws {
+        var events = [customer("c-1")]
+        for n in 0..<6 { events.append(placed("o-\(n)", shipBy: "2026-11-30T16:00:00Z")) }
+        events.append(CloudEvent(id: "snow", source: "urn:test", type: "shipping.disruption_announced", subject: nil, time: t0,
+                                 data: ["carrier": "DPD", "reason": "snow"]))
+        events.append(event("order.out_for_delivery", "o-5", [:]))
+        events.append(event("order.delivered", "o-4", [:]))
+        func run(_ name: String, batch: Int, chunk: Int) throws -> [String] {
+            let store = try store(name)
+            try store.append(events, now: t0)
+            while true {
+                let done = try store.processBatch(limit: batch, engine: engine, now: t0, fanoutLimit: chunk)
+                if done.processed == 0 && !done.fanoutPending { break }
+            }
+            // The same messages in the same states; the order they were written in may differ.
+            return try store.messages(limit: 100).map { "\($0.key) \($0.state.rawValue)" }.sorted()
+        }
+        let small = try run("small", batch: 1, chunk: 1)
+        #expect(small.count == 6)
+        #expect(try run("large", batch: 500, chunk: 1000) == small)
     }
 }

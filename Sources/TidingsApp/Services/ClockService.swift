@@ -60,15 +60,15 @@ public final class ClockService: Service {
         logger.info("clock stopped")
     }
 
-    /// Fires every timer due now and rings the pipeline when it did. Returns how many timers
-    /// fired. Tests call it with an injected clock instead of waiting.
+    /// Fires every timer due now and rings the pipeline when it did. Returns how many deadline
+    /// events it appended. Tests call it with an injected clock instead of waiting.
     @discardableResult
     public func tick() throws -> Int {
         var fired = 0
         while true {
             let batch = try store.fireDueTimers(now: now(), limit: 1000)
-            fired += batch
-            if batch < 1000 { break }
+            fired += batch.appended
+            if batch.timers < 1000 { break }
         }
         if fired > 0 {
             Counter(label: "tidings_deadlines_fired_total").increment(by: fired)

@@ -25,8 +25,10 @@ public struct DeadlineTimer: Sendable, Hashable {
     }
 }
 
-/// What an event does to the timers: start one, or stop one that is running.
+/// What an event does to the timers: start one, or stop one that is running. A cancel with
+/// `dueAt` stops the timer only while it is still due then (a deadline event consumes its own
+/// timer, never the one that replaced it).
 public enum TimerAction: Sendable, Hashable {
     case schedule(DeadlineTimer)
-    case cancel(type: String, subject: String)
+    case cancel(type: String, subject: String, dueAt: Date? = nil)
 }

@@ -24,8 +24,8 @@ public enum Deadlines {
         let type = stored.event.type
         if types.contains(type), let subject = stored.event.subject {
             // A deadline event consumes its own timer (on a replay, the one the opening event
-            // scheduled again).
-            return [.cancel(type: type, subject: subject)]
+            // scheduled again), not one a new estimate moved later.
+            return [.cancel(type: type, subject: subject, dueAt: stored.event.time)]
         }
         if let order, type.hasPrefix("order.") || type == disruption {
             return orderActions(type, order: order, stored: stored)
@@ -86,13 +86,16 @@ public enum Deadlines {
         }
     }
 
-    /// Whether a deadline event still matters: a dispatch deadline after the parcel left, or a
-    /// response deadline after the reply, is recorded and otherwise ignored. Other events always
-    /// matter.
-    public static func isLive(_ type: String, order: Order?, ticket: Ticket?) -> Bool {
+    /// Whether a deadline event still matters: a dispatch deadline after the parcel left, a
+    /// delivery deadline a new estimate moved past `dueAt` (the event's time), or a response
+    /// deadline after the reply, is recorded and otherwise ignored. Other events always matter.
+    public static func isLive(_ type: String, dueAt: Date?, order: Order?, ticket: Ticket?) -> Bool {
         switch type {
         case dispatchOverdue: return order.map { $0.status == .placed || $0.status == .delayed } ?? false
-        case deliveryOverdue: return order?.status.isUndelivered ?? false
+        case deliveryOverdue:
+            guard let order, order.status.isUndelivered else { return false }
+            if let dueAt, let deliverBy = order.deliverBy, deliverBy > dueAt { return false }
+            return true
         case responseOverdue: return ticket.map { $0.firstResponseAt == nil && $0.status != .resolved } ?? false
         case resolutionDueSoon, resolutionOverdue: return ticket.map { $0.status != .resolved } ?? false
         default: return true

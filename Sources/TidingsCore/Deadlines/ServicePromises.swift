@@ -27,7 +27,7 @@ public struct ServicePromises: Sendable, Hashable {
     public var fallback: Promise
     public var calendar: BusinessCalendar
     /// Working days before the resolution deadline at which the customer is told more time is
-    /// needed (0: never).
+    /// needed (0: never); at most a third of the promise.
     public var dueSoonDays: Int
     /// A customer told about a delay within this many seconds is not told again by a proactive
     /// alert (a deadline passing or a disruption); staff still are.
@@ -54,8 +54,9 @@ public struct ServicePromises: Sendable, Hashable {
     public func deadlines(kind: String, openedAt: Date) -> Deadlines {
         let promise = promise(for: kind)
         let resolution = calendar.closeOfBusiness(workingDays: promise.resolutionDays, after: openedAt)
-        let dueSoon = dueSoonDays > 0 && dueSoonDays < promise.resolutionDays
-            ? calendar.opening(workingDays: dueSoonDays, before: resolution) : nil
+        // At most a third of the promise ahead: a 7-day query hears 2 days before, not after 2 days.
+        let lead = min(dueSoonDays, promise.resolutionDays / 3)
+        let dueSoon = lead > 0 ? calendar.opening(workingDays: lead, before: resolution) : nil
         return Deadlines(firstResponse: calendar.adding(workingHours: Double(promise.firstResponseHours), to: openedAt),
                          resolution: resolution, dueSoon: dueSoon)
     }

@@ -33,6 +33,18 @@ public enum Timestamp {
         return "\(dayPart) \(timePart) UTC"
     }
 
+    /// The last second of a day (`2026-11-29`) in a time zone; nil when the text is not a date.
+    public static func endOfDay(_ text: String, in zone: TimeZone) -> Date? {
+        let parts = text.split(separator: "-").compactMap { Int($0) }
+        guard text.count == 10, parts.count == 3 else { return nil }
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = zone
+        guard let start = calendar.date(from: DateComponents(year: parts[0], month: parts[1], day: parts[2])),
+            let next = calendar.date(byAdding: .day, value: 1, to: start)
+        else { return nil }
+        return next.addingTimeInterval(-1)
+    }
+
     /// `2026-11-25 14:30 Europe/London`: a promised time in a named zone.
     public static func dayAndTime(_ date: Date, in zone: TimeZone) -> String {
         guard zone.identifier != "UTC", zone.identifier != "GMT" else { return dayAndTime(date) }

@@ -38,9 +38,10 @@ public enum Reducers {
         return customer
     }
 
-    /// `delayAlertWindow`: a proactive delay alert within this long of the last delay notice is
-    /// held back (see `Order.delayNoticeHeld`).
-    public static func order(_ current: Order?, _ stored: StoredEvent, delayAlertWindow: TimeInterval = 3 * 86_400) -> Order? {
+    /// `promises` holds the delay-alert window (a proactive alert within it of the last delay
+    /// notice is held back, see `Order.delayNoticeHeld`) and the calendar whose time zone ends a
+    /// day-only estimate.
+    public static func order(_ current: Order?, _ stored: StoredEvent, promises: ServicePromises = .standard) -> Order? {
         let event = stored.event
         guard event.type.hasPrefix("order."), let id = event.subject else { return current }
         let data = event.data
@@ -65,8 +66,8 @@ public enum Reducers {
         guard var order = current else { return nil }
         if Deadlines.types.contains(event.type) {
             // A deadline that no longer matters (the parcel left, or arrived) leaves no trace.
-            guard Deadlines.isLive(event.type, order: order, ticket: nil) else { return order }
-            order.noteProactiveDelay(at: at, window: delayAlertWindow)
+            guard Deadlines.isLive(event.type, dueAt: event.time, order: order, ticket: nil) else { return order }
+            order.noteProactiveDelay(at: at, window: promises.delayAlertWindow)
         }
         switch event.type {
         case "order.item_out_of_stock":
@@ -83,7 +84,7 @@ public enum Reducers {
             // The shop told the customer itself: that counts as a delay notice.
             order.delayNoticeAt = at
             order.delayNoticeHeld = false
-            order.revise(estimate: data["new_estimate"]?.stringValue)
+            order.revise(estimate: data["new_estimate"]?.stringValue, zone: promises.calendar.timeZone)
         case "order.cancelled": order.status = .cancelled
         case "order.return_requested": order.status = .returnRequested
         case "order.refunded":
@@ -113,7 +114,7 @@ public enum Reducers {
             return ticket
         }
         guard var ticket = current else { return nil }
-        guard Deadlines.isLive(event.type, order: nil, ticket: ticket) else { return ticket }
+        guard Deadlines.isLive(event.type, dueAt: event.time, order: nil, ticket: ticket) else { return ticket }
         switch event.type {
         case "ticket.replied":
             if ticket.firstResponseAt == nil { ticket.firstResponseAt = at }
@@ -133,11 +134,11 @@ public enum Reducers {
 
     /// An announced disruption, applied to one order it affects (the event names a region or a
     /// carrier, not the order).
-    public static func disruption(_ order: Order, _ stored: StoredEvent, delayAlertWindow: TimeInterval) -> Order {
+    public static func disruption(_ order: Order, _ stored: StoredEvent, promises: ServicePromises) -> Order {
         var order = order
         let data = stored.event.data
-        order.noteProactiveDelay(at: stored.effectiveTime, window: delayAlertWindow)
-        order.revise(estimate: data["new_estimate"]?.stringValue)
+        order.noteProactiveDelay(at: stored.effectiveTime, window: promises.delayAlertWindow)
+        order.revise(estimate: data["new_estimate"]?.stringValue, zone: promises.calendar.timeZone)
         order.timeline.append(TimelineEntry(at: stored.effectiveTime, type: stored.event.type, position: stored.position,
                                             note: data["reason"]?.stringValue))
         return order
@@ -146,12 +147,12 @@ public enum Reducers {
 
 extension Order {
     /// A new estimated delivery becomes the promise: the delivery deadline moves to the end of
-    /// that day (never earlier than it was).
-    mutating func revise(estimate text: String?) {
+    /// that day in the shop's time zone (never earlier than it was).
+    mutating func revise(estimate text: String?, zone: TimeZone) {
         guard let text else { return }
         tracking = tracking ?? Order.Tracking()
         tracking?.estimatedDelivery = text
-        let end = Timestamp.parse(text) ?? Timestamp.parse(text + "T23:59:59Z")
+        let end = Timestamp.parse(text) ?? Timestamp.endOfDay(text, in: zone)
         if let end, end > (deliverBy ?? .distantPast) { deliverBy = end }
     }
 

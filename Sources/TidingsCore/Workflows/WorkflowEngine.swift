@@ -22,7 +22,7 @@ public struct WorkflowEngine: Sendable {
                         scope: String? = nil) -> [NotificationIntent] {
         let type = stored.event.type
         let matching = workflows.triggered(by: type)
-        guard !matching.isEmpty, Deadlines.isLive(type, order: order, ticket: ticket) else { return [] }
+        guard !matching.isEmpty, Deadlines.isLive(type, dueAt: stored.event.time, order: order, ticket: ticket) else { return [] }
         // Staff hear about a ticket or order even when its customer never registered.
         guard let person = customer ?? (order?.customerID ?? ticket?.customerID).map(Customer.init(id:)) else { return [] }
         let context = TemplateContext.make(event: stored, customer: person, order: order, ticket: ticket, shop: shop, promises: promises)
