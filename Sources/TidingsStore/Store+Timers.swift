@@ -52,32 +52,25 @@ extension Store {
     }
 
     /// For the v3 migration: timers for the orders and tickets that were already open, as
-    /// their opening events would have scheduled them. Deadlines that passed before the upgrade
-    /// are left alone: nobody should get a pile of apologies for history on the first start.
+    /// their state keeps them running. Deadlines that passed before the upgrade are left alone:
+    /// nobody should get a pile of apologies for history on the first start.
     static func scheduleExistingDeadlines(_ db: Database, now: Date = Date()) throws {
-        let writer = FutureTimers(writer: try TimerWriter(db: db), now: now)
+        let writer = try TimerWriter(db: db)
         let decoder = JSONDecoder()
+        func schedule(_ timers: [DeadlineTimer], position: Int64) throws {
+            for timer in timers where timer.dueAt > now { try writer.apply(.schedule(timer), position: position) }
+        }
         let orders = try Row.fetchCursor(db, sql: """
             SELECT doc, position FROM orders WHERE status IN ('placed', 'delayed', 'shipped', 'out_for_delivery')
             """)
         while let row = try orders.next() {
             guard let order = try? decoder.decode(Order.self, from: row["doc"] as Data) else { continue }
-            if let shipBy = order.shipBy, order.status == .placed || order.status == .delayed {
-                try writer.apply(.schedule(DeadlineTimer(type: Deadlines.dispatchOverdue, subject: order.id, dueAt: shipBy)), position: row["position"])
-            }
-            if let deliverBy = order.deliverBy {
-                try writer.apply(.schedule(DeadlineTimer(type: Deadlines.deliveryOverdue, subject: order.id, dueAt: deliverBy)), position: row["position"])
-            }
+            try schedule(Deadlines.running(order), position: row["position"])
         }
         let tickets = try Row.fetchCursor(db, sql: "SELECT doc, position FROM tickets WHERE status <> 'resolved'")
         while let row = try tickets.next() {
             guard let ticket = try? decoder.decode(Ticket.self, from: row["doc"] as Data) else { continue }
-            if ticket.firstResponseAt == nil {
-                try writer.apply(.schedule(DeadlineTimer(type: Deadlines.responseOverdue, subject: ticket.id, dueAt: ticket.firstResponseDue)),
-                                 position: row["position"])
-            }
-            try writer.apply(.schedule(DeadlineTimer(type: Deadlines.resolutionOverdue, subject: ticket.id, dueAt: ticket.resolutionDue)),
-                             position: row["position"])
+            try schedule(Deadlines.running(ticket), position: row["position"])
         }
     }
 }
@@ -108,16 +101,5 @@ struct TimerWriter {
             try cancel.execute(arguments: [type, subject, due, due])
             return false
         }
-    }
-}
-
-/// The migration's writer: schedules only deadlines still ahead.
-private struct FutureTimers {
-    let writer: TimerWriter
-    let now: Date
-
-    func apply(_ action: TimerAction, position: Int64) throws {
-        if case .schedule(let timer) = action, timer.dueAt <= now { return }
-        try writer.apply(action, position: position)
     }
 }

@@ -16,7 +16,11 @@ struct Status: AsyncParsableCommand {
             let config = try await options.load()
             let store = try Store(path: config.databasePath, durability: config.durability)
             // "Due" means due by the daemon's clock, simulated or not.
-            let now = { () throws -> Date in try config.clockSource == .database ? store.simulatedTime() ?? Date() : Date() }
+            let clock = DaemonClock(source: config.clockSource)
+            let now = { () throws -> Date in
+                try clock.refresh(from: store)
+                return clock.now()
+            }
             var status = try store.status(now: now())
             if let waitIdle {
                 let deadline = Date().addingTimeInterval(waitIdle)

@@ -55,7 +55,7 @@ struct DeadlineClockTests {
             try store.messages(limit: 100).filter { $0.workflow == workflow && $0.state == .sent }
         }
 
-        try store.append(events(), now: clock.now())
+        _ = try store.append(events(), now: clock.now())
         try await turn()
         // 21:30 in Dublin: the receipts go out by email at once; the shipped SMS waits.
         #expect(try sent("order_confirmation").count == 2)

@@ -52,13 +52,13 @@ struct DeadlineStoreTests {
 
     @Test func aTimerStartsWithItsEventFiresOnceAndStopsWhenKept() throws {
         let store = try store()
-        try store.append([customer("c-1"), placed("o-1"), placed("o-2"),
+        _ = try store.append([customer("c-1"), placed("o-1"), placed("o-2"),
                           event("ticket.opened", "t-1", ["customer_id": "c-1", "kind": "complaint"])], now: t0)
         try drain(store, now: t0)
         #expect(try store.status(now: t0).timers == 7)  // two per order, three for the ticket
         #expect(try store.nextTimer()?.type == "ticket.response_overdue")
         // o-2 ships in time; the ticket gets its reply.
-        try store.append([event("order.shipped", "o-2", ["carrier": "DPD"]), event("ticket.replied", "t-1", ["by": "Sam"])], now: t0)
+        _ = try store.append([event("order.shipped", "o-2", ["carrier": "DPD"]), event("ticket.replied", "t-1", ["by": "Sam"])], now: t0)
         try drain(store, now: t0)
         #expect(try store.status(now: t0).timers == 5)
         // Nothing is due before the ship-by time.
@@ -74,7 +74,7 @@ struct DeadlineStoreTests {
 
     @Test func aClockThatFiresAgainAfterACrashAppendsNothingNew() throws {
         let store = try store()
-        try store.append([customer("c-1"), placed("o-1")], now: t0)
+        _ = try store.append([customer("c-1"), placed("o-1")], now: t0)
         try drain(store, now: t0)
         #expect(try store.fireDueTimers(now: at("2026-11-24T16:00:00Z")).appended == 1)
         // The pipeline replays the order (a rebuild): the timer comes back with the same id.
@@ -88,17 +88,17 @@ struct DeadlineStoreTests {
 
     @Test func aReplayOfTheLogReproducesTheMessagesWithoutTheClock() throws {
         let live = try store("live")
-        try live.append([customer("c-1"), placed("o-1"), placed("o-2"),
+        _ = try live.append([customer("c-1"), placed("o-1"), placed("o-2"),
                          event("ticket.opened", "t-1", ["customer_id": "c-1", "kind": "complaint"])], now: t0)
         try drain(live, now: t0)
         for hour in ["2026-11-24T12:00:00Z", "2026-11-24T18:00:00Z"] {
             try live.fireDueTimers(now: at(hour))
             try drain(live, now: at(hour))
         }
-        try live.append([event("order.shipped", "o-2", ["carrier": "DPD"])], now: t0)
+        _ = try live.append([event("order.shipped", "o-2", ["carrier": "DPD"])], now: t0)
         try drain(live, now: t0)
         let replay = try store("replay")
-        try replay.append(live.events(after: 0, limit: 1000).map(\.event), now: t0)
+        _ = try replay.append(live.events(after: 0, limit: 1000).map(\.event), now: t0)
         try drain(replay, now: t0)
         func summary(_ store: Store) throws -> [String] {
             try store.messages(limit: 1000).map { "\($0.key) \($0.workflow) \($0.channel ?? "-") \($0.subjectID ?? "-")" }
@@ -115,9 +115,9 @@ struct DeadlineStoreTests {
         for n in 0..<2500 { events.append(placed("o-\(n)", customer: n % 2 == 0 ? "c-1" : "c-2", region: n % 5 == 0 ? "South" : "north west")) }
         events.append(event("order.delivered", "o-1", [:]))
         events.append(event("order.delayed", "o-3", ["reason": "stock"], time: "2026-11-23T08:00:00Z"))
-        try store.append(events, now: t0)
+        _ = try store.append(events, now: t0)
         try drain(store, now: t0)
-        try store.append([
+        _ = try store.append([
             CloudEvent(id: "snow", source: "urn:test", type: "shipping.disruption_announced", subject: nil, time: t0,
                        data: ["region": "North West", "carrier": "dpd", "reason": "snow"]),
             customer("c-3"),
@@ -135,7 +135,7 @@ struct DeadlineStoreTests {
         #expect(Set(alerts.compactMap(\.subjectID)).count == 1999)
         #expect(alerts.filter { $0.state == .skipped }.map(\.subjectID) == ["o-3"])
         // Announced again an hour later: nobody is told twice within the window.
-        try store.append([CloudEvent(id: "snow-update", source: "urn:test", type: "shipping.disruption_announced", subject: nil,
+        _ = try store.append([CloudEvent(id: "snow-update", source: "urn:test", type: "shipping.disruption_announced", subject: nil,
                                      time: t0.addingTimeInterval(3600), data: ["region": "North West", "reason": "more snow"])], now: t0)
         try drain(store, now: t0)
         let again = try store.messages(limit: 10_000).filter { $0.workflow == "disruption" }
@@ -145,10 +145,10 @@ struct DeadlineStoreTests {
 
     @Test func aDeadlineOvertakenByANewEstimateNeitherAlertsNorStopsTheNewTimer() throws {
         let store = try store()
-        try store.append([customer("c-1"), placed("o-1")], now: t0)
+        _ = try store.append([customer("c-1"), placed("o-1")], now: t0)
         try drain(store, now: t0)
         // The delay reaches the log just before the old deadline fires, and the pipeline is behind.
-        try store.append([event("order.delayed", "o-1", ["reason": "snow", "new_estimate": "2026-11-28"])], now: t0)
+        _ = try store.append([event("order.delayed", "o-1", ["reason": "snow", "new_estimate": "2026-11-28"])], now: t0)
         #expect(try store.fireDueTimers(now: at("2026-11-26T18:00:00Z")).appended == 2)  // ship-by and the old deliver-by
         try drain(store, now: at("2026-11-26T18:00:00Z"))
         #expect(try store.messages(subjectID: "o-1").filter { $0.workflow != "dispatch_overdue" && $0.workflow != "staff_dispatch" }.isEmpty)
@@ -166,7 +166,7 @@ struct DeadlineStoreTests {
         events.append(event("order.delivered", "o-4", [:]))
         func run(_ name: String, batch: Int, chunk: Int) throws -> [String] {
             let store = try store(name)
-            try store.append(events, now: t0)
+            _ = try store.append(events, now: t0)
             while true {
                 let done = try store.processBatch(limit: batch, engine: engine, now: t0, fanoutLimit: chunk)
                 if done.processed == 0 && !done.fanoutPending { break }

@@ -42,7 +42,7 @@ extension Settings {
         }
         if let hours = text("calendar.working_hours") {
             let parts = hours.split(separator: "-").map { $0.trimmingCharacters(in: .whitespaces) }
-            guard parts.count == 2, let opens = Customer.QuietHours.minutes(parts[0]), let closes = Customer.QuietHours.minutes(parts[1]),
+            guard parts.count == 2, let opens = Timestamp.minutesOfDay(parts[0]), let closes = Timestamp.minutesOfDay(parts[1]),
                 opens < closes
             else {
                 throw ConfigError(.invalidValue, "calendar.working_hours must be opening and closing time such as 09:00-17:30, got \"\(hours)\"")

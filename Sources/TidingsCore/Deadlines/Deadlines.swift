@@ -42,12 +42,7 @@ public enum Deadlines {
         case "order.placed":
             // Only the event that placed it: a repeated order.placed changes nothing.
             guard order.timeline.first?.position == stored.position else { return [] }
-            var actions: [TimerAction] = []
-            if let shipBy = order.shipBy { actions.append(.schedule(DeadlineTimer(type: dispatchOverdue, subject: id, dueAt: shipBy))) }
-            if let deliverBy = order.deliverBy {
-                actions.append(.schedule(DeadlineTimer(type: deliveryOverdue, subject: id, dueAt: deliverBy)))
-            }
-            return actions
+            return running(order).map(TimerAction.schedule)
         case "order.shipped", "order.out_for_delivery":
             return [.cancel(type: dispatchOverdue, subject: id)]
         case "order.delayed", disruption:
@@ -64,15 +59,10 @@ public enum Deadlines {
 
     static func ticketActions(_ type: String, ticket: Ticket, stored: StoredEvent) -> [TimerAction] {
         let id = ticket.id
-        var resolutionTimers: [TimerAction] = [.schedule(DeadlineTimer(type: resolutionOverdue, subject: id, dueAt: ticket.resolutionDue))]
-        if let soon = ticket.resolutionDueSoon {
-            resolutionTimers.append(.schedule(DeadlineTimer(type: resolutionDueSoon, subject: id, dueAt: soon)))
-        }
-        let response = DeadlineTimer(type: responseOverdue, subject: id, dueAt: ticket.firstResponseDue)
         switch type {
         case "ticket.opened":
             guard ticket.timeline.first?.position == stored.position else { return [] }
-            return [.schedule(response)] + resolutionTimers
+            return running(ticket).map(TimerAction.schedule)
         case "ticket.replied":
             return [.cancel(type: responseOverdue, subject: id)]
         case "ticket.resolved":
@@ -80,10 +70,38 @@ public enum Deadlines {
         case "ticket.reopened":
             // The promise still stands: its deadlines come back (one that already fired does
             // not fire again, because its event id is the same).
-            return (ticket.firstResponseAt == nil ? [.schedule(response)] : []) + resolutionTimers
+            return running(ticket).map(TimerAction.schedule)
         default:
             return []
         }
+    }
+
+    /// The timers an order in this state keeps running: its ship-by until it leaves, its
+    /// deliver-by until it arrives.
+    public static func running(_ order: Order) -> [DeadlineTimer] {
+        var timers: [DeadlineTimer] = []
+        if let shipBy = order.shipBy, order.status == .placed || order.status == .delayed {
+            timers.append(DeadlineTimer(type: dispatchOverdue, subject: order.id, dueAt: shipBy))
+        }
+        if let deliverBy = order.deliverBy, order.status.isUndelivered {
+            timers.append(DeadlineTimer(type: deliveryOverdue, subject: order.id, dueAt: deliverBy))
+        }
+        return timers
+    }
+
+    /// The timers a ticket in this state keeps running: the first response until the reply,
+    /// and the resolution deadlines until it is resolved.
+    public static func running(_ ticket: Ticket) -> [DeadlineTimer] {
+        guard ticket.status != .resolved else { return [] }
+        var timers: [DeadlineTimer] = []
+        if ticket.firstResponseAt == nil {
+            timers.append(DeadlineTimer(type: responseOverdue, subject: ticket.id, dueAt: ticket.firstResponseDue))
+        }
+        timers.append(DeadlineTimer(type: resolutionOverdue, subject: ticket.id, dueAt: ticket.resolutionDue))
+        if let soon = ticket.resolutionDueSoon {
+            timers.append(DeadlineTimer(type: resolutionDueSoon, subject: ticket.id, dueAt: soon))
+        }
+        return timers
     }
 
     /// Whether a deadline event still matters: a dispatch deadline after the parcel left, a

@@ -37,8 +37,7 @@ public enum Timestamp {
     public static func endOfDay(_ text: String, in zone: TimeZone) -> Date? {
         let parts = text.split(separator: "-").compactMap { Int($0) }
         guard text.count == 10, parts.count == 3 else { return nil }
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = zone
+        let calendar = Calendar.gregorian(in: zone)
         guard let start = calendar.date(from: DateComponents(year: parts[0], month: parts[1], day: parts[2])),
             let next = calendar.date(byAdding: .day, value: 1, to: start)
         else { return nil }
@@ -48,10 +47,15 @@ public enum Timestamp {
     /// `2026-11-25 14:30 Europe/London`: a promised time in a named zone.
     public static func dayAndTime(_ date: Date, in zone: TimeZone) -> String {
         guard zone.identifier != "UTC", zone.identifier != "GMT" else { return dayAndTime(date) }
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = zone
-        let p = calendar.dateComponents([.year, .month, .day, .hour, .minute], from: date)
-        func two(_ n: Int?) -> String { let v = n ?? 0; return v < 10 ? "0\(v)" : "\(v)" }
-        return "\(p.year ?? 0)-\(two(p.month))-\(two(p.day)) \(two(p.hour)):\(two(p.minute)) \(zone.identifier)"
+        let calendar = Calendar.gregorian(in: zone)
+        return "\(calendar.dayText(date)) \(calendar.timeText(date)) \(zone.identifier)"
+    }
+
+    /// Minutes after midnight for a time of day `HH:MM`, or nil when the text is not one.
+    public static func minutesOfDay(_ text: String) -> Int? {
+        let parts = text.split(separator: ":")
+        guard parts.count == 2, let hour = Int(parts[0]), let minute = Int(parts[1]), (0..<24).contains(hour), (0..<60).contains(minute)
+        else { return nil }
+        return hour * 60 + minute
     }
 }

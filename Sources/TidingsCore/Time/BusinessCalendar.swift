@@ -4,7 +4,11 @@ import Foundation
 /// ticket times are counted in it, so "8 working hours" asked on a Friday evening means Monday.
 /// Pure: every answer depends only on the calendar and the dates passed in.
 public struct BusinessCalendar: Sendable, Hashable {
-    public var timeZone: TimeZone
+    public var timeZone: TimeZone {
+        didSet { calendar = .gregorian(in: timeZone) }
+    }
+    /// Built once, not on every day a deadline walks over.
+    private(set) var calendar: Calendar
     /// Working weekdays, Gregorian numbering (1 = Sunday ... 7 = Saturday).
     public var workingDays: Set<Int>
     /// Opening and closing time, in minutes after midnight (local time).
@@ -16,6 +20,7 @@ public struct BusinessCalendar: Sendable, Hashable {
     public init(timeZone: TimeZone, workingDays: Set<Int> = [2, 3, 4, 5, 6], opens: Int = 9 * 60, closes: Int = 17 * 60 + 30,
                 holidays: Set<String> = []) {
         self.timeZone = timeZone
+        calendar = .gregorian(in: timeZone)
         self.workingDays = workingDays
         self.opens = opens
         self.closes = closes
@@ -27,26 +32,12 @@ public struct BusinessCalendar: Sendable, Hashable {
 
     public static let weekdayNames = ["sun": 1, "mon": 2, "tue": 3, "wed": 4, "thu": 5, "fri": 6, "sat": 7]
 
-    var calendar: Calendar {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = timeZone
-        return calendar
-    }
-
-    /// `2026-12-25` for the local day containing `date`.
-    public func dayKey(_ date: Date) -> String {
-        let parts = calendar.dateComponents([.year, .month, .day], from: date)
-        let month = parts.month ?? 0, day = parts.day ?? 0
-        return "\(parts.year ?? 0)-\(month < 10 ? "0" : "")\(month)-\(day < 10 ? "0" : "")\(day)"
-    }
-
     public func isWorkingDay(_ date: Date) -> Bool {
-        workingDays.contains(calendar.component(.weekday, from: date)) && !holidays.contains(dayKey(date))
+        workingDays.contains(calendar.component(.weekday, from: date)) && !holidays.contains(calendar.dayText(date))
     }
 
     /// The local day's opening and closing instants (DST-safe: built from wall-clock times).
     func hours(of day: Date) -> (open: Date, close: Date) {
-        let calendar = self.calendar
         let start = calendar.startOfDay(for: day)
         let open = calendar.date(bySettingHour: opens / 60, minute: opens % 60, second: 0, of: start) ?? start
         let close = calendar.date(bySettingHour: closes / 60, minute: closes % 60, second: 0, of: start) ?? start
@@ -54,13 +45,11 @@ public struct BusinessCalendar: Sendable, Hashable {
     }
 
     func nextDay(_ day: Date) -> Date {
-        let calendar = self.calendar
         let start = calendar.startOfDay(for: day)
         return calendar.date(byAdding: .day, value: 1, to: start) ?? start.addingTimeInterval(86_400)
     }
 
     func previousDay(_ day: Date) -> Date {
-        let calendar = self.calendar
         let start = calendar.startOfDay(for: day)
         return calendar.date(byAdding: .day, value: -1, to: start) ?? start.addingTimeInterval(-86_400)
     }

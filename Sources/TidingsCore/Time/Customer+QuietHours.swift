@@ -1,21 +1,12 @@
 import Foundation
 
 extension Customer.QuietHours {
-    /// Minutes after midnight for `HH:MM`, or nil when the text is not a time of day.
-    public static func minutes(_ text: String) -> Int? {
-        let parts = text.split(separator: ":")
-        guard parts.count == 2, let hour = Int(parts[0]), let minute = Int(parts[1]), (0..<24).contains(hour), (0..<60).contains(minute)
-        else { return nil }
-        return hour * 60 + minute
-    }
-
     /// When quiet hours that hold `now` end, or nil when `now` is outside them (or the hours
     /// are not valid times, which holds nothing back). A window may run past midnight
     /// (21:00-08:00); start equal to end is no window at all.
     public func release(at now: Date, in timeZone: TimeZone) -> Date? {
-        guard let start = Self.minutes(start), let end = Self.minutes(end), start != end else { return nil }
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = timeZone
+        guard let start = Timestamp.minutesOfDay(start), let end = Timestamp.minutesOfDay(end), start != end else { return nil }
+        let calendar = Calendar.gregorian(in: timeZone)
         let parts = calendar.dateComponents([.hour, .minute], from: now)
         let minute = (parts.hour ?? 0) * 60 + (parts.minute ?? 0)
         let quiet = start < end ? (minute >= start && minute < end) : (minute >= start || minute < end)
