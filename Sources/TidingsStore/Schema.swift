@@ -136,6 +136,13 @@ enum Schema {
                 """)
             try Store.scheduleExistingDeadlines(db)
         }
+        migrator.registerMigration("v4: unsent messages by subject") { db in
+            // A new order status suppresses the unsent ones about the same order. Without this
+            // the pipeline scanned every unsent message per event: quadratic in a backlog.
+            try db.execute(sql: """
+                CREATE INDEX messages_unsent_by_subject ON messages (subject_id, category) WHERE state IN ('pending', 'retrying');
+                """)
+        }
         return migrator
     }
 }

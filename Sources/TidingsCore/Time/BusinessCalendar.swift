@@ -15,7 +15,11 @@ public struct BusinessCalendar: Sendable, Hashable {
     public var opens: Int
     public var closes: Int
     /// Days off as `yyyy-MM-dd` in the calendar's time zone.
-    public var holidays: Set<String>
+    public var holidays: Set<String> {
+        didSet { holidayNumbers = Self.dayNumbers(holidays) }
+    }
+    /// The holidays as local day numbers, so walking over days is arithmetic.
+    private(set) var holidayNumbers: Set<Int>
 
     public init(timeZone: TimeZone, workingDays: Set<Int> = [2, 3, 4, 5, 6], opens: Int = 9 * 60, closes: Int = 17 * 60 + 30,
                 holidays: Set<String> = []) {
@@ -25,6 +29,7 @@ public struct BusinessCalendar: Sendable, Hashable {
         self.opens = opens
         self.closes = closes
         self.holidays = holidays
+        holidayNumbers = Self.dayNumbers(holidays)
     }
 
     /// Monday to Friday, 09:00 to 17:30, UTC, no holidays.
@@ -32,38 +37,60 @@ public struct BusinessCalendar: Sendable, Hashable {
 
     public static let weekdayNames = ["sun": 1, "mon": 2, "tue": 3, "wed": 4, "thu": 5, "fri": 6, "sat": 7]
 
-    public func isWorkingDay(_ date: Date) -> Bool {
-        workingDays.contains(calendar.component(.weekday, from: date)) && !holidays.contains(calendar.dayText(date))
+    public func isWorkingDay(_ date: Date) -> Bool { isWorkingDay(number: dayNumber(date)) }
+
+    // Days are walked as local day numbers (days since 1970-01-01 in the calendar's zone) with
+    // integer arithmetic, and turned into instants only where a time of day matters: a ticket
+    // opened in the pipeline walks some forty days, and Foundation's calendar costs microseconds
+    // for each step.
+
+    /// The local day number of an instant.
+    func dayNumber(_ date: Date) -> Int {
+        let local = date.timeIntervalSince1970 + Double(timeZone.secondsFromGMT(for: date))
+        return Int((local / 86_400).rounded(.down))
     }
 
-    /// The local day's opening and closing instants (DST-safe: built from wall-clock times).
+    /// The instant of a wall-clock time on a local day (DST-safe: the offset is the one in force
+    /// at that instant, found in two steps).
+    func instant(day: Int, minutes: Int) -> Date {
+        let local = Double(day * 86_400 + minutes * 60)
+        var guess = local - Double(timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: local)))
+        guess = local - Double(timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: guess)))
+        return Date(timeIntervalSince1970: guess)
+    }
+
+    func isWorkingDay(number day: Int) -> Bool {
+        // 1970-01-01 was a Thursday (weekday 5 when Sunday is 1).
+        let weekday = ((day + 4) % 7 + 7) % 7 + 1
+        return workingDays.contains(weekday) && !holidayNumbers.contains(day)
+    }
+
+    /// The local day's opening and closing instants.
     func hours(of day: Date) -> (open: Date, close: Date) {
-        let start = calendar.startOfDay(for: day)
-        let open = calendar.date(bySettingHour: opens / 60, minute: opens % 60, second: 0, of: start) ?? start
-        let close = calendar.date(bySettingHour: closes / 60, minute: closes % 60, second: 0, of: start) ?? start
-        return (open, close)
+        let number = dayNumber(day)
+        return (instant(day: number, minutes: opens), instant(day: number, minutes: closes))
     }
 
-    func nextDay(_ day: Date) -> Date {
-        let start = calendar.startOfDay(for: day)
-        return calendar.date(byAdding: .day, value: 1, to: start) ?? start.addingTimeInterval(86_400)
-    }
-
-    func previousDay(_ day: Date) -> Date {
-        let start = calendar.startOfDay(for: day)
-        return calendar.date(byAdding: .day, value: -1, to: start) ?? start.addingTimeInterval(-86_400)
+    static func dayNumbers(_ days: Set<String>) -> Set<Int> {
+        Set(days.compactMap { text -> Int? in
+            let parts = text.split(separator: "-").compactMap { Int($0) }
+            guard text.count == 10, parts.count == 3, (1...12).contains(parts[1]),
+                  (1...Timestamp.daysIn(month: parts[1], year: parts[0])).contains(parts[2]) else { return nil }
+            return Timestamp.daysFromCivil(year: parts[0], month: parts[1], day: parts[2])
+        })
     }
 
     /// The moment `hours` working hours after `start`: the clock only runs while the team works.
     public func adding(workingHours hours: Double, to start: Date) -> Date {
         guard isValid else { return start.addingTimeInterval(hours * 3600) }
         var remaining = hours * 3600
-        var day = start
+        var day = dayNumber(start)
         var cursor = start
         // Ten years is the bound.
         for _ in 0..<3660 {
-            if isWorkingDay(day) {
-                let (open, close) = self.hours(of: day)
+            if isWorkingDay(number: day) {
+                let open = instant(day: day, minutes: opens)
+                let close = instant(day: day, minutes: closes)
                 if cursor < open { cursor = open }
                 if cursor < close {
                     let available = close.timeIntervalSince(cursor)
@@ -71,8 +98,8 @@ public struct BusinessCalendar: Sendable, Hashable {
                     remaining -= available
                 }
             }
-            day = nextDay(day)
-            cursor = calendar.startOfDay(for: day)
+            // Any moment of the day before is before the next day's opening.
+            day += 1
         }
         return start.addingTimeInterval(hours * 3600)
     }
@@ -80,23 +107,25 @@ public struct BusinessCalendar: Sendable, Hashable {
     /// Closing time on the `days`-th working day after the day of `start` (the day something
     /// arrives does not count, whatever the hour).
     public func closeOfBusiness(workingDays days: Int, after start: Date) -> Date {
-        workingDay(days, from: start, forward: true).map { hours(of: $0).close } ?? start.addingTimeInterval(Double(days) * 86_400)
+        workingDay(days, from: start, forward: true).map { instant(day: $0, minutes: closes) }
+            ?? start.addingTimeInterval(Double(days) * 86_400)
     }
 
     /// Opening time on the working day `days` working days before the day of `deadline`.
     public func opening(workingDays days: Int, before deadline: Date) -> Date {
-        workingDay(days, from: deadline, forward: false).map { hours(of: $0).open } ?? deadline.addingTimeInterval(-Double(days) * 86_400)
+        workingDay(days, from: deadline, forward: false).map { instant(day: $0, minutes: opens) }
+            ?? deadline.addingTimeInterval(-Double(days) * 86_400)
     }
 
-    /// The `days`-th working day after (or before) the day of `date`; nil for a calendar with
-    /// no working days (ten years is the bound).
-    func workingDay(_ days: Int, from date: Date, forward: Bool) -> Date? {
+    /// The local day number of the `days`-th working day after (or before) the day of `date`;
+    /// nil for a calendar with no working days (ten years is the bound).
+    func workingDay(_ days: Int, from date: Date, forward: Bool) -> Int? {
         guard isValid else { return nil }
-        var day = date
+        var day = dayNumber(date)
         var counted = 0
         for _ in 0..<3660 {
-            day = forward ? nextDay(day) : previousDay(day)
-            if isWorkingDay(day) {
+            day += forward ? 1 : -1
+            if isWorkingDay(number: day) {
                 counted += 1
                 if counted >= days { return day }
             }
