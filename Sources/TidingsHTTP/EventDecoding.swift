@@ -26,21 +26,20 @@ enum EventDecoding {
     }
 
     static func decode(_ body: [UInt8], headers: HTTPFields) throws(Problem) -> [CloudEvent] {
-        let data = Data(body)
         var items: [JSONValue] = []
         switch try mode(of: headers) {
         case .structured:
-            items = [try parse(data, event: 1)]
+            items = [try parse(body[...], event: 1)]
         case .batch:
-            guard case .array(let array) = try parse(data, event: nil) else {
+            guard case .array(let array) = try parse(body[...], event: nil) else {
                 throw invalid([Problem.Issue(event: nil, field: "(body)", message: "must be a JSON array of events")])
             }
             items = array
         case .ndjson:
-            let lines = data.split(separator: UInt8(ascii: "\n")).filter { $0.contains { !($0 == 0x20 || $0 == 0x0D || $0 == 0x09) } }
-            for (index, line) in lines.enumerated() { items.append(try parse(Data(line), event: index + 1)) }
+            let lines = body.split(separator: UInt8(ascii: "\n")).filter { $0.contains { !($0 == 0x20 || $0 == 0x0D || $0 == 0x09) } }
+            for (index, line) in lines.enumerated() { items.append(try parse(line, event: index + 1)) }
         case .binary:
-            items = [try binary(data, headers: headers)]
+            items = [try binary(body[...], headers: headers)]
         }
         guard !items.isEmpty else {
             throw invalid([Problem.Issue(event: nil, field: "(body)", message: "holds no events")])
@@ -65,9 +64,9 @@ enum EventDecoding {
             + (issues.count > 1 ? " (and \(issues.count - 1) more; see errors)" : "") + "; nothing was stored", issues: issues)
     }
 
-    static func parse(_ data: Data, event: Int?) throws(Problem) -> JSONValue {
+    static func parse(_ bytes: ArraySlice<UInt8>, event: Int?) throws(Problem) -> JSONValue {
         do {
-            return try JSONValue.parse(data)
+            return try JSONValue.parse(bytes)
         } catch {
             throw invalid([Problem.Issue(event: event, field: "(json)", message: "is not valid JSON")])
         }
@@ -76,12 +75,12 @@ enum EventDecoding {
     static let ceSpecVersion = HTTPField.Name("ce-specversion")!
 
     /// Binary mode: the attributes are `ce-` headers and the body is the event's data.
-    static func binary(_ data: Data, headers: HTTPFields) throws(Problem) -> JSONValue {
+    static func binary(_ bytes: ArraySlice<UInt8>, headers: HTTPFields) throws(Problem) -> JSONValue {
         var event: [String: JSONValue] = [:]
         for field in headers where field.name.canonicalName.hasPrefix("ce-") {
             event[String(field.name.canonicalName.dropFirst(3))] = .string(field.value)
         }
-        event["data"] = try parse(data, event: 1)
+        event["data"] = try parse(bytes, event: 1)
         return .object(event)
     }
 }

@@ -25,22 +25,29 @@ extension Store {
         }
     }
 
+    /// `append(batches:now:)` for the daemon's group commit: the task waits for the fsync
+    /// without holding a cooperative thread.
+    public func appendSuspending(batches: [[CloudEvent]], now: Date) async throws -> [AppendResult] {
+        try await writeSuspending("appending \(batches.reduce(0) { $0 + $1.count }) events") { db in
+            try batches.map { try Self.append(db, $0, now: now) }
+        }
+    }
+
     static func append(_ db: Database, _ events: [CloudEvent], now: Date) throws -> AppendResult {
         // NOT EXISTS rather than ON CONFLICT: a conflicting insert would still use up a
         // position, leaving gaps in the log.
         let insert = try db.cachedStatement(sql: """
             INSERT INTO events (source, id, type, subject, recorded_at, body)
-            SELECT :source, :id, :type, :subject, :recorded_at, :body
-            WHERE NOT EXISTS (SELECT 1 FROM events WHERE source = :source AND id = :id)
+            SELECT ?1, ?2, ?3, ?4, ?5, ?6
+            WHERE NOT EXISTS (SELECT 1 FROM events WHERE source = ?1 AND id = ?2)
             """)
         var result = AppendResult(positions: [], alreadyStored: 0)
         result.positions.reserveCapacity(events.count)
         let recordedAt = now.timeIntervalSince1970
         for event in events {
-            try insert.execute(arguments: [
-                "source": event.source, "id": event.id, "type": event.type, "subject": event.subject,
-                "recorded_at": recordedAt, "body": event.raw.encoded(),
-            ])
+            // Positional and unchecked: the statement is ours and takes exactly these six.
+            insert.setUncheckedArguments([event.source, event.id, event.type, event.subject, recordedAt, event.raw.encoded()])
+            try insert.execute()
             if db.changesCount > 0 {
                 result.positions.append(db.lastInsertedRowID)
             } else {

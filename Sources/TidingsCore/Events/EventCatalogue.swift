@@ -43,18 +43,18 @@ public struct EventSchema: Sendable {
     static func check(_ object: JSONValue, rules: [FieldRule], prefix: String) -> [FieldIssue] {
         var issues: [FieldIssue] = []
         for rule in rules {
-            let path = "\(prefix).\(rule.name)"
             guard let value = object[rule.name], value != .null else {
-                if rule.required { issues.append(FieldIssue(field: path, message: "is required")) }
+                if rule.required { issues.append(FieldIssue(field: "\(prefix).\(rule.name)", message: "is required")) }
                 continue
             }
-            issues.append(contentsOf: check(value, kind: rule.kind, path: path))
+            // The path is spelled out only for a problem: this runs for every field of every event.
+            issues.append(contentsOf: check(value, kind: rule.kind, path: "\(prefix).\(rule.name)"))
         }
         return issues
     }
 
-    static func check(_ value: JSONValue, kind: FieldKind, path: String) -> [FieldIssue] {
-        func fail(_ message: String) -> [FieldIssue] { [FieldIssue(field: path, message: message)] }
+    static func check(_ value: JSONValue, kind: FieldKind, path: @autoclosure () -> String) -> [FieldIssue] {
+        func fail(_ message: String) -> [FieldIssue] { [FieldIssue(field: path(), message: message)] }
         switch kind {
         case .string:
             return value.stringValue == nil ? fail("must be a string, got \(value.kindName)") : []
@@ -106,7 +106,7 @@ public struct EventSchema: Sendable {
             guard let items = value.arrayValue else { return fail("must be an array, got \(value.kindName)") }
             var issues: [FieldIssue] = []
             for (index, item) in items.enumerated() {
-                let itemPath = "\(path)[\(index)]"
+                let itemPath = "\(path())[\(index)]"
                 guard item.objectValue != nil else {
                     issues.append(FieldIssue(field: itemPath, message: "must be an object"))
                     continue
@@ -119,8 +119,8 @@ public struct EventSchema: Sendable {
 
     static func isE164(_ text: String) -> Bool {
         guard text.first == "+" else { return false }
-        let digits = text.dropFirst()
-        return (8...15).contains(digits.count) && digits.allSatisfy(\.isASCII) && digits.allSatisfy(\.isNumber) && digits.first != "0"
+        let digits = text.utf8.dropFirst()
+        return (8...15).contains(digits.count) && digits.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") } && digits.first != UInt8(ascii: "0")
     }
 }
 

@@ -16,16 +16,26 @@ public enum EventFileParser {
         if firstByte == UInt8(ascii: "[") { return parseArray(data) }
         var events: [CloudEvent] = []
         var problems: [Problem] = []
-        var lineNumber = 0
-        for line in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
-            lineNumber += 1
-            guard line.contains(where: { !($0 == 0x20 || $0 == 0x0D || $0 == 0x09) }) else { continue }
-            let place = "line \(lineNumber)"
-            guard let json = try? JSONValue.parse(Data(line)) else {
-                problems.append(Problem(place: place, issue: FieldIssue(field: "(json)", message: "is not valid JSON")))
-                continue
+        // Lines are found and parsed in place: a file of 200,000 events must not become
+        // 200,000 copies of its lines first.
+        data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
+            var lineNumber = 0
+            var start = 0
+            while start <= raw.count {
+                var end = raw.count
+                if start < raw.count, let base = raw.baseAddress, let newline = memchr(base + start, 0x0A, raw.count - start) {
+                    end = base.distance(to: UnsafeRawPointer(newline))
+                }
+                lineNumber += 1
+                let line = UnsafeRawBufferPointer(rebasing: raw[start..<end])
+                start = end + 1
+                guard line.contains(where: { !($0 == 0x20 || $0 == 0x0D || $0 == 0x09) }) else { continue }
+                guard let json = try? JSONParser.parse(line) else {
+                    problems.append(Problem(place: "line \(lineNumber)", issue: FieldIssue(field: "(json)", message: "is not valid JSON")))
+                    continue
+                }
+                collect(json, place: "line \(lineNumber)", into: &events, &problems)
             }
-            collect(json, place: place, into: &events, &problems)
         }
         return (events, problems)
     }
@@ -42,10 +52,10 @@ public enum EventFileParser {
         return (events, problems)
     }
 
-    static func collect(_ json: JSONValue, place: String, into events: inout [CloudEvent], _ problems: inout [Problem]) {
+    static func collect(_ json: JSONValue, place: @autoclosure () -> String, into events: inout [CloudEvent], _ problems: inout [Problem]) {
         switch EventValidator.validate(json) {
         case .success(let event): events.append(event)
-        case .failure(let error): problems.append(contentsOf: error.issues.map { Problem(place: place, issue: $0) })
+        case .failure(let error): problems.append(contentsOf: error.issues.map { Problem(place: place(), issue: $0) })
         }
     }
 }

@@ -126,19 +126,34 @@ extension JSONValue: ExpressibleByStringLiteral, ExpressibleByBooleanLiteral, Ex
 }
 
 extension JSONValue {
-    /// Parses JSON bytes; numbers become doubles, objects keep their keys.
+    /// Parses JSON bytes; numbers become doubles, objects keep their keys (the first of duplicates).
     public static func parse(_ data: Data) throws -> JSONValue {
-        try JSONDecoder().decode(JSONValue.self, from: data)
+        try data.withUnsafeBytes { try JSONParser.parse($0) }
     }
 
-    /// Compact JSON with sorted keys, so stored documents are byte-stable.
+    /// Parses JSON bytes as they arrive in an HTTP body, without copying them into `Data`.
+    public static func parse(_ bytes: [UInt8]) throws -> JSONValue {
+        try bytes.withUnsafeBufferPointer { try JSONParser.parse($0) }
+    }
+
+    /// Parses part of a body, such as one NDJSON line.
+    public static func parse(_ bytes: ArraySlice<UInt8>) throws -> JSONValue {
+        try bytes.withUnsafeBufferPointer { try JSONParser.parse($0) }
+    }
+
+    /// Compact JSON with sorted keys, so stored documents are byte-stable: the same bytes
+    /// `JSONEncoder` with `[.sortedKeys, .withoutEscapingSlashes]` gives, and like before
+    /// `null` for a value it cannot write (NaN, infinity, more than 511 nested containers).
     public func encoded() -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return (try? encoder.encode(self)) ?? Data("null".utf8)
+        Data(encodedBytes())
+    }
+
+    /// `encoded()` as bytes, for bodies that are sent as `[UInt8]`.
+    public func encodedBytes() -> [UInt8] {
+        JSONWriter.serialize(self) ?? Array("null".utf8)
     }
 
     public func encodedString() -> String {
-        String(decoding: encoded(), as: UTF8.self)
+        String(decoding: encodedBytes(), as: UTF8.self)
     }
 }
