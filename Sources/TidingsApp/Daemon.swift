@@ -46,11 +46,15 @@ public enum Daemon {
                                          "timers": "\(status.timers)", "clock": "\(clock.source.rawValue)"]
         for (channel, config) in runtime.config.channels { metadata[channel.rawValue] = "\(config.routeName)" }
         logger.info("tidings serving", metadata: metadata)
+        if !runtime.config.dispatchEnabled {
+            logger.warning("sending is off (dispatcher.enabled: false): messages wait in the outbox until it is on again")
+        }
+        let sending: [ServiceGroupConfiguration.ServiceConfiguration] = runtime.config.dispatchEnabled ? [.init(service: dispatcher)] : []
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: [
                 .init(service: pipeline),
                 .init(service: timers),
-                .init(service: dispatcher),
+            ] + sending + [
                 .init(service: commit),
                 .init(service: notify),
                 // Last, so it stops first: no new requests, those in flight finish, then the

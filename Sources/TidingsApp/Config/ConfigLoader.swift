@@ -53,6 +53,7 @@ struct Settings {
         config.pipelinePollInterval = .milliseconds(try number("pipeline.poll_interval_ms", default: 50, range: 1...10_000))
         config.dispatcherLeaseSeconds = Double(try number("dispatcher.lease_seconds", default: 120, range: 5...86_400))
         config.dispatcherPollInterval = .milliseconds(try number("dispatcher.poll_interval_ms", default: 250, range: 1...60_000))
+        config.dispatchEnabled = try choice("dispatcher.enabled", ["true": true, "false": false], default: true)
         config.spoolDirectory = text("spool.directory") ?? config.spoolDirectory
         let from = text("smtp.from") ?? "\(config.shop.name) <\(config.shop.email)>"
         guard let sender = MIMEMessage.Mailbox(parsing: from) else {

@@ -18,6 +18,8 @@ public struct TidingsConfig: Sendable {
     public var pipelinePollInterval = Duration.milliseconds(50)
     public var dispatcherLeaseSeconds = 120.0
     public var dispatcherPollInterval = Duration.milliseconds(250)
+    /// Off holds every send (the outbox still fills): for catching up a backlog, or a benchmark.
+    public var dispatchEnabled = true
     public var spoolDirectory = "var/spool"
     public var sender = MIMEMessage.Mailbox(name: "Tidings", address: "tidings@shop.invalid")
     public var channels: [Channel: ChannelConfig] = [:]
