@@ -5,6 +5,7 @@
 #   make build      debug build          make release   release build
 #   make demo       build, then run the daemon on the example events (scripts/demo.sh)
 #   make test       unit + integration tests, schemathesis against the API, the systemd unit
+#   make bench      release build, every benchmark scenario against servers on loopback (BENCHMARKS.md)
 #   make clean      remove var/ and .build/
 
 SWIFT ?= swift
@@ -14,11 +15,11 @@ SHELL := /bin/bash
 # Evaluated when a recipe runs (after the build), not when make starts.
 BIN_PATH = $$($(SWIFT) build --show-bin-path)
 
-.PHONY: all deps test-deps build release demo test check-systemd clean help
+.PHONY: all deps test-deps bench-deps build release demo test bench check-systemd clean help
 .DEFAULT_GOAL := build
 
 help:
-	@sed -n '3,8p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,9p' Makefile | sed 's/^# \{0,1\}//'
 
 all: build
 
@@ -27,6 +28,9 @@ deps:
 
 test-deps:
 	scripts/deps.sh --test
+
+bench-deps: deps
+	scripts/deps.sh --bench
 
 build: deps
 	$(SWIFT) build
@@ -42,6 +46,11 @@ test: test-deps
 	$(SWIFT) test
 	scripts/api-check.sh "$(BIN_PATH)/tidings"
 	scripts/check-systemd.sh "$(BIN_PATH)/tidings"
+
+# BENCH_ARGS: e.g. `--only 1,2 --scale 0.1`; the table also goes to var/bench/results.json.
+bench: bench-deps
+	$(SWIFT) build -c release
+	"$$($(SWIFT) build -c release --show-bin-path)/tidings-bench" --tidings "$$($(SWIFT) build -c release --show-bin-path)/tidings" $(BENCH_ARGS)
 
 # The unit-file checks alone, against the current debug binary.
 check-systemd: build

@@ -3,14 +3,16 @@
 # what is missing: OS packages are checked with dpkg first, and `apt-get update` runs only when
 # something has to be installed. Python modules are checked by importing them.
 #
-# Usage: scripts/deps.sh [--test]
+# Usage: scripts/deps.sh [--test | --bench]
 set -euo pipefail
 
 want_test=false
+want_bench=false
 case "${1:-}" in
     "") ;;
     --test) want_test=true ;;
-    *) echo "usage: $0 [--test]" >&2; exit 2 ;;
+    --bench) want_bench=true ;;
+    *) echo "usage: $0 [--test | --bench]" >&2; exit 2 ;;
 esac
 
 # Root runs commands directly; anyone else needs sudo.
@@ -48,6 +50,18 @@ if command -v dpkg-query >/dev/null 2>&1; then
 else
     echo "deps: not a Debian system: install libcurl (OpenSSL) and SQLite development files," \
          "pkg-config, python3 and systemd-analyze yourself" >&2
+fi
+
+if $want_bench; then
+    # The benchmark's servers and reference tools: nginx (webhook receiver), postfix's
+    # smtp-sink and smtp-source, curl. Postfix is only a source of those two programs here.
+    if command -v dpkg-query >/dev/null 2>&1; then
+        installed postfix || echo "postfix postfix/main_mailer_type select No configuration" | as_root debconf-set-selections
+        apt_install nginx-light postfix curl
+    else
+        echo "deps: not a Debian system: install nginx, postfix (smtp-sink, smtp-source) and curl yourself" >&2
+    fi
+    exit 0
 fi
 
 $want_test || exit 0

@@ -40,6 +40,13 @@ struct ConfigTests {
         #expect(config.channels[.email]?.concurrency == 3)
     }
 
+    @Test func sendingCanBeSwitchedOffAndNothingElseMeansOff() async throws {
+        let path = try write("dispatcher:\n  enabled: true\n")
+        #expect(try await ConfigLoader.load(path: path, environment: [:]).dispatchEnabled)
+        #expect(try await !ConfigLoader.load(path: path, environment: ["DISPATCHER_ENABLED": "false"]).dispatchEnabled)
+        await #expect(throws: ConfigError.self) { try await ConfigLoader.load(path: path, environment: ["DISPATCHER_ENABLED": "no"]) }
+    }
+
     @Test func systemdCredentialsAreReadByName() async throws {
         let path = try write("sms:\n  transport: webhook\n  webhook:\n    preset: twilio\n    url: https://api.twilio.test/M.json\n    from: \"+15005550006\"\n")
         let credentials = try Paths.temporaryDirectory("credentials")
