@@ -59,7 +59,7 @@ public final class GroupCommit: Service {
             while true {
                 let jobs = await nextJobs()
                 guard !jobs.isEmpty else { break }
-                await commit(jobs)
+                commit(jobs)
             }
         } onGracefulShutdown: {
             let waiter = self.queue.withLock { queue in
@@ -93,9 +93,9 @@ public final class GroupCommit: Service {
         }
     }
 
-    private func commit(_ jobs: [Job]) async {
+    private func commit(_ jobs: [Job]) {
         do {
-            let results = try await store.appendSuspending(batches: jobs.map(\.events), now: clock())
+            let results = try store.append(batches: jobs.map(\.events), now: clock())
             let appended = results.reduce(0) { $0 + $1.appended }
             Counter(label: "tidings_events_appended_total").increment(by: appended)
             Recorder(label: "tidings_group_commit_requests").record(jobs.count)

@@ -56,32 +56,18 @@ extension Store {
     public func settleAndClaim(_ records: [DeliveryRecord], room: [Channel: Int], endpoints: [Channel: String] = [:], now: Date,
                                lease: TimeInterval) throws -> Claim {
         try write("recording \(records.count) results and claiming messages") { db in
-            try Self.settleAndClaim(db, records, room: room, endpoints: endpoints, now: now, lease: lease)
+            try Self.record(db, records, now: now)
+            for record in records {
+                guard case .gone(let reason) = record.outcome, let target = endpoints[record.message.channel] else { continue }
+                try Self.disableEndpoint(db, channel: record.message.channel, target: target, reason: reason, now: now)
+            }
+            let disabled = try Self.disabledEndpoints(db, among: endpoints)
+            var claimed: [OutboxMessage] = []
+            for (channel, limit) in room.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+                claimed += try Self.claim(db, channel: channel, limit: disabled[channel] == nil ? limit : 500, now: now, lease: lease)
+            }
+            return Claim(messages: claimed, disabled: disabled)
         }
-    }
-
-    /// `settleAndClaim` for the dispatcher's loop: it waits for the fsync suspended, not on a
-    /// cooperative thread.
-    public func settleAndClaimSuspending(_ records: [DeliveryRecord], room: [Channel: Int], endpoints: [Channel: String] = [:], now: Date,
-                                         lease: TimeInterval) async throws -> Claim {
-        try await writeSuspending("recording \(records.count) results and claiming messages") { db in
-            try Self.settleAndClaim(db, records, room: room, endpoints: endpoints, now: now, lease: lease)
-        }
-    }
-
-    static func settleAndClaim(_ db: Database, _ records: [DeliveryRecord], room: [Channel: Int], endpoints: [Channel: String], now: Date,
-                               lease: TimeInterval) throws -> Claim {
-        try record(db, records, now: now)
-        for record in records {
-            guard case .gone(let reason) = record.outcome, let target = endpoints[record.message.channel] else { continue }
-            try disableEndpoint(db, channel: record.message.channel, target: target, reason: reason, now: now)
-        }
-        let disabled = try disabledEndpoints(db, among: endpoints)
-        var claimed: [OutboxMessage] = []
-        for (channel, limit) in room.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
-            claimed += try claim(db, channel: channel, limit: disabled[channel] == nil ? limit : 500, now: now, lease: lease)
-        }
-        return Claim(messages: claimed, disabled: disabled)
     }
 
     static func claim(_ db: Database, channel: Channel, limit: Int, now: Date, lease: TimeInterval) throws -> [OutboxMessage] {

@@ -30,63 +30,53 @@ extension Store {
     /// affecting 100,000 orders is worked off in chunks between the batches of new events.
     /// `now` decides quiet hours.
     public func processBatch(limit: Int, engine: WorkflowEngine, now: Date, fanoutLimit: Int = 1000) throws -> PipelineBatch {
-        try write("applying a pipeline batch") { db in try Self.processBatch(db, limit: limit, engine: engine, now: now, fanoutLimit: fanoutLimit) }
-    }
-
-    /// `processBatch` for the daemon's pipeline: the task is suspended, not blocking a
-    /// cooperative thread, while the batch is applied and committed.
-    public func processBatchSuspending(limit: Int, engine: WorkflowEngine, now: Date, fanoutLimit: Int = 1000) async throws -> PipelineBatch {
-        try await writeSuspending("applying a pipeline batch") { db in
-            try Self.processBatch(db, limit: limit, engine: engine, now: now, fanoutLimit: fanoutLimit)
-        }
-    }
-
-    static func processBatch(_ db: Database, limit: Int, engine: WorkflowEngine, now: Date, fanoutLimit: Int) throws -> PipelineBatch {
-        let from = try Self.checkpoint(db, Self.pipelineCheckpoint)
-        let events = try Self.events(db, after: from, limit: limit)
-        var batch = PipelineBatch(processed: events.count, checkpoint: from, readyByChannel: [:], skipped: 0, suppressedByChannel: [:])
-        var models = ReadModelCache(db: db, promises: engine.promises)
-        let outbox = try OutboxWriter(db: db, now: now)
-        let timers = try TimerWriter(db: db)
-        func write(_ intents: [NotificationIntent], _ stored: StoredEvent) throws {
-            for intent in intents {
-                guard try outbox.insert(intent, eventAt: stored.recordedAt) else { continue }
-                if let channel = intent.channel { batch.readyByChannel[channel, default: 0] += 1 } else { batch.skipped += 1 }
-                for channel in try outbox.suppressSuperseded(by: intent, eventType: stored.event.type) {
-                    batch.suppressedByChannel[channel, default: 0] += 1
+        try write("applying a pipeline batch") { db in
+            let from = try Self.checkpoint(db, Self.pipelineCheckpoint)
+            let events = try Self.events(db, after: from, limit: limit)
+            var batch = PipelineBatch(processed: events.count, checkpoint: from, readyByChannel: [:], skipped: 0, suppressedByChannel: [:])
+            var models = ReadModelCache(db: db, promises: engine.promises)
+            let outbox = try OutboxWriter(db: db, now: now)
+            let timers = try TimerWriter(db: db)
+            func write(_ intents: [NotificationIntent], _ stored: StoredEvent) throws {
+                for intent in intents {
+                    guard try outbox.insert(intent, eventAt: stored.recordedAt) else { continue }
+                    if let channel = intent.channel { batch.readyByChannel[channel, default: 0] += 1 } else { batch.skipped += 1 }
+                    for channel in try outbox.suppressSuperseded(by: intent, eventType: stored.event.type) {
+                        batch.suppressedByChannel[channel, default: 0] += 1
+                    }
                 }
             }
-        }
-        var queued = try Self.fanoutPending(db)
-        for stored in events {
-            if stored.event.type == Deadlines.disruption {
-                // The orders it affects are chosen from the table: bring it up to date first.
-                try models.flush()
-                try Self.queueDisruption(db, stored)
-                queued = true
-                continue
+            var queued = try Self.fanoutPending(db)
+            for stored in events {
+                if stored.event.type == Deadlines.disruption {
+                    // The orders it affects are chosen from the table: bring it up to date first.
+                    try models.flush()
+                    try Self.queueDisruption(db, stored)
+                    queued = true
+                    continue
+                }
+                if queued, stored.event.type.hasPrefix("order."), let subject = stored.event.subject {
+                    try Self.alertQueued(db, orderID: subject, models: &models, engine: engine, now: now, timers: timers, write: write)
+                }
+                let affected = try models.apply(stored)
+                try write(engine.intents(for: stored, customer: affected.customer, order: affected.order, ticket: affected.ticket, now: now), stored)
+                for action in Deadlines.actions(for: stored, order: affected.order, ticket: affected.ticket)
+                where try timers.apply(action, position: stored.position) {
+                    batch.timersScheduled += 1
+                }
             }
-            if queued, stored.event.type.hasPrefix("order."), let subject = stored.event.subject {
-                try Self.alertQueued(db, orderID: subject, models: &models, engine: engine, now: now, timers: timers, write: write)
+            if fanoutLimit > 0 {
+                batch.disruptionAlerts = try Self.alertDisrupted(db, limit: fanoutLimit, models: &models, engine: engine, now: now, timers: timers,
+                                                           write: write)
+                batch.fanoutPending = try Self.fanoutPending(db)
             }
-            let affected = try models.apply(stored)
-            try write(engine.intents(for: stored, customer: affected.customer, order: affected.order, ticket: affected.ticket, now: now), stored)
-            for action in Deadlines.actions(for: stored, order: affected.order, ticket: affected.ticket)
-            where try timers.apply(action, position: stored.position) {
-                batch.timersScheduled += 1
+            try models.flush()
+            if let last = events.last {
+                try Self.setCheckpoint(db, Self.pipelineCheckpoint, last.position)
+                batch.checkpoint = last.position
             }
+            return batch
         }
-        if fanoutLimit > 0 {
-            batch.disruptionAlerts = try Self.alertDisrupted(db, limit: fanoutLimit, models: &models, engine: engine, now: now, timers: timers,
-                                                       write: write)
-            batch.fanoutPending = try Self.fanoutPending(db)
-        }
-        try models.flush()
-        if let last = events.last {
-            try Self.setCheckpoint(db, Self.pipelineCheckpoint, last.position)
-            batch.checkpoint = last.position
-        }
-        return batch
     }
 
     /// The position up to which the pipeline has applied the log.

@@ -83,19 +83,6 @@ extension Store {
         }
     }
 
-    /// `write`, on GRDB's writer queue while the calling task is suspended: a commit waits for
-    /// the disk (fsync), and blocking one of the two cooperative threads meanwhile would stall
-    /// the HTTP server and every other task.
-    func writeSuspending<T: Sendable>(_ what: String, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        do {
-            return try await pool.write(body)
-        } catch let error as StoreError {
-            throw error
-        } catch {
-            throw StoreError(.writeFailed, "\(what) failed: \(error)")
-        }
-    }
-
     func read<T>(_ what: String, _ body: (Database) throws -> T) throws -> T {
         do {
             return try pool.read(body)

@@ -53,7 +53,7 @@ public final class PipelineService: Service {
                 heartbeat.store(Int64(Date().timeIntervalSince1970), ordering: .relaxed)
                 do {
                     if try fanoutPending || store.head() > checkpoint {
-                        let batch = try await store.processBatchSuspending(limit: batchSize, engine: engine, now: clock(), fanoutLimit: fanoutBatch)
+                        let batch = try store.processBatch(limit: batchSize, engine: engine, now: clock(), fanoutLimit: fanoutBatch)
                         checkpoint = batch.checkpoint
                         fanoutPending = batch.fanoutPending
                         position.store(checkpoint, ordering: .relaxed)

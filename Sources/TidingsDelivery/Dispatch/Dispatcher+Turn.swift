@@ -13,7 +13,7 @@ extension Dispatcher {
 
     /// One turn: records every result and claims what each gate has room for, in one
     /// transaction (one fsync per turn, not per message). Nil when the store failed.
-    func turn(_ unrecorded: inout [DeliveryRecord]) async -> Work? {
+    func turn(_ unrecorded: inout [DeliveryRecord]) -> Work? {
         let now = clock()
         let room = gates.withLock { book in
             var room: [Channel: Int] = [:]
@@ -25,7 +25,7 @@ extension Dispatcher {
         }
         let claim: Store.Claim
         do {
-            claim = try await store.settleAndClaimSuspending(unrecorded, room: room, endpoints: endpoints, now: now, lease: lease)
+            claim = try store.settleAndClaim(unrecorded, room: room, endpoints: endpoints, now: now, lease: lease)
             unrecorded.removeAll()
         } catch {
             // Kept for the next turn; if the process dies first, the claims are released at the

@@ -66,7 +66,7 @@ public final class Dispatcher: Service {
                 var unrecorded: [DeliveryRecord] = []
                 while !stopping.load(ordering: .relaxed) && !Task.isCancelled {
                     unrecorded += takeFinished()
-                    let work = await turn(&unrecorded) ?? Work()
+                    let work = turn(&unrecorded) ?? Work()
                     for (message, setup) in work.send {
                         group.addTask { await self.deliver(message, setup) }
                     }
@@ -98,7 +98,7 @@ public final class Dispatcher: Service {
         var unrecorded: [DeliveryRecord] = []
         var attempts = 0
         while true {
-            guard let work = await turn(&unrecorded) else { return attempts }  // the store failed; logged
+            guard let work = turn(&unrecorded) else { return attempts }  // the store failed; logged
             unrecorded += work.failed
             attempts += work.send.count + work.failed.count
             if work.send.isEmpty && unrecorded.isEmpty { return attempts }
