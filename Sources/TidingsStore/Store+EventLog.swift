@@ -25,14 +25,6 @@ extension Store {
         }
     }
 
-    /// `append(batches:now:)` for the daemon's group commit: the task waits for the fsync
-    /// without holding a cooperative thread.
-    public func appendSuspending(batches: [[CloudEvent]], now: Date) async throws -> [AppendResult] {
-        try await writeSuspending("appending \(batches.reduce(0) { $0 + $1.count }) events") { db in
-            try batches.map { try Self.append(db, $0, now: now) }
-        }
-    }
-
     static func append(_ db: Database, _ events: [CloudEvent], now: Date) throws -> AppendResult {
         // NOT EXISTS rather than ON CONFLICT: a conflicting insert would still use up a
         // position, leaving gaps in the log.
