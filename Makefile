@@ -14,6 +14,7 @@ SHELL := /bin/bash
 
 # Evaluated when a recipe runs (after the build), not when make starts.
 BIN_PATH = $$($(SWIFT) build --show-bin-path)
+RELEASE_BIN_PATH = $$($(SWIFT) build -c release --show-bin-path)
 
 .PHONY: all deps test-deps bench-deps build release demo test bench check-systemd clean help
 .DEFAULT_GOAL := build
@@ -50,7 +51,7 @@ test: test-deps
 # BENCH_ARGS: e.g. `--only 1,2 --scale 0.1`; the table also goes to var/bench/results.json.
 bench: bench-deps
 	$(SWIFT) build -c release
-	"$$($(SWIFT) build -c release --show-bin-path)/tidings-bench" --tidings "$$($(SWIFT) build -c release --show-bin-path)/tidings" $(BENCH_ARGS)
+	"$(RELEASE_BIN_PATH)/tidings-bench" --tidings "$(RELEASE_BIN_PATH)/tidings" $(BENCH_ARGS)
 
 # The unit-file checks alone, against the current debug binary.
 check-systemd: build

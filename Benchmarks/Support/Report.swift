@@ -2,36 +2,22 @@ import Foundation
 
 /// One row of the table: a scenario's figure, the reference tool's figure from the same run
 /// where the target is a ratio, and whether the target was met.
-struct Outcome: Codable {
+struct Outcome: Encodable {
     var scenario: String
     var figure: Double
     var unit: String
     var reference: Double?
     var referenceTool: String?
+    /// The figure over the reference, where the target is a ratio.
+    var ratio: Double?
     var target: String
     var pass: Bool
     /// Further readings (resident memory, percentiles, counts) that back the figure.
     var details: [String: Double] = [:]
     var error: String?
 
-    var ratio: Double? { reference.map { $0 > 0 ? figure / $0 : 0 } }
-
     enum CodingKeys: String, CodingKey {
-        case scenario, figure, unit, reference, referenceTool = "reference_tool", target, pass, details, error, ratio
-    }
-
-    func encode(to encoder: Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(scenario, forKey: .scenario)
-        try container.encode(figure, forKey: .figure)
-        try container.encode(unit, forKey: .unit)
-        try container.encodeIfPresent(reference, forKey: .reference)
-        try container.encodeIfPresent(referenceTool, forKey: .referenceTool)
-        try container.encodeIfPresent(ratio, forKey: .ratio)
-        try container.encode(target, forKey: .target)
-        try container.encode(pass, forKey: .pass)
-        try container.encode(details, forKey: .details)
-        try container.encodeIfPresent(error, forKey: .error)
+        case scenario, figure, unit, reference, referenceTool = "reference_tool", ratio, target, pass, details, error
     }
 
     init(scenario: String, figure: Double, unit: String, reference: Double? = nil, referenceTool: String? = nil, target: String,
@@ -41,22 +27,10 @@ struct Outcome: Codable {
         self.unit = unit
         self.reference = reference
         self.referenceTool = referenceTool
+        ratio = reference.map { $0 > 0 ? figure / $0 : 0 }
         self.target = target
         self.pass = pass
         self.details = details
-    }
-
-    init(from decoder: Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        scenario = try container.decode(String.self, forKey: .scenario)
-        figure = try container.decode(Double.self, forKey: .figure)
-        unit = try container.decode(String.self, forKey: .unit)
-        reference = try container.decodeIfPresent(Double.self, forKey: .reference)
-        referenceTool = try container.decodeIfPresent(String.self, forKey: .referenceTool)
-        target = try container.decode(String.self, forKey: .target)
-        pass = try container.decode(Bool.self, forKey: .pass)
-        details = try container.decode([String: Double].self, forKey: .details)
-        error = try container.decodeIfPresent(String.self, forKey: .error)
     }
 
     static func failed(_ scenario: String, target: String, _ error: Error) -> Outcome {
@@ -67,7 +41,7 @@ struct Outcome: Codable {
 }
 
 /// The results of a run: the table on stdout and the same rows as JSON.
-struct Report: Codable {
+struct Report: Encodable {
     var started: String
     var machine: [String: String]
     var scale: Double

@@ -9,7 +9,6 @@ import NIOPosix
 final class SMTPRecorder: Sendable {
     let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     let accepted = NIOLockedValueBox<[String: UInt64]>([:])
-    let count = NIOLockedValueBox<Int>(0)
     /// Only recipients with this prefix are noted (the scenario's tagged messages).
     let prefix: String
     private let channel: NIOLockedValueBox<Channel?> = .init(nil)
@@ -37,7 +36,6 @@ final class SMTPRecorder: Sendable {
 
     func record(_ recipients: [String]) {
         let now = NIODeadline.now().uptimeNanoseconds
-        count.withLockedValue { $0 += 1 }
         for recipient in recipients where recipient.hasPrefix(prefix) {
             accepted.withLockedValue { $0[recipient] = now }
         }
@@ -115,7 +113,7 @@ final class SMTPSession: ChannelInboundHandler, @unchecked Sendable {
         guard haystack.count >= needle.count, from <= haystack.count - needle.count else { return nil }
         var i = from
         while i <= haystack.count - needle.count {
-            if haystack[i] == needle[0] && Array(haystack[i..<(i + needle.count)]) == needle { return i }
+            if haystack[i] == needle[0] && haystack[i..<(i + needle.count)].elementsEqual(needle) { return i }
             i += 1
         }
         return nil

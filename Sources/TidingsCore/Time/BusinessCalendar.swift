@@ -4,11 +4,7 @@ import Foundation
 /// ticket times are counted in it, so "8 working hours" asked on a Friday evening means Monday.
 /// Pure: every answer depends only on the calendar and the dates passed in.
 public struct BusinessCalendar: Sendable, Hashable {
-    public var timeZone: TimeZone {
-        didSet { calendar = .gregorian(in: timeZone) }
-    }
-    /// Built once, not on every day a deadline walks over.
-    private(set) var calendar: Calendar
+    public var timeZone: TimeZone
     /// Working weekdays, Gregorian numbering (1 = Sunday ... 7 = Saturday).
     public var workingDays: Set<Int>
     /// Opening and closing time, in minutes after midnight (local time).
@@ -24,7 +20,6 @@ public struct BusinessCalendar: Sendable, Hashable {
     public init(timeZone: TimeZone, workingDays: Set<Int> = [2, 3, 4, 5, 6], opens: Int = 9 * 60, closes: Int = 17 * 60 + 30,
                 holidays: Set<String> = []) {
         self.timeZone = timeZone
-        calendar = .gregorian(in: timeZone)
         self.workingDays = workingDays
         self.opens = opens
         self.closes = closes
@@ -63,12 +58,6 @@ public struct BusinessCalendar: Sendable, Hashable {
         // 1970-01-01 was a Thursday (weekday 5 when Sunday is 1).
         let weekday = ((day + 4) % 7 + 7) % 7 + 1
         return workingDays.contains(weekday) && !holidayNumbers.contains(day)
-    }
-
-    /// The local day's opening and closing instants.
-    func hours(of day: Date) -> (open: Date, close: Date) {
-        let number = dayNumber(day)
-        return (instant(day: number, minutes: opens), instant(day: number, minutes: closes))
     }
 
     static func dayNumbers(_ days: Set<String>) -> Set<Int> {
