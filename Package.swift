@@ -34,6 +34,7 @@ let package = Package(
             name: "TidingsCore",
             dependencies: [
                 .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         .target(
@@ -107,11 +108,13 @@ let package = Package(
             path: "Benchmarks"
         ),
         .testTarget(name: "TidingsCoreTests", dependencies: ["TidingsCore"]),
-        .testTarget(name: "TidingsStoreTests", dependencies: ["TidingsStore"]),
+        .testTarget(name: "TidingsStoreTests", dependencies: ["TidingsStore", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "TidingsDeliveryTests", dependencies: ["TidingsDelivery"]),
         .testTarget(
             name: "TidingsAppTests",
-            dependencies: ["TidingsApp", .product(name: "MetricsTestKit", package: "swift-metrics")]
+            dependencies: [
+                "TidingsApp", .product(name: "MetricsTestKit", package: "swift-metrics"), .product(name: "GRDB", package: "GRDB.swift"),
+            ]
         ),
         .testTarget(
             name: "TidingsHTTPTests",

@@ -16,7 +16,7 @@ extension API {
             "appended": .number(Double(result.appended)), "already_stored": .number(Double(result.alreadyStored)),
             "positions": .array(result.positions.map { .number(Double($0)) }),
         ]
-        return json(value, status: result.appended > 0 ? .created : .ok)
+        return try json(value, status: result.appended > 0 ? .created : .ok)
     }
 
     /// The body, refused with 413 as soon as it passes the limit.

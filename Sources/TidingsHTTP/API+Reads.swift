@@ -11,7 +11,7 @@ extension API {
         guard let order = try store.order(id: id) else { throw Problem(.notFound, "Not Found", detail: "no order \(id)") }
         var value = try Self.encode(order)
         value["messages"] = .array(try store.messages(subjectID: id, limit: 500).map(Self.message))
-        return json(value)
+        return try json(value)
     }
 
     /// `GET /v1/tickets/{id}`: the ticket, its promised times and timeline, and its messages.
@@ -22,7 +22,7 @@ extension API {
         var value = try Self.encode(ticket)
         value["reference"] = .string(ticket.reference)
         value["messages"] = .array(try store.messages(subjectID: id, limit: 500).map(Self.message))
-        return json(value)
+        return try json(value)
     }
 
     /// `GET /v1/customers/{id}/messages?limit=&after=`: every message to a customer, oldest first, in pages.
@@ -34,7 +34,7 @@ extension API {
         let messages = try store.messages(customerID: id, after: after, limit: limit)
         var value: JSONValue = ["customer_id": .string(id), "messages": .array(messages.map(Self.message))]
         value["next_after"] = messages.count == limit ? messages.last.map { .number(Double($0.id)) } : .null
-        return json(value)
+        return try json(value)
     }
 
     /// `GET /v1/deliveries?state=&limit=&after=`: the outbox, oldest first.
@@ -52,7 +52,7 @@ extension API {
         let messages = try store.messages(state: state, after: try Self.integer(request, "after"), limit: limit)
         var value: JSONValue = ["deliveries": .array(messages.map(Self.message))]
         value["next_after"] = messages.count == limit ? messages.last.map { .number(Double($0.id)) } : .null
-        return json(value)
+        return try json(value)
     }
 
     /// `POST /v1/deliveries/{id}/retry` (admin): a dead message gets another go.
@@ -64,7 +64,7 @@ extension API {
         guard try store.retry(messageID: id, now: environment.clock()) == 1 else {
             throw Problem(.conflict, "Conflict", detail: "message \(id) is \(message.state.rawValue); only dead messages can be retried")
         }
-        return json(["id": .number(Double(id)), "state": "pending"], status: .accepted)
+        return try json(["id": .number(Double(id)), "state": "pending"], status: .accepted)
     }
 
     static func limit(_ request: Request) throws -> Int {

@@ -16,6 +16,8 @@ public struct HTTPSettings: Sendable {
     public var tokens: [APIToken] = []
     /// `/readyz` fails while the pipeline is further behind the log than this.
     public var readyMaxLag: Int64 = 10_000
+    /// /readyz fails while more events than this are quarantined: someone must look at them.
+    public var readyMaxQuarantined = 10
 
     public init() {}
 }
@@ -86,7 +88,7 @@ struct API: Sendable {
             Route(method: .get, path: "/v1/deliveries") { request, context in try deliveries(request, context) },
             Route(method: .post, path: "/v1/deliveries/:id/retry") { request, context in try retry(request, context) },
             Route(method: .get, path: "/metrics") { _, _ in try metrics() },
-            Route(method: .get, path: "/healthz") { _, _ in json(["status": "ok"]) },
+            Route(method: .get, path: "/healthz") { _, _ in try json(["status": "ok"]) },
             Route(method: .get, path: "/readyz") { _, _ in try readiness() },
             Route(method: .get, path: "/openapi.yaml") { _, _ in
                 Response(status: .ok, headers: [.contentType: "application/yaml; charset=utf-8"],
@@ -96,7 +98,8 @@ struct API: Sendable {
         ]
     }
 
-    func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
-        Response(status: status, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: value.encoded())))
+    func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) throws -> Response {
+        Response(status: status, headers: [.contentType: "application/json"],
+                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: try value.encodedBytes())))
     }
 }

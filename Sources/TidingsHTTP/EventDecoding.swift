@@ -53,7 +53,19 @@ enum EventDecoding {
                 issues += error.issues.map { Problem.Issue(event: index + 1, field: $0.field, message: $0.message) }
             }
         }
+        issues += EventValidator.conflictingDuplicates(in: events).map {
+            Problem.Issue(event: $0.index + 1, field: $0.issue.field, message: $0.issue.message)
+        }
         guard issues.isEmpty else { throw invalid(issues) }
+        let reserved = events.enumerated().compactMap { index, event in
+            EventValidator.reservation(of: event).map { Problem.Issue(event: index + 1, field: $0.field, message: $0.message) }
+        }
+        if let first = reserved.first {
+            throw Problem(.forbidden, "Reserved events", detail: """
+                event \(first.event ?? 1): \(first.field): \(first.message)\(reserved.count > 1 ? " (and \(reserved.count - 1) more)" : ""); \
+                nothing was stored
+                """, issues: reserved)
+        }
         return events
     }
 

@@ -41,7 +41,7 @@ public struct Problem: Error, Sendable, ResponseGenerator {
         }
         var fields = headers
         fields[.contentType] = "application/problem+json"
-        return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: JSONValue.object(body).encoded())))
+        return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: try JSONValue.object(body).encodedBytes())))
     }
 
     static func unauthorized(_ detail: String) -> Problem {

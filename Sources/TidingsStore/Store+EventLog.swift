@@ -38,7 +38,7 @@ extension Store {
         let recordedAt = now.timeIntervalSince1970
         for event in events {
             // Positional and unchecked: the statement is ours and takes exactly these six.
-            insert.setUncheckedArguments([event.source, event.id, event.type, event.subject, recordedAt, event.raw.encoded()])
+            insert.setUncheckedArguments([event.source, event.id, event.type, event.subject, recordedAt, try event.raw.encoded()])
             try insert.execute()
             if db.changesCount > 0 {
                 result.positions.append(db.lastInsertedRowID)
@@ -64,19 +64,34 @@ extension Store {
     }
 
     static func events(_ db: Database, after position: Int64, limit: Int) throws -> [StoredEvent] {
+        try loggedEvents(db, after: position, limit: limit).map { try $0.decoded() }
+    }
+
+    /// Events as stored, each decoded on its own: one unreadable event must not make its
+    /// neighbours unreadable too (the pipeline quarantines it and goes on).
+    static func loggedEvents(_ db: Database, after position: Int64, limit: Int) throws -> [LoggedEvent] {
         let statement = try db.cachedStatement(sql: """
             SELECT position, recorded_at, body FROM events WHERE position > ? ORDER BY position LIMIT ?
             """)
         let rows = try Row.fetchCursor(statement, arguments: [position, limit])
-        var events: [StoredEvent] = []
+        var events: [LoggedEvent] = []
         while let row = try rows.next() {
-            let position: Int64 = row[0]
-            let body: Data = row[2]
-            guard let json = try? JSONValue.parse(body), let event = CloudEvent(stored: json) else {
-                throw StoreError(.corruptRow, "the event at position \(position) is not readable JSON; inspect it with sqlite3")
-            }
-            events.append(StoredEvent(position: position, recordedAt: Date(timeIntervalSince1970: row[1]), event: event))
+            events.append(LoggedEvent(position: row[0], recordedAt: row[1], body: row[2]))
         }
         return events
+    }
+}
+
+/// An event's row in the log, not yet decoded.
+struct LoggedEvent {
+    var position: Int64
+    var recordedAt: Double
+    var body: Data
+
+    func decoded() throws -> StoredEvent {
+        guard let json = try? JSONValue.parse(body), let event = CloudEvent(stored: json) else {
+            throw StoreError(.unreadableEvent, "the event at position \(position) is not a readable CloudEvent (its stored body is not a JSON event object)")
+        }
+        return StoredEvent(position: position, recordedAt: Date(timeIntervalSince1970: recordedAt), event: event)
     }
 }

@@ -68,4 +68,24 @@ struct EventValidatorTests {
         #expect(stored.data == ["points": 5, "note": "free-form"])
         #expect(issues(event("loyalty.points_added", data: .string("free-form"))) == ["data"])
     }
+
+    @Test func boundsMoneyAndQuantitiesSoTemplatesCanFormatThem() {
+        var data = Fixtures.placedData
+        data["total"] = 1e17
+        #expect(issues(event("order.placed", data: data)) == ["data.total"])
+        data["total"] = 1e12
+        data["items"] = [["sku": "A", "name": "A", "quantity": 1e7, "unit_price": 1]]
+        #expect(issues(event("order.placed", data: data)) == ["data.items[0].quantity"])
+        #expect(issues(event("order.cancelled", data: ["amount": -1])) == ["data.amount"])
+        // Whatever an older version stored, formatting never traps.
+        #expect(TemplateContext.money(1e17) == "1e+17")
+        #expect(TemplateContext.money(.infinity) == "inf")
+        #expect(TemplateContext.money(12.345) == "12.35")
+    }
+
+    @Test func refusesEventsNestedTooDeep() {
+        var value: JSONValue = [:]
+        for _ in 0..<EventValidator.maximumDepth { value = ["x": value] }
+        #expect(issues(event("shop.note", data: value)) == ["(event)"])
+    }
 }

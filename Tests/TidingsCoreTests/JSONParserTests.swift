@@ -118,7 +118,7 @@ struct JSONParserTests {
         #expect(throws: JSONParseError.self) { try JSONValue.parse([UInt8](repeating: UInt8(ascii: "["), count: 100_000)) }
     }
 
-    @Test func writesTheSameBytesAsJSONEncoder() {
+    @Test func writesTheSameBytesAsJSONEncoder() throws {
         var controls = ""
         for byte in 0..<0x80 as Range<UInt8> { controls.unicodeScalars.append(Unicode.Scalar(byte)) }
         var keys: [String: JSONValue] = [:]
@@ -130,21 +130,28 @@ struct JSONParserTests {
             [.number(.greatestFiniteMagnitude), .number(-1.5), .number(2.5e-8), .number(9_007_199_254_740_992)], [:], [],
         ]
         for value in values {
-            #expect(value.encodedBytes() == Self.foundationEncode(value), "\(value)")
+            #expect(try value.encodedBytes() == Self.foundationEncode(value), "\(value)")
         }
-        #expect(JSONValue.object(keys).encoded() == Data(Self.foundationEncode(.object(keys))))
+        #expect(try JSONValue.object(keys).encoded() == Data(Self.foundationEncode(.object(keys))))
     }
 
-    @Test func writesNullWhereJSONEncoderThrows() {
-        var deep: JSONValue = []
-        for _ in 0..<511 { deep = [deep] }
-        var shallower: JSONValue = []
-        for _ in 0..<510 { shallower = ["k": shallower] }
-        for value: JSONValue in [.number(.nan), [.number(.infinity)], ["a": .number(-.infinity)], deep, shallower] {
-            #expect(value.encodedString() == String(decoding: Self.foundationEncode(value), as: UTF8.self))
+    /// One depth limit for reading and writing: what the parser takes, the writer writes back;
+    /// NaN, infinities and anything deeper are errors, never a silent `null`.
+    @Test func writesWhatItReadsAndRefusesWhatHasNoJSONForm() throws {
+        func nested(_ depth: Int) -> JSONValue {
+            var value: JSONValue = []
+            for _ in 1..<depth { value = [value] }
+            return value
         }
-        #expect(deep.encodedString() == "null")
-        #expect(shallower.encodedString().hasPrefix(#"{"k":{"k":"#))
+        let deepest = nested(JSONValue.maximumDepth)
+        let written = try deepest.encodedBytes()
+        #expect(try JSONValue.parse(written) == deepest)
+        #expect(deepest.depth == JSONValue.maximumDepth)
+        #expect(throws: JSONValue.EncodingError.self) { try nested(JSONValue.maximumDepth + 1).encodedBytes() }
+        #expect(throws: JSONParseError.self) { try JSONValue.parse(Array(("[" + String(repeating: "[", count: JSONValue.maximumDepth) + "]" + String(repeating: "]", count: JSONValue.maximumDepth)).utf8)) }
+        for value: JSONValue in [.number(.nan), [.number(.infinity)], ["a": .number(-.infinity)]] {
+            #expect(throws: JSONValue.EncodingError.self) { try value.encodedBytes() }
+        }
     }
 
     @Test func randomDocumentsMatchFoundation() throws {
@@ -152,18 +159,18 @@ struct JSONParserTests {
         for _ in 0..<300 {
             let value = Self.randomValue(&random, depth: 0)
             let expected = Self.foundationEncode(value)
-            #expect(value.encodedBytes() == expected)
+            #expect(try value.encodedBytes() == expected)
             let parsed = try JSONValue.parse(expected)
             #expect(Self.same(parsed, value))
             #expect(Self.agree(expected))
         }
     }
 
-    @Test func randomNumbersMatchFoundation() {
+    @Test func randomNumbersMatchFoundation() throws {
         var random = SplitMix64(seed: 8259)
         for _ in 0..<2_000 {
             let value = JSONValue.number(Self.randomDouble(&random))
-            #expect(value.encodedBytes() == Self.foundationEncode(value))
+            #expect(try value.encodedBytes() == Self.foundationEncode(value))
             var text = random.next(below: 2) == 0 ? "-" : ""
             text += String(random.next(below: 9) + 1)
             for _ in 0..<random.next(below: 25) { text += String(random.next(below: 10)) }

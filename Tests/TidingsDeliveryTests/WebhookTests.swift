@@ -17,10 +17,10 @@ struct WebhookTests {
         return (headers, String(decoding: body, as: UTF8.self))
     }
 
-    @Test func twilioIsFormEncodedWithBasicAuth() {
+    @Test func twilioIsFormEncodedWithBasicAuth() throws {
         let settings = WebhookTransport.Settings(preset: .twilio, url: "https://api.twilio.test/Messages.json", from: "+15005550006",
                                                  username: "AC123", password: "secret")
-        let request = WebhookRequest.build(message, settings: settings)
+        let request = try WebhookRequest.build(message, settings: settings)
         let (headers, body) = http(request)
         #expect(body == "To=%2B447700900123&From=%2B15005550006&Body=Shipped%20%26%20on%20its%20way")
         #expect(headers.contains("Content-Type: application/x-www-form-urlencoded"))
@@ -30,7 +30,7 @@ struct WebhookTests {
 
     @Test func messengerUsesTheSendAPIShape() throws {
         let settings = WebhookTransport.Settings(preset: .messenger, url: "https://graph.test/v19.0/me/messages", token: "tok/+en")
-        let request = WebhookRequest.build(message, settings: settings)
+        let request = try WebhookRequest.build(message, settings: settings)
         #expect(request.url == "https://graph.test/v19.0/me/messages?access_token=tok%2F%2Ben")
         let body = try JSONValue.parse(Data(http(request).body.utf8))
         #expect(body.value(atPath: "recipient.id") == "+447700900123")
@@ -39,7 +39,7 @@ struct WebhookTests {
     }
 
     @Test func genericCarriesTheIdempotencyKey() throws {
-        let request = WebhookRequest.build(message, settings: WebhookTransport.Settings(preset: .generic, url: "http://127.0.0.1/hook"))
+        let request = try WebhookRequest.build(message, settings: WebhookTransport.Settings(preset: .generic, url: "http://127.0.0.1/hook"))
         let (headers, body) = http(request)
         #expect(headers.contains("webhook-id: order_shipped.0001"))
         #expect(headers.contains("webhook-timestamp: 1795000000"))

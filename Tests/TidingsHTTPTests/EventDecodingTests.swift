@@ -37,6 +37,88 @@ struct EventDecodingTests {
         }
     }
 
+    func problem(_ body: String, _ type: String = "application/cloudevents-batch+json") -> Problem? {
+        do {
+            _ = try EventDecoding.decode(Array(body.utf8), headers: headers(type))
+            return nil
+        } catch {
+            return error as? Problem
+        }
+    }
+
+    /// A client may neither send a deadline early nor take the clock's ids, so a real deadline
+    /// could never fire: the daemon's own types and source are refused, and nothing is stored.
+    @Test func refusesTheDaemonsOwnEventsWith403() {
+        let overdue = #"{"specversion":"1.0","id":"order.dispatch_overdue/o-1/2026-11-24T16:00:00Z","source":"urn:shop","type":"order.dispatch_overdue","subject":"o-1","data":{}}"#
+        let clock = #"{"specversion":"1.0","id":"x","source":"urn:tidings:clock","type":"order.delivered","subject":"o-1","data":{}}"#
+        let refused = problem("[\(event),\(overdue)]")
+        #expect(refused?.status == .forbidden)
+        #expect(refused?.issues.first?.event == 2)
+        #expect(refused?.issues.first?.field == "type")
+        #expect(problem(clock, "application/cloudevents+json")?.issues.first?.field == "source")
+        #expect(problem(clock.replacingOccurrences(of: "urn:tidings:clock", with: "URN:Tidings:anything"), "application/cloudevents+json")?.status == .forbidden)
+    }
+
+    /// The same id twice in one request: the same event is stored once, but another event under
+    /// a taken id would be dropped with a 201, so the request is refused.
+    @Test func refusesAnIdReusedWithOtherContentInOneRequest() throws {
+        #expect(try EventDecoding.decode(Array("[\(event),\(event)]".utf8), headers: headers("application/cloudevents-batch+json")).count == 2)
+        let other = event.replacingOccurrences(of: "order.delivered", with: "order.shipped")
+        let refused = problem("\(event)\n\(other)\n", "application/x-ndjson")
+        #expect(refused?.status == .badRequest)
+        #expect(refused?.issues.first?.event == 2)
+        #expect(refused?.issues.first?.message.contains("also event 1 of this request") == true)
+    }
+
+    /// A NUL would be cut off in the log, making different events look stored already.
+    @Test func refusesControlCharactersInAttributes() {
+        for attribute in ["id", "source", "subject"] {
+            let bad = event.replacingOccurrences(of: #""\#(attribute)":""#, with: #""\#(attribute)":"a\u0000"#)
+            #expect(problem(bad, "application/cloudevents+json")?.issues.first?.field == attribute, "\(attribute)")
+        }
+        #expect(problem(event.replacingOccurrences(of: "e-1", with: "e\\u001b[31m"), "application/cloudevents+json")?.status == .badRequest)
+    }
+
+    /// 512 levels passed the parser but not the writer (stored as null, retried forever), and an
+    /// amount of 1e17 trapped while formatting cents: both are refused at the door.
+    @Test func refusesWhatCannotBeStoredOrFormatted() {
+        let deep = String(repeating: "[", count: 510) + String(repeating: "]", count: 510)
+        let nested = event.replacingOccurrences(of: #""data":{}"#, with: #""data":{"x":\#(deep)}"#)
+        #expect(problem(nested, "application/cloudevents+json")?.issues.first?.field == "(event)")
+        let rich = #"{"specversion":"1.0","id":"r","source":"urn:t","type":"order.refunded","subject":"o-1","data":{"amount":1e17}}"#
+        #expect(problem(rich, "application/cloudevents+json")?.issues.first?.field == "data.amount")
+    }
+
+    /// Any body, in any mode, is decoded or refused with a problem: never a crash or a hang.
+    @Test func randomAndMutatedBodiesAreDecodedOrRefused() {
+        var state: UInt64 = 0x5EED
+        func next() -> UInt64 {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return state >> 33
+        }
+        let modes = ["application/cloudevents+json", "application/cloudevents-batch+json", "application/x-ndjson", "application/json"]
+        let pieces = Array(#"{}[]",:"0123456789eE.-+ tfnul\u0000{"specversion":"1.0","id":"x","type":"order.placed","data":"#.utf8) + [0x0A]
+        for round in 0..<4_000 {
+            var body = Array((round % 2 == 0 ? "[\(event),\(event)]" : event).utf8)
+            for _ in 0..<(1 + next() % 6) {
+                let at = body.isEmpty ? 0 : Int(next() % UInt64(body.count))
+                switch next() % 3 {
+                case 0: if !body.isEmpty { body.remove(at: at) }
+                case 1: body.insert(pieces[Int(next() % UInt64(pieces.count))], at: at)
+                default: if !body.isEmpty { body[at] = UInt8(truncatingIfNeeded: next()) }
+                }
+            }
+            let mode = modes[round % modes.count]
+            let extra = mode == "application/json" ? [("ce-specversion", "1.0"), ("ce-id", "b"), ("ce-source", "s"), ("ce-type", "t")] : []
+            do {
+                let events = try EventDecoding.decode(body, headers: headers(mode, extra))
+                #expect(!events.isEmpty)
+            } catch {
+                #expect(error is Problem, "\(error)")
+            }
+        }
+    }
+
     @Test func tokensHaveScopesAndCompareInConstantTime() throws {
         let tokens = try APIToken.parse("shop ingest 0123456789abcdef0123; ops admin fedcba9876543210fedc")
         #expect(tokens.map(\.name) == ["shop", "ops"])

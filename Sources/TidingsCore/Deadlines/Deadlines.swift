@@ -5,6 +5,8 @@ import Foundation
 public enum Deadlines {
     /// The CloudEvents `source` of every event the clock appends.
     public static let source = "urn:tidings:clock"
+    /// Sources that only the daemon writes (`source` among them); ingest refuses them.
+    public static let reservedSourcePrefix = "urn:tidings:"
 
     public static let dispatchOverdue = "order.dispatch_overdue"
     public static let deliveryOverdue = "order.delivery_overdue"
@@ -18,6 +20,9 @@ public enum Deadlines {
     /// Events that tell a customer their order is late without the shop having said so; a
     /// customer told about a delay recently is not told again.
     public static let proactiveDelayTypes: Set<String> = [dispatchOverdue, deliveryOverdue, disruption]
+    /// Every event whose message tells a customer that an order is late: the proactive ones
+    /// and the shop's own `order.delayed`.
+    public static let delayNoticeTypes: Set<String> = proactiveDelayTypes.union(["order.delayed"])
 
     /// The timers an event starts or stops. `order` and `ticket` are the models after the event.
     public static func actions(for stored: StoredEvent, order: Order?, ticket: Ticket?) -> [TimerAction] {

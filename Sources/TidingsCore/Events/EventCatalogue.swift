@@ -2,13 +2,24 @@ import Foundation
 
 /// What kind of value a `data` field must hold.
 public enum FieldKind: Sendable {
-    case string, number, bool, object, stringList
+    case string, bool, object, stringList
+    /// An amount of money: 0 to `FieldKind.maximumMoney`, so templates can always format it.
+    case money
+    /// A quantity of an item: 0 to `FieldKind.maximumQuantity`.
+    case quantity
     case timestamp
     /// A calendar date (`2026-11-30`) or a full timestamp.
     case dateOrTimestamp
     case email, phone, url
     case oneOf([String])
     case list(of: [FieldRule])
+}
+
+extension FieldKind {
+    /// A trillion: more than any order, and far below where cents stop fitting in 64 bits
+    /// even multiplied by the largest quantity.
+    public static let maximumMoney = 1e12
+    public static let maximumQuantity = 1e6
 }
 
 /// A rule for one field of an event's `data`.
@@ -58,9 +69,12 @@ public struct EventSchema: Sendable {
         switch kind {
         case .string:
             return value.stringValue == nil ? fail("must be a string, got \(value.kindName)") : []
-        case .number:
+        case .money:
             guard let n = value.numberValue else { return fail("must be a number, got \(value.kindName)") }
-            return n.isFinite && n >= 0 ? [] : fail("must be zero or more")
+            return n >= 0 && n <= FieldKind.maximumMoney ? [] : fail("must be an amount from 0 to 1000000000000")
+        case .quantity:
+            guard let n = value.numberValue else { return fail("must be a number, got \(value.kindName)") }
+            return n >= 0 && n <= FieldKind.maximumQuantity ? [] : fail("must be a quantity from 0 to 1000000")
         case .bool:
             return value.boolValue == nil ? fail("must be true or false, got \(value.kindName)") : []
         case .object:
@@ -144,9 +158,9 @@ public enum EventCatalogue {
             FieldRule("customer_id", .string, required: true),
             FieldRule("items", .list(of: [
                 FieldRule("sku", .string, required: true), FieldRule("name", .string, required: true),
-                FieldRule("quantity", .number, required: true), FieldRule("unit_price", .number, required: true),
+                FieldRule("quantity", .quantity, required: true), FieldRule("unit_price", .money, required: true),
             ]), required: true),
-            FieldRule("total", .number, required: true), FieldRule("currency", .string, required: true),
+            FieldRule("total", .money, required: true), FieldRule("currency", .string, required: true),
             FieldRule("ship_by", .timestamp), FieldRule("deliver_by", .timestamp), FieldRule("shipping", .object),
         ]),
         "order.item_out_of_stock": EventSchema(entity: "order", fields: [
@@ -162,11 +176,11 @@ public enum EventCatalogue {
         "order.delayed": EventSchema(entity: "order", fields: [
             FieldRule("reason", .string), FieldRule("new_estimate", .dateOrTimestamp),
         ]),
-        "order.cancelled": EventSchema(entity: "order", fields: [FieldRule("reason", .string), FieldRule("amount", .number)]),
-        "order.refunded": EventSchema(entity: "order", fields: [FieldRule("reason", .string), FieldRule("amount", .number)]),
+        "order.cancelled": EventSchema(entity: "order", fields: [FieldRule("reason", .string), FieldRule("amount", .money)]),
+        "order.refunded": EventSchema(entity: "order", fields: [FieldRule("reason", .string), FieldRule("amount", .money)]),
         "order.return_requested": EventSchema(entity: "order", fields: [
             FieldRule("rma", .string, required: true), FieldRule("reason", .string),
-            FieldRule("items", .list(of: [FieldRule("sku", .string, required: true), FieldRule("quantity", .number)])),
+            FieldRule("items", .list(of: [FieldRule("sku", .string, required: true), FieldRule("quantity", .quantity)])),
         ]),
         "shipping.disruption_announced": EventSchema(
             entity: "region", fields: [

@@ -16,21 +16,39 @@ public struct FieldIssue: Sendable, Hashable, CustomStringConvertible {
 /// Validates CloudEvents 1.0 JSON before it may enter the log: the envelope first, then the
 /// `data` of the types Tidings understands. Unknown types are accepted and stored as they are.
 public enum EventValidator {
+    /// How deep an event's arrays and objects may nest, the event object itself counting as 1.
+    /// Real events need four or five levels; the limit keeps the log, the read models and the
+    /// template contexts far from the JSON writer's own limit.
+    public static let maximumDepth = 32
+
     public static func validate(_ json: JSONValue) -> Result<CloudEvent, EventValidationError> {
         guard case .object(let fields) = json else {
             return .failure(EventValidationError([FieldIssue(field: "(event)", message: "must be a JSON object, got \(json.kindName)")]))
         }
+        guard json.depth <= maximumDepth else {
+            return .failure(EventValidationError([FieldIssue(
+                field: "(event)", message: "nests arrays and objects more than \(maximumDepth) levels deep")]))
+        }
         var issues: [FieldIssue] = []
+        func attribute(_ name: String, _ value: JSONValue) -> String? {
+            guard let text = value.stringValue, !text.isEmpty else {
+                issues.append(FieldIssue(field: name, message: "must be a non-empty string"))
+                return nil
+            }
+            // A NUL would be cut off by SQLite's text functions, and line breaks and escapes
+            // garble logs and terminals: attributes name things, they carry no text.
+            guard !text.unicodeScalars.contains(where: isControl) else {
+                issues.append(FieldIssue(field: name, message: "must not contain control characters (such as NUL, a line break or ESC)"))
+                return nil
+            }
+            return text
+        }
         func requiredString(_ name: String) -> String? {
             guard let value = fields[name] else {
                 issues.append(FieldIssue(field: name, message: "is required"))
                 return nil
             }
-            guard let text = value.stringValue, !text.isEmpty else {
-                issues.append(FieldIssue(field: name, message: "must be a non-empty string"))
-                return nil
-            }
-            return text
+            return attribute(name, value)
         }
         let specversion = requiredString("specversion")
         if let specversion, specversion != "1.0" {
@@ -39,12 +57,7 @@ public enum EventValidator {
         let id = requiredString("id")
         let source = requiredString("source")
         let type = requiredString("type")
-        var subject: String?
-        if let value = fields["subject"] {
-            if let text = value.stringValue, !text.isEmpty { subject = text } else {
-                issues.append(FieldIssue(field: "subject", message: "must be a non-empty string"))
-            }
-        }
+        let subject = fields["subject"].flatMap { attribute("subject", $0) }
         var time: Date?
         if let value = fields["time"] {
             if let text = value.stringValue, let date = Timestamp.parse(text) { time = date } else {
@@ -70,6 +83,44 @@ public enum EventValidator {
             return .failure(EventValidationError(issues))
         }
         return .success(CloudEvent(id: id, source: source, type: type, subject: subject, time: time, data: data, raw: json))
+    }
+
+    static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value < 0x20 || scalar.value == 0x7F
+    }
+
+    /// Why a producer may not send this event, if it may not: deadline events and anything
+    /// under the daemon's own source are written by the daemon alone, so a client can neither
+    /// send an apology early nor take a deadline's id so that the real one never fires.
+    public static func reservation(of event: CloudEvent) -> FieldIssue? {
+        if Deadlines.types.contains(event.type) {
+            return FieldIssue(field: "type", message: "\(event.type) is written by the tidings clock only; producers may not send it")
+        }
+        if event.source.lowercased().hasPrefix(Deadlines.reservedSourcePrefix) {
+            return FieldIssue(field: "source", message: "sources under \(Deadlines.reservedSourcePrefix) belong to tidings itself; use your own, such as urn:myshop:orders")
+        }
+        return nil
+    }
+
+    /// Events of one request that reuse an earlier event's `(source, id)` with other content:
+    /// storing the first and skipping the second as "already stored" would lose it. The same
+    /// event twice is fine (it is stored once). Returns the index of each offender and why.
+    public static func conflictingDuplicates(in events: [CloudEvent]) -> [(index: Int, issue: FieldIssue)] {
+        struct Identity: Hashable { var source: String; var id: String }
+        var first: [Identity: Int] = [:]
+        var conflicts: [(index: Int, issue: FieldIssue)] = []
+        for (index, event) in events.enumerated() {
+            let identity = Identity(source: event.source, id: event.id)
+            guard let earlier = first[identity] else {
+                first[identity] = index
+                continue
+            }
+            if events[earlier].raw != event.raw {
+                conflicts.append((index, FieldIssue(
+                    field: "id", message: "\"\(event.id)\" from \(event.source) is also event \(earlier + 1) of this request, with other content; ids must be unique per source")))
+            }
+        }
+        return conflicts
     }
 }
 

@@ -15,9 +15,6 @@ public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertibl
 /// except that it is stricter in two places: trailing commas (`[1,]`) and UTF-16/32 input are
 /// refused. A leading UTF-8 byte order mark is skipped, as `JSONDecoder` does.
 struct JSONParser {
-    /// `JSONDecoder` refuses more than 512 nested containers; so do we, which also bounds recursion.
-    static let maximumDepth = 512
-
     private let bytes: UnsafeBufferPointer<UInt8>
     private var position = 0
     private var depth = 0
@@ -73,7 +70,7 @@ struct JSONParser {
 
     private mutating func enterContainer() throws(JSONParseError) {
         depth += 1
-        guard depth <= Self.maximumDepth else { throw error("more than \(Self.maximumDepth) nested arrays or objects") }
+        guard depth <= JSONValue.maximumDepth else { throw error("more than \(JSONValue.maximumDepth) nested arrays or objects") }
         position += 1
     }
 

@@ -126,6 +126,28 @@ extension JSONValue: ExpressibleByStringLiteral, ExpressibleByBooleanLiteral, Ex
 }
 
 extension JSONValue {
+    /// The deepest nesting of arrays and objects that the parser reads and the writer writes
+    /// (the top level counts as 1): one limit for both, so a stored document always writes back.
+    /// `JSONDecoder` refuses more than 512 too; the limit also bounds recursion.
+    public static let maximumDepth = 512
+
+    /// A value with no JSON form: NaN, an infinity (computed, never parsed), or nested deeper
+    /// than `maximumDepth`. Writing one is an error, never a silent `null`.
+    public struct EncodingError: Error, Sendable, CustomStringConvertible {
+        public var description: String {
+            "the value has no JSON form (NaN, an infinity, or more than \(JSONValue.maximumDepth) nested arrays or objects)"
+        }
+    }
+
+    /// How deep its arrays and objects nest (a scalar is 0, `[]` is 1).
+    public var depth: Int {
+        switch self {
+        case .array(let items): return 1 + (items.lazy.map(\.depth).max() ?? 0)
+        case .object(let fields): return 1 + (fields.values.lazy.map(\.depth).max() ?? 0)
+        default: return 0
+        }
+    }
+
     /// Parses JSON bytes; numbers become doubles, objects keep their keys (the first of duplicates).
     public static func parse(_ data: Data) throws -> JSONValue {
         try data.withUnsafeBytes { try JSONParser.parse($0) }
@@ -142,18 +164,18 @@ extension JSONValue {
     }
 
     /// Compact JSON with sorted keys, so stored documents are byte-stable: the same bytes
-    /// `JSONEncoder` with `[.sortedKeys, .withoutEscapingSlashes]` gives, and like before
-    /// `null` for a value it cannot write (NaN, infinity, more than 511 nested containers).
-    public func encoded() -> Data {
-        Data(encodedBytes())
+    /// `JSONEncoder` with `[.sortedKeys, .withoutEscapingSlashes]` gives.
+    public func encoded() throws(EncodingError) -> Data {
+        Data(try encodedBytes())
     }
 
     /// `encoded()` as bytes, for bodies that are sent as `[UInt8]`.
-    public func encodedBytes() -> [UInt8] {
-        JSONWriter.serialize(self) ?? Array("null".utf8)
+    public func encodedBytes() throws(EncodingError) -> [UInt8] {
+        guard let bytes = JSONWriter.serialize(self) else { throw EncodingError() }
+        return bytes
     }
 
-    public func encodedString() -> String {
-        String(decoding: encodedBytes(), as: UTF8.self)
+    public func encodedString() throws(EncodingError) -> String {
+        String(decoding: try encodedBytes(), as: UTF8.self)
     }
 }

@@ -5,12 +5,11 @@
 /// What it copies from swift-foundation: keys sorted by their UTF-8 bytes; numbers as
 /// `Double.description` without a trailing `.0`; `"` `\` and control characters escaped
 /// (`\b \f \n \r \t`, the rest as `\u00xx` in lower-case hex), everything else — `/`, DEL,
-/// U+2028/2029, non-ASCII — written as is; and the cases where the encoder throws.
+/// U+2028/2029, non-ASCII — written as is. It refuses NaN and infinities, as the encoder does,
+/// and containers nested deeper than `JSONValue.maximumDepth`, the parser's own limit, so that
+/// whatever the parser read can always be written back (`JSONEncoder` stops one level earlier).
 struct JSONWriter {
-    /// `JSONEncoder` refuses to write a container nested this deep (the top level is depth 1).
-    static let maximumDepth = 512
-
-    /// The value has no JSON form `JSONEncoder` would write: NaN, an infinity, or too deep.
+    /// The value has no JSON form: NaN, an infinity, or nested too deep.
     struct Unencodable: Error {}
 
     private(set) var bytes: [UInt8] = []
@@ -19,7 +18,7 @@ struct JSONWriter {
         bytes.reserveCapacity(capacity)
     }
 
-    /// The serialized bytes, or nil where `JSONEncoder` would throw.
+    /// The serialized bytes, or nil for a value with no JSON form.
     static func serialize(_ value: JSONValue) -> [UInt8]? {
         var writer = JSONWriter()
         do {
@@ -37,7 +36,7 @@ struct JSONWriter {
         case .number(let number): try writeNumber(number)
         case .string(let text): writeString(text)
         case .array(let array):
-            guard depth + 1 < Self.maximumDepth else { throw Unencodable() }
+            guard depth < JSONValue.maximumDepth else { throw Unencodable() }
             bytes.append(UInt8(ascii: "["))
             var first = true
             for element in array {
@@ -47,7 +46,7 @@ struct JSONWriter {
             }
             bytes.append(UInt8(ascii: "]"))
         case .object(let object):
-            guard depth + 1 < Self.maximumDepth else { throw Unencodable() }
+            guard depth < JSONValue.maximumDepth else { throw Unencodable() }
             bytes.append(UInt8(ascii: "{"))
             var first = true
             for (key, member) in object.sorted(by: { Self.precedes($0.key, $1.key) }) {

@@ -1,21 +1,29 @@
+import Crypto
+
 /// Builds message keys that stay the same across replays and rebuilds: they depend on the
 /// event's identity `(source, id)` and the workflow, never on log positions or clocks.
+///
+/// The event's identity is hashed with SHA-256, so two events never share a key: the outbox
+/// takes a second insert with a known key for a replay and skips it. (Keys made before by a
+/// 64-bit FNV-1a stay in the rows that carry them and keep working; only new messages get the
+/// new form.)
 public enum IdempotencyKey {
     public static func make(workflow: String, source: String, eventID: String) -> String {
-        "\(workflow).\(hex(fnv1a64("\(source)\u{0}\(eventID)")))"
+        var hash = SHA256()
+        hash.update(data: Array(source.utf8))
+        hash.update(data: [0])
+        hash.update(data: Array(eventID.utf8))
+        return "\(workflow).\(hex(hash.finalize()))"
     }
 
-    static func fnv1a64(_ text: String) -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in text.utf8 {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x0000_0100_0000_01b3
+    static func hex(_ digest: SHA256.Digest) -> String {
+        let digits: [UInt8] = Array("0123456789abcdef".utf8)
+        var text: [UInt8] = []
+        text.reserveCapacity(SHA256.Digest.byteCount * 2)
+        for byte in digest {
+            text.append(digits[Int(byte >> 4)])
+            text.append(digits[Int(byte & 0x0F)])
         }
-        return hash
-    }
-
-    static func hex(_ value: UInt64) -> String {
-        let digits = String(value, radix: 16)
-        return String(repeating: "0", count: 16 - digits.count) + digits
+        return String(decoding: text, as: UTF8.self)
     }
 }

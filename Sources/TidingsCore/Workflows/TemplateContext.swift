@@ -90,7 +90,10 @@ public enum TemplateContext {
         fields.compactMapValues { $0.map(JSONValue.string) }
     }
 
+    /// Two decimals, for any value: amounts the validator would refuse today (an event stored
+    /// by an older version, a line total) must never trap on their way to a template.
     public static func money(_ value: Double) -> String {
+        guard value.magnitude < 1e16 else { return value.description }
         let cents = Int64((value * 100).rounded())
         let sign = cents < 0 ? "-" : ""
         let absolute = abs(cents)

@@ -20,7 +20,8 @@ struct DeliveryMetrics: Sendable {
         case .sent:
             Counter(label: "tidings_messages_sent_total", dimensions: [("channel", channel)], factory: factory).increment()
             if let eventAt = record.message.eventAt {
-                let nanoseconds = Int64(max(0, now.timeIntervalSince(eventAt)) * 1e9)
+                // Clamped to a year: a simulated clock set far ahead must not overflow the nanoseconds.
+                let nanoseconds = Int64(min(max(0, now.timeIntervalSince(eventAt)), 31_536_000) * 1e9)
                 Metrics.Timer(label: "tidings_event_to_sent_seconds", dimensions: [("channel", channel)], factory: factory)
                     .recordNanoseconds(nanoseconds)
                 if record.message.category == "acknowledgement" {

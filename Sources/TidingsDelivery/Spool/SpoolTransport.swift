@@ -29,7 +29,7 @@ public final class SpoolTransport: Transport {
                 bytes = Data(try SMTPTransport.mime(for: message, from: from).build())
             case .sms, .messenger, .staff:
                 file = directory.appendingPathComponent("\(message.key).json")
-                bytes = WebhookRequest.genericPayload(message).encoded()
+                bytes = try WebhookRequest.genericPayload(message).encoded()
             }
         } catch {
             return .permanent(reason: "\(error)")

@@ -3,7 +3,7 @@ import TidingsCore
 
 /// Builds the HTTP request for each webhook preset.
 enum WebhookRequest {
-    static func build(_ message: OutgoingMessage, settings: WebhookTransport.Settings) -> CurlRequest {
+    static func build(_ message: OutgoingMessage, settings: WebhookTransport.Settings) throws(JSONValue.EncodingError) -> CurlRequest {
         var headers: [String] = []
         var body: [UInt8]
         var url = settings.url
@@ -14,7 +14,7 @@ enum WebhookRequest {
             let timestamp = Int(message.date.timeIntervalSince1970)
             headers = ["Content-Type: application/json", "webhook-id: \(message.key)", "webhook-timestamp: \(timestamp)"]
             if let token = settings.token, !token.isEmpty { headers.append("Authorization: Bearer \(token)") }
-            body = Array(genericPayload(message).encoded())
+            body = try genericPayload(message).encodedBytes()
             if !settings.signingSecrets.isEmpty {
                 headers.append("webhook-signature: " + WebhookSignature.sign(id: message.key, timestamp: timestamp, body: body,
                                                                               secrets: settings.signingSecrets))
@@ -25,7 +25,7 @@ enum WebhookRequest {
         case .chat:
             headers = ["Content-Type: application/json"]
             if let token = settings.token, !token.isEmpty { headers.append("Authorization: Bearer \(token)") }
-            body = Array(JSONValue.object(["text": .string(message.content.text)]).encoded())
+            body = try JSONValue.object(["text": .string(message.content.text)]).encodedBytes()
         case .messenger:
             headers = ["Content-Type: application/json"]
             if let token = settings.token, !token.isEmpty {
@@ -37,7 +37,7 @@ enum WebhookRequest {
                 "tag": message.category == "order_status" ? "POST_PURCHASE_UPDATE" : "ACCOUNT_UPDATE",
                 "message": ["text": .string(message.content.text)],
             ]
-            body = Array(payload.encoded())
+            body = try payload.encodedBytes()
         }
         let credentials = settings.preset == .twilio || settings.username != nil
         return CurlRequest(url: url, payload: .http(method: "POST", headers: headers, body: body),

@@ -48,7 +48,12 @@ public final class WebhookTransport: Transport {
     }
 
     public func send(_ message: OutgoingMessage) async -> DeliveryOutcome {
-        let request = WebhookRequest.build(message, settings: settings)
+        let request: CurlRequest
+        do {
+            request = try WebhookRequest.build(message, settings: settings)
+        } catch {
+            return .permanent(reason: "cannot build the request body: \(error)")
+        }
         return Self.classify(await worker.perform(request), now: message.date)
     }
 
