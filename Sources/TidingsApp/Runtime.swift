@@ -16,7 +16,8 @@ public struct Runtime: Sendable {
         let config = try await ConfigLoader.load(path: configPath, environment: environment)
         let workflows = try WorkflowLoader.load(path: config.workflowsPath)
         let catalog = try TemplateLoader.load(directory: config.templatesDirectory, fallbackLocale: workflows.fallbackLocale)
-        let engine = WorkflowEngine(workflows: workflows, shop: config.shop, promises: config.promises, staffRecipient: config.staffRecipient)
+        let engine = WorkflowEngine(workflows: workflows, shop: config.shop, promises: config.promises, staffRecipient: config.staffRecipient,
+                                    customerWait: config.parkWindow)
         return Runtime(config: config, workflows: workflows, catalog: catalog, engine: engine)
     }
 

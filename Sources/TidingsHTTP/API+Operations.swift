@@ -13,6 +13,9 @@ extension API {
         Gauge(label: "tidings_log_head").record(status.head)
         Gauge(label: "tidings_pipeline_position").record(status.checkpoint)
         Gauge(label: "tidings_pipeline_lag").record(status.lag)
+        for kind in HeldEvent.Kind.allCases {
+            Gauge(label: "tidings_events_held", dimensions: [("kind", kind.rawValue)]).record(status.held[kind] ?? 0)
+        }
         for state in MessageState.allCases {
             for channel in Channel.allCases.map(\.rawValue) + ["-"] {
                 let count = status.outbox[state]?[channel] ?? 0
@@ -35,11 +38,17 @@ extension API {
         if lag > environment.settings.readyMaxLag {
             problems.append(Problem.Issue(field: "lag", message: "\(lag) events behind, over the limit of \(environment.settings.readyMaxLag)"))
         }
+        let quarantined = (try? store.heldCount(.quarantined)) ?? 0
+        if quarantined > environment.settings.readyMaxQuarantined {
+            problems.append(Problem.Issue(field: "quarantine", message: """
+                \(quarantined) events quarantined, over the limit of \(environment.settings.readyMaxQuarantined); see `tidings events quarantined`
+                """))
+        }
         guard problems.isEmpty else {
             throw Problem(.serviceUnavailable, "Not Ready", detail: problems.map { "\($0.field): \($0.message)" }.joined(separator: "; "),
                           issues: problems)
         }
-        return json(["status": "ready", "lag": .number(Double(lag))])
+        return try json(["status": "ready", "lag": .number(Double(lag)), "quarantined": .number(Double(quarantined))])
     }
 
     /// `GET /`: the operators' status page, rendered on the server.
@@ -47,7 +56,8 @@ extension API {
         let now = environment.clock()
         let snapshot = StatusPage.Snapshot(
             now: now, status: try store.status(now: now), lastHour: try store.throughput(since: now.addingTimeInterval(-3_600)),
-            dead: try store.messages(state: .dead, limit: 50), atRisk: StatusPage.atRisk(try store.openTickets(), now: now))
+            dead: try store.messages(state: .dead, limit: 50), atRisk: StatusPage.atRisk(try store.openTickets(), now: now),
+            quarantined: try store.heldEvents(kind: .quarantined, limit: 50))
         return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
                         body: ResponseBody(byteBuffer: ByteBuffer(string: StatusPage.render(snapshot))))
     }

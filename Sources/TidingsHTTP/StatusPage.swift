@@ -11,6 +11,8 @@ enum StatusPage {
         var lastHour: (events: Int, sent: Int)
         var dead: [MessageSummary]
         var atRisk: [Risk]
+        /// Quarantined events: ids and types only, never the reasons (they may quote event data).
+        var quarantined: [HeldEvent] = []
     }
 
     /// A promise about to be broken, or already broken.
@@ -65,6 +67,16 @@ enum StatusPage {
                 [Cell("\(message.id)"), Cell(message.workflow), Cell(message.customerID), Cell(message.channel ?? "-"), Cell(message.lastError ?? "")]
             })
             html += "<p>Retry with <code>tidings deliveries retry ID</code> or <code>--all-dead</code>.</p>\n"
+        }
+        if status.quarantined > 0 {
+            html += "<h2 class=\"bad\">Quarantined events</h2>\n"
+            html += "<p id=\"quarantine-warning\" class=\"bad\">\(status.quarantined) event\(status.quarantined == 1 ? " was" : "s were") set aside "
+                + "because the pipeline could not apply them; the others went on. See why with <code>tidings events quarantined</code>, "
+                + "and apply them again after a fix with <code>tidings events retry POSITION</code>.</p>\n"
+            html += table(id: "quarantined", ["Position", "Type", "Subject", "Waited for", "Since"], snapshot.quarantined.map { held in
+                [Cell(held.key.description), Cell(held.type ?? "-"), Cell(held.subject ?? "-"), Cell(held.waitingFor ?? "-"),
+                 Cell(Timestamp.format(held.heldAt))]
+            })
         }
         html += "<h2>Promises at risk</h2>\n"
         if snapshot.atRisk.isEmpty {

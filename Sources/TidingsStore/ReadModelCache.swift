@@ -80,7 +80,7 @@ struct EntityTable<Model: Codable> {
         let doc = try Data.fetchOne(db.cachedStatement(sql: "SELECT doc FROM \(table) WHERE id = ?"), arguments: [id])
         let model = try doc.map { data in
             do { return try decoder.decode(Model.self, from: data) } catch {
-                throw StoreError(.corruptRow, "\(table) row \(id) does not decode (\(error)); run `tidings rebuild`")
+                throw StoreError(.corruptRow, "the \(table) row \(id) does not decode (\(error))")
             }
         }
         loaded[id] = .some(model)

@@ -143,6 +143,38 @@ enum Schema {
                 CREATE INDEX messages_unsent_by_subject ON messages (subject_id, category) WHERE state IN ('pending', 'retrying');
                 """)
         }
+        migrator.registerMigration("v5: held events, parked messages, claim owners, clock acknowledgement") { db in
+            try db.execute(sql: """
+                -- Events the pipeline set aside, so that one event never stops the others:
+                -- 'quarantined' when it could not apply them, 'waiting' when they are about an
+                -- order or ticket that does not exist yet (`waiting_for`, such as order:o-1).
+                -- `scope` names the order of a disruption's fan-out; '' for the event itself.
+                CREATE TABLE held_events (
+                    position INTEGER NOT NULL,
+                    scope TEXT NOT NULL DEFAULT '',
+                    kind TEXT NOT NULL,
+                    waiting_for TEXT,
+                    reason TEXT NOT NULL,
+                    held_at REAL NOT NULL,
+                    expires_at REAL,
+                    attempts INTEGER NOT NULL DEFAULT 1,
+                    retry_requested INTEGER NOT NULL DEFAULT 0,
+                    PRIMARY KEY (position, scope)
+                ) WITHOUT ROWID;
+                CREATE INDEX held_events_by_entity ON held_events (waiting_for) WHERE waiting_for IS NOT NULL;
+                CREATE INDEX held_events_retry ON held_events (position) WHERE retry_requested = 1;
+                -- Messages parked until their customer is known, by when the wait ends.
+                CREATE INDEX messages_parked ON messages (due_at) WHERE state = 'parked';
+                -- What was said about an order or ticket: delay alerts look here before they
+                -- are skipped as redundant, and the API lists it.
+                CREATE INDEX messages_by_subject ON messages (subject_id, workflow);
+                -- The dispatcher (one per daemon run) that holds a claim: a live daemon never
+                -- takes back its own sends, whatever its clock does; leases are for dead ones.
+                ALTER TABLE messages ADD COLUMN claimed_by TEXT;
+                -- The simulated time the running daemon has taken up (`tidings clock set` waits).
+                ALTER TABLE clock ADD COLUMN applied REAL;
+                """)
+        }
         return migrator
     }
 }

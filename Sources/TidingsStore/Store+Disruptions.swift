@@ -26,50 +26,58 @@ extension Store {
         try db.execute(sql: sql, arguments: arguments)
     }
 
+    static func fanoutPending(_ db: Database) throws -> Bool {
+        try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM fanout)")) ?? false
+    }
+}
+
+extension PipelineRun {
     /// Tells up to `limit` queued orders about their disruption: each order's model records the
-    /// alert (or that it is held, when the customer heard about a delay within the window), and
-    /// the workflows decide the messages. Returns how many orders it handled.
-    static func alertDisrupted(_ db: Database, limit: Int, models: inout ReadModelCache, engine: WorkflowEngine, now: Date,
-                               timers: TimerWriter, write: ([NotificationIntent], StoredEvent) throws -> Void) throws -> Int {
+    /// alert (or that it may be redundant, when the customer heard about a delay within the
+    /// window), and the workflows decide the messages. Returns how many orders it handled.
+    mutating func alertDisrupted(limit: Int) throws -> Int {
         let queued = try Row.fetchAll(db.cachedStatement(sql: """
             SELECT event_position, order_id FROM fanout ORDER BY event_position, order_id LIMIT ?
-            """), arguments: [limit])
-        try alert(db, queued, models: &models, engine: engine, now: now, timers: timers, write: write)
+            """), arguments: [limit]).map { ($0["event_position"] as Int64, $0["order_id"] as String) }
+        try alert(queued)
         return queued.count
     }
 
     /// Before a later event about an order is applied, the disruptions still queued for it are
     /// applied first: each order meets its events in log order, whatever the chunk size, so a
     /// replay reaches the same messages.
-    static func alertQueued(_ db: Database, orderID: String, models: inout ReadModelCache, engine: WorkflowEngine, now: Date,
-                            timers: TimerWriter, write: ([NotificationIntent], StoredEvent) throws -> Void) throws {
+    mutating func alertQueued(orderID: String) throws {
         let queued = try Row.fetchAll(db.cachedStatement(sql: """
             SELECT event_position, order_id FROM fanout WHERE order_id = ? ORDER BY event_position
-            """), arguments: [orderID])
-        try alert(db, queued, models: &models, engine: engine, now: now, timers: timers, write: write)
+            """), arguments: [orderID]).map { ($0["event_position"] as Int64, $0["order_id"] as String) }
+        try alert(queued)
     }
 
-    static func alert(_ db: Database, _ queued: [Row], models: inout ReadModelCache, engine: WorkflowEngine, now: Date,
-                      timers: TimerWriter, write: ([NotificationIntent], StoredEvent) throws -> Void) throws {
+    /// Each order on its own: one that cannot be told is quarantined with the disruption's
+    /// position and its id, and the others are told.
+    mutating func alert(_ queued: [(position: Int64, orderID: String)]) throws {
         guard !queued.isEmpty else { return }
         var disruptions: [Int64: StoredEvent] = [:]
         let done = try db.cachedStatement(sql: "DELETE FROM fanout WHERE event_position = ? AND order_id = ?")
-        for row in queued {
-            let position: Int64 = row["event_position"]
-            let orderID: String = row["order_id"]
+        for (position, orderID) in queued {
             try done.execute(arguments: [position, orderID])
-            if disruptions[position] == nil { disruptions[position] = try Self.events(db, after: position - 1, limit: 1).first }
-            // Delivered or cancelled before the announcement reached it: nothing to tell.
-            guard let stored = disruptions[position], let order = try models.orders.get(orderID), order.status.isUndelivered else { continue }
-            let updated = Reducers.disruption(order, stored, promises: engine.promises)
-            models.orders.put(orderID, updated, position: max(order.timeline.last?.position ?? 0, stored.position))
-            let customer = try models.customers.get(order.customerID)
-            try write(engine.intents(for: stored, customer: customer, order: updated, ticket: nil, now: now, scope: orderID), stored)
-            for action in Deadlines.actions(for: stored, order: updated, ticket: nil) { try timers.apply(action, position: stored.position) }
+            try guarded(HeldEvent.Key(position: position, order: orderID)) { run in
+                if disruptions[position] == nil {
+                    disruptions[position] = try Store.loggedEvents(run.db, after: position - 1, limit: 1).first?.decoded()
+                }
+                // Delivered or cancelled before the announcement reached it: nothing to tell.
+                guard let stored = disruptions[position], let order = try run.models.orders.get(orderID), order.status.isUndelivered else {
+                    return
+                }
+                let updated = Reducers.disruption(order, stored, promises: run.engine.promises)
+                run.models.orders.put(orderID, updated, position: max(order.timeline.last?.position ?? 0, stored.position))
+                let customer = try run.models.customers.get(order.customerID)
+                try run.place(run.engine.intents(for: stored, customer: customer, order: updated, ticket: nil, now: run.now, scope: orderID),
+                              stored)
+                for action in Deadlines.actions(for: stored, order: updated, ticket: nil) {
+                    try run.timers.apply(action, position: stored.position)
+                }
+            }
         }
-    }
-
-    static func fanoutPending(_ db: Database) throws -> Bool {
-        try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM fanout)")) ?? false
     }
 }

@@ -38,10 +38,14 @@ public struct DeliveryRecord: Sendable, Hashable {
 }
 
 extension Store {
-    /// Claims up to `limit` due messages of a channel with a lease. A claim whose lease has run
-    /// out (its process died mid-send) is claimed again first, with the same idempotency key.
-    public func claim(channel: Channel, limit: Int, now: Date, lease: TimeInterval) throws -> [OutboxMessage] {
-        try write("claiming \(channel.rawValue) messages") { db in try Self.claim(db, channel: channel, limit: limit, now: now, lease: lease) }
+    /// Claims up to `limit` due messages of a channel with a lease, for `owner` (one dispatcher
+    /// run). A claim of another owner whose lease has run out (its process died mid-send) is
+    /// claimed again first, with the same idempotency key; an owner's own claims never are,
+    /// whatever its clock does: they are still in flight.
+    public func claim(channel: Channel, limit: Int, now: Date, lease: TimeInterval, owner: String) throws -> [OutboxMessage] {
+        try write("claiming \(channel.rawValue) messages") { db in
+            try Self.claim(db, channel: channel, limit: limit, now: now, lease: lease, owner: owner)
+        }
     }
 
     /// What one dispatcher turn claimed, and which channels' endpoints are disabled.
@@ -54,7 +58,7 @@ extension Store {
     /// endpoint that answered 410 Gone) and claims what each channel has room for. A disabled
     /// endpoint's messages are all claimed, so the dispatcher can fail them over at once.
     public func settleAndClaim(_ records: [DeliveryRecord], room: [Channel: Int], endpoints: [Channel: String] = [:], now: Date,
-                               lease: TimeInterval) throws -> Claim {
+                               lease: TimeInterval, owner: String) throws -> Claim {
         try write("recording \(records.count) results and claiming messages") { db in
             try Self.record(db, records, now: now)
             for record in records {
@@ -64,29 +68,33 @@ extension Store {
             let disabled = try Self.disabledEndpoints(db, among: endpoints)
             var claimed: [OutboxMessage] = []
             for (channel, limit) in room.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
-                claimed += try Self.claim(db, channel: channel, limit: disabled[channel] == nil ? limit : 500, now: now, lease: lease)
+                claimed += try Self.claim(db, channel: channel, limit: disabled[channel] == nil ? limit : 500, now: now, lease: lease,
+                                          owner: owner)
             }
             return Claim(messages: claimed, disabled: disabled)
         }
     }
 
-    static func claim(_ db: Database, channel: Channel, limit: Int, now: Date, lease: TimeInterval) throws -> [OutboxMessage] {
+    static func claim(_ db: Database, channel: Channel, limit: Int, now: Date, lease: TimeInterval, owner: String) throws -> [OutboxMessage] {
         guard limit > 0 else { return [] }
         let statement = try db.cachedStatement(sql: """
-            UPDATE messages SET state = 'sending', lease_until = :lease, attempts = attempts + 1,
+            UPDATE messages SET state = 'sending', lease_until = :lease, claimed_by = :owner, attempts = attempts + 1,
                 route_attempts = route_attempts + 1, route_started_at = COALESCE(route_started_at, :now), updated_at = :now
             WHERE id IN (
                 SELECT id FROM messages WHERE channel = :channel AND state = 'sending' AND lease_until < :now
+                    AND claimed_by IS NOT :owner
                 UNION ALL
                 SELECT * FROM (
-                    SELECT id FROM messages WHERE channel = :channel AND state IN ('pending', 'retrying') AND due_at <= :now
+                    SELECT id FROM messages WHERE channel = :channel AND state IN \(MessageState.unsent.sqlList) AND due_at <= :now
                     ORDER BY due_at)
                 LIMIT :limit)
             RETURNING id, key, workflow, category, customer_id, subject_id, recipient, fallback, template, locale, context,
                 attempts, route_attempts, due_at, lease_until, last_error, route_started_at, event_at
             """)
         let now = now.timeIntervalSince1970
-        let rows = try Row.fetchAll(statement, arguments: ["lease": now + lease, "now": now, "channel": channel.rawValue, "limit": limit])
+        let rows = try Row.fetchAll(statement, arguments: [
+            "lease": now + lease, "now": now, "channel": channel.rawValue, "limit": limit, "owner": owner,
+        ])
         let decoder = JSONDecoder()
         return rows.map { row in
             let context: Data = row["context"]

@@ -16,6 +16,10 @@ public struct StoreStatus: Sendable, Hashable {
     public var timersDue = 0
     /// Orders a disruption affects that are still to be told.
     public var fanoutPending = 0
+    /// Events set aside by the pipeline, by kind (`tidings events`).
+    public var held: [HeldEvent.Kind: Int] = [:]
+
+    public var quarantined: Int { held[.quarantined] ?? 0 }
 
     public func count(_ state: MessageState) -> Int { outbox[state]?.values.reduce(0, +) ?? 0 }
 
@@ -83,9 +87,13 @@ extension Store {
                 SELECT COUNT(*) FROM messages WHERE state = 'sending' OR (state = 'pending' AND due_at <= ?)
                 """, arguments: [now.timeIntervalSince1970]) ?? 0
             let timers = try Self.timerCounts(db, now: now)
+            var held: [HeldEvent.Kind: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT kind, COUNT(*) AS n FROM held_events GROUP BY kind") {
+                if let kind = HeldEvent.Kind(rawValue: row["kind"]) { held[kind] = row["n"] }
+            }
             return StoreStatus(head: try Self.head(db), checkpoint: try Self.checkpoint(db, Self.pipelineCheckpoint), outbox: outbox, busy: busy,
                                timers: timers.scheduled, timersDue: timers.due,
-                               fanoutPending: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM fanout") ?? 0)
+                               fanoutPending: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM fanout") ?? 0, held: held)
         }
     }
 

@@ -60,6 +60,8 @@ public struct StoreError: DomainError {
         case readFailed = "store.read_failed"
         case corruptRow = "store.corrupt_row"
         case invalidRequest = "store.invalid_request"
+        case keyConflict = "store.key_conflict"
+        case unreadableEvent = "store.unreadable_event"
     }
 
     public var code: Code
@@ -78,6 +80,8 @@ extension Store {
             return try pool.write(body)
         } catch let error as StoreError {
             throw error
+        } catch let failure as EventFailure {
+            throw failure
         } catch {
             throw StoreError(.writeFailed, "\(what) failed: \(error)")
         }

@@ -43,6 +43,9 @@ struct Clock: AsyncParsableCommand {
         @Argument(help: "The new time, such as 2026-11-24T08:00:00Z.")
         var time: String
 
+        @Option(help: "Seconds to wait for a running daemon to take up the new time.")
+        var wait: Double = 15
+
         func run() async throws {
             try await reporting {
                 let config = try await options.load()
@@ -55,6 +58,21 @@ struct Clock: AsyncParsableCommand {
                 }
                 let store = try Store(path: config.databasePath, durability: config.durability)
                 try store.setSimulatedTime(date)
+                guard DaemonLock.isHeld(databasePath: config.databasePath) else {
+                    print("clock set to \(Timestamp.format(date)) (no daemon is running; it starts at this time)")
+                    return
+                }
+                // Return only once the daemon runs at the new time and has fired its deadlines,
+                // so whatever is appended next is applied at it.
+                let deadline = Date().addingTimeInterval(wait)
+                while try (store.appliedSimulatedTime() ?? .distantPast) < date {
+                    guard Date() < deadline else {
+                        throw Failure(message: """
+                            the clock is set to \(Timestamp.format(date)), but the running daemon has not taken it up within                             \(Int(wait)) s; does it run with clock.source: database (CLOCK_SOURCE=database) on this database?
+                            """)
+                    }
+                    try await Task.sleep(for: .milliseconds(20))
+                }
                 print("clock set to \(Timestamp.format(date))")
             }
         }

@@ -40,6 +40,7 @@ struct DeadlineStoreTests {
                      template: "r"),
             Workflow(id: "disruption", on: "shipping.disruption_announced", category: .orderStatus, channels: [.preferred, .fixed(.email)],
                      template: "d"),
+            Workflow(id: "delayed", on: "order.delayed", category: .orderStatus, channels: [.fixed(.email)], template: "l"),
         ]), shop: ShopInfo(name: "S", email: "s@s.example", url: "https://s.example", phone: ""))
     }
 
@@ -151,7 +152,7 @@ struct DeadlineStoreTests {
         _ = try store.append([event("order.delayed", "o-1", ["reason": "snow", "new_estimate": "2026-11-28"])], now: t0)
         #expect(try store.fireDueTimers(now: at("2026-11-26T18:00:00Z")).appended == 2)  // ship-by and the old deliver-by
         try drain(store, now: at("2026-11-26T18:00:00Z"))
-        #expect(try store.messages(subjectID: "o-1").filter { $0.workflow != "dispatch_overdue" && $0.workflow != "staff_dispatch" }.isEmpty)
+        #expect(try store.messages(subjectID: "o-1").filter { !["dispatch_overdue", "staff_dispatch", "delayed"].contains($0.workflow) }.isEmpty)
         let next = try #require(try store.nextTimer())
         #expect(next.type == "order.delivery_overdue")
         #expect(Timestamp.format(next.dueAt) == "2026-11-28T23:59:59Z")

@@ -82,12 +82,15 @@ struct StoreTests {
         let store = try store()
         _ = try store.append(day, now: now)
         _ = try store.processBatch(limit: 100, engine: engine, now: now)
-        let claimed = try store.claim(channel: .email, limit: 10, now: now, lease: 60)
+        let claimed = try store.claim(channel: .email, limit: 10, now: now, lease: 60, owner: "d1")
         #expect(claimed.count == 1)
         #expect(claimed.first?.progress.attempts == 1)
-        #expect(try store.claim(channel: .email, limit: 10, now: now, lease: 60).isEmpty)
-        // The lease runs out (the sender died): the same message is claimed again.
-        let reclaimed = try store.claim(channel: .email, limit: 10, now: now.addingTimeInterval(61), lease: 60)
+        #expect(try store.claim(channel: .email, limit: 10, now: now, lease: 60, owner: "d1").isEmpty)
+        // Its own claim is never taken back by a live dispatcher, whatever its clock says: the
+        // send is still in flight.
+        #expect(try store.claim(channel: .email, limit: 10, now: now.addingTimeInterval(3_600), lease: 60, owner: "d1").isEmpty)
+        // The lease runs out and the sender died: another dispatcher claims the same message again.
+        let reclaimed = try store.claim(channel: .email, limit: 10, now: now.addingTimeInterval(61), lease: 60, owner: "d2")
         #expect(reclaimed.map(\.key) == claimed.map(\.key))
         #expect(reclaimed.first?.totalAttempts == 2)
         let message = try #require(reclaimed.first)
@@ -95,8 +98,8 @@ struct StoreTests {
         try store.record([settle(message, .transient(reason: "SMTP 451"), at: now.addingTimeInterval(62), policy: policy)],
                          now: now.addingTimeInterval(62))
         #expect(try store.messages(state: .retrying).first?.lastError == "SMTP 451")
-        #expect(try store.claim(channel: .email, limit: 10, now: now.addingTimeInterval(100), lease: 60).isEmpty)
-        let retried = try #require(try store.claim(channel: .email, limit: 10, now: now.addingTimeInterval(400), lease: 60).first)
+        #expect(try store.claim(channel: .email, limit: 10, now: now.addingTimeInterval(100), lease: 60, owner: "d1").isEmpty)
+        let retried = try #require(try store.claim(channel: .email, limit: 10, now: now.addingTimeInterval(400), lease: 60, owner: "d1").first)
         try store.record([settle(retried, .permanent(reason: "SMTP 550 no such user"), at: now.addingTimeInterval(401))],
                          now: now.addingTimeInterval(401))
         let dead = try #require(try store.messages(state: .dead).first)
@@ -104,17 +107,17 @@ struct StoreTests {
         #expect(dead.attempts == 3)
         #expect(try store.retry(messageID: dead.id, now: now) == 1)
         #expect(try store.messages(state: .dead).isEmpty)
-        #expect(try store.claim(channel: .email, limit: 10, now: now.addingTimeInterval(402), lease: 60).first?.progress.attempts == 1)
+        #expect(try store.claim(channel: .email, limit: 10, now: now.addingTimeInterval(402), lease: 60, owner: "d1").first?.progress.attempts == 1)
     }
 
     @Test func aDeadChannelFallsBackToTheNextRoute() throws {
         let store = try store()
         _ = try store.append(day + [event("customer.updated", "c-1", ["preferences": ["channels": ["sms", "email"]]])], now: now)
         _ = try store.processBatch(limit: 100, engine: engine, now: now)
-        let sms = try #require(try store.claim(channel: .sms, limit: 10, now: now, lease: 60).first)
+        let sms = try #require(try store.claim(channel: .sms, limit: 10, now: now, lease: 60, owner: "d1").first)
         #expect(sms.progress.fallbacks == [Route(channel: .email, recipient: "ann@example.com")])
         try store.record([settle(sms, .permanent(reason: "HTTP 400"), at: now)], now: now)
-        let email = try #require(try store.claim(channel: .email, limit: 10, now: now, lease: 60).first { $0.key == sms.key })
+        let email = try #require(try store.claim(channel: .email, limit: 10, now: now, lease: 60, owner: "d1").first { $0.key == sms.key })
         #expect(email.recipient == "ann@example.com")
         #expect(email.progress.lastError == "sms: HTTP 400; falling back to email")
         let history = try store.pool.read { db in
@@ -148,10 +151,10 @@ struct StoreTests {
         let store = try store()
         _ = try store.append(day, now: now)
         _ = try store.processBatch(limit: 100, engine: engine, now: now)
-        let first = try store.settleAndClaim([], room: [.email: 5, .sms: 0], now: now, lease: 60).messages
+        let first = try store.settleAndClaim([], room: [.email: 5, .sms: 0], now: now, lease: 60, owner: "d1").messages
         #expect(first.map(\.workflow) == ["confirm"])
         let sent = settle(try #require(first.first), .sent(detail: "SMTP 250"), at: now)
-        let second = try store.settleAndClaim([sent], room: [.email: 5, .sms: 5], now: now, lease: 60).messages
+        let second = try store.settleAndClaim([sent], room: [.email: 5, .sms: 5], now: now, lease: 60, owner: "d1").messages
         #expect(second.map(\.workflow) == ["shipped"])
         #expect(try store.messages(state: .sent).map(\.workflow) == ["confirm"])
     }
@@ -161,28 +164,28 @@ struct StoreTests {
         _ = try store.append(day, now: now)
         _ = try store.processBatch(limit: 100, engine: engine, now: now)
         let endpoints: [Channel: String] = [.sms: "https://sms.example/hook", .email: "smtp://mx.example"]
-        let sms = try #require(try store.settleAndClaim([], room: [.sms: 1], endpoints: endpoints, now: now, lease: 60).messages.first)
+        let sms = try #require(try store.settleAndClaim([], room: [.sms: 1], endpoints: endpoints, now: now, lease: 60, owner: "d1").messages.first)
         let gone = settle(sms, .gone(reason: "HTTP 410 Gone"), at: now)
         #expect(gone.next.state == .pending)  // falls back to email
-        let claim = try store.settleAndClaim([gone], room: [.sms: 0], endpoints: endpoints, now: now, lease: 60)
+        let claim = try store.settleAndClaim([gone], room: [.sms: 0], endpoints: endpoints, now: now, lease: 60, owner: "d1")
         #expect(claim.disabled[.sms]?.reason == "HTTP 410 Gone")
         #expect(claim.disabled[.email] == nil)
         // Another URL for the channel is not disabled: the operator has moved on.
-        #expect(try store.settleAndClaim([], room: [:], endpoints: [.sms: "https://new.example"], now: now, lease: 60).disabled.isEmpty)
+        #expect(try store.settleAndClaim([], room: [:], endpoints: [.sms: "https://new.example"], now: now, lease: 60, owner: "d1").disabled.isEmpty)
         #expect(try store.disabledEndpoints().map(\.target) == ["https://sms.example/hook"])
         #expect(try store.enableEndpoints(channel: .sms) == 1)
-        #expect(try store.settleAndClaim([], room: [:], endpoints: endpoints, now: now, lease: 60).disabled.isEmpty)
+        #expect(try store.settleAndClaim([], room: [:], endpoints: endpoints, now: now, lease: 60, owner: "d1").disabled.isEmpty)
     }
 
     @Test func interruptedClaimsAreReleasedWithTheirLostAttemptInTheHistory() throws {
         let store = try store()
         _ = try store.append(day, now: now)
         _ = try store.processBatch(limit: 100, engine: engine, now: now)
-        let claimed = try store.claim(channel: .email, limit: 10, now: now, lease: 600)
+        let claimed = try store.claim(channel: .email, limit: 10, now: now, lease: 600, owner: "d1")
         #expect(claimed.first?.progress.routeStartedAt == now)
-        #expect(try store.claim(channel: .email, limit: 10, now: now.addingTimeInterval(1), lease: 600).isEmpty)
+        #expect(try store.claim(channel: .email, limit: 10, now: now.addingTimeInterval(1), lease: 600, owner: "d1").isEmpty)
         #expect(try store.releaseInterruptedClaims(now: now.addingTimeInterval(2)) == 1)
-        let again = try #require(try store.claim(channel: .email, limit: 10, now: now.addingTimeInterval(2), lease: 600).first)
+        let again = try #require(try store.claim(channel: .email, limit: 10, now: now.addingTimeInterval(2), lease: 600, owner: "d1").first)
         #expect(again.key == claimed.first?.key)
         #expect(again.totalAttempts == 2)
         #expect(again.progress.routeStartedAt == now)  // the give-up clock keeps running

@@ -12,6 +12,10 @@ public enum StatusReport {
             "timers:      \(status.timers) running\(status.timersDue > 0 ? ", \(status.timersDue) due" : "")",
         ]
         if status.fanoutPending > 0 { lines.append("disruption:  \(status.fanoutPending) orders still to tell") }
+        if !status.held.isEmpty {
+            let held = HeldEvent.Kind.allCases.compactMap { kind in status.held[kind].map { "\($0) \(kind.rawValue)" } }
+            lines.append("held:        \(held.joined(separator: ", ")) (`tidings events`)")
+        }
         lines.append("outbox:")
         for state in MessageState.allCases {
             let detail = status.byChannel(state)

@@ -73,6 +73,7 @@ struct Settings {
         config.clockSource = try choice("clock.source", Dictionary(uniqueKeysWithValues: DaemonClock.Source.allCases.map { ($0.rawValue, $0) }),
                                         default: config.clockSource)
         config.fanoutBatch = try number("pipeline.fanout_batch", default: config.fanoutBatch, range: 1...100_000)
+        config.parkWindow = try duration("pipeline.park_window", default: config.parkWindow, range: 1...(30 * 86_400)) ?? config.parkWindow
         config.http = try httpSettings()
         return config
     }

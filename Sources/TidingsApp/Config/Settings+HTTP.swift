@@ -17,6 +17,7 @@ extension Settings {
         }
         settings.bodyLimit = try number("http.body_limit", default: settings.bodyLimit, range: 1_024...(64 << 20))
         settings.readyMaxLag = Int64(try number("http.ready_max_lag", default: Int(settings.readyMaxLag), range: 1...10_000_000))
+        settings.readyMaxQuarantined = try number("http.ready_max_quarantined", default: settings.readyMaxQuarantined, range: 0...10_000_000)
         if let raw = try secret("http.tokens") {
             do {
                 settings.tokens = try APIToken.parse(raw)

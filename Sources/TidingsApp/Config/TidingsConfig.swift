@@ -31,6 +31,9 @@ public struct TidingsConfig: Sendable {
     public var clockSource = DaemonClock.Source.system
     /// Orders told about a disruption per pipeline transaction.
     public var fanoutBatch = 1000
+    /// How long a message waits for its customer, and an event for its order or ticket, when
+    /// another producer's event that creates them has not arrived yet.
+    public var parkWindow: TimeInterval = 3_600
 
     public init() {}
 }

@@ -39,6 +39,7 @@ public final class ClockService: Service {
     public func run() async throws {
         let stopping = Atomic<Bool>(false)
         await withGracefulShutdownHandler {
+            var acknowledged: Date?
             while !stopping.load(ordering: .relaxed) && !Task.isCancelled {
                 do {
                     if try simulated?.refresh(from: store) == true {
@@ -46,6 +47,12 @@ public final class ClockService: Service {
                         dispatcher.ring()
                     }
                     try tick()
+                    // Every service now reads the new time, and its deadlines are in the log:
+                    // `tidings clock set` may return, and what is appended next is applied at it.
+                    if let now = simulated?.simulatedTime, now != acknowledged {
+                        try store.acknowledgeSimulatedTime(now)
+                        acknowledged = now
+                    }
                     await doorbell.wait(timeout: try waitLimit())
                 } catch {
                     // A busy disk delays deadlines; it must not stop them.

@@ -19,9 +19,14 @@ public final class DaemonClock: Sendable {
     }
 
     public func now() -> Date {
-        guard source == .database else { return Date() }
+        simulatedTime ?? Date()
+    }
+
+    /// The simulated time, once the database names one.
+    public var simulatedTime: Date? {
+        guard source == .database else { return nil }
         let millis = simulated.load(ordering: .relaxed)
-        return millis == 0 ? Date() : Date(timeIntervalSince1970: Double(millis) / 1000)
+        return millis == 0 ? nil : Date(timeIntervalSince1970: Double(millis) / 1000)
     }
 
     /// Reads the simulated time from the database; returns whether it moved.

@@ -34,6 +34,17 @@ public final class DaemonLock: Sendable {
     deinit {
         close(descriptor)
     }
+
+    /// Whether a `tidings serve` holds the lock of this database now, for commands that wait
+    /// for the running daemon (`clock set`, `events retry`).
+    public static func isHeld(databasePath: String) -> Bool {
+        let descriptor = open(databasePath + ".lock", O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return false }
+        defer { close(descriptor) }
+        guard flock(descriptor, LOCK_SH | LOCK_NB) == 0 else { return errno == EWOULDBLOCK }
+        flock(descriptor, LOCK_UN)
+        return false
+    }
 }
 
 /// Errors of running the daemon.

@@ -48,27 +48,25 @@ public final class PipelineService: Service {
             position.store(checkpoint, ordering: .relaxed)
             // Disruption alerts queued before a restart are still to be sent.
             var fanoutPending = true
+            // When the first message parked for its customer, or event waiting for its order or
+            // ticket, stops waiting.
+            var waitEnd = try? store.nextWaitEnd()
             while !stopping.load(ordering: .relaxed) && !Task.isCancelled {
                 // Wall time, whatever the clock: the watchdog and /readyz compare it with theirs.
                 heartbeat.store(Int64(Date().timeIntervalSince1970), ordering: .relaxed)
                 do {
-                    if try fanoutPending || store.head() > checkpoint {
+                    if try store.retriesRequested() { retryHeldEvents() }
+                    // A batch also runs, caught up or not, when a wait ends (a parked message
+                    // whose customer never came is skipped then, with the reason).
+                    let waitEnded = waitEnd.map { clock() >= $0 } ?? false
+                    if try fanoutPending || waitEnded || store.head() > checkpoint {
                         let batch = try store.processBatch(limit: batchSize, engine: engine, now: clock(), fanoutLimit: fanoutBatch)
                         checkpoint = batch.checkpoint
                         fanoutPending = batch.fanoutPending
                         position.store(checkpoint, ordering: .relaxed)
                         processed.increment(by: batch.processed)
-                        if !batch.readyByChannel.isEmpty { dispatcher.ring() }
-                        if batch.timersScheduled > 0 { timers.ring() }
-                        if batch.disruptionAlerts > 0 { Counter(label: "tidings_disruption_alerts_total").increment(by: batch.disruptionAlerts) }
-                        for (channel, count) in batch.suppressedByChannel {
-                            Counter(label: "tidings_messages_suppressed_total", dimensions: [("channel", channel.rawValue)]).increment(by: count)
-                        }
-                        logger.debug("pipeline batch", metadata: [
-                            "events": "\(batch.processed)", "checkpoint": "\(checkpoint)",
-                            "messages": "\(batch.readyByChannel.values.reduce(0, +))", "skipped": "\(batch.skipped)",
-                            "suppressed": "\(batch.suppressed)",
-                        ])
+                        report(batch)
+                        waitEnd = try store.nextWaitEnd()
                         if batch.processed == batchSize || fanoutPending { continue }
                     }
                     await doorbell.wait(timeout: pollInterval)
@@ -83,5 +81,52 @@ public final class PipelineService: Service {
             self.doorbell.ring()
         }
         logger.info("pipeline stopped", metadata: ["checkpoint": "\(position.load(ordering: .relaxed))"])
+    }
+
+    /// Rings who has work, counts, and says what an operator must see: every event set aside.
+    func report(_ batch: PipelineBatch) {
+        if !batch.readyByChannel.isEmpty { dispatcher.ring() }
+        if batch.timersScheduled > 0 { timers.ring() }
+        if batch.disruptionAlerts > 0 { Counter(label: "tidings_disruption_alerts_total").increment(by: batch.disruptionAlerts) }
+        for (channel, count) in batch.suppressedByChannel {
+            Counter(label: "tidings_messages_suppressed_total", dimensions: [("channel", channel.rawValue)]).increment(by: count)
+        }
+        if batch.parked > 0 { Counter(label: "tidings_messages_parked_total").increment(by: batch.parked) }
+        if batch.skipped > 0 { Counter(label: "tidings_messages_skipped_total", dimensions: [("reason", "workflow")]).increment(by: batch.skipped) }
+        if batch.parkedExpired > 0 {
+            Counter(label: "tidings_messages_skipped_total", dimensions: [("reason", "customer_unknown")]).increment(by: batch.parkedExpired)
+            logger.warning("messages skipped: their customer was never registered within pipeline.park_window",
+                           metadata: ["count": "\(batch.parkedExpired)"])
+        }
+        if batch.waiting > 0 { Counter(label: "tidings_events_waiting_total").increment(by: batch.waiting) }
+        if !batch.quarantined.isEmpty {
+            Counter(label: "tidings_events_quarantined_total").increment(by: batch.quarantined.count)
+            for note in batch.quarantined {
+                logger.warning("event quarantined: the pipeline went on without it; `tidings events retry` applies it after a fix",
+                               metadata: ["position": "\(note.key)", "reason": "\(note.reason)"])
+            }
+        }
+        logger.debug("pipeline batch", metadata: [
+            "events": "\(batch.processed)", "checkpoint": "\(batch.checkpoint)",
+            "messages": "\(batch.readyByChannel.values.reduce(0, +))", "skipped": "\(batch.skipped)",
+            "suppressed": "\(batch.suppressed)", "parked": "\(batch.parked)", "released": "\(batch.releasedMessages)",
+        ])
+    }
+
+    /// Applies the held events an operator asked to retry (`tidings events retry`).
+    func retryHeldEvents() {
+        do {
+            for outcome in try store.retryRequested(engine: engine, now: clock()) {
+                if let failure = outcome.failure {
+                    logger.warning("held event retried and quarantined again", metadata: ["position": "\(outcome.key)", "reason": "\(failure)"])
+                } else {
+                    logger.notice("held event applied on retry", metadata: ["position": "\(outcome.key)"])
+                }
+            }
+            dispatcher.ring()
+            timers.ring()
+        } catch {
+            logger.error("retrying held events failed; trying again shortly", metadata: ["error": "\(error)"])
+        }
     }
 }

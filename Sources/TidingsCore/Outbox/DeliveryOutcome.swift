@@ -44,7 +44,19 @@ public enum MessageState: String, Sendable, Hashable, CaseIterable, Codable {
     case suppressed
     /// Never sendable: no usable channel, or the customer opted out. Kept for the history.
     case skipped
+    /// Waiting for its customer to become known (their registration may come from another
+    /// producer, after the order); `due_at` is when waiting ends and it is skipped instead.
+    case parked
 
     /// States from which a message can still go out.
     public var isOpen: Bool { self == .pending || self == .sending || self == .retrying }
+
+    /// Queued and not yet claimed: what a claim takes once due, and what a later status of the
+    /// same order makes stale.
+    public static let unsent: [MessageState] = [.pending, .retrying]
+
+    /// A message in one of these was delivered or is on its way to be: the only kind that may
+    /// make another one redundant (a message is suppressed or skipped only because of one that
+    /// was, or will be, delivered).
+    public static let deliveredOrUnderway: [MessageState] = [.sent, .sending, .pending, .retrying]
 }

@@ -20,6 +20,8 @@ public struct Order: Codable, Sendable, Hashable {
     /// Whether the latest proactive delay alert is held back because the customer was told
     /// about a delay within the window (optional: rows written before it existed lack it).
     public var delayNoticeHeld: Bool?
+    /// The log position of the event behind `delayNoticeAt` (optional: older rows lack it).
+    public var delayNoticePosition: Int64?
 
     /// The carrier handling it: the one that took the parcel, else the one planned.
     public var carrier: String? { tracking?.carrier ?? shipping?.carrier }

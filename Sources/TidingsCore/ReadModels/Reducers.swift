@@ -67,7 +67,7 @@ public enum Reducers {
         if Deadlines.types.contains(event.type) {
             // A deadline that no longer matters (the parcel left, or arrived) leaves no trace.
             guard Deadlines.isLive(event.type, dueAt: event.time, order: order, ticket: nil) else { return order }
-            order.noteProactiveDelay(at: at, window: promises.delayAlertWindow)
+            order.noteProactiveDelay(at: at, position: stored.position, window: promises.delayAlertWindow)
         }
         switch event.type {
         case "order.item_out_of_stock":
@@ -83,6 +83,7 @@ public enum Reducers {
             if order.status == .placed { order.status = .delayed }
             // The shop told the customer itself: that counts as a delay notice.
             order.delayNoticeAt = at
+            order.delayNoticePosition = stored.position
             order.delayNoticeHeld = false
             order.revise(estimate: data["new_estimate"]?.stringValue, zone: promises.calendar.timeZone)
         case "order.cancelled": order.status = .cancelled
@@ -137,7 +138,7 @@ public enum Reducers {
     public static func disruption(_ order: Order, _ stored: StoredEvent, promises: ServicePromises) -> Order {
         var order = order
         let data = stored.event.data
-        order.noteProactiveDelay(at: stored.effectiveTime, window: promises.delayAlertWindow)
+        order.noteProactiveDelay(at: stored.effectiveTime, position: stored.position, window: promises.delayAlertWindow)
         order.revise(estimate: data["new_estimate"]?.stringValue, zone: promises.calendar.timeZone)
         order.timeline.append(TimelineEntry(at: stored.effectiveTime, type: stored.event.type, position: stored.position,
                                             note: data["reason"]?.stringValue))
@@ -157,12 +158,15 @@ extension Order {
     }
 
     /// A proactive delay alert goes to the customer unless they were told about a delay within
-    /// the window; a held alert does not restart the window.
-    mutating func noteProactiveDelay(at: Date, window: TimeInterval) {
+    /// the window; a held alert does not restart the window. "Held" only marks the alert as
+    /// possibly redundant: the store sends it after all when no notice since the window opened
+    /// was delivered or is on its way (`NotificationIntent.redundantIfToldSince`).
+    mutating func noteProactiveDelay(at: Date, position: Int64, window: TimeInterval) {
         if let last = delayNoticeAt, abs(at.timeIntervalSince(last)) < window {
             delayNoticeHeld = true
         } else {
             delayNoticeAt = at
+            delayNoticePosition = position
             delayNoticeHeld = false
         }
     }

@@ -85,4 +85,14 @@ public struct WorkflowSet: Sendable, Hashable {
     public func triggered(by type: String) -> [Workflow] {
         workflows.filter { $0.on == type }
     }
+
+    public func workflow(id: String) -> Workflow? {
+        workflows.first { $0.id == id }
+    }
+
+    /// The customer workflows whose messages tell a customer that an order is late: what a
+    /// proactive delay alert checks before it is skipped as redundant.
+    public var delayNoticeWorkflows: [String] {
+        workflows.filter { $0.to == .customer && Deadlines.delayNoticeTypes.contains($0.on) }.map(\.id)
+    }
 }

@@ -8,27 +8,35 @@ public struct WorkflowEngine: Sendable {
     public var promises: ServicePromises
     /// Who staff alerts are addressed to on the `staff` channel (a team or room name).
     public var staffRecipient: String
+    /// How long a message waits for a customer who is not known yet (their registration may
+    /// come from another producer, after the order) before it is skipped with the reason.
+    public var customerWait: TimeInterval
 
-    public init(workflows: WorkflowSet, shop: ShopInfo, promises: ServicePromises = .standard, staffRecipient: String = "staff") {
+    public init(workflows: WorkflowSet, shop: ShopInfo, promises: ServicePromises = .standard, staffRecipient: String = "staff",
+                customerWait: TimeInterval = 3600) {
         self.workflows = workflows
         self.shop = shop
         self.promises = promises
         self.staffRecipient = staffRecipient
+        self.customerWait = customerWait
     }
 
     /// `now` decides quiet hours; `scope` tells apart the messages one event sends about several
-    /// subjects (a disruption, per order), so each gets its own key.
+    /// subjects (a disruption, per order), so each gets its own key. A customer message whose
+    /// customer is not known yet comes back `awaitingCustomer`, to be parked, never dropped.
     public func intents(for stored: StoredEvent, customer: Customer?, order: Order?, ticket: Ticket?, now: Date,
                         scope: String? = nil) -> [NotificationIntent] {
         let type = stored.event.type
         let matching = workflows.triggered(by: type)
         guard !matching.isEmpty, Deadlines.isLive(type, dueAt: stored.event.time, order: order, ticket: ticket) else { return [] }
-        // Staff hear about a ticket or order even when its customer never registered.
+        // The pipeline applies order and ticket events only once their order or ticket exists,
+        // so someone is always named; staff hear about it even when the customer is unknown.
         guard let person = customer ?? (order?.customerID ?? ticket?.customerID).map(Customer.init(id:)) else { return [] }
         let context = TemplateContext.make(event: stored, customer: person, order: order, ticket: ticket, shop: shop, promises: promises)
         let eventID = scope.map { "\(stored.event.id)\u{0}\($0)" } ?? stored.event.id
         var intents: [NotificationIntent] = []
-        for workflow in matching where Self.matches(workflow.when, context) {
+        // Conditions on the customer's details wait, with the message, until the customer is known.
+        for workflow in matching where Self.matches(workflow.when, context, skipping: customer == nil ? "customer." : nil) {
             var intent = NotificationIntent(
                 key: IdempotencyKey.make(workflow: workflow.id, source: stored.event.source, eventID: eventID), workflow: workflow.id,
                 category: workflow.category, customerID: person.id, subjectID: scope ?? stored.event.subject, eventPosition: stored.position,
@@ -40,12 +48,41 @@ public struct WorkflowEngine: Sendable {
                 intent.recipient = staffRecipient
                 intent.locale = workflows.fallbackLocale
             case .customer:
-                guard let customer else { continue }
-                route(&intent, workflow: workflow, customer: customer, order: order, type: type, now: now)
+                if let customer {
+                    route(&intent, workflow: workflow, customer: customer, order: order, type: type, now: now)
+                } else {
+                    intent.awaitingCustomer = true
+                }
             }
             intents.append(intent)
         }
         return intents
+    }
+
+    /// Routes a parked message now that its customer is known. Their details go into the
+    /// context (the ticket's promised times in their time zone); the rest stays as it was when
+    /// the event happened. Then channels, consent and quiet hours apply as they would have.
+    public func release(_ parked: ParkedMessage, category: Workflow.Category, customer: Customer, order: Order?, ticket: Ticket?,
+                        now: Date) -> NotificationIntent {
+        var context = parked.context
+        context["customer"] = TemplateContext.customerValue(customer)
+        if let ticket, context["ticket"] != nil {
+            context["ticket"] = TemplateContext.ticketValue(ticket, promises: promises, zone: customer.timeZone(or: promises.calendar.timeZone))
+        }
+        var intent = NotificationIntent(
+            key: parked.key, workflow: parked.workflow, category: category, customerID: customer.id, subjectID: parked.subjectID,
+            eventPosition: parked.eventPosition, channel: nil, recipient: nil, fallbacks: [], skipReason: nil, template: parked.template,
+            locale: customer.locale ?? workflows.fallbackLocale, context: context)
+        guard let workflow = workflows.workflow(id: parked.workflow), workflow.to == .customer else {
+            intent.skipReason = "the workflow \(parked.workflow) is no longer configured for customers"
+            return intent
+        }
+        guard Self.matches(workflow.when, context) else {
+            intent.skipReason = "the workflow's conditions (when) do not hold for this customer"
+            return intent
+        }
+        route(&intent, workflow: workflow, customer: customer, order: order, type: parked.eventType, now: now)
+        return intent
     }
 
     /// Picks the customer's channel, or records why nothing is sent, and holds the message for
@@ -55,10 +92,8 @@ public struct WorkflowEngine: Sendable {
             intent.skipReason = "customer opted out of \(workflow.category.rawValue) messages"
             return
         }
-        if Deadlines.proactiveDelayTypes.contains(type), order?.delayNoticeHeld == true {
-            let told = order?.delayNoticeAt.map(Timestamp.dayAndTime) ?? "recently"
-            intent.skipReason = "already told about a delay to this order at \(told), within the alert window"
-            return
+        if Deadlines.proactiveDelayTypes.contains(type), let order, order.delayNoticeHeld == true {
+            intent.redundantIfToldSince = order.delayNoticePosition ?? 0
         }
         var selection = ChannelSelection.select(workflow.channels, for: customer)
         if selection.channels.isEmpty, workflow.category.isEssential, !(customer.email ?? "").isEmpty {
@@ -81,9 +116,10 @@ public struct WorkflowEngine: Sendable {
     }
 
     /// Every condition must hold; a condition holds when the value at its path equals one of
-    /// the listed values.
-    static func matches(_ conditions: [String: [String]], _ context: JSONValue) -> Bool {
+    /// the listed values. Conditions under `skipping` (a path prefix) are not checked yet.
+    static func matches(_ conditions: [String: [String]], _ context: JSONValue, skipping prefix: String? = nil) -> Bool {
         conditions.allSatisfy { path, allowed in
+            if let prefix, path.hasPrefix(prefix) { return true }
             guard let value = context.value(atPath: path)?.textValue else { return false }
             return allowed.contains(value)
         }

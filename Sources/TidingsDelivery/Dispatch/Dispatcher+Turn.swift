@@ -25,7 +25,7 @@ extension Dispatcher {
         }
         let claim: Store.Claim
         do {
-            claim = try store.settleAndClaim(unrecorded, room: room, endpoints: endpoints, now: now, lease: lease)
+            claim = try store.settleAndClaim(unrecorded, room: room, endpoints: endpoints, now: now, lease: lease, owner: owner)
             unrecorded.removeAll()
         } catch {
             // Kept for the next turn; if the process dies first, the claims are released at the

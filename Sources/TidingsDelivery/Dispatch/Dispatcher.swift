@@ -37,6 +37,10 @@ public final class Dispatcher: Service {
     let logger: Logger
     let clock: @Sendable () -> Date
     let metrics: DeliveryMetrics
+    /// Names this dispatcher's claims: it never takes back its own, even when its clock jumps
+    /// past their lease (a simulated clock set ahead, the wall clock stepped); leases are for
+    /// claims whose dispatcher died.
+    let owner = UUID().uuidString
     /// Ring to make the dispatcher look for new messages now.
     public let doorbell = Doorbell()
     /// Each channel's gate, and the breaker epoch each send started in; changed by the

@@ -1,0 +1,150 @@
+import Foundation
+import GRDB
+import TidingsCore
+
+/// Writes intents into the outbox inside the pipeline's transaction. The unique key makes a
+/// second insert of the same intent a no-op, which is what keeps replays from sending twice.
+///
+/// It holds the rule that nothing is lost quietly: a message is parked while its customer is
+/// unknown, skipped only with a reason, and it suppresses or is skipped because of another
+/// message only when that one was delivered or is on its way (`MessageState.deliveredOrUnderway`).
+struct OutboxWriter {
+    /// What became of one intent.
+    enum Placement: Equatable {
+        case queued(Channel, suppressed: [Channel])
+        case skipped
+        case parked
+    }
+
+    let db: Database
+    let now: Double
+    let engine: WorkflowEngine
+    let insert: Statement
+    let update: Statement
+    let existing: Statement
+    let suppress: Statement
+    /// Nil when no workflow sends delay notices: then no alert can be redundant.
+    let toldAboutDelay: Statement?
+    let encoder = JSONEncoder()
+
+    init(db: Database, now: Date, engine: WorkflowEngine) throws {
+        self.db = db
+        self.now = now.timeIntervalSince1970
+        self.engine = engine
+        insert = try db.cachedStatement(sql: """
+            INSERT INTO messages (key, workflow, category, customer_id, subject_id, event_position, channel, recipient,
+                fallback, template, locale, context, state, created_at, due_at, updated_at, last_error, event_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (key) DO NOTHING
+            """)
+        update = try db.cachedStatement(sql: """
+            UPDATE messages SET channel = ?, recipient = ?, fallback = ?, locale = ?, context = ?, state = ?, due_at = ?,
+                updated_at = ?, last_error = ?
+            WHERE id = ? AND state = '\(MessageState.parked.rawValue)'
+            """)
+        existing = try db.cachedStatement(sql: "SELECT id, workflow, event_position FROM messages WHERE key = ?")
+        suppress = try db.cachedStatement(sql: """
+            UPDATE messages SET state = '\(MessageState.suppressed.rawValue)', last_error = ?, updated_at = ?
+            WHERE subject_id = ? AND category = ? AND state IN \(MessageState.unsent.sqlList) AND key <> ?
+            RETURNING channel
+            """)
+        let delayWorkflows = engine.workflows.delayNoticeWorkflows
+        toldAboutDelay = delayWorkflows.isEmpty ? nil : try db.cachedStatement(sql: """
+            SELECT id, state, sent_at FROM messages
+            WHERE subject_id = ? AND workflow IN (\(Array(repeating: "?", count: delayWorkflows.count).joined(separator: ", ")))
+                AND event_position >= ? AND state IN \(MessageState.deliveredOrUnderway.sqlList) AND key <> ?
+            ORDER BY state = '\(MessageState.sent.rawValue)' DESC, id DESC LIMIT 1
+            """)
+    }
+
+    /// Writes one intent (or, with `replacing`, routes a parked message in place). Returns what
+    /// became of it, or nil when its key was already in the outbox (a replay).
+    func place(_ intent: NotificationIntent, eventType: String, eventAt: Date, replacing parkedID: Int64? = nil) throws -> Placement? {
+        var state: MessageState = intent.channel == nil ? .skipped : .pending
+        var note = intent.skipReason
+        var due = intent.notBefore.map { max(now, $0.timeIntervalSince1970) } ?? now
+        if intent.awaitingCustomer {
+            state = .parked
+            due = now + engine.customerWait
+            note = "waiting for customer \(intent.customerID) to be registered, until \(Timestamp.format(Date(timeIntervalSince1970: due)))"
+        } else if state == .pending, let since = intent.redundantIfToldSince, let reason = try toldAlready(intent, since: since) {
+            state = .skipped
+            note = reason
+        }
+        let fallback = String(decoding: try encoder.encode(intent.fallbacks), as: UTF8.self)
+        if let parkedID {
+            try update.execute(arguments: [
+                intent.channel?.rawValue, intent.recipient, fallback, intent.locale, try intent.context.encoded(), state.rawValue, due, now,
+                note, parkedID,
+            ])
+            guard db.changesCount > 0 else { return nil }
+        } else {
+            try insert.execute(arguments: [
+                intent.key, intent.workflow, intent.category.rawValue, intent.customerID, intent.subjectID, intent.eventPosition,
+                intent.channel?.rawValue, intent.recipient, fallback, intent.template, intent.locale, try intent.context.encoded(),
+                state.rawValue, now, due, now, note, eventAt.timeIntervalSince1970,
+            ])
+            guard db.changesCount > 0 else {
+                try checkSameMessage(intent)
+                return nil
+            }
+        }
+        switch state {
+        case .parked: return .parked
+        case .pending: return .queued(intent.channel ?? .email, suppressed: try suppressSuperseded(by: intent, eventType: eventType))
+        default: return .skipped
+        }
+    }
+
+    /// A key already in the outbox must be this very message, met again on a replay. Anything
+    /// else would drop a different message quietly, so it stops the event instead (which the
+    /// pipeline then quarantines, with this reason).
+    func checkSameMessage(_ intent: NotificationIntent) throws {
+        guard let row = try Row.fetchOne(existing, arguments: [intent.key]) else { return }
+        let workflow: String = row["workflow"]
+        let position: Int64 = row["event_position"]
+        guard workflow != intent.workflow || position != intent.eventPosition else { return }
+        let id: Int64 = row["id"]
+        throw StoreError(.keyConflict, """
+            the message key \(intent.key) of workflow \(intent.workflow) for the event at position \(intent.eventPosition) \
+            is already message \(id) (workflow \(workflow), event at position \(position))
+            """)
+    }
+
+    /// Why a proactive delay alert is redundant, if it is: a delay notice about the same order,
+    /// from the event that opened the alert window or a later one, was delivered or is on its
+    /// way. One that died, was suppressed or skipped told the customer nothing.
+    func toldAlready(_ intent: NotificationIntent, since position: Int64) throws -> String? {
+        guard let statement = toldAboutDelay, let subject = intent.subjectID else { return nil }
+        var values: [any DatabaseValueConvertible] = [subject]
+        values += engine.workflows.delayNoticeWorkflows
+        values += [position, intent.key] as [any DatabaseValueConvertible]
+        let arguments = StatementArguments(values.map(\.databaseValue))
+        guard let row = try Row.fetchOne(statement, arguments: arguments) else { return nil }
+        let id: Int64 = row["id"]
+        if let sentAt = row["sent_at"] as Double? {
+            return "already told about a delay to this order: message \(id), sent at \(Timestamp.format(Date(timeIntervalSince1970: sentAt)))"
+        }
+        let state: String = row["state"]
+        return "already being told about a delay to this order: message \(id) is \(state)"
+    }
+
+    /// A new order-status message that will go out makes the unsent ones about the same order
+    /// stale: they are suppressed (claimed ones are already on their way). Acknowledgements are
+    /// never touched, and a message that is skipped or parked suppresses nothing. Returns the
+    /// channels of the messages it suppressed.
+    func suppressSuperseded(by intent: NotificationIntent, eventType: String) throws -> [Channel] {
+        guard intent.category.canBeSuperseded, let subject = intent.subjectID else { return [] }
+        return try String.fetchAll(suppress, arguments: [
+            "superseded by \(intent.workflow) (\(eventType))", now, subject, intent.category.rawValue, intent.key,
+        ]).compactMap(Channel.init(rawValue:))
+    }
+}
+
+extension Array where Element == MessageState {
+    /// `('pending', 'retrying')`: a list of states as SQL text, from Core's definition. Literal
+    /// rather than bound, so SQLite can match the partial indexes written the same way.
+    var sqlList: String {
+        "(" + map { "'\($0.rawValue)'" }.joined(separator: ", ") + ")"
+    }
+}

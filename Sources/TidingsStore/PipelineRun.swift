@@ -1,0 +1,245 @@
+import Foundation
+import GRDB
+import TidingsCore
+
+/// An event, or one order of a disruption's fan-out, that the pipeline could not apply. The
+/// batch is rolled back and done again with it set aside as quarantined, so that one bad event
+/// never stops the others.
+struct EventFailure: Error {
+    var key: HeldEvent.Key
+    var reason: String
+}
+
+/// One pipeline batch inside its write transaction: events into read models, workflow intents
+/// into the outbox, timers, held events and the checkpoint, all committed together.
+struct PipelineRun {
+    let db: Database
+    let engine: WorkflowEngine
+    let now: Date
+    var models: ReadModelCache
+    let outbox: OutboxWriter
+    let timers: TimerWriter
+    let held: HeldEventWriter
+    /// What failed on an earlier attempt at this batch, with why: quarantined this time.
+    let setAside: [HeldEvent.Key: String]
+    var batch = PipelineBatch()
+    var fanoutQueued = false
+
+    init(db: Database, engine: WorkflowEngine, now: Date, setAside: [HeldEvent.Key: String] = [:]) throws {
+        self.db = db
+        self.engine = engine
+        self.now = now
+        self.setAside = setAside
+        models = ReadModelCache(db: db, promises: engine.promises)
+        outbox = try OutboxWriter(db: db, now: now, engine: engine)
+        timers = try TimerWriter(db: db)
+        held = try HeldEventWriter(db: db, now: now)
+    }
+
+    /// Applies up to `limit` events after the checkpoint, then tells up to `fanoutLimit` orders
+    /// about a disruption, so a disruption of 100,000 orders is worked off between batches.
+    /// Once caught up with the log, waits that have run out end.
+    mutating func run(limit: Int, fanoutLimit: Int) throws -> PipelineBatch {
+        let from = try Store.checkpoint(db, Store.pipelineCheckpoint)
+        let rows = try Store.loggedEvents(db, after: from, limit: limit)
+        batch.processed = rows.count
+        batch.checkpoint = from
+        fanoutQueued = try Store.fanoutPending(db)
+        for row in rows {
+            try guarded(HeldEvent.Key(position: row.position)) { run in try run.apply(row.decoded()) }
+        }
+        if fanoutLimit > 0 {
+            batch.disruptionAlerts = try alertDisrupted(limit: fanoutLimit)
+            batch.fanoutPending = try Store.fanoutPending(db)
+        }
+        if rows.count < limit { try endWaits() }
+        try models.flush()
+        if let last = rows.last {
+            try Store.setCheckpoint(db, Store.pipelineCheckpoint, last.position)
+            batch.checkpoint = last.position
+        }
+        return batch
+    }
+
+    /// Applies one event quarantined or left waiting before, out of log order, at an
+    /// operator's request (`tidings events retry`).
+    mutating func reapply(_ key: HeldEvent.Key) throws {
+        try held.remove(key)
+        if let orderID = key.order {
+            try alert([(key.position, orderID)])
+        } else {
+            guard let row = try Store.loggedEvents(db, after: key.position - 1, limit: 1).first, row.position == key.position else {
+                throw StoreError(.invalidRequest, "there is no event at position \(key.position)")
+            }
+            try guarded(key) { run in try run.apply(row.decoded()) }
+        }
+        try models.flush()
+    }
+
+    /// Runs `body` for one event (or fan-out order). An error that belongs to the event, not to
+    /// the database, becomes an `EventFailure` naming it; one set aside already is quarantined.
+    mutating func guarded(_ key: HeldEvent.Key, _ body: (inout PipelineRun) throws -> Void) throws {
+        if let reason = setAside[key] {
+            try held.quarantine(key, reason: reason)
+            batch.quarantined.append(HeldEvent.Note(key: key, reason: reason))
+            return
+        }
+        do {
+            try body(&self)
+        } catch let failure as EventFailure {
+            throw failure  // an event released by this one failed: it carries its own position
+        } catch where Self.belongsToTheEvent(error) {
+            throw EventFailure(key: key, reason: "\(error)")
+        }
+    }
+
+    /// A full disk, a busy or broken database, is retried as a whole: quarantining events for it
+    /// would set aside good ones. What remains (a row that does not decode, a value the JSON
+    /// writer cannot write, a key conflict, a constraint) is about the event.
+    static func belongsToTheEvent(_ error: any Error) -> Bool {
+        guard let database = error as? DatabaseError else { return true }
+        switch database.resultCode {
+        case .SQLITE_CONSTRAINT, .SQLITE_TOOBIG, .SQLITE_MISMATCH, .SQLITE_RANGE: return true
+        default: return false
+        }
+    }
+
+    mutating func apply(_ stored: StoredEvent) throws {
+        let event = stored.event
+        if event.type == Deadlines.disruption {
+            // The orders it affects are chosen from the table: bring it up to date first.
+            try models.flush()
+            try Store.queueDisruption(db, stored)
+            fanoutQueued = true
+            return
+        }
+        if fanoutQueued, event.type.hasPrefix("order."), let subject = event.subject {
+            try alertQueued(orderID: subject)
+        }
+        if let missing = try missingEntity(of: stored) {
+            try held.wait(stored.position, for: missing.entity, reason: missing.reason, until: now.addingTimeInterval(engine.customerWait))
+            batch.waiting += 1
+            return
+        }
+        let affected = try models.apply(stored)
+        try place(engine.intents(for: stored, customer: affected.customer, order: affected.order, ticket: affected.ticket, now: now), stored)
+        for action in Deadlines.actions(for: stored, order: affected.order, ticket: affected.ticket)
+        where try timers.apply(action, position: stored.position) {
+            batch.timersScheduled += 1
+        }
+        if let created = Self.createdEntity(by: stored, affected) {
+            try releaseWaiting(for: created)
+        }
+        if event.type.hasPrefix("customer."), let customer = affected.customer {
+            try releaseParked(for: customer)
+        }
+    }
+
+    mutating func place(_ intents: [NotificationIntent], _ stored: StoredEvent) throws {
+        for intent in intents {
+            try count(outbox.place(intent, eventType: stored.event.type, eventAt: stored.recordedAt))
+        }
+    }
+
+    /// Counts what became of an intent; a replayed one (nil) counts nothing.
+    mutating func count(_ placement: OutboxWriter.Placement?) {
+        switch placement {
+        case .queued(let channel, let suppressed):
+            batch.readyByChannel[channel, default: 0] += 1
+            for channel in suppressed { batch.suppressedByChannel[channel, default: 0] += 1 }
+        case .skipped: batch.skipped += 1
+        case .parked: batch.parked += 1
+        case nil: break
+        }
+    }
+}
+
+extension PipelineRun {
+    /// An order or ticket event whose order or ticket does not exist yet (another producer's
+    /// `order.placed` may come later): it waits for it rather than being dropped.
+    mutating func missingEntity(of stored: StoredEvent) throws -> (entity: String, reason: String)? {
+        let type = stored.event.type
+        guard let subject = stored.event.subject, !Deadlines.types.contains(type),
+            let entity = EventCatalogue.schema(for: type)?.entity
+        else { return nil }
+        switch entity {
+        case "order" where type != "order.placed":
+            guard try models.orders.get(subject) == nil else { return nil }
+            return ("order:\(subject)", "order \(subject) is not known yet: waiting for its order.placed")
+        case "ticket" where type != "ticket.opened":
+            guard try models.tickets.get(subject) == nil else { return nil }
+            return ("ticket:\(subject)", "ticket \(subject) is not known yet: waiting for its ticket.opened")
+        default:
+            return nil
+        }
+    }
+
+    /// The order or ticket an event brought into being, if it did.
+    static func createdEntity(by stored: StoredEvent, _ affected: ReadModelCache.Affected) -> String? {
+        switch stored.event.type {
+        case "order.placed":
+            guard let order = affected.order, order.timeline.first?.position == stored.position else { return nil }
+            return "order:\(order.id)"
+        case "ticket.opened":
+            guard let ticket = affected.ticket, ticket.timeline.first?.position == stored.position else { return nil }
+            return "ticket:\(ticket.id)"
+        default:
+            return nil
+        }
+    }
+
+    /// Applies, in log order, the events that were waiting for this order or ticket (also
+    /// those whose wait ran out and that were quarantined for it).
+    mutating func releaseWaiting(for entity: String) throws {
+        for position in try held.waiting(for: entity) {
+            try guarded(HeldEvent.Key(position: position)) { run in
+                try run.held.remove(HeldEvent.Key(position: position))
+                guard let row = try Store.loggedEvents(run.db, after: position - 1, limit: 1).first, row.position == position else { return }
+                try run.apply(row.decoded())
+                run.batch.released += 1
+            }
+        }
+    }
+
+    /// Routes the messages parked for this customer, in log order, now that they are known.
+    /// One that cannot be routed is skipped with the reason, in a savepoint of its own: the
+    /// customer's event itself must still apply.
+    mutating func releaseParked(for customer: Customer) throws {
+        let rows = try Row.fetchAll(db.cachedStatement(sql: """
+            SELECT m.id, m.key, m.workflow, m.category, m.subject_id, m.event_position, m.template, m.context, m.event_at, e.type
+            FROM messages m JOIN events e ON e.position = m.event_position
+            WHERE m.customer_id = ? AND m.state = '\(MessageState.parked.rawValue)' ORDER BY m.event_position, m.id
+            """), arguments: [customer.id])
+        for row in rows {
+            let id: Int64 = row["id"]
+            do {
+                let parked = ParkedMessage(
+                    key: row["key"], workflow: row["workflow"], customerID: customer.id, subjectID: row["subject_id"],
+                    eventPosition: row["event_position"], eventType: row["type"], template: row["template"],
+                    context: try JSONValue.parse(row["context"] as Data))
+                let order = try parked.subjectID.flatMap { try models.orders.get($0) }
+                let ticket = try parked.context.value(atPath: "ticket.id")?.stringValue.flatMap { try models.tickets.get($0) }
+                let intent = engine.release(parked, category: Workflow.Category(rawValue: row["category"]) ?? .transactional,
+                                            customer: customer, order: order, ticket: ticket, now: now)
+                let eventAt = Date(timeIntervalSince1970: row["event_at"] ?? now.timeIntervalSince1970)
+                var placement: OutboxWriter.Placement?
+                try db.inSavepoint {
+                    placement = try outbox.place(intent, eventType: parked.eventType, eventAt: eventAt, replacing: id)
+                    return .commit
+                }
+                count(placement)
+                batch.releasedMessages += 1
+            } catch where Self.belongsToTheEvent(error) {
+                try outbox.skipParked(id, reason: "could not be routed when customer \(customer.id) became known: \(error)")
+                batch.skipped += 1
+            }
+        }
+    }
+
+    /// Ends the waits that ran out: parked messages are skipped with the reason, and events
+    /// waiting for an order or ticket are quarantined (still released if it comes later).
+    mutating func endWaits() throws {
+        batch.parkedExpired = try outbox.expireParked()
+        batch.quarantined += try held.expireWaits()
+    }
+}

@@ -1,0 +1,105 @@
+import ArgumentParser
+import Foundation
+import TidingsApp
+import TidingsCore
+import TidingsStore
+
+struct Events: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Events the pipeline set aside: quarantined ones, and ones waiting for their order or ticket.",
+        discussion: """
+            An event the pipeline cannot apply is quarantined with the reason, and the pipeline goes on without it. An \
+            event about an order or ticket that does not exist yet waits for it (pipeline.park_window), then is \
+            quarantined too; it is still applied if the order or ticket comes later.
+            """,
+        subcommands: [Quarantined.self, Waiting.self, Retry.self], defaultSubcommand: Quarantined.self)
+
+    static func list(_ kind: HeldEvent.Kind, _ options: ConfigOption) async throws {
+        try await Events().reporting {
+            let config = try await options.load()
+            print(StatusReport.render(try Store(path: config.databasePath, durability: config.durability).heldEvents(kind: kind)))
+        }
+    }
+
+    struct Quarantined: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List quarantined events, with why.")
+
+        @OptionGroup var options: ConfigOption
+
+        func run() async throws {
+            try await Events.list(.quarantined, options)
+        }
+    }
+
+    struct Waiting: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List events waiting for their order or ticket.")
+
+        @OptionGroup var options: ConfigOption
+
+        func run() async throws {
+            try await Events.list(.waiting, options)
+        }
+    }
+
+    struct Retry: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Apply a held event again (after a fix), or every quarantined one.",
+            discussion: """
+                A running daemon applies it (this waits for the outcome); with no daemon running, this command does. The \
+                event is applied as the read models stand now, out of log order.
+                """)
+
+        @OptionGroup var options: ConfigOption
+
+        @Argument(help: "The event's log position (see `tidings events quarantined`).")
+        var position: Int64?
+
+        @Flag(help: "Retry every quarantined event.")
+        var all = false
+
+        @Option(help: "Seconds to wait for a running daemon to apply it.")
+        var wait: Double = 30
+
+        func validate() throws {
+            guard (position != nil) != all else { throw ValidationError("give an event position or --all") }
+        }
+
+        func run() async throws {
+            try await reporting {
+                let runtime = try await options.loadRuntime()
+                let config = runtime.config
+                let store = try Store(path: config.databasePath, durability: config.durability)
+                let before = try store.heldEvents().filter { all ? $0.kind == .quarantined : $0.key.position == position }
+                guard try store.requestRetry(position: all ? nil : position) > 0, !before.isEmpty else {
+                    throw Failure(message: all ? "no event is quarantined" : "no held event at position \(position ?? 0); see `tidings events quarantined`")
+                }
+                if DaemonLock.isHeld(databasePath: config.databasePath) {
+                    let deadline = Date().addingTimeInterval(wait)
+                    while try store.retriesRequested() {
+                        guard Date() < deadline else {
+                            throw Failure(message: "the running daemon has not applied the retry within \(Int(wait)) s; it will when it can")
+                        }
+                        try await Task.sleep(for: .milliseconds(50))
+                    }
+                } else {
+                    // No daemon: apply it here, holding the daemon's lock meanwhile.
+                    let lock = try DaemonLock(databasePath: config.databasePath)
+                    let clock = DaemonClock(source: config.clockSource)
+                    try clock.refresh(from: store)
+                    _ = try withExtendedLifetime(lock) { try store.retryRequested(engine: runtime.engine, now: clock.now()) }
+                }
+                let after = Dictionary(try store.heldEvents().map { ($0.key, $0) }, uniquingKeysWith: { first, _ in first })
+                var failed = false
+                for event in before {
+                    if let still = after[event.key] {
+                        failed = failed || still.kind == .quarantined
+                        print(StatusReport.printable("\(event.key): still \(still.kind.rawValue): \(still.reason)"))
+                    } else {
+                        print("\(event.key): applied")
+                    }
+                }
+                if failed { throw ExitCode(1) }
+            }
+        }
+    }
+}

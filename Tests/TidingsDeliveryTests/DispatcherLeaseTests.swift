@@ -1,0 +1,53 @@
+import Foundation
+import Logging
+import Synchronization
+import Testing
+import TidingsCore
+@testable import TidingsDelivery
+import TidingsStore
+
+/// A running dispatcher never takes back its own sends: a lease is for a dispatcher that died.
+@Suite("Dispatcher leases")
+struct DispatcherLeaseTests {
+    let start = Date(timeIntervalSince1970: 1_795_000_000)
+
+    /// Never called: the test drives the dispatcher's turns, and the claimed send stays in flight.
+    struct Unused: Transport {
+        func send(_ message: OutgoingMessage) async -> DeliveryOutcome { .sent(detail: "ok") }
+        func close() {}
+    }
+
+    final class Clock: Sendable {
+        let time: Mutex<Date>
+        init(_ start: Date) { time = Mutex(start) }
+        func now() -> Date { time.withLock { $0 } }
+        func jump(_ seconds: TimeInterval) { time.withLock { $0.addTimeInterval(seconds) } }
+    }
+
+    @Test func aClockJumpPastTheLeaseDoesNotSendAMessageInFlightTwice() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tidings-lease-\(UUID().uuidString)")
+        let store = try Store(path: directory.appendingPathComponent("t.sqlite").path, durability: .normal)
+        let engine = WorkflowEngine(workflows: WorkflowSet(workflows: [
+            Workflow(id: "ack", on: "ticket.opened", category: .acknowledgement, channels: [.fixed(.email)], template: "ack"),
+        ]), shop: ShopInfo(name: "S", email: "s@s.example", url: "https://s.example", phone: ""))
+        _ = try store.append([
+            CloudEvent(id: "c", source: "urn:t", type: "customer.registered", subject: "c-1", time: start, data: ["email": "a@example.com"]),
+            CloudEvent(id: "t", source: "urn:t", type: "ticket.opened", subject: "t-1", time: start, data: ["customer_id": "c-1", "kind": "query"]),
+        ], now: start)
+        _ = try store.processBatch(limit: 100, engine: engine, now: start)
+        let clock = Clock(start)
+        let dispatcher = Dispatcher(
+            store: store, catalog: try TemplateCatalog(files: [:], fallbackLocale: "en"),
+            channels: [.email: Dispatcher.ChannelSetup(transport: Unused(), endpoint: "test", retry: .email, gate: ChannelGate(concurrency: 4))],
+            lease: 60, logger: Logger(label: "lease"), clock: clock.now)
+        var unrecorded: [DeliveryRecord] = []
+        let first = try #require(dispatcher.turn(&unrecorded))
+        #expect(first.send.count == 1)
+        // The send is still in flight when the clock jumps a day ahead (a simulated clock set
+        // forward, or the wall clock stepped): the next turn must not claim it again.
+        clock.jump(86_400)
+        let second = try #require(dispatcher.turn(&unrecorded))
+        #expect(second.send.isEmpty)
+        #expect(try store.messages(state: .sending).count == 1)
+    }
+}
