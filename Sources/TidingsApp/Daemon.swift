@@ -32,14 +32,16 @@ public enum Daemon {
             pollInterval: runtime.config.pipelinePollInterval, logger: logger, fanoutBatch: runtime.config.fanoutBatch, clock: clock.now)
         let timers = ClockService(store: store, now: clock.now, simulated: clock, pipeline: pipeline.doorbell, dispatcher: dispatcher.doorbell,
                                   doorbell: pipeline.timers, logger: logger)
-        let notify = NotifyService(notifier: SystemdNotifier(), store: store, pipeline: pipeline, logger: logger)
-        let commit = GroupCommit(store: store, logger: logger, committed: { pipeline.doorbell.ring() })
+        let started = StartupSignal()
+        let notify = NotifyService(notifier: SystemdNotifier(), store: store, pipeline: pipeline, logger: logger, started: started, clock: clock.now)
+        let commit = GroupCommit(store: store, logger: logger, clock: clock.now, committed: { pipeline.doorbell.ring() })
         if runtime.config.http.tokens.isEmpty {
             logger.warning("no API tokens configured (http.tokens): every /v1 request will be refused with 401")
         }
-        let http = APIServer.application(APIEnvironment(
+        let http = APIServer.service(APIEnvironment(
             store: store, commit: commit, settings: runtime.config.http, registry: registry,
-            pipelineHeartbeat: { Date(timeIntervalSince1970: Double(pipeline.heartbeat.load(ordering: .relaxed))) }), logger: logger)
+            pipelineHeartbeat: { Date(timeIntervalSince1970: Double(pipeline.heartbeat.load(ordering: .relaxed))) }, clock: clock.now,
+            listening: { started.fire() }), logger: logger)
         let status = try store.status(now: clock.now())
         var metadata: Logger.Metadata = ["database": "\(runtime.config.databasePath)", "head": "\(status.head)",
                                          "checkpoint": "\(status.checkpoint)", "workflows": "\(runtime.workflows.workflows.count)",
@@ -63,7 +65,13 @@ public enum Daemon {
             ],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
-        try await group.run()
+        do {
+            try await group.run()
+        } catch {
+            // Say why in the log (the journal), then exit non-zero: systemd shows the cause.
+            logger.critical("tidings stopped: a service failed", metadata: ["error": "\(error)"])
+            throw DaemonError(.serviceFailed, "a service failed: \(error)")
+        }
         logger.info("tidings stopped")
     }
 }

@@ -17,7 +17,7 @@ public struct Runtime: Sendable {
         let workflows = try WorkflowLoader.load(path: config.workflowsPath)
         let catalog = try TemplateLoader.load(directory: config.templatesDirectory, fallbackLocale: workflows.fallbackLocale)
         let engine = WorkflowEngine(workflows: workflows, shop: config.shop, promises: config.promises, staffRecipient: config.staffRecipient,
-                                    customerWait: config.parkWindow)
+                                    customerWait: config.parkWindow, channelsOff: config.channelsOff)
         return Runtime(config: config, workflows: workflows, catalog: catalog, engine: engine)
     }
 
@@ -27,6 +27,8 @@ public struct Runtime: Sendable {
         for (channel, channelConfig) in config.channels {
             let transport: any Transport
             switch channelConfig.route {
+            case .off:
+                transport = OffTransport(channel: channel)
             case .spool:
                 transport = try SpoolTransport(directory: "\(config.spoolDirectory)/\(channel.rawValue)", from: config.sender)
             case .smtp(let settings):

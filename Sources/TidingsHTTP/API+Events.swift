@@ -19,16 +19,31 @@ extension API {
         return try json(value, status: result.appended > 0 ? .created : .ok)
     }
 
-    /// The body, refused with 413 as soon as it passes the limit.
+    /// The body, refused with 413 as soon as it passes the limit, and with 408 when it takes
+    /// longer than `http.read_timeout` to arrive (a client trickling bytes holds a connection).
     func collect(_ request: Request) async throws -> [UInt8] {
         let limit = environment.settings.bodyLimit
         if let length = request.headers[.contentLength].flatMap(Int.init), length > limit { throw tooLarge(limit) }
-        var bytes: [UInt8] = []
-        for try await chunk in request.body {
-            guard bytes.count + chunk.readableBytes <= limit else { throw tooLarge(limit) }
-            bytes.append(contentsOf: chunk.readableBytesView)
+        let timeout = environment.settings.readTimeout
+        return try await withThrowingTaskGroup(of: [UInt8]?.self) { group in
+            group.addTask {
+                var bytes: [UInt8] = []
+                for try await chunk in request.body {
+                    guard bytes.count + chunk.readableBytes <= limit else { throw tooLarge(limit) }
+                    bytes.append(contentsOf: chunk.readableBytesView)
+                }
+                return bytes
+            }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let body = first else {
+                throw Problem(.requestTimeout, "Request Timeout", detail: "the body did not arrive within \(timeout) (http.read_timeout); send it again")
+            }
+            return body
         }
-        return bytes
     }
 
     func tooLarge(_ limit: Int) -> Problem {

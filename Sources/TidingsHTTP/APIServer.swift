@@ -1,8 +1,10 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 import Prometheus
+import ServiceLifecycle
 import TidingsCore
 import TidingsStore
 
@@ -18,6 +20,13 @@ public struct HTTPSettings: Sendable {
     public var readyMaxLag: Int64 = 10_000
     /// /readyz fails while more events than this are quarantined: someone must look at them.
     public var readyMaxQuarantined = 10
+    /// A connection that sends nothing for this long (between requests, or in the middle of a
+    /// request's headers) is closed, so half-open requests cannot hold connections.
+    public var idleTimeout = Duration.seconds(30)
+    /// The longest a request's body may take to arrive.
+    public var readTimeout = Duration.seconds(30)
+    /// Connections accepted at once; further ones wait in the listen backlog.
+    public var maxConnections = 1_024
 
     public init() {}
 }
@@ -31,15 +40,19 @@ public struct APIEnvironment: Sendable {
     /// The pipeline's last heartbeat: it is running if this is recent.
     public var pipelineHeartbeat: @Sendable () -> Date
     public var clock: @Sendable () -> Date
+    /// Called once the server listens.
+    public var listening: @Sendable () -> Void
 
     public init(store: Store, commit: GroupCommit, settings: HTTPSettings, registry: PrometheusCollectorRegistry,
-                pipelineHeartbeat: @escaping @Sendable () -> Date, clock: @escaping @Sendable () -> Date = Date.init) {
+                pipelineHeartbeat: @escaping @Sendable () -> Date, clock: @escaping @Sendable () -> Date,
+                listening: @escaping @Sendable () -> Void = {}) {
         self.store = store
         self.commit = commit
         self.settings = settings
         self.registry = registry
         self.pipelineHeartbeat = pipelineHeartbeat
         self.clock = clock
+        self.listening = listening
     }
 }
 
@@ -47,7 +60,13 @@ public struct APIEnvironment: Sendable {
 /// a status page, on Hummingbird. It is a Service of the daemon's ServiceGroup; on SIGTERM it
 /// stops accepting, finishes requests in flight, and then the group commit drains.
 public enum APIServer {
-    public static func application(_ environment: APIEnvironment, logger: Logger) -> some ApplicationProtocol {
+    /// The server as a Service of the daemon's group. Failing to listen (the port is taken) is
+    /// an error that names the address, and stops the daemon at once.
+    public static func service(_ environment: APIEnvironment, logger: Logger) -> some Service {
+        ListeningService(application: application(environment, logger: logger), settings: environment.settings)
+    }
+
+    static func application(_ environment: APIEnvironment, logger: Logger) -> some ApplicationProtocol {
         let api = API(environment: environment, tokens: TokenCheck(tokens: environment.settings.tokens))
         let routes = api.routes
         let router = Router()
@@ -56,11 +75,47 @@ public enum APIServer {
         let settings = environment.settings
         return Application(
             router: router,
-            configuration: ApplicationConfiguration(address: .hostname(settings.host, port: settings.port), serverName: "tidings"),
+            server: .http1(configuration: HTTP1Channel.Configuration(idleTimeout: TimeAmount(settings.idleTimeout))),
+            configuration: ApplicationConfiguration(
+                address: .hostname(settings.host, port: settings.port), serverName: "tidings",
+                availableConnectionsDelegate: MaximumAvailableConnections(settings.maxConnections, logger: logger)),
             onServerRunning: { channel in
                 logger.notice("http listening", metadata: ["address": "\(settings.host):\(channel.localAddress?.port ?? settings.port)"])
+                environment.listening()
             },
             logger: logger)
+    }
+}
+
+/// Runs the application, turning a failure to listen into an error an operator can act on.
+struct ListeningService<App: ApplicationProtocol>: Service {
+    let application: App
+    let settings: HTTPSettings
+
+    func run() async throws {
+        do {
+            try await application.run()
+        } catch let error as IOError where [EADDRINUSE, EADDRNOTAVAIL, EACCES].contains(error.errnoCode) {
+            throw HTTPServerError(.cannotListen, """
+                cannot listen on \(settings.host):\(settings.port): \(String(cString: strerror(error.errnoCode))); \
+                another tidings, or another program, may be using it: stop it, or set http.listen
+                """)
+        }
+    }
+}
+
+/// Errors of the HTTP server itself.
+public struct HTTPServerError: DomainError {
+    public enum Code: String, Sendable {
+        case cannotListen = "http.cannot_listen"
+    }
+
+    public var code: Code
+    public var message: String
+
+    init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
     }
 }
 

@@ -86,13 +86,46 @@ enum EventDecoding {
 
     static let ceSpecVersion = HTTPField.Name("ce-specversion")!
 
-    /// Binary mode: the attributes are `ce-` headers and the body is the event's data.
+    /// Binary mode: the attributes are `ce-` headers, percent-decoded as the CloudEvents HTTP
+    /// binding requires (3.1.3.2), and the body is the event's data. An attribute given twice
+    /// is refused: which `ce-id` the event has would be a guess.
     static func binary(_ bytes: ArraySlice<UInt8>, headers: HTTPFields) throws(Problem) -> JSONValue {
         var event: [String: JSONValue] = [:]
         for field in headers where field.name.canonicalName.hasPrefix("ce-") {
-            event[String(field.name.canonicalName.dropFirst(3))] = .string(field.value)
+            let attribute = String(field.name.canonicalName.dropFirst(3))
+            guard event[attribute] == nil else {
+                throw invalid([Problem.Issue(event: 1, field: attribute, message: "the header \(field.name.canonicalName) appears more than once")])
+            }
+            guard let value = percentDecoded(field.value) else {
+                throw invalid([Problem.Issue(event: 1, field: attribute, message: "the header \(field.name.canonicalName) is not valid percent-encoded UTF-8")])
+            }
+            event[attribute] = .string(value)
         }
         event["data"] = try parse(bytes, event: 1)
         return .object(event)
+    }
+
+    /// `%XX` sequences to bytes, the whole read as UTF-8; nil for a broken sequence.
+    static func percentDecoded(_ text: String) -> String? {
+        guard text.utf8.contains(UInt8(ascii: "%")) else { return text }
+        var bytes: [UInt8] = []
+        var iterator = Array(text.utf8).makeIterator()
+        func hex(_ byte: UInt8?) -> UInt8? {
+            switch byte {
+            case .some(let b) where b >= 0x30 && b <= 0x39: return b - 0x30
+            case .some(let b) where b >= 0x41 && b <= 0x46: return b - 0x41 + 10
+            case .some(let b) where b >= 0x61 && b <= 0x66: return b - 0x61 + 10
+            default: return nil
+            }
+        }
+        while let byte = iterator.next() {
+            guard byte == UInt8(ascii: "%") else {
+                bytes.append(byte)
+                continue
+            }
+            guard let high = hex(iterator.next()), let low = hex(iterator.next()) else { return nil }
+            bytes.append(high << 4 | low)
+        }
+        return String(validating: bytes, as: UTF8.self)
     }
 }

@@ -29,7 +29,7 @@ public final class GroupCommit: Service {
     let committed: @Sendable () -> Void
     private let queue = Mutex(Queue())
 
-    public init(store: Store, logger: Logger, clock: @escaping @Sendable () -> Date = Date.init,
+    public init(store: Store, logger: Logger, clock: @escaping @Sendable () -> Date,
                 committed: @escaping @Sendable () -> Void = {}) {
         self.store = store
         self.logger = logger
@@ -55,20 +55,30 @@ public final class GroupCommit: Service {
     }
 
     public func run() async throws {
-        await withGracefulShutdownHandler {
-            while true {
-                let jobs = await nextJobs()
-                guard !jobs.isEmpty else { break }
-                commit(jobs)
+        // Stopped by a graceful shutdown, or by cancellation when another service failed (the
+        // HTTP port was taken): either way what is queued is committed, then the loop ends.
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                while true {
+                    let jobs = await nextJobs()
+                    guard !jobs.isEmpty else { break }
+                    commit(jobs)
+                }
+            } onGracefulShutdown: {
+                self.stop()
             }
-        } onGracefulShutdown: {
-            let waiter = self.queue.withLock { queue in
-                queue.stopped = true
-                defer { queue.waiter = nil }
-                return queue.waiter
-            }
-            waiter?.resume()
+        } onCancel: {
+            self.stop()
         }
+    }
+
+    private func stop() {
+        let waiter = queue.withLock { queue in
+            queue.stopped = true
+            defer { queue.waiter = nil }
+            return queue.waiter
+        }
+        waiter?.resume()
     }
 
     /// Everything queued, waiting if nothing is; empty once stopped and drained.

@@ -63,10 +63,13 @@ enum StatusPage {
         if snapshot.dead.isEmpty {
             html += "<p id=\"dead\">No dead messages.</p>\n"
         } else {
-            html += table(id: "dead", ["Id", "Workflow", "Customer", "Channel", "Reason"], snapshot.dead.map { message in
-                [Cell("\(message.id)"), Cell(message.workflow), Cell(message.customerID), Cell(message.channel ?? "-"), Cell(message.lastError ?? "")]
+            html += table(id: "dead", ["Id", "Workflow", "Customer", "Channel", "Why"], snapshot.dead.map { message in
+                [Cell("\(message.id)"), Cell(message.workflow), Cell(message.customerID), Cell(message.channel ?? "-"),
+                 Cell(reasonClass(message.lastError))]
             })
-            html += "<p>Retry with <code>tidings deliveries retry ID</code> or <code>--all-dead</code>.</p>\n"
+            html += "<p>The full reasons quote what the receiver said, which may hold personal data: read them with "
+                + "<code>tidings deliveries show ID</code> or <code>GET /v1/deliveries?state=dead</code> (read token). "
+                + "Retry with <code>tidings deliveries retry ID</code> or <code>--all-dead</code>.</p>\n"
         }
         if status.quarantined > 0 {
             html += "<h2 class=\"bad\">Quarantined events</h2>\n"
@@ -90,6 +93,34 @@ enum StatusPage {
         }
         html += "</body></html>\n"
         return html
+    }
+
+    /// What kind of failure a reason is, without any of its text: a receiver's error body can
+    /// quote the phone number or the message, and this page needs no token.
+    static func reasonClass(_ reason: String?) -> String {
+        guard let reason else { return "unknown" }
+        let channel = reason.split(separator: ":", maxSplits: 1).first.map(String.init).flatMap(Channel.init(rawValue:))
+        let prefix = channel.map { "\($0.rawValue): " } ?? ""
+        func code(after marker: String) -> String? {
+            guard let range = reason.range(of: marker) else { return nil }
+            let digits = reason[range.upperBound...].prefix(3)
+            return digits.count == 3 && digits.allSatisfy(\.isNumber) ? String(digits) : nil
+        }
+        let kind: String
+        if reason.contains("endpoint is disabled") || reason.contains("HTTP 410") {
+            kind = "endpoint gone (410)"
+        } else if reason.contains("cannot render") {
+            kind = "template error"
+        } else if let status = code(after: "HTTP ") {
+            kind = reason.contains("gave up after") ? "gave up retrying (last HTTP \(status))" : "refused (HTTP \(status))"
+        } else if let reply = code(after: "SMTP ") {
+            kind = reason.contains("gave up after") ? "gave up retrying (last SMTP \(reply))" : "refused (SMTP \(reply))"
+        } else if reason.contains("gave up after") {
+            kind = "gave up retrying"
+        } else {
+            kind = "failed"
+        }
+        return prefix + kind
     }
 
     /// A table cell's text (escaped when written) and CSS class.

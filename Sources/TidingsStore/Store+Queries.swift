@@ -9,7 +9,7 @@ public struct StoreStatus: Sendable, Hashable {
     public var lag: Int64 { max(0, head - checkpoint) }
     /// Message counts by state and channel ("-" for messages with no channel).
     public var outbox: [MessageState: [String: Int]]
-    /// Messages pending and due now, or in flight.
+    /// Messages due now (pending or retrying), or in flight.
     public var busy: Int
     /// Deadline timers running, and how many of them are due but not yet fired.
     public var timers = 0
@@ -84,7 +84,8 @@ extension Store {
                 outbox[state, default: [:]][row["channel"]] = row["n"]
             }
             let busy = try Int.fetchOne(db, sql: """
-                SELECT COUNT(*) FROM messages WHERE state = 'sending' OR (state = 'pending' AND due_at <= ?)
+                SELECT COUNT(*) FROM messages
+                WHERE state = '\(MessageState.sending.rawValue)' OR (state IN \(MessageState.unsent.sqlList) AND due_at <= ?)
                 """, arguments: [now.timeIntervalSince1970]) ?? 0
             let timers = try Self.timerCounts(db, now: now)
             var held: [HeldEvent.Kind: Int] = [:]

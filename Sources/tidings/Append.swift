@@ -28,11 +28,11 @@ struct Append: AsyncParsableCommand {
             }
             let (events, problems) = EventFileParser.parse(data)
             if !problems.isEmpty {
-                for problem in problems { FileHandle.standardError.write(Data("\(problem)\n".utf8)) }
+                for problem in problems { FileHandle.standardError.write(Data("\(StatusReport.printable(problem.description))\n".utf8)) }
                 throw Failure(message: "appended nothing: \(problems.count) problem\(problems.count == 1 ? "" : "s") in \(file)")
             }
             let store = try Store(path: config.databasePath, durability: config.durability)
-            let result = try store.append(events, now: Date())
+            let result = try store.append(events, now: ConfigOption.clock(config, store)())
             print("appended \(result.appended) event\(result.appended == 1 ? "" : "s"), \(result.alreadyStored) already stored")
         }
     }

@@ -21,8 +21,13 @@ struct Check: AsyncParsableCommand {
             for (channel, config) in runtime.config.channels.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
                 var limits = "\(config.concurrency) in flight"
                 if let limiter = config.rateLimit { limits += ", at most \(limiter.rate.formatted())/s (bursts of \(Int(limiter.burst)))" }
-                print("  \(channel.rawValue): \(config.routeName), \(limits), \(RetryText.describe(config.retry))")
+                guard case .off = config.route else {
+                    print("  \(channel.rawValue): \(config.routeName), \(limits), \(RetryText.describe(config.retry))")
+                    continue
+                }
+                print("  \(channel.rawValue): off")
             }
+            for warning in ConfigCheck.warnings(in: runtime.config) { print("warning: \(warning)") }
         }
     }
 }

@@ -23,11 +23,11 @@ struct Clock: AsyncParsableCommand {
             try await reporting {
                 let config = try await options.load()
                 let store = try Store(path: config.databasePath, durability: config.durability)
-                let now = try config.clockSource == .database ? store.simulatedTime() : Date()
+                let now = try config.clockSource == .database ? store.simulatedTime() : ConfigOption.clock(config, store)()
                 print("source:  \(config.clockSource.rawValue)")
                 print("now:     \(now.map(Timestamp.format) ?? "not set yet (the system time is used until `tidings clock set`)")")
                 if let next = try store.nextTimer() {
-                    print("next:    \(Timestamp.format(next.dueAt))  \(next.type)  \(next.subject)")
+                    print(StatusReport.printable("next:    \(Timestamp.format(next.dueAt))  \(next.type)  \(next.subject)"))
                 } else {
                     print("next:    no deadline timers running")
                 }

@@ -84,9 +84,8 @@ struct Events: AsyncParsableCommand {
                 } else {
                     // No daemon: apply it here, holding the daemon's lock meanwhile.
                     let lock = try DaemonLock(databasePath: config.databasePath)
-                    let clock = DaemonClock(source: config.clockSource)
-                    try clock.refresh(from: store)
-                    _ = try withExtendedLifetime(lock) { try store.retryRequested(engine: runtime.engine, now: clock.now()) }
+                    let now = try ConfigOption.clock(config, store)
+                    _ = try withExtendedLifetime(lock) { try store.retryRequested(engine: runtime.engine, now: now()) }
                 }
                 let after = Dictionary(try store.heldEvents().map { ($0.key, $0) }, uniquingKeysWith: { first, _ in first })
                 var failed = false

@@ -15,12 +15,8 @@ struct Status: AsyncParsableCommand {
         try await reporting {
             let config = try await options.load()
             let store = try Store(path: config.databasePath, durability: config.durability)
-            // "Due" means due by the daemon's clock, simulated or not.
-            let clock = DaemonClock(source: config.clockSource)
-            let now = { () throws -> Date in
-                try clock.refresh(from: store)
-                return clock.now()
-            }
+            // "Due" means due by the daemon's clock, simulated or not, read anew each time.
+            let now = { () throws -> Date in try ConfigOption.clock(config, store)() }
             var status = try store.status(now: now())
             if let waitIdle {
                 let deadline = Date().addingTimeInterval(waitIdle)

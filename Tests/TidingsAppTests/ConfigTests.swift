@@ -61,7 +61,7 @@ struct ConfigTests {
     }
 
     @Test(arguments: [
-        ("email:\n  transport: pigeon\n", "email.transport must be smtp or spool"),
+        ("email:\n  transport: pigeon\n", "email.transport must be smtp, spool or off"),
         ("email:\n  concurrency: lots\n", "email.concurrency must be a whole number"),
         ("email:\n  transport: smtp\n", "smtp.url must be set"),
         ("smtp:\n  from: not an address\n", "smtp.from must be an address"),

@@ -12,7 +12,7 @@ struct StatusPageBrowserTests {
         let http = try await LoopbackServer.http(logs: directory)
         // SMS to a receiver that refuses with 400: out-for-delivery notices (SMS only) die.
         let daemon = try await HTTPAPITests.start(directory, extra: [
-            "SMS_TRANSPORT": "webhook", "SMS_WEBHOOK_PRESET": "generic", "SMS_WEBHOOK_URL": "http://127.0.0.1:\(http.port)/status/400",
+            "SMS_TRANSPORT": "webhook", "SMS_WEBHOOK_PRESET": "generic", "SMS_WEBHOOK_URL": "http://127.0.0.1:\(http.port)/status/400?echo=1",
         ])
         let opened = Timestamp.format(Date().addingTimeInterval(-23 * 3_600))
         let events = [
@@ -45,7 +45,8 @@ struct StatusPageBrowserTests {
         #expect(page.contains("<title>Tidings status</title>"))
         #expect(page.contains("Dead messages"))
         #expect(page.contains("out_for_delivery"), "the dead out-for-delivery notice is listed")
-        #expect(page.contains("HTTP 400"), "with its reason")
+        #expect(page.contains("sms: refused (HTTP 400)"), "with the class of its reason")
+        #expect(!page.contains("+447700900123"), "no phone number (a receiver's error body may quote it) without a token")
         #expect(page.contains("Promises at risk"))
         #expect(page.contains("T-7"), "the complaint opened 23 hours ago is due within the hour")
         #expect(page.contains("first response"))

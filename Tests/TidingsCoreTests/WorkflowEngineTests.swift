@@ -77,7 +77,38 @@ struct WorkflowEngineTests {
         let intent = try #require(shipped(Fixtures.customer()).first)
         #expect(intent.context.value(atPath: "order.total") == "59.80")
         #expect(intent.context.value(atPath: "order.items")?.arrayValue?.first?["line_total"] == "25.00")
-        #expect(intent.context.value(atPath: "customer.first_name") == "Ann")
+        #expect(intent.context.value(atPath: "customer.first_name") == "Ann Example")
         #expect(intent.context.value(atPath: "shop.name") == "Northwind")
+    }
+
+    /// "O'Brien, Liam" was greeted "Hello O'Brien,,": a name is never cut into pieces.
+    @Test func greetingsUseTheNameGivenForItOrTheWholeName() throws {
+        func greeting(_ data: JSONValue) -> JSONValue? {
+            let customer = Reducers.customer(nil, Fixtures.stored("customer.registered", subject: "c-1", data: data))!
+            return TemplateContext.customerValue(customer)["first_name"]
+        }
+        #expect(greeting(["name": "O'Brien, Liam"]) == "O'Brien, Liam")
+        #expect(greeting(["name": "O'Brien, Liam", "given_name": "Liam", "family_name": "O'Brien"]) == "Liam")
+        #expect(greeting(["name": "Margaret Thatcher-Smith", "given_name": "Margaret", "greeting_name": "Maggie"]) == "Maggie")
+        #expect(greeting(["greeting_name": "  ", "name": "Zoë"]) == "Zoë")
+        #expect(greeting([:]) == "")
+    }
+
+    /// A channel the shop does not use is never chosen: the message takes the next one.
+    @Test func aChannelThatIsOffIsPassedOver() throws {
+        var engine = self.engine
+        engine.channelsOff = [.sms]
+        let customer = Fixtures.customer(channels: ["sms", "email"], consent: ["sms": true])
+        let order = Reducers.order(nil, Fixtures.stored("order.placed", subject: "o-1", data: Fixtures.placedData))
+        let shipped = engine.intents(for: Fixtures.stored("order.shipped", subject: "o-1", data: [:], position: 2), customer: customer,
+                                     order: order, ticket: nil, now: Fixtures.t0)
+        #expect(shipped.first?.channel == .email)
+        let delivered = engine.intents(for: Fixtures.stored("order.delivered", subject: "o-1", data: [:], position: 3), customer: customer,
+                                       order: order, ticket: nil, now: Fixtures.t0)
+        #expect(delivered.first?.channel == .email)  // sms only, essential: email is the last resort
+        engine.channelsOff = [.sms, .email]
+        let none = engine.intents(for: Fixtures.stored("order.shipped", subject: "o-1", data: [:], position: 2), customer: customer,
+                                  order: order, ticket: nil, now: Fixtures.t0)
+        #expect(none.first?.skipReason?.contains("sms: channel off") == true)
     }
 }

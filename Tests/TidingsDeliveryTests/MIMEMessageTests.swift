@@ -48,6 +48,21 @@ struct MIMEMessageTests {
         #expect("Ihre Bestellung ist unterwegs — Grüße".hasPrefix(decoded))
     }
 
+    /// Subject is unstructured: specials are plain text there, and quotes would show to the
+    /// customer ("We're on it: ..." arrived wrapped in quotes). Long subjects fold at spaces.
+    @Test func subjectsAreNeverQuotedAndFoldAtSpaces() throws {
+        let plain = try build(subject: "We're on it: complaint T-9004 (re. o-5003), ann@example.com")
+        #expect(headers(plain).contains("Subject: We're on it: complaint T-9004 (re. o-5003), ann@example.com"))
+        let long = (1...20).map { "word\($0)," }.joined(separator: " ")
+        let folded = try build(subject: long)
+        let head = folded.components(separatedBy: "\r\n\r\n")[0]
+        let start = try #require(head.range(of: "Subject: "))
+        let field = head[start.upperBound...].components(separatedBy: "\r\nDate: ")[0]
+        #expect(field.contains("\r\n "))
+        #expect(field.replacingOccurrences(of: "\r\n", with: "") == long)
+        #expect(field.components(separatedBy: "\r\n").allSatisfy { $0.count <= 78 })
+    }
+
     @Test func keepsEveryLineWithinLimits() throws {
         let long = String(repeating: "Lorem ipsum dolor sit amet, é consectetur. ", count: 40)
         let message = try build(subject: String(repeating: "Very long subject ", count: 10), text: long, html: "<p>\(long)</p>")

@@ -38,11 +38,15 @@ struct EventDecodingTests {
     }
 
     func problem(_ body: String, _ type: String = "application/cloudevents-batch+json") -> Problem? {
+        problem(body, headers(type))
+    }
+
+    func problem(_ body: String, _ fields: HTTPFields) -> Problem? {
         do {
-            _ = try EventDecoding.decode(Array(body.utf8), headers: headers(type))
+            _ = try EventDecoding.decode(Array(body.utf8), headers: fields)
             return nil
         } catch {
-            return error as? Problem
+            return error
         }
     }
 
@@ -89,6 +93,22 @@ struct EventDecodingTests {
         #expect(problem(rich, "application/cloudevents+json")?.issues.first?.field == "data.amount")
     }
 
+    /// The HTTP binding percent-encodes attribute values; a repeated ce-id would leave the id
+    /// to chance.
+    @Test func binaryModeAttributesArePercentDecodedAndNotRepeated() throws {
+        let ce: [(String, String)] = [("ce-specversion", "1.0"), ("ce-id", "b-%C3%A9%20%25"), ("ce-source", "urn:t"),
+                                      ("ce-type", "order.delivered"), ("ce-subject", "o-%31")]
+        let event = try #require(try EventDecoding.decode(Array("{}".utf8), headers: headers("application/json", ce)).first)
+        #expect(event.id == "b-é %")
+        #expect(event.subject == "o-1")
+        var twice = headers("application/json", ce)
+        twice.append(HTTPField(name: HTTPField.Name("ce-id")!, value: "b-2"))
+        #expect(problem("{}", twice)?.issues.first?.field == "id")
+        var broken = headers("application/json", ce)
+        broken[HTTPField.Name("ce-id")!] = "b-%zz"
+        #expect(problem("{}", broken)?.status == .badRequest)
+    }
+
     /// Any body, in any mode, is decoded or refused with a problem: never a crash or a hang.
     @Test func randomAndMutatedBodiesAreDecodedOrRefused() {
         var state: UInt64 = 0x5EED
@@ -114,7 +134,7 @@ struct EventDecodingTests {
                 let events = try EventDecoding.decode(body, headers: headers(mode, extra))
                 #expect(!events.isEmpty)
             } catch {
-                #expect(error is Problem, "\(error)")
+                #expect(!error.detail.isEmpty, "\(error)")
             }
         }
     }

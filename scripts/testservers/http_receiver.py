@@ -23,6 +23,8 @@ Per-request control through the path:
                         "Location: /redirected"
   ?retry_after=S        add "Retry-After: S" to the response (any path)
   ?delay=S              sleep S seconds (float) before answering (any path; for timeout tests)
+  ?echo=1               answer with the request body as the response body, as some gateways
+                        quote a refused request back
 
 Responses are HTTP/1.1 with keep-alive. Every response except 1xx/204/304 and HEAD carries a
 Content-Length (and a short text body); 204 and 304 carry none, as RFC 9110 requires.
@@ -117,6 +119,8 @@ class Handler(BaseHTTPRequestHandler):
             self.end_headers()
             return
         payload = f"{status} {self.responses.get(status, ('',))[0]}\n".encode()
+        if "echo" in query:
+            payload += body
         self.send_header("Content-Type", "text/plain; charset=utf-8")
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()

@@ -37,6 +37,25 @@ public enum ConfigCheck {
         return Array(NSOrderedSet(array: problems)).compactMap { $0 as? String }
     }
 
+    /// Settings that load but will not work as meant: a secret left empty. Never the values.
+    public static func warnings(in config: TidingsConfig) -> [String] {
+        var warnings: [String] = []
+        if config.http.tokens.isEmpty {
+            warnings.append("http.tokens is empty (the credential http-tokens): every /v1 request will be refused with 401")
+        }
+        for (channel, settings) in config.channels.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+            switch settings.route {
+            case .smtp(let smtp) where smtp.username != nil && (smtp.password ?? "").isEmpty:
+                warnings.append("smtp.username is set but smtp.password is empty (the credential smtp-password): AUTH will fail")
+            case .webhook(let webhook) where webhook.preset == .twilio && (webhook.password ?? "").isEmpty:
+                warnings.append("\(channel.rawValue).webhook.password is empty (the credential \(channel.rawValue)-webhook-password): Twilio will refuse every message")
+            default:
+                break
+            }
+        }
+        return warnings
+    }
+
     /// The channels a workflow may use: `preferred` can mean any of them.
     static func channels(of workflow: Workflow) -> [Channel] {
         var channels: [Channel] = []

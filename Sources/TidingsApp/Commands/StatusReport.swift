@@ -31,7 +31,8 @@ public enum StatusReport {
             let note = m.lastError.map { m.state == .sent ? (m.recipient ?? "") : $0 } ?? (m.recipient ?? "")
             lines.append("\(String(m.id).leftPadded(5))  \(m.state.rawValue.padded(10)) \((m.channel ?? "-").padded(9)) \(m.workflow.padded(26)) \(m.customerID.padded(8)) \((m.subjectID ?? "-").padded(8)) \(String(m.attempts).leftPadded(5))  \(note)")
         }
-        return lines.joined(separator: "\n")
+        // Ids, addresses and reasons come from events and receivers: never raw to a terminal.
+        return lines.map(printable).joined(separator: "\n")
     }
 }
 
@@ -51,7 +52,7 @@ extension StatusReport {
         for attempt in attempts {
             lines.append("    \(String(attempt.attempt).leftPadded(3))  \(Timestamp.format(attempt.at))  \(attempt.channel.padded(9)) \(attempt.outcome.padded(11)) \(attempt.detail ?? "")")
         }
-        return lines.joined(separator: "\n")
+        return lines.map(printable).joined(separator: "\n")
     }
 }
 

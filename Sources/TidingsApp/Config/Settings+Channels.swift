@@ -10,6 +10,8 @@ extension Settings {
         let transport = text("\(name).transport") ?? "spool"
         let route: ChannelConfig.Route
         switch (channel, transport) {
+        case (_, "off"):
+            route = .off
         case (_, "spool"):
             route = .spool
         case (.email, "smtp"):
@@ -24,7 +26,7 @@ extension Settings {
         case (.sms, "webhook"), (.messenger, "webhook"), (.staff, "webhook"):
             route = .webhook(try webhookSettings(channel, concurrency: concurrency))
         default:
-            let allowed = channel == .email ? "smtp or spool" : "webhook or spool"
+            let allowed = channel == .email ? "smtp, spool or off" : "webhook, spool or off"
             throw ConfigError(.invalidValue, "\(name).transport must be \(allowed), got \"\(transport)\"")
         }
         var rateLimit: RateLimiter?

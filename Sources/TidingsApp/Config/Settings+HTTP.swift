@@ -18,6 +18,9 @@ extension Settings {
         settings.bodyLimit = try number("http.body_limit", default: settings.bodyLimit, range: 1_024...(64 << 20))
         settings.readyMaxLag = Int64(try number("http.ready_max_lag", default: Int(settings.readyMaxLag), range: 1...10_000_000))
         settings.readyMaxQuarantined = try number("http.ready_max_quarantined", default: settings.readyMaxQuarantined, range: 0...10_000_000)
+        settings.idleTimeout = .seconds(try duration("http.idle_timeout", default: 30, range: 1...3_600) ?? 30)
+        settings.readTimeout = .seconds(try duration("http.read_timeout", default: 30, range: 1...3_600) ?? 30)
+        settings.maxConnections = try number("http.max_connections", default: settings.maxConnections, range: 1...1_000_000)
         if let raw = try secret("http.tokens") {
             do {
                 settings.tokens = try APIToken.parse(raw)

@@ -36,11 +36,22 @@ public struct TidingsConfig: Sendable {
     public var parkWindow: TimeInterval = 3_600
 
     public init() {}
+
+    /// Channels the shop does not use (`<channel>.transport: off`).
+    public var channelsOff: Set<Channel> {
+        Set(channels.compactMap { channel, config in
+            if case .off = config.route { return channel }
+            return nil
+        })
+    }
 }
 
 /// How one channel delivers, and how hard it tries.
 public struct ChannelConfig: Sendable {
     public enum Route: Sendable {
+        /// The shop does not use this channel: nothing is routed to it, and a message already
+        /// queued for it fails over to its next channel at once.
+        case off
         case spool
         case smtp(SMTPTransport.Settings)
         case webhook(WebhookTransport.Settings)
@@ -56,7 +67,7 @@ public struct ChannelConfig: Sendable {
     /// The longest one send can take: its timeout plus the connect timeout.
     public var sendTimeoutSeconds: Int {
         switch route {
-        case .spool: return 5
+        case .off, .spool: return 5
         case .smtp(let settings): return settings.timeoutSeconds + 5
         case .webhook(let settings): return settings.timeoutSeconds + 5
         }
@@ -65,6 +76,7 @@ public struct ChannelConfig: Sendable {
     /// Where messages go: the URL, or the spool directory's name. A 410 disables this endpoint.
     public var endpoint: String {
         switch route {
+        case .off: return "off"
         case .spool: return "spool"
         case .smtp(let settings): return settings.url
         case .webhook(let settings): return settings.url
@@ -73,6 +85,7 @@ public struct ChannelConfig: Sendable {
 
     public var routeName: String {
         switch route {
+        case .off: return "off"
         case .spool: return "spool"
         case .smtp: return "smtp"
         case .webhook(let settings): return "webhook (\(settings.preset.rawValue))"

@@ -13,9 +13,9 @@ public final class DaemonLock: Sendable {
     public let path: String
 
     public init(databasePath: String) throws {
-        path = databasePath + ".lock"
         let directory = (databasePath as NSString).deletingLastPathComponent
         if !directory.isEmpty { try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+        path = Self.lockPath(databasePath)
         descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else {
             throw DaemonError(.lockFailed, "cannot open the lock file \(path): \(String(cString: strerror(errno)))")
@@ -35,10 +35,25 @@ public final class DaemonLock: Sendable {
         close(descriptor)
     }
 
+    /// The lock sits beside the database file itself, found through any symbolic links, so two
+    /// paths to one database share one lock. (Not beside the database file as opened: closing
+    /// any descriptor of that file would drop SQLite's own POSIX locks on it.)
+    static func lockPath(_ databasePath: String) -> String {
+        func real(_ path: String) -> String? {
+            guard let resolved = realpath(path, nil) else { return nil }
+            defer { free(resolved) }
+            return String(cString: resolved)
+        }
+        if let file = real(databasePath) { return file + ".lock" }
+        let directory = (databasePath as NSString).deletingLastPathComponent
+        let name = (databasePath as NSString).lastPathComponent
+        return (real(directory.isEmpty ? "." : directory).map { $0 + "/" + name } ?? databasePath) + ".lock"
+    }
+
     /// Whether a `tidings serve` holds the lock of this database now, for commands that wait
     /// for the running daemon (`clock set`, `events retry`).
     public static func isHeld(databasePath: String) -> Bool {
-        let descriptor = open(databasePath + ".lock", O_RDONLY | O_CLOEXEC)
+        let descriptor = open(lockPath(databasePath), O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { return false }
         defer { close(descriptor) }
         guard flock(descriptor, LOCK_SH | LOCK_NB) == 0 else { return errno == EWOULDBLOCK }
@@ -52,6 +67,7 @@ public struct DaemonError: DomainError {
     public enum Code: String, Sendable {
         case alreadyRunning = "daemon.already_running"
         case lockFailed = "daemon.lock_failed"
+        case serviceFailed = "daemon.service_failed"
     }
 
     public var code: Code

@@ -12,12 +12,18 @@ public struct NotifyService: Service {
     let pipeline: PipelineService
     let logger: Logger
     let statusInterval: Duration
+    /// READY=1 waits until the HTTP server listens.
+    let started: StartupSignal
+    let clock: @Sendable () -> Date
 
-    public init(notifier: SystemdNotifier, store: Store, pipeline: PipelineService, logger: Logger, statusInterval: Duration = .seconds(5)) {
+    public init(notifier: SystemdNotifier, store: Store, pipeline: PipelineService, logger: Logger, started: StartupSignal,
+                clock: @escaping @Sendable () -> Date, statusInterval: Duration = .seconds(5)) {
         self.notifier = notifier
         self.store = store
         self.pipeline = pipeline
         self.logger = logger
+        self.started = started
+        self.clock = clock
         self.statusInterval = statusInterval
     }
 
@@ -26,6 +32,7 @@ public struct NotifyService: Service {
             try? await gracefulShutdown()
             return
         }
+        guard await started.wait(while: { !Task.isCancelled && !Task.isShuttingDownGracefully }) else { return }
         notifier.notify("READY=1\nSTATUS=serving")
         logger.info("told systemd we are ready", metadata: ["watchdog": "\(notifier.watchdogInterval.map { "\($0)" } ?? "off")"])
         let tick = min(notifier.watchdogInterval ?? statusInterval, statusInterval)
@@ -44,7 +51,7 @@ public struct NotifyService: Service {
             sinceStatus += tick
             if sinceStatus >= statusInterval {
                 sinceStatus = .zero
-                if let status = try? store.status(now: Date()) {
+                if let status = try? store.status(now: clock()) {
                     notifier.notify("STATUS=position \(status.checkpoint)/\(status.head), \(status.count(.pending)) pending, "
                                     + "\(status.count(.sent)) sent, \(status.count(.retrying)) retrying, \(status.count(.dead)) dead")
                 }

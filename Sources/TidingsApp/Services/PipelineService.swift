@@ -29,7 +29,7 @@ public final class PipelineService: Service {
     public let position = Atomic<Int64>(0)
 
     public init(store: Store, engine: WorkflowEngine, dispatcher: Doorbell, batchSize: Int, pollInterval: Duration, logger: Logger,
-                fanoutBatch: Int = 1000, clock: @escaping @Sendable () -> Date = Date.init) {
+                fanoutBatch: Int = 1000, clock: @escaping @Sendable () -> Date) {
         self.fanoutBatch = fanoutBatch
         self.store = store
         self.engine = engine

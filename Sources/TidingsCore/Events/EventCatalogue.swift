@@ -145,7 +145,8 @@ public enum EventCatalogue {
         FieldRule("opt_out", .stringList),
     ]
     static let customerFields: [FieldRule] = [
-        FieldRule("name", .string), FieldRule("email", .email), FieldRule("phone", .phone),
+        FieldRule("name", .string), FieldRule("given_name", .string), FieldRule("family_name", .string), FieldRule("greeting_name", .string),
+        FieldRule("email", .email), FieldRule("phone", .phone),
         FieldRule("messenger_id", .string), FieldRule("locale", .string), FieldRule("timezone", .string),
         FieldRule("preferences", .object),
     ]

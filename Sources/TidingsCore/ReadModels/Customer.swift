@@ -4,6 +4,11 @@ import Foundation
 public struct Customer: Codable, Sendable, Hashable {
     public var id: String
     public var name: String?
+    /// How the customer's names are used: `greetingName` ("Liam") as they like to be greeted,
+    /// else `givenName`; `name` ("O'Brien, Liam") is never cut into pieces.
+    public var givenName: String?
+    public var familyName: String?
+    public var greetingName: String?
     public var email: String?
     public var phone: String?
     public var messengerID: String?
@@ -45,8 +50,10 @@ public struct Customer: Codable, Sendable, Hashable {
         }
     }
 
-    public var firstName: String? {
-        name?.split(separator: " ").first.map(String.init)
+    /// The name to greet them by: the one they gave for it, else their given name, else their
+    /// full name as written. Never a fragment: "O'Brien, Liam" split at a space is "O'Brien,".
+    public var greeting: String? {
+        [greetingName, givenName, name].lazy.compactMap { $0?.trimmingCharacters(in: .whitespaces) }.first { !$0.isEmpty }
     }
 }
 

@@ -11,6 +11,9 @@ public enum Reducers {
         var customer = current ?? Customer(id: id)
         let data = event.data
         if let v = data["name"]?.stringValue { customer.name = v }
+        if let v = data["given_name"]?.stringValue { customer.givenName = v }
+        if let v = data["family_name"]?.stringValue { customer.familyName = v }
+        if let v = data["greeting_name"]?.stringValue { customer.greetingName = v }
         if let v = data["email"]?.stringValue { customer.email = v }
         if let v = data["phone"]?.stringValue { customer.phone = v }
         if let v = data["messenger_id"]?.stringValue { customer.messengerID = v }

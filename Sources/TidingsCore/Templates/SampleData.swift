@@ -46,7 +46,7 @@ public enum SampleData {
     public static var customer: Customer {
         let registered = CloudEvent(id: "sample-customer", source: "urn:tidings:sample", type: "customer.registered", subject: "c-sample",
                                     time: time, data: [
-                                        "name": "Ann Example", "email": "ann@example.com", "phone": "+447700900123",
+                                        "name": "Ann Example", "given_name": "Ann", "email": "ann@example.com", "phone": "+447700900123",
                                         "messenger_id": "psid-1", "locale": "en",
                                         "preferences": ["channels": ["email", "sms"], "consent": ["sms": true, "messenger": true]],
                                     ])

@@ -9,7 +9,7 @@ public enum ChannelSelection {
         public var passedOver: [String]
     }
 
-    public static func select(_ choices: [Workflow.ChannelChoice], for customer: Customer) -> Outcome {
+    public static func select(_ choices: [Workflow.ChannelChoice], for customer: Customer, off: Set<Channel> = []) -> Outcome {
         var candidates: [Channel] = []
         for choice in choices {
             switch choice {
@@ -22,7 +22,9 @@ public enum ChannelSelection {
         var usable: [Channel] = []
         var passedOver: [String] = []
         for channel in candidates where !usable.contains(channel) {
-            if customer.address(on: channel)?.isEmpty ?? true {
+            if off.contains(channel) {
+                passedOver.append("\(channel.rawValue): channel off")
+            } else if customer.address(on: channel)?.isEmpty ?? true {
                 passedOver.append("\(channel.rawValue): no address")
             } else if channel.needsConsent && !customer.preferences.consent.contains(channel) {
                 passedOver.append("\(channel.rawValue): no consent")

@@ -25,7 +25,10 @@ public enum TemplateContext {
     static func customerValue(_ c: Customer) -> JSONValue {
         var fields: [String: JSONValue] = ["id": .string(c.id)]
         fields["name"] = .string(c.name ?? "")
-        fields["first_name"] = .string(c.firstName ?? c.name ?? "")
+        // `first_name` is what the templates greet with: kept as the key they already use.
+        fields["first_name"] = .string(c.greeting ?? "")
+        if let v = c.givenName { fields["given_name"] = .string(v) }
+        if let v = c.familyName { fields["family_name"] = .string(v) }
         if let v = c.email { fields["email"] = .string(v) }
         if let v = c.phone { fields["phone"] = .string(v) }
         if let v = c.locale { fields["locale"] = .string(v) }

@@ -11,14 +11,17 @@ public struct WorkflowEngine: Sendable {
     /// How long a message waits for a customer who is not known yet (their registration may
     /// come from another producer, after the order) before it is skipped with the reason.
     public var customerWait: TimeInterval
+    /// Channels the shop does not use: never chosen, so a message goes on its next channel.
+    public var channelsOff: Set<Channel>
 
     public init(workflows: WorkflowSet, shop: ShopInfo, promises: ServicePromises = .standard, staffRecipient: String = "staff",
-                customerWait: TimeInterval = 3600) {
+                customerWait: TimeInterval = 3600, channelsOff: Set<Channel> = []) {
         self.workflows = workflows
         self.shop = shop
         self.promises = promises
         self.staffRecipient = staffRecipient
         self.customerWait = customerWait
+        self.channelsOff = channelsOff
     }
 
     /// `now` decides quiet hours; `scope` tells apart the messages one event sends about several
@@ -44,9 +47,13 @@ public struct WorkflowEngine: Sendable {
                 locale: person.locale ?? workflows.fallbackLocale, context: context)
             switch workflow.to {
             case .staff:
-                intent.channel = .staff
-                intent.recipient = staffRecipient
                 intent.locale = workflows.fallbackLocale
+                if channelsOff.contains(.staff) {
+                    intent.skipReason = "the staff channel is off (staff.transport: off)"
+                } else {
+                    intent.channel = .staff
+                    intent.recipient = staffRecipient
+                }
             case .customer:
                 if let customer {
                     route(&intent, workflow: workflow, customer: customer, order: order, type: type, now: now)
@@ -95,8 +102,8 @@ public struct WorkflowEngine: Sendable {
         if Deadlines.proactiveDelayTypes.contains(type), let order, order.delayNoticeHeld == true {
             intent.redundantIfToldSince = order.delayNoticePosition ?? 0
         }
-        var selection = ChannelSelection.select(workflow.channels, for: customer)
-        if selection.channels.isEmpty, workflow.category.isEssential, !(customer.email ?? "").isEmpty {
+        var selection = ChannelSelection.select(workflow.channels, for: customer, off: channelsOff)
+        if selection.channels.isEmpty, workflow.category.isEssential, !(customer.email ?? "").isEmpty, !channelsOff.contains(.email) {
             // Acknowledgements and order news always reach the customer somewhere.
             selection.channels = [.email]
         }

@@ -50,7 +50,7 @@ public final class Dispatcher: Service {
 
     public init(store: Store, catalog: TemplateCatalog, channels: [Channel: ChannelSetup], lease: TimeInterval = 120,
                 pollInterval: Duration = .milliseconds(250), logger: Logger, metrics: MetricsFactory = MetricsSystem.factory,
-                clock: @escaping @Sendable () -> Date = Date.init) {
+                clock: @escaping @Sendable () -> Date) {
         self.store = store
         self.catalog = catalog
         self.channels = channels

@@ -55,14 +55,14 @@ public struct MIMEMessage: Sendable {
         var lines: [String] = []
         lines.append("From: " + Self.mailbox(from, room: 78 - "From: ".count))
         lines.append("To: " + Self.mailbox(to, room: 78 - "To: ".count))
-        lines.append(Self.header("Subject", Self.encodedPhrase(subject, alwaysEncode: false, firstLineRoom: 78 - "Subject: ".count)))
+        lines.append(Self.header("Subject", Self.unstructured(subject, firstLineRoom: 78 - "Subject: ".count)))
         lines.append("Date: \(Self.rfc5322Date(date))")
         lines.append("Message-ID: \(messageID)")
         lines.append("MIME-Version: 1.0")
         lines.append("Auto-Submitted: auto-generated")
         lines.append("X-Auto-Response-Suppress: All")
         for (name, value) in extraHeaders {
-            lines.append(Self.header(name, Self.encodedPhrase(value, alwaysEncode: false, firstLineRoom: 76 - name.count)))
+            lines.append(Self.header(name, Self.unstructured(value, firstLineRoom: 76 - name.count)))
         }
         let textPart = ["Content-Type: text/plain; charset=utf-8", "Content-Transfer-Encoding: quoted-printable", "",
                         QuotedPrintable.encode(text)]
@@ -89,25 +89,62 @@ public struct MIMEMessage: Sendable {
     static func mailbox(_ mailbox: Mailbox, room: Int) -> String {
         let address = "<\(mailbox.address)>"
         guard let name = mailbox.name, !name.isEmpty else { return address }
-        let phrase = encodedPhrase(name, alwaysEncode: false, firstLineRoom: room)
+        let phrase = encodedPhrase(name, firstLineRoom: room)
         let lastLine = phrase.components(separatedBy: "\r\n").last ?? phrase
         let lastRoom = phrase.contains("\r\n") ? 78 : room
         return lastLine.count + 1 + address.count <= lastRoom ? "\(phrase) \(address)" : "\(phrase)\r\n \(address)"
     }
 
-    /// Plain printable ASCII stays as it is (quoted when it has specials); anything else becomes
-    /// RFC 2047 encoded words, folded. Control characters become spaces first, so no value can
-    /// ever end a header line.
-    static func encodedPhrase(_ value: String, alwaysEncode: Bool, firstLineRoom: Int) -> String {
-        let cleaned = String(value.map { $0.isNewline || $0.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F } ? " " : $0 })
-        let printableASCII = cleaned.unicodeScalars.allSatisfy { $0.value >= 0x20 && $0.value < 0x7F }
-        if printableASCII && !alwaysEncode && cleaned.count <= firstLineRoom && !cleaned.contains("=?") {
+    /// An unstructured header (Subject, RFC 5322 3.2.5): printable ASCII is written as it is,
+    /// never quoted (quotes would show), folded at spaces so lines stay within 78 characters;
+    /// anything else becomes RFC 2047 encoded words. Control characters become spaces first,
+    /// so no value can ever end a header line.
+    static func unstructured(_ value: String, firstLineRoom: Int) -> String {
+        let cleaned = withoutControls(value)
+        guard isPlain(cleaned) else { return encodedWords(cleaned, firstLineRoom: firstLineRoom) }
+        var lines: [String] = []
+        var line = ""
+        var room = firstLineRoom
+        for word in cleaned.split(separator: " ", omittingEmptySubsequences: false) {
+            if line.isEmpty && lines.isEmpty {
+                line = String(word)
+            } else if line.count + 1 + word.count <= room {
+                line += " " + word
+            } else {
+                // Folding puts the line break before the space: unfolded, the text is unchanged.
+                lines.append(line)
+                line = String(word)
+                room = 77
+            }
+        }
+        lines.append(line)
+        return lines.joined(separator: "\r\n ")
+    }
+
+    /// A phrase (a display name): plain printable ASCII stays as it is, quoted when it has
+    /// specials; anything else becomes RFC 2047 encoded words, folded.
+    static func encodedPhrase(_ value: String, firstLineRoom: Int) -> String {
+        let cleaned = withoutControls(value)
+        if isPlain(cleaned) && cleaned.count <= firstLineRoom {
             let specials = CharacterSet(charactersIn: "()<>[]:;@\\,.\"")
             if cleaned.unicodeScalars.contains(where: specials.contains) {
                 return "\"" + cleaned.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
             }
             return cleaned
         }
+        return encodedWords(cleaned, firstLineRoom: firstLineRoom)
+    }
+
+    static func withoutControls(_ value: String) -> String {
+        String(value.map { $0.isNewline || $0.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F } ? " " : $0 })
+    }
+
+    /// Printable ASCII that no reader could mistake for an encoded word.
+    static func isPlain(_ text: String) -> Bool {
+        text.unicodeScalars.allSatisfy { $0.value >= 0x20 && $0.value < 0x7F } && !text.contains("=?")
+    }
+
+    static func encodedWords(_ cleaned: String, firstLineRoom: Int) -> String {
         // 45 bytes of UTF-8 make 60 base64 characters: each word stays within 75, and a
         // folded line (a space and one word) within 78. The first word fits the header's room.
         var words: [String] = []
