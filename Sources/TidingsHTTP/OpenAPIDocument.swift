@@ -25,20 +25,24 @@ paths:
         (application/cloudevents-batch+json, an array) or NDJSON (application/x-ndjson, one event
         per line). Binary mode is also taken: the data as application/json and the attributes as
         ce-specversion, ce-id, ce-source, ce-type, ce-subject and ce-time headers. A batch with
-        one invalid event stores none of it. A 2xx means the events are on disk.
+        one invalid event stores none of it. An event whose (source, id) is already stored is
+        skipped; the same (source, id) twice in one request with other content is refused (400).
+        The deadline types and sources under urn:tidings: are the daemon's own (403). A 2xx
+        means the events are on disk. docs/events.md describes every event type.
       requestBody:
         required: true
         content:
           application/cloudevents+json:
-            schema: {$ref: '#/components/schemas/CloudEvent'}
+            schema: {$ref: '#/components/schemas/Event'}
           application/cloudevents-batch+json:
-            schema: {type: array, minItems: 1, items: {$ref: '#/components/schemas/CloudEvent'}}
+            schema: {type: array, minItems: 1, items: {$ref: '#/components/schemas/Event'}}
       responses:
         '201': {description: New events stored, content: {application/json: {schema: {$ref: '#/components/schemas/AppendResult'}}}}
         '200': {description: Every event was already stored, content: {application/json: {schema: {$ref: '#/components/schemas/AppendResult'}}}}
         '400': {$ref: '#/components/responses/Problem'}
         '401': {$ref: '#/components/responses/Problem'}
         '403': {$ref: '#/components/responses/Problem'}
+        '408': {$ref: '#/components/responses/Problem'}
         '413': {$ref: '#/components/responses/Problem'}
         '415': {$ref: '#/components/responses/Problem'}
         '503': {$ref: '#/components/responses/Problem'}
@@ -85,6 +89,7 @@ paths:
         '400': {$ref: '#/components/responses/Problem'}
         '401': {$ref: '#/components/responses/Problem'}
         '403': {$ref: '#/components/responses/Problem'}
+        '404': {$ref: '#/components/responses/Problem'}
   /v1/deliveries:
     get:
       summary: The outbox, oldest first, optionally by state (scope read)
@@ -93,7 +98,7 @@ paths:
         - name: state
           in: query
           required: false
-          schema: {type: string, enum: [pending, sending, sent, retrying, dead, suppressed, skipped]}
+          schema: {type: string, enum: [pending, sending, sent, retrying, dead, suppressed, skipped, parked]}
         - {$ref: '#/components/parameters/Limit'}
         - {$ref: '#/components/parameters/After'}
       responses:
@@ -179,17 +184,322 @@ components:
         application/problem+json:
           schema: {$ref: '#/components/schemas/Problem'}
   schemas:
-    CloudEvent:
+    # ---- Events in -------------------------------------------------------------------------
+    # One schema per event type Tidings understands, and OtherEvent for every other type. The
+    # rules are the ones the server checks (EventValidator and EventCatalogue); docs/events.md
+    # says what each field is for. In data, a field that is null counts as absent.
+    Event:
+      description: >
+        One CloudEvents 1.0 event in structured mode. A type Tidings understands needs data that
+        suit the type, and a subject (except shipping.disruption_announced); any other type is
+        stored as it is and ignored. The types
+        the daemon writes itself (order.dispatch_overdue, order.delivery_overdue,
+        ticket.response_overdue, ticket.resolution_due_soon, ticket.resolution_overdue) and any
+        source that starts with urn:tidings: are refused with 403.
+      oneOf:
+        - {$ref: '#/components/schemas/CustomerRegisteredEvent'}
+        - {$ref: '#/components/schemas/CustomerUpdatedEvent'}
+        - {$ref: '#/components/schemas/OrderPlacedEvent'}
+        - {$ref: '#/components/schemas/OrderItemOutOfStockEvent'}
+        - {$ref: '#/components/schemas/OrderShippedEvent'}
+        - {$ref: '#/components/schemas/OrderOutForDeliveryEvent'}
+        - {$ref: '#/components/schemas/OrderDeliveredEvent'}
+        - {$ref: '#/components/schemas/OrderDelayedEvent'}
+        - {$ref: '#/components/schemas/OrderCancelledEvent'}
+        - {$ref: '#/components/schemas/OrderRefundedEvent'}
+        - {$ref: '#/components/schemas/OrderReturnRequestedEvent'}
+        - {$ref: '#/components/schemas/ShippingDisruptionAnnouncedEvent'}
+        - {$ref: '#/components/schemas/TicketOpenedEvent'}
+        - {$ref: '#/components/schemas/TicketRepliedEvent'}
+        - {$ref: '#/components/schemas/TicketEscalatedEvent'}
+        - {$ref: '#/components/schemas/TicketResolvedEvent'}
+        - {$ref: '#/components/schemas/TicketReopenedEvent'}
+        - {$ref: '#/components/schemas/OtherEvent'}
+    EventEnvelope:
+      description: >
+        The CloudEvents attributes every event needs, whatever its type. Other attributes
+        (extensions) are kept as they are. Arrays and objects may nest at most 32 levels deep,
+        the event itself counting as the first, a limit this schema does not state.
       type: object
       required: [specversion, id, source, type]
       properties:
         specversion: {const: '1.0'}
-        id: {type: string, minLength: 1}
-        source: {type: string, minLength: 1}
-        type: {type: string, minLength: 1}
-        subject: {type: string, minLength: 1}
-        time: {type: string, format: date-time}
-        data: {type: object}
+        id: {$ref: '#/components/schemas/AttributeText'}
+        source:
+          description: "The producer. (source, id) is unique in the log. Sources that start with urn:tidings: (in any case) are the daemon's own."
+          type: string
+          minLength: 1
+          pattern: '^(?![Uu][Rr][Nn]:[Tt][Ii][Dd][Ii][Nn][Gg][Ss]:)[^\u0000-\u001F\u007F]+$'
+        type: {$ref: '#/components/schemas/AttributeText'}
+        subject:
+          description: The order, ticket or customer id the event is about.
+          allOf: [{$ref: '#/components/schemas/AttributeText'}]
+        time:
+          description: When it happened. Without it, the time the event was recorded counts.
+          allOf: [{$ref: '#/components/schemas/Timestamp'}]
+        datacontenttype:
+          description: A JSON media type such as application/json (null counts as absent).
+          type: [string, 'null']
+          pattern: '[Jj][Ss][Oo][Nn]'
+        data:
+          description: A JSON object; an event without data has the empty object.
+          type: object
+    AttributeText:
+      description: A string of at least one character, without control characters (U+0000 to U+001F, U+007F).
+      type: string
+      minLength: 1
+      pattern: '^[^\u0000-\u001F\u007F]+$'
+    Timestamp:
+      description: >
+        An RFC 3339 date-time with seconds, such as 2026-11-23T09:30:00Z: fractional seconds
+        are optional; Z or an offset such as +01:00 is required; no leap second (:60).
+      type: string
+      format: date-time
+      pattern: '^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])[Tt]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$'
+    DateOrTimestamp:
+      description: A calendar date (2026-11-30, the end of that day in the shop's time zone) or a Timestamp.
+      anyOf:
+        - {type: string, format: date, pattern: '^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$'}
+        - {$ref: '#/components/schemas/Timestamp'}
+    Money:
+      description: An amount in the order's currency, as a JSON number (37.9, not "37.90").
+      type: number
+      minimum: 0
+      maximum: 1000000000000
+    Quantity:
+      type: number
+      minimum: 0
+      maximum: 1000000
+    Email:
+      description: >
+        One address, local@domain: no spaces, control characters or any of < > ( ) [ ] \ , ; : "
+        and a single @; the domain has a dot, not at either end, and no two dots in a row.
+        The server counts the limits in UTF-8 bytes (64 before the @, 254 in all), the schema
+        in characters: the same for ASCII.
+      type: string
+      maxLength: 254
+      pattern: '^[^\u0000-\u0020\u007F<>()\[\]\\,;:"@]{1,64}@[^\u0000-\u0020\u007F<>()\[\]\\,;:"@.]+(\.[^\u0000-\u0020\u007F<>()\[\]\\,;:"@.]+)+$'
+    Phone:
+      description: An E.164 number, + and 8 to 15 digits, the first not 0 (+447700900123).
+      type: string
+      pattern: '^\+[1-9][0-9]{7,14}$'
+    HttpUrl:
+      description: >
+        An http or https URL with a host. The schema allows host names of ASCII letters, digits
+        and -._~!$&'()*+,;= only; the server also takes internationalised and percent-encoded
+        host names, and IPv6 addresses in brackets.
+      type: string
+      pattern: '^[Hh][Tt][Tt][Pp][Ss]?://([^/?#]*@)?[-A-Za-z0-9._~!$&''()*+,;=]+(:[0-9]*)?([/?#][\s\S]*)?$'
+    OrderItem:
+      type: object
+      required: [sku, name, quantity, unit_price]
+      properties:
+        sku: {type: string, minLength: 1}
+        name: {type: string, minLength: 1}
+        quantity: {$ref: '#/components/schemas/Quantity'}
+        unit_price: {$ref: '#/components/schemas/Money'}
+    ReturnItem:
+      type: object
+      required: [sku]
+      properties:
+        sku: {type: string, minLength: 1}
+        quantity: {anyOf: [{$ref: '#/components/schemas/Quantity'}, {type: 'null'}]}
+    CustomerData:
+      type: object
+      properties:
+        name: {type: [string, 'null'], description: the full name}
+        given_name: {type: [string, 'null']}
+        family_name: {type: [string, 'null']}
+        greeting_name: {type: [string, 'null'], description: the name to greet the customer by}
+        email: {anyOf: [{$ref: '#/components/schemas/Email'}, {type: 'null'}]}
+        phone: {anyOf: [{$ref: '#/components/schemas/Phone'}, {type: 'null'}]}
+        messenger_id: {type: [string, 'null']}
+        locale: {type: [string, 'null'], description: 'a language tag such as en or de-AT'}
+        timezone: {type: [string, 'null'], description: 'an IANA time zone such as Europe/London'}
+        preferences:
+          description: >
+            channels (ordered list of email, sms, messenger; other names are ignored), consent
+            ({"sms": true}), quiet_hours ({"start": "22:00", "end": "07:00"}), opt_out (list of
+            categories; only follow_up has an effect).
+          type: [object, 'null']
+          properties:
+            channels: {type: [array, 'null'], items: {type: string}}
+            consent: {type: [object, 'null']}
+            quiet_hours: {type: [object, 'null']}
+            opt_out: {type: [array, 'null'], items: {type: string}}
+    OrderPlacedData:
+      type: object
+      required: [customer_id, items, total, currency]
+      properties:
+        customer_id: {type: string, minLength: 1}
+        items: {type: array, minItems: 1, items: {$ref: '#/components/schemas/OrderItem'}}
+        total: {$ref: '#/components/schemas/Money'}
+        currency: {type: string, minLength: 1, description: 'an ISO 4217 code such as GBP'}
+        ship_by: {anyOf: [{$ref: '#/components/schemas/Timestamp'}, {type: 'null'}]}
+        deliver_by: {anyOf: [{$ref: '#/components/schemas/Timestamp'}, {type: 'null'}]}
+        shipping:
+          description: 'region, postcode and carrier, all strings. The server checks only that it is an object.'
+          type: [object, 'null']
+    OrderItemOutOfStockData:
+      type: object
+      required: [sku]
+      properties:
+        sku: {type: string, minLength: 1}
+        name: {type: [string, 'null']}
+        expected_restock: {anyOf: [{$ref: '#/components/schemas/DateOrTimestamp'}, {type: 'null'}]}
+        options: {type: [array, 'null'], items: {type: string}, description: 'what the customer can choose, such as wait, substitute, cancel'}
+    OrderShippedData:
+      type: object
+      properties:
+        carrier: {type: [string, 'null']}
+        tracking_number: {type: [string, 'null']}
+        tracking_url: {anyOf: [{$ref: '#/components/schemas/HttpUrl'}, {type: 'null'}]}
+        estimated_delivery: {anyOf: [{$ref: '#/components/schemas/DateOrTimestamp'}, {type: 'null'}]}
+    OrderAtData:
+      type: object
+      properties:
+        at: {anyOf: [{$ref: '#/components/schemas/Timestamp'}, {type: 'null'}]}
+    OrderDelayedData:
+      type: object
+      properties:
+        reason: {type: [string, 'null']}
+        new_estimate: {anyOf: [{$ref: '#/components/schemas/DateOrTimestamp'}, {type: 'null'}]}
+    OrderAmountData:
+      type: object
+      properties:
+        reason: {type: [string, 'null']}
+        amount: {anyOf: [{$ref: '#/components/schemas/Money'}, {type: 'null'}]}
+    OrderReturnRequestedData:
+      type: object
+      required: [rma]
+      properties:
+        rma: {type: string, minLength: 1}
+        reason: {type: [string, 'null']}
+        items: {type: [array, 'null'], items: {$ref: '#/components/schemas/ReturnItem'}}
+    ShippingDisruptionAnnouncedData:
+      description: Names a region, a carrier, or both.
+      type: object
+      properties:
+        region: {type: [string, 'null']}
+        carrier: {type: [string, 'null']}
+        reason: {type: [string, 'null']}
+        new_estimate: {anyOf: [{$ref: '#/components/schemas/DateOrTimestamp'}, {type: 'null'}]}
+      anyOf:
+        - {required: [region], properties: {region: {type: string}}}
+        - {required: [carrier], properties: {carrier: {type: string}}}
+    TicketOpenedData:
+      type: object
+      required: [customer_id, kind]
+      properties:
+        customer_id: {type: string, minLength: 1}
+        kind: {enum: [complaint, query, return, feedback]}
+        summary: {type: [string, 'null']}
+        order_id: {type: [string, 'null']}
+        channel: {type: [string, 'null'], description: 'where the customer got in touch, such as email or web_form'}
+    TicketNoteData:
+      type: object
+      properties:
+        by: {type: [string, 'null']}
+        note: {type: [string, 'null']}
+    CustomerRegisteredEvent:
+      allOf:
+        - {$ref: '#/components/schemas/EventEnvelope'}
+        - required: [subject]
+          properties: {type: {const: customer.registered}, data: {$ref: '#/components/schemas/CustomerData'}}
+    CustomerUpdatedEvent:
+      allOf:
+        - {$ref: '#/components/schemas/EventEnvelope'}
+        - required: [subject]
+          properties: {type: {const: customer.updated}, data: {$ref: '#/components/schemas/CustomerData'}}
+    OrderPlacedEvent:
+      allOf:
+        - {$ref: '#/components/schemas/EventEnvelope'}
+        - required: [subject, data]
+          properties: {type: {const: order.placed}, data: {$ref: '#/components/schemas/OrderPlacedData'}}
+    OrderItemOutOfStockEvent:
+      allOf:
+        - {$ref: '#/components/schemas/EventEnvelope'}
+        - required: [subject, data]
+          properties: {type: {const: order.item_out_of_stock}, data: {$ref: '#/components/schemas/OrderItemOutOfStockData'}}
+    OrderShippedEvent:
+      allOf:
+        - {$ref: '#/components/schemas/EventEnvelope'}
+        - required: [subject]
+          properties: {type: {const: order.shipped}, data: {$ref: '#/components/schemas/OrderShippedData'}}
+    OrderOutForDeliveryEvent:
+      allOf:
+        - {$ref: '#/components/schemas/EventEnvelope'}
+        - required: [subject]
+          properties: {type: {const: order.out_for_delivery}, data: {$ref: '#/components/schemas/OrderAtData'}}
+    OrderDeliveredEvent:
+      allOf:
+        - {$ref: '#/components/schemas/EventEnvelope'}
+        - required: [subject]
+          properties: {type: {const: order.delivered}, data: {$ref: '#/components/schemas/OrderAtData'}}
+    OrderDelayedEvent:
+      allOf:
+        - {$ref: '#/components/schemas/EventEnvelope'}
+        - required: [subject]
+          properties: {type: {const: order.delayed}, data: {$ref: '#/components/schemas/OrderDelayedData'}}
+    OrderCancelledEvent:
+      allOf:
+        - {$ref: '#/components/schemas/EventEnvelope'}
+        - required: [subject]
+          properties: {type: {const: order.cancelled}, data: {$ref: '#/components/schemas/OrderAmountData'}}
+    OrderRefundedEvent:
+      allOf:
+        - {$ref: '#/components/schemas/EventEnvelope'}
+        - required: [subject]
+          properties: {type: {const: order.refunded}, data: {$ref: '#/components/schemas/OrderAmountData'}}
+    OrderReturnRequestedEvent:
+      allOf:
+        - {$ref: '#/components/schemas/EventEnvelope'}
+        - required: [subject, data]
+          properties: {type: {const: order.return_requested}, data: {$ref: '#/components/schemas/OrderReturnRequestedData'}}
+    ShippingDisruptionAnnouncedEvent:
+      description: Needs no subject; it applies to every open, undelivered order of its region and/or carrier.
+      allOf:
+        - {$ref: '#/components/schemas/EventEnvelope'}
+        - required: [data]
+          properties: {type: {const: shipping.disruption_announced}, data: {$ref: '#/components/schemas/ShippingDisruptionAnnouncedData'}}
+    TicketOpenedEvent:
+      allOf:
+        - {$ref: '#/components/schemas/EventEnvelope'}
+        - required: [subject, data]
+          properties: {type: {const: ticket.opened}, data: {$ref: '#/components/schemas/TicketOpenedData'}}
+    TicketRepliedEvent:
+      allOf:
+        - {$ref: '#/components/schemas/EventEnvelope'}
+        - required: [subject]
+          properties: {type: {const: ticket.replied}, data: {$ref: '#/components/schemas/TicketNoteData'}}
+    TicketEscalatedEvent:
+      allOf:
+        - {$ref: '#/components/schemas/EventEnvelope'}
+        - required: [subject]
+          properties: {type: {const: ticket.escalated}, data: {$ref: '#/components/schemas/TicketNoteData'}}
+    TicketResolvedEvent:
+      allOf:
+        - {$ref: '#/components/schemas/EventEnvelope'}
+        - required: [subject]
+          properties: {type: {const: ticket.resolved}, data: {$ref: '#/components/schemas/TicketNoteData'}}
+    TicketReopenedEvent:
+      allOf:
+        - {$ref: '#/components/schemas/EventEnvelope'}
+        - required: [subject]
+          properties: {type: {const: ticket.reopened}, data: {$ref: '#/components/schemas/TicketNoteData'}}
+    OtherEvent:
+      description: Any other type is stored and ignored by the workflows; its data can be any JSON object.
+      allOf:
+        - {$ref: '#/components/schemas/EventEnvelope'}
+        - properties:
+            type:
+              not:
+                enum: [customer.registered, customer.updated, order.placed, order.item_out_of_stock, order.shipped,
+                       order.out_for_delivery, order.delivered, order.delayed, order.cancelled, order.refunded,
+                       order.return_requested, shipping.disruption_announced, ticket.opened, ticket.replied,
+                       ticket.escalated, ticket.resolved, ticket.reopened, order.dispatch_overdue,
+                       order.delivery_overdue, ticket.response_overdue, ticket.resolution_due_soon,
+                       ticket.resolution_overdue]
     AppendResult:
       type: object
       required: [appended, already_stored, positions]
@@ -226,7 +536,7 @@ components:
         subject_id: {type: [string, 'null']}
         channel: {type: [string, 'null']}
         recipient: {type: [string, 'null']}
-        state: {type: string, enum: [pending, sending, sent, retrying, dead, suppressed, skipped]}
+        state: {type: string, enum: [pending, sending, sent, retrying, dead, suppressed, skipped, parked]}
         attempts: {type: integer}
         created_at: {type: string, format: date-time}
         sent_at: {type: [string, 'null'], format: date-time}

@@ -96,7 +96,7 @@ struct HTTPAPITests {
         #expect(reply.json["appended"] == 0)
 
         // Errors, as problem+json.
-        let bad = Self.event("o-2", "order.placed", "o-2", #"{"customer_id":"c-1","total":"lots","currency":"EUR","items":[]}"#)
+        let bad = Self.event("o-2", "order.placed", "o-2", #"{"customer_id":"c-1","total":"lots","currency":"EUR","items":[{"sku":"A","name":"A","quantity":1,"unit_price":1}]}"#)
         reply = try await Self.call("POST", events, token: Self.ingest, type: "application/cloudevents-batch+json",
                                     body: Data("[\(Self.event("c-9", "customer.registered", "c-9", "{}")),\(bad)]".utf8))
         #expect(reply.status == 400)

@@ -38,6 +38,32 @@ struct TransportIntegrationTests {
         transport.close()
     }
 
+    /// A UTF-8 address goes with SMTPUTF8 to a server that offers it, and never raw to one that
+    /// does not: that message fails on email (and falls back) with the reason; ASCII mail
+    /// still flows through the same server.
+    @Test(arguments: [true, false])
+    func utf8AddressesNeedAServerThatOffersSMTPUTF8(offered: Bool) async throws {
+        let directory = try Paths.temporaryDirectory("smtputf8")
+        let server = try await LoopbackServer.smtp(logs: directory, smtputf8: offered)
+        let transport = try SMTPTransport(settings: SMTPTransport.Settings(
+            url: "smtp://127.0.0.1:\(server.port)", from: MIMEMessage.Mailbox(name: "Shop", address: "shop@shop.example"), tls: .off,
+            username: nil, password: nil, concurrency: 2, timeoutSeconds: 10))
+        let outcome = await transport.send(message(1, to: "zoë@example.com"))
+        #expect(await transport.send(message(2)).label == "sent")
+        try await server.stop()
+        transport.close()
+        let received = try server.received()
+        if offered {
+            #expect(outcome.label == "sent", "\(outcome)")
+            let utf8 = try #require(received.first { $0["rcpt_tos"]?.arrayValue?.first?.stringValue == "zoë@example.com" })
+            #expect(utf8["mail_options"]?.arrayValue?.contains("SMTPUTF8") == true)
+        } else {
+            #expect(outcome.label == "permanent")
+            #expect(outcome.detail.contains("does not offer SMTPUTF8"))
+            #expect(received.count == 1, "only the ASCII message reached the server")
+        }
+    }
+
     @Test func webhookOutcomesFollowTheStatus() async throws {
         let directory = try Paths.temporaryDirectory("webhook")
         let server = try await LoopbackServer.http(logs: directory)

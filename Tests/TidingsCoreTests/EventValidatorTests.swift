@@ -88,4 +88,24 @@ struct EventValidatorTests {
         for _ in 0..<EventValidator.maximumDepth { value = ["x": value] }
         #expect(issues(event("shop.note", data: value)) == ["(event)"])
     }
+
+    /// An empty customer_id would park messages for a customer nobody can register.
+    @Test func requiredNamesAreNotEmptyAndAnOrderHasItems() {
+        var data = Fixtures.placedData
+        data["customer_id"] = ""
+        data["items"] = []
+        #expect(issues(event("order.placed", data: data)) == ["data.customer_id", "data.items"])
+        #expect(issues(event("ticket.opened", data: ["customer_id": "c-1", "kind": "query"])) == [])
+        #expect(issues(event("order.return_requested", data: ["rma": ""])) == ["data.rma"])
+    }
+
+    @Test func checksPreferencesAndTheContentType() {
+        #expect(issues(event("customer.updated", data: ["preferences": ["channels": "sms", "opt_out": ["follow_up"]]]))
+            == ["data.preferences.channels"])
+        var json = event("order.delivered", data: [:])
+        json["datacontenttype"] = 42
+        #expect(issues(json) == ["datacontenttype"])
+        json["datacontenttype"] = .null
+        #expect(issues(json) == [])
+    }
 }

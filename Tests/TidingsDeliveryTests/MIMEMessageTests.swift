@@ -63,6 +63,16 @@ struct MIMEMessageTests {
         #expect(field.components(separatedBy: "\r\n").allSatisfy { $0.count <= 78 })
     }
 
+    @Test func readsTheCapabilitiesOfTheLastEHLOReply() {
+        let greeting = ["220 mail.example ESMTP", "250-mail.example", "250-SIZE 1000", "250 STARTTLS"]
+        let afterTLS = greeting + ["220 go ahead", "250-mail.example", "250-8BITMIME", "250 SMTPUTF8", "250 OK"]
+        #expect(SMTPCapabilities.parse(greeting)?.extensions == ["SIZE", "STARTTLS"])
+        #expect(SMTPCapabilities.parse(afterTLS)?.smtpUTF8 == true)
+        #expect(SMTPCapabilities.parse(["250 OK", "354 go", "250 queued"]) == nil)  // a reused connection
+        #expect(SMTPCapabilities.needsSMTPUTF8("zoë@example.com"))
+        #expect(!SMTPCapabilities.needsSMTPUTF8("zoe@bücher.example"))
+    }
+
     @Test func keepsEveryLineWithinLimits() throws {
         let long = String(repeating: "Lorem ipsum dolor sit amet, é consectetur. ", count: 40)
         let message = try build(subject: String(repeating: "Very long subject ", count: 10), text: long, html: "<p>\(long)</p>")

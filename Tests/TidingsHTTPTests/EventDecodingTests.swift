@@ -25,7 +25,7 @@ struct EventDecodingTests {
     }
 
     @Test func namesTheEventAndFieldAndRefusesOtherTypes() {
-        let bad = #"{"specversion":"1.0","id":"e-2","source":"urn:t","type":"order.placed","subject":"o-2","data":{"customer_id":"c","total":"x","currency":"EUR","items":[]}}"#
+        let bad = #"{"specversion":"1.0","id":"e-2","source":"urn:t","type":"order.placed","subject":"o-2","data":{"customer_id":"c","total":"x","currency":"EUR","items":[{"sku":"A","name":"A","quantity":1,"unit_price":1}]}}"#
         #expect {
             try EventDecoding.decode(Array("[\(event),\(bad)]".utf8), headers: headers("application/cloudevents-batch+json"))
         } throws: { error in

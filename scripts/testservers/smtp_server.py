@@ -21,7 +21,10 @@ Usage:
 --reject-rcpt ADDR Answer "550 5.1.1" to RCPT TO:<ADDR> (case-insensitive; repeatable). Accepted
                    recipients still go through.
 
-SMTPUTF8 and 8BITMIME are advertised. SIGTERM or SIGINT: stop listening and exit 0.
+--no-smtputf8      Do not advertise SMTPUTF8 (RFC 6531), as many relays still do not.
+
+SMTPUTF8 (unless --no-smtputf8) and 8BITMIME are advertised. SIGTERM or SIGINT: stop
+listening and exit 0.
 """
 
 import argparse
@@ -119,7 +122,7 @@ async def serve(args) -> int:
             hostname="localhost",  # avoids socket.getfqdn(), which can stall on DNS
             ident="tidings-test-smtp",
             decode_data=False,
-            enable_SMTPUTF8=True,
+            enable_SMTPUTF8=not args.no_smtputf8,
             **kwargs,
         )
 
@@ -153,6 +156,7 @@ def main() -> int:
     parser.add_argument("--auth", metavar="USER:PASS", help="require AUTH PLAIN/LOGIN")
     parser.add_argument("--reject-rcpt", metavar="ADDR", action="append", default=[],
                         help="answer 550 for this recipient (repeatable)")
+    parser.add_argument("--no-smtputf8", action="store_true", help="do not advertise SMTPUTF8")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     # "Requiring AUTH while not requiring TLS": intended, this only listens on loopback.

@@ -12,7 +12,10 @@ public enum FieldKind: Sendable {
     case dateOrTimestamp
     case email, phone, url
     case oneOf([String])
-    case list(of: [FieldRule])
+    /// An array of objects, each checked by the rules; `atLeast` items.
+    case list(of: [FieldRule], atLeast: Int = 0)
+    /// An object whose fields are checked by the rules.
+    case fields([FieldRule])
 }
 
 extension FieldKind {
@@ -60,6 +63,10 @@ public struct EventSchema: Sendable {
             }
             // The path is spelled out only for a problem: this runs for every field of every event.
             issues.append(contentsOf: check(value, kind: rule.kind, path: "\(prefix).\(rule.name)"))
+            // A required name or id must name something: an empty customer_id waits for nobody.
+            if rule.required, case .string = rule.kind, value.stringValue?.isEmpty == true {
+                issues.append(FieldIssue(field: "\(prefix).\(rule.name)", message: "must not be empty"))
+            }
         }
         return issues
     }
@@ -116,8 +123,12 @@ public struct EventSchema: Sendable {
                 return fail("must be one of \(allowed.joined(separator: ", "))")
             }
             return []
-        case .list(let rules):
+        case .fields(let rules):
+            guard value.objectValue != nil else { return fail("must be an object, got \(value.kindName)") }
+            return check(value, rules: rules, prefix: path())
+        case .list(let rules, let atLeast):
             guard let items = value.arrayValue else { return fail("must be an array, got \(value.kindName)") }
+            guard items.count >= atLeast else { return fail("must hold at least \(atLeast) item\(atLeast == 1 ? "" : "s")") }
             var issues: [FieldIssue] = []
             for (index, item) in items.enumerated() {
                 let itemPath = "\(path())[\(index)]"
@@ -148,7 +159,7 @@ public enum EventCatalogue {
         FieldRule("name", .string), FieldRule("given_name", .string), FieldRule("family_name", .string), FieldRule("greeting_name", .string),
         FieldRule("email", .email), FieldRule("phone", .phone),
         FieldRule("messenger_id", .string), FieldRule("locale", .string), FieldRule("timezone", .string),
-        FieldRule("preferences", .object),
+        FieldRule("preferences", .fields(preferences)),
     ]
     static let note: [FieldRule] = [FieldRule("by", .string), FieldRule("note", .string)]
 
@@ -160,7 +171,7 @@ public enum EventCatalogue {
             FieldRule("items", .list(of: [
                 FieldRule("sku", .string, required: true), FieldRule("name", .string, required: true),
                 FieldRule("quantity", .quantity, required: true), FieldRule("unit_price", .money, required: true),
-            ]), required: true),
+            ], atLeast: 1), required: true),
             FieldRule("total", .money, required: true), FieldRule("currency", .string, required: true),
             FieldRule("ship_by", .timestamp), FieldRule("deliver_by", .timestamp), FieldRule("shipping", .object),
         ]),

@@ -64,8 +64,12 @@ public enum EventValidator {
                 issues.append(FieldIssue(field: "time", message: "must be an RFC 3339 timestamp such as 2026-11-23T09:30:00Z"))
             }
         }
-        if let contentType = fields["datacontenttype"]?.stringValue, !contentType.lowercased().contains("json") {
-            issues.append(FieldIssue(field: "datacontenttype", message: "must be a JSON media type, got \"\(contentType)\""))
+        if let value = fields["datacontenttype"], value != .null {
+            if let contentType = value.stringValue, !contentType.lowercased().contains("json") {
+                issues.append(FieldIssue(field: "datacontenttype", message: "must be a JSON media type, got \"\(contentType)\""))
+            } else if value.stringValue == nil {
+                issues.append(FieldIssue(field: "datacontenttype", message: "must be a string such as application/json, got \(value.kindName)"))
+            }
         }
         // The contract: `data` is a JSON object, whatever the type.
         let data = fields["data"] ?? .object([:])

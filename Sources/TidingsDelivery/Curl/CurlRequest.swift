@@ -5,6 +5,9 @@ public struct CurlRequest: Sendable {
         case http(method: String, headers: [String], body: [UInt8])
         /// An SMTP submission of a complete RFC 5322 message.
         case smtp(from: String, recipients: [String], message: [UInt8], tls: SMTPTLS)
+        /// One SMTP command (NOOP) on a connection of its own, to read the server's EHLO
+        /// capabilities from the response lines.
+        case smtpProbe(tls: SMTPTLS)
     }
 
     /// How insistent to be about TLS on `smtp://` (on `smtps://` it is always on).

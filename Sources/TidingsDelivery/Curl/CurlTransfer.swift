@@ -64,15 +64,26 @@ final class CurlTransfer {
             check(tidings_easy_setopt_off_t(handle, CURLOPT_INFILESIZE_LARGE, curl_off_t(message.count)), "INFILESIZE")
             check(tidings_easy_setopt_pointer(handle, CURLOPT_READDATA, me), "READDATA")
             check(tidings_easy_setopt_read_function(handle, curlReadCallback), "READFUNCTION")
-            let level: curl_usessl
-            switch tls {
-            case .required: level = CURLUSESSL_ALL
-            case .opportunistic: level = CURLUSESSL_TRY
-            case .off: level = CURLUSESSL_NONE
-            }
-            set(CURLOPT_USE_SSL, Int(level.rawValue))
+            set(CURLOPT_USE_SSL, Self.sslLevel(tls))
+        case .smtpProbe(let tls):
+            set(CURLOPT_PROTOCOLS_STR, "smtp,smtps")
+            set(CURLOPT_CUSTOMREQUEST, "NOOP")
+            // A connection of its own, so the server's EHLO reply is among the response lines.
+            set(CURLOPT_FRESH_CONNECT, 1)
+            set(CURLOPT_FORBID_REUSE, 1)
+            set(CURLOPT_USE_SSL, Self.sslLevel(tls))
         }
         return setupError == nil
+    }
+
+    static func sslLevel(_ tls: CurlRequest.SMTPTLS) -> Int {
+        let level: curl_usessl
+        switch tls {
+        case .required: level = CURLUSESSL_ALL
+        case .opportunistic: level = CURLUSESSL_TRY
+        case .off: level = CURLUSESSL_NONE
+        }
+        return Int(level.rawValue)
     }
 
     func response(code: CURLcode) -> CurlResponse {

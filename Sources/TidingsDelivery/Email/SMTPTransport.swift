@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import TidingsCore
 
 /// Sends email over SMTP through libcurl (`smtp://` with STARTTLS, or `smtps://`), several
@@ -27,6 +28,8 @@ public final class SMTPTransport: Transport {
 
     let settings: Settings
     let worker: CurlWorker
+    /// The relay's extensions, as its last EHLO reply said; nil until a connection told us.
+    let capabilities = Mutex<SMTPCapabilities?>(nil)
 
     public init(settings: Settings) throws {
         self.settings = settings
@@ -40,11 +43,41 @@ public final class SMTPTransport: Transport {
         } catch {
             return .permanent(reason: "\(error)")
         }
+        // libcurl announces SMTPUTF8 when the server offers it, and otherwise sends the UTF-8
+        // address anyway: so an address that needs it goes only to a server that offers it.
+        if SMTPCapabilities.needsSMTPUTF8(message.recipient) {
+            guard let offered = await capabilitiesOfTheRelay() else {
+                return .transient(reason: "cannot reach the SMTP server to learn whether it takes UTF-8 addresses (SMTPUTF8)")
+            }
+            guard offered.smtpUTF8 else {
+                return .permanent(reason: """
+                    the address has non-ASCII characters before the @, and the SMTP server does not offer SMTPUTF8 (RFC 6531), \
+                    so it cannot take it
+                    """)
+            }
+        }
         let request = CurlRequest(
             url: settings.url, payload: .smtp(from: settings.from.address, recipients: [message.recipient], message: bytes, tls: settings.tls),
             username: settings.username, password: settings.password, connectTimeoutMilliseconds: 10_000,
             timeoutMilliseconds: settings.timeoutSeconds * 1000)
-        return Self.classify(await worker.perform(request))
+        let response = await worker.perform(request)
+        learn(from: response)
+        return Self.classify(response)
+    }
+
+    /// What the relay offers: known from an earlier connection, or asked on one of its own.
+    func capabilitiesOfTheRelay() async -> SMTPCapabilities? {
+        if let known = capabilities.withLock({ $0 }) { return known }
+        let probe = CurlRequest(url: settings.url, payload: .smtpProbe(tls: settings.tls), username: settings.username,
+                                password: settings.password, connectTimeoutMilliseconds: 10_000,
+                                timeoutMilliseconds: settings.timeoutSeconds * 1000)
+        learn(from: await worker.perform(probe))
+        return capabilities.withLock { $0 }
+    }
+
+    func learn(from response: CurlResponse) {
+        guard let seen = SMTPCapabilities.parse(response.headers) else { return }
+        capabilities.withLock { $0 = seen }
     }
 
     public func close() { worker.close() }

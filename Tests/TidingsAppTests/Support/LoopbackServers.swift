@@ -10,8 +10,11 @@ final class LoopbackServer: @unchecked Sendable {
     let records: URL
 
     /// `port` reuses a port an earlier server had, to bring "the same server" back.
-    static func smtp(logs: URL, auth: String? = nil, rejecting: [String] = [], port: Int? = nil) async throws -> LoopbackServer {
+    static func smtp(logs: URL, auth: String? = nil, rejecting: [String] = [], port: Int? = nil, smtputf8: Bool = true) async throws
+        -> LoopbackServer
+    {
         var arguments: [String] = port.map { ["--port", "\($0)"] } ?? []
+        if !smtputf8 { arguments.append("--no-smtputf8") }
         if let auth { arguments += ["--auth", auth] }
         for address in rejecting { arguments += ["--reject-rcpt", address] }
         return try await LoopbackServer(script: "smtp_server.py", arguments: arguments, logs: logs, name: "smtp")
