@@ -25,12 +25,12 @@ struct PipelineRun {
     var batch = PipelineBatch()
     var fanoutQueued = false
 
-    init(db: Database, engine: WorkflowEngine, now: Date, setAside: [HeldEvent.Key: String] = [:]) throws {
+    init(db: Database, engine: WorkflowEngine, now: Date, models committed: ModelCache.Tables, setAside: [HeldEvent.Key: String] = [:]) throws {
         self.db = db
         self.engine = engine
         self.now = now
         self.setAside = setAside
-        models = ReadModelCache(db: db, promises: engine.promises)
+        models = ReadModelCache(db: db, promises: engine.promises, committed: committed)
         outbox = try OutboxWriter(db: db, now: now, engine: engine)
         timers = try TimerWriter(db: db)
         held = try HeldEventWriter(db: db, now: now)

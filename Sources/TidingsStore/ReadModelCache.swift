@@ -4,6 +4,7 @@ import TidingsCore
 
 /// The read models touched by one pipeline batch, loaded once and written once at the end,
 /// so a batch of a thousand events about a hundred orders costs a hundred writes, not a thousand.
+/// Models come from the shared `ModelCache` when an earlier batch had them.
 struct ReadModelCache {
     /// The models an event touched, after it was applied.
     struct Affected {
@@ -17,13 +18,18 @@ struct ReadModelCache {
     var orders: EntityTable<Order>
     var tickets: EntityTable<Ticket>
 
-    init(db: Database, promises: ServicePromises) {
+    init(db: Database, promises: ServicePromises, committed: ModelCache.Tables) {
         self.promises = promises
-        customers = EntityTable(db: db, table: "customers", columns: [], values: { _ in [] })
-        orders = EntityTable(db: db, table: "orders", columns: ["customer_id", "status", "region", "carrier"],
+        customers = EntityTable(db: db, table: "customers", committed: committed.customers, columns: [], values: { _ in [] })
+        orders = EntityTable(db: db, table: "orders", committed: committed.orders, columns: ["customer_id", "status", "region", "carrier"],
                              values: { [$0.customerID, $0.status.rawValue, $0.shipping?.region, $0.carrier] })
-        tickets = EntityTable(db: db, table: "tickets", columns: ["customer_id", "kind", "status"],
+        tickets = EntityTable(db: db, table: "tickets", committed: committed.tickets, columns: ["customer_id", "kind", "status"],
                               values: { [$0.customerID, $0.kind, $0.status.rawValue] })
+    }
+
+    /// What this batch read and wrote, for the shared cache once it commits.
+    var loaded: ModelCache.Tables {
+        ModelCache.Tables(customers: customers.loaded, orders: orders.loaded, tickets: tickets.loaded)
     }
 
     mutating func apply(_ stored: StoredEvent) throws -> Affected {
@@ -58,29 +64,38 @@ struct ReadModelCache {
     }
 }
 
-/// One read-model table: rows hold the model as JSON plus a few columns to query by.
-struct EntityTable<Model: Codable> {
+/// One read-model table: rows hold the model as JSON plus a few columns to query by. Models
+/// are looked up in this batch's own, then in what earlier batches left in the shared cache,
+/// then in the database.
+struct EntityTable<Model: JSONModel & Sendable> {
     let db: Database
     let table: String
     let columns: [String]
     let values: (Model) -> [any DatabaseValueConvertible]
-    private var loaded: [String: Model?] = [:]
+    /// What earlier batches committed (a snapshot, not copied unless written).
+    let committed: [String: Model?]
+    /// What this batch read or wrote: handed to the shared cache once the batch commits.
+    private(set) var loaded: [String: Model?] = [:]
     private var dirty: [String: Int64] = [:]
-    private let decoder = JSONDecoder()
 
-    init(db: Database, table: String, columns: [String], values: @escaping (Model) -> [any DatabaseValueConvertible]) {
+    init(db: Database, table: String, committed: [String: Model?], columns: [String], values: @escaping (Model) -> [any DatabaseValueConvertible]) {
         self.db = db
         self.table = table
+        self.committed = committed
         self.columns = columns
         self.values = values
     }
 
     mutating func get(_ id: String) throws -> Model? {
         if let cached = loaded[id] { return cached }
+        if let cached = committed[id] {
+            loaded[id] = .some(cached)
+            return cached
+        }
         let doc = try Data.fetchOne(db.cachedStatement(sql: "SELECT doc FROM \(table) WHERE id = ?"), arguments: [id])
         let model = try doc.map { data in
-            do { return try decoder.decode(Model.self, from: data) } catch {
-                throw StoreError(.corruptRow, "the \(table) row \(id) does not decode (\(error))")
+            do { return try Model(document: data) } catch {
+                throw StoreError(.corruptRow, "the \(table) row \(id) does not read (\(error))")
             }
         }
         loaded[id] = .some(model)
@@ -101,10 +116,9 @@ struct EntityTable<Model: Codable> {
         let statement = try db.cachedStatement(sql: """
             INSERT INTO \(table) (\(names)) VALUES (\(placeholders)) ON CONFLICT (id) DO UPDATE SET \(updates)
             """)
-        let encoder = JSONEncoder()
         for (id, position) in dirty {
             guard let model = loaded[id] ?? nil else { continue }
-            let arguments: [any DatabaseValueConvertible] = [id, try encoder.encode(model), position] + values(model)
+            let arguments: [any DatabaseValueConvertible] = [id, Data(try model.document()), position] + values(model)
             try statement.execute(arguments: StatementArguments(arguments.map { $0.databaseValue }))
         }
     }

@@ -176,10 +176,12 @@ extension Store {
         var outcomes: [HeldRetry] = []
         for key in keys {
             do {
-                try write("retrying the held event at position \(key.position)") { db in
-                    var run = try PipelineRun(db: db, engine: engine, now: now())
+                let loaded = try write("retrying the held event at position \(key.position)") { db in
+                    var run = try PipelineRun(db: db, engine: engine, now: now(), models: models.snapshot)
                     try run.reapply(key)
+                    return run.models.loaded
                 }
+                models.commit(loaded)
                 outcomes.append(HeldRetry(key: key, failure: nil))
             } catch let failure as EventFailure {
                 try write("quarantining the event at position \(key.position) again") { db in

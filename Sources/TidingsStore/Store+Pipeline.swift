@@ -47,10 +47,12 @@ extension Store {
         var setAside: [HeldEvent.Key: String] = [:]
         while true {
             do {
-                return try write("applying a pipeline batch") { db in
-                    var run = try PipelineRun(db: db, engine: engine, now: now(), setAside: setAside)
-                    return try run.run(limit: limit, fanoutLimit: fanoutLimit)
+                let (batch, loaded) = try write("applying a pipeline batch") { db in
+                    var run = try PipelineRun(db: db, engine: engine, now: now(), models: models.snapshot, setAside: setAside)
+                    return (try run.run(limit: limit, fanoutLimit: fanoutLimit), run.models.loaded)
                 }
+                models.commit(loaded)
+                return batch
             } catch let failure as EventFailure {
                 // Each attempt sets aside one more event, so this ends; the same one twice
                 // would mean the quarantine itself fails.

@@ -144,7 +144,7 @@ extension Store {
     public func openTickets(limit: Int = 500) throws -> [Ticket] {
         try read("listing open tickets") { db in
             try Data.fetchAll(db, sql: "SELECT doc FROM tickets WHERE status <> 'resolved' ORDER BY position LIMIT ?", arguments: [limit])
-                .compactMap { try? JSONDecoder().decode(Ticket.self, from: $0) }
+                .compactMap { try? Ticket(document: $0) }
         }
     }
 
@@ -175,10 +175,10 @@ extension Store {
     public func ticket(id: String) throws -> Ticket? { try document("tickets", id) }
     public func customer(id: String) throws -> Customer? { try document("customers", id) }
 
-    func document<Model: Decodable>(_ table: String, _ id: String) throws -> Model? {
+    func document<Model: JSONModel>(_ table: String, _ id: String) throws -> Model? {
         try read("reading \(table) \(id)") { db in
             try Data.fetchOne(db, sql: "SELECT doc FROM \(table) WHERE id = ?", arguments: [id]).map {
-                try JSONDecoder().decode(Model.self, from: $0)
+                try Model(document: $0)
             }
         }
     }

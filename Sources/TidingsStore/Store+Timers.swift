@@ -56,7 +56,6 @@ extension Store {
     /// nobody should get a pile of apologies for history on the first start.
     static func scheduleExistingDeadlines(_ db: Database, now: Date = Date()) throws {
         let writer = try TimerWriter(db: db)
-        let decoder = JSONDecoder()
         func schedule(_ timers: [DeadlineTimer], position: Int64) throws {
             for timer in timers where timer.dueAt > now { try writer.apply(.schedule(timer), position: position) }
         }
@@ -64,12 +63,12 @@ extension Store {
             SELECT doc, position FROM orders WHERE status IN ('placed', 'delayed', 'shipped', 'out_for_delivery')
             """)
         while let row = try orders.next() {
-            guard let order = try? decoder.decode(Order.self, from: row["doc"] as Data) else { continue }
+            guard let order = try? Order(document: row["doc"] as Data) else { continue }
             try schedule(Deadlines.running(order), position: row["position"])
         }
         let tickets = try Row.fetchCursor(db, sql: "SELECT doc, position FROM tickets WHERE status <> 'resolved'")
         while let row = try tickets.next() {
-            guard let ticket = try? decoder.decode(Ticket.self, from: row["doc"] as Data) else { continue }
+            guard let ticket = try? Ticket(document: row["doc"] as Data) else { continue }
             try schedule(Deadlines.running(ticket), position: row["position"])
         }
     }

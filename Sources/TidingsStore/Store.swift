@@ -13,6 +13,8 @@ public final class Store: Sendable {
 
     public let pool: DatabasePool
     public let path: String
+    /// Read models the pipeline decoded, kept across its batches.
+    let models = ModelCache()
 
     public init(path: String, durability: Durability = .full) throws {
         self.path = path

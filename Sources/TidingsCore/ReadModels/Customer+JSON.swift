@@ -1,0 +1,53 @@
+import Foundation
+
+extension Customer: JSONModel {
+    public init(json: JSONValue) throws(ModelDecodingError) {
+        let r = try FieldReader(json, "customer")
+        self.init(id: try r.string("id"))
+        name = try r.optionalString("name")
+        givenName = try r.optionalString("givenName")
+        familyName = try r.optionalString("familyName")
+        greetingName = try r.optionalString("greetingName")
+        email = try r.optionalString("email")
+        phone = try r.optionalString("phone")
+        messengerID = try r.optionalString("messengerID")
+        locale = try r.optionalString("locale")
+        timezone = try r.optionalString("timezone")
+        registeredAt = try r.optionalDate("registeredAt")
+        updatedAt = try r.optionalDate("updatedAt")
+        if let preferences = r.present("preferences") {
+            let p = try FieldReader(preferences, "customer.preferences")
+            self.preferences.channels = try p.strings("channels").compactMap(Channel.init(rawValue:))
+            self.preferences.consent = Set(try p.strings("consent").compactMap(Channel.init(rawValue:)))
+            self.preferences.optOut = Set(try p.strings("optOut"))
+            if let quiet = p.present("quietHours") {
+                let q = try FieldReader(quiet, "customer.preferences.quietHours")
+                self.preferences.quietHours = QuietHours(start: try q.string("start"), end: try q.string("end"))
+            }
+        }
+    }
+
+    public var json: JSONValue {
+        var w = FieldWriter()
+        w.set("id", id)
+        w.set("name", name)
+        w.set("givenName", givenName)
+        w.set("familyName", familyName)
+        w.set("greetingName", greetingName)
+        w.set("email", email)
+        w.set("phone", phone)
+        w.set("messengerID", messengerID)
+        w.set("locale", locale)
+        w.set("timezone", timezone)
+        w.set("registeredAt", registeredAt)
+        w.set("updatedAt", updatedAt)
+        var p = FieldWriter()
+        p.set("channels", strings: preferences.channels.map(\.rawValue))
+        // Sorted, so the same preferences always write the same bytes.
+        p.set("consent", strings: preferences.consent.map(\.rawValue).sorted())
+        p.set("optOut", strings: preferences.optOut.sorted())
+        if let quiet = preferences.quietHours { p.set("quietHours", ["start": .string(quiet.start), "end": .string(quiet.end)] as JSONValue) }
+        w.set("preferences", p.value)
+        return w.value
+    }
+}

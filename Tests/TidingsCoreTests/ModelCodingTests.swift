@@ -1,0 +1,55 @@
+import Foundation
+import Testing
+@testable import TidingsCore
+
+/// The models' own JSON codec against Foundation's Codable, which wrote the rows before it:
+/// each reads what the other writes, so old rows still read and new rows read anywhere.
+@Suite("Read models as JSON")
+struct ModelCodingTests {
+    func models() -> (orders: [Order], customers: [Customer], tickets: [Ticket]) {
+        var customer = Fixtures.customer(channels: ["sms", "email"], consent: ["sms": true, "messenger": true], messenger: "psid-1",
+                                         optOut: ["follow_up"])
+        customer.givenName = "Ann"
+        customer.preferences.quietHours = Customer.QuietHours(start: "22:00", end: "07:30")
+        customer.timezone = "Europe/Berlin"
+        var order = try! #require(Reducers.order(nil, Fixtures.stored("order.placed", subject: "o-1", data: Fixtures.placedData)))
+        order = Reducers.order(order, Fixtures.stored("order.shipped", subject: "o-1", data: [
+            "carrier": "DPD", "tracking_url": "https://t.example/1", "estimated_delivery": "2026-11-26"], position: 2))!
+        order = Reducers.order(order, Fixtures.stored("order.delayed", subject: "o-1", data: ["reason": "snow ❄️ \"quoted\""], position: 3))!
+        order.outOfStock = ["MUG"]
+        order.shipping = Order.Shipping(region: "North West", postcode: nil, carrier: "DPD")
+        var bare = order
+        bare.tracking = nil
+        bare.delayNoticeAt = nil
+        bare.delayNoticeHeld = nil
+        bare.delayNoticePosition = nil
+        bare.timeline = []
+        let ticket = try! #require(Reducers.ticket(nil, Fixtures.stored("ticket.opened", subject: "t-1", data: [
+            "customer_id": "c-1", "kind": "complaint", "summary": "Broken", "order_id": "o-1"]), promises: .standard))
+        var answered = ticket
+        answered.firstResponseAt = Fixtures.t0.addingTimeInterval(0.125)
+        answered.resolvedAt = Fixtures.t0.addingTimeInterval(86_400.5)
+        return ([order, bare], [customer, Customer(id: "c-2")], [ticket, answered])
+    }
+
+    func roundTrip<M: JSONModel & Codable & Equatable>(_ model: M) throws {
+        let theirs = try JSONEncoder().encode(model)
+        #expect(try M(document: Array(theirs)) == model, "ours reads Foundation's \(M.self)")
+        let ours = try model.document()
+        #expect(try JSONDecoder().decode(M.self, from: Data(ours)) == model, "Foundation reads ours")
+        #expect(try M(document: ours) == model)
+    }
+
+    @Test func readsWhatFoundationWroteAndTheOtherWayRound() throws {
+        let (orders, customers, tickets) = models()
+        for order in orders { try roundTrip(order) }
+        for customer in customers { try roundTrip(customer) }
+        for ticket in tickets { try roundTrip(ticket) }
+    }
+
+    @Test func namesTheFieldThatDoesNotRead() {
+        #expect { try Order(json: ["id": "o-1"]) } throws: { ($0 as? ModelDecodingError)?.field == "order.customerID" }
+        #expect { try Ticket(json: ["id": 5]) } throws: { ($0 as? ModelDecodingError)?.description == "ticket.id: is not a string" }
+        #expect(throws: (any Error).self) { try Customer(document: Array("null".utf8)) }
+    }
+}
