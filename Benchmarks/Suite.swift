@@ -37,7 +37,7 @@ struct Suite: AsyncParsableCommand {
             throw BenchError("no tidings binary at \(binary): build it with `swift build -c release`")
         }
         let bench = Bench(binary: binary, repository: root, work: workURL, scale: scale)
-        let chosen = Set((only ?? "1,2,3,4,5,6,7").split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) })
+        let chosen = Set((only ?? "1,2,3,4,5,6,7,8").split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) })
         var report = Report(started: ISO8601DateFormatter().string(from: Date()), machine: Self.machine(), scale: scale)
         let scenarios: [(Int, String, () async throws -> [Outcome])] = [
             (1, "append", bench.append),
@@ -47,6 +47,7 @@ struct Suite: AsyncParsableCommand {
             (5, "email", bench.email),
             (6, "latency", bench.latency),
             (7, "disruption", bench.disruption),
+            (8, "ingest during an append", bench.ingestDuringAppend),
         ]
         for (number, name, scenario) in scenarios where chosen.contains(number) {
             print("[\(number)] \(name)…")

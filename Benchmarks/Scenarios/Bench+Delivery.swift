@@ -15,7 +15,7 @@ extension Bench {
                 "--silent", "--show-error", "--fail", "--parallel", "--parallel-max", "16", "--parallel-immediate",
                 "-X", "POST", "-H", "Content-Type: application/json", "--data-binary", #"{"text":"\#(body)"}"#,
                 "http://127.0.0.1:\(nginx.port)/reference/[1-\(total)]",
-            ], logs: work)
+            ], logs: work).seconds
             let reference = Double(total) / curl
 
             var tidings = try tidings("4-webhooks")
@@ -42,7 +42,7 @@ extension Bench {
             let source = try await Child.timed("smtp-source", try which("smtp-source"), [
                 "-s", "16", "-d", "-m", "\(total)", "-l", "3000", "-f", "bench@bench.example", "-t", "sink@bench.example",
                 "127.0.0.1:\(sink.port)",
-            ], logs: work)
+            ], logs: work).seconds
             let reference = Double(total) / source
 
             var tidings = try tidings("5-email")

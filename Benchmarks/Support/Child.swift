@@ -18,7 +18,7 @@ final class Child: @unchecked Sendable {
         process.environment = env
         if let directory { process.currentDirectoryURL = directory }
         log = logs.appendingPathComponent("\(name).log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let handle = try FileHandle(forWritingTo: log)
         handle.seekToEndOfFile()
         process.standardOutput = handle
@@ -71,14 +71,20 @@ final class Child: @unchecked Sendable {
         return nil
     }
 
-    /// Runs a command to completion and returns the seconds it took.
+    /// Runs a command to completion and returns the seconds it took and its peak resident
+    /// memory in MB (VmHWM, read while it runs).
     static func timed(_ name: String, _ executable: String, _ arguments: [String], environment: [String: String] = [:],
-                      directory: URL? = nil, logs: URL) async throws -> Double {
+                      directory: URL? = nil, logs: URL) async throws -> (seconds: Double, peakMB: Double) {
         let child = try Child(name, executable, arguments, environment: environment, directory: directory, logs: logs)
         let start = ContinuousClock.now
         try child.start()
+        var peak = 0.0
+        while child.isRunning {
+            peak = max(peak, child.peakResidentMB() ?? 0)
+            try await Task.sleep(for: .milliseconds(5))
+        }
         try await child.finish()
-        return (ContinuousClock.now - start).seconds
+        return ((ContinuousClock.now - start).seconds, peak)
     }
 }
 

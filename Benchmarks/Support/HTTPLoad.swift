@@ -1,4 +1,5 @@
 import Foundation
+import Histogram
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -15,6 +16,11 @@ struct LoadResult {
     var accepted: Int
     var refused: Int
     var firstRefusal: String?
+    /// Each request's round trip, from its first byte sent to its answer's end, in microseconds.
+    var roundTrips = Histogram<UInt64>(highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: .three)
+
+    /// A round-trip percentile in milliseconds.
+    func milliseconds(atPercentile percentile: Double) -> Double { Double(roundTrips.valueAtPercentile(percentile)) / 1_000 }
 }
 
 /// Posts events to `POST /v1/events` over keep-alive HTTP/1.1 connections, on one event loop
@@ -123,7 +129,8 @@ final class HTTPLoad: @unchecked Sendable {
         }
     }
 
-    func completed(_ connection: LoadConnection, status: UInt, body: String, tag: String?) {
+    func completed(_ connection: LoadConnection, status: UInt, body: String, tag: String?, sentAt: NIODeadline) {
+        _ = result.roundTrips.record(UInt64(max(0, (NIODeadline.now() - sentAt).nanoseconds) / 1_000))
         if (200..<300).contains(status) {
             result.accepted += 1
             if let tag { onAccepted(tag, NIODeadline.now().uptimeNanoseconds) }
@@ -158,6 +165,7 @@ final class LoadConnection: ChannelInboundHandler, @unchecked Sendable {
     var status: UInt = 0
     var body = ""
     var tag: String?
+    var sentAt = NIODeadline.now()
 
     init(load: HTTPLoad) { self.load = load }
 
@@ -167,6 +175,7 @@ final class LoadConnection: ChannelInboundHandler, @unchecked Sendable {
         guard let context else { return }
         tag = request.tag
         body = ""
+        sentAt = .now()
         var head = HTTPRequestHead(version: .http1_1, method: .POST, uri: "/v1/events")
         head.headers.add(name: "Host", value: "127.0.0.1")
         head.headers.add(name: "Authorization", value: "Bearer \(load.token)")
@@ -181,7 +190,7 @@ final class LoadConnection: ChannelInboundHandler, @unchecked Sendable {
         switch unwrapInboundIn(data) {
         case .head(let head): status = head.status.code
         case .body(let buffer): if !(200..<300).contains(status) { body += String(buffer: buffer) }
-        case .end: load.completed(self, status: status, body: body, tag: tag)
+        case .end: load.completed(self, status: status, body: body, tag: tag, sentAt: sentAt)
         }
     }
 

@@ -48,9 +48,18 @@ struct Tidings {
         environment["SMS_CONCURRENCY"] = "\(concurrency)"
     }
 
-    /// Runs `tidings append FILE` and returns the seconds it took, process start to exit 0.
-    func append(_ file: URL, name: String = "append") async throws -> Double {
+    /// Runs `tidings append FILE` and returns the seconds it took, process start to exit 0,
+    /// and its peak resident memory.
+    @discardableResult
+    func append(_ file: URL, name: String = "append") async throws -> (seconds: Double, peakMB: Double) {
         try await Child.timed(name, binary, ["append", file.path], environment: environment, directory: repository, logs: work)
+    }
+
+    /// Starts `tidings append FILE` and returns at once.
+    func startAppend(_ file: URL, name: String = "append") throws -> Child {
+        let child = try Child(name, binary, ["append", file.path], environment: environment, directory: repository, logs: work)
+        try child.start()
+        return child
     }
 
     /// Starts `tidings serve` and waits until its HTTP port accepts connections.
@@ -82,6 +91,11 @@ struct Progress {
     let pool: DatabasePool
 
     func head() throws -> Int64 { try pool.read { try Int64.fetchOne($0, sql: "SELECT MAX(position) FROM events") ?? 0 } }
+
+    /// Events a running `tidings append` has written but not yet made visible.
+    func staged() throws -> Int {
+        try pool.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM events WHERE append_id IN (SELECT id FROM appends)") ?? 0 }
+    }
 
     func checkpoint() throws -> Int64 {
         try pool.read { try Int64.fetchOne($0, sql: "SELECT position FROM checkpoints WHERE name = 'pipeline'") ?? 0 }

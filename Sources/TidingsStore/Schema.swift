@@ -175,6 +175,21 @@ enum Schema {
                 ALTER TABLE clock ADD COLUMN applied REAL;
                 """)
         }
+        migrator.registerMigration("v6: staged appends") { db in
+            try db.execute(sql: """
+                -- A `tidings append` writes its events in short transactions, so HTTP ingest is
+                -- never held behind it, but nobody reads them (nor anything after its first
+                -- one) until it finishes: then its row here goes, and they appear at once. If
+                -- it fails or dies, its events are deleted (never seen, never acknowledged).
+                CREATE TABLE appends (
+                    id TEXT PRIMARY KEY,
+                    first_position INTEGER NOT NULL,
+                    started_at REAL NOT NULL
+                );
+                ALTER TABLE events ADD COLUMN append_id TEXT;
+                CREATE INDEX events_by_append ON events (append_id) WHERE append_id IS NOT NULL;
+                """)
+        }
         return migrator
     }
 }

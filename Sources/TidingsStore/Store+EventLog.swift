@@ -25,20 +25,21 @@ extension Store {
         }
     }
 
-    static func append(_ db: Database, _ events: [CloudEvent], now: Date) throws -> AppendResult {
+    /// `appendID` marks the events of a staged `tidings append`, invisible until it finishes.
+    static func append(_ db: Database, _ events: [CloudEvent], now: Date, appendID: String? = nil) throws -> AppendResult {
         // NOT EXISTS rather than ON CONFLICT: a conflicting insert would still use up a
         // position, leaving gaps in the log.
         let insert = try db.cachedStatement(sql: """
-            INSERT INTO events (source, id, type, subject, recorded_at, body)
-            SELECT ?1, ?2, ?3, ?4, ?5, ?6
+            INSERT INTO events (source, id, type, subject, recorded_at, body, append_id)
+            SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7
             WHERE NOT EXISTS (SELECT 1 FROM events WHERE source = ?1 AND id = ?2)
             """)
         var result = AppendResult(positions: [], alreadyStored: 0)
         result.positions.reserveCapacity(events.count)
         let recordedAt = now.timeIntervalSince1970
         for event in events {
-            // Positional and unchecked: the statement is ours and takes exactly these six.
-            insert.setUncheckedArguments([event.source, event.id, event.type, event.subject, recordedAt, try event.raw.encoded()])
+            // Positional and unchecked: the statement is ours and takes exactly these seven.
+            insert.setUncheckedArguments([event.source, event.id, event.type, event.subject, recordedAt, try event.raw.encoded(), appendID])
             try insert.execute()
             if db.changesCount > 0 {
                 result.positions.append(db.lastInsertedRowID)
@@ -49,13 +50,16 @@ extension Store {
         return result
     }
 
-    /// The position of the newest event, 0 for an empty log.
+    /// The position of the newest event readers may see, 0 for an empty log: below the first
+    /// event of a `tidings append` still running, whose events become visible all at once.
     public func head() throws -> Int64 {
         try read("reading the log head") { db in try Self.head(db) }
     }
 
     static func head(_ db: Database) throws -> Int64 {
-        try Int64.fetchOne(db.cachedStatement(sql: "SELECT MAX(position) FROM events")) ?? 0
+        try Int64.fetchOne(db.cachedStatement(sql: """
+            SELECT MAX(position) FROM events WHERE position < COALESCE((SELECT MIN(first_position) FROM appends), 9223372036854775807)
+            """)) ?? 0
     }
 
     /// Events after a position, oldest first.
@@ -70,8 +74,12 @@ extension Store {
     /// Events as stored, each decoded on its own: one unreadable event must not make its
     /// neighbours unreadable too (the pipeline quarantines it and goes on).
     static func loggedEvents(_ db: Database, after position: Int64, limit: Int) throws -> [LoggedEvent] {
+        // Only below a running append's first event: all of it becomes visible at once, and
+        // nothing committed after it is read before it.
         let statement = try db.cachedStatement(sql: """
-            SELECT position, recorded_at, body FROM events WHERE position > ? ORDER BY position LIMIT ?
+            SELECT position, recorded_at, body FROM events
+            WHERE position > ? AND position < COALESCE((SELECT MIN(first_position) FROM appends), 9223372036854775807)
+            ORDER BY position LIMIT ?
             """)
         let rows = try Row.fetchCursor(statement, arguments: [position, limit])
         var events: [LoggedEvent] = []

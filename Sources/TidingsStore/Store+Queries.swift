@@ -18,6 +18,8 @@ public struct StoreStatus: Sendable, Hashable {
     public var fanoutPending = 0
     /// Events set aside by the pipeline, by kind (`tidings events`).
     public var held: [HeldEvent.Kind: Int] = [:]
+    /// `tidings append`s still writing: their events (and all after them) are not read yet.
+    public var appending = 0
 
     public var quarantined: Int { held[.quarantined] ?? 0 }
 
@@ -29,7 +31,7 @@ public struct StoreStatus: Sendable, Hashable {
     }
 
     /// Caught up and nothing due or in flight.
-    public var isIdle: Bool { lag == 0 && busy == 0 && timersDue == 0 && fanoutPending == 0 }
+    public var isIdle: Bool { lag == 0 && busy == 0 && timersDue == 0 && fanoutPending == 0 && appending == 0 }
 }
 
 /// One message as `tidings deliveries list` shows it.
@@ -94,7 +96,8 @@ extension Store {
             }
             return StoreStatus(head: try Self.head(db), checkpoint: try Self.checkpoint(db, Self.pipelineCheckpoint), outbox: outbox, busy: busy,
                                timers: timers.scheduled, timersDue: timers.due,
-                               fanoutPending: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM fanout") ?? 0, held: held)
+                               fanoutPending: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM fanout") ?? 0, held: held,
+                               appending: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM appends") ?? 0)
         }
     }
 

@@ -7,33 +7,63 @@ import TidingsStore
 struct Append: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Validate events from a file (JSON array or NDJSON; - for stdin) and append them to the log.",
-        discussion: "If any event is invalid, none is appended. Events already in the log (same source and id) are skipped.")
+        discussion: """
+            If any event is invalid, none is appended. Events already in the log (same source and id) are skipped. \
+            The file is read as a stream and written in short transactions, so the daemon's HTTP ingest is never held \
+            up behind it; nobody sees any of its events until all are in.
+            """)
 
     @OptionGroup var options: ConfigOption
 
     @Argument(help: "The file to read, or - for standard input.")
     var file: String
 
+    /// Events per transaction: long enough to amortise the commit, short enough that an HTTP
+    /// request waiting for the writer waits milliseconds.
+    static let chunk = 2_000
+    /// Problems printed at most; the rest are counted.
+    static let shown = 1_000
+
     func run() async throws {
         try await reporting {
             let config = try await options.load()
-            let data: Data
+            let handle: FileHandle
             if file == "-" {
-                data = FileHandle.standardInput.readDataToEndOfFile()
+                handle = .standardInput
             } else {
-                guard let contents = FileManager.default.contents(atPath: file) else {
-                    throw Failure(message: "cannot read \(file)")
-                }
-                data = contents
-            }
-            let (events, problems) = EventFileParser.parse(data)
-            if !problems.isEmpty {
-                for problem in problems { FileHandle.standardError.write(Data("\(StatusReport.printable(problem.description))\n".utf8)) }
-                throw Failure(message: "appended nothing: \(problems.count) problem\(problems.count == 1 ? "" : "s") in \(file)")
+                guard let opened = FileHandle(forReadingAtPath: file) else { throw Failure(message: "cannot read \(file)") }
+                handle = opened
             }
             let store = try Store(path: config.databasePath, durability: config.durability)
-            let result = try store.append(events, now: ConfigOption.clock(config, store)())
-            print("appended \(result.appended) event\(result.appended == 1 ? "" : "s"), \(result.alreadyStored) already stored")
+            let now = try ConfigOption.clock(config, store)
+            // An append that died left invisible events holding back everything after them.
+            try store.abandonAppends { AppendLock.isGone(databasePath: config.databasePath, id: $0) }
+            let id = UUID().uuidString.lowercased()
+            let lock = try AppendLock(databasePath: config.databasePath, id: id)
+            var staged = try store.beginAppend(id: id, now: now())
+            var parser = EventFileParser(file: handle)
+            var problems: [EventFileParser.Problem] = []
+            var problemCount = 0
+            do {
+                while let chunk = try parser.next(count: Self.chunk) {
+                    problemCount += chunk.problems.count
+                    problems += chunk.problems.prefix(Self.shown - problems.count)
+                    // After the first problem the rest is only read, for its problems.
+                    if problemCount == 0 { try staged.append(chunk.events, now: now()) }
+                }
+            } catch {
+                try? staged.abandon()
+                throw Failure(message: "appended nothing: \(error)")
+            }
+            guard problemCount == 0 else {
+                try staged.abandon()
+                for problem in problems { FileHandle.standardError.write(Data("\(StatusReport.printable(problem.description))\n".utf8)) }
+                if problemCount > problems.count { FileHandle.standardError.write(Data("… and \(problemCount - problems.count) more\n".utf8)) }
+                throw Failure(message: "appended nothing: \(problemCount) problem\(problemCount == 1 ? "" : "s") in \(file)")
+            }
+            try staged.finish()
+            withExtendedLifetime(lock) {}
+            print("appended \(staged.appended) event\(staged.appended == 1 ? "" : "s"), \(staged.alreadyStored) already stored")
         }
     }
 }

@@ -95,4 +95,36 @@ struct TrustTests {
         daemon.signal(SIGTERM)
         #expect(try await daemon.wait(timeout: 30) == 0)
     }
+
+    /// A `tidings append` killed half-way leaves nothing in the log and holds nothing back: the
+    /// daemon abandons its staged events, and what was appended meanwhile goes through.
+    @Test func anAppendKilledHalfWayLeavesNothingAndHoldsNothingBack() async throws {
+        let directory = try Paths.temporaryDirectory("append-kill")
+        let env = Paths.environment(in: directory).merging(["DATABASE_SYNCHRONOUS": "normal", "HTTP_LISTEN": "127.0.0.1:0"]) { $1 }
+        let big = directory.appendingPathComponent("big.ndjson")
+        let lines = (0..<300_000).map { event("big-\($0)", "customer.registered", "c-big-\($0)", #"{"email":"big\#($0)@example.com"}"#) }
+        try lines.joined(separator: "\n").write(to: big, atomically: true, encoding: .utf8)
+        let daemon = try ChildProcess(Paths.tidings, ["serve"], environment: env, logs: directory, name: "serve")
+        try await waitIdle(env, directory)
+        let append = try ChildProcess(Paths.tidings, ["append", big.path], environment: env, logs: directory, name: "append-big")
+        let queue = try DatabaseQueue(path: env["DATABASE_PATH"]!)
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline, try await queue.read({ db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM events WHERE append_id IS NOT NULL") ?? 0 }) == 0 {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        let small = try await ChildProcess.tidings(["append", "-"], environment: env, logs: directory,
+                                                   stdin: Data(event("c-1", "customer.registered", "c-1", #"{"email":"c1@example.com"}"#).utf8))
+        #expect(small.status == 0, "\(small.stderr)")
+        #expect(append.process.isRunning, "the big append finished before it could be killed")
+        append.signal(SIGKILL)
+        _ = try await append.wait(timeout: 10)
+        try await waitIdle(env, directory)
+        let store = try Store(path: env["DATABASE_PATH"]!, durability: .normal)
+        #expect(try store.customer(id: "c-1") != nil, "the event appended meanwhile was applied")
+        #expect(try await queue.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM events WHERE id LIKE 'big-%'") } == 0)
+        #expect(try store.appendsInProgress().isEmpty)
+        #expect(daemon.stderr.contains("abandoned the staged events"))
+        daemon.signal(SIGTERM)
+        #expect(try await daemon.wait(timeout: 30) == 0)
+    }
 }

@@ -45,6 +45,32 @@ struct StoreTests {
         #expect(try store.head() == 4)
     }
 
+    /// `tidings append` writes in short transactions, yet readers see all of it or nothing:
+    /// nothing at or after its first event is read until it finishes, and an abandoned one is
+    /// gone without a trace.
+    @Test func aStagedAppendIsInvisibleUntilItFinishesAndGoneIfAbandoned() throws {
+        let store = try store()
+        _ = try store.append([day[0]], now: now)
+        var staged = try store.beginAppend(id: "a1", now: now)
+        try staged.append([day[1]], now: now)
+        _ = try store.append([day[2]], now: now)  // HTTP ingest meanwhile: after the append's first event
+        #expect(try store.head() == 1)
+        #expect(try store.processBatch(limit: 100, engine: engine, now: now).checkpoint == 1)
+        try staged.finish()
+        #expect(staged.appended == 1)
+        #expect(try store.head() == 3)
+        #expect(try store.processBatch(limit: 100, engine: engine, now: now).checkpoint == 3)
+
+        var abandoned = try store.beginAppend(id: "a2", now: now)
+        try abandoned.append([event("order.delivered", "o-1", [:])], now: now)
+        _ = try store.append([event("order.refunded", "o-1", [:])], now: now)
+        #expect(try store.head() == 3)
+        #expect(try store.abandonAppends(where: { $0 == "a2" }) == 1)
+        #expect(try store.events(after: 3, limit: 10).map(\.event.type) == ["order.refunded"])
+        #expect(try store.appendsInProgress().isEmpty)
+        #expect(throws: StoreError.self) { try abandoned.finish() }
+    }
+
     @Test func thePipelineAppliesEachEventExactlyOnce() throws {
         let store = try store()
         _ = try store.append(day, now: now)

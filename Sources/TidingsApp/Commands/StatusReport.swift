@@ -12,6 +12,7 @@ public enum StatusReport {
             "timers:      \(status.timers) running\(status.timersDue > 0 ? ", \(status.timersDue) due" : "")",
         ]
         if status.fanoutPending > 0 { lines.append("disruption:  \(status.fanoutPending) orders still to tell") }
+        if status.appending > 0 { lines.append("appending:   \(status.appending) `tidings append` still writing; its events show when it is done") }
         if !status.held.isEmpty {
             let held = HeldEvent.Kind.allCases.compactMap { kind in status.held[kind].map { "\($0) \(kind.rawValue)" } }
             lines.append("held:        \(held.joined(separator: ", ")) (`tidings events`)")

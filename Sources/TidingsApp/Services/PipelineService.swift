@@ -27,9 +27,14 @@ public final class PipelineService: Service {
     public let heartbeat = Atomic<Int64>(0)
     /// The last checkpoint reached, for the status line.
     public let position = Atomic<Int64>(0)
+    /// Deletes the staged events of `tidings append`s that died, which would otherwise hold
+    /// back everything after them; returns how many it abandoned.
+    let abandonDeadAppends: @Sendable () throws -> Int
 
     public init(store: Store, engine: WorkflowEngine, dispatcher: Doorbell, batchSize: Int, pollInterval: Duration, logger: Logger,
-                fanoutBatch: Int = 1000, clock: @escaping @Sendable () -> Date) {
+                fanoutBatch: Int = 1000, clock: @escaping @Sendable () -> Date,
+                abandonDeadAppends: @escaping @Sendable () throws -> Int = { 0 }) {
+        self.abandonDeadAppends = abandonDeadAppends
         self.fanoutBatch = fanoutBatch
         self.store = store
         self.engine = engine
@@ -51,11 +56,19 @@ public final class PipelineService: Service {
             // When the first message parked for its customer, or event waiting for its order or
             // ticket, stops waiting.
             var waitEnd = try? store.nextWaitEnd()
+            var lastReaped = ContinuousClock.now
             while !stopping.load(ordering: .relaxed) && !Task.isCancelled {
                 // Wall time, whatever the clock: the watchdog and /readyz compare it with theirs.
                 heartbeat.store(Int64(Date().timeIntervalSince1970), ordering: .relaxed)
                 do {
                     if try store.retriesRequested() { retryHeldEvents() }
+                    if ContinuousClock.now - lastReaped > .seconds(2) {
+                        lastReaped = ContinuousClock.now
+                        let abandoned = try abandonDeadAppends()
+                        if abandoned > 0 {
+                            logger.warning("abandoned the staged events of appends whose process died", metadata: ["appends": "\(abandoned)"])
+                        }
+                    }
                     // A batch also runs, caught up or not, when a wait ends (a parked message
                     // whose customer never came is skipped then, with the reason).
                     let waitEnded = waitEnd.map { clock() >= $0 } ?? false

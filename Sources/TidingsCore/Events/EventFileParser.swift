@@ -1,8 +1,11 @@
 import Foundation
 
-/// Reads events from a file for `tidings append`: a JSON array, or NDJSON (one event per
-/// line). Every event is validated; problems are reported by line number and field.
-public enum EventFileParser {
+/// Reads events for `tidings append` as a stream: NDJSON (one event per line) or a JSON array,
+/// a chunk at a time, so a file of any size needs a buffer, not its whole self in memory.
+/// Every event is validated; problems are reported by line (or element) number and field: an
+/// invalid event, one that reuses an earlier `(source, id)` with other content, or one only
+/// the daemon may write.
+public struct EventFileParser {
     public struct Problem: Sendable, Hashable, CustomStringConvertible {
         /// The line (NDJSON) or the element number (JSON array), counted from 1.
         public var place: String
@@ -11,79 +14,207 @@ public enum EventFileParser {
         public var description: String { "\(place): \(issue.field): \(issue.message)" }
     }
 
-    /// Reads a producer's file: every event valid, no `(source, id)` twice with other content,
-    /// and none of the events only the daemon writes.
-    public static func parse(_ data: Data) -> (events: [CloudEvent], problems: [Problem]) {
-        let (events, found, places) = read(data)
-        var problems = found
-        for (index, issue) in EventValidator.conflictingDuplicates(in: events) {
-            problems.append(Problem(place: places[index].description, issue: issue))
+    /// Where the bytes come from: a read of up to this many bytes, empty at the end.
+    public typealias Source = (Int) throws -> [UInt8]
+
+    private let source: Source
+    private var buffer: [UInt8] = []
+    private var start = 0
+    private var ended = false
+    private var format: Format?
+    private var number = 0
+    /// A JSON array that ended without its closing bracket: the file was cut short.
+    private var unclosed = false
+    /// The array's closing bracket was read: what follows is ignored.
+    private var closed = false
+    /// Each `(source, id)` seen so far, with a hash of its content and where it was.
+    private var seen: [Identity: (content: Int, place: Int)] = [:]
+
+    enum Format { case lines, array }
+
+    struct Identity: Hashable {
+        var source: String
+        var id: String
+    }
+
+    public init(source: @escaping Source) {
+        self.source = source
+    }
+
+    /// Reads a file as it goes.
+    public init(file: FileHandle) {
+        self.init { count in
+            guard let data = try file.read(upToCount: count) else { return [] }
+            return Array(data)
         }
-        for (index, event) in events.enumerated() {
-            if let issue = EventValidator.reservation(of: event) { problems.append(Problem(place: places[index].description, issue: issue)) }
+    }
+
+    /// The whole of some bytes: for tests and small inputs.
+    public static func parse(_ data: Data) throws -> (events: [CloudEvent], problems: [Problem]) {
+        var bytes: [UInt8]? = Array(data)
+        var parser = EventFileParser { _ in defer { bytes = nil }; return bytes ?? [] }
+        var events: [CloudEvent] = []
+        var problems: [Problem] = []
+        while let chunk = try parser.next(count: 1_000) {
+            events += chunk.events
+            problems += chunk.problems
         }
         return (events, problems)
     }
 
-    /// Every event with the place it came from, and the problems of the ones that are invalid.
-    static func read(_ data: Data) -> (events: [CloudEvent], problems: [Problem], places: [Place]) {
-        let firstByte = data.first { !($0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09) }
-        if firstByte == UInt8(ascii: "[") { return readArray(data) }
+    /// Up to `count` valid events, and the problems met on the way; nil at the end.
+    public mutating func next(count: Int) throws -> (events: [CloudEvent], problems: [Problem])? {
         var events: [CloudEvent] = []
         var problems: [Problem] = []
-        var places: [Place] = []
-        // Lines are found and parsed in place: a file of 200,000 events must not become
-        // 200,000 copies of its lines first.
-        data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
-            var lineNumber = 0
-            var start = 0
-            while start <= raw.count {
-                var end = raw.count
-                if start < raw.count, let base = raw.baseAddress, let newline = memchr(base + start, 0x0A, raw.count - start) {
-                    end = base.distance(to: UnsafeRawPointer(newline))
+        while events.count < count {
+            guard let item = try nextItem() else { break }
+            number += 1
+            let place = number
+            guard let json = try? JSONValue.parse(item) else {
+                problems.append(problem(place, FieldIssue(field: "(json)", message: "is not valid JSON")))
+                continue
+            }
+            switch EventValidator.validate(json) {
+            case .failure(let error):
+                problems += error.issues.map { problem(place, $0) }
+            case .success(let event):
+                if let issue = EventValidator.reservation(of: event) {
+                    problems.append(problem(place, issue))
+                } else if let issue = conflict(event, place: place) {
+                    problems.append(problem(place, issue))
+                } else {
+                    events.append(event)
                 }
-                lineNumber += 1
-                let line = UnsafeRawBufferPointer(rebasing: raw[start..<end])
-                start = end + 1
-                guard line.contains(where: { !($0 == 0x20 || $0 == 0x0D || $0 == 0x09) }) else { continue }
-                guard let json = try? JSONParser.parse(line) else {
-                    problems.append(Problem(place: "line \(lineNumber)", issue: FieldIssue(field: "(json)", message: "is not valid JSON")))
-                    continue
-                }
-                collect(json, place: Place(unit: "line", number: lineNumber), into: &events, &problems, &places)
             }
         }
-        return (events, problems, places)
-    }
-
-    static func readArray(_ data: Data) -> (events: [CloudEvent], problems: [Problem], places: [Place]) {
-        guard let json = try? JSONValue.parse(data), let items = json.arrayValue else {
-            return ([], [Problem(place: "file", issue: FieldIssue(field: "(json)", message: "starts with [ but is not a valid JSON array"))], [])
+        if unclosed {
+            unclosed = false
+            problems.append(Problem(place: "file", issue: FieldIssue(field: "(json)", message: "the JSON array has no closing ]: is the file complete?")))
         }
-        var events: [CloudEvent] = []
-        var problems: [Problem] = []
-        var places: [Place] = []
-        for (index, item) in items.enumerated() {
-            collect(item, place: Place(unit: "event", number: index + 1), into: &events, &problems, &places)
+        if events.isEmpty && problems.isEmpty { return nil }
+        return (events, problems)
+    }
+
+    func problem(_ place: Int, _ issue: FieldIssue) -> Problem {
+        Problem(place: "\(format == .array ? "event" : "line") \(place)", issue: issue)
+    }
+
+    /// The same `(source, id)` again with other content would be dropped as "already stored".
+    mutating func conflict(_ event: CloudEvent, place: Int) -> FieldIssue? {
+        let identity = Identity(source: event.source, id: event.id)
+        let content = event.raw.hashValue
+        guard let earlier = seen[identity] else {
+            seen[identity] = (content, place)
+            return nil
         }
-        return (events, problems, places)
+        guard earlier.content != content else { return nil }
+        let unit = format == .array ? "event" : "line"
+        return FieldIssue(field: "id", message: "\"\(event.id)\" from \(event.source) is also \(unit) \(earlier.place), with other content; ids must be unique per source")
     }
 
-    /// Where an event is in the file; spelled out only for a problem (this runs for every event).
-    struct Place: CustomStringConvertible {
-        var unit: StaticString
-        var number: Int
+    // MARK: Splitting the stream into items
 
-        var description: String { "\(unit) \(number)" }
+    private static let blockSize = 1 << 20
+
+    /// Reads more, keeping what is not consumed yet. Returns false at the end of the input.
+    private mutating func fill() throws -> Bool {
+        guard !ended else { return false }
+        let block = try source(Self.blockSize)
+        guard !block.isEmpty else {
+            ended = true
+            return false
+        }
+        if start > 0 {
+            buffer.removeSubrange(0..<start)
+            start = 0
+        }
+        buffer.append(contentsOf: block)
+        return true
     }
 
-    /// `places` holds each valid event's place, for problems found across events afterwards.
-    static func collect(_ json: JSONValue, place: Place, into events: inout [CloudEvent], _ problems: inout [Problem], _ places: inout [Place]) {
-        switch EventValidator.validate(json) {
-        case .success(let event):
-            events.append(event)
-            places.append(place)
-        case .failure(let error): problems.append(contentsOf: error.issues.map { Problem(place: place.description, issue: $0) })
+    /// The next event's bytes, or nil at the end. A broken array yields its rest as one item,
+    /// which then fails to parse with the element's number.
+    private mutating func nextItem() throws -> ArraySlice<UInt8>? {
+        if format == nil {
+            while firstNonSpace() == nil, try fill() {}
+            guard let first = firstNonSpace() else { return nil }
+            format = buffer[first] == UInt8(ascii: "[") ? .array : .lines
+            if format == .array { start = first + 1 }
+        }
+        return format == .array ? try nextElement() : try nextLine()
+    }
+
+    private func firstNonSpace() -> Int? {
+        buffer[start...].firstIndex { !Self.isSpace($0) }
+    }
+
+    private static func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 }
+
+    private mutating func nextLine() throws -> ArraySlice<UInt8>? {
+        while true {
+            if let newline = buffer[start...].firstIndex(of: 0x0A) {
+                let line = buffer[start..<newline]
+                start = newline + 1
+                if line.contains(where: { !Self.isSpace($0) }) { return line }
+                number += 1  // a blank line still counts as a line
+                continue
+            }
+            guard try fill() else {
+                let rest = buffer[start...]
+                start = buffer.count
+                return rest.contains(where: { !Self.isSpace($0) }) ? rest : nil
+            }
+        }
+    }
+
+    /// One element of a top-level array: scans to the comma or bracket at depth zero, outside
+    /// strings.
+    private mutating func nextElement() throws -> ArraySlice<UInt8>? {
+        guard !closed else { return nil }
+        var index = start
+        var depth = 0
+        var inString = false
+        var escaped = false
+        while true {
+            while index < buffer.count {
+                let byte = buffer[index]
+                if inString {
+                    if escaped { escaped = false } else if byte == UInt8(ascii: "\\") { escaped = true } else if byte == UInt8(ascii: "\"") {
+                        inString = false
+                    }
+                } else {
+                    switch byte {
+                    case UInt8(ascii: "\""): inString = true
+                    case UInt8(ascii: "{"), UInt8(ascii: "["): depth += 1
+                    case UInt8(ascii: "}"): depth -= 1
+                    case UInt8(ascii: ","), UInt8(ascii: "]"):
+                        guard depth == 0 else {
+                            if byte == UInt8(ascii: "]") { depth -= 1 }
+                            break
+                        }
+                        let element = buffer[start..<index]
+                        start = index + 1
+                        if byte == UInt8(ascii: "]") {
+                            closed = true
+                            start = buffer.count
+                            // `[]` is empty; `[1,]` has an empty element, which fails to parse.
+                            return element.contains(where: { !Self.isSpace($0) }) || number > 0 ? element : nil
+                        }
+                        return element
+                    default: break
+                    }
+                }
+                index += 1
+            }
+            let consumed = index - start
+            guard try fill() else {
+                let rest = buffer[start...]
+                start = buffer.count
+                closed = true
+                unclosed = true
+                return rest.contains(where: { !Self.isSpace($0) }) ? rest : nil
+            }
+            index = start + consumed
         }
     }
 }

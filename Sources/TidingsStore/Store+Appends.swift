@@ -1,0 +1,76 @@
+import Foundation
+import GRDB
+import TidingsCore
+
+/// A `tidings append` in progress: its events go into the log in short transactions (so the
+/// writer is never held for long), invisible to readers until `finish()` makes them all
+/// visible in one step, or gone after `abandon()`. All-or-nothing, as readers see it.
+public struct StagedAppend: Sendable {
+    public let id: String
+    let store: Store
+    /// How many events this append added, and how many were in the log already.
+    public private(set) var appended = 0
+    public private(set) var alreadyStored = 0
+
+    /// Appends a chunk, in a transaction of its own.
+    public mutating func append(_ events: [CloudEvent], now: Date) throws {
+        let chunk = try store.write("appending \(events.count) events of append \(id)") { db in
+            try Store.append(db, events, now: now, appendID: id)
+        }
+        appended += chunk.appended
+        alreadyStored += chunk.alreadyStored
+    }
+
+    /// Makes every event of the append visible at once.
+    public func finish() throws {
+        try store.write("finishing append \(id)") { db in
+            try db.execute(sql: "DELETE FROM appends WHERE id = ?", arguments: [id])
+            guard db.changesCount == 1 else {
+                throw StoreError(.invalidRequest, "append \(id) was abandoned meanwhile (its process was taken for dead); run it again")
+            }
+        }
+    }
+
+    /// Takes the append's events out of the log again: nobody has seen them.
+    public func abandon() throws {
+        try store.abandonAppend(id)
+    }
+}
+
+extension Store {
+    /// Starts a staged append. Events appended from now on, by anyone, are invisible until it
+    /// finishes: the log's order stays the order readers see.
+    /// `id` names it; hold its `AppendLock` before, so nobody takes it for dead.
+    public func beginAppend(id: String, now: Date) throws -> StagedAppend {
+        try write("starting an append") { db in
+            try db.execute(sql: """
+                INSERT INTO appends (id, first_position, started_at)
+                VALUES (?, (SELECT COALESCE(MAX(position), 0) + 1 FROM events), ?)
+                """, arguments: [id, now.timeIntervalSince1970])
+        }
+        return StagedAppend(id: id, store: self)
+    }
+
+    /// The appends still in progress, oldest first.
+    public func appendsInProgress() throws -> [String] {
+        try read("listing appends in progress") { db in
+            try String.fetchAll(db, sql: "SELECT id FROM appends ORDER BY first_position")
+        }
+    }
+
+    /// Abandons the appends whose process is gone (`isRunning` says which are not), so their
+    /// invisible events no longer hold back everything after them. Returns how many.
+    @discardableResult
+    public func abandonAppends(where isGone: (String) -> Bool) throws -> Int {
+        let gone = try appendsInProgress().filter(isGone)
+        for id in gone { try abandonAppend(id) }
+        return gone.count
+    }
+
+    func abandonAppend(_ id: String) throws {
+        try write("abandoning append \(id)") { db in
+            try db.execute(sql: "DELETE FROM events WHERE append_id = ?", arguments: [id])
+            try db.execute(sql: "DELETE FROM appends WHERE id = ?", arguments: [id])
+        }
+    }
+}

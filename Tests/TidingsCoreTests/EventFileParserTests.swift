@@ -1,0 +1,51 @@
+import Foundation
+import Testing
+@testable import TidingsCore
+
+/// `tidings append` reads its file as a stream, a block at a time, whatever the block size.
+@Suite("Event files as a stream")
+struct EventFileParserTests {
+    func event(_ id: String, type: String = "order.delivered") -> String {
+        #"{"specversion":"1.0","id":"\#(id)","source":"urn:t","type":"\#(type)","subject":"o-1","data":{"note":"a, ] [ } { \" \\"}}"#
+    }
+
+    /// Reads `text` with blocks of `size` bytes.
+    func read(_ text: String, block size: Int) throws -> (events: [String], problems: [String]) {
+        var bytes = Array(text.utf8)[...]
+        var parser = EventFileParser { _ in
+            defer { bytes = bytes.dropFirst(size) }
+            return Array(bytes.prefix(size))
+        }
+        var events: [String] = []
+        var problems: [String] = []
+        while let chunk = try parser.next(count: 3) {
+            events += chunk.events.map(\.id)
+            problems += chunk.problems.map(\.description)
+        }
+        return (events, problems)
+    }
+
+    @Test(arguments: [1, 7, 64, 1 << 20])
+    func readsLinesAndArraysWhateverTheBlockSize(block: Int) throws {
+        let lines = [event("a"), "", event("b"), "  ", event("c"), event("d")].joined(separator: "\n")
+        #expect(try read(lines, block: block).events == ["a", "b", "c", "d"])
+        #expect(try read(lines + "\n", block: block).events == ["a", "b", "c", "d"])
+        let array = "\n [" + [event("a"), event("b"), event("c")].joined(separator: " ,\n") + "]\n"
+        let parsed = try read(array, block: block)
+        #expect(parsed.events == ["a", "b", "c"], "\(parsed)")
+        #expect(try read("[]", block: block) == ([], []))
+        #expect(try read("", block: block) == ([], []))
+    }
+
+    @Test func namesEachProblemByLineOrElement() throws {
+        let lines = [event("a"), "", "{not json", event("b", type: "order.dispatch_overdue"), event("a").replacingOccurrences(of: "o-1", with: "o-2")]
+        let found = try read(lines.joined(separator: "\n"), block: 5)
+        #expect(found.events == ["a"])
+        #expect(found.problems.count == 3)
+        #expect(found.problems[0].hasPrefix("line 3: (json)"))
+        #expect(found.problems[1].hasPrefix("line 4: type"))
+        #expect(found.problems[2].hasPrefix("line 5: id") && found.problems[2].contains("also line 1"))
+        #expect(try read("[\(event("a")),]", block: 3).problems == ["event 2: (json): is not valid JSON"])
+        #expect(try read("[\(event("a")), \(event("b"))", block: 3).problems.last?.hasPrefix("file: (json): the JSON array has no closing ]") == true)
+    }
+}
