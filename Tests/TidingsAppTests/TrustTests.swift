@@ -49,6 +49,11 @@ struct TrustTests {
             let store = try Store(path: env["DATABASE_PATH"]!, durability: .normal)
             let message = try #require(try store.messages(limit: 100).first { $0.subjectID == "o-\(n)" && $0.workflow == "order_confirmation" })
             #expect(message.createdAt == time, "o-\(n) was applied at \(Timestamp.format(message.createdAt)), not at \(Timestamp.format(time))")
+            // `append` records the event at the daemon's time too, not the machine's.
+            let recorded = try await store.pool.read { db in
+                try Double.fetchOne(db, sql: "SELECT recorded_at FROM events WHERE id = ?", arguments: ["o-\(n)"])
+            }
+            #expect(recorded == time.timeIntervalSince1970)
         }
         daemon.signal(SIGTERM)
         #expect(try await daemon.wait(timeout: 30) == 0)
