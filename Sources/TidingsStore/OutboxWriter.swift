@@ -140,11 +140,3 @@ struct OutboxWriter {
         ]).compactMap(Channel.init(rawValue:))
     }
 }
-
-extension Array where Element == MessageState {
-    /// `('pending', 'retrying')`: a list of states as SQL text, from Core's definition. Literal
-    /// rather than bound, so SQLite can match the partial indexes written the same way.
-    var sqlList: String {
-        "(" + map { "'\($0.rawValue)'" }.joined(separator: ", ") + ")"
-    }
-}

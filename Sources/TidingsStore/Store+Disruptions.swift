@@ -10,7 +10,7 @@ extension Store {
         let data = stored.event.data
         var sql = """
             INSERT OR IGNORE INTO fanout (event_position, order_id)
-            SELECT ?, id FROM orders WHERE status IN ('placed', 'delayed', 'shipped', 'out_for_delivery')
+            SELECT ?, id FROM orders WHERE status IN \(Order.Status.undelivered.sqlList)
             """
         var arguments: StatementArguments = [stored.position]
         if let region = data["region"]?.stringValue {

@@ -78,10 +78,10 @@ extension Store {
     static func claim(_ db: Database, channel: Channel, limit: Int, now: Date, lease: TimeInterval, owner: String) throws -> [OutboxMessage] {
         guard limit > 0 else { return [] }
         let statement = try db.cachedStatement(sql: """
-            UPDATE messages SET state = 'sending', lease_until = :lease, claimed_by = :owner, attempts = attempts + 1,
+            UPDATE messages SET state = \(MessageState.sending.sqlLiteral), lease_until = :lease, claimed_by = :owner, attempts = attempts + 1,
                 route_attempts = route_attempts + 1, route_started_at = COALESCE(route_started_at, :now), updated_at = :now
             WHERE id IN (
-                SELECT id FROM messages WHERE channel = :channel AND state = 'sending' AND lease_until < :now
+                SELECT id FROM messages WHERE channel = :channel AND state = \(MessageState.sending.sqlLiteral) AND lease_until < :now
                     AND claimed_by IS NOT :owner
                 UNION ALL
                 SELECT * FROM (
@@ -153,8 +153,9 @@ extension Store {
         try write("queueing messages for retry") { db in
             let t = now.timeIntervalSince1970
             try db.execute(sql: """
-                UPDATE messages SET state = 'pending', route_attempts = 0, route_started_at = NULL, due_at = ?, updated_at = ?
-                WHERE state = 'dead' AND (? IS NULL OR id = ?)
+                UPDATE messages SET state = \(MessageState.pending.sqlLiteral), route_attempts = 0, route_started_at = NULL, due_at = ?,
+                    updated_at = ?
+                WHERE state IN \(MessageState.retryable.sqlList) AND (? IS NULL OR id = ?)
                 """, arguments: [t, t, messageID, messageID])
             return db.changesCount
         }
@@ -172,10 +173,12 @@ extension Store {
             try db.execute(sql: """
                 INSERT OR IGNORE INTO message_attempts (message_id, attempt, channel, at, outcome, detail)
                 SELECT id, attempts, channel, ?, 'interrupted', 'the process stopped before it recorded the result'
-                FROM messages WHERE state = 'sending'
+                FROM messages WHERE state = \(MessageState.sending.sqlLiteral)
                 """, arguments: [t])
-            try db.execute(sql: "UPDATE messages SET state = 'retrying', due_at = ?, lease_until = NULL WHERE state = 'sending'",
-                           arguments: [t])
+            try db.execute(sql: """
+                UPDATE messages SET state = \(MessageState.retrying.sqlLiteral), due_at = ?, lease_until = NULL
+                WHERE state = \(MessageState.sending.sqlLiteral)
+                """, arguments: [t])
             return db.changesCount
         }
     }

@@ -60,7 +60,7 @@ extension Store {
             for timer in timers where timer.dueAt > now { try writer.apply(.schedule(timer), position: position) }
         }
         let orders = try Row.fetchCursor(db, sql: """
-            SELECT doc, position FROM orders WHERE status IN ('placed', 'delayed', 'shipped', 'out_for_delivery')
+            SELECT doc, position FROM orders WHERE status IN \(Order.Status.undelivered.sqlList)
             """)
         while let row = try orders.next() {
             guard let order = try? Order(document: row["doc"] as Data) else { continue }

@@ -52,8 +52,11 @@ public enum MessageState: String, Sendable, Hashable, CaseIterable, Codable {
     public var isOpen: Bool { self == .pending || self == .sending || self == .retrying }
 
     /// Queued and not yet claimed: what a claim takes once due, and what a later status of the
-    /// same order makes stale.
+    /// same order makes stale (`OutboxStateMachine.isClaimable`, `suppress`).
     public static let unsent: [MessageState] = [.pending, .retrying]
+
+    /// What an operator may send again (`OutboxStateMachine.retry`).
+    public static let retryable: [MessageState] = [.dead]
 
     /// A message in one of these was delivered or is on its way to be: the only kind that may
     /// make another one redundant (a message is suppressed or skipped only because of one that

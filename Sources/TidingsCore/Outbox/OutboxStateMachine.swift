@@ -38,12 +38,12 @@ public struct DeliveryProgress: Sendable, Hashable {
 ///
 /// The store applies these transitions; its claim query is `isClaimable` in SQL.
 public enum OutboxStateMachine {
+    /// Unsent and due, or sent by a claimer whose lease ran out (a dead daemon: a live one
+    /// never takes back its own claims, which the store's claim also checks).
     public static func isClaimable(_ progress: DeliveryProgress, now: Date) -> Bool {
-        switch progress.state {
-        case .pending, .retrying: return progress.dueAt <= now
-        case .sending: return (progress.leaseUntil ?? .distantPast) < now
-        default: return false
-        }
+        if MessageState.unsent.contains(progress.state) { return progress.dueAt <= now }
+        if progress.state == .sending { return (progress.leaseUntil ?? .distantPast) < now }
+        return false
     }
 
     public static func claim(_ progress: DeliveryProgress, now: Date, lease: TimeInterval) -> DeliveryProgress? {
@@ -101,7 +101,7 @@ public enum OutboxStateMachine {
 
     /// A later status of the same order makes an unsent order-status message stale.
     public static func suppress(_ progress: DeliveryProgress, reason: String) -> DeliveryProgress? {
-        guard progress.state == .pending || progress.state == .retrying else { return nil }
+        guard MessageState.unsent.contains(progress.state) else { return nil }
         var next = progress
         next.state = .suppressed
         next.lastError = reason
@@ -110,7 +110,7 @@ public enum OutboxStateMachine {
 
     /// An operator asks for another go at a dead message.
     public static func retry(_ progress: DeliveryProgress, now: Date) -> DeliveryProgress? {
-        guard progress.state == .dead else { return nil }
+        guard MessageState.retryable.contains(progress.state) else { return nil }
         var next = progress
         next.state = .pending
         next.attempts = 0

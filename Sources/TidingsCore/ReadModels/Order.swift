@@ -30,8 +30,11 @@ public struct Order: Codable, Sendable, Hashable {
         case placed, delayed, shipped, outForDelivery = "out_for_delivery", delivered, cancelled
         case returnRequested = "return_requested", refunded
 
-        /// Still on its way to the customer: a delay can still affect it.
-        public var isUndelivered: Bool { [.placed, .delayed, .shipped, .outForDelivery].contains(self) }
+        /// Still on its way to the customer: a delay, or a disruption, can still affect it. The
+        /// one definition; the store's queries and partial indexes are built from it.
+        public static let undelivered: [Status] = [.placed, .delayed, .shipped, .outForDelivery]
+
+        public var isUndelivered: Bool { Self.undelivered.contains(self) }
         /// Nothing more will be shipped or delivered.
         public var isClosed: Bool { [.delivered, .cancelled, .returnRequested, .refunded].contains(self) }
     }

@@ -1,0 +1,92 @@
+import Foundation
+import GRDB
+import Testing
+import TidingsCore
+@testable import TidingsStore
+
+/// One table of situations through both the pure state machine and the store: for every state
+/// a message can be in, whether it is claimed, retried by an operator, or made stale by a later
+/// status must come out the same, so the SQL cannot drift from the rules it is built from.
+@Suite("Outbox rules: the state machine and the store agree")
+struct OutboxRulesTests {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tidings-rules-\(UUID().uuidString)")
+    let now = Date(timeIntervalSince1970: 1_795_000_000)
+
+    var engine: WorkflowEngine {
+        WorkflowEngine(workflows: WorkflowSet(workflows: [
+            Workflow(id: "shipped", on: "order.shipped", category: .orderStatus, channels: [.fixed(.email)], template: "shipped"),
+            Workflow(id: "delivered", on: "order.delivered", category: .orderStatus, channels: [.fixed(.email)], template: "delivered"),
+        ]), shop: ShopInfo(name: "S", email: "s@s.example", url: "https://s.example", phone: ""))
+    }
+
+    struct Situation: CustomStringConvertible {
+        var state: MessageState
+        var due: Bool
+        var leaseRunOut: Bool
+
+        var description: String { "\(state.rawValue), \(due ? "due" : "not due"), lease \(leaseRunOut ? "run out" : "running")" }
+    }
+
+    static let situations: [Situation] = MessageState.allCases.flatMap { state in
+        [false, true].flatMap { due in [false, true].map { Situation(state: state, due: due, leaseRunOut: $0) } }
+    }
+
+    /// A store holding one shipped notice, put into the situation.
+    func store(_ situation: Situation, _ name: String) throws -> (Store, Int64) {
+        let store = try Store(path: directory.appendingPathComponent("\(name).sqlite").path, durability: .normal)
+        _ = try store.append([
+            CloudEvent(id: "c", source: "urn:t", type: "customer.registered", subject: "c-1", time: now, data: ["email": "a@example.com"]),
+            CloudEvent(id: "o", source: "urn:t", type: "order.placed", subject: "o-1", time: now, data: [
+                "customer_id": "c-1", "total": 1, "currency": "EUR", "items": [["sku": "A", "name": "A", "quantity": 1, "unit_price": 1]]]),
+            CloudEvent(id: "s", source: "urn:t", type: "order.shipped", subject: "o-1", time: now, data: [:]),
+        ], now: now)
+        _ = try store.processBatch(limit: 10, engine: engine, now: now)
+        let id = try #require(try store.messages().first?.id)
+        try store.pool.write { db in
+            try db.execute(sql: "UPDATE messages SET state = ?, due_at = ?, lease_until = ?, claimed_by = 'a dead daemon' WHERE id = ?",
+                           arguments: [situation.state.rawValue, now.addingTimeInterval(situation.due ? -1 : 60).timeIntervalSince1970,
+                                       now.addingTimeInterval(situation.leaseRunOut ? -1 : 60).timeIntervalSince1970, id])
+        }
+        return (store, id)
+    }
+
+    func progress(_ situation: Situation) -> DeliveryProgress {
+        DeliveryProgress(state: situation.state, route: Route(channel: .email, recipient: "a@example.com"), fallbacks: [], attempts: 1,
+                         dueAt: now.addingTimeInterval(situation.due ? -1 : 60), leaseUntil: now.addingTimeInterval(situation.leaseRunOut ? -1 : 60))
+    }
+
+    @Test(arguments: situations)
+    func claimsRetriesAndStalenessAgree(situation: Situation) throws {
+        let (claiming, _) = try store(situation, "claim-\(situation.state)-\(situation.due)-\(situation.leaseRunOut)")
+        let claimed = try claiming.claim(channel: .email, limit: 10, now: now, lease: 60, owner: "me")
+        #expect(!claimed.isEmpty == OutboxStateMachine.isClaimable(progress(situation), now: now), "claim: \(situation)")
+
+        let (retrying, id) = try store(situation, "retry-\(situation.state)-\(situation.due)-\(situation.leaseRunOut)")
+        #expect((try retrying.retry(messageID: id, now: now) == 1) == (OutboxStateMachine.retry(progress(situation), now: now) != nil),
+                "retry: \(situation)")
+
+        let (stale, staleID) = try store(situation, "stale-\(situation.state)-\(situation.due)-\(situation.leaseRunOut)")
+        _ = try stale.append([CloudEvent(id: "d", source: "urn:t", type: "order.delivered", subject: "o-1", time: now, data: [:])], now: now)
+        _ = try stale.processBatch(limit: 10, engine: engine, now: now)
+        let suppressed = try stale.message(id: staleID)?.state == .suppressed && situation.state != .suppressed
+        #expect(suppressed == (OutboxStateMachine.suppress(progress(situation), reason: "x") != nil && situation.state != .suppressed),
+                "staleness: \(situation)")
+    }
+
+    /// The partial indexes were created by migrations with the lists written out; the queries
+    /// that must use them are built from Core's definitions. The two must stay the same text.
+    @Test func thePartialIndexesSayWhatCoreDefines() throws {
+        let store = try Store(path: directory.appendingPathComponent("schema.sqlite").path, durability: .normal)
+        let indexes = try store.pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql LIKE '%WHERE%'")
+                .reduce(into: [String: String]()) { $0[$1["name"]] = $1["sql"] }
+        }
+        for name in ["messages_claimable", "messages_unsent_by_subject"] {
+            #expect(indexes[name]?.contains("state IN \(MessageState.unsent.sqlList)") == true, "\(name): \(indexes[name] ?? "missing")")
+        }
+        for name in ["orders_open_by_region", "orders_open_by_carrier"] {
+            #expect(indexes[name]?.contains("status IN \(Order.Status.undelivered.sqlList)") == true, "\(name): \(indexes[name] ?? "missing")")
+        }
+        #expect(indexes["messages_parked"]?.contains("state = \(MessageState.parked.sqlLiteral)") == true)
+    }
+}
