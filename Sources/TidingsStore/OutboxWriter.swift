@@ -25,7 +25,6 @@ struct OutboxWriter {
     let suppress: Statement
     /// Nil when no workflow sends delay notices: then no alert can be redundant.
     let toldAboutDelay: Statement?
-    let encoder = JSONEncoder()
 
     init(db: Database, now: Date, engine: WorkflowEngine) throws {
         self.db = db
@@ -59,7 +58,12 @@ struct OutboxWriter {
 
     /// Writes one intent (or, with `replacing`, routes a parked message in place). Returns what
     /// became of it, or nil when its key was already in the outbox (a replay).
-    func place(_ intent: NotificationIntent, eventType: String, eventAt: Date, replacing parkedID: Int64? = nil) throws -> Placement? {
+    /// `context` is the intent's context already encoded, when the caller has it (the intents
+    /// of one event share theirs).
+    func place(_ intent: NotificationIntent, eventType: String, eventAt: Date, replacing parkedID: Int64? = nil, context: Data? = nil) throws
+        -> Placement?
+    {
+        let context = try context ?? intent.context.encoded()
         var state: MessageState = intent.channel == nil ? .skipped : .pending
         var note = intent.skipReason
         var due = intent.notBefore.map { max(now, $0.timeIntervalSince1970) } ?? now
@@ -71,17 +75,17 @@ struct OutboxWriter {
             state = .skipped
             note = reason
         }
-        let fallback = String(decoding: try encoder.encode(intent.fallbacks), as: UTF8.self)
+        let fallback = try Route.document(intent.fallbacks)
         if let parkedID {
             try update.execute(arguments: [
-                intent.channel?.rawValue, intent.recipient, fallback, intent.locale, try intent.context.encoded(), state.rawValue, due, now,
+                intent.channel?.rawValue, intent.recipient, fallback, intent.locale, context, state.rawValue, due, now,
                 note, parkedID,
             ])
             guard db.changesCount > 0 else { return nil }
         } else {
             try insert.execute(arguments: [
                 intent.key, intent.workflow, intent.category.rawValue, intent.customerID, intent.subjectID, intent.eventPosition,
-                intent.channel?.rawValue, intent.recipient, fallback, intent.template, intent.locale, try intent.context.encoded(),
+                intent.channel?.rawValue, intent.recipient, fallback, intent.template, intent.locale, context,
                 state.rawValue, now, due, now, note, eventAt.timeIntervalSince1970,
             ])
             guard db.changesCount > 0 else {

@@ -135,9 +135,12 @@ struct PipelineRun {
         }
     }
 
+    /// The intents of one event share one context (`WorkflowEngine.intents`): encoded once.
     mutating func place(_ intents: [NotificationIntent], _ stored: StoredEvent) throws {
+        guard let first = intents.first else { return }
+        let context = try first.context.encoded()
         for intent in intents {
-            try count(outbox.place(intent, eventType: stored.event.type, eventAt: stored.recordedAt))
+            try count(outbox.place(intent, eventType: stored.event.type, eventAt: stored.recordedAt, context: context))
         }
     }
 

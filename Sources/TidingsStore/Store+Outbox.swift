@@ -95,13 +95,12 @@ extension Store {
         let rows = try Row.fetchAll(statement, arguments: [
             "lease": now + lease, "now": now, "channel": channel.rawValue, "limit": limit, "owner": owner,
         ])
-        let decoder = JSONDecoder()
         return rows.map { row in
             let context: Data = row["context"]
             let fallback: String = row["fallback"]
             let progress = DeliveryProgress(
                 state: .sending, route: Route(channel: channel, recipient: row["recipient"] ?? ""),
-                fallbacks: (try? decoder.decode([Route].self, from: Data(fallback.utf8))) ?? [], attempts: row["route_attempts"],
+                fallbacks: Route.routes(fallback) ?? [], attempts: row["route_attempts"],
                 dueAt: Date(timeIntervalSince1970: row["due_at"]), leaseUntil: (row["lease_until"] as Double?).map(Date.init(timeIntervalSince1970:)),
                 lastError: row["last_error"], routeStartedAt: (row["route_started_at"] as Double?).map(Date.init(timeIntervalSince1970:)))
             // An unreadable context must not stop every other message: it fails on its own when sent.
@@ -129,12 +128,11 @@ extension Store {
         let history = try db.cachedStatement(sql: """
             INSERT OR REPLACE INTO message_attempts (message_id, attempt, channel, at, outcome, detail) VALUES (?, ?, ?, ?, ?, ?)
             """)
-        let encoder = JSONEncoder()
         let now = now.timeIntervalSince1970
         for record in records {
             let message = record.message
             let next = record.next
-            let fallback = String(decoding: try encoder.encode(next.fallbacks), as: UTF8.self)
+            let fallback = try Route.document(next.fallbacks)
             try update.execute(arguments: [
                 next.state.rawValue, next.route.channel.rawValue, next.route.recipient, fallback, next.attempts,
                 next.dueAt.timeIntervalSince1970, next.state == .sent ? now : nil, next.lastError, now,

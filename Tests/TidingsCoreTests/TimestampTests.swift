@@ -33,3 +33,32 @@ struct TimestampTests {
         }
     }
 }
+
+/// Times written by hand against Foundation's formatting and calendar, on random instants.
+@Suite("Timestamps written by hand")
+struct TimestampFormattingTests {
+    @Test func matchesFoundationOnRandomInstants() {
+        var state: UInt64 = 2026
+        func next() -> UInt64 {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return state >> 11
+        }
+        let zones = ["Europe/London", "Europe/Berlin", "America/New_York", "Asia/Kolkata", "Australia/Lord_Howe", "Pacific/Chatham"]
+            .compactMap(TimeZone.init(identifier:))
+        for _ in 0..<3_000 {
+            // 1900 to 2300, with fractions of a second.
+            let seconds = -2_208_988_800 + Double(next() % 12_623_040_000) + Double(next() % 1000) / 1000
+            let date = Date(timeIntervalSince1970: seconds)
+            #expect(Timestamp.format(date) == date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: false)), "\(seconds)")
+            let zone = zones[Int(next() % UInt64(zones.count))]
+            var calendar = Calendar(identifier: .gregorian)
+            calendar.timeZone = zone
+            let c = calendar.dateComponents([.year, .month, .day, .hour, .minute], from: date)
+            func two(_ v: Int?) -> String { (v ?? 0) < 10 ? "0\(v ?? 0)" : "\(v ?? 0)" }
+            let expected = "\(c.year ?? 0)-\(two(c.month))-\(two(c.day)) \(two(c.hour)):\(two(c.minute)) \(zone.identifier)"
+            #expect(Timestamp.dayAndTime(date, in: zone) == expected, "\(seconds) in \(zone.identifier)")
+        }
+        #expect(Timestamp.day(Date(timeIntervalSince1970: -1)) == "1969-12-31")
+        #expect(Timestamp.format(Date(timeIntervalSince1970: 0.999)) == "1970-01-01T00:00:00Z")
+    }
+}

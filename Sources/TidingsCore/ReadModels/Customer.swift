@@ -53,7 +53,13 @@ public struct Customer: Codable, Sendable, Hashable {
     /// The name to greet them by: the one they gave for it, else their given name, else their
     /// full name as written. Never a fragment: "O'Brien, Liam" split at a space is "O'Brien,".
     public var greeting: String? {
-        [greetingName, givenName, name].lazy.compactMap { $0?.trimmingCharacters(in: .whitespaces) }.first { !$0.isEmpty }
+        for candidate in [greetingName, givenName, name] {
+            guard let candidate, let first = candidate.unicodeScalars.first, let last = candidate.unicodeScalars.last else { continue }
+            if !first.properties.isWhitespace && !last.properties.isWhitespace { return candidate }
+            let trimmed = candidate.trimmingCharacters(in: .whitespaces)
+            if !trimmed.isEmpty { return trimmed }
+        }
+        return nil
     }
 }
 

@@ -27,6 +27,7 @@ public struct WorkflowEngine: Sendable {
     /// `now` decides quiet hours; `scope` tells apart the messages one event sends about several
     /// subjects (a disruption, per order), so each gets its own key. A customer message whose
     /// customer is not known yet comes back `awaitingCustomer`, to be parked, never dropped.
+    /// Every intent of one call carries the same context, so the store encodes it once.
     public func intents(for stored: StoredEvent, customer: Customer?, order: Order?, ticket: Ticket?, now: Date,
                         scope: String? = nil) -> [NotificationIntent] {
         let type = stored.event.type
