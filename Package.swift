@@ -49,7 +49,6 @@ let package = Package(
             dependencies: [
                 "CCurl",
                 "TidingsCore",
-                "TidingsStore",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -110,7 +109,7 @@ let package = Package(
         ),
         .testTarget(name: "TidingsCoreTests", dependencies: ["TidingsCore"]),
         .testTarget(name: "TidingsStoreTests", dependencies: ["TidingsStore", .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "TidingsDeliveryTests", dependencies: ["TidingsDelivery"]),
+        .testTarget(name: "TidingsDeliveryTests", dependencies: ["TidingsDelivery", "TidingsStore"]),
         .testTarget(
             name: "TidingsAppTests",
             dependencies: [

@@ -26,8 +26,9 @@ extension Bench {
         var file = try NDJSONFile(tidings.work.appendingPathComponent("append.ndjson"))
         EventFactory(run: "s8a").lifecycle(count: count(300_000) / 10, spread: 1_000) { file.add($0) }
         try file.close()
+        // A second of requests per 150,000 events appended: the append outlasts them at any scale.
         var generated: [[UInt8]] = []
-        EventFactory(run: "s8b").lifecycle(count: 100, spread: 10) { generated.append(Array($0.utf8)) }
+        EventFactory(run: "s8b").lifecycle(count: max(10, count(300_000) / 3_000), spread: 10) { generated.append(Array($0.utf8)) }
         let events = generated
 
         let (daemon, port) = try await tidings.serve(dispatch: false)

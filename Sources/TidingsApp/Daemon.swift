@@ -18,24 +18,28 @@ public enum Daemon {
         defer { withExtendedLifetime(lock) {} }  // held until every service has stopped
         let store = try Store(path: runtime.config.databasePath, durability: runtime.config.durability)
         let clock = DaemonClock(source: runtime.config.clockSource)
-        try clock.refresh(from: store)
-        let interrupted = try store.releaseInterruptedClaims(now: clock.now())
+        try await clock.refresh(from: store)
+        let interrupted = try await store.releaseInterruptedClaims(now: clock.now())
         if interrupted > 0 {
             logger.notice("sending again, with the same idempotency keys, messages whose sends the last run did not record",
                           metadata: ["count": "\(interrupted)"])
         }
         let dispatcher = Dispatcher(
-            store: store, catalog: runtime.catalog, channels: try runtime.channelSetups(), lease: runtime.config.dispatcherLeaseSeconds,
+            queue: store, catalog: runtime.catalog, channels: try runtime.channelSetups(), lease: runtime.config.dispatcherLeaseSeconds,
             pollInterval: runtime.config.dispatcherPollInterval, logger: logger, clock: clock.now)
+        // The group commit rings the pipeline after each commit; the pipeline keeps its batches
+        // small while requests wait for the group commit.
+        let pipelineBell = Doorbell()
+        let commit = GroupCommit(log: store, logger: logger, clock: clock.now, committed: { pipelineBell.ring() })
         let pipeline = PipelineService(
             store: store, engine: runtime.engine, dispatcher: dispatcher.doorbell, batchSize: runtime.config.pipelineBatchSize,
             pollInterval: runtime.config.pipelinePollInterval, logger: logger, fanoutBatch: runtime.config.fanoutBatch, clock: clock.now,
-            abandonDeadAppends: { [path = runtime.config.databasePath] in try store.abandonAppends { AppendLock.isGone(databasePath: path, id: $0) } })
+            abandonDeadAppends: { [path = runtime.config.databasePath] in try store.abandonAppends { AppendLock.isGone(databasePath: path, id: $0) } },
+            ingestWaiting: { commit.hasWaitingRequests }, doorbell: pipelineBell)
         let timers = ClockService(store: store, now: clock.now, simulated: clock, pipeline: pipeline.doorbell, dispatcher: dispatcher.doorbell,
                                   doorbell: pipeline.timers, logger: logger)
         let started = StartupSignal()
         let notify = NotifyService(notifier: SystemdNotifier(), store: store, pipeline: pipeline, logger: logger, started: started, clock: clock.now)
-        let commit = GroupCommit(store: store, logger: logger, clock: clock.now, committed: { pipeline.doorbell.ring() })
         if runtime.config.http.tokens.isEmpty {
             logger.warning("no API tokens configured (http.tokens): every /v1 request will be refused with 401")
         }

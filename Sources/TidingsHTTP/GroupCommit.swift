@@ -4,7 +4,6 @@ import Metrics
 import ServiceLifecycle
 import Synchronization
 import TidingsCore
-import TidingsStore
 
 /// Appends the events of HTTP requests. Requests that arrive while a commit is on its way to
 /// disk wait together and share the next one: one transaction and one fsync for all of them,
@@ -22,16 +21,22 @@ public final class GroupCommit: Service {
         var stopped = false
     }
 
-    let store: Store
+    let log: any EventLog
     let logger: Logger
     let clock: @Sendable () -> Date
     /// Rung after each commit, so the pipeline applies new events at once.
     let committed: @Sendable () -> Void
     private let queue = Mutex(Queue())
+    /// Requests waiting for their events to be on disk: the pipeline keeps its batches small
+    /// while there are any, so a request waits for a few milliseconds of its work at most.
+    private let waiting = Atomic<Int>(0)
 
-    public init(store: Store, logger: Logger, clock: @escaping @Sendable () -> Date,
+    /// Whether requests are waiting for the writer now.
+    public var hasWaitingRequests: Bool { waiting.load(ordering: .relaxed) > 0 }
+
+    public init(log: any EventLog, logger: Logger, clock: @escaping @Sendable () -> Date,
                 committed: @escaping @Sendable () -> Void = {}) {
-        self.store = store
+        self.log = log
         self.logger = logger
         self.clock = clock
         self.committed = committed
@@ -46,6 +51,7 @@ public final class GroupCommit: Service {
                 defer { queue.waiter = nil }
                 return (true, queue.waiter)
             }
+            if accepted { waiting.add(1, ordering: .relaxed) }
             guard accepted else {
                 continuation.resume(throwing: Problem(.serviceUnavailable, "Service Unavailable", detail: "tidings is stopping; send the events again"))
                 return
@@ -62,7 +68,7 @@ public final class GroupCommit: Service {
                 while true {
                     let jobs = await nextJobs()
                     guard !jobs.isEmpty else { break }
-                    commit(jobs)
+                    await commit(jobs)
                 }
             } onGracefulShutdown: {
                 self.stop()
@@ -103,15 +109,17 @@ public final class GroupCommit: Service {
         }
     }
 
-    private func commit(_ jobs: [Job]) {
+    private func commit(_ jobs: [Job]) async {
         do {
-            let results = try store.append(batches: jobs.map(\.events), now: clock())
+            let results = try await log.append(batches: jobs.map(\.events), now: clock())
             let appended = results.reduce(0) { $0 + $1.appended }
             Counter(label: "tidings_events_appended_total").increment(by: appended)
             Recorder(label: "tidings_group_commit_requests").record(jobs.count)
+            waiting.subtract(jobs.count, ordering: .relaxed)
             for (job, result) in zip(jobs, results) { job.continuation.resume(returning: result) }
             if appended > 0 { committed() }
         } catch {
+            waiting.subtract(jobs.count, ordering: .relaxed)
             logger.error("cannot append events", metadata: ["requests": "\(jobs.count)", "error": "\(error)"])
             for job in jobs {
                 job.continuation.resume(throwing: Problem(.serviceUnavailable, "Service Unavailable",

@@ -5,9 +5,11 @@ import TidingsCore
 extension Store {
     /// The simulated time kept in the database (`clock.source: database`), nil until set.
     public func simulatedTime() throws -> Date? {
-        try read("reading the simulated time") { db in
-            try Double.fetchOne(db.cachedStatement(sql: "SELECT now FROM clock WHERE id = 1")).map(Date.init(timeIntervalSince1970:))
-        }
+        try read("reading the simulated time") { db in try Self.simulatedTime(db) }
+    }
+
+    static func simulatedTime(_ db: Database) throws -> Date? {
+        try Double.fetchOne(db.cachedStatement(sql: "SELECT now FROM clock WHERE id = 1")).map(Date.init(timeIntervalSince1970:))
     }
 
     /// Moves the simulated time. It only goes forward: time running backwards would fire
@@ -25,9 +27,11 @@ extension Store {
     /// The running daemon records the simulated time it has taken up (and fired the deadlines
     /// of), so `tidings clock set` can wait for it.
     public func acknowledgeSimulatedTime(_ time: Date) throws {
-        try write("acknowledging the simulated time") { db in
-            try db.execute(sql: "UPDATE clock SET applied = ? WHERE id = 1", arguments: [time.timeIntervalSince1970])
-        }
+        try write("acknowledging the simulated time") { db in try Self.acknowledgeSimulatedTime(db, time) }
+    }
+
+    static func acknowledgeSimulatedTime(_ db: Database, _ time: Date) throws {
+        try db.execute(sql: "UPDATE clock SET applied = ? WHERE id = 1", arguments: [time.timeIntervalSince1970])
     }
 
     /// The simulated time the running daemon last took up, if any.

@@ -2,14 +2,6 @@ import Foundation
 import GRDB
 import TidingsCore
 
-/// An endpoint that answered 410 Gone: nothing goes to it until an operator enables it again.
-public struct DisabledEndpoint: Sendable, Hashable {
-    public var channel: Channel
-    public var target: String
-    public var since: Date
-    public var reason: String
-}
-
 extension Store {
     /// Disabled endpoints, by channel, among the ones the configuration uses now. A disabled URL
     /// that the configuration no longer uses does not matter: the operator has moved on.

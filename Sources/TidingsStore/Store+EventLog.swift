@@ -2,14 +2,6 @@ import Foundation
 import GRDB
 import TidingsCore
 
-/// What an append did: the positions of the new events, and how many were already stored.
-public struct AppendResult: Sendable, Hashable {
-    public var positions: [Int64]
-    public var alreadyStored: Int
-
-    public var appended: Int { positions.count }
-}
-
 extension Store {
     /// Appends validated events in one durable transaction. An event whose `(source, id)` is
     /// already in the log is skipped, so re-sending is harmless.

@@ -2,55 +2,6 @@ import Foundation
 import GRDB
 import TidingsCore
 
-/// An event the pipeline set aside instead of applying, so that it never stops the others:
-/// quarantined (it could not be applied) or waiting (its order or ticket does not exist yet).
-public struct HeldEvent: Sendable, Hashable {
-    public enum Kind: String, Sendable, CaseIterable {
-        case quarantined, waiting
-    }
-
-    /// An event, or one order of a disruption's fan-out.
-    public struct Key: Sendable, Hashable, CustomStringConvertible {
-        public var position: Int64
-        public var order: String?
-
-        public init(position: Int64, order: String? = nil) {
-            self.position = position
-            self.order = order
-        }
-
-        var scope: String { order ?? "" }
-
-        public var description: String { order.map { "\(position) (order \($0))" } ?? "\(position)" }
-    }
-
-    /// One event set aside in a batch, and why: for the log line and the counter.
-    public struct Note: Sendable, Hashable {
-        public var key: Key
-        public var reason: String
-    }
-
-    public var key: Key
-    public var kind: Kind
-    public var type: String?
-    public var subject: String?
-    /// The order or ticket it waits for (`order:o-1`); applied as soon as that exists.
-    public var waitingFor: String?
-    public var reason: String
-    public var heldAt: Date
-    /// When a waiting event gives up and is quarantined.
-    public var expiresAt: Date?
-    public var attempts: Int
-    public var retryRequested: Bool
-}
-
-/// What an operator's retry of a held event came to.
-public struct HeldRetry: Sendable, Hashable {
-    public var key: HeldEvent.Key
-    /// Nil when it was applied (or went back to waiting for its order or ticket).
-    public var failure: String?
-}
-
 /// Writes held events inside the pipeline's transaction.
 struct HeldEventWriter {
     let db: Database
@@ -127,14 +78,16 @@ extension Store {
     /// When the first wait ends: of a message parked for its customer, or of an event waiting
     /// for its order or ticket. Nil when nothing waits.
     public func nextWaitEnd() throws -> Date? {
-        try read("reading when the next wait ends") { db in
-            try Double.fetchOne(db.cachedStatement(sql: """
-                SELECT MIN(t) FROM (
-                    SELECT MIN(due_at) AS t FROM messages WHERE state = '\(MessageState.parked.rawValue)'
-                    UNION ALL
-                    SELECT MIN(expires_at) FROM held_events WHERE kind = '\(HeldEvent.Kind.waiting.rawValue)')
-                """)).map(Date.init(timeIntervalSince1970:))
-        }
+        try read("reading when the next wait ends") { db in try Self.nextWaitEnd(db) }
+    }
+
+    static func nextWaitEnd(_ db: Database) throws -> Date? {
+        return try Double.fetchOne(db.cachedStatement(sql: """
+            SELECT MIN(t) FROM (
+                SELECT MIN(due_at) AS t FROM messages WHERE state = '\(MessageState.parked.rawValue)'
+                UNION ALL
+                SELECT MIN(expires_at) FROM held_events WHERE kind = '\(HeldEvent.Kind.waiting.rawValue)')
+            """)).map(Date.init(timeIntervalSince1970:))
     }
 
     /// How many events of a kind are held: cheap, for `/readyz`.
@@ -159,9 +112,11 @@ extension Store {
 
     /// Whether an operator asked for a retry that has not been carried out yet.
     public func retriesRequested() throws -> Bool {
-        try read("looking for requested retries") { db in
-            try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM held_events WHERE retry_requested = 1)")) ?? false
-        }
+        try read("looking for requested retries") { db in try Self.retriesRequested(db) }
+    }
+
+    static func retriesRequested(_ db: Database) throws -> Bool {
+        try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM held_events WHERE retry_requested = 1)")) ?? false
     }
 
     /// Applies every held event an operator asked to retry, each in a transaction of its own,

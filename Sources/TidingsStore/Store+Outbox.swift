@@ -2,41 +2,6 @@ import Foundation
 import GRDB
 import TidingsCore
 
-/// A message claimed for sending.
-public struct OutboxMessage: Sendable, Hashable {
-    public var id: Int64
-    public var key: String
-    public var workflow: String
-    public var category: String
-    public var customerID: String
-    public var subjectID: String?
-    public var template: String
-    public var locale: String
-    public var context: JSONValue
-    /// Attempts on every route so far, this one included.
-    public var totalAttempts: Int
-    /// When the event behind it was recorded: where its latency starts.
-    public var eventAt: Date?
-    /// Where the state machine has it: claimed, on its current route.
-    public var progress: DeliveryProgress
-
-    public var channel: Channel { progress.route.channel }
-    public var recipient: String { progress.route.recipient }
-}
-
-/// The result of one attempt, and where it leaves the message.
-public struct DeliveryRecord: Sendable, Hashable {
-    public var message: OutboxMessage
-    public var outcome: DeliveryOutcome
-    public var next: DeliveryProgress
-
-    public init(message: OutboxMessage, outcome: DeliveryOutcome, next: DeliveryProgress) {
-        self.message = message
-        self.outcome = outcome
-        self.next = next
-    }
-}
-
 extension Store {
     /// Claims up to `limit` due messages of a channel with a lease, for `owner` (one dispatcher
     /// run). A claim of another owner whose lease has run out (its process died mid-send) is
@@ -48,31 +13,30 @@ extension Store {
         }
     }
 
-    /// What one dispatcher turn claimed, and which channels' endpoints are disabled.
-    public struct Claim: Sendable {
-        public var messages: [OutboxMessage]
-        public var disabled: [Channel: DisabledEndpoint]
-    }
-
     /// One dispatcher turn in one transaction (one fsync): records what finished (disabling an
     /// endpoint that answered 410 Gone) and claims what each channel has room for. A disabled
     /// endpoint's messages are all claimed, so the dispatcher can fail them over at once.
     public func settleAndClaim(_ records: [DeliveryRecord], room: [Channel: Int], endpoints: [Channel: String] = [:], now: Date,
-                               lease: TimeInterval, owner: String) throws -> Claim {
+                               lease: TimeInterval, owner: String) throws -> OutboxClaim {
         try write("recording \(records.count) results and claiming messages") { db in
-            try Self.record(db, records, now: now)
-            for record in records {
-                guard case .gone(let reason) = record.outcome, let target = endpoints[record.message.channel] else { continue }
-                try Self.disableEndpoint(db, channel: record.message.channel, target: target, reason: reason, now: now)
-            }
-            let disabled = try Self.disabledEndpoints(db, among: endpoints)
-            var claimed: [OutboxMessage] = []
-            for (channel, limit) in room.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
-                claimed += try Self.claim(db, channel: channel, limit: disabled[channel] == nil ? limit : 500, now: now, lease: lease,
-                                          owner: owner)
-            }
-            return Claim(messages: claimed, disabled: disabled)
+            try Self.settleAndClaim(db, records, room: room, endpoints: endpoints, now: now, lease: lease, owner: owner)
         }
+    }
+
+    static func settleAndClaim(_ db: Database, _ records: [DeliveryRecord], room: [Channel: Int], endpoints: [Channel: String], now: Date,
+                               lease: TimeInterval, owner: String) throws -> OutboxClaim {
+        try Self.record(db, records, now: now)
+        for record in records {
+            guard case .gone(let reason) = record.outcome, let target = endpoints[record.message.channel] else { continue }
+            try Self.disableEndpoint(db, channel: record.message.channel, target: target, reason: reason, now: now)
+        }
+        let disabled = try Self.disabledEndpoints(db, among: endpoints)
+        var claimed: [OutboxMessage] = []
+        for (channel, limit) in room.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+            claimed += try Self.claim(db, channel: channel, limit: disabled[channel] == nil ? limit : 500, now: now, lease: lease,
+                                      owner: owner)
+        }
+        return OutboxClaim(messages: claimed, disabled: disabled)
     }
 
     static func claim(_ db: Database, channel: Channel, limit: Int, now: Date, lease: TimeInterval, owner: String) throws -> [OutboxMessage] {
@@ -166,18 +130,20 @@ extension Store {
     /// lost attempt is written into the history, since its result was never recorded.
     @discardableResult
     public func releaseInterruptedClaims(now: Date) throws -> Int {
-        try write("releasing interrupted claims") { db in
-            let t = now.timeIntervalSince1970
-            try db.execute(sql: """
-                INSERT OR IGNORE INTO message_attempts (message_id, attempt, channel, at, outcome, detail)
-                SELECT id, attempts, channel, ?, 'interrupted', 'the process stopped before it recorded the result'
-                FROM messages WHERE state = \(MessageState.sending.sqlLiteral)
-                """, arguments: [t])
-            try db.execute(sql: """
-                UPDATE messages SET state = \(MessageState.retrying.sqlLiteral), due_at = ?, lease_until = NULL
-                WHERE state = \(MessageState.sending.sqlLiteral)
-                """, arguments: [t])
-            return db.changesCount
-        }
+        try write("releasing interrupted claims") { db in try Self.releaseInterruptedClaims(db, now: now) }
+    }
+
+    static func releaseInterruptedClaims(_ db: Database, now: Date) throws -> Int {
+        let t = now.timeIntervalSince1970
+        try db.execute(sql: """
+            INSERT OR IGNORE INTO message_attempts (message_id, attempt, channel, at, outcome, detail)
+            SELECT id, attempts, channel, ?, 'interrupted', 'the process stopped before it recorded the result'
+            FROM messages WHERE state = \(MessageState.sending.sqlLiteral)
+            """, arguments: [t])
+        try db.execute(sql: """
+            UPDATE messages SET state = \(MessageState.retrying.sqlLiteral), due_at = ?, lease_until = NULL
+            WHERE state = \(MessageState.sending.sqlLiteral)
+            """, arguments: [t])
+        return db.changesCount
     }
 }

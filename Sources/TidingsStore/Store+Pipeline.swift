@@ -2,35 +2,6 @@ import Foundation
 import GRDB
 import TidingsCore
 
-/// What one pipeline batch did.
-public struct PipelineBatch: Sendable, Hashable {
-    public var processed = 0
-    public var checkpoint: Int64 = 0
-    /// New messages ready to send, by channel, so the dispatcher can be woken for them.
-    public var readyByChannel: [Channel: Int] = [:]
-    public var skipped = 0
-    /// Unsent order-status messages made stale by a later status of the same order, by channel.
-    public var suppressedByChannel: [Channel: Int] = [:]
-    /// Deadline timers started: the clock may have to wake sooner.
-    public var timersScheduled = 0
-    /// Orders told about a disruption in this batch, and whether more are waiting.
-    public var disruptionAlerts = 0
-    public var fanoutPending = false
-    /// Messages parked until their customer is known, parked ones routed now that the customer
-    /// is, and parked ones skipped because the wait ran out.
-    public var parked = 0
-    public var releasedMessages = 0
-    public var parkedExpired = 0
-    /// Events left waiting for their order or ticket, and waiting ones applied now that it exists.
-    public var waiting = 0
-    public var released = 0
-    /// Events (or fan-out orders) set aside because they could not be applied, or because
-    /// their order or ticket never came.
-    public var quarantined: [HeldEvent.Note] = []
-
-    public var suppressed: Int { suppressedByChannel.values.reduce(0, +) }
-}
-
 extension Store {
     static let pipelineCheckpoint = "pipeline"
 
@@ -54,14 +25,18 @@ extension Store {
                 models.commit(loaded)
                 return batch
             } catch let failure as EventFailure {
-                // Each attempt sets aside one more event, so this ends; the same one twice
-                // would mean the quarantine itself fails.
-                guard setAside[failure.key] == nil else {
-                    throw StoreError(.writeFailed, "cannot quarantine the event at position \(failure.key.position): \(failure.reason)")
-                }
-                setAside[failure.key] = failure.reason
+                try Self.setAside(failure, in: &setAside)
             }
         }
+    }
+
+    /// The batch failed on one event: the next attempt quarantines it. Each attempt sets aside
+    /// one more event, so this ends; the same one twice would mean the quarantine itself fails.
+    static func setAside(_ failure: EventFailure, in setAside: inout [HeldEvent.Key: String]) throws {
+        guard setAside[failure.key] == nil else {
+            throw StoreError(.writeFailed, "cannot quarantine the event at position \(failure.key.position): \(failure.reason)")
+        }
+        setAside[failure.key] = failure.reason
     }
 
     /// The position up to which the pipeline has applied the log.

@@ -2,45 +2,35 @@ import Foundation
 import GRDB
 import TidingsCore
 
-/// A timer as `tidings status` shows the next one.
-public struct ScheduledTimer: Sendable, Hashable {
-    public var type: String
-    public var subject: String
-    public var dueAt: Date
-}
-
 extension Store {
-    /// What one firing did: timers taken, and deadline events new to the log (a timer started
-    /// again after its event was appended fires into the existing event).
-    public struct Firing: Sendable, Hashable {
-        public var timers: Int
-        public var appended: Int
-    }
-
     /// Appends the deadline event of every timer due by `now` and removes the timer, in ONE
     /// transaction: a timer fires once, and its event id is fixed, so a crash or a second
     /// clock cannot fire it twice.
     @discardableResult
-    public func fireDueTimers(now: Date, limit: Int = 1000) throws -> Firing {
-        try write("firing due deadline timers") { db in
-            let rows = try Row.fetchAll(db.cachedStatement(sql: """
-                SELECT type, subject, due_at FROM timers WHERE due_at <= ? ORDER BY due_at, type, subject LIMIT ?
-                """), arguments: [now.timeIntervalSince1970, limit])
-            guard !rows.isEmpty else { return Firing(timers: 0, appended: 0) }
-            let timers = rows.map { DeadlineTimer(type: $0["type"], subject: $0["subject"], dueAt: Date(timeIntervalSince1970: $0["due_at"])) }
-            let appended = try Self.append(db, timers.map(\.event), now: now).appended
-            let delete = try db.cachedStatement(sql: "DELETE FROM timers WHERE type = ? AND subject = ?")
-            for timer in timers { try delete.execute(arguments: [timer.type, timer.subject]) }
-            return Firing(timers: timers.count, appended: appended)
-        }
+    public func fireDueTimers(now: Date, limit: Int = 1000) throws -> TimerFiring {
+        try write("firing due deadline timers") { db in try Self.fireDueTimers(db, now: now, limit: limit) }
+    }
+
+    static func fireDueTimers(_ db: Database, now: Date, limit: Int) throws -> TimerFiring {
+        let rows = try Row.fetchAll(db.cachedStatement(sql: """
+            SELECT type, subject, due_at FROM timers WHERE due_at <= ? ORDER BY due_at, type, subject LIMIT ?
+            """), arguments: [now.timeIntervalSince1970, limit])
+        guard !rows.isEmpty else { return TimerFiring(timers: 0, appended: 0) }
+        let timers = rows.map { DeadlineTimer(type: $0["type"], subject: $0["subject"], dueAt: Date(timeIntervalSince1970: $0["due_at"])) }
+        let appended = try Self.append(db, timers.map(\.event), now: now).appended
+        let delete = try db.cachedStatement(sql: "DELETE FROM timers WHERE type = ? AND subject = ?")
+        for timer in timers { try delete.execute(arguments: [timer.type, timer.subject]) }
+        return TimerFiring(timers: timers.count, appended: appended)
     }
 
     /// The timer that falls due first, if any.
     public func nextTimer() throws -> ScheduledTimer? {
-        try read("reading the next timer") { db in
-            try Row.fetchOne(db.cachedStatement(sql: "SELECT type, subject, due_at FROM timers ORDER BY due_at LIMIT 1")).map {
-                ScheduledTimer(type: $0["type"], subject: $0["subject"], dueAt: Date(timeIntervalSince1970: $0["due_at"]))
-            }
+        try read("reading the next timer") { db in try Self.nextTimer(db) }
+    }
+
+    static func nextTimer(_ db: Database) throws -> ScheduledTimer? {
+        return try Row.fetchOne(db.cachedStatement(sql: "SELECT type, subject, due_at FROM timers ORDER BY due_at LIMIT 1")).map {
+            ScheduledTimer(type: $0["type"], subject: $0["subject"], dueAt: Date(timeIntervalSince1970: $0["due_at"]))
         }
     }
 

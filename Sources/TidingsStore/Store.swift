@@ -89,6 +89,30 @@ extension Store {
         }
     }
 
+    /// The same, suspended rather than blocking its thread while the writer is busy: what the
+    /// daemon's services use, so that a batch being written never holds a cooperative thread.
+    func write<T: Sendable>(_ what: String, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await pool.write(body)
+        } catch let error as StoreError {
+            throw error
+        } catch let failure as EventFailure {
+            throw failure
+        } catch {
+            throw StoreError(.writeFailed, "\(what) failed: \(error)")
+        }
+    }
+
+    func read<T: Sendable>(_ what: String, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await pool.read(body)
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError(.readFailed, "\(what) failed: \(error)")
+        }
+    }
+
     func read<T>(_ what: String, _ body: (Database) throws -> T) throws -> T {
         do {
             return try pool.read(body)

@@ -35,7 +35,7 @@ struct Append: AsyncParsableCommand {
                 handle = opened
             }
             let store = try Store(path: config.databasePath, durability: config.durability)
-            let now = try ConfigOption.clock(config, store)
+            let now = try await ConfigOption.clock(config, store)
             // An append that died left invisible events holding back everything after them.
             try store.abandonAppends { AppendLock.isGone(databasePath: config.databasePath, id: $0) }
             let id = UUID().uuidString.lowercased()

@@ -23,10 +23,10 @@ struct Clock: AsyncParsableCommand {
             try await reporting {
                 let config = try await options.load()
                 let store = try Store(path: config.databasePath, durability: config.durability)
-                let now = try config.clockSource == .database ? store.simulatedTime() : ConfigOption.clock(config, store)()
+                let now = try await config.clockSource == .database ? store.simulatedTime() : ConfigOption.clock(config, store)()
                 print("source:  \(config.clockSource.rawValue)")
                 print("now:     \(now.map(Timestamp.format) ?? "not set yet (the system time is used until `tidings clock set`)")")
-                if let next = try store.nextTimer() {
+                if let next = try await store.nextTimer() {
                     print(StatusReport.printable("next:    \(Timestamp.format(next.dueAt))  \(next.type)  \(next.subject)"))
                 } else {
                     print("next:    no deadline timers running")

@@ -77,7 +77,7 @@ struct Deliveries: AsyncParsableCommand {
             try await reporting {
                 let config = try await options.load()
                 let store = try Store(path: config.databasePath, durability: config.durability)
-                let count = try store.retry(messageID: allDead ? nil : id, now: ConfigOption.clock(config, store)())
+                let count = try store.retry(messageID: allDead ? nil : id, now: await ConfigOption.clock(config, store)())
                 if count == 0, let id { throw Failure(message: "message \(id) is not dead: only dead messages can be retried") }
                 print("queued \(count) message\(count == 1 ? "" : "s") for another attempt")
             }

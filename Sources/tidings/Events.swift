@@ -75,7 +75,7 @@ struct Events: AsyncParsableCommand {
                 }
                 if DaemonLock.isHeld(databasePath: config.databasePath) {
                     let deadline = Date().addingTimeInterval(wait)
-                    while try store.retriesRequested() {
+                    while try await store.retriesRequested() {
                         guard Date() < deadline else {
                             throw Failure(message: "the running daemon has not applied the retry within \(Int(wait)) s; it will when it can")
                         }
@@ -84,7 +84,7 @@ struct Events: AsyncParsableCommand {
                 } else {
                     // No daemon: apply it here, holding the daemon's lock meanwhile.
                     let lock = try DaemonLock(databasePath: config.databasePath)
-                    let now = try ConfigOption.clock(config, store)
+                    let now = try await ConfigOption.clock(config, store)
                     _ = try withExtendedLifetime(lock) { try store.retryRequested(engine: runtime.engine, now: now()) }
                 }
                 let after = Dictionary(try store.heldEvents().map { ($0.key, $0) }, uniquingKeysWith: { first, _ in first })

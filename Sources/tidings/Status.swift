@@ -16,13 +16,13 @@ struct Status: AsyncParsableCommand {
             let config = try await options.load()
             let store = try Store(path: config.databasePath, durability: config.durability)
             // "Due" means due by the daemon's clock, simulated or not, read anew each time.
-            let now = { () throws -> Date in try ConfigOption.clock(config, store)() }
-            var status = try store.status(now: now())
+            let now = { () async throws -> Date in try await ConfigOption.clock(config, store)() }
+            var status = try store.status(now: await now())
             if let waitIdle {
                 let deadline = Date().addingTimeInterval(waitIdle)
                 while !status.isIdle && Date() < deadline {
                     try await Task.sleep(for: .milliseconds(100))
-                    status = try store.status(now: now())
+                    status = try store.status(now: await now())
                 }
                 print(StatusReport.render(status))
                 if !status.isIdle { throw Failure(message: "still busy after \(waitIdle) s (lag \(status.lag), \(status.busy) due or in flight)") }

@@ -30,9 +30,9 @@ struct ConfigOption: ParsableArguments {
 
     /// The daemon's clock, as the running daemon sees it: the simulated time in the database with
     /// `clock.source: database`, else the system's. Every domain time a command writes comes from it.
-    static func clock(_ config: TidingsConfig, _ store: Store) throws -> @Sendable () -> Date {
+    static func clock(_ config: TidingsConfig, _ store: Store) async throws -> @Sendable () -> Date {
         let clock = DaemonClock(source: config.clockSource)
-        try clock.refresh(from: store)
+        try await clock.refresh(from: store)
         return { clock.now() }
     }
 

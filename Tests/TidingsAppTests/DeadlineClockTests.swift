@@ -43,11 +43,11 @@ struct DeadlineClockTests {
         let store = try Store(path: runtime.config.databasePath, durability: .normal)
         let clock = ManualClock(at("2026-11-23T21:30:00Z"))
         let logger = Logger(label: "deadlines")
-        let dispatcher = Dispatcher(store: store, catalog: runtime.catalog, channels: try runtime.channelSetups(), logger: logger,
+        let dispatcher = Dispatcher(queue: store, catalog: runtime.catalog, channels: try runtime.channelSetups(), logger: logger,
                                     clock: clock.now)
         let timers = ClockService(store: store, now: clock.now, pipeline: Doorbell(), dispatcher: Doorbell(), logger: logger)
         func turn() async throws {
-            try timers.tick()
+            try await timers.tick()
             while try store.processBatch(limit: 500, engine: runtime.engine, now: clock.now()).processed > 0 {}
             await dispatcher.drain()
         }
@@ -82,17 +82,17 @@ struct DeadlineClockTests {
         let text = try #require(posts.first?["body"]?.stringValue.flatMap { try? JSONValue.parse(Data($0.utf8)) }?["text"]?.stringValue)
         #expect(text.contains("o-1"))
         // The deadline fired once: the next tick appends nothing.
-        #expect(try timers.tick() == 0)
+        #expect(try await timers.tick() == 0)
         #expect(try store.events(after: 0, limit: 100).filter { $0.event.source == Deadlines.source }.count == 1)
     }
 
-    @Test func aSimulatedClockFollowsTheDatabaseAndOnlyMovesForward() throws {
+    @Test func aSimulatedClockFollowsTheDatabaseAndOnlyMovesForward() async throws {
         let directory = try Paths.temporaryDirectory("simulated")
         let store = try Store(path: directory.appendingPathComponent("t.sqlite").path, durability: .normal)
         let clock = DaemonClock(source: .database)
-        #expect(try clock.refresh(from: store) == false)
+        #expect(try await clock.refresh(from: store) == false)
         try store.setSimulatedTime(at("2026-11-24T08:00:00Z"))
-        #expect(try clock.refresh(from: store))
+        #expect(try await clock.refresh(from: store))
         #expect(clock.now() == at("2026-11-24T08:00:00Z"))
         #expect(throws: StoreError.self) { try store.setSimulatedTime(at("2026-11-23T08:00:00Z")) }
         #expect(DaemonClock(source: .system).now().timeIntervalSinceNow.magnitude < 5)

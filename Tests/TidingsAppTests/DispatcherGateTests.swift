@@ -43,7 +43,7 @@ struct DispatcherGateTests {
         ], events: 3)
         let clock = ManualClock(start)
         let metrics = TestMetrics()
-        let dispatcher = Dispatcher(store: store, catalog: runtime.catalog, channels: try runtime.channelSetups(),
+        let dispatcher = Dispatcher(queue: store, catalog: runtime.catalog, channels: try runtime.channelSetups(),
                                     logger: Logger(label: "gone"), metrics: metrics, clock: clock.now)
         await dispatcher.drain()
         try await server.stop()
@@ -71,7 +71,7 @@ struct DispatcherGateTests {
         let directory = try Paths.temporaryDirectory("rate")
         let (runtime, store, _) = try await setUp(directory, ["SMS_RATE_LIMIT": "2", "SMS_RATE_BURST": "2"], events: 7)
         let clock = ManualClock(start)
-        let dispatcher = Dispatcher(store: store, catalog: runtime.catalog, channels: try runtime.channelSetups(),
+        let dispatcher = Dispatcher(queue: store, catalog: runtime.catalog, channels: try runtime.channelSetups(),
                                     logger: Logger(label: "rate"), clock: clock.now)
         var sentAt: [Int] = []
         for _ in 0..<4 {

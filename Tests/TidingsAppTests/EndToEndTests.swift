@@ -170,7 +170,7 @@ struct EndToEndTests {
         #expect(result.stderr.contains("line 4: specversion: is required"))
         #expect(result.stderr.contains("line 5: (json): is not valid JSON"))
         #expect(!result.stderr.contains("line 1:"))
-        #expect(try Store(path: env["DATABASE_PATH"]!).head() == 0)
+        #expect(try await Store(path: env["DATABASE_PATH"]!).head() == 0)
     }
 
     @Test func checkPassesOnTheShippedConfigAndNamesABrokenTemplate() async throws {

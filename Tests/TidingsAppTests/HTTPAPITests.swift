@@ -117,7 +117,7 @@ struct HTTPAPITests {
         #expect(reply.status == 415)
         #expect(reply.json["status"] == 415)
         // The refused batch stored nothing.
-        #expect(try Store(path: daemon.env["DATABASE_PATH"]!).head() == 4)
+        #expect(try await Store(path: daemon.env["DATABASE_PATH"]!).head() == 4)
 
         // Reads, once the pipeline and the dispatcher are done.
         let idle = try await ChildProcess.tidings(["status", "--wait-idle", "30"], environment: daemon.env, logs: directory)

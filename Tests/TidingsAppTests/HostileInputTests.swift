@@ -79,7 +79,7 @@ struct HostileInputTests {
         #expect(status.lag == 0)
 
         // Every message renders on its channel with the shipped templates.
-        let rows = try await store.pool.read { db in
+        let rows = try store.pool.read { db in
             try Row.fetchAll(db, sql: "SELECT id, template, channel, locale, context FROM messages WHERE channel IS NOT NULL")
         }
         #expect(rows.count > 50)

@@ -45,7 +45,7 @@ struct OutageRecoveryTests {
         _ = try store.append(events(), now: start)
         _ = try store.processBatch(limit: 1_000, engine: runtime.engine, now: start)
         let metrics = TestMetrics()
-        let dispatcher = Dispatcher(store: store, catalog: runtime.catalog, channels: try runtime.channelSetups(),
+        let dispatcher = Dispatcher(queue: store, catalog: runtime.catalog, channels: try runtime.channelSetups(),
                                     logger: Logger(label: "outage"), metrics: metrics, clock: clock.now)
 
         let outage: TimeInterval = 3_600

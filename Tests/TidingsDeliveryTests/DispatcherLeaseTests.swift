@@ -24,7 +24,7 @@ struct DispatcherLeaseTests {
         func jump(_ seconds: TimeInterval) { time.withLock { $0.addTimeInterval(seconds) } }
     }
 
-    @Test func aClockJumpPastTheLeaseDoesNotSendAMessageInFlightTwice() throws {
+    @Test func aClockJumpPastTheLeaseDoesNotSendAMessageInFlightTwice() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tidings-lease-\(UUID().uuidString)")
         let store = try Store(path: directory.appendingPathComponent("t.sqlite").path, durability: .normal)
         let engine = WorkflowEngine(workflows: WorkflowSet(workflows: [
@@ -37,16 +37,16 @@ struct DispatcherLeaseTests {
         _ = try store.processBatch(limit: 100, engine: engine, now: start)
         let clock = Clock(start)
         let dispatcher = Dispatcher(
-            store: store, catalog: try TemplateCatalog(files: [:], fallbackLocale: "en"),
+            queue: store, catalog: try TemplateCatalog(files: [:], fallbackLocale: "en"),
             channels: [.email: Dispatcher.ChannelSetup(transport: Unused(), endpoint: "test", retry: .email, gate: ChannelGate(concurrency: 4))],
             lease: 60, logger: Logger(label: "lease"), clock: clock.now)
         var unrecorded: [DeliveryRecord] = []
-        let first = try #require(dispatcher.turn(&unrecorded))
+        let first = try #require(await dispatcher.turn(&unrecorded))
         #expect(first.send.count == 1)
         // The send is still in flight when the clock jumps a day ahead (a simulated clock set
         // forward, or the wall clock stepped): the next turn must not claim it again.
         clock.jump(86_400)
-        let second = try #require(dispatcher.turn(&unrecorded))
+        let second = try #require(await dispatcher.turn(&unrecorded))
         #expect(second.send.isEmpty)
         #expect(try store.messages(state: .sending).count == 1)
     }

@@ -83,7 +83,7 @@ struct DeadlineStoreTests {
             try db.execute(sql: "INSERT INTO timers (type, subject, due_at, scheduled_by) VALUES ('order.dispatch_overdue', 'o-1', ?, 2)",
                            arguments: [at("2026-11-24T16:00:00Z").timeIntervalSince1970])
         }
-        #expect(try store.fireDueTimers(now: at("2026-11-24T17:00:00Z")) == Store.Firing(timers: 1, appended: 0))
+        #expect(try store.fireDueTimers(now: at("2026-11-24T17:00:00Z")) == TimerFiring(timers: 1, appended: 0))
         #expect(try store.head() == 3)  // the deadline event is in the log once
     }
 

@@ -4,14 +4,14 @@ import Metrics
 import ServiceLifecycle
 import Synchronization
 import TidingsDelivery
-import TidingsStore
+import TidingsCore
 
 /// Fires deadline timers: every timer due by now becomes its deadline event in the log (with
 /// a fixed id, so it fires once even across crashes), and the pipeline is rung to apply it.
 /// It sleeps until the next timer is due, at most `pollInterval`, and is rung when the
 /// pipeline starts a timer. With a simulated clock it also follows the database's time.
 public final class ClockService: Service {
-    let store: Store
+    let store: any TimerStore
     let now: @Sendable () -> Date
     /// The simulated clock to keep in step with the database, if the daemon runs on one.
     let simulated: DaemonClock?
@@ -23,7 +23,7 @@ public final class ClockService: Service {
     /// (the pipeline's `timers` doorbell).
     public let doorbell: Doorbell
 
-    public init(store: Store, now: @escaping @Sendable () -> Date, simulated: DaemonClock? = nil, pipeline: Doorbell, dispatcher: Doorbell,
+    public init(store: any TimerStore, now: @escaping @Sendable () -> Date, simulated: DaemonClock? = nil, pipeline: Doorbell, dispatcher: Doorbell,
                 doorbell: Doorbell = Doorbell(), pollInterval: Duration = .seconds(1), logger: Logger) {
         self.store = store
         self.doorbell = doorbell
@@ -42,18 +42,18 @@ public final class ClockService: Service {
             var acknowledged: Date?
             while !stopping.load(ordering: .relaxed) && !Task.isCancelled {
                 do {
-                    if try simulated?.refresh(from: store) == true {
+                    if try await simulated?.refresh(from: store) == true {
                         pipeline.ring()
                         dispatcher.ring()
                     }
-                    try tick()
+                    try await tick()
                     // Every service now reads the new time, and its deadlines are in the log:
                     // `tidings clock set` may return, and what is appended next is applied at it.
                     if let now = simulated?.simulatedTime, now != acknowledged {
-                        try store.acknowledgeSimulatedTime(now)
+                        try await store.acknowledgeSimulatedTime(now)
                         acknowledged = now
                     }
-                    await doorbell.wait(timeout: try waitLimit())
+                    await doorbell.wait(timeout: try await waitLimit())
                 } catch {
                     // A busy disk delays deadlines; it must not stop them.
                     logger.error("firing deadline timers failed; retrying in 1 s", metadata: ["error": "\(error)"])
@@ -70,10 +70,10 @@ public final class ClockService: Service {
     /// Fires every timer due now and rings the pipeline when it did. Returns how many deadline
     /// events it appended. Tests call it with an injected clock instead of waiting.
     @discardableResult
-    public func tick() throws -> Int {
+    public func tick() async throws -> Int {
         var fired = 0
         while true {
-            let batch = try store.fireDueTimers(now: now(), limit: 1000)
+            let batch = try await store.fireDueTimers(now: now(), limit: 1000)
             fired += batch.appended
             if batch.timers < 1000 { break }
         }
@@ -86,8 +86,8 @@ public final class ClockService: Service {
     }
 
     /// Until the next timer is due, at most the poll interval.
-    func waitLimit() throws -> Duration {
-        guard simulated == nil, let next = try store.nextTimer() else { return pollInterval }
+    func waitLimit() async throws -> Duration {
+        guard simulated == nil, let next = try await store.nextTimer() else { return pollInterval }
         let seconds = max(0.001, next.dueAt.timeIntervalSince(now()))
         return min(pollInterval, .milliseconds(Int64((seconds * 1000).rounded(.up))))
     }

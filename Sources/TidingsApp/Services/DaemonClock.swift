@@ -1,6 +1,6 @@
 import Foundation
 import Synchronization
-import TidingsStore
+import TidingsCore
 
 /// The daemon's one idea of "now", handed to every service. Normally the system clock; with
 /// `clock.source: database` it is a simulated time kept in the database and moved forward by
@@ -31,8 +31,8 @@ public final class DaemonClock: Sendable {
 
     /// Reads the simulated time from the database; returns whether it moved.
     @discardableResult
-    public func refresh(from store: Store) throws -> Bool {
-        guard source == .database, let time = try store.simulatedTime() else { return false }
+    public func refresh(from store: any TimerStore) async throws -> Bool {
+        guard source == .database, let time = try await store.simulatedTime() else { return false }
         let millis = Int64((time.timeIntervalSince1970 * 1000).rounded())
         return simulated.exchange(millis, ordering: .relaxed) != millis
     }

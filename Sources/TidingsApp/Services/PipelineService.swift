@@ -11,7 +11,7 @@ import TidingsStore
 /// (cheap) so that events appended by another process are seen within one poll interval, and
 /// rings the dispatcher the moment a batch creates messages.
 public final class PipelineService: Service {
-    let store: Store
+    let store: any PipelineStore
     let engine: WorkflowEngine
     let dispatcher: Doorbell
     let batchSize: Int
@@ -20,7 +20,7 @@ public final class PipelineService: Service {
     let clock: @Sendable () -> Date
     let fanoutBatch: Int
     /// Rung by in-process appenders (the HTTP API) to skip the poll wait.
-    public let doorbell = Doorbell()
+    public let doorbell: Doorbell
     /// The clock service's doorbell, rung when a batch starts a timer.
     public let timers = Doorbell()
     /// When the loop last completed a turn, for the watchdog.
@@ -30,11 +30,19 @@ public final class PipelineService: Service {
     /// Deletes the staged events of `tidings append`s that died, which would otherwise hold
     /// back everything after them; returns how many it abandoned.
     let abandonDeadAppends: @Sendable () throws -> Int
+    /// Whether HTTP requests wait for the writer: then batches are small, so that ingest is
+    /// never held behind a long one.
+    let ingestWaiting: @Sendable () -> Bool
+    /// The batch size while requests wait.
+    static let smallBatch = 25
 
-    public init(store: Store, engine: WorkflowEngine, dispatcher: Doorbell, batchSize: Int, pollInterval: Duration, logger: Logger,
+    public init(store: any PipelineStore, engine: WorkflowEngine, dispatcher: Doorbell, batchSize: Int, pollInterval: Duration, logger: Logger,
                 fanoutBatch: Int = 1000, clock: @escaping @Sendable () -> Date,
-                abandonDeadAppends: @escaping @Sendable () throws -> Int = { 0 }) {
+                abandonDeadAppends: @escaping @Sendable () throws -> Int = { 0 }, ingestWaiting: @escaping @Sendable () -> Bool = { false },
+                doorbell: Doorbell = Doorbell()) {
+        self.doorbell = doorbell
         self.abandonDeadAppends = abandonDeadAppends
+        self.ingestWaiting = ingestWaiting
         self.fanoutBatch = fanoutBatch
         self.store = store
         self.engine = engine
@@ -49,19 +57,19 @@ public final class PipelineService: Service {
         let stopping = Atomic<Bool>(false)
         let processed = Counter(label: "tidings_pipeline_events_total")
         await withGracefulShutdownHandler {
-            var checkpoint = (try? store.checkpoint()) ?? 0
+            var checkpoint = (try? await store.checkpoint()) ?? 0
             position.store(checkpoint, ordering: .relaxed)
             // Disruption alerts queued before a restart are still to be sent.
             var fanoutPending = true
             // When the first message parked for its customer, or event waiting for its order or
             // ticket, stops waiting.
-            var waitEnd = try? store.nextWaitEnd()
+            var waitEnd = try? await store.nextWaitEnd()
             var lastReaped = ContinuousClock.now
             while !stopping.load(ordering: .relaxed) && !Task.isCancelled {
                 // Wall time, whatever the clock: the watchdog and /readyz compare it with theirs.
                 heartbeat.store(Int64(Date().timeIntervalSince1970), ordering: .relaxed)
                 do {
-                    if try store.retriesRequested() { retryHeldEvents() }
+                    if try await store.retriesRequested() { await retryHeldEvents() }
                     if ContinuousClock.now - lastReaped > .seconds(2) {
                         lastReaped = ContinuousClock.now
                         let abandoned = try abandonDeadAppends()
@@ -72,15 +80,19 @@ public final class PipelineService: Service {
                     // A batch also runs, caught up or not, when a wait ends (a parked message
                     // whose customer never came is skipped then, with the reason).
                     let waitEnded = waitEnd.map { clock() >= $0 } ?? false
-                    if try fanoutPending || waitEnded || store.head() > checkpoint {
-                        let batch = try store.processBatch(limit: batchSize, engine: engine, now: clock(), fanoutLimit: fanoutBatch)
+                    let ahead = fanoutPending || waitEnded ? true : try await store.head() > checkpoint
+                    if ahead {
+                        let yielding = ingestWaiting()
+                        let limit = yielding ? min(batchSize, Self.smallBatch) : batchSize
+                        let batch = try await store.processBatch(limit: limit, engine: engine, now: clock,
+                                                                 fanoutLimit: yielding ? min(fanoutBatch, Self.smallBatch * 4) : fanoutBatch)
                         checkpoint = batch.checkpoint
                         fanoutPending = batch.fanoutPending
                         position.store(checkpoint, ordering: .relaxed)
                         processed.increment(by: batch.processed)
                         report(batch)
-                        waitEnd = try store.nextWaitEnd()
-                        if batch.processed == batchSize || fanoutPending { continue }
+                        waitEnd = try await store.nextWaitEnd()
+                        if batch.processed == limit || fanoutPending { continue }
                     }
                     await doorbell.wait(timeout: pollInterval)
                 } catch {
@@ -127,9 +139,9 @@ public final class PipelineService: Service {
     }
 
     /// Applies the held events an operator asked to retry (`tidings events retry`).
-    func retryHeldEvents() {
+    func retryHeldEvents() async {
         do {
-            for outcome in try store.retryRequested(engine: engine, now: clock()) {
+            for outcome in try await store.retryRequested(engine: engine, now: clock) {
                 if let failure = outcome.failure {
                     logger.warning("held event retried and quarantined again", metadata: ["position": "\(outcome.key)", "reason": "\(failure)"])
                 } else {

@@ -1,7 +1,6 @@
 import Foundation
 import Metrics
 import TidingsCore
-import TidingsStore
 
 /// The dispatcher's counters and gauges, by channel and outcome. Labels follow Prometheus
 /// naming; the factory is injectable so tests can read them.

@@ -1,7 +1,6 @@
 import Foundation
 import Logging
 import TidingsCore
-import TidingsStore
 
 extension Dispatcher {
     /// What a turn claimed: messages to hand to transports, and messages failed at once
@@ -13,7 +12,7 @@ extension Dispatcher {
 
     /// One turn: records every result and claims what each gate has room for, in one
     /// transaction (one fsync per turn, not per message). Nil when the store failed.
-    func turn(_ unrecorded: inout [DeliveryRecord]) -> Work? {
+    func turn(_ unrecorded: inout [DeliveryRecord]) async -> Work? {
         let now = clock()
         let room = gates.withLock { book in
             var room: [Channel: Int] = [:]
@@ -23,9 +22,9 @@ extension Dispatcher {
             }
             return room
         }
-        let claim: Store.Claim
+        let claim: OutboxClaim
         do {
-            claim = try store.settleAndClaim(unrecorded, room: room, endpoints: endpoints, now: now, lease: lease, owner: owner)
+            claim = try await queue.settleAndClaim(unrecorded, room: room, endpoints: endpoints, now: now, lease: lease, owner: owner)
             unrecorded.removeAll()
         } catch {
             // Kept for the next turn; if the process dies first, the claims are released at the

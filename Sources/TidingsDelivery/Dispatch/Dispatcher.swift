@@ -4,7 +4,6 @@ import Metrics
 import ServiceLifecycle
 import Synchronization
 import TidingsCore
-import TidingsStore
 
 /// Claims due messages from the outbox, renders them and hands them to their channel's
 /// transport, as far as each channel's gate allows (concurrency, rate limit, circuit breaker);
@@ -27,7 +26,8 @@ public final class Dispatcher: Service {
         }
     }
 
-    let store: Store
+    /// The outbox, and all the dispatcher knows of the database.
+    let queue: any OutboxQueue
     let catalog: TemplateCatalog
     let channels: [Channel: ChannelSetup]
     /// Each channel's endpoint, as the store's disabled-endpoint check wants them.
@@ -48,10 +48,10 @@ public final class Dispatcher: Service {
     let gates: Mutex<GateBook>
     let finished = Mutex<[DeliveryRecord]>([])
 
-    public init(store: Store, catalog: TemplateCatalog, channels: [Channel: ChannelSetup], lease: TimeInterval = 120,
+    public init(queue: any OutboxQueue, catalog: TemplateCatalog, channels: [Channel: ChannelSetup], lease: TimeInterval = 120,
                 pollInterval: Duration = .milliseconds(250), logger: Logger, metrics: MetricsFactory = MetricsSystem.factory,
                 clock: @escaping @Sendable () -> Date) {
-        self.store = store
+        self.queue = queue
         self.catalog = catalog
         self.channels = channels
         endpoints = channels.mapValues(\.endpoint)
@@ -70,7 +70,7 @@ public final class Dispatcher: Service {
                 var unrecorded: [DeliveryRecord] = []
                 while !stopping.load(ordering: .relaxed) && !Task.isCancelled {
                     unrecorded += takeFinished()
-                    let work = turn(&unrecorded) ?? Work()
+                    let work = await turn(&unrecorded) ?? Work()
                     for (message, setup) in work.send {
                         group.addTask { await self.deliver(message, setup) }
                     }
@@ -83,7 +83,7 @@ public final class Dispatcher: Service {
             // Every send has finished: record what is left.
             let rest = unrecorded + takeFinished()
             do {
-                try store.record(rest, now: clock())
+                try await queue.record(rest, now: clock())
             } catch {
                 logger.error("cannot record delivery results at shutdown", metadata: ["count": "\(rest.count)", "error": "\(error)"])
             }
@@ -102,7 +102,7 @@ public final class Dispatcher: Service {
         var unrecorded: [DeliveryRecord] = []
         var attempts = 0
         while true {
-            guard let work = turn(&unrecorded) else { return attempts }  // the store failed; logged
+            guard let work = await turn(&unrecorded) else { return attempts }  // the store failed; logged
             unrecorded += work.failed
             attempts += work.send.count + work.failed.count
             if work.send.isEmpty && unrecorded.isEmpty { return attempts }

@@ -1,0 +1,68 @@
+import Foundation
+
+/// A message claimed for sending.
+public struct OutboxMessage: Sendable, Hashable {
+    public var id: Int64
+    public var key: String
+    public var workflow: String
+    public var category: String
+    public var customerID: String
+    public var subjectID: String?
+    public var template: String
+    public var locale: String
+    public var context: JSONValue
+    /// Attempts on every route so far, this one included.
+    public var totalAttempts: Int
+    /// When the event behind it was recorded: where its latency starts.
+    public var eventAt: Date?
+    /// Where the state machine has it: claimed, on its current route.
+    public var progress: DeliveryProgress
+
+    public var channel: Channel { progress.route.channel }
+    public var recipient: String { progress.route.recipient }
+
+    public init(id: Int64, key: String, workflow: String, category: String, customerID: String, subjectID: String?, template: String,
+                locale: String, context: JSONValue, totalAttempts: Int, eventAt: Date?, progress: DeliveryProgress) {
+        self.id = id
+        self.key = key
+        self.workflow = workflow
+        self.category = category
+        self.customerID = customerID
+        self.subjectID = subjectID
+        self.template = template
+        self.locale = locale
+        self.context = context
+        self.totalAttempts = totalAttempts
+        self.eventAt = eventAt
+        self.progress = progress
+    }
+}
+
+/// The result of one attempt, and where it leaves the message.
+public struct DeliveryRecord: Sendable, Hashable {
+    public var message: OutboxMessage
+    public var outcome: DeliveryOutcome
+    public var next: DeliveryProgress
+
+    public init(message: OutboxMessage, outcome: DeliveryOutcome, next: DeliveryProgress) {
+        self.message = message
+        self.outcome = outcome
+        self.next = next
+    }
+}
+
+/// An endpoint that answered 410 Gone: nothing goes to it until an operator enables it again.
+public struct DisabledEndpoint: Sendable, Hashable {
+    public var channel: Channel
+    public var target: String
+    public var since: Date
+    public var reason: String
+
+    public init(channel: Channel, target: String, since: Date, reason: String) {
+        self.channel = channel
+        self.target = target
+        self.since = since
+        self.reason = reason
+    }
+}
+

@@ -1,0 +1,48 @@
+import Foundation
+
+/// What one pipeline batch did.
+public struct PipelineBatch: Sendable, Hashable {
+    public var processed = 0
+    public var checkpoint: Int64 = 0
+    /// New messages ready to send, by channel, so the dispatcher can be woken for them.
+    public var readyByChannel: [Channel: Int] = [:]
+    public var skipped = 0
+    /// Unsent order-status messages made stale by a later status of the same order, by channel.
+    public var suppressedByChannel: [Channel: Int] = [:]
+    /// Deadline timers started: the clock may have to wake sooner.
+    public var timersScheduled = 0
+    /// Orders told about a disruption in this batch, and whether more are waiting.
+    public var disruptionAlerts = 0
+    public var fanoutPending = false
+    /// Messages parked until their customer is known, parked ones routed now that the customer
+    /// is, and parked ones skipped because the wait ran out.
+    public var parked = 0
+    public var releasedMessages = 0
+    public var parkedExpired = 0
+    /// Events left waiting for their order or ticket, and waiting ones applied now that it exists.
+    public var waiting = 0
+    public var released = 0
+    /// Events (or fan-out orders) set aside because they could not be applied, or because
+    /// their order or ticket never came.
+    public var quarantined: [HeldEvent.Note] = []
+
+    public var suppressed: Int { suppressedByChannel.values.reduce(0, +) }
+
+    public init() {}
+}
+
+/// Where the pipeline applies the log: each batch of events a unit of work (read models,
+/// outbox rows, timers, held events and the checkpoint committed together), plus the waits and
+/// operator retries around it. Async, so that a network database can conform without blocking
+/// a thread; `now` is read inside the unit of work.
+public protocol PipelineStore: Sendable {
+    /// The last position readers may see.
+    func head() async throws -> Int64
+    /// The position up to which the pipeline has applied the log.
+    func checkpoint() async throws -> Int64
+    func processBatch(limit: Int, engine: WorkflowEngine, now: @escaping @Sendable () -> Date, fanoutLimit: Int) async throws -> PipelineBatch
+    /// When the first wait (a parked message, an event waiting for its order) runs out.
+    func nextWaitEnd() async throws -> Date?
+    func retriesRequested() async throws -> Bool
+    func retryRequested(engine: WorkflowEngine, now: @escaping @Sendable () -> Date) async throws -> [HeldRetry]
+}

@@ -1,0 +1,92 @@
+import Foundation
+import GRDB
+import TidingsCore
+
+// The SQLite store as the daemon's services see it: the storage protocols of TidingsCore, each
+// method waiting for the database suspended. The synchronous methods beside them serve the
+// commands and the tests.
+
+extension Store: EventLog {
+    public func append(batches: [[CloudEvent]], now: Date) async throws -> [AppendResult] {
+        try await write("appending \(batches.reduce(0) { $0 + $1.count }) events") { db in
+            try batches.map { try Self.append(db, $0, now: now) }
+        }
+    }
+}
+
+extension Store: OutboxQueue {
+    public func settleAndClaim(_ records: [DeliveryRecord], room: [Channel: Int], endpoints: [Channel: String], now: Date, lease: TimeInterval,
+                               owner: String) async throws -> OutboxClaim {
+        try await write("recording \(records.count) results and claiming messages") { db in
+            try Self.settleAndClaim(db, records, room: room, endpoints: endpoints, now: now, lease: lease, owner: owner)
+        }
+    }
+
+    public func record(_ records: [DeliveryRecord], now: Date) async throws {
+        guard !records.isEmpty else { return }
+        try await write("recording \(records.count) delivery results") { db in try Self.record(db, records, now: now) }
+    }
+
+    public func releaseInterruptedClaims(now: Date) async throws -> Int {
+        try await write("releasing interrupted claims") { db in try Self.releaseInterruptedClaims(db, now: now) }
+    }
+}
+
+extension Store: PipelineStore {
+    public func head() async throws -> Int64 {
+        try await read("reading the log head") { db in try Self.head(db) }
+    }
+
+    public func checkpoint() async throws -> Int64 {
+        try await read("reading the checkpoint") { db in try Self.checkpoint(db, Self.pipelineCheckpoint) }
+    }
+
+    public func processBatch(limit: Int, engine: WorkflowEngine, now: @escaping @Sendable () -> Date, fanoutLimit: Int) async throws
+        -> PipelineBatch
+    {
+        var setAside: [HeldEvent.Key: String] = [:]
+        while true {
+            do {
+                let aside = setAside
+                let (batch, loaded) = try await write("applying a pipeline batch") { [models] db in
+                    var run = try PipelineRun(db: db, engine: engine, now: now(), models: models.snapshot, setAside: aside)
+                    return (try run.run(limit: limit, fanoutLimit: fanoutLimit), run.models.loaded)
+                }
+                models.commit(loaded)
+                return batch
+            } catch let failure as EventFailure {
+                try Self.setAside(failure, in: &setAside)
+            }
+        }
+    }
+
+    public func nextWaitEnd() async throws -> Date? {
+        try await read("reading when the next wait ends") { db in try Self.nextWaitEnd(db) }
+    }
+
+    public func retriesRequested() async throws -> Bool {
+        try await read("looking for requested retries") { db in try Self.retriesRequested(db) }
+    }
+
+    public func retryRequested(engine: WorkflowEngine, now: @escaping @Sendable () -> Date) async throws -> [HeldRetry] {
+        try retryRequested(engine: engine, now: now())
+    }
+}
+
+extension Store: TimerStore {
+    public func fireDueTimers(now: Date, limit: Int) async throws -> TimerFiring {
+        try await write("firing due deadline timers") { db in try Self.fireDueTimers(db, now: now, limit: limit) }
+    }
+
+    public func nextTimer() async throws -> ScheduledTimer? {
+        try await read("reading the next timer") { db in try Self.nextTimer(db) }
+    }
+
+    public func simulatedTime() async throws -> Date? {
+        try await read("reading the simulated time") { db in try Self.simulatedTime(db) }
+    }
+
+    public func acknowledgeSimulatedTime(_ time: Date) async throws {
+        try await write("acknowledging the simulated time") { db in try Self.acknowledgeSimulatedTime(db, time) }
+    }
+}
