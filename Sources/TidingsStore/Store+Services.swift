@@ -78,7 +78,7 @@ extension Store: TimerStore {
         try await write("firing due deadline timers") { db in try Self.fireDueTimers(db, now: now, limit: limit) }
     }
 
-    public func nextTimer() async throws -> ScheduledTimer? {
+    public func nextTimer() async throws -> DeadlineTimer? {
         try await read("reading the next timer") { db in try Self.nextTimer(db) }
     }
 

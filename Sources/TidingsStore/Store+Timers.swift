@@ -24,13 +24,13 @@ extension Store {
     }
 
     /// The timer that falls due first, if any.
-    public func nextTimer() throws -> ScheduledTimer? {
+    public func nextTimer() throws -> DeadlineTimer? {
         try read("reading the next timer") { db in try Self.nextTimer(db) }
     }
 
-    static func nextTimer(_ db: Database) throws -> ScheduledTimer? {
+    static func nextTimer(_ db: Database) throws -> DeadlineTimer? {
         return try Row.fetchOne(db.cachedStatement(sql: "SELECT type, subject, due_at FROM timers ORDER BY due_at LIMIT 1")).map {
-            ScheduledTimer(type: $0["type"], subject: $0["subject"], dueAt: Date(timeIntervalSince1970: $0["due_at"]))
+            DeadlineTimer(type: $0["type"], subject: $0["subject"], dueAt: Date(timeIntervalSince1970: $0["due_at"]))
         }
     }
 

@@ -78,48 +78,27 @@ public struct StoreError: DomainError {
 extension Store {
     /// Runs a write transaction and turns database errors into `StoreError`s with context.
     func write<T>(_ what: String, _ body: (Database) throws -> T) throws -> T {
-        do {
-            return try pool.write(body)
-        } catch let error as StoreError {
-            throw error
-        } catch let failure as EventFailure {
-            throw failure
-        } catch {
-            throw StoreError(.writeFailed, "\(what) failed: \(error)")
-        }
+        do { return try pool.write(body) } catch { throw Self.failure(error, .writeFailed, what) }
     }
 
     /// The same, suspended rather than blocking its thread while the writer is busy: what the
     /// daemon's services use, so that a batch being written never holds a cooperative thread.
     func write<T: Sendable>(_ what: String, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        do {
-            return try await pool.write(body)
-        } catch let error as StoreError {
-            throw error
-        } catch let failure as EventFailure {
-            throw failure
-        } catch {
-            throw StoreError(.writeFailed, "\(what) failed: \(error)")
-        }
-    }
-
-    func read<T: Sendable>(_ what: String, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        do {
-            return try await pool.read(body)
-        } catch let error as StoreError {
-            throw error
-        } catch {
-            throw StoreError(.readFailed, "\(what) failed: \(error)")
-        }
+        do { return try await pool.write(body) } catch { throw Self.failure(error, .writeFailed, what) }
     }
 
     func read<T>(_ what: String, _ body: (Database) throws -> T) throws -> T {
-        do {
-            return try pool.read(body)
-        } catch let error as StoreError {
-            throw error
-        } catch {
-            throw StoreError(.readFailed, "\(what) failed: \(error)")
-        }
+        do { return try pool.read(body) } catch { throw Self.failure(error, .readFailed, what) }
+    }
+
+    func read<T: Sendable>(_ what: String, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do { return try await pool.read(body) } catch { throw Self.failure(error, .readFailed, what) }
+    }
+
+    /// Our own errors pass as they are (an event the pipeline must set aside among them); a
+    /// database error says what was being done.
+    static func failure(_ error: any Error, _ code: StoreError.Code, _ what: String) -> any Error {
+        if error is StoreError || error is EventFailure { return error }
+        return StoreError(code, "\(what) failed: \(error)")
     }
 }

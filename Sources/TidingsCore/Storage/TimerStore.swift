@@ -1,18 +1,5 @@
 import Foundation
 
-/// A timer as `tidings status` shows the next one.
-public struct ScheduledTimer: Sendable, Hashable {
-    public var type: String
-    public var subject: String
-    public var dueAt: Date
-
-    public init(type: String, subject: String, dueAt: Date) {
-        self.type = type
-        self.subject = subject
-        self.dueAt = dueAt
-    }
-}
-
 /// What one firing did: timers taken, and deadline events new to the log (a timer started
 /// again after its event was appended fires into the existing event).
 public struct TimerFiring: Sendable, Hashable {
@@ -29,7 +16,8 @@ public struct TimerFiring: Sendable, Hashable {
 public protocol TimerStore: Sendable {
     /// Appends the deadline event of every timer due by `now` and removes the timer, together.
     func fireDueTimers(now: Date, limit: Int) async throws -> TimerFiring
-    func nextTimer() async throws -> ScheduledTimer?
+    /// The timer that falls due first, if any.
+    func nextTimer() async throws -> DeadlineTimer?
     /// The simulated time (`clock.source: database`), and the one the daemon took up.
     func simulatedTime() async throws -> Date?
     func acknowledgeSimulatedTime(_ time: Date) async throws
