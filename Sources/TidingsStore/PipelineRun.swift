@@ -15,6 +15,7 @@ struct EventFailure: Error {
 struct PipelineRun {
     let db: Database
     let engine: WorkflowEngine
+    let projector: Projector
     let now: Date
     var models: ReadModelCache
     let outbox: OutboxWriter
@@ -28,9 +29,10 @@ struct PipelineRun {
     init(db: Database, engine: WorkflowEngine, now: Date, models committed: ModelCache.Tables, setAside: [HeldEvent.Key: String] = [:]) throws {
         self.db = db
         self.engine = engine
+        projector = Projector(engine: engine)
         self.now = now
         self.setAside = setAside
-        models = ReadModelCache(db: db, promises: engine.promises, committed: committed)
+        models = ReadModelCache(db: db, committed: committed)
         outbox = try OutboxWriter(db: db, now: now, engine: engine)
         timers = try TimerWriter(db: db)
         held = try HeldEventWriter(db: db, now: now)
@@ -104,33 +106,37 @@ struct PipelineRun {
         }
     }
 
+    /// Carries out what the projector decided for one event.
     mutating func apply(_ stored: StoredEvent) throws {
         let event = stored.event
-        if event.type == Deadlines.disruption {
+        if fanoutQueued, event.type.hasPrefix("order."), let subject = event.subject {
+            // An order meets a disruption queued before this event first: log order, whatever the chunk size.
+            try alertQueued(orderID: subject)
+        }
+        let projection = try projector.project(stored, models: &models, now: now)
+        switch projection.outcome {
+        case .disruption:
             // The orders it affects are chosen from the table: bring it up to date first.
             try models.flush()
             try Store.queueDisruption(db, stored)
             fanoutQueued = true
             return
-        }
-        if fanoutQueued, event.type.hasPrefix("order."), let subject = event.subject {
-            try alertQueued(orderID: subject)
-        }
-        if let missing = try missingEntity(of: stored) {
-            try held.wait(stored.position, for: missing.entity, reason: missing.reason, until: now.addingTimeInterval(engine.customerWait))
+        case .waiting(let entity, let reason):
+            try held.wait(stored.position, for: entity, reason: reason, until: now.addingTimeInterval(engine.customerWait))
             batch.waiting += 1
             return
+        case .applied:
+            break
         }
-        let affected = try models.apply(stored)
-        try place(engine.intents(for: stored, customer: affected.customer, order: affected.order, ticket: affected.ticket, now: now), stored)
-        for action in Deadlines.actions(for: stored, order: affected.order, ticket: affected.ticket)
-        where try timers.apply(action, position: stored.position) {
+        models.put(projection, position: stored.position)
+        try place(projection.intents, stored)
+        for action in projection.timers where try timers.apply(action, position: stored.position) {
             batch.timersScheduled += 1
         }
-        if let created = Self.createdEntity(by: stored, affected) {
+        if let created = projection.created {
             try releaseWaiting(for: created)
         }
-        if event.type.hasPrefix("customer."), let customer = affected.customer {
+        if let customer = projection.customerKnown {
             try releaseParked(for: customer)
         }
     }
@@ -158,39 +164,6 @@ struct PipelineRun {
 }
 
 extension PipelineRun {
-    /// An order or ticket event whose order or ticket does not exist yet (another producer's
-    /// `order.placed` may come later): it waits for it rather than being dropped.
-    mutating func missingEntity(of stored: StoredEvent) throws -> (entity: String, reason: String)? {
-        let type = stored.event.type
-        guard let subject = stored.event.subject, !Deadlines.types.contains(type),
-            let entity = EventCatalogue.schema(for: type)?.entity
-        else { return nil }
-        switch entity {
-        case "order" where type != "order.placed":
-            guard try models.orders.get(subject) == nil else { return nil }
-            return ("order:\(subject)", "order \(subject) is not known yet: waiting for its order.placed")
-        case "ticket" where type != "ticket.opened":
-            guard try models.tickets.get(subject) == nil else { return nil }
-            return ("ticket:\(subject)", "ticket \(subject) is not known yet: waiting for its ticket.opened")
-        default:
-            return nil
-        }
-    }
-
-    /// The order or ticket an event brought into being, if it did.
-    static func createdEntity(by stored: StoredEvent, _ affected: ReadModelCache.Affected) -> String? {
-        switch stored.event.type {
-        case "order.placed":
-            guard let order = affected.order, order.timeline.first?.position == stored.position else { return nil }
-            return "order:\(order.id)"
-        case "ticket.opened":
-            guard let ticket = affected.ticket, ticket.timeline.first?.position == stored.position else { return nil }
-            return "ticket:\(ticket.id)"
-        default:
-            return nil
-        }
-    }
-
     /// Applies, in log order, the events that were waiting for this order or ticket (also
     /// those whose wait ran out and that were quarantined for it).
     mutating func releaseWaiting(for entity: String) throws {

@@ -5,21 +5,12 @@ import TidingsCore
 /// The read models touched by one pipeline batch, loaded once and written once at the end,
 /// so a batch of a thousand events about a hundred orders costs a hundred writes, not a thousand.
 /// Models come from the shared `ModelCache` when an earlier batch had them.
-struct ReadModelCache {
-    /// The models an event touched, after it was applied.
-    struct Affected {
-        var customer: Customer?
-        var order: Order?
-        var ticket: Ticket?
-    }
-
-    let promises: ServicePromises
+struct ReadModelCache: ModelLookup {
     var customers: EntityTable<Customer>
     var orders: EntityTable<Order>
     var tickets: EntityTable<Ticket>
 
-    init(db: Database, promises: ServicePromises, committed: ModelCache.Tables) {
-        self.promises = promises
+    init(db: Database, committed: ModelCache.Tables) {
         customers = EntityTable(db: db, table: "customers", committed: committed.customers, columns: [], values: { _ in [] })
         orders = EntityTable(db: db, table: "orders", committed: committed.orders, columns: ["customer_id", "status", "region", "carrier"],
                              values: { [$0.customerID, $0.status.rawValue, $0.shipping?.region, $0.carrier] })
@@ -32,28 +23,15 @@ struct ReadModelCache {
         ModelCache.Tables(customers: customers.loaded, orders: orders.loaded, tickets: tickets.loaded)
     }
 
-    mutating func apply(_ stored: StoredEvent) throws -> Affected {
-        var affected = Affected()
-        guard let subject = stored.event.subject else { return affected }
-        let type = stored.event.type
-        if type.hasPrefix("customer.") {
-            affected.customer = Reducers.customer(try customers.get(subject), stored)
-            if let customer = affected.customer { customers.put(subject, customer, position: stored.position) }
-        } else if type.hasPrefix("order.") {
-            affected.order = Reducers.order(try orders.get(subject), stored, promises: promises)
-            if let order = affected.order {
-                orders.put(subject, order, position: stored.position)
-                affected.customer = try customers.get(order.customerID)
-            }
-        } else if type.hasPrefix("ticket.") {
-            affected.ticket = Reducers.ticket(try tickets.get(subject), stored, promises: promises)
-            if let ticket = affected.ticket {
-                tickets.put(subject, ticket, position: stored.position)
-                affected.customer = try customers.get(ticket.customerID)
-                if let orderID = ticket.orderID { affected.order = try orders.get(orderID) }
-            }
-        }
-        return affected
+    mutating func customer(_ id: String) throws -> Customer? { try customers.get(id) }
+    mutating func order(_ id: String) throws -> Order? { try orders.get(id) }
+    mutating func ticket(_ id: String) throws -> Ticket? { try tickets.get(id) }
+
+    /// Takes what a projection changed, as of the event at `position`.
+    mutating func put(_ projection: Projection, position: Int64) {
+        if let customer = projection.customer { customers.put(customer.id, customer, position: position) }
+        if let order = projection.order { orders.put(order.id, order, position: position) }
+        if let ticket = projection.ticket { tickets.put(ticket.id, ticket, position: position) }
     }
 
     /// Writes what changed; safe to call more than once in a batch.

@@ -65,18 +65,14 @@ extension PipelineRun {
                 if disruptions[position] == nil {
                     disruptions[position] = try Store.loggedEvents(run.db, after: position - 1, limit: 1).first?.decoded()
                 }
+                guard let stored = disruptions[position], let order = try run.models.order(orderID) else { return }
                 // Delivered or cancelled before the announcement reached it: nothing to tell.
-                guard let stored = disruptions[position], let order = try run.models.orders.get(orderID), order.status.isUndelivered else {
-                    return
-                }
-                let updated = Reducers.disruption(order, stored, promises: run.engine.promises)
-                run.models.orders.put(orderID, updated, position: max(order.timeline.last?.position ?? 0, stored.position))
-                let customer = try run.models.customers.get(order.customerID)
-                try run.place(run.engine.intents(for: stored, customer: customer, order: updated, ticket: nil, now: run.now, scope: orderID),
-                              stored)
-                for action in Deadlines.actions(for: stored, order: updated, ticket: nil) {
-                    try run.timers.apply(action, position: stored.position)
-                }
+                guard let projection = run.projector.projectDisruption(stored, to: order, customer: try run.models.customer(order.customerID),
+                                                                        now: run.now)
+                else { return }
+                run.models.put(projection, position: max(order.timeline.last?.position ?? 0, stored.position))
+                try run.place(projection.intents, stored)
+                for action in projection.timers { try run.timers.apply(action, position: stored.position) }
             }
         }
     }

@@ -93,12 +93,30 @@ final class ChildProcess: @unchecked Sendable {
             let deadline = Date().addingTimeInterval(timeout)
             while process.isRunning && Date() < deadline { usleep(20_000) }
             if process.isRunning {
+                let stacks = Self.dumpStacks(of: process.processIdentifier, to: self.stderrURL.deletingPathExtension().appendingPathExtension("stacks"))
                 kill(process.processIdentifier, SIGKILL)
                 process.waitUntilExit()
-                throw TestFailure("\(process.executableURL?.lastPathComponent ?? "process") did not finish within \(timeout) s")
+                throw TestFailure("\(process.executableURL?.lastPathComponent ?? "process") did not finish within \(timeout) s\(stacks)")
             }
             return process.terminationStatus
         }
+    }
+
+    /// A hung child's threads, written beside its logs when gdb is there to read them: a hang
+    /// in CI then says where it waited.
+    private static func dumpStacks(of pid: Int32, to file: URL) -> String {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/gdb") else { return "" }
+        let gdb = Process()
+        gdb.executableURL = URL(fileURLWithPath: "/usr/bin/gdb")
+        gdb.arguments = ["-p", "\(pid)", "-batch", "-ex", "thread apply all bt 12"]
+        _ = FileManager.default.createFile(atPath: file.path, contents: nil)
+        guard let output = try? FileHandle(forWritingTo: file) else { return "" }
+        gdb.standardOutput = output
+        gdb.standardError = output
+        gdb.standardInput = FileHandle.nullDevice
+        guard (try? gdb.run()) != nil else { return "" }
+        gdb.waitUntilExit()
+        return " (threads: \(file.path))"
     }
 
     func signal(_ signal: Int32) { if process.isRunning { kill(process.processIdentifier, signal) } }

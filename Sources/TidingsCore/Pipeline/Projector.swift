@@ -1,0 +1,130 @@
+import Foundation
+
+/// The read models a projection looks at: the store's cache of them, or a dictionary in tests.
+/// A model that is not there is nil.
+public protocol ModelLookup {
+    mutating func customer(_ id: String) throws -> Customer?
+    mutating func order(_ id: String) throws -> Order?
+    mutating func ticket(_ id: String) throws -> Ticket?
+}
+
+/// What one event does, decided without I/O and without a clock: the store carries it out in
+/// the batch's unit of work (models, outbox rows, timers, held events, checkpoint together).
+public struct Projection: Sendable {
+    public enum Outcome: Sendable, Hashable {
+        /// Applied: the models below are the ones it changed.
+        case applied
+        /// About an order or ticket that does not exist yet (`order:o-1`): held until it does.
+        case waiting(for: String, reason: String)
+        /// A disruption: every open order it names is told, in chunks, later.
+        case disruption
+    }
+
+    public var outcome: Outcome = .applied
+    /// The models the event changed, to be written.
+    public var customer: Customer?
+    public var order: Order?
+    public var ticket: Ticket?
+    /// The order a ticket is about, as it stands (read, not changed).
+    public var relatedOrder: Order?
+    public var intents: [NotificationIntent] = []
+    public var timers: [TimerAction] = []
+    /// The order or ticket this event brought into being: the events waiting for it apply now.
+    public var created: String?
+    /// A customer event: the messages parked for this customer can be routed now.
+    public var customerKnown: Customer?
+
+    public init(outcome: Outcome = .applied) {
+        self.outcome = outcome
+    }
+}
+
+/// The pipeline's rules in one place: an event and the models it touches in, what changes out.
+/// Reducers fold the event into the models, the workflow engine decides the messages, the
+/// deadline rules the timers. Pure; the store does the reading and writing around it.
+public struct Projector: Sendable {
+    public let engine: WorkflowEngine
+
+    public init(engine: WorkflowEngine) {
+        self.engine = engine
+    }
+
+    /// `now` decides quiet hours only.
+    public func project(_ stored: StoredEvent, models: inout some ModelLookup, now: Date) throws -> Projection {
+        let event = stored.event
+        if event.type == Deadlines.disruption { return Projection(outcome: .disruption) }
+        if let missing = try missingEntity(of: stored, in: &models) {
+            return Projection(outcome: .waiting(for: missing.entity, reason: missing.reason))
+        }
+        var projection = Projection()
+        var affected = (customer: Customer?.none, order: Order?.none, ticket: Ticket?.none)
+        if let subject = event.subject {
+            if event.type.hasPrefix("customer.") {
+                affected.customer = Reducers.customer(try models.customer(subject), stored)
+                projection.customer = affected.customer
+                projection.customerKnown = affected.customer
+            } else if event.type.hasPrefix("order.") {
+                affected.order = Reducers.order(try models.order(subject), stored, promises: engine.promises)
+                projection.order = affected.order
+                if let order = affected.order { affected.customer = try models.customer(order.customerID) }
+            } else if event.type.hasPrefix("ticket.") {
+                affected.ticket = Reducers.ticket(try models.ticket(subject), stored, promises: engine.promises)
+                projection.ticket = affected.ticket
+                if let ticket = affected.ticket {
+                    affected.customer = try models.customer(ticket.customerID)
+                    if let orderID = ticket.orderID { affected.order = try models.order(orderID) }
+                    projection.relatedOrder = affected.order
+                }
+            }
+        }
+        projection.intents = engine.intents(for: stored, customer: affected.customer, order: affected.order, ticket: affected.ticket, now: now)
+        projection.timers = Deadlines.actions(for: stored, order: affected.order, ticket: affected.ticket)
+        projection.created = Self.createdEntity(by: stored, order: projection.order, ticket: projection.ticket)
+        return projection
+    }
+
+    /// A disruption told to one order it affects: the order records the alert (or that the alert
+    /// may be redundant), the workflows decide the messages, the delivery deadline moves.
+    /// Nil when the order is no longer on its way (delivered or cancelled meanwhile).
+    public func projectDisruption(_ stored: StoredEvent, to order: Order, customer: Customer?, now: Date) -> Projection? {
+        guard order.status.isUndelivered else { return nil }
+        var projection = Projection()
+        let updated = Reducers.disruption(order, stored, promises: engine.promises)
+        projection.order = updated
+        projection.intents = engine.intents(for: stored, customer: customer, order: updated, ticket: nil, now: now, scope: order.id)
+        projection.timers = Deadlines.actions(for: stored, order: updated, ticket: nil)
+        return projection
+    }
+
+    /// An order or ticket event whose order or ticket does not exist yet (another producer's
+    /// `order.placed` may come later): it waits rather than being dropped.
+    func missingEntity(of stored: StoredEvent, in models: inout some ModelLookup) throws -> (entity: String, reason: String)? {
+        let type = stored.event.type
+        guard let subject = stored.event.subject, !Deadlines.types.contains(type), let entity = EventCatalogue.schema(for: type)?.entity
+        else { return nil }
+        switch entity {
+        case "order" where type != "order.placed":
+            guard try models.order(subject) == nil else { return nil }
+            return ("order:\(subject)", "order \(subject) is not known yet: waiting for its order.placed")
+        case "ticket" where type != "ticket.opened":
+            guard try models.ticket(subject) == nil else { return nil }
+            return ("ticket:\(subject)", "ticket \(subject) is not known yet: waiting for its ticket.opened")
+        default:
+            return nil
+        }
+    }
+
+    /// The order or ticket an event brought into being, if it did.
+    static func createdEntity(by stored: StoredEvent, order: Order?, ticket: Ticket?) -> String? {
+        switch stored.event.type {
+        case "order.placed":
+            guard let order, order.timeline.first?.position == stored.position else { return nil }
+            return "order:\(order.id)"
+        case "ticket.opened":
+            guard let ticket, ticket.timeline.first?.position == stored.position else { return nil }
+            return "ticket:\(ticket.id)"
+        default:
+            return nil
+        }
+    }
+}
