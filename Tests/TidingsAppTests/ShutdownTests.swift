@@ -67,4 +67,25 @@ struct ShutdownTests {
         }
         try await receiver.stop()
     }
+
+    /// systemd's notify socket queues ten datagrams (net.unix.max_dgram_qlen); a listener that
+    /// stops reading must not freeze the watchdog's service, or SIGTERM would wait for it forever.
+    @Test func aNotifySocketNobodyReadsCannotHoldUpTheStop() async throws {
+        let directory = try Paths.temporaryDirectory("notify-full")
+        let notify = try NotifySocket(directory: directory)
+        // A ping each millisecond fills the socket's queue at once.
+        let env = Paths.environment(in: directory).merging(["NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "2000"]) { $1 }
+        let daemon = try ChildProcess(Paths.tidings, ["serve"], environment: env, logs: directory, name: "serve")
+        _ = try await notify.waitFor("READY=1", timeout: 30)
+        let deadline = Date().addingTimeInterval(20)
+        while !daemon.stderr.contains("systemd did not take the watchdog ping"), Date() < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(daemon.stderr.contains("systemd did not take the watchdog ping"), "\(daemon.stderr.suffix(1_000))")
+        let stopping = Date()
+        daemon.signal(SIGTERM)
+        #expect(try await daemon.wait(timeout: 20) == 0)
+        #expect(Date().timeIntervalSince(stopping) < 5)
+        #expect(daemon.stderr.contains("tidings stopped"))
+    }
 }

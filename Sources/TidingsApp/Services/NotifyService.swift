@@ -37,6 +37,7 @@ public struct NotifyService: Service {
         logger.info("told systemd we are ready", metadata: ["watchdog": "\(notifier.watchdogInterval.map { "\($0)" } ?? "off")"])
         let tick = min(notifier.watchdogInterval ?? statusInterval, statusInterval)
         var sinceStatus = Duration.zero
+        var undelivered = 0
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
                 try await cancelWhenGracefulShutdown { try await Task.sleep(for: tick) }
@@ -46,7 +47,15 @@ public struct NotifyService: Service {
             if notifier.watchdogInterval != nil {
                 let lastBeat = pipeline.heartbeat.load(ordering: .relaxed)
                 let stale = Int64(Date().timeIntervalSince1970) - lastBeat > 60
-                if !stale { notifier.notify("WATCHDOG=1") } else { logger.warning("pipeline loop looks stuck; withholding the watchdog ping") }
+                if stale {
+                    logger.warning("pipeline loop looks stuck; withholding the watchdog ping")
+                } else if !notifier.notify("WATCHDOG=1") {
+                    undelivered += 1
+                    // Once per streak: systemd is not reading (or the socket is gone).
+                    if undelivered == 1 { logger.warning("systemd did not take the watchdog ping; trying again each tick") }
+                } else {
+                    undelivered = 0
+                }
             }
             sinceStatus += tick
             if sinceStatus >= statusInterval {

@@ -24,7 +24,10 @@ public struct SystemdNotifier: Sendable {
 
     public var isActive: Bool { socketPath != nil }
 
-    /// Sends one notification; returns false if it could not be delivered.
+    /// Sends one notification; returns false if it could not be delivered. Never blocks: a
+    /// listener that stops reading fills its queue, and a blocking send would then hold a
+    /// cooperative thread and the notifier's service, so SIGTERM could not stop the daemon.
+    /// A notification that finds the queue full is dropped; the next one says the same again.
     @discardableResult
     public func notify(_ state: String) -> Bool {
         guard let socketPath else { return false }
@@ -44,7 +47,7 @@ public struct SystemdNotifier: Sendable {
         let bytes = Array(state.utf8)
         let sent = withUnsafePointer(to: &address) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
-                sendto(fd, bytes, bytes.count, Int32(MSG_NOSIGNAL), socketAddress, length)
+                sendto(fd, bytes, bytes.count, Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT), socketAddress, length)
             }
         }
         return sent == bytes.count

@@ -108,7 +108,7 @@ final class ChildProcess: @unchecked Sendable {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/gdb") else { return "" }
         let gdb = Process()
         gdb.executableURL = URL(fileURLWithPath: "/usr/bin/gdb")
-        gdb.arguments = ["-p", "\(pid)", "-batch", "-ex", "thread apply all bt 12"]
+        gdb.arguments = ["-p", "\(pid)", "-batch", "-iex", "set complaints 0", "-ex", "thread apply all bt 12"]
         _ = FileManager.default.createFile(atPath: file.path, contents: nil)
         guard let output = try? FileHandle(forWritingTo: file) else { return "" }
         gdb.standardOutput = output
