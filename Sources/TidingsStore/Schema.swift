@@ -192,4 +192,5 @@ enum Schema {
         }
         return migrator
     }
+
 }

@@ -34,13 +34,20 @@ public final class Store: Sendable {
             try db.execute(sql: "PRAGMA cache_size = -16000")
         }
         do {
-            pool = try DatabasePool(path: path, configuration: configuration)
-            // GRDB sets synchronous=NORMAL when it enables WAL; set ours afterwards.
-            try pool.barrierWriteWithoutTransaction { db in
-                try db.execute(sql: "PRAGMA synchronous = \(durability.rawValue)")
-                try db.execute(sql: "PRAGMA journal_size_limit = 67108864")
+            // Processes that open one database at once (`serve` and a `status` beside it) take
+            // turns: SQLite refuses, without waiting, to switch a fresh file to WAL while another
+            // connection reads it, and GRDB reads which migrations are applied before it starts
+            // each one, so the second process would run a migration the first just applied.
+            pool = try LockFile.exclusively(LockFile.path(besideDatabase: path, suffix: ".open.lock")) {
+                let pool = try DatabasePool(path: path, configuration: configuration)
+                // GRDB sets synchronous=NORMAL when it enables WAL; set ours afterwards.
+                try pool.barrierWriteWithoutTransaction { db in
+                    try db.execute(sql: "PRAGMA synchronous = \(durability.rawValue)")
+                    try db.execute(sql: "PRAGMA journal_size_limit = 67108864")
+                }
+                try Schema.migrator.migrate(pool)
+                return pool
             }
-            try Schema.migrator.migrate(pool)
         } catch let error as StoreError {
             throw error
         } catch {

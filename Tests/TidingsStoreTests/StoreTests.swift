@@ -35,6 +35,24 @@ struct StoreTests {
         #expect(try store().synchronousMode() == 2)  // FULL
     }
 
+    /// `serve` and a `status` beside it may both open a fresh database: each must find it
+    /// migrated, not fail on a table the other just created.
+    @Test func processesOpeningAFreshDatabaseAtOnceTakeTurnsToMigrate() async throws {
+        for round in 0..<20 {
+            let path = directory.appendingPathComponent("fresh-\(round).sqlite").path
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            let failures = await withTaskGroup(of: String?.self) { group in
+                for _ in 0..<6 {
+                    group.addTask {
+                        do { _ = try Store(path: path, durability: .normal); return nil } catch { return "\(error)" }
+                    }
+                }
+                return await group.reduce(into: [String]()) { if let failure = $1 { $0.append(failure) } }
+            }
+            #expect(failures.isEmpty, "round \(round): \(failures.first ?? "")")
+        }
+    }
+
     @Test func appendingTheSameEventTwiceStoresItOnce() throws {
         let store = try store()
         let first = try store.append(day, now: now)

@@ -1,4 +1,5 @@
 import Foundation
+import TidingsStore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -36,6 +37,6 @@ public final class AppendLock: Sendable {
     }
 
     static func path(_ databasePath: String, _ id: String) -> String {
-        (DaemonLock.lockPath(databasePath) as NSString).deletingPathExtension + ".append-\(id).lock"
+        LockFile.path(besideDatabase: databasePath, suffix: ".append-\(id).lock")
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import TidingsCore
+import TidingsStore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -35,19 +36,8 @@ public final class DaemonLock: Sendable {
         close(descriptor)
     }
 
-    /// The lock sits beside the database file itself, found through any symbolic links, so two
-    /// paths to one database share one lock. (Not beside the database file as opened: closing
-    /// any descriptor of that file would drop SQLite's own POSIX locks on it.)
     static func lockPath(_ databasePath: String) -> String {
-        func real(_ path: String) -> String? {
-            guard let resolved = realpath(path, nil) else { return nil }
-            defer { free(resolved) }
-            return String(cString: resolved)
-        }
-        if let file = real(databasePath) { return file + ".lock" }
-        let directory = (databasePath as NSString).deletingLastPathComponent
-        let name = (databasePath as NSString).lastPathComponent
-        return (real(directory.isEmpty ? "." : directory).map { $0 + "/" + name } ?? databasePath) + ".lock"
+        LockFile.path(besideDatabase: databasePath, suffix: ".lock")
     }
 
     /// Whether a `tidings serve` holds the lock of this database now, for commands that wait
