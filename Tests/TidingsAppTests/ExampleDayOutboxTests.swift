@@ -1,0 +1,76 @@
+import Foundation
+import GRDB
+import Testing
+import TidingsApp
+import TidingsCore
+import TidingsStore
+
+/// The example day's outbox, as the shipped configuration makes it, against a record taken
+/// before the pipeline was rebuilt (commit c2b8c4b): the same keys, workflows, routes, states
+/// and rendered words. A refactor of the projection path must not change what customers get.
+@Suite("The example day's outbox")
+struct ExampleDayOutboxTests {
+    static let recordPath = Paths.root.appendingPathComponent("Tests/Records/example-day-outbox.txt")
+
+    @Test func isTheSameAsBeforeThePipelineWasRebuilt() async throws {
+        let lines = try await Self.outbox()
+        let recorded = try String(contentsOf: Self.recordPath, encoding: .utf8).split(separator: "\n").map(String.init)
+        #expect(lines.count > 50)
+        let missing = recorded.filter { !lines.contains($0) }
+        let added = lines.filter { !recorded.contains($0) }
+        #expect(missing.isEmpty && added.isEmpty, "missing: \(missing)\nadded: \(added)")
+    }
+
+    /// One line per message, sorted by key. The day is projected on a fixed clock, and the
+    /// deadlines it promises fire a day, a week and two months later.
+    static func outbox() async throws -> [String] {
+        let directory = try Paths.temporaryDirectory("example-day")
+        let env = Paths.environment(in: directory).merging(["DATABASE_SYNCHRONOUS": "normal"]) { $1 }
+        let runtime = try await Runtime.load(configPath: env["TIDINGS_CONFIG"]!, environment: env)
+        let store = try Store(path: runtime.config.databasePath, durability: .normal)
+        let day = try String(contentsOf: Paths.root.appendingPathComponent("config/examples/day.ndjson"), encoding: .utf8)
+        let events = try day.split(separator: "\n").map { line -> CloudEvent in
+            let parsed = try JSONValue.parse(Array(line.utf8))
+            return try EventValidator.validate(parsed).get()
+        }
+        let start = Timestamp.parse("2026-11-18T12:00:00Z")!
+        _ = try store.append(events, now: start)
+        func drain(_ now: Date) throws {
+            while true {
+                let batch = try store.processBatch(limit: 7, engine: runtime.engine, now: now, fanoutLimit: 3)
+                if batch.processed == 0 && !batch.fanoutPending { return }
+            }
+        }
+        try drain(start)
+        for jump: TimeInterval in [86_400, 7 * 86_400, 60 * 86_400] {
+            let now = start.addingTimeInterval(jump)
+            while try store.fireDueTimers(now: now).timers > 0 {}
+            try drain(now)
+        }
+        let rendered = try store.pool.read { db in
+            try Dictionary(uniqueKeysWithValues: Row.fetchAll(db, sql: "SELECT key, template, channel, locale, context FROM messages").map { row in
+                (row["key"] as String, row)
+            })
+        }
+        return try store.messages(limit: 100_000).map { message in
+            var words = "-"
+            if let row = rendered[message.key], let name = row["channel"] as String?, let channel = Channel(rawValue: name) {
+                let context = try JSONValue.parse(Array(row["context"] as Data))
+                let text = try runtime.catalog.render(template: row["template"], channel: channel, locale: row["locale"], context: context)
+                words = fingerprint([text.subject ?? "", text.text, text.html ?? ""].joined(separator: "\u{1}"))
+            }
+            return [message.key, message.workflow, message.customerID, message.subjectID ?? "-", message.channel ?? "-",
+                    message.recipient ?? "-", message.state.rawValue, message.lastError ?? "-", words].joined(separator: " | ")
+        }.sorted()
+    }
+
+    /// FNV-1a over the rendered words: enough to see that they changed, short enough to keep.
+    static func fingerprint(_ text: String) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in text.utf8 {
+            hash ^= UInt64(byte)
+            hash &*= 0x100_0000_01b3
+        }
+        return String(hash, radix: 16)
+    }
+}
