@@ -3,8 +3,9 @@ import Foundation
 extension Bench {
     /// 7. 100,000 open orders in one region, each customer reachable by SMS only; the daemon
     /// has caught up and sent everything before. One `shipping.disruption_announced` for the
-    /// region is posted; measured from its 2xx to every disruption SMS being recorded as
-    /// accepted by nginx (204), which a poll of the outbox sees.
+    /// region is posted; measured from its 2xx to every order's alert being in the outbox (the
+    /// fan-out), and on to every disruption SMS being recorded as accepted by nginx (204), which
+    /// a poll of the outbox sees. Sending runs during the fan-out, as it would in production.
     func disruption() async throws -> [Outcome] {
         let total = count(100_000)
         let nginx = try await Nginx.start(work: work)
@@ -21,7 +22,7 @@ extension Bench {
 
         let (daemon, port) = try await tidings.serve()
         let progress = Progress(pool: try tidings.reader())
-        let seconds = try await stopping(daemon) {
+        let (fanout, seconds) = try await stopping(daemon) {
             try await stopping(nginx.child) {
                 try await progress.caughtUp(timeout: 600)
                 try await progress.wait(timeout: 600, "the daemon to send what the orders caused") { try !progress.unsent(channel: "sms") }
@@ -30,15 +31,21 @@ extension Bench {
                 let posted = try await HTTPLoad(port: port, token: tidings.token, contentType: "application/cloudevents+json", total: 1,
                                                 make: { announcement[$0] }).closedLoop(connections: 1)
                 guard posted.accepted == 1 else { throw BenchError("the announcement was refused: \(posted.firstRefusal ?? "")") }
+                // Once the checkpoint passes the announcement, its orders are queued in `fanout`;
+                // the fan-out is done when the last chunk of them has its outbox rows.
                 try await progress.caughtUp(timeout: 600)
+                try await progress.wait(timeout: 600, "the disruption's fan-out") { try !progress.fanoutPending() }
+                let fanout = (ContinuousClock.now - start).seconds
                 try await progress.wait(timeout: 600, "\(total) disruption alerts sent") {
                     try !progress.unsent(channel: "sms")
                         && progress.messages(state: "sent", channel: "sms", workflow: "disruption_alert") >= total
                 }
-                return (ContinuousClock.now - start).seconds
+                return (fanout, (ContinuousClock.now - start).seconds)
             }
         }
-        return [Outcome(scenario: "7 disruption, \(total) orders", figure: seconds, unit: "s", target: "<= 10 s", pass: seconds <= 10,
+        return [Outcome(scenario: "7 disruption fan-out, \(total) orders", figure: fanout, unit: "s", target: "<= 2 s", pass: fanout <= 2,
+                        details: ["orders": Double(total), "orders_per_s": Double(total) / fanout]),
+                Outcome(scenario: "7 disruption, \(total) orders", figure: seconds, unit: "s", target: "<= 10 s", pass: seconds <= 10,
                         details: ["orders": Double(total), "alerts_per_s": Double(total) / seconds])]
     }
 }

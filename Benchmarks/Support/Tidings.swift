@@ -109,6 +109,12 @@ struct Progress {
         }
     }
 
+    /// Whether a disruption still has orders to tell (rows in `fanout`): cheap enough to ask
+    /// every 20 ms.
+    func fanoutPending() throws -> Bool {
+        try pool.read { db in try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM fanout)") ?? false }
+    }
+
     /// Whether a message of the channel is still to be sent: cheap enough to ask every 20 ms.
     func unsent(channel: String) throws -> Bool {
         try pool.read { db in
