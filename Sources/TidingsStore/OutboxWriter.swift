@@ -32,8 +32,8 @@ struct OutboxWriter {
         self.engine = engine
         insert = try db.cachedStatement(sql: """
             INSERT INTO messages (key, workflow, category, customer_id, subject_id, event_position, channel, recipient,
-                fallback, template, locale, context, state, created_at, due_at, updated_at, last_error, event_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                fallback, template, locale, context, state, created_at, due_at, updated_at, last_error, event_at, priority)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (key) DO NOTHING
             """)
         update = try db.cachedStatement(sql: """
@@ -87,6 +87,7 @@ struct OutboxWriter {
                 intent.key, intent.workflow, intent.category.rawValue, intent.customerID, intent.subjectID, intent.eventPosition,
                 intent.channel?.rawValue, intent.recipient, fallback, intent.template, intent.locale, context,
                 state.rawValue, now, due, now, note, eventAt.timeIntervalSince1970,
+                ClaimPriority(category: intent.category, eventType: eventType).rawValue,
             ])
             guard db.changesCount > 0 else {
                 try checkSameMessage(intent)

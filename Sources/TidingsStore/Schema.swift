@@ -190,6 +190,19 @@ enum Schema {
                 CREATE INDEX events_by_append ON events (append_id) WHERE append_id IS NOT NULL;
                 """)
         }
+        migrator.registerMigration("v7: claim priority") { db in
+            // The priorities are `ClaimPriority`'s, written out (a test holds them to it):
+            // acknowledgements and what a deadline caused first, follow-ups last.
+            try db.execute(sql: """
+                ALTER TABLE messages ADD COLUMN priority INTEGER NOT NULL DEFAULT 1;
+                UPDATE messages SET priority = 0 WHERE category = 'acknowledgement' OR event_position IN (
+                    SELECT position FROM events WHERE type IN ('order.dispatch_overdue', 'order.delivery_overdue',
+                        'ticket.response_overdue', 'ticket.resolution_due_soon', 'ticket.resolution_overdue'));
+                UPDATE messages SET priority = 2 WHERE category = 'follow_up' AND priority = 1;
+                DROP INDEX messages_claimable;
+                CREATE INDEX messages_claimable_by_priority ON messages (channel, priority, due_at) WHERE state IN ('pending', 'retrying');
+                """)
+        }
         return migrator
     }
 

@@ -39,6 +39,18 @@ extension Store {
         return OutboxClaim(messages: claimed, disabled: disabled)
     }
 
+    /// The due messages of a channel, highest `ClaimPriority` first and the longest due first
+    /// within one: an arm per priority, so each reads its own range of the index and one
+    /// priority's messages due later (a retry in an hour) are never walked over.
+    static let dueByPriority = ClaimPriority.allCases.sorted().map { priority in
+        """
+        SELECT * FROM (
+            SELECT id FROM messages WHERE channel = :channel AND priority = \(priority.rawValue)
+                AND state IN \(MessageState.unsent.sqlList) AND due_at <= :now
+            ORDER BY due_at LIMIT :limit)
+        """
+    }.joined(separator: "\nUNION ALL\n")
+
     static func claim(_ db: Database, channel: Channel, limit: Int, now: Date, lease: TimeInterval, owner: String) throws -> [OutboxMessage] {
         guard limit > 0 else { return [] }
         let statement = try db.cachedStatement(sql: """
@@ -48,9 +60,7 @@ extension Store {
                 SELECT id FROM messages WHERE channel = :channel AND state = \(MessageState.sending.sqlLiteral) AND lease_until < :now
                     AND claimed_by IS NOT :owner
                 UNION ALL
-                SELECT * FROM (
-                    SELECT id FROM messages WHERE channel = :channel AND state IN \(MessageState.unsent.sqlList) AND due_at <= :now
-                    ORDER BY due_at)
+                \(dueByPriority)
                 LIMIT :limit)
             RETURNING id, key, workflow, category, customer_id, subject_id, recipient, fallback, template, locale, context,
                 attempts, route_attempts, due_at, lease_until, last_error, route_started_at, event_at

@@ -81,12 +81,42 @@ struct OutboxRulesTests {
             try Row.fetchAll(db, sql: "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql LIKE '%WHERE%'")
                 .reduce(into: [String: String]()) { $0[$1["name"]] = $1["sql"] }
         }
-        for name in ["messages_claimable", "messages_unsent_by_subject"] {
+        for name in ["messages_claimable_by_priority", "messages_unsent_by_subject"] {
             #expect(indexes[name]?.contains("state IN \(MessageState.unsent.sqlList)") == true, "\(name): \(indexes[name] ?? "missing")")
         }
         for name in ["orders_open_by_region", "orders_open_by_carrier"] {
             #expect(indexes[name]?.contains("status IN \(Order.Status.undelivered.sqlList)") == true, "\(name): \(indexes[name] ?? "missing")")
         }
         #expect(indexes["messages_parked"]?.contains("state = \(MessageState.parked.sqlLiteral)") == true)
+    }
+
+    /// Messages written before priorities existed get the priority `ClaimPriority` gives them
+    /// now: the migration's written-out lists must say the same as Core.
+    @Test func theMigrationGivesOlderMessagesCorePriorities() throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let queue = try DatabaseQueue(path: directory.appendingPathComponent("v6.sqlite").path)
+        try Schema.migrator.migrate(queue, upTo: "v6: staged appends")
+        let types = Deadlines.types.sorted() + ["order.placed", "ticket.opened", "ticket.resolved", "order.shipped"]
+        var expected: [Int64: ClaimPriority] = [:]
+        try queue.write { db in
+            for (t, type) in types.enumerated() {
+                try db.execute(sql: "INSERT INTO events (position, source, id, type, subject, recorded_at, body) VALUES (?, 'urn:t', ?, ?, 's', 0, x'7b7d')",
+                               arguments: [t + 1, "e\(t)", type])
+                for category in Workflow.Category.allCases {
+                    try db.execute(sql: """
+                        INSERT INTO messages (key, workflow, category, customer_id, event_position, template, locale, context, state,
+                            created_at, due_at, updated_at) VALUES (?, 'w', ?, 'c', ?, 't', 'en', x'7b7d', 'pending', 0, 0, 0)
+                        """, arguments: ["\(type)/\(category.rawValue)", category.rawValue, t + 1])
+                    expected[db.lastInsertedRowID] = ClaimPriority(category: category, eventType: type)
+                }
+            }
+        }
+        try Schema.migrator.migrate(queue)
+        let stored = try queue.read { db in
+            try Row.fetchAll(db, sql: "SELECT id, priority FROM messages").reduce(into: [Int64: ClaimPriority]()) {
+                $0[$1["id"]] = ClaimPriority(rawValue: $1["priority"])
+            }
+        }
+        #expect(stored == expected)
     }
 }

@@ -154,6 +154,35 @@ struct StoreTests {
         #expect(try store.claim(channel: .email, limit: 10, now: now.addingTimeInterval(402), lease: 60, owner: "d1").first?.progress.attempts == 1)
     }
 
+    /// A backlog of shipped notices does not hold up a complaint's acknowledgement that came
+    /// after them; follow-ups wait for everything else. (Apologies: `ClaimPriorityTests`.)
+    @Test func claimsTakeAcknowledgementsFirstAndFollowUpsLast() throws {
+        let store = try store()
+        let workflows = WorkflowEngine(workflows: WorkflowSet(workflows: [
+            Workflow(id: "shipped", on: "order.shipped", category: .orderStatus, channels: [.fixed(.email)], template: "shipped"),
+            Workflow(id: "ack", on: "ticket.opened", category: .acknowledgement, channels: [.fixed(.email)], template: "ack"),
+            Workflow(id: "resolved", on: "ticket.resolved", category: .followUp, channels: [.fixed(.email)], template: "resolved"),
+        ]), shop: ShopInfo(name: "S", email: "s@s.example", url: "https://s.example", phone: ""))
+        var events = [event("customer.registered", "c-1", ["email": "ann@example.com"])]
+        for n in 0..<20 {
+            events.append(event("order.placed", "o-\(n)", ["customer_id": "c-1", "total": 1, "currency": "EUR",
+                                                          "items": [["sku": "A", "name": "A", "quantity": 1, "unit_price": 1]]]))
+        }
+        events.append(event("ticket.opened", "t-1", ["customer_id": "c-1", "kind": "complaint", "subject": "late"]))
+        events.append(event("ticket.resolved", "t-1", [:]))
+        events += (0..<20).map { event("order.shipped", "o-\($0)", [:]) }
+        events.append(event("ticket.opened", "t-2", ["customer_id": "c-1", "kind": "complaint", "subject": "broken"]))
+        _ = try store.append(events, now: now)
+        _ = try store.processBatch(limit: 100, engine: workflows, now: now)
+        var claims: [[String]] = []
+        while case let claimed = try store.claim(channel: .email, limit: 2, now: now.addingTimeInterval(1), lease: 60, owner: "me"), !claimed.isEmpty {
+            claims.append(claimed.map(\.workflow).sorted())
+        }
+        #expect(claims.joined().count == 23, "\(claims)")
+        #expect(claims.first == ["ack", "ack"], "\(claims)")
+        #expect(claims.last == ["resolved"] && !claims.dropLast().joined().contains("resolved"), "\(claims)")
+    }
+
     @Test func aDeadChannelFallsBackToTheNextRoute() throws {
         let store = try store()
         _ = try store.append(day + [event("customer.updated", "c-1", ["preferences": ["channels": ["sms", "email"]]])], now: now)
