@@ -27,6 +27,9 @@ struct Suite: AsyncParsableCommand {
     @Option(help: "Scale every count by this factor (0.1 for a quick look; targets are for 1).")
     var scale = 1.0
 
+    @Option(help: "The daemon's log level: warning by default; info adds a line per message sent, to measure what that costs.")
+    var logLevel = "warning"
+
     func run() async throws {
         let root = URL(fileURLWithPath: repository).standardizedFileURL
         let workURL = URL(fileURLWithPath: work, relativeTo: root).standardizedFileURL
@@ -36,7 +39,7 @@ struct Suite: AsyncParsableCommand {
         guard FileManager.default.isExecutableFile(atPath: binary) else {
             throw BenchError("no tidings binary at \(binary): build it with `swift build -c release`")
         }
-        let bench = Bench(binary: binary, repository: root, work: workURL, scale: scale)
+        let bench = Bench(binary: binary, repository: root, work: workURL, scale: scale, logLevel: logLevel)
         let chosen = Set((only ?? "1,2,3,4,5,6,7,8").split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) })
         var report = Report(started: ISO8601DateFormatter().string(from: Date()), machine: Self.machine(), scale: scale)
         let scenarios: [(Int, String, () async throws -> [Outcome])] = [
@@ -87,10 +90,11 @@ struct Bench: Sendable {
     let repository: URL
     let work: URL
     let scale: Double
+    let logLevel: String
 
     func count(_ base: Int) -> Int { max(100, Int(Double(base) * scale)) }
 
     func tidings(_ scenario: String) throws -> Tidings {
-        try Tidings(binary: binary, repository: repository, work: work, scenario: scenario)
+        try Tidings(binary: binary, repository: repository, work: work, scenario: scenario, logLevel: logLevel)
     }
 }

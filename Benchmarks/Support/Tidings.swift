@@ -12,7 +12,7 @@ struct Tidings {
     var environment: [String: String]
     let token = "bench-token-0000000000000001"
 
-    init(binary: String, repository: URL, work: URL, scenario: String) throws {
+    init(binary: String, repository: URL, work: URL, scenario: String, logLevel: String) throws {
         self.binary = binary
         self.repository = repository
         self.work = work.appendingPathComponent(scenario)
@@ -23,7 +23,7 @@ struct Tidings {
             "TIDINGS_CONFIG": repository.appendingPathComponent("config/tidings.yaml").path,
             "DATABASE_PATH": database.path,
             "DATABASE_SYNCHRONOUS": "full",
-            "LOG_LEVEL": "warning",
+            "LOG_LEVEL": logLevel,
             "SPOOL_DIRECTORY": self.work.appendingPathComponent("spool").path,
             "HTTP_TOKENS": "bench ingest,read,admin \(token)",
             "HTTP_BODY_LIMIT": "8388608",
