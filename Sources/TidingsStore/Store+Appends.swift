@@ -67,10 +67,13 @@ extension Store {
         return gone.count
     }
 
+    /// Only while it is still in progress: an append that finished between the listing and
+    /// here (its process then gone too) has visible events, which stay.
     func abandonAppend(_ id: String) throws {
         try write("abandoning append \(id)") { db in
-            try db.execute(sql: "DELETE FROM events WHERE append_id = ?", arguments: [id])
             try db.execute(sql: "DELETE FROM appends WHERE id = ?", arguments: [id])
+            guard db.changesCount == 1 else { return }
+            try db.execute(sql: "DELETE FROM events WHERE append_id = ?", arguments: [id])
         }
     }
 }

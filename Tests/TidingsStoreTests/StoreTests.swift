@@ -89,6 +89,17 @@ struct StoreTests {
         #expect(throws: StoreError.self) { try abandoned.finish() }
     }
 
+    /// The reaper lists the appends in progress, then abandons those whose process is gone: an
+    /// append that finished and exited in between keeps its events, which are visible by then.
+    @Test func anAppendThatFinishedIsNotAbandonedAfterAll() throws {
+        let store = try store()
+        var staged = try store.beginAppend(id: "a1", now: now)
+        try staged.append(day, now: now)
+        try staged.finish()
+        try store.abandonAppend("a1")
+        #expect(try store.head() == 3)
+    }
+
     @Test func thePipelineAppliesEachEventExactlyOnce() throws {
         let store = try store()
         _ = try store.append(day, now: now)
