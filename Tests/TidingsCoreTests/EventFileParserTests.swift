@@ -47,5 +47,8 @@ struct EventFileParserTests {
         #expect(found.problems[2].hasPrefix("line 5: id") && found.problems[2].contains("also line 1"))
         #expect(try read("[\(event("a")),]", block: 3).problems == ["event 2: (json): is not valid JSON"])
         #expect(try read("[\(event("a")), \(event("b"))", block: 3).problems.last?.hasPrefix("file: (json): the JSON array has no closing ]") == true)
+        let twoArrays = try read("[\(event("a"))]\n[\(event("b"))]", block: 4)
+        #expect(twoArrays.problems == ["file: (json): there is more after the array's closing ]: a file holds one JSON array, or NDJSON"], "\(twoArrays)")
+        #expect(try read("[\(event("a"))]  \n\n", block: 2).problems.isEmpty)
     }
 }

@@ -27,6 +27,9 @@ public struct EventFileParser {
     private var unclosed = false
     /// The array's closing bracket was read: what follows is ignored.
     private var closed = false
+    /// Something other than blanks after the array's closing `]`: a second array, say, which
+    /// would otherwise go unread while the append reports success.
+    private var trailing = false
     /// Each `(source, id)` seen so far, with a hash of its content and where it was.
     private var seen: [Identity: (content: Int, place: Int)] = [:]
 
@@ -86,6 +89,10 @@ public struct EventFileParser {
                     events.append(event)
                 }
             }
+        }
+        if trailing {
+            trailing = false
+            problems.append(Problem(place: "file", issue: FieldIssue(field: "(json)", message: "there is more after the array's closing ]: a file holds one JSON array, or NDJSON")))
         }
         if unclosed {
             unclosed = false
@@ -167,6 +174,18 @@ public struct EventFileParser {
         }
     }
 
+    /// Reads to the end of the input, from `start`: whether nothing but blanks is left.
+    private mutating func restIsBlank() throws -> Bool {
+        while true {
+            if buffer[start...].contains(where: { !Self.isSpace($0) }) {
+                start = buffer.count
+                return false
+            }
+            start = buffer.count
+            guard try fill() else { return true }
+        }
+    }
+
     /// One element of a top-level array: scans to the comma or bracket at depth zero, outside
     /// strings.
     private mutating func nextElement() throws -> ArraySlice<UInt8>? {
@@ -196,7 +215,7 @@ public struct EventFileParser {
                         start = index + 1
                         if byte == UInt8(ascii: "]") {
                             closed = true
-                            start = buffer.count
+                            trailing = try !restIsBlank()
                             // `[]` is empty; `[1,]` has an empty element, which fails to parse.
                             return element.contains(where: { !Self.isSpace($0) }) || number > 0 ? element : nil
                         }
