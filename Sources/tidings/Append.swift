@@ -52,18 +52,27 @@ struct Append: AsyncParsableCommand {
                     if problemCount == 0 { try staged.append(chunk.events, now: now()) }
                 }
             } catch {
-                try? staged.abandon()
-                throw Failure(message: "appended nothing: \(error)")
+                throw Failure(message: "appended nothing: \(error)" + Self.abandon(staged))
             }
             guard problemCount == 0 else {
-                try staged.abandon()
                 for problem in problems { FileHandle.standardError.write(Data("\(StatusReport.printable(problem.description))\n".utf8)) }
                 if problemCount > problems.count { FileHandle.standardError.write(Data("… and \(problemCount - problems.count) more\n".utf8)) }
-                throw Failure(message: "appended nothing: \(problemCount) problem\(problemCount == 1 ? "" : "s") in \(file)")
+                throw Failure(message: "appended nothing: \(problemCount) problem\(problemCount == 1 ? "" : "s") in \(file)" + Self.abandon(staged))
             }
             try staged.finish()
             withExtendedLifetime(lock) {}
             print("appended \(staged.appended) event\(staged.appended == 1 ? "" : "s"), \(staged.alreadyStored) already stored")
+        }
+    }
+
+    /// Takes the staged events out again. If that fails it is said, not dropped: the events
+    /// stay invisible, and the daemon or the next append removes them once this process exits.
+    static func abandon(_ staged: StagedAppend) -> String {
+        do {
+            try staged.abandon()
+            return ""
+        } catch {
+            return " (its staged events are removed once this process exits, by the daemon or the next append: \(error))"
         }
     }
 }
