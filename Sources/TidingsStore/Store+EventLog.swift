@@ -48,9 +48,12 @@ extension Store {
         try read("reading the log head") { db in try Self.head(db) }
     }
 
+    /// The log as readers see it ends before the first event of the oldest append in progress.
+    static let visibleBelow = "COALESCE((SELECT MIN(first_position) FROM appends), 9223372036854775807)"
+
     static func head(_ db: Database) throws -> Int64 {
         try Int64.fetchOne(db.cachedStatement(sql: """
-            SELECT MAX(position) FROM events WHERE position < COALESCE((SELECT MIN(first_position) FROM appends), 9223372036854775807)
+            SELECT MAX(position) FROM events WHERE position < \(visibleBelow)
             """)) ?? 0
     }
 
@@ -70,7 +73,7 @@ extension Store {
         // nothing committed after it is read before it.
         let statement = try db.cachedStatement(sql: """
             SELECT position, recorded_at, body FROM events
-            WHERE position > ? AND position < COALESCE((SELECT MIN(first_position) FROM appends), 9223372036854775807)
+            WHERE position > ? AND position < \(visibleBelow)
             ORDER BY position LIMIT ?
             """)
         let rows = try Row.fetchCursor(statement, arguments: [position, limit])

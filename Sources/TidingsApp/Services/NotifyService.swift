@@ -37,7 +37,7 @@ public struct NotifyService: Service {
         logger.info("told systemd we are ready", metadata: ["watchdog": "\(notifier.watchdogInterval.map { "\($0)" } ?? "off")"])
         let tick = min(notifier.watchdogInterval ?? statusInterval, statusInterval)
         var sinceStatus = Duration.zero
-        var undelivered = 0
+        var warnedUndelivered = false
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
                 try await cancelWhenGracefulShutdown { try await Task.sleep(for: tick) }
@@ -50,11 +50,11 @@ public struct NotifyService: Service {
                 if stale {
                     logger.warning("pipeline loop looks stuck; withholding the watchdog ping")
                 } else if !notifier.notify("WATCHDOG=1") {
-                    undelivered += 1
                     // Once per streak: systemd is not reading (or the socket is gone).
-                    if undelivered == 1 { logger.warning("systemd did not take the watchdog ping; trying again each tick") }
+                    if !warnedUndelivered { logger.warning("systemd did not take the watchdog ping; trying again each tick") }
+                    warnedUndelivered = true
                 } else {
-                    undelivered = 0
+                    warnedUndelivered = false
                 }
             }
             sinceStatus += tick
