@@ -12,6 +12,7 @@ extension API {
         let body = try await collect(request)
         let events = try EventDecoding.decode(body, headers: request.headers)
         let result = try await environment.commit.append(events)
+        guard result.stagedElsewhere == 0 else { throw Self.stagedElsewhere(result) }
         let value: JSONValue = [
             "appended": .number(Double(result.appended)), "already_stored": .number(Double(result.alreadyStored)),
             "positions": .array(result.positions.map { .number(Double($0)) }),
@@ -44,6 +45,17 @@ extension API {
             }
             return body
         }
+    }
+
+    /// Some events are staged by a `tidings append` still running, and are gone if it fails:
+    /// not a 2xx, which would say they are durable. Sending again is harmless.
+    static func stagedElsewhere(_ result: AppendResult) -> Problem {
+        var problem = Problem(.serviceUnavailable, "Service Unavailable", detail: """
+            \(result.stagedElsewhere) of the events are being appended by a tidings append that is still running; \
+            the other \(result.appended + result.alreadyStored) are stored. Send the request again shortly: what is stored is skipped
+            """)
+        problem.headers[.retryAfter] = "1"
+        return problem
     }
 
     func tooLarge(_ limit: Int) -> Problem {

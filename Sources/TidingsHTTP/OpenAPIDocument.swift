@@ -28,7 +28,9 @@ paths:
         one invalid event stores none of it. An event whose (source, id) is already stored is
         skipped; the same (source, id) twice in one request with other content is refused (400).
         The deadline types and sources under urn:tidings: are the daemon's own (403). A 2xx
-        means the events are on disk. docs/events.md describes every event type.
+        means the events are on disk; 503 with Retry-After when the database fails or when some
+        events are staged by a tidings append still running (send again: what is stored is
+        skipped). docs/events.md describes every event type.
       requestBody:
         required: true
         content:

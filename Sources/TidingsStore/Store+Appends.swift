@@ -11,6 +11,8 @@ public struct StagedAppend: Sendable {
     /// How many events this append added, and how many were in the log already.
     public private(set) var appended = 0
     public private(set) var alreadyStored = 0
+    /// Events another append still running has staged: stored only if that one finishes.
+    public private(set) var stagedElsewhere = 0
 
     /// Appends a chunk, in a transaction of its own.
     public mutating func append(_ events: [CloudEvent], now: Date) throws {
@@ -19,6 +21,7 @@ public struct StagedAppend: Sendable {
         }
         appended += chunk.appended
         alreadyStored += chunk.alreadyStored
+        stagedElsewhere += chunk.stagedElsewhere
     }
 
     /// Makes every event of the append visible at once.

@@ -35,11 +35,21 @@ extension Store {
             try insert.execute()
             if db.changesCount > 0 {
                 result.positions.append(db.lastInsertedRowID)
+            } else if try isStagedElsewhere(db, event, appendID: appendID) {
+                result.stagedElsewhere += 1
             } else {
                 result.alreadyStored += 1
             }
         }
         return result
+    }
+
+    /// Whether the stored copy of `event` belongs to another append still in progress: not
+    /// stored for good until that append finishes. Asked only for duplicates, which are rare.
+    static func isStagedElsewhere(_ db: Database, _ event: CloudEvent, appendID: String?) throws -> Bool {
+        let owner = try String?.fetchOne(db.cachedStatement(sql: "SELECT append_id FROM events WHERE source = ? AND id = ?"),
+                                         arguments: [event.source, event.id]) ?? nil
+        return owner != nil && owner != appendID
     }
 
     /// The position of the newest event readers may see, 0 for an empty log: below the first

@@ -61,7 +61,12 @@ struct Append: AsyncParsableCommand {
             }
             try staged.finish()
             withExtendedLifetime(lock) {}
-            print("appended \(staged.appended) event\(staged.appended == 1 ? "" : "s"), \(staged.alreadyStored) already stored")
+            let summary = "appended \(staged.appended) event\(staged.appended == 1 ? "" : "s"), \(staged.alreadyStored) already stored"
+            guard staged.stagedElsewhere == 0 else {
+                throw Failure(message: summary + "; \(staged.stagedElsewhere) more are staged by another tidings append still running, "
+                    + "and are lost if it fails: run this again once it has finished (what is stored is skipped)")
+            }
+            print(summary)
         }
     }
 

@@ -3,6 +3,7 @@ import Foundation
 import FoundationNetworking
 #endif
 import Testing
+import TidingsApp
 import TidingsCore
 import TidingsHTTP
 import TidingsStore
@@ -67,6 +68,7 @@ struct HTTPAPITests {
     }
 
     static let customer = event("c-1", "customer.registered", "c-1", #"{"name":"Ann","email":"ann@example.com"}"#)
+    static let customer2 = event("c-2", "customer.registered", "c-2", #"{"name":"Bo","email":"bo@example.com"}"#)
     static let order = event("o-1", "order.placed", "o-1",
                              #"{"customer_id":"c-1","total":9.5,"currency":"EUR","items":[{"sku":"A","name":"Mug","quantity":1,"unit_price":9.5}]}"#)
     static let ticket = event("t-1", "ticket.opened", "t-1", #"{"customer_id":"c-1","kind":"complaint","summary":"Chipped mug"}"#)
@@ -169,6 +171,20 @@ struct HTTPAPITests {
         reply = try await Self.call("GET", "\(base)/")
         #expect(reply.headers["content-type"]?.hasPrefix("text/html") == true)
         #expect(reply.text.contains("Promises at risk"))
+
+        // An event a running `tidings append` has staged is not stored yet: 503, not 200.
+        let path = try #require(daemon.env["DATABASE_PATH"])
+        let store = try Store(path: path)
+        let lock = try AppendLock(databasePath: path, id: "http-test")
+        var staged = try store.beginAppend(id: "http-test", now: Date())
+        try staged.append([try #require(CloudEvent(stored: JSONValue.parse(Data(Self.customer2.utf8))))], now: Date())
+        reply = try await Self.call("POST", events, token: Self.ingest, type: "application/cloudevents+json", body: Data(Self.customer2.utf8))
+        #expect(reply.status == 503, "\(reply.text)")
+        #expect(reply.headers["retry-after"] == "1")
+        try staged.abandon()
+        withExtendedLifetime(lock) {}
+        reply = try await Self.call("POST", events, token: Self.ingest, type: "application/cloudevents+json", body: Data(Self.customer2.utf8))
+        #expect(reply.status == 201, "\(reply.text)")
 
         daemon.child.signal(SIGTERM)
         #expect(try await daemon.child.wait(timeout: 30) == 0)

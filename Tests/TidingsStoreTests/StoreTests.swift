@@ -89,6 +89,23 @@ struct StoreTests {
         #expect(throws: StoreError.self) { try abandoned.finish() }
     }
 
+    /// An event another append has staged is not "already stored": that append may still be
+    /// abandoned, and a sender told 2xx would never send it again.
+    @Test func anEventStagedByAnotherAppendIsNotCountedAsStored() throws {
+        let store = try store()
+        var staged = try store.beginAppend(id: "a1", now: now)
+        try staged.append([day[0]], now: now)
+        let meanwhile = try store.append([day[0], day[1]], now: now)
+        #expect(meanwhile == AppendResult(positions: [2], alreadyStored: 0, stagedElsewhere: 1))
+        var second = try store.beginAppend(id: "a2", now: now)
+        try second.append([day[0]], now: now)
+        #expect(second.stagedElsewhere == 1)
+        try second.finish()
+        try staged.abandon()
+        #expect(try store.append([day[0]], now: now) == AppendResult(positions: [3], alreadyStored: 0))
+        #expect(try store.append([day[0], day[1]], now: now) == AppendResult(positions: [], alreadyStored: 2))
+    }
+
     /// The reaper lists the appends in progress, then abandons those whose process is gone: an
     /// append that finished and exited in between keeps its events, which are visible by then.
     @Test func anAppendThatFinishedIsNotAbandonedAfterAll() throws {

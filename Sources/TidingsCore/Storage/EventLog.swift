@@ -1,13 +1,17 @@
 import Foundation
 
-/// What an append did: the positions of the new events, and how many were already stored.
+/// What an append did: the positions of the new events, how many were already stored, and
+/// how many are staged by a `tidings append` still running. Those are not stored yet: if that
+/// append is abandoned they are gone, so the sender must send them again later.
 public struct AppendResult: Sendable, Hashable {
     public var positions: [Int64]
     public var alreadyStored: Int
+    public var stagedElsewhere: Int
 
-    public init(positions: [Int64], alreadyStored: Int) {
+    public init(positions: [Int64], alreadyStored: Int, stagedElsewhere: Int = 0) {
         self.positions = positions
         self.alreadyStored = alreadyStored
+        self.stagedElsewhere = stagedElsewhere
     }
 
     public var appended: Int { positions.count }
