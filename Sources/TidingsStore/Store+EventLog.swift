@@ -44,12 +44,14 @@ extension Store {
         return result
     }
 
-    /// Whether the stored copy of `event` belongs to another append still in progress: not
-    /// stored for good until that append finishes. Asked only for duplicates, which are rare.
+    /// Whether the stored copy of `event` belongs to another append still in progress (a
+    /// finished one leaves its id on its events): not stored for good until that append
+    /// finishes. Asked only for duplicates, which are rare.
     static func isStagedElsewhere(_ db: Database, _ event: CloudEvent, appendID: String?) throws -> Bool {
-        let owner = try String?.fetchOne(db.cachedStatement(sql: "SELECT append_id FROM events WHERE source = ? AND id = ?"),
-                                         arguments: [event.source, event.id]) ?? nil
-        return owner != nil && owner != appendID
+        try Bool.fetchOne(db.cachedStatement(sql: """
+            SELECT EXISTS (SELECT 1 FROM events WHERE source = ? AND id = ? AND append_id IS NOT ?
+                AND append_id IN (SELECT id FROM appends))
+            """), arguments: [event.source, event.id, appendID]) ?? false
     }
 
     /// The position of the newest event readers may see, 0 for an empty log: below the first

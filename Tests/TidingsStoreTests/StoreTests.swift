@@ -104,6 +104,11 @@ struct StoreTests {
         try staged.abandon()
         #expect(try store.append([day[0]], now: now) == AppendResult(positions: [3], alreadyStored: 0))
         #expect(try store.append([day[0], day[1]], now: now) == AppendResult(positions: [], alreadyStored: 2))
+        // A finished append's events are stored, like any other.
+        var third = try store.beginAppend(id: "a3", now: now)
+        try third.append([day[2]], now: now)
+        try third.finish()
+        #expect(try store.append([day[2]], now: now) == AppendResult(positions: [], alreadyStored: 1))
     }
 
     /// The reaper lists the appends in progress, then abandons those whose process is gone: an
