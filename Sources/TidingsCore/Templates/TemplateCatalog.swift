@@ -99,12 +99,12 @@ public struct TemplateCatalog: Sendable {
         switch channel {
         case .email:
             let subject = try part(.emailSubject).split(whereSeparator: \.isNewline).joined(separator: " ")
-            return RenderedMessage(subject: subject.trimmingCharacters(in: .whitespaces), text: try part(.emailText), html: try part(.emailHTML))
+            return RenderedMessage(subject: subject.trimmingWhitespace(), text: try part(.emailText), html: try part(.emailHTML))
         case .sms:
-            return RenderedMessage(subject: nil, text: try part(.smsText).trimmingCharacters(in: .whitespacesAndNewlines), html: nil)
+            return RenderedMessage(subject: nil, text: try part(.smsText).trimmingWhitespace(), html: nil)
         case .messenger, .staff:
             let text = try part(channel == .staff ? .staffText : .messengerText)
-            return RenderedMessage(subject: nil, text: text.trimmingCharacters(in: .whitespacesAndNewlines), html: nil)
+            return RenderedMessage(subject: nil, text: text.trimmingWhitespace(), html: nil)
         }
     }
 }

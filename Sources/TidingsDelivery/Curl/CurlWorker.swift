@@ -7,15 +7,20 @@ import Synchronization
 /// at once and one connection cache, so SMTP sessions and HTTP keep-alive connections are
 /// reused across messages.
 ///
-/// `@unchecked Sendable` is safe because the multi handle, the easy handles and `active` are
-/// only touched on `queue`; the only state shared across threads is `incoming`, which a Mutex
-/// guards, and `curl_multi_wakeup`, which libcurl documents as callable from any thread.
+/// `@unchecked Sendable` is safe because the multi handle, the easy handles, `active` and
+/// `idle` are only touched on `queue`; the only state shared across threads is `incoming`,
+/// which a Mutex guards, and `curl_multi_wakeup`, which libcurl documents as callable from any
+/// thread.
 public final class CurlWorker: @unchecked Sendable {
     private typealias Completion = CheckedContinuation<CurlResponse, Never>
 
     private let queue: DispatchQueue
     private let multi: UnsafeMutableRawPointer
     private var active: [UnsafeMutableRawPointer: (CurlTransfer, Completion)] = [:]
+    /// Finished transfers, reset, for the next requests: an easy handle costs more to create
+    /// than to reset.
+    private var idle: [CurlTransfer] = []
+    private let maxIdle: Int
     private var pumping = false
     private var closed = false
     private let incoming = Mutex<[(CurlRequest, Completion)]>([])
@@ -29,6 +34,7 @@ public final class CurlWorker: @unchecked Sendable {
             throw DeliveryError(.transport, "libcurl could not create a multi handle (out of memory?)")
         }
         self.multi = multi
+        maxIdle = max(4, maxConnectionsPerHost * 2)
         queue = DispatchQueue(label: "tidings.curl.\(label)", qos: .userInitiated)
         _ = tidings_multi_setopt_long(multi, CURLMOPT_MAX_HOST_CONNECTIONS, max(1, maxConnectionsPerHost))
         _ = tidings_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, max(4, maxConnectionsPerHost * 2))
@@ -56,6 +62,7 @@ public final class CurlWorker: @unchecked Sendable {
                 completion.resume(returning: Self.failure("worker closed before the transfer finished"))
             }
             active.removeAll()
+            idle.removeAll()
             for (_, completion) in incoming.withLock({ pending in defer { pending.removeAll() }; return pending }) {
                 completion.resume(returning: Self.failure("worker closed before the transfer started"))
             }
@@ -84,6 +91,10 @@ public final class CurlWorker: @unchecked Sendable {
             curl_multi_remove_handle(multi, handle)
             if let (transfer, completion) = active.removeValue(forKey: handle) {
                 completion.resume(returning: transfer.response(code: code))
+                if idle.count < maxIdle {
+                    transfer.reset()
+                    idle.append(transfer)
+                }
             }
         }
         if active.isEmpty && incoming.withLock({ $0.isEmpty }) {
@@ -99,16 +110,20 @@ public final class CurlWorker: @unchecked Sendable {
             completion.resume(returning: Self.failure("worker closed"))
             return
         }
-        guard let transfer = CurlTransfer() else {
+        guard let transfer = idle.popLast() ?? CurlTransfer() else {
             completion.resume(returning: Self.failure("libcurl could not create an easy handle"))
             return
         }
         guard transfer.configure(request) else {
             completion.resume(returning: Self.failure(transfer.setupError ?? "libcurl refused the request"))
+            transfer.reset()
+            idle.append(transfer)
             return
         }
         let added = curl_multi_add_handle(multi, transfer.handle)
         guard added == CURLM_OK else {
+            transfer.reset()
+            idle.append(transfer)
             completion.resume(returning: Self.failure("libcurl could not start the transfer: \(String(cString: curl_multi_strerror(added)))"))
             return
         }
