@@ -109,7 +109,10 @@ let package = Package(
         ),
         .testTarget(name: "TidingsCoreTests", dependencies: ["TidingsCore"]),
         .testTarget(name: "TidingsStoreTests", dependencies: ["TidingsStore", .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "TidingsDeliveryTests", dependencies: ["TidingsDelivery", "TidingsStore"]),
+        .testTarget(
+            name: "TidingsDeliveryTests",
+            dependencies: ["TidingsDelivery", "TidingsStore", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
+        ),
         .testTarget(
             name: "TidingsAppTests",
             dependencies: [

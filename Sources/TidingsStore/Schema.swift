@@ -203,6 +203,11 @@ enum Schema {
                 CREATE INDEX messages_claimable_by_priority ON messages (channel, priority, due_at) WHERE state IN ('pending', 'retrying');
                 """)
         }
+        migrator.registerMigration("v8: claims released unsent") { db in
+            // The state a claim took a message from, so a claim the dispatcher gives back
+            // unsent (claimed ahead, then shut down) restores it exactly.
+            try db.execute(sql: "ALTER TABLE messages ADD COLUMN claimed_from TEXT")
+        }
         return migrator
     }
 

@@ -16,16 +16,17 @@ extension Store {
     /// One dispatcher turn in one transaction (one fsync): records what finished (disabling an
     /// endpoint that answered 410 Gone) and claims what each channel has room for. A disabled
     /// endpoint's messages are all claimed, so the dispatcher can fail them over at once.
-    public func settleAndClaim(_ records: [DeliveryRecord], room: [Channel: Int], endpoints: [Channel: String] = [:], now: Date,
-                               lease: TimeInterval, owner: String) throws -> OutboxClaim {
+    public func settleAndClaim(_ records: [DeliveryRecord], releasing: [Int64] = [], room: [Channel: Int], endpoints: [Channel: String] = [:],
+                               now: Date, lease: TimeInterval, owner: String) throws -> OutboxClaim {
         try write("recording \(records.count) results and claiming messages") { db in
-            try Self.settleAndClaim(db, records, room: room, endpoints: endpoints, now: now, lease: lease, owner: owner)
+            try Self.settleAndClaim(db, records, releasing: releasing, room: room, endpoints: endpoints, now: now, lease: lease, owner: owner)
         }
     }
 
-    static func settleAndClaim(_ db: Database, _ records: [DeliveryRecord], room: [Channel: Int], endpoints: [Channel: String], now: Date,
-                               lease: TimeInterval, owner: String) throws -> OutboxClaim {
+    static func settleAndClaim(_ db: Database, _ records: [DeliveryRecord], releasing: [Int64], room: [Channel: Int], endpoints: [Channel: String],
+                               now: Date, lease: TimeInterval, owner: String) throws -> OutboxClaim {
         try Self.record(db, records, now: now)
+        try Self.release(db, releasing, owner: owner, now: now)
         for record in records {
             guard case .gone(let reason) = record.outcome, let target = endpoints[record.message.channel] else { continue }
             try Self.disableEndpoint(db, channel: record.message.channel, target: target, reason: reason, now: now)
@@ -54,7 +55,8 @@ extension Store {
     static func claim(_ db: Database, channel: Channel, limit: Int, now: Date, lease: TimeInterval, owner: String) throws -> [OutboxMessage] {
         guard limit > 0 else { return [] }
         let statement = try db.cachedStatement(sql: """
-            UPDATE messages SET state = \(MessageState.sending.sqlLiteral), lease_until = :lease, claimed_by = :owner, attempts = attempts + 1,
+            UPDATE messages SET state = \(MessageState.sending.sqlLiteral), claimed_from = state, lease_until = :lease, claimed_by = :owner,
+                attempts = attempts + 1,
                 route_attempts = route_attempts + 1, route_started_at = COALESCE(route_started_at, :now), updated_at = :now
             WHERE id IN (
                 SELECT id FROM messages WHERE channel = :channel AND state = \(MessageState.sending.sqlLiteral) AND lease_until < :now
@@ -63,7 +65,7 @@ extension Store {
                 \(dueByPriority)
                 LIMIT :limit)
             RETURNING id, key, workflow, category, customer_id, subject_id, recipient, fallback, template, locale, context,
-                attempts, route_attempts, due_at, lease_until, last_error, route_started_at, event_at
+                attempts, route_attempts, due_at, lease_until, last_error, route_started_at, event_at, priority
             """)
         let now = now.timeIntervalSince1970
         let rows = try Row.fetchAll(statement, arguments: [
@@ -82,8 +84,23 @@ extension Store {
                 id: row["id"], key: row["key"], workflow: row["workflow"], category: row["category"],
                 customerID: row["customer_id"], subjectID: row["subject_id"], template: row["template"], locale: row["locale"],
                 context: (try? JSONValue.parse(context)) ?? .null, totalAttempts: row["attempts"],
-                eventAt: (row["event_at"] as Double?).map(Date.init(timeIntervalSince1970:)), progress: progress)
-        }.sorted { $0.id < $1.id }
+                eventAt: (row["event_at"] as Double?).map(Date.init(timeIntervalSince1970:)), progress: progress,
+                priority: ClaimPriority(rawValue: row["priority"]) ?? .normal)
+        }.sorted { ($0.priority, $0.id) < ($1.priority, $1.id) }
+    }
+
+    /// Gives back claims of `owner` that were never sent (claimed ahead, then not needed): each
+    /// message returns to the state it was claimed from, as if never claimed, attempt and all.
+    static func release(_ db: Database, _ ids: [Int64], owner: String, now: Date) throws {
+        guard !ids.isEmpty else { return }
+        let statement = try db.cachedStatement(sql: """
+            UPDATE messages SET state = COALESCE(claimed_from, \(MessageState.retrying.sqlLiteral)), claimed_from = NULL, lease_until = NULL,
+                claimed_by = NULL, attempts = attempts - 1, route_attempts = route_attempts - 1,
+                route_started_at = CASE WHEN route_attempts = 1 THEN NULL ELSE route_started_at END, updated_at = ?
+            WHERE id = ? AND state = \(MessageState.sending.sqlLiteral) AND claimed_by = ?
+            """)
+        let t = now.timeIntervalSince1970
+        for id in ids { try statement.execute(arguments: [t, id, owner]) }
     }
 
     /// Records a batch of attempt results in one transaction (one fsync for the lot).

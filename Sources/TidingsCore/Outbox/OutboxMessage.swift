@@ -17,12 +17,15 @@ public struct OutboxMessage: Sendable, Hashable {
     public var eventAt: Date?
     /// Where the state machine has it: claimed, on its current route.
     public var progress: DeliveryProgress
+    /// Which claimed messages go first when a channel has no room for all.
+    public var priority: ClaimPriority
 
     public var channel: Channel { progress.route.channel }
     public var recipient: String { progress.route.recipient }
 
     public init(id: Int64, key: String, workflow: String, category: String, customerID: String, subjectID: String?, template: String,
-                locale: String, context: JSONValue, totalAttempts: Int, eventAt: Date?, progress: DeliveryProgress) {
+                locale: String, context: JSONValue, totalAttempts: Int, eventAt: Date?, progress: DeliveryProgress,
+                priority: ClaimPriority = .normal) {
         self.id = id
         self.key = key
         self.workflow = workflow
@@ -35,6 +38,7 @@ public struct OutboxMessage: Sendable, Hashable {
         self.totalAttempts = totalAttempts
         self.eventAt = eventAt
         self.progress = progress
+        self.priority = priority
     }
 }
 

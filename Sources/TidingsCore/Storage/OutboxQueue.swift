@@ -15,10 +15,11 @@ public struct OutboxClaim: Sendable {
 /// each attempt, put the claims of a dead run back. The dispatcher knows nothing else of the
 /// database. Async, so that a network database can conform without blocking a thread.
 public protocol OutboxQueue: Sendable {
-    /// Records what finished (disabling an endpoint that answered 410 Gone) and claims what each
-    /// channel has room for, for `owner`, in one transaction.
-    func settleAndClaim(_ records: [DeliveryRecord], room: [Channel: Int], endpoints: [Channel: String], now: Date, lease: TimeInterval,
-                        owner: String) async throws -> OutboxClaim
+    /// Records what finished (disabling an endpoint that answered 410 Gone), gives back the
+    /// claims in `releasing` unsent (as if never claimed) and claims what each channel has room
+    /// for, for `owner`, in one transaction.
+    func settleAndClaim(_ records: [DeliveryRecord], releasing: [Int64], room: [Channel: Int], endpoints: [Channel: String], now: Date,
+                        lease: TimeInterval, owner: String) async throws -> OutboxClaim
     func record(_ records: [DeliveryRecord], now: Date) async throws
     /// Puts back, due at once, the claims left by a run that died mid-send.
     func releaseInterruptedClaims(now: Date) async throws -> Int

@@ -10,8 +10,8 @@ extension Dispatcher {
         var failed: [DeliveryRecord] = []
     }
 
-    /// One turn: records every result and claims what each gate has room for, in one
-    /// transaction (one fsync per turn, not per message). Nil when the store failed.
+    /// One turn of `drain`: records every result and claims what each gate has room for, in one
+    /// transaction. Nil when the store failed.
     func turn(_ unrecorded: inout [DeliveryRecord]) async -> Work? {
         let now = clock()
         let room = gates.withLock { book in
@@ -24,7 +24,7 @@ extension Dispatcher {
         }
         let claim: OutboxClaim
         do {
-            claim = try await queue.settleAndClaim(unrecorded, room: room, endpoints: endpoints, now: now, lease: lease, owner: owner)
+            claim = try await queue.settleAndClaim(unrecorded, releasing: [], room: room, endpoints: endpoints, now: now, lease: lease, owner: owner)
             unrecorded.removeAll()
         } catch {
             // Kept for the next turn; if the process dies first, the claims are released at the
@@ -32,12 +32,19 @@ extension Dispatcher {
             logger.error("cannot record results or claim messages", metadata: ["error": "\(error)"])
             return nil
         }
+        let work = sort(claim)
+        starting(work.send.map(\.0), now: now)
+        return work
+    }
+
+    /// Splits what was claimed: messages to send, and messages failed at once because their
+    /// endpoint is disabled.
+    func sort(_ claim: OutboxClaim) -> Work {
         let disabled = Set(claim.disabled.keys)
         if gates.withLock({ book in defer { book.disabled = disabled }; return book.disabled != disabled }) {
             for channel in Channel.allCases { metrics.endpoint(channel, disabled: disabled.contains(channel)) }
         }
         var work = Work()
-        var started: [Channel: [Int64]] = [:]
         for message in claim.messages {
             guard let setup = channels[message.channel] else { continue }
             if let disabled = claim.disabled[message.channel] {
@@ -45,17 +52,21 @@ extension Dispatcher {
                     + "enable it with `tidings endpoints enable \(message.channel.rawValue)`"
                 work.failed.append(settle(message, outcome: .permanent(reason: reason), setup: setup, sent: false))
             } else {
-                started[message.channel, default: []].append(message.id)
                 work.send.append((message, setup))
             }
         }
+        return work
+    }
+
+    /// Tells the gates that these sends start, and notes the breaker epoch each starts in.
+    func starting(_ messages: [OutboxMessage], now: Date) {
+        guard !messages.isEmpty else { return }
         gates.withLock { book in
-            for (channel, ids) in started {
-                guard let epoch = book.gates[channel]?.started(ids.count, now: now) else { continue }
-                for id in ids { book.epochs[id] = epoch }
+            for message in messages {
+                guard let epoch = book.gates[message.channel]?.started(1, now: now) else { continue }
+                book.epochs[message.id] = epoch
             }
         }
-        return work
     }
 
     /// Takes the results that finished since the last turn, and lets their gates know.
@@ -107,7 +118,7 @@ extension Dispatcher {
         }
         let record = settle(message, outcome: outcome, setup: setup, sent: true)
         finished.withLock { $0.append(record) }
-        doorbell.ring()
+        wakeup.ring()
     }
 
     /// The state machine's verdict on one attempt, counted and logged.

@@ -5,10 +5,10 @@ import ServiceLifecycle
 import Synchronization
 import TidingsCore
 
-/// Claims due messages from the outbox, renders them and hands them to their channel's
-/// transport, as far as each channel's gate allows (concurrency, rate limit, circuit breaker);
-/// results are recorded in batches. On graceful shutdown it stops claiming, lets sends in
-/// flight finish and records them.
+/// Claims due messages from the outbox ahead of their sends, renders them and hands them to
+/// their channel's transport, as far as each channel's gate allows (concurrency, rate limit,
+/// circuit breaker); results are recorded behind, in group commits. On graceful shutdown it
+/// stops sending, lets sends in flight finish, records them and gives back unsent claims.
 public final class Dispatcher: Service {
     public struct ChannelSetup: Sendable {
         public var transport: any Transport
@@ -41,8 +41,12 @@ public final class Dispatcher: Service {
     /// past their lease (a simulated clock set ahead, the wall clock stepped); leases are for
     /// claims whose dispatcher died.
     let owner = UUID().uuidString
-    /// Ring to make the dispatcher look for new messages now.
-    public let doorbell = Doorbell()
+    /// What the running loop waits on: finished sends, finished writes, and `doorbell`.
+    let wakeup = Doorbell()
+    /// Ring to make the dispatcher look for new messages now (the pipeline queued some).
+    public let doorbell: Doorbell
+    /// What the running loop's last write brought back, until the loop takes it.
+    let written = Mutex<Written?>(nil)
     /// Each channel's gate, and the breaker epoch each send started in; changed by the
     /// dispatching loop (or `drain`) only, never by sends.
     let gates: Mutex<GateBook>
@@ -61,38 +65,7 @@ public final class Dispatcher: Service {
         self.metrics = DeliveryMetrics(factory: metrics)
         self.clock = clock
         gates = Mutex(GateBook(gates: channels.mapValues(\.gate)))
-    }
-
-    public func run() async throws {
-        let stopping = Atomic<Bool>(false)
-        try await withGracefulShutdownHandler {
-            let unrecorded = try await withThrowingDiscardingTaskGroup(returning: [DeliveryRecord].self) { group in
-                var unrecorded: [DeliveryRecord] = []
-                while !stopping.load(ordering: .relaxed) && !Task.isCancelled {
-                    unrecorded += takeFinished()
-                    let work = await turn(&unrecorded) ?? Work()
-                    for (message, setup) in work.send {
-                        group.addTask { await self.deliver(message, setup) }
-                    }
-                    unrecorded += work.failed
-                    if !work.failed.isEmpty { continue }
-                    await doorbell.wait(timeout: waitLimit())
-                }
-                return unrecorded
-            }
-            // Every send has finished: record what is left.
-            let rest = unrecorded + takeFinished()
-            do {
-                try await queue.record(rest, now: clock())
-            } catch {
-                logger.error("cannot record delivery results at shutdown", metadata: ["count": "\(rest.count)", "error": "\(error)"])
-            }
-        } onGracefulShutdown: {
-            stopping.store(true, ordering: .relaxed)
-            self.doorbell.ring()
-        }
-        for (_, setup) in channels { setup.transport.close() }
-        logger.info("dispatcher stopped")
+        doorbell = Doorbell(forwardingTo: wakeup)
     }
 
     /// Sends everything that is due now and records it, then returns: one pass of the loop,
@@ -114,7 +87,7 @@ public final class Dispatcher: Service {
     }
 
     /// Sleep no longer than the poll interval, nor past the moment a gate opens again.
-    private func waitLimit() -> Duration {
+    func waitLimit() -> Duration {
         let now = clock()
         let opening = gates.withLock { book in book.gates.values.compactMap { $0.nextOpening(now: now) }.min() }
         guard let opening else { return pollInterval }

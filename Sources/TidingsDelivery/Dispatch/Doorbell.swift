@@ -12,10 +12,16 @@ public final class Doorbell: Sendable {
     }
 
     private let state = Mutex(State())
+    /// Rung with this one: a loop that waits on `next` can still tell, with `takeRing()`,
+    /// whether this bell was among the reasons it woke.
+    private let next: Doorbell?
 
-    public init() {}
+    public init(forwardingTo next: Doorbell? = nil) {
+        self.next = next
+    }
 
     public func ring() {
+        defer { next?.ring() }
         let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
             guard let waiter = state.waiter else {
                 state.rung = true
@@ -25,6 +31,14 @@ public final class Doorbell: Sendable {
             return waiter
         }
         waiter?.resume()
+    }
+
+    /// Whether it was rung since the last `takeRing()` or `wait`, and forgets that it was.
+    public func takeRing() -> Bool {
+        state.withLock { state in
+            defer { state.rung = false }
+            return state.rung
+        }
     }
 
     /// Returns when rung, after `timeout`, or when the task is cancelled. One waiter at a time.

@@ -1,0 +1,197 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+import TidingsCore
+
+extension Dispatcher {
+    /// The running loop's own state; only the loop touches it.
+    struct Loop {
+        /// Messages claimed ahead of their send, per channel, first to go first.
+        var ahead: [Channel: [OutboxMessage]] = [:]
+        /// Results not yet handed to the writer.
+        var unrecorded: [DeliveryRecord] = []
+        /// Claims to give back unsent: held so long their lease is half gone.
+        var releasing: [Int64] = []
+        /// Whether a write (record, release, claim) is on its way to the database.
+        var writing = false
+        /// Per channel, the sends that finished and are not recorded yet: waiting for the next
+        /// write, and on their way in the current one. With the sends in flight they are what a
+        /// crash would send twice, and they stay within the channel's concurrency.
+        var finishedUnwritten: [Channel: Int] = [:]
+        var recording: [Channel: Int] = [:]
+        /// When a channel's last claim came back short: nothing more was due then. It is
+        /// claimed again when the pipeline queues messages or after the poll interval.
+        var exhausted: [Channel: Date] = [:]
+        /// When the last write failed: the next waits a poll interval, so a failing database
+        /// is not hammered.
+        var failedAt: Date?
+
+        var aheadCount: Int { ahead.values.reduce(0) { $0 + $1.count } }
+    }
+
+    /// What a write brought back: the claim, or the error and the results it could not record.
+    struct Written: Sendable {
+        var wanted: [Channel: Int]
+        var sends: [Channel: Int]
+        var result: Result<OutboxClaim, any Error>
+        var records: [DeliveryRecord]
+        var releasing: [Int64]
+    }
+
+    /// How many messages a channel keeps claimed ahead of its sends, per unit of concurrency:
+    /// enough that sends never wait for a claim's commit, few enough that an acknowledgement
+    /// claimed after them waits for little.
+    static let aheadPerSlot = 4
+
+    /// Claims ahead, sends from what is claimed as the gates allow, and records results behind
+    /// in group commits: one write at a time, taking every result that finished meanwhile. No
+    /// send waits for a commit, and a crash loses nothing: an unrecorded send is sent again,
+    /// with the same key, after the restart.
+    public func run() async throws {
+        let stopping = Atomic<Bool>(false)
+        await withGracefulShutdownHandler {
+            var loop = Loop()
+            await withDiscardingTaskGroup { group in
+                while !stopping.load(ordering: .relaxed) && !Task.isCancelled {
+                    step(&loop, group: &group)
+                    await wakeup.wait(timeout: waitLimit())
+                }
+            }
+            // Every send and the last write have finished: record what is left, and give back
+            // what was claimed ahead and never sent.
+            absorb(&loop)
+            let rest = loop.unrecorded + takeFinished()
+            let unsent = loop.releasing + loop.ahead.values.flatMap { $0.map(\.id) }
+            do {
+                _ = try await queue.settleAndClaim(rest, releasing: unsent, room: [:], endpoints: endpoints, now: clock(), lease: lease,
+                                                   owner: owner)
+            } catch {
+                logger.error("cannot record delivery results at shutdown; the next start sends the unrecorded again, with the same keys",
+                             metadata: ["count": "\(rest.count)", "claimed": "\(unsent.count)", "error": "\(error)"])
+            }
+        } onGracefulShutdown: {
+            stopping.store(true, ordering: .relaxed)
+            self.wakeup.ring()
+        }
+        for (_, setup) in channels { setup.transport.close() }
+        logger.info("dispatcher stopped")
+    }
+
+    /// One pass of the loop: take in what finished and what the last write claimed, start what
+    /// the gates have room for, and start the next write if one is due.
+    func step(_ loop: inout Loop, group: inout DiscardingTaskGroup) {
+        let finished = takeFinished()
+        for record in finished { loop.finishedUnwritten[record.message.channel, default: 0] += 1 }
+        loop.unrecorded += finished
+        absorb(&loop)
+        if doorbell.takeRing() { loop.exhausted.removeAll() }
+        let now = clock()
+        for (message, setup) in startable(&loop, now: now) {
+            group.addTask { await self.deliver(message, setup) }
+        }
+        guard !loop.writing, loop.failedAt.map({ now.timeIntervalSince($0) >= pollSeconds }) ?? true else { return }
+        let wanted = wants(loop, now: now)
+        guard !loop.unrecorded.isEmpty || !loop.releasing.isEmpty || wanted.values.contains(where: { $0 > 0 }) else { return }
+        let records = loop.unrecorded
+        let releasing = loop.releasing
+        let sends = loop.finishedUnwritten
+        loop.unrecorded.removeAll()
+        loop.releasing.removeAll()
+        loop.finishedUnwritten.removeAll()
+        loop.recording = sends
+        loop.writing = true
+        group.addTask {
+            let result: Result<OutboxClaim, any Error>
+            do {
+                result = .success(try await self.queue.settleAndClaim(records, releasing: releasing, room: wanted, endpoints: self.endpoints,
+                                                                      now: now, lease: self.lease, owner: self.owner))
+            } catch {
+                result = .failure(error)
+            }
+            self.written.withLock { $0 = Written(wanted: wanted, sends: sends, result: result, records: records, releasing: releasing) }
+            self.wakeup.ring()
+        }
+    }
+
+    /// Takes in what the last write brought back.
+    func absorb(_ loop: inout Loop) {
+        guard let written = written.withLock({ written in defer { written = nil }; return written }) else { return }
+        loop.writing = false
+        loop.recording.removeAll()
+        let now = clock()
+        switch written.result {
+        case .failure(let error):
+            // Kept for the next write; if the process dies first, its claims are released at
+            // the next start and the messages are sent again with the same key.
+            logger.error("cannot record results or claim messages", metadata: ["error": "\(error)"])
+            loop.unrecorded = written.records + loop.unrecorded
+            loop.releasing += written.releasing
+            loop.finishedUnwritten.merge(written.sends, uniquingKeysWith: +)
+            loop.failedAt = now
+        case .success(let claim):
+            loop.failedAt = nil
+            let work = sort(claim)
+            loop.unrecorded += work.failed
+            var got: [Channel: Int] = [:]
+            for (message, _) in work.send {
+                loop.ahead[message.channel, default: []].append(message)
+                got[message.channel, default: 0] += 1
+            }
+            for (channel, wanted) in written.wanted where wanted > 0 {
+                if got[channel, default: 0] < wanted { loop.exhausted[channel] = now } else { loop.exhausted[channel] = nil }
+                if got[channel, default: 0] > 0 { loop.ahead[channel]?.sort { ($0.priority, $0.id) < ($1.priority, $1.id) } }
+            }
+        }
+    }
+
+    /// The messages each gate lets start now, taken from the front of the channel's claims, as
+    /// long as the channel's sends in flight and its unrecorded results stay within its
+    /// concurrency (what a crash may send twice, as before claims went ahead).
+    /// Claims held so long that half their lease is gone are given back instead: a dispatcher
+    /// on another machine may take over a lease that runs out.
+    func startable(_ loop: inout Loop, now: Date) -> [(OutboxMessage, ChannelSetup)] {
+        var starting: [(OutboxMessage, ChannelSetup)] = []
+        gates.withLock { book in
+            for (channel, queued) in loop.ahead where !queued.isEmpty {
+                guard var gate = book.gates[channel], let setup = channels[channel] else { continue }
+                var rest = queued
+                rest.removeAll { message in
+                    guard let until = message.progress.leaseUntil, until.timeIntervalSince(now) < lease / 2 else { return false }
+                    loop.releasing.append(message.id)
+                    return true
+                }
+                let unrecorded = (loop.finishedUnwritten[channel] ?? 0) + (loop.recording[channel] ?? 0)
+                let count = min(gate.room(now: now), gate.concurrency - gate.inFlight - unrecorded, rest.count)
+                for message in rest.prefix(max(0, count)) {
+                    book.epochs[message.id] = gate.started(1, now: now)
+                    starting.append((message, setup))
+                }
+                book.gates[channel] = gate
+                loop.ahead[channel] = Array(rest.dropFirst(max(0, count)))
+            }
+        }
+        return starting
+    }
+
+    /// How many more messages to claim per channel: up to `aheadPerSlot` times its concurrency,
+    /// once it is down to half of that; one at most while its breaker is paused (the probe);
+    /// none for a channel whose last claim found nothing more, until there may be more.
+    func wants(_ loop: Loop, now: Date) -> [Channel: Int] {
+        gates.withLock { book in
+            var wanted: [Channel: Int] = [:]
+            for (channel, gate) in book.gates {
+                let held = loop.ahead[channel]?.count ?? 0
+                let depth = gate.breaker.isPaused ? 1 : gate.concurrency * Self.aheadPerSlot
+                if let since = loop.exhausted[channel], now.timeIntervalSince(since) < pollSeconds { continue }
+                guard held <= depth / 2 else { continue }
+                wanted[channel] = depth - held
+            }
+            return wanted
+        }
+    }
+
+    var pollSeconds: TimeInterval {
+        Double(pollInterval.components.seconds) + Double(pollInterval.components.attoseconds) / 1e18
+    }
+}

@@ -1,0 +1,91 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+import Testing
+import TidingsCore
+@testable import TidingsDelivery
+import TidingsStore
+
+/// The running dispatcher claims ahead of its sends and records behind them; stopping gives
+/// back what it claimed and never sent, as if it had never been claimed.
+@Suite("Dispatcher loop")
+struct DispatcherLoopTests {
+    let start = Date(timeIntervalSince1970: 1_795_000_000)
+
+    /// Sends, and asks the service group to stop at the `stopAt`th send.
+    final class StoppingTransport: Transport, Sendable {
+        let stopAt: Int
+        let sent = Mutex<[String]>([])
+        let stop = Mutex<(@Sendable () async -> Void)?>(nil)
+
+        init(stopAt: Int) { self.stopAt = stopAt }
+
+        func send(_ message: OutgoingMessage) async -> DeliveryOutcome {
+            let last = sent.withLock { sent in sent.append(message.key); return sent.count == stopAt }
+            if last, let stop = stop.withLock({ $0 }) { await stop() }
+            return .sent(detail: "250 ok")
+        }
+
+        func close() {}
+    }
+
+    func store(tickets: Int) throws -> Store {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tidings-loop-\(UUID().uuidString)")
+        let store = try Store(path: directory.appendingPathComponent("t.sqlite").path, durability: .normal)
+        var events = [CloudEvent(id: "c", source: "urn:t", type: "customer.registered", subject: "c-1", time: start, data: ["email": "a@example.com"])]
+        for n in 0..<tickets {
+            events.append(CloudEvent(id: "t\(n)", source: "urn:t", type: "ticket.opened", subject: "t-\(n)", time: start,
+                                     data: ["customer_id": "c-1", "kind": "query"]))
+        }
+        _ = try store.append(events, now: start)
+        _ = try store.processBatch(limit: 1000, engine: engine, now: start)
+        return store
+    }
+
+    let engine = WorkflowEngine(workflows: WorkflowSet(workflows: [
+        Workflow(id: "ack", on: "ticket.opened", category: .acknowledgement, channels: [.fixed(.email)], template: "ack"),
+    ]), shop: ShopInfo(name: "S", email: "s@s.example", url: "https://s.example", phone: ""))
+
+    @Test func stoppingGivesBackTheClaimsItNeverSent() async throws {
+        let store = try store(tickets: 10)
+        let transport = StoppingTransport(stopAt: 1)
+        let dispatcher = Dispatcher(
+            queue: store, catalog: try TemplateCatalog(files: ["ack/en/email.subject.mustache": "Hi", "ack/en/email.text.mustache": "Hello",
+                                                               "ack/en/email.html.mustache": "<p>Hello</p>"], fallbackLocale: "en"),
+            channels: [.email: Dispatcher.ChannelSetup(transport: transport, endpoint: "test", retry: .email, gate: ChannelGate(concurrency: 1))],
+            logger: Logger(label: "loop"), clock: { [start] in start })
+        let group = ServiceGroup(configuration: .init(services: [dispatcher], logger: Logger(label: "loop")))
+        transport.stop.withLock { $0 = { await group.triggerGracefulShutdown() } }
+        try await group.run()
+
+        // What was sent is recorded; everything else (claimed ahead, four per slot, or never
+        // claimed) is pending as before, with no attempt counted. A send or two may start
+        // while the stop is on its way.
+        let sent = transport.sent.withLock { $0.count }
+        #expect(sent < 10)
+        let messages = try store.messages(limit: 100)
+        #expect(messages.filter { $0.state == .sent }.count == sent)
+        let pending = messages.filter { $0.state == .pending }
+        #expect(pending.count == 10 - sent)
+        #expect(pending.allSatisfy { $0.attempts == 0 })
+        for message in pending { #expect(try store.attempts(messageID: message.id).isEmpty) }
+    }
+
+    @Test func everyMessageIsSentOnceAndRecorded() async throws {
+        let store = try store(tickets: 300)
+        let transport = StoppingTransport(stopAt: 300)
+        let dispatcher = Dispatcher(
+            queue: store, catalog: try TemplateCatalog(files: ["ack/en/email.subject.mustache": "Hi", "ack/en/email.text.mustache": "Hello",
+                                                               "ack/en/email.html.mustache": "<p>Hello</p>"], fallbackLocale: "en"),
+            channels: [.email: Dispatcher.ChannelSetup(transport: transport, endpoint: "test", retry: .email, gate: ChannelGate(concurrency: 8))],
+            pollInterval: .milliseconds(20), logger: Logger(label: "loop"), clock: { [start] in start })
+        let group = ServiceGroup(configuration: .init(services: [dispatcher], logger: Logger(label: "loop")))
+        transport.stop.withLock { $0 = { await group.triggerGracefulShutdown() } }
+        try await group.run()
+        let keys = transport.sent.withLock { $0 }
+        #expect(keys.count == 300)
+        #expect(Set(keys).count == 300)
+        #expect(try store.messages(state: .sent, limit: 1000).count == 300)
+    }
+}
