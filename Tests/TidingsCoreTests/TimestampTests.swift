@@ -61,4 +61,18 @@ struct TimestampFormattingTests {
         #expect(Timestamp.day(Date(timeIntervalSince1970: -1)) == "1969-12-31")
         #expect(Timestamp.format(Date(timeIntervalSince1970: 0.999)) == "1970-01-01T00:00:00Z")
     }
+
+    /// The email Date header agrees with Foundation's formatter, weekday included, on random
+    /// instants from 1900 to 2200.
+    @Test func rfc5322DatesMatchFoundation() {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss Z"
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<2_000 {
+            let date = Date(timeIntervalSince1970: Double(Int64.random(in: -2_208_988_800...7_258_118_400, using: &generator)))
+            #expect(Timestamp.rfc5322(date) == formatter.string(from: date), "\(date.timeIntervalSince1970)")
+        }
+    }
 }

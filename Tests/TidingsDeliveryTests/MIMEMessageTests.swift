@@ -101,6 +101,21 @@ struct MIMEMessageTests {
         #expect(decodeQuotedPrintable(encoded) == text.replacingOccurrences(of: "\n", with: "\r\n"))
     }
 
+    /// Random text of spaces, tabs, line ends of every kind, `=`, ASCII and beyond: it decodes
+    /// back to itself (line ends as CRLF), and no encoded line passes 76 characters.
+    @Test func quotedPrintableRoundTripsRandomText() {
+        let pieces = [" ", "\t", "\n", "\r\n", "\r", "=", "a", "Z", "~", "ü", "€", "😀", String(repeating: "x", count: 80), "  \n"]
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<500 {
+            let text = (0..<Int.random(in: 0...60, using: &generator)).map { _ in pieces.randomElement(using: &generator) ?? "" }.joined()
+            let encoded = QuotedPrintable.encode(text)
+            #expect(encoded.components(separatedBy: "\r\n").allSatisfy { $0.utf8.count <= 76 }, "\(text.debugDescription)")
+            let expected = text.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\r", with: "\n")
+                .replacingOccurrences(of: "\n", with: "\r\n")
+            #expect(decodeQuotedPrintable(encoded) == expected, "\(text.debugDescription)")
+        }
+    }
+
     /// A straightforward decoder, written independently of the encoder, for the round trip.
     func decodeQuotedPrintable(_ text: String) -> String {
         var bytes: [UInt8] = []

@@ -110,6 +110,18 @@ public enum Timestamp {
         return "\(digits(f.year, 4))-\(digits(f.month, 2))-\(digits(f.day, 2))T\(digits(f.hour, 2)):\(digits(f.minute, 2)):\(digits(f.second, 2))Z"
     }
 
+    /// `Wed, 25 Nov 2026 14:30:00 +0000`: an email's Date header (RFC 5322), in UTC.
+    public static func rfc5322(_ date: Date) -> String {
+        let f = fields(date)
+        let seconds = Int(date.timeIntervalSince1970.rounded(.down))
+        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        // 1 January 1970 was a Thursday.
+        let weekday = ((days + 4) % 7 + 7) % 7
+        let names = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        return "\(names[weekday]), \(digits(f.day, 2)) \(months[f.month - 1]) \(f.year) \(digits(f.hour, 2)):\(digits(f.minute, 2)):\(digits(f.second, 2)) +0000"
+    }
+
     /// `2026-11-25` in UTC, for customer-facing dates.
     public static func day(_ date: Date) -> String {
         let f = fields(date)

@@ -39,6 +39,12 @@ extension Dispatcher {
         var releasing: [Int64]
     }
 
+    /// How many sends a channel may have in flight or finished but not yet recorded, per unit
+    /// of concurrency: what a crash may send twice (with the same key). One would make every
+    /// send wait for the commit before it (a commit takes 1-2 ms here, with its fsync); four
+    /// let sends go on while results are written.
+    public static let unrecordedPerSlot = 4
+
     /// How many messages a channel keeps claimed ahead of its sends, per unit of concurrency:
     /// enough that sends never wait for a claim's commit, few enough that an acknowledgement
     /// claimed after them waits for little.
@@ -146,8 +152,8 @@ extension Dispatcher {
     }
 
     /// The messages each gate lets start now, taken from the front of the channel's claims, as
-    /// long as the channel's sends in flight and its unrecorded results stay within its
-    /// concurrency (what a crash may send twice, as before claims went ahead).
+    /// long as the channel's sends in flight and its unrecorded results stay within
+    /// `unrecordedPerSlot` times its concurrency.
     /// Claims held so long that half their lease is gone are given back instead: a dispatcher
     /// on another machine may take over a lease that runs out.
     func startable(_ loop: inout Loop, now: Date) -> [(OutboxMessage, ChannelSetup)] {
@@ -162,7 +168,7 @@ extension Dispatcher {
                     return true
                 }
                 let unrecorded = (loop.finishedUnwritten[channel] ?? 0) + (loop.recording[channel] ?? 0)
-                let count = min(gate.room(now: now), gate.concurrency - gate.inFlight - unrecorded, rest.count)
+                let count = min(gate.room(now: now), gate.concurrency * Self.unrecordedPerSlot - gate.inFlight - unrecorded, rest.count)
                 for message in rest.prefix(max(0, count)) {
                     book.epochs[message.id] = gate.started(1, now: now)
                     starting.append((message, setup))

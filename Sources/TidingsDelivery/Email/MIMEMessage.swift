@@ -164,20 +164,16 @@ public struct MIMEMessage: Sendable {
 
     /// Keeps only characters allowed in a Message-ID's left-hand side.
     static func idPart(_ key: String) -> String {
-        String(key.unicodeScalars.map { scalar -> Character in
-            let allowed = CharacterSet.alphanumerics.contains(scalar) && scalar.isASCII
-            return allowed || "-._".unicodeScalars.contains(scalar) ? Character(scalar) : "-"
-        })
+        var part = String.UnicodeScalarView()
+        for scalar in key.unicodeScalars {
+            switch scalar {
+            case "a"..."z", "A"..."Z", "0"..."9", "-", ".", "_": part.append(scalar)
+            default: part.append("-")
+            }
+        }
+        return String(part)
     }
 
-    static func rfc5322Date(_ date: Date) -> String {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC") ?? .current
-        let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second, .weekday], from: date)
-        let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
-        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-        func two(_ n: Int?) -> String { let v = n ?? 0; return v < 10 ? "0\(v)" : "\(v)" }
-        return "\(days[((c.weekday ?? 1) - 1) % 7]), \(two(c.day)) \(months[((c.month ?? 1) - 1) % 12]) \(c.year ?? 1970) "
-            + "\(two(c.hour)):\(two(c.minute)):\(two(c.second)) +0000"
-    }
+    /// Written by hand (`Timestamp`): a Foundation `Calendar` per message was slow.
+    static func rfc5322Date(_ date: Date) -> String { Timestamp.rfc5322(date) }
 }
