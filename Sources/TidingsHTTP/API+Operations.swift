@@ -34,7 +34,7 @@ extension API {
         // Wall time, like the heartbeat: a simulated clock says nothing about a stuck loop.
         let heartbeat = environment.pipelineHeartbeat()
         let silent = Date().timeIntervalSince(heartbeat)
-        if silent > 10 { problems.append(Problem.Issue(field: "pipeline", message: "no heartbeat for \(Int(silent)) s")) }
+        if silent > 10 { problems.append(Problem.Issue(field: "pipeline", message: "no progress for \(Int(silent)) s (a batch keeps failing, or the loop is stuck)")) }
         let lag = max(0, ((try? store.head()) ?? 0) - ((try? store.checkpoint()) ?? 0))
         if lag > environment.settings.readyMaxLag {
             problems.append(Problem.Issue(field: "lag", message: "\(lag) events behind, over the limit of \(environment.settings.readyMaxLag)"))

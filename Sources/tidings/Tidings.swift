@@ -69,20 +69,22 @@ extension AsyncParsableCommand {
         do {
             try await body()
         } catch let failure as Failure {
-            FileHandle.standardError.write(Data("tidings: \(failure.message)\n".utf8))
+            FileHandle.standardError.write(Data(Journal.errorLine("tidings: \(failure.message)\n").utf8))
             throw ExitCode(failure.exitCode)
         } catch let exit as ExitCode {
             throw exit
         } catch {
-            FileHandle.standardError.write(Data("tidings: \(error)\n".utf8))
+            FileHandle.standardError.write(Data(Journal.errorLine("tidings: \(error)\n").utf8))
             throw ExitCode(1)
         }
     }
 }
 
 func bootstrapLogging(level: Logger.Level) -> Logger {
+    // Under systemd, each line carries its priority for the journal; on a terminal, the time.
+    let journal = Journal.isStandardError
     LoggingSystem.bootstrap { label in
-        var handler = StreamLogHandler.standardError(label: label)
+        var handler: any LogHandler = journal ? JournalLogHandler(label: label) : StreamLogHandler.standardError(label: label)
         handler.logLevel = level
         return handler
     }

@@ -4,8 +4,8 @@ import ServiceLifecycle
 import TidingsStore
 
 /// Tells systemd the daemon is ready, keeps a one-line `STATUS=` current, and sends
-/// `WATCHDOG=1` at half of `WATCHDOG_USEC`, but only while the pipeline loop is alive, so a
-/// stuck daemon gets restarted rather than kept alive by a healthy timer.
+/// `WATCHDOG=1` at half of `WATCHDOG_USEC`, but only while the pipeline makes progress
+/// (`Watchdog`), so a stuck daemon gets restarted rather than kept alive by a healthy timer.
 public struct NotifyService: Service {
     let notifier: SystemdNotifier
     let store: Store
@@ -38,23 +38,30 @@ public struct NotifyService: Service {
         let tick = min(notifier.watchdogInterval ?? statusInterval, statusInterval)
         var sinceStatus = Duration.zero
         var warnedUndelivered = false
+        var warnedStuck = false
+        let watchdog = notifier.watchdogInterval.map(Watchdog.init(pingInterval:))
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
                 try await cancelWhenGracefulShutdown { try await Task.sleep(for: tick) }
             } catch {
                 break
             }
-            if notifier.watchdogInterval != nil {
-                let lastBeat = pipeline.heartbeat.load(ordering: .relaxed)
-                let stale = Int64(Date().timeIntervalSince1970) - lastBeat > 60
-                if stale {
-                    logger.warning("pipeline loop looks stuck; withholding the watchdog ping")
+            if let watchdog {
+                let lastProgress = Date(timeIntervalSince1970: Double(pipeline.heartbeat.load(ordering: .relaxed)))
+                if case .stuck(let seconds) = watchdog.verdict(lastProgress: lastProgress, now: Date()) {
+                    // Once per streak, with the reason: systemd restarts the daemon soon.
+                    if !warnedStuck {
+                        logger.error("the pipeline has made no progress; withholding the watchdog ping, so systemd restarts the daemon",
+                                     metadata: ["seconds": "\(seconds)", "error": "\(pipeline.lastError.withLock { $0 } ?? "none (the loop is not turning)")"])
+                    }
+                    warnedStuck = true
                 } else if !notifier.notify("WATCHDOG=1") {
                     // Once per streak: systemd is not reading (or the socket is gone).
                     if !warnedUndelivered { logger.warning("systemd did not take the watchdog ping; trying again each tick") }
                     warnedUndelivered = true
                 } else {
                     warnedUndelivered = false
+                    warnedStuck = false
                 }
             }
             sinceStatus += tick

@@ -23,8 +23,12 @@ public final class PipelineService: Service {
     public let doorbell: Doorbell
     /// The clock service's doorbell, rung when a batch starts a timer.
     public let timers = Doorbell()
-    /// When the loop last completed a turn, for the watchdog.
-    public let heartbeat = Atomic<Int64>(0)
+    /// When the loop last made progress (a turn that applied events or found nothing to do),
+    /// for the watchdog and /readyz: a loop failing the same batch again and again has none.
+    /// Starts at creation, so the watchdog does not take a loop that has yet to start for stuck.
+    public let heartbeat = Atomic<Int64>(Int64(Date().timeIntervalSince1970))
+    /// Why the last turn failed, until one succeeds: what the watchdog says when it gives up.
+    public let lastError = Mutex<String?>(nil)
     /// The last checkpoint reached, for the status line.
     public let position = Atomic<Int64>(0)
     /// Deletes the staged events of `tidings append`s that died, which would otherwise hold
@@ -53,6 +57,13 @@ public final class PipelineService: Service {
         self.clock = clock
     }
 
+    /// The loop made progress. Wall time, whatever the clock: the watchdog and /readyz compare
+    /// it with theirs.
+    private func beat() {
+        heartbeat.store(Int64(Date().timeIntervalSince1970), ordering: .relaxed)
+        lastError.withLock { $0 = nil }
+    }
+
     public func run() async throws {
         let stopping = Atomic<Bool>(false)
         let processed = Counter(label: "tidings_pipeline_events_total")
@@ -65,9 +76,8 @@ public final class PipelineService: Service {
             // ticket, stops waiting.
             var waitEnd = try? await store.nextWaitEnd()
             var lastReaped = ContinuousClock.now
+            beat()
             while !stopping.load(ordering: .relaxed) && !Task.isCancelled {
-                // Wall time, whatever the clock: the watchdog and /readyz compare it with theirs.
-                heartbeat.store(Int64(Date().timeIntervalSince1970), ordering: .relaxed)
                 do {
                     if try await store.retriesRequested() { await retryHeldEvents() }
                     if ContinuousClock.now - lastReaped > .seconds(2) {
@@ -92,11 +102,15 @@ public final class PipelineService: Service {
                         processed.increment(by: batch.processed)
                         report(batch)
                         waitEnd = try await store.nextWaitEnd()
+                        beat()
                         if batch.processed == limit || fanoutPending { continue }
                     }
+                    beat()
                     await doorbell.wait(timeout: pollInterval)
                 } catch {
-                    // A busy or failing disk is not fatal: say so and try again shortly.
+                    // A busy or failing disk is not fatal: say so and try again shortly. If it
+                    // lasts, the watchdog stops pinging and systemd restarts the daemon.
+                    lastError.withLock { $0 = "\(error)" }
                     logger.error("pipeline batch failed; retrying in 1 s", metadata: ["error": "\(error)"])
                     await doorbell.wait(timeout: .seconds(1))
                 }

@@ -1,0 +1,91 @@
+import Foundation
+import Logging
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Log lines for the systemd journal: each starts with its syslog priority (`<4>` for a
+/// warning), which journald reads from a service's stderr, so `journalctl -p warning` finds the
+/// warnings and errors. No timestamp: the journal keeps its own. One `write` per line, so lines
+/// from several threads never interleave.
+public struct JournalLogHandler: LogHandler {
+    public let label: String
+    public var logLevel: Logger.Level = .info
+    public var metadata: Logger.Metadata = [:]
+
+    public init(label: String) {
+        self.label = label
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        let merged = event.metadata.map { metadata.merging($0) { $1 } } ?? metadata
+        Journal.write(Self.line(level: event.level, label: label, metadata: merged, source: event.source, message: "\(event.message)"))
+    }
+
+    /// `<4>warning tidings: key=value [Module] message`, the way StreamLogHandler writes a line
+    /// on a terminal, with the priority in front and without the time.
+    static func line(level: Logger.Level, label: String, metadata: Logger.Metadata, source: String, message: String) -> String {
+        let fields = metadata.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        let printable = message.replacingOccurrences(of: "\n", with: " ")
+        return "<\(Journal.priority(level))>\(level) \(label):\(fields.isEmpty ? "" : " " + fields) [\(source)] \(printable)\n"
+    }
+}
+
+/// Whether stderr goes to the journal, and how to write to it.
+public enum Journal {
+    /// systemd sets `JOURNAL_STREAM` to the device and inode of the stream it connected to the
+    /// service's stderr; a match means nobody redirected stderr elsewhere since.
+    public static let isStandardError: Bool = connected(environment: ProcessInfo.processInfo.environment, descriptor: 2)
+
+    static func connected(environment: [String: String], descriptor: Int32) -> Bool {
+        guard let stream = environment["JOURNAL_STREAM"] else { return false }
+        let parts = stream.split(separator: ":")
+        guard parts.count == 2, let device = UInt64(parts[0]), let inode = UInt64(parts[1]) else { return false }
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else { return false }
+        return UInt64(info.st_dev) == device && UInt64(info.st_ino) == inode
+    }
+
+    /// The syslog priority journald gives a line with this prefix.
+    static func priority(_ level: Logger.Level) -> Int {
+        switch level {
+        case .trace, .debug: return 7
+        case .info: return 6
+        case .notice: return 5
+        case .warning: return 4
+        case .error: return 3
+        case .critical: return 2
+        }
+    }
+
+    /// A command's fatal message (bad configuration, say): at error priority under the journal.
+    public static func errorLine(_ text: String) -> String {
+        isStandardError ? prefixed(text, priority: 3) : text
+    }
+
+    /// Each line of `text` with the priority in front.
+    static func prefixed(_ text: String, priority: Int) -> String {
+        let ended = text.hasSuffix("\n")
+        let lines = (ended ? text.dropLast() : Substring(text)).split(separator: "\n", omittingEmptySubsequences: false)
+        return lines.map { "<\(priority)>\($0)" }.joined(separator: "\n") + (ended ? "\n" : "")
+    }
+
+    static func write(_ line: String) {
+        var line = line
+        line.withUTF8 { bytes in
+            guard let base = bytes.baseAddress else { return }
+            var offset = 0
+            while offset < bytes.count {
+                let written = Glibc.write(2, base + offset, bytes.count - offset)
+                if written < 0 && errno == EINTR { continue }
+                guard written > 0 else { return }
+                offset += written
+            }
+        }
+    }
+}
