@@ -4,7 +4,7 @@
 #   make test-deps  deps + Python modules for the integration-test servers
 #   make build      debug build          make release   release build
 #   make demo       build, then run the daemon on the example events (scripts/demo.sh)
-#   make test       unit + integration tests, schemathesis against the API, the systemd unit
+#   make test       unit + integration tests, schemathesis against the API, the unit booted under systemd
 #   make bench      release build, every benchmark scenario against servers on loopback (BENCHMARKS.md)
 #   make install    release build (Swift runtime linked in), then binary, configuration and unit in place
 #   make clean      remove var/ and .build/
@@ -53,6 +53,7 @@ test: test-deps
 	scripts/api-check.sh "$(BIN_PATH)/tidings"
 	scripts/check-systemd.sh "$(BIN_PATH)/tidings"
 	scripts/check-install.sh "$(BIN_PATH)/tidings"
+	scripts/boot-test.sh
 
 # BENCH_ARGS: e.g. `--only 1,2 --scale 0.1`; the table also goes to var/bench/results.json.
 bench: bench-deps

@@ -66,8 +66,9 @@ fi
 
 $want_test || exit 0
 
-# A real browser for the status-page test (headless).
-if command -v dpkg-query >/dev/null 2>&1; then apt_install chromium; fi
+# A real browser for the status-page test (headless); debootstrap and systemd-nspawn to boot the
+# installed unit under a real systemd (scripts/boot-test.sh).
+if command -v dpkg-query >/dev/null 2>&1; then apt_install chromium debootstrap systemd-container; fi
 
 # Python modules for the integration tests' servers (scripts/testservers/), for checking
 # webhook signatures, and schemathesis for checking the API against openapi.yaml.

@@ -30,6 +30,9 @@ public final class Store: Sendable {
         // Another process (`tidings append` beside `tidings serve`) may hold the write lock.
         configuration.busyMode = .timeout(15)
         configuration.label = "tidings"
+        // GRDB's default (.userInitiated) asks libdispatch for a raised thread priority, which
+        // an unprivileged service is refused; it then logs "Failed to set thread priority".
+        configuration.qos = .default
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA cache_size = -16000")
         }

@@ -35,7 +35,8 @@ public final class CurlWorker: @unchecked Sendable {
         }
         self.multi = multi
         maxIdle = max(4, maxConnectionsPerHost * 2)
-        queue = DispatchQueue(label: "tidings.curl.\(label)", qos: .userInitiated)
+        // Default QoS: a raised one asks for a thread priority an unprivileged service is refused.
+        queue = DispatchQueue(label: "tidings.curl.\(label)", qos: .default)
         _ = tidings_multi_setopt_long(multi, CURLMOPT_MAX_HOST_CONNECTIONS, max(1, maxConnectionsPerHost))
         _ = tidings_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, max(4, maxConnectionsPerHost * 2))
     }
