@@ -71,28 +71,12 @@ public enum Daemon {
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
         do {
-            try await Self.atDefaultPriority { try await group.run() }
+            try await group.run()
         } catch {
             // Say why in the log (the journal), then exit non-zero: systemd shows the cause.
             logger.critical("tidings stopped: a service failed", metadata: ["error": "\(error)"])
             throw DaemonError(.serviceFailed, "a service failed: \(error)")
         }
         logger.info("tidings stopped")
-    }
-
-    /// Runs `body` in a task of medium priority, awaited without lifting it back up: the async
-    /// main task is `userInitiated`, and its children would ask libdispatch for worker threads of
-    /// a raised priority, which the unit refuses (a "Failed to set thread priority" line each).
-    static func atDefaultPriority(_ body: @escaping @Sendable () async throws -> Void) async throws {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            Task.detached(priority: .medium) {
-                do {
-                    try await body()
-                    continuation.resume()
-                } catch {
-                    continuation.resume(throwing: error)
-                }
-            }
-        }
     }
 }

@@ -72,8 +72,8 @@ for secret in boot-smtp-secret-4711 boot-twilio-secret-0815 bootTokenSecret01234
     if systemctl show tidings | grep -qF "$secret" || journalctl -q -u tidings --no-pager | grep -qF "$secret"; then fail "a secret shows: $secret"
     else ok "secret not shown: ${secret:0:8}..."; fi
 done
-# libdispatch's "Failed to set thread priority": at most one per start (the async main task,
-# which ArgumentParser runs at userInitiated, before the daemon's own work at medium priority).
+# libdispatch's "Failed to set thread priority": one per start is libdispatch's own (a worker of
+# one of its internal queues, in any Swift program); more would be Tidings' queues or tasks.
 noise=$(journalctl -q -u tidings --no-pager | grep -c "Failed to set thread priority" || true)
 starts=$(journalctl -q -u tidings --no-pager | grep -c "Started tidings.service" || true)
 (( noise <= starts )) && ok "libdispatch thread-priority lines: $noise in $starts starts" \
