@@ -107,7 +107,7 @@ let package = Package(
             ],
             path: "Benchmarks"
         ),
-        .testTarget(name: "TidingsCoreTests", dependencies: ["TidingsCore"]),
+        .testTarget(name: "TidingsCoreTests", dependencies: ["TidingsCore", .product(name: "Mustache", package: "swift-mustache")]),
         .testTarget(name: "TidingsStoreTests", dependencies: ["TidingsStore", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(
             name: "TidingsDeliveryTests",

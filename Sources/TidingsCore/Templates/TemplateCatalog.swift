@@ -49,6 +49,8 @@ public struct TemplateCatalog: Sendable {
 
     public let fallbackLocale: String
     public private(set) var templates: [Key: MustacheTemplate] = [:]
+    /// The same templates compiled for JSON contexts, where `JSONTemplate` supports them.
+    private(set) var compiled: [Key: JSONTemplate] = [:]
     /// Sources by key, for `tidings check` to lint.
     public private(set) var sources: [Key: String] = [:]
 
@@ -69,6 +71,7 @@ public struct TemplateCatalog: Sendable {
                 throw TemplateError(.syntax, "\(path) line \(line): \(error.error)")
             }
             sources[key] = source
+            compiled[key] = JSONTemplate(source, escapes: part.isHTML)
         }
     }
 
@@ -89,12 +92,15 @@ public struct TemplateCatalog: Sendable {
     }
 
     public func render(template: String, channel: Channel, locale: String, context: JSONValue) throws -> RenderedMessage {
-        let values = MustacheValue.convert(context)
+        var values: Any?
         func part(_ part: TemplatePart) throws -> String {
-            guard let (_, found) = self.template(template, part, locale: locale) else {
+            guard let (key, found) = self.template(template, part, locale: locale) else {
                 throw TemplateError(.missing, "no template \(template)/\(fallbackLocale)/\(part.rawValue).mustache (locale \(locale))")
             }
-            return found.render(values)
+            if let text = compiled[key]?.render(context) { return text }
+            let converted = values ?? MustacheValue.convert(context)
+            values = converted
+            return found.render(converted)
         }
         switch channel {
         case .email:
