@@ -39,7 +39,7 @@ public struct JSONTemplate: Sendable {
             case .variable(let path, let escaped):
                 guard let value = Self.lookup(path, in: stack) else { continue }
                 switch value {
-                case .string(let text): output += escaped && escapes ? Self.escape(text) : text
+                case .string(let text): output += escaped && escapes ? HTML.escape(text) : text
                 case .number: output += value.textValue ?? ""
                 case .bool(let flag): output += flag ? "true" : "false"
                 case .null: break
@@ -98,23 +98,6 @@ public struct JSONTemplate: Sendable {
     }
 
     private static func present(_ value: JSONValue) -> JSONValue { value == .null ? .string("") : value }
-
-    static func escape(_ text: String) -> String {
-        guard text.utf8.contains(where: { $0 == 0x3C || $0 == 0x3E || $0 == 0x26 || $0 == 0x22 || $0 == 0x27 }) else { return text }
-        var escaped = ""
-        escaped.reserveCapacity(text.utf8.count + 16)
-        for character in text {
-            switch character {
-            case "<": escaped += "&lt;"
-            case ">": escaped += "&gt;"
-            case "&": escaped += "&amp;"
-            case "\"": escaped += "&quot;"
-            case "'": escaped += "&#39;"
-            default: escaped.append(character)
-            }
-        }
-        return escaped
-    }
 
     // MARK: Parsing
 
