@@ -27,7 +27,7 @@ struct Suite: AsyncParsableCommand {
     @Option(help: "Scale every count by this factor (0.1 for a quick look; targets are for 1).")
     var scale = 1.0
 
-    @Option(help: "The daemon's log level: warning by default; info adds a line per message sent, to measure what that costs.")
+    @Option(help: "The daemon's log level: warning by default; debug adds a line per message sent, to measure what that costs.")
     var logLevel = "warning"
 
     func run() async throws {
