@@ -36,7 +36,11 @@ struct EndToEndTests {
         let smtp = try await LoopbackServer.smtp(logs: directory, auth: "tidings:s3cret-smtp")
         let http = try await LoopbackServer.http(logs: directory)
         let notify = try NotifySocket(directory: directory)
-        let env = try environment(directory, smtp: smtp, http: http)
+        // A fixed midday on the database clock: on the wall clock, the SMS of customers in their
+        // quiet hours stayed pending whenever the test ran in the evening.
+        let env = try environment(directory, smtp: smtp, http: http).merging(["CLOCK_SOURCE": "database"]) { $1 }
+        let clock = try await ChildProcess.tidings(["clock", "set", "2026-12-03T12:00:00Z"], environment: env, logs: directory)
+        #expect(clock.status == 0, "\(clock.stderr)")
         let daemon = try ChildProcess(Paths.tidings, ["serve"], environment: env.merging(
             ["NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "400000"]) { $1 }, logs: directory, name: "serve")
 
