@@ -47,17 +47,23 @@ struct DispatcherLoopTests {
         Workflow(id: "ack", on: "ticket.opened", category: .acknowledgement, channels: [.fixed(.email)], template: "ack"),
     ]), shop: ShopInfo(name: "S", email: "s@s.example", url: "https://s.example", phone: ""))
 
-    @Test func stoppingGivesBackTheClaimsItNeverSent() async throws {
-        let store = try store(tickets: 10)
-        let transport = StoppingTransport(stopAt: 1)
+    /// Runs a dispatcher on `store` in a service group until `transport` asks it to stop.
+    func run(_ store: Store, _ transport: StoppingTransport, concurrency: Int, pollInterval: Duration = .milliseconds(250)) async throws {
         let dispatcher = Dispatcher(
             queue: store, catalog: try TemplateCatalog(files: ["ack/en/email.subject.mustache": "Hi", "ack/en/email.text.mustache": "Hello",
                                                                "ack/en/email.html.mustache": "<p>Hello</p>"], fallbackLocale: "en"),
-            channels: [.email: Dispatcher.ChannelSetup(transport: transport, endpoint: "test", retry: .email, gate: ChannelGate(concurrency: 1))],
-            logger: Logger(label: "loop"), clock: { [start] in start })
+            channels: [.email: Dispatcher.ChannelSetup(transport: transport, endpoint: "test", retry: .email,
+                                                       gate: ChannelGate(concurrency: concurrency))],
+            pollInterval: pollInterval, logger: Logger(label: "loop"), clock: { [start] in start })
         let group = ServiceGroup(configuration: .init(services: [dispatcher], logger: Logger(label: "loop")))
         transport.stop.withLock { $0 = { await group.triggerGracefulShutdown() } }
         try await group.run()
+    }
+
+    @Test func stoppingGivesBackTheClaimsItNeverSent() async throws {
+        let store = try store(tickets: 10)
+        let transport = StoppingTransport(stopAt: 1)
+        try await run(store, transport, concurrency: 1)
 
         // What was sent is recorded; everything else (claimed ahead, four per slot, or never
         // claimed) is pending as before, with no attempt counted. A send or two may start
@@ -75,14 +81,7 @@ struct DispatcherLoopTests {
     @Test func everyMessageIsSentOnceAndRecorded() async throws {
         let store = try store(tickets: 300)
         let transport = StoppingTransport(stopAt: 300)
-        let dispatcher = Dispatcher(
-            queue: store, catalog: try TemplateCatalog(files: ["ack/en/email.subject.mustache": "Hi", "ack/en/email.text.mustache": "Hello",
-                                                               "ack/en/email.html.mustache": "<p>Hello</p>"], fallbackLocale: "en"),
-            channels: [.email: Dispatcher.ChannelSetup(transport: transport, endpoint: "test", retry: .email, gate: ChannelGate(concurrency: 8))],
-            pollInterval: .milliseconds(20), logger: Logger(label: "loop"), clock: { [start] in start })
-        let group = ServiceGroup(configuration: .init(services: [dispatcher], logger: Logger(label: "loop")))
-        transport.stop.withLock { $0 = { await group.triggerGracefulShutdown() } }
-        try await group.run()
+        try await run(store, transport, concurrency: 8, pollInterval: .milliseconds(20))
         let keys = transport.sent.withLock { $0 }
         #expect(keys.count == 300)
         #expect(Set(keys).count == 300)

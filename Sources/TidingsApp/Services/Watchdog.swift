@@ -10,8 +10,7 @@ public struct Watchdog: Sendable, Hashable {
     public let staleAfter: TimeInterval
 
     public init(pingInterval: Duration) {
-        let seconds = Double(pingInterval.components.seconds) + Double(pingInterval.components.attoseconds) / 1e18
-        staleAfter = max(2, seconds)
+        staleAfter = max(2, pingInterval.seconds)
     }
 
     public enum Verdict: Sendable, Hashable {

@@ -22,12 +22,14 @@ extension Dispatcher {
         var recording: [Channel: Int] = [:]
         /// When a channel's last claim came back short: nothing more was due then. It is
         /// claimed again when the pipeline queues messages or after the poll interval.
-        var exhausted: [Channel: Date] = [:]
+        /// Monotonic time: a simulated clock that stands still must not stop the polling.
+        var exhausted: [Channel: ContinuousClock.Instant] = [:]
+        /// The pipeline rang while a write was on its way: that write's claim may have missed the
+        /// new messages, so it marks nothing exhausted.
+        var rungDuringWrite = false
         /// When the last write failed: the next waits a poll interval, so a failing database
         /// is not hammered.
-        var failedAt: Date?
-
-        var aheadCount: Int { ahead.values.reduce(0) { $0 + $1.count } }
+        var failedAt: ContinuousClock.Instant?
     }
 
     /// What a write brought back: the claim, or the error and the results it could not record.
@@ -91,13 +93,16 @@ extension Dispatcher {
         for record in finished { loop.finishedUnwritten[record.message.channel, default: 0] += 1 }
         loop.unrecorded += finished
         absorb(&loop)
-        if doorbell.takeRing() { loop.exhausted.removeAll() }
+        if doorbell.takeRing() {
+            loop.exhausted.removeAll()
+            if loop.writing { loop.rungDuringWrite = true }
+        }
         let now = clock()
         for (message, setup) in startable(&loop, now: now) {
             group.addTask { await self.deliver(message, setup) }
         }
-        guard !loop.writing, loop.failedAt.map({ now.timeIntervalSince($0) >= pollSeconds }) ?? true else { return }
-        let wanted = wants(loop, now: now)
+        guard !loop.writing, loop.failedAt.map({ ContinuousClock.now - $0 >= pollInterval }) ?? true else { return }
+        let wanted = wants(loop)
         guard !loop.unrecorded.isEmpty || !loop.releasing.isEmpty || wanted.values.contains(where: { $0 > 0 }) else { return }
         let records = loop.unrecorded
         let releasing = loop.releasing
@@ -124,8 +129,9 @@ extension Dispatcher {
     func absorb(_ loop: inout Loop) {
         guard let written = written.withLock({ written in defer { written = nil }; return written }) else { return }
         loop.writing = false
+        let rungDuring = loop.rungDuringWrite
+        loop.rungDuringWrite = false
         loop.recording.removeAll()
-        let now = clock()
         switch written.result {
         case .failure(let error):
             // Kept for the next write; if the process dies first, its claims are released at
@@ -134,7 +140,7 @@ extension Dispatcher {
             loop.unrecorded = written.records + loop.unrecorded
             loop.releasing += written.releasing
             loop.finishedUnwritten.merge(written.sends, uniquingKeysWith: +)
-            loop.failedAt = now
+            loop.failedAt = .now
         case .success(let claim):
             loop.failedAt = nil
             let work = sort(claim)
@@ -145,7 +151,11 @@ extension Dispatcher {
                 got[message.channel, default: 0] += 1
             }
             for (channel, wanted) in written.wanted where wanted > 0 {
-                if got[channel, default: 0] < wanted { loop.exhausted[channel] = now } else { loop.exhausted[channel] = nil }
+                if got[channel, default: 0] < wanted && !rungDuring {
+                    loop.exhausted[channel] = .now
+                } else {
+                    loop.exhausted[channel] = nil
+                }
                 if got[channel, default: 0] > 0 { loop.ahead[channel]?.sort { ($0.priority, $0.id) < ($1.priority, $1.id) } }
             }
         }
@@ -183,21 +193,17 @@ extension Dispatcher {
     /// How many more messages to claim per channel: up to `aheadPerSlot` times its concurrency,
     /// once it is down to half of that; one at most while its breaker is paused (the probe);
     /// none for a channel whose last claim found nothing more, until there may be more.
-    func wants(_ loop: Loop, now: Date) -> [Channel: Int] {
+    func wants(_ loop: Loop) -> [Channel: Int] {
         gates.withLock { book in
             var wanted: [Channel: Int] = [:]
             for (channel, gate) in book.gates {
                 let held = loop.ahead[channel]?.count ?? 0
                 let depth = gate.breaker.isPaused ? 1 : gate.concurrency * Self.aheadPerSlot
-                if let since = loop.exhausted[channel], now.timeIntervalSince(since) < pollSeconds { continue }
+                if let since = loop.exhausted[channel], ContinuousClock.now - since < pollInterval { continue }
                 guard held <= depth / 2 else { continue }
                 wanted[channel] = depth - held
             }
             return wanted
         }
-    }
-
-    var pollSeconds: TimeInterval {
-        Double(pollInterval.components.seconds) + Double(pollInterval.components.attoseconds) / 1e18
     }
 }
