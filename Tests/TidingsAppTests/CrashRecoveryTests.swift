@@ -38,9 +38,14 @@ struct CrashRecoveryTests {
         var kills = 0
         var run = 0
         var daemon: ChildProcess
+        var notify: NotifySocket?
         while true {
             run += 1
-            daemon = try ChildProcess(Paths.tidings, ["serve"], environment: environment, logs: directory, name: "serve-\(run)")
+            // The last run is stopped with SIGTERM, which the daemon handles only once it is up:
+            // it waits for READY=1 as systemd would, or a stop during start-up is a plain kill.
+            notify = thresholds.isEmpty ? try NotifySocket(directory: directory) : nil
+            let env = environment.merging(notify.map { ["NOTIFY_SOCKET": $0.path] } ?? [:]) { $1 }
+            daemon = try ChildProcess(Paths.tidings, ["serve"], environment: env, logs: directory, name: "serve-\(run)")
             if run == 1 {
                 // One daemon per database: once this one is sending, a second one refuses to start.
                 let deadline = Date().addingTimeInterval(60)
@@ -62,10 +67,12 @@ struct CrashRecoveryTests {
             // A kill counts only if it hit the daemon mid-stream, with messages still to send.
             if server.count() < Self.messages { kills += 1 }
         }
+        _ = try await notify?.waitFor("READY=1", timeout: 30)
         let idle = try await ChildProcess.tidings(["status", "--wait-idle", "50"], environment: environment, logs: directory)
         #expect(idle.status == 0, "\(idle.stdout)\(idle.stderr)")
         daemon.signal(SIGTERM)
-        #expect(try await daemon.wait(timeout: 30) == 0)
+        let status = try await daemon.wait(timeout: 30)
+        #expect(status == 0, "stopped with \(status): \(daemon.stderr.suffix(3_000))")
         return kills
     }
 
