@@ -32,8 +32,10 @@ struct CrashRecoveryTests {
         let appended = try await ChildProcess.tidings(["append", "-"], environment: environment, logs: directory,
                                                       stdin: Self.events(channel: name == "email" ? .email : .sms))
         #expect(appended.status == 0, "\(appended.stderr)")
-        // One kill in each stretch of the run, at a random point in it.
-        let stretch = (Self.messages * 9 / 10 - 100) / Self.kills
+        // One kill in each stretch of the first 70% of the run, at a random point in it: the
+        // server's count includes duplicates, and a busy machine polls it late, so a kill
+        // planned near the end can land after the last message and not count.
+        let stretch = (Self.messages * 7 / 10 - 100) / Self.kills
         var thresholds = (0..<Self.kills).map { 100 + $0 * stretch + Int.random(in: 0..<(stretch - 50)) }
         var kills = 0
         var run = 0
