@@ -52,6 +52,7 @@ public struct Projector: Sendable {
     /// `now` decides quiet hours only.
     public func project(_ stored: StoredEvent, models: inout some ModelLookup, now: Date) throws -> Projection {
         let event = stored.event
+        try Self.checkIDs(of: event)
         if event.type == Deadlines.disruption { return Projection(outcome: .disruption) }
         if let missing = try missingEntity(of: stored, in: &models) {
             return Projection(outcome: .waiting(for: missing.entity, reason: missing.reason))
@@ -94,6 +95,19 @@ public struct Projector: Sendable {
         projection.intents = engine.intents(for: stored, customer: customer, order: updated, ticket: nil, now: now, scope: order.id)
         projection.timers = Deadlines.actions(for: stored, order: updated, ticket: nil)
         return projection
+    }
+
+    /// The ids an event names become keys in the store: one with a control character (only an
+    /// older log can hold one) is refused rather than stored under a shorter id.
+    static func checkIDs(of event: CloudEvent) throws {
+        let named = [("subject", event.subject), ("data.customer_id", event.data["customer_id"]?.stringValue),
+                     ("data.order_id", event.data["order_id"]?.stringValue)]
+        for case let (field, id?) in named where id.unicodeScalars.contains(where: EventValidator.isControl) {
+            throw ProjectionError(.unstorableID, """
+                the event \(event.id) has a control character in its \(field), which the store cannot keep as an id: \
+                send it again without one
+                """)
+        }
     }
 
     /// An order or ticket event whose order or ticket does not exist yet (another producer's
