@@ -7,6 +7,9 @@ import TidingsCore
 /// pipeline is the only writer of the models, so what is here is what the database holds.
 /// "Not found" is kept too: the customer a parked message waits for is looked up on every
 /// event about them. Bounded: a table past `capacity` models starts afresh.
+///
+/// `tidings rebuild` replaces the tables from another process: it counts up the tables'
+/// generation (`Store.readModelsGeneration`), and a cache from an older one is dropped.
 final class ModelCache: Sendable {
     struct Tables: Sendable {
         var customers: [String: Customer?] = [:]
@@ -14,28 +17,36 @@ final class ModelCache: Sendable {
         var tickets: [String: Ticket?] = [:]
     }
 
+    /// What a batch starts from: the models committed so far, of the tables' generation.
+    struct Snapshot: Sendable {
+        var tables: Tables
+        var generation: Int64
+    }
+
     let capacity: Int
-    private let tables = Mutex(Tables())
+    private let state = Mutex(Snapshot(tables: Tables(), generation: 0))
 
     init(capacity: Int = 20_000) {
         self.capacity = capacity
     }
 
-    /// The models committed so far (a snapshot: copied only if written while held).
-    var snapshot: Tables { tables.withLock { $0 } }
-
-    /// Takes what a committed batch read and wrote.
-    func commit(_ batch: Tables) {
-        tables.withLock { tables in
-            Self.merge(batch.customers, into: &tables.customers, capacity: capacity)
-            Self.merge(batch.orders, into: &tables.orders, capacity: capacity)
-            Self.merge(batch.tickets, into: &tables.tickets, capacity: capacity)
+    /// The models committed so far (copied only if written while held), or none when the
+    /// tables were rebuilt since: `generation` is what the batch's transaction reads.
+    func snapshot(generation: Int64) -> Snapshot {
+        state.withLock { state in
+            if state.generation != generation { state = Snapshot(tables: Tables(), generation: generation) }
+            return state
         }
     }
 
-    /// Forgets everything: after the models were changed behind the pipeline's back.
-    func clear() {
-        tables.withLock { $0 = Tables() }
+    /// Takes what a committed batch read and wrote, unless the tables were rebuilt meanwhile.
+    func commit(_ batch: Snapshot) {
+        state.withLock { state in
+            guard state.generation == batch.generation else { return }
+            Self.merge(batch.tables.customers, into: &state.tables.customers, capacity: capacity)
+            Self.merge(batch.tables.orders, into: &state.tables.orders, capacity: capacity)
+            Self.merge(batch.tables.tickets, into: &state.tables.tickets, capacity: capacity)
+        }
     }
 
     private static func merge<Model>(_ batch: [String: Model?], into table: inout [String: Model?], capacity: Int) {

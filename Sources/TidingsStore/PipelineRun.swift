@@ -25,18 +25,24 @@ struct PipelineRun {
     let setAside: [HeldEvent.Key: String]
     var batch = PipelineBatch()
     var fanoutQueued = false
+    /// The read-model tables' generation this batch works on (a rebuild counts it up).
+    let generation: Int64
 
-    init(db: Database, engine: WorkflowEngine, now: Date, models committed: ModelCache.Tables, setAside: [HeldEvent.Key: String] = [:]) throws {
+    init(db: Database, engine: WorkflowEngine, now: Date, cache: ModelCache, setAside: [HeldEvent.Key: String] = [:]) throws {
         self.db = db
         self.engine = engine
         projector = Projector(engine: engine)
         self.now = now
         self.setAside = setAside
-        models = ReadModelCache(db: db, committed: committed)
+        generation = try Store.checkpoint(db, Store.readModelsGeneration)
+        models = ReadModelCache(db: db, committed: cache.snapshot(generation: generation).tables)
         outbox = try OutboxWriter(db: db, now: now, engine: engine)
         timers = try TimerWriter(db: db)
         held = try HeldEventWriter(db: db, now: now)
     }
+
+    /// What this batch read and wrote, for the shared cache once it commits.
+    var loaded: ModelCache.Snapshot { ModelCache.Snapshot(tables: models.loaded, generation: generation) }
 
     /// Applies up to `limit` events after the checkpoint, then tells up to `fanoutLimit` orders
     /// about a disruption, so a disruption of 100,000 orders is worked off between batches.

@@ -11,11 +11,9 @@ struct ReadModelCache: ModelLookup {
     var tickets: EntityTable<Ticket>
 
     init(db: Database, committed: ModelCache.Tables) {
-        customers = EntityTable(db: db, table: "customers", committed: committed.customers, columns: [], values: { _ in [] })
-        orders = EntityTable(db: db, table: "orders", committed: committed.orders, columns: ["customer_id", "status", "region", "carrier"],
-                             values: { [$0.customerID, $0.status.rawValue, $0.shipping?.region, $0.carrier] })
-        tickets = EntityTable(db: db, table: "tickets", committed: committed.tickets, columns: ["customer_id", "kind", "status"],
-                              values: { [$0.customerID, $0.kind, $0.status.rawValue] })
+        customers = EntityTable(db: db, table: .customers, committed: committed.customers)
+        orders = EntityTable(db: db, table: .orders, committed: committed.orders)
+        tickets = EntityTable(db: db, table: .tickets, committed: committed.tickets)
     }
 
     /// What this batch read and wrote, for the shared cache once it commits.
@@ -42,26 +40,21 @@ struct ReadModelCache: ModelLookup {
     }
 }
 
-/// One read-model table: rows hold the model as JSON plus a few columns to query by. Models
-/// are looked up in this batch's own, then in what earlier batches left in the shared cache,
-/// then in the database.
+/// One read-model table in a batch. Models are looked up in this batch's own, then in what
+/// earlier batches left in the shared cache, then in the database.
 struct EntityTable<Model: JSONModel & Sendable> {
     let db: Database
-    let table: String
-    let columns: [String]
-    let values: (Model) -> [any DatabaseValueConvertible]
+    let table: ModelTable<Model>
     /// What earlier batches committed (a snapshot, not copied unless written).
     let committed: [String: Model?]
     /// What this batch read or wrote: handed to the shared cache once the batch commits.
     private(set) var loaded: [String: Model?] = [:]
     private var dirty: [String: Int64] = [:]
 
-    init(db: Database, table: String, committed: [String: Model?], columns: [String], values: @escaping (Model) -> [any DatabaseValueConvertible]) {
+    init(db: Database, table: ModelTable<Model>, committed: [String: Model?]) {
         self.db = db
         self.table = table
         self.committed = committed
-        self.columns = columns
-        self.values = values
     }
 
     mutating func get(_ id: String) throws -> Model? {
@@ -70,10 +63,10 @@ struct EntityTable<Model: JSONModel & Sendable> {
             loaded[id] = .some(cached)
             return cached
         }
-        let doc = try Data.fetchOne(db.cachedStatement(sql: "SELECT doc FROM \(table) WHERE id = ?"), arguments: [id])
+        let doc = try Data.fetchOne(db.cachedStatement(sql: "SELECT doc FROM \(table.name) WHERE id = ?"), arguments: [id])
         let model = try doc.map { data in
             do { return try Model(document: data) } catch {
-                throw StoreError(.corruptRow, "the \(table) row \(id) does not read (\(error))")
+                throw StoreError(.corruptRow, "the \(table.name) row \(id) does not read (\(error))")
             }
         }
         loaded[id] = .some(model)
@@ -88,16 +81,10 @@ struct EntityTable<Model: JSONModel & Sendable> {
     mutating func flush() throws {
         guard !dirty.isEmpty else { return }
         defer { dirty.removeAll(keepingCapacity: true) }
-        let names = (["id", "doc", "position"] + columns).joined(separator: ", ")
-        let placeholders = Array(repeating: "?", count: 3 + columns.count).joined(separator: ", ")
-        let updates = (["doc", "position"] + columns).map { "\($0) = excluded.\($0)" }.joined(separator: ", ")
-        let statement = try db.cachedStatement(sql: """
-            INSERT INTO \(table) (\(names)) VALUES (\(placeholders)) ON CONFLICT (id) DO UPDATE SET \(updates)
-            """)
+        let statement = try db.cachedStatement(sql: table.upsert())
         for (id, position) in dirty {
             guard let model = loaded[id] ?? nil else { continue }
-            let arguments: [any DatabaseValueConvertible] = [id, Data(try model.document()), position] + values(model)
-            try statement.execute(arguments: StatementArguments(arguments.map { $0.databaseValue }))
+            try statement.execute(arguments: table.arguments(id, model, position: position))
         }
     }
 }

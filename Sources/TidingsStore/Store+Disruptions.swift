@@ -3,26 +3,24 @@ import GRDB
 import TidingsCore
 
 extension Store {
-    /// Queues every open, undelivered order a disruption affects, as the orders stand at the
+    /// Queues every order a disruption affects (`DisruptionScope`), as the orders stand at the
     /// disruption's place in the log. One statement, on indexes over open orders by region and
     /// by carrier (compared without regard to case).
     static func queueDisruption(_ db: Database, _ stored: StoredEvent) throws {
-        let data = stored.event.data
+        guard let scope = DisruptionScope(stored.event.data) else { return }
         var sql = """
             INSERT OR IGNORE INTO fanout (event_position, order_id)
-            SELECT ?, id FROM orders WHERE status IN \(Order.Status.undelivered.sqlList)
+            SELECT ?, id FROM orders WHERE status IN \(DisruptionScope.statuses.sqlList)
             """
         var arguments: StatementArguments = [stored.position]
-        if let region = data["region"]?.stringValue {
+        if let region = scope.region {
             sql += " AND region = ? COLLATE NOCASE"
             arguments += [region]
         }
-        if let carrier = data["carrier"]?.stringValue {
+        if let carrier = scope.carrier {
             sql += " AND carrier = ? COLLATE NOCASE"
             arguments += [carrier]
         }
-        // The validator insists on a region or a carrier; an event that has neither affects nothing.
-        guard data["region"]?.stringValue != nil || data["carrier"]?.stringValue != nil else { return }
         try db.execute(sql: sql, arguments: arguments)
     }
 

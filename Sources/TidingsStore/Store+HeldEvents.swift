@@ -132,9 +132,9 @@ extension Store {
         for key in keys {
             do {
                 let loaded = try write("retrying the held event at position \(key.position)") { db in
-                    var run = try PipelineRun(db: db, engine: engine, now: now(), models: models.snapshot)
+                    var run = try PipelineRun(db: db, engine: engine, now: now(), cache: models)
                     try run.reapply(key)
-                    return run.models.loaded
+                    return run.loaded
                 }
                 models.commit(loaded)
                 outcomes.append(HeldRetry(key: key, failure: nil))

@@ -4,6 +4,8 @@ import TidingsCore
 
 extension Store {
     static let pipelineCheckpoint = "pipeline"
+    /// Counted up by each `tidings rebuild`, so a running pipeline drops the models it cached.
+    static let readModelsGeneration = "read-models"
 
     /// Applies the next batch of events in ONE write transaction: read models, workflow
     /// intents into the outbox, deadline timers, and the checkpoint commit together or not at
@@ -19,8 +21,8 @@ extension Store {
         while true {
             do {
                 let (batch, loaded) = try write("applying a pipeline batch") { db in
-                    var run = try PipelineRun(db: db, engine: engine, now: now(), models: models.snapshot, setAside: setAside)
-                    return (try run.run(limit: limit, fanoutLimit: fanoutLimit), run.models.loaded)
+                    var run = try PipelineRun(db: db, engine: engine, now: now(), cache: models, setAside: setAside)
+                    return (try run.run(limit: limit, fanoutLimit: fanoutLimit), run.loaded)
                 }
                 models.commit(loaded)
                 return batch

@@ -49,8 +49,8 @@ extension Store: PipelineStore {
             do {
                 let aside = setAside
                 let (batch, loaded) = try await write("applying a pipeline batch") { [models] db in
-                    var run = try PipelineRun(db: db, engine: engine, now: now(), models: models.snapshot, setAside: aside)
-                    return (try run.run(limit: limit, fanoutLimit: fanoutLimit), run.models.loaded)
+                    var run = try PipelineRun(db: db, engine: engine, now: now(), cache: models, setAside: aside)
+                    return (try run.run(limit: limit, fanoutLimit: fanoutLimit), run.loaded)
                 }
                 models.commit(loaded)
                 return batch

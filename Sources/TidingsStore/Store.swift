@@ -74,6 +74,7 @@ public struct StoreError: DomainError {
         case invalidRequest = "store.invalid_request"
         case keyConflict = "store.key_conflict"
         case unreadableEvent = "store.unreadable_event"
+        case busy = "store.busy"
     }
 
     public var code: Code

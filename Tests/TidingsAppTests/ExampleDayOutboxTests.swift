@@ -21,32 +21,9 @@ struct ExampleDayOutboxTests {
         #expect(missing.isEmpty && added.isEmpty, "missing: \(missing)\nadded: \(added)")
     }
 
-    /// One line per message, sorted by key. The day is projected on a fixed clock, and the
-    /// deadlines it promises fire a day, a week and two months later.
+    /// One line per message, sorted by key.
     static func outbox() async throws -> [String] {
-        let directory = try Paths.temporaryDirectory("example-day")
-        let env = Paths.environment(in: directory).merging(["DATABASE_SYNCHRONOUS": "normal"]) { $1 }
-        let runtime = try await Runtime.load(configPath: env["TIDINGS_CONFIG"]!, environment: env)
-        let store = try Store(path: runtime.config.databasePath, durability: .normal)
-        let day = try String(contentsOf: Paths.root.appendingPathComponent("config/examples/day.ndjson"), encoding: .utf8)
-        let events = try day.split(separator: "\n").map { line -> CloudEvent in
-            let parsed = try JSONValue.parse(Array(line.utf8))
-            return try EventValidator.validate(parsed).get()
-        }
-        let start = Timestamp.parse("2026-11-18T12:00:00Z")!
-        _ = try store.append(events, now: start)
-        func drain(_ now: Date) throws {
-            while true {
-                let batch = try store.processBatch(limit: 7, engine: runtime.engine, now: now, fanoutLimit: 3)
-                if batch.processed == 0 && !batch.fanoutPending { return }
-            }
-        }
-        try drain(start)
-        for jump: TimeInterval in [86_400, 7 * 86_400, 60 * 86_400] {
-            let now = start.addingTimeInterval(jump)
-            while try store.fireDueTimers(now: now).timers > 0 {}
-            try drain(now)
-        }
+        let (runtime, store) = try await projectedDay()
         let rendered = try store.pool.read { db in
             try Dictionary(uniqueKeysWithValues: Row.fetchAll(db, sql: "SELECT key, template, channel, locale, context FROM messages").map { row in
                 (row["key"] as String, row)
@@ -62,6 +39,38 @@ struct ExampleDayOutboxTests {
             return [message.key, message.workflow, message.customerID, message.subjectID ?? "-", message.channel ?? "-",
                     message.recipient ?? "-", message.state.rawValue, message.lastError ?? "-", words].joined(separator: " | ")
         }.sorted()
+    }
+
+    /// The example day appended and projected on a fixed clock; the deadlines it promises
+    /// fire a day, a week and two months later.
+    static func projectedDay(jumps: [TimeInterval] = [86_400, 7 * 86_400, 60 * 86_400]) async throws -> (Runtime, Store) {
+        let directory = try Paths.temporaryDirectory("example-day")
+        let env = Paths.environment(in: directory).merging(["DATABASE_SYNCHRONOUS": "normal"]) { $1 }
+        let runtime = try await Runtime.load(configPath: env["TIDINGS_CONFIG"]!, environment: env)
+        let store = try Store(path: runtime.config.databasePath, durability: .normal)
+        let day = try String(contentsOf: Paths.root.appendingPathComponent("config/examples/day.ndjson"), encoding: .utf8)
+        let events = try day.split(separator: "\n").map { line -> CloudEvent in
+            let parsed = try JSONValue.parse(Array(line.utf8))
+            return try EventValidator.validate(parsed).get()
+        }
+        _ = try store.append(events, now: start)
+        try drain(store, runtime, start)
+        for jump in jumps {
+            let now = start.addingTimeInterval(jump)
+            while try store.fireDueTimers(now: now).timers > 0 {}
+            try drain(store, runtime, now)
+        }
+        return (runtime, store)
+    }
+
+    static let start = Timestamp.parse("2026-11-18T12:00:00Z")!
+
+    /// Small batches and fan-out chunks, so that the day crosses many of them.
+    static func drain(_ store: Store, _ runtime: Runtime, _ now: Date) throws {
+        while true {
+            let batch = try store.processBatch(limit: 7, engine: runtime.engine, now: now, fanoutLimit: 3)
+            if batch.processed == 0 && !batch.fanoutPending { return }
+        }
     }
 
     /// FNV-1a over the rendered words: enough to see that they changed, short enough to keep.

@@ -1,0 +1,32 @@
+/// Which orders a disruption announcement reaches: those still on their way in its region, with
+/// its carrier, or both. Names compare without regard to ASCII case, as SQLite's `NOCASE` does,
+/// so the store's query (built from these fields) and a replay in memory choose the same orders.
+public struct DisruptionScope: Sendable, Hashable {
+    public var region: String?
+    public var carrier: String?
+
+    /// Nil when the announcement names neither: the validator insists on one, and one that has
+    /// neither affects nothing.
+    public init?(_ data: JSONValue) {
+        region = data["region"]?.stringValue
+        carrier = data["carrier"]?.stringValue
+        guard region != nil || carrier != nil else { return nil }
+    }
+
+    /// The statuses an affected order can have: on its way, not yet delivered.
+    public static let statuses = Order.Status.undelivered
+
+    public func affects(_ order: Order) -> Bool {
+        guard Self.statuses.contains(order.status) else { return false }
+        if let region, !Self.same(order.shipping?.region, region) { return false }
+        if let carrier, !Self.same(order.carrier, carrier) { return false }
+        return true
+    }
+
+    /// SQLite's `NOCASE`: A-Z fold to a-z, nothing else does.
+    static func same(_ value: String?, _ wanted: String) -> Bool {
+        guard let value else { return false }
+        func fold(_ byte: UInt8) -> UInt8 { (65...90).contains(byte) ? byte + 32 : byte }
+        return value.utf8.count == wanted.utf8.count && zip(value.utf8, wanted.utf8).allSatisfy { fold($0) == fold($1) }
+    }
+}

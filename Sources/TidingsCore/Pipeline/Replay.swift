@@ -1,0 +1,143 @@
+import Foundation
+
+/// The pipeline's rules run over the log in memory: the read models and timers it leaves, and
+/// the intents it decides, with no database and no outbox. `tidings rebuild` writes the models
+/// and timers into fresh tables; a dry run compares the intents with what was sent.
+///
+/// It meets events as the pipeline does: one about an order or ticket not known yet waits for
+/// it and applies when it comes; a disruption reaches every affected order at its place in the
+/// log (the pipeline tells them in chunks, but each order meets it before its later events, so
+/// the result is the same). What the pipeline quarantined for failing is passed over (`skipping`).
+public struct Replay: ModelLookup {
+    /// A running deadline timer, as the timers table holds it.
+    public struct Timer: Sendable, Hashable {
+        public var dueAt: Double
+        public var scheduledBy: Int64
+    }
+
+    /// Where a timer lives: one per deadline type and subject.
+    public struct TimerSlot: Sendable, Hashable {
+        public var type: String
+        public var subject: String
+    }
+
+    /// A model and the log position it was last written at (the tables' `position`).
+    public struct Stamped<Model: Sendable>: Sendable {
+        public var model: Model
+        public var position: Int64
+    }
+
+    public let projector: Projector
+    /// Events (or one order of a disruption) the pipeline quarantined because they failed.
+    public var skipping: Set<HeldEvent.Key>
+    public private(set) var customers: [String: Stamped<Customer>] = [:]
+    public private(set) var orders: [String: Stamped<Order>] = [:]
+    public private(set) var tickets: [String: Stamped<Ticket>] = [:]
+    public private(set) var timers: [TimerSlot: Timer] = [:]
+    /// Events about an order or ticket not known yet, by entity (`order:o-1`), in log order.
+    public private(set) var waiting: [String: [StoredEvent]] = [:]
+    /// What changed since `takeChanges()`: ids per table, timer slots.
+    public private(set) var changes = Changes()
+    /// Events applied (a waiting one counts once it applies).
+    public private(set) var applied = 0
+
+    public struct Changes: Sendable {
+        public var customers: Set<String> = []
+        public var orders: Set<String> = []
+        public var tickets: Set<String> = []
+        public var timers: Set<TimerSlot> = []
+
+        public init() {}
+
+        public var isEmpty: Bool { customers.isEmpty && orders.isEmpty && tickets.isEmpty && timers.isEmpty }
+    }
+
+    public init(engine: WorkflowEngine, skipping: Set<HeldEvent.Key> = []) {
+        projector = Projector(engine: engine)
+        self.skipping = skipping
+    }
+
+    /// Applies one event in log order. Returns the intents it (and the events it released)
+    /// would place; `now` decides quiet hours only.
+    @discardableResult
+    public mutating func apply(_ stored: StoredEvent, now: Date) throws -> [NotificationIntent] {
+        guard !skipping.contains(HeldEvent.Key(position: stored.position)) else { return [] }
+        let projector = self.projector
+        let projection = try projector.project(stored, models: &self, now: now)
+        switch projection.outcome {
+        case .disruption:
+            return disrupt(stored, now: now)
+        case .waiting(let entity, _):
+            waiting[entity, default: []].append(stored)
+            return []
+        case .applied:
+            break
+        }
+        applied += 1
+        put(projection, position: stored.position)
+        var intents = projection.intents
+        for action in projection.timers { run(action, position: stored.position) }
+        if let created = projection.created, let released = waiting.removeValue(forKey: created) {
+            for event in released { intents += try apply(event, now: now) }
+        }
+        return intents
+    }
+
+    /// Hands over what changed since the last call, and starts afresh.
+    public mutating func takeChanges() -> Changes {
+        defer { changes = Changes() }
+        return changes
+    }
+
+    /// Every order the disruption affects, in id order, as the store's fan-out takes them.
+    mutating func disrupt(_ stored: StoredEvent, now: Date) -> [NotificationIntent] {
+        applied += 1
+        guard let scope = DisruptionScope(stored.event.data) else { return [] }
+        var intents: [NotificationIntent] = []
+        for id in orders.keys.sorted() {
+            guard let order = orders[id]?.model, scope.affects(order),
+                  !skipping.contains(HeldEvent.Key(position: stored.position, order: id)),
+                  let projection = projector.projectDisruption(stored, to: order, customer: customers[order.customerID]?.model, now: now)
+            else { continue }
+            put(projection, position: max(order.timeline.last?.position ?? 0, stored.position))
+            intents += projection.intents
+            for action in projection.timers { run(action, position: stored.position) }
+        }
+        return intents
+    }
+
+    mutating func put(_ projection: Projection, position: Int64) {
+        if let customer = projection.customer {
+            customers[customer.id] = Stamped(model: customer, position: position)
+            changes.customers.insert(customer.id)
+        }
+        if let order = projection.order {
+            orders[order.id] = Stamped(model: order, position: position)
+            changes.orders.insert(order.id)
+        }
+        if let ticket = projection.ticket {
+            tickets[ticket.id] = Stamped(model: ticket, position: position)
+            changes.tickets.insert(ticket.id)
+        }
+    }
+
+    /// The timers table's rules: one timer per slot, a new one replaces it, a cancel naming a
+    /// due time removes only the timer due then.
+    mutating func run(_ action: TimerAction, position: Int64) {
+        switch action {
+        case .schedule(let timer):
+            let slot = TimerSlot(type: timer.type, subject: timer.subject)
+            timers[slot] = Timer(dueAt: timer.dueAt.timeIntervalSince1970, scheduledBy: position)
+            changes.timers.insert(slot)
+        case .cancel(let type, let subject, let dueAt):
+            let slot = TimerSlot(type: type, subject: subject)
+            guard let running = timers[slot], dueAt.map({ $0.timeIntervalSince1970 == running.dueAt }) ?? true else { return }
+            timers[slot] = nil
+            changes.timers.insert(slot)
+        }
+    }
+
+    public mutating func customer(_ id: String) throws -> Customer? { customers[id]?.model }
+    public mutating func order(_ id: String) throws -> Order? { orders[id]?.model }
+    public mutating func ticket(_ id: String) throws -> Ticket? { tickets[id]?.model }
+}

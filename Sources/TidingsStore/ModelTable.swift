@@ -1,0 +1,38 @@
+import Foundation
+import GRDB
+import TidingsCore
+
+/// How one kind of model is stored: rows hold the model as JSON plus a few columns to query by.
+/// The pipeline and `tidings rebuild` write rows through the same definition.
+struct ModelTable<Model: JSONModel & Sendable>: Sendable {
+    let name: String
+    let columns: [String]
+    let values: @Sendable (Model) -> [any DatabaseValueConvertible]
+
+    /// Inserts a row, or replaces the one with its id, in this table or a copy of it.
+    func upsert(into table: String? = nil) -> String {
+        let names = (["id", "doc", "position"] + columns).joined(separator: ", ")
+        let placeholders = Array(repeating: "?", count: 3 + columns.count).joined(separator: ", ")
+        let updates = (["doc", "position"] + columns).map { "\($0) = excluded.\($0)" }.joined(separator: ", ")
+        return "INSERT INTO \(table ?? name) (\(names)) VALUES (\(placeholders)) ON CONFLICT (id) DO UPDATE SET \(updates)"
+    }
+
+    func arguments(_ id: String, _ model: Model, position: Int64) throws -> StatementArguments {
+        let arguments: [any DatabaseValueConvertible] = [id, Data(try model.document()), position] + values(model)
+        return StatementArguments(arguments.map { $0.databaseValue })
+    }
+}
+
+extension ModelTable where Model == Customer {
+    static let customers = ModelTable(name: "customers", columns: [], values: { _ in [] })
+}
+
+extension ModelTable where Model == Order {
+    static let orders = ModelTable(name: "orders", columns: ["customer_id", "status", "region", "carrier"],
+                                   values: { [$0.customerID, $0.status.rawValue, $0.shipping?.region, $0.carrier] })
+}
+
+extension ModelTable where Model == Ticket {
+    static let tickets = ModelTable(name: "tickets", columns: ["customer_id", "kind", "status"],
+                                    values: { [$0.customerID, $0.kind, $0.status.rawValue] })
+}

@@ -1,0 +1,188 @@
+import Foundation
+import GRDB
+import TidingsCore
+
+/// How far a rebuild has come: events applied of those up to the checkpoint it aims at.
+public struct RebuildProgress: Sendable {
+    public var phase: Phase
+    public var events: Int
+    public var position: Int64
+    public var target: Int64
+
+    public enum Phase: String, Sendable {
+        case replaying = "replaying the log"
+        case writing = "writing the new tables"
+        case waitingForFanout = "waiting for a disruption's fan-out to finish"
+        case swapping = "swapping the tables in"
+    }
+}
+
+/// What a rebuild did.
+public struct RebuildSummary: Sendable {
+    public var events: Int
+    public var checkpoint: Int64
+    public var customers: Int
+    public var orders: Int
+    public var tickets: Int
+    public var timers: Int
+    /// Events left waiting for an order or ticket that does not exist (as the pipeline holds them).
+    public var waiting: Int
+    public var generation: Int64
+}
+
+extension Store {
+    /// The tables a rebuild replaces, each copied as `rebuild_<name>` and swapped in.
+    static let rebuiltTables = ["customers", "orders", "tickets", "timers"]
+
+    /// Rebuilds the read models and timers from the log into new tables and swaps them in, in
+    /// one transaction, while a daemon may keep running: ingest goes on, and the pipeline
+    /// carries on from its checkpoint on the new tables (the generation tells it to drop what
+    /// it cached). The outbox is not touched, so nothing is sent again. Quarantined events
+    /// stay out, as the pipeline left them; waiting ones wait, as they did.
+    public func rebuild(engine: WorkflowEngine, now: Date, chunk: Int = 2_000, fanoutWait: Duration = .seconds(120),
+                        progress: (RebuildProgress) -> Void = { _ in }) throws -> RebuildSummary
+    {
+        let (target, skipping) = try read("reading where the pipeline stands") { db in
+            (try Self.checkpoint(db, Self.pipelineCheckpoint), try Self.failedKeys(db))
+        }
+        var replay = Replay(engine: engine, skipping: skipping)
+        var position: Int64 = 0
+        while position < target {
+            let rows = try read("reading the log") { db in try Self.loggedEvents(db, after: position, limit: chunk) }
+            guard !rows.isEmpty else { break }
+            for row in rows where row.position <= target { try Self.apply(row, to: &replay, now: now) }
+            position = min(rows.last?.position ?? target, target)
+            progress(RebuildProgress(phase: .replaying, events: replay.applied, position: position, target: target))
+        }
+        progress(RebuildProgress(phase: .writing, events: replay.applied, position: position, target: target))
+        try write("creating the new read-model tables") { db in
+            for table in Self.rebuiltTables { try Self.createCopy(db, of: table) }
+        }
+        try writeCopies(of: replay.takeChanges(), from: replay, chunk: chunk)
+
+        // The pipeline went on meanwhile: catch up with it inside the swap, which must not
+        // meet a disruption half told (its orders would meet it twice).
+        let deadline = ContinuousClock.now + fanoutWait
+        while true {
+            let summary = try write("swapping the rebuilt read models in") { db -> RebuildSummary? in
+                guard try !Self.fanoutPending(db) else { return nil }
+                let checkpoint = try Self.checkpoint(db, Self.pipelineCheckpoint)
+                replay.skipping = try Self.failedKeys(db)
+                var rows = try Self.loggedEvents(db, after: position, limit: Int(max(0, checkpoint - position)))
+                rows.removeAll { $0.position > checkpoint }
+                for row in rows { try Self.apply(row, to: &replay, now: now) }
+                try Self.write(replay.takeChanges(), from: replay, db: db)
+                try Self.swapCopies(db)
+                let generation = try Self.checkpoint(db, Self.readModelsGeneration) + 1
+                try Self.setCheckpoint(db, Self.readModelsGeneration, generation)
+                return RebuildSummary(events: replay.applied, checkpoint: checkpoint, customers: replay.customers.count,
+                                      orders: replay.orders.count, tickets: replay.tickets.count, timers: replay.timers.count,
+                                      waiting: replay.waiting.values.reduce(0) { $0 + $1.count }, generation: generation)
+            }
+            if let summary { return summary }
+            guard ContinuousClock.now < deadline else {
+                throw StoreError(.busy, """
+                    a disruption is still being told to its orders after \(fanoutWait): run tidings rebuild again once \
+                    tidings status shows no fan-out pending
+                    """)
+            }
+            progress(RebuildProgress(phase: .waitingForFanout, events: replay.applied, position: position, target: target))
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+    }
+
+    /// One logged event into the replay; one the pipeline quarantined is not even decoded (it
+    /// may be why it was quarantined).
+    static func apply(_ row: LoggedEvent, to replay: inout Replay, now: Date) throws {
+        guard !replay.skipping.contains(HeldEvent.Key(position: row.position)) else { return }
+        try replay.apply(row.decoded(), now: now)
+    }
+
+    /// Events (or one order of a disruption) quarantined because they failed: a rebuild
+    /// passes them over, as the pipeline did. Those quarantined when their wait ran out are
+    /// not among them: they still apply when their order or ticket comes.
+    static func failedKeys(_ db: Database) throws -> Set<HeldEvent.Key> {
+        let rows = try Row.fetchAll(db, sql: """
+            SELECT position, scope FROM held_events WHERE kind = ? AND waiting_for IS NULL
+            """, arguments: [HeldEvent.Kind.quarantined.rawValue])
+        return Set(rows.map { row in
+            let scope: String = row["scope"]
+            return HeldEvent.Key(position: row["position"], order: scope.isEmpty ? nil : scope)
+        })
+    }
+
+    /// Writes the copies in chunks of their own, so the daemon's writes go on in between.
+    func writeCopies(of changes: Replay.Changes, from replay: Replay, chunk: Int) throws {
+        var pending = changes
+        while !pending.isEmpty {
+            var part = Replay.Changes()
+            var room = chunk
+            func take<T: Hashable>(_ set: inout Set<T>) -> Set<T> {
+                var taken: Set<T> = []
+                while room > 0, let next = set.popFirst() {
+                    taken.insert(next)
+                    room -= 1
+                }
+                return taken
+            }
+            part.customers = take(&pending.customers)
+            part.orders = take(&pending.orders)
+            part.tickets = take(&pending.tickets)
+            part.timers = take(&pending.timers)
+            try write("writing the rebuilt read models") { db in try Self.write(part, from: replay, db: db) }
+        }
+    }
+
+    /// Writes what changed into the copies: models as the pipeline writes them, timers as
+    /// the timers table holds them (a slot without a timer is deleted).
+    static func write(_ changes: Replay.Changes, from replay: Replay, db: Database) throws {
+        try write(changes.customers, of: replay.customers, as: .customers, db: db)
+        try write(changes.orders, of: replay.orders, as: .orders, db: db)
+        try write(changes.tickets, of: replay.tickets, as: .tickets, db: db)
+        let schedule = try db.cachedStatement(sql: """
+            INSERT INTO rebuild_timers (type, subject, due_at, scheduled_by) VALUES (?, ?, ?, ?)
+            ON CONFLICT (type, subject) DO UPDATE SET due_at = excluded.due_at, scheduled_by = excluded.scheduled_by
+            """)
+        let cancel = try db.cachedStatement(sql: "DELETE FROM rebuild_timers WHERE type = ? AND subject = ?")
+        for slot in changes.timers {
+            if let timer = replay.timers[slot] {
+                try schedule.execute(arguments: [slot.type, slot.subject, timer.dueAt, timer.scheduledBy])
+            } else {
+                try cancel.execute(arguments: [slot.type, slot.subject])
+            }
+        }
+    }
+
+    static func write<Model>(_ ids: Set<String>, of models: [String: Replay.Stamped<Model>], as table: ModelTable<Model>, db: Database) throws {
+        guard !ids.isEmpty else { return }
+        let upsert = try db.cachedStatement(sql: table.upsert(into: "rebuild_\(table.name)"))
+        for id in ids {
+            guard let stamped = models[id] else { continue }
+            try upsert.execute(arguments: table.arguments(id, stamped.model, position: stamped.position))
+        }
+    }
+
+    /// An empty copy of a table, as its schema stands now (`rebuild_<name>`), without indexes:
+    /// they are made once the rows are in.
+    static func createCopy(_ db: Database, of table: String) throws {
+        guard let sql = try String.fetchOne(db, sql: "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", arguments: [table]),
+              let name = sql.range(of: table)
+        else {
+            throw StoreError(.invalidRequest, "the \(table) table is missing from the database: it cannot be rebuilt")
+        }
+        try db.execute(sql: "DROP TABLE IF EXISTS rebuild_\(table)")
+        try db.execute(sql: sql.replacingCharacters(in: name, with: "rebuild_\(table)"))
+    }
+
+    /// Puts the copies in place of the tables, with the tables' indexes made anew.
+    static func swapCopies(_ db: Database) throws {
+        for table in rebuiltTables {
+            let indexes = try String.fetchAll(db, sql: """
+                SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL
+                """, arguments: [table])
+            try db.execute(sql: "DROP TABLE \(table)")
+            try db.execute(sql: "ALTER TABLE rebuild_\(table) RENAME TO \(table)")
+            for index in indexes { try db.execute(sql: index) }
+        }
+    }
+}
