@@ -78,6 +78,17 @@ struct HostileInputTests {
         let status = try store.status(now: now)
         #expect(status.lag == 0)
 
+        // Previewed against the models as they stand, every accepted event projects and each of
+        // its messages renders (or says why not), with nothing stored.
+        var preview = Preview(engine: runtime.engine, base: StoredModels(store: store))
+        for (offset, event) in accepted.prefix(300).enumerated() {
+            let projection = try preview.project(StoredEvent(position: 1_000_000 + Int64(offset), recordedAt: now, event: event), now: now)
+            for intent in projection.intents {
+                guard let channel = intent.channel else { continue }
+                _ = try? runtime.catalog.render(template: intent.template, channel: channel, locale: intent.locale, context: intent.context)
+            }
+        }
+
         // Rebuilt from this log, the read models and timers are what the pipeline made.
         let projected = try RebuildTests.tables(store)
         _ = try store.rebuild(engine: runtime.engine, now: now)
