@@ -4,7 +4,19 @@
 /// comments, `.`) the same way, and `init` returns nil for anything else (partials, delimiter
 /// changes, transforms, inheritance), which then renders through swift-mustache as before.
 /// A test renders every shipped template both ways, on sample and mutated contexts.
+///
+/// One departure: an object or list printed as a variable comes out as JSON with sorted keys.
+/// swift-mustache prints Swift's description of a dictionary, in an order that changes from one
+/// run to the next, so a replay of the same message would not read the same.
 public struct JSONTemplate: Sendable {
+    /// How a variable holding an object or list renders.
+    public enum Collections: Sendable {
+        /// As JSON with sorted keys.
+        case json
+        /// Not at all: `render` returns nil (the parity tests, which compare with swift-mustache).
+        case unsupported
+    }
+
     indirect enum Node: Sendable {
         case text(String)
         case variable([String], escaped: Bool)
@@ -14,11 +26,13 @@ public struct JSONTemplate: Sendable {
     let nodes: [Node]
     /// HTML-escape `{{ }}` variables (HTML parts); text parts go out as written.
     let escapes: Bool
+    let collections: Collections
 
-    public init?(_ source: String, escapes: Bool) {
+    public init?(_ source: String, escapes: Bool, collections: Collections = .json) {
         guard let tokens = Self.tokens(source), let (nodes, rest) = Self.tree(tokens[...], closing: nil), rest.isEmpty else { return nil }
         self.nodes = nodes
         self.escapes = escapes
+        self.collections = collections
     }
 
     public func render(_ context: JSONValue) -> String? {
@@ -29,8 +43,8 @@ public struct JSONTemplate: Sendable {
 
     // MARK: Rendering
 
-    /// Returns false where swift-mustache would print something this does not reproduce (an
-    /// object or array in a variable): the caller then renders through it instead.
+    /// Returns false where this does not cover the template: the caller then renders through
+    /// swift-mustache instead.
     private func render(_ nodes: [Node], _ stack: inout [JSONValue], into output: inout String) -> Bool {
         for node in nodes {
             switch node {
@@ -43,7 +57,12 @@ public struct JSONTemplate: Sendable {
                 case .number: output += value.textValue ?? ""
                 case .bool(let flag): output += flag ? "true" : "false"
                 case .null: break
-                case .array, .object: return false
+                case .array, .object:
+                    // A template that prints a whole object or list (a mistake, or data that is
+                    // not the shape the template expects) gets the same words on every render.
+                    guard collections == .json, let bytes = try? value.encodedBytes() else { return false }
+                    let text = String(decoding: bytes, as: UTF8.self)
+                    output += escaped && escapes ? HTML.escape(text) : text
                 }
             case .section(let path, let inverted, let children):
                 let value = Self.lookup(path, in: stack)
