@@ -13,7 +13,11 @@ public struct Runtime: Sendable {
     public var engine: WorkflowEngine
 
     public static func load(configPath: String, environment: [String: String] = ProcessInfo.processInfo.environment) async throws -> Runtime {
-        let config = try await ConfigLoader.load(path: configPath, environment: environment)
+        try load(config: await ConfigLoader.load(path: configPath, environment: environment))
+    }
+
+    /// The workflows and templates a configuration names, loaded and checked.
+    public static func load(config: TidingsConfig) throws -> Runtime {
         let workflows = try WorkflowLoader.load(path: config.workflowsPath)
         let catalog = try TemplateLoader.load(directory: config.templatesDirectory, fallbackLocale: workflows.fallbackLocale)
         let engine = WorkflowEngine(workflows: workflows, shop: config.shop, promises: config.promises, staffRecipient: config.staffRecipient,

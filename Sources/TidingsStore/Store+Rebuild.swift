@@ -46,14 +46,12 @@ extension Store {
             (try Self.checkpoint(db, Self.pipelineCheckpoint), try Self.failedKeys(db))
         }
         var replay = Replay(engine: engine, skipping: skipping)
-        var position: Int64 = 0
-        while position < target {
-            let rows = try read("reading the log") { db in try Self.loggedEvents(db, after: position, limit: chunk) }
-            guard !rows.isEmpty else { break }
-            for row in rows where row.position <= target { try Self.apply(row, to: &replay, now: now) }
-            position = min(rows.last?.position ?? target, target)
-            progress(RebuildProgress(phase: .replaying, events: replay.applied, position: position, target: target))
+        var events = 0
+        try replayLog(into: &replay, through: target, now: now, chunk: chunk) { position, _ in
+            events += 1
+            progress(RebuildProgress(phase: .replaying, events: events, position: position, target: target))
         }
+        let position = target
         progress(RebuildProgress(phase: .writing, events: replay.applied, position: position, target: target))
         try write("creating the new read-model tables") { db in
             for table in Self.rebuiltTables { try Self.createCopy(db, of: table) }
@@ -91,11 +89,33 @@ extension Store {
         }
     }
 
+    /// The log up to `target`, chunk by chunk, through a replay. After each event, `each`
+    /// gets its position and the intents it (and what it released) decided.
+    public func replayLog(into replay: inout Replay, after start: Int64 = 0, through target: Int64, now: Date, chunk: Int = 2_000,
+                          each: (Int64, [NotificationIntent]) throws -> Void) throws
+    {
+        var position = start
+        while position < target {
+            let rows = try read("reading the log") { db in try Self.loggedEvents(db, after: position, limit: chunk) }
+            guard !rows.isEmpty else { break }
+            for row in rows where row.position <= target {
+                try each(row.position, try Self.apply(row, to: &replay, now: now))
+            }
+            position = min(rows.last?.position ?? target, target)
+        }
+    }
+
+    /// The events quarantined for failing, as a replay passes them over.
+    public func failedEvents() throws -> Set<HeldEvent.Key> {
+        try read("reading the quarantined events") { db in try Self.failedKeys(db) }
+    }
+
     /// One logged event into the replay; one the pipeline quarantined is not even decoded (it
     /// may be why it was quarantined).
-    static func apply(_ row: LoggedEvent, to replay: inout Replay, now: Date) throws {
-        guard !replay.skipping.contains(HeldEvent.Key(position: row.position)) else { return }
-        try replay.apply(row.decoded(), now: now)
+    @discardableResult
+    static func apply(_ row: LoggedEvent, to replay: inout Replay, now: Date) throws -> [NotificationIntent] {
+        guard !replay.skipping.contains(HeldEvent.Key(position: row.position)) else { return [] }
+        return try replay.apply(row.decoded(), now: now)
     }
 
     /// Events (or one order of a disruption) quarantined because they failed: a rebuild

@@ -36,10 +36,22 @@ public struct Replay: ModelLookup {
     public private(set) var timers: [TimerSlot: Timer] = [:]
     /// Events about an order or ticket not known yet, by entity (`order:o-1`), in log order.
     public private(set) var waiting: [String: [StoredEvent]] = [:]
+    /// Messages waiting for their customer to be known, by customer id, in log order: routed
+    /// when the customer's event applies, as the pipeline routes parked messages.
+    public private(set) var parked: [String: [Parked]] = [:]
+    /// The positions of the events whose delay notices went out, by order: a proactive delay
+    /// alert is redundant after one (the outbox's rule, assuming every decided message is sent).
+    var toldAboutDelay: [String: [Int64]] = [:]
+    let delayNoticeWorkflows: Set<String>
     /// What changed since `takeChanges()`: ids per table, timer slots.
     public private(set) var changes = Changes()
     /// Events applied (a waiting one counts once it applies).
     public private(set) var applied = 0
+
+    public struct Parked: Sendable, Hashable {
+        public var message: ParkedMessage
+        public var category: Workflow.Category
+    }
 
     public struct Changes: Sendable {
         public var customers: Set<String> = []
@@ -55,6 +67,7 @@ public struct Replay: ModelLookup {
     public init(engine: WorkflowEngine, skipping: Set<HeldEvent.Key> = []) {
         projector = Projector(engine: engine)
         self.skipping = skipping
+        delayNoticeWorkflows = Set(engine.workflows.delayNoticeWorkflows)
     }
 
     /// Applies one event in log order. Returns the intents it (and the events it released)
@@ -75,12 +88,50 @@ public struct Replay: ModelLookup {
         }
         applied += 1
         put(projection, position: stored.position)
-        var intents = projection.intents
+        var intents = park(projection.intents, stored)
         for action in projection.timers { run(action, position: stored.position) }
         if let created = projection.created, let released = waiting.removeValue(forKey: created) {
             for event in released { intents += try apply(event, now: now) }
         }
+        if let customer = projection.customerKnown, let waiting = parked.removeValue(forKey: customer.id) {
+            for parked in waiting {
+                let order = parked.message.subjectID.flatMap { orders[$0]?.model }
+                let ticket = parked.message.context.value(atPath: "ticket.id")?.stringValue.flatMap { tickets[$0]?.model }
+                intents.append(settle(projector.engine.release(parked.message, category: parked.category, customer: customer, order: order,
+                                                               ticket: ticket, now: now)))
+            }
+        }
         return intents
+    }
+
+    /// Keeps the intents waiting for their customer aside; settles the others.
+    mutating func park(_ intents: [NotificationIntent], _ stored: StoredEvent) -> [NotificationIntent] {
+        var placed: [NotificationIntent] = []
+        for intent in intents {
+            guard intent.awaitingCustomer else {
+                placed.append(settle(intent))
+                continue
+            }
+            let message = ParkedMessage(key: intent.key, workflow: intent.workflow, customerID: intent.customerID, subjectID: intent.subjectID,
+                                        eventPosition: intent.eventPosition, eventType: stored.event.type, template: intent.template,
+                                        context: intent.context)
+            parked[intent.customerID, default: []].append(Parked(message: message, category: intent.category))
+        }
+        return placed
+    }
+
+    /// The outbox's rule for proactive delay alerts: one is skipped when a delay notice about
+    /// the same order, from the event that opened its window or a later one, went out.
+    mutating func settle(_ intent: NotificationIntent) -> NotificationIntent {
+        var intent = intent
+        guard intent.channel != nil, let subject = intent.subjectID else { return intent }
+        if let since = intent.redundantIfToldSince, toldAboutDelay[subject, default: []].contains(where: { $0 >= since }) {
+            intent.channel = nil
+            intent.skipReason = "already told about a delay to this order"
+        } else if delayNoticeWorkflows.contains(intent.workflow) {
+            toldAboutDelay[subject, default: []].append(intent.eventPosition)
+        }
+        return intent
     }
 
     /// Hands over what changed since the last call, and starts afresh.
@@ -100,7 +151,7 @@ public struct Replay: ModelLookup {
                   let projection = projector.projectDisruption(stored, to: order, customer: customers[order.customerID]?.model, now: now)
             else { continue }
             put(projection, position: max(order.timeline.last?.position ?? 0, stored.position))
-            intents += projection.intents
+            intents += park(projection.intents, stored)
             for action in projection.timers { run(action, position: stored.position) }
         }
         return intents

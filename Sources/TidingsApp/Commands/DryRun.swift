@@ -1,0 +1,36 @@
+import Foundation
+import TidingsCore
+import TidingsStore
+
+/// `tidings replay --dry-run`: the log through a candidate's workflows and templates, in
+/// memory, against what the running configuration decided for the same events.
+public enum DryRun {
+    /// Replays the log up to the end of `positions` with the candidate and compares the
+    /// messages of the events in `positions`. Writes nothing.
+    public static func compare(store: Store, live: Runtime, candidate: Runtime, positions: ClosedRange<Int64>, now: Date,
+                               examplesPerChange: Int = 3) throws -> (report: DryRunReport, events: Int)
+    {
+        var replay = Replay(engine: candidate.engine, skipping: try store.failedEvents())
+        var proposed: [DryRunReport.Message] = []
+        try store.replayLog(into: &replay, through: positions.upperBound, now: now) { _, intents in
+            for intent in intents where positions.contains(intent.eventPosition) {
+                guard let channel = intent.channel else { continue }
+                proposed.append(DryRunReport.Message(
+                    key: intent.key, workflow: intent.workflow, channel: channel, recipient: intent.recipient,
+                    words: words { try candidate.catalog.render(template: intent.template, channel: channel, locale: intent.locale,
+                                                                context: intent.context) }))
+            }
+        }
+        let decided = try store.decidedMessages(positions: positions).map { row in
+            DryRunReport.Message(key: row.key, workflow: row.workflow, channel: row.channel, recipient: row.recipient, words: words {
+                try live.catalog.render(template: row.template, channel: row.channel, locale: row.locale, context: JSONValue.parse(row.context))
+            })
+        }
+        return (DryRunReport(live: decided, candidate: proposed, examplesPerChange: examplesPerChange), replay.applied)
+    }
+
+    /// The words of a message, or why it does not render (a difference worth showing too).
+    static func words(_ render: () throws -> RenderedMessage) -> String {
+        do { return DryRunReport.Message.words(try render()) } catch { return "(does not render: \(error))" }
+    }
+}

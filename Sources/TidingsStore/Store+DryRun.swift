@@ -1,0 +1,45 @@
+import Foundation
+import GRDB
+import TidingsCore
+
+extension Store {
+    /// The messages given a channel for the events in `positions` (all of them when nil), as a
+    /// dry run compares them: what the workflows decided, whatever became of it since.
+    public func decidedMessages(positions: ClosedRange<Int64>) throws -> [DecidedRow] {
+        try read("reading the outbox") { db in
+            try Row.fetchAll(db, sql: """
+                SELECT key, workflow, channel, recipient, template, locale, context FROM messages
+                WHERE event_position BETWEEN ? AND ? AND channel IS NOT NULL AND state NOT IN \([MessageState.skipped, .parked].sqlList)
+                ORDER BY key
+                """, arguments: [positions.lowerBound, positions.upperBound]).compactMap { row in
+                guard let channel = Channel(rawValue: row["channel"]) else { return nil }
+                return DecidedRow(key: row["key"], workflow: row["workflow"], channel: channel, recipient: row["recipient"],
+                                  template: row["template"], locale: row["locale"], context: row["context"])
+            }
+        }
+    }
+
+    /// The log positions of the events recorded in a time range (either end open), or nil when
+    /// none was.
+    public func positions(recordedFrom since: Date?, until: Date?) throws -> ClosedRange<Int64>? {
+        try read("reading the log's range") { db in
+            let row = try Row.fetchOne(db, sql: """
+                SELECT MIN(position), MAX(position) FROM events WHERE recorded_at >= ? AND recorded_at < ?
+                """, arguments: [since?.timeIntervalSince1970 ?? -Double.greatestFiniteMagnitude,
+                                 until?.timeIntervalSince1970 ?? Double.greatestFiniteMagnitude])
+            guard let low = row?[0] as Int64?, let high = row?[1] as Int64? else { return nil }
+            return low...high
+        }
+    }
+}
+
+/// A message row as a dry run reads it: its route and what renders it.
+public struct DecidedRow: Sendable {
+    public var key: String
+    public var workflow: String
+    public var channel: Channel
+    public var recipient: String?
+    public var template: String
+    public var locale: String
+    public var context: Data
+}
