@@ -246,6 +246,17 @@ components:
         data:
           description: A JSON object; an event without data has the empty object.
           type: object
+    DataVersion1:
+      description: >
+        The version of the shape of the event's data (a CloudEvents extension attribute; 1 when
+        absent). Older shapes are read as the current one; see docs/events.md.
+      enum: [1, '1']
+    DataVersion2:
+      description: >
+        The version of the shape of the event's data (1 when absent). order.placed 2 calls
+        ship_by dispatch_by; version 1 events, and version 1 events that already use dispatch_by,
+        are read as version 2.
+      enum: [1, 2, '1', '2']
     AttributeText:
       description: A string of at least one character, without control characters (U+0000 to U+001F, U+007F).
       type: string
@@ -337,7 +348,14 @@ components:
         items: {type: array, minItems: 1, items: {$ref: '#/components/schemas/OrderItem'}}
         total: {$ref: '#/components/schemas/Money'}
         currency: {type: string, minLength: 1, description: 'an ISO 4217 code such as GBP'}
-        ship_by: {anyOf: [{$ref: '#/components/schemas/Timestamp'}, {type: 'null'}]}
+        dispatch_by:
+          description: The date-time by which the order must leave the warehouse (dataversion 2).
+          anyOf: [{$ref: '#/components/schemas/Timestamp'}, {type: 'null'}]
+        ship_by:
+          description: >
+            The version 1 name of dispatch_by: with dataversion 1 (or none) it is read as
+            dispatch_by when that is absent; with dataversion 2 it is checked and ignored.
+          anyOf: [{$ref: '#/components/schemas/Timestamp'}, {type: 'null'}]
         deliver_by: {anyOf: [{$ref: '#/components/schemas/Timestamp'}, {type: 'null'}]}
         shipping:
           description: 'region, postcode and carrier, all strings. The server checks only that it is an object.'
@@ -407,93 +425,94 @@ components:
       allOf:
         - {$ref: '#/components/schemas/EventEnvelope'}
         - required: [subject]
-          properties: {type: {const: customer.registered}, data: {$ref: '#/components/schemas/CustomerData'}}
+          properties: {type: {const: customer.registered}, dataversion: {$ref: '#/components/schemas/DataVersion1'}, data: {$ref: '#/components/schemas/CustomerData'}}
     CustomerUpdatedEvent:
       allOf:
         - {$ref: '#/components/schemas/EventEnvelope'}
         - required: [subject]
-          properties: {type: {const: customer.updated}, data: {$ref: '#/components/schemas/CustomerData'}}
+          properties: {type: {const: customer.updated}, dataversion: {$ref: '#/components/schemas/DataVersion1'}, data: {$ref: '#/components/schemas/CustomerData'}}
     OrderPlacedEvent:
       allOf:
         - {$ref: '#/components/schemas/EventEnvelope'}
         - required: [subject, data]
-          properties: {type: {const: order.placed}, data: {$ref: '#/components/schemas/OrderPlacedData'}}
+          properties: {type: {const: order.placed}, dataversion: {$ref: '#/components/schemas/DataVersion2'}, data: {$ref: '#/components/schemas/OrderPlacedData'}}
     OrderItemOutOfStockEvent:
       allOf:
         - {$ref: '#/components/schemas/EventEnvelope'}
         - required: [subject, data]
-          properties: {type: {const: order.item_out_of_stock}, data: {$ref: '#/components/schemas/OrderItemOutOfStockData'}}
+          properties: {type: {const: order.item_out_of_stock}, dataversion: {$ref: '#/components/schemas/DataVersion1'}, data: {$ref: '#/components/schemas/OrderItemOutOfStockData'}}
     OrderShippedEvent:
       allOf:
         - {$ref: '#/components/schemas/EventEnvelope'}
         - required: [subject]
-          properties: {type: {const: order.shipped}, data: {$ref: '#/components/schemas/OrderShippedData'}}
+          properties: {type: {const: order.shipped}, dataversion: {$ref: '#/components/schemas/DataVersion1'}, data: {$ref: '#/components/schemas/OrderShippedData'}}
     OrderOutForDeliveryEvent:
       allOf:
         - {$ref: '#/components/schemas/EventEnvelope'}
         - required: [subject]
-          properties: {type: {const: order.out_for_delivery}, data: {$ref: '#/components/schemas/OrderAtData'}}
+          properties: {type: {const: order.out_for_delivery}, dataversion: {$ref: '#/components/schemas/DataVersion1'}, data: {$ref: '#/components/schemas/OrderAtData'}}
     OrderDeliveredEvent:
       allOf:
         - {$ref: '#/components/schemas/EventEnvelope'}
         - required: [subject]
-          properties: {type: {const: order.delivered}, data: {$ref: '#/components/schemas/OrderAtData'}}
+          properties: {type: {const: order.delivered}, dataversion: {$ref: '#/components/schemas/DataVersion1'}, data: {$ref: '#/components/schemas/OrderAtData'}}
     OrderDelayedEvent:
       allOf:
         - {$ref: '#/components/schemas/EventEnvelope'}
         - required: [subject]
-          properties: {type: {const: order.delayed}, data: {$ref: '#/components/schemas/OrderDelayedData'}}
+          properties: {type: {const: order.delayed}, dataversion: {$ref: '#/components/schemas/DataVersion1'}, data: {$ref: '#/components/schemas/OrderDelayedData'}}
     OrderCancelledEvent:
       allOf:
         - {$ref: '#/components/schemas/EventEnvelope'}
         - required: [subject]
-          properties: {type: {const: order.cancelled}, data: {$ref: '#/components/schemas/OrderAmountData'}}
+          properties: {type: {const: order.cancelled}, dataversion: {$ref: '#/components/schemas/DataVersion1'}, data: {$ref: '#/components/schemas/OrderAmountData'}}
     OrderRefundedEvent:
       allOf:
         - {$ref: '#/components/schemas/EventEnvelope'}
         - required: [subject]
-          properties: {type: {const: order.refunded}, data: {$ref: '#/components/schemas/OrderAmountData'}}
+          properties: {type: {const: order.refunded}, dataversion: {$ref: '#/components/schemas/DataVersion1'}, data: {$ref: '#/components/schemas/OrderAmountData'}}
     OrderReturnRequestedEvent:
       allOf:
         - {$ref: '#/components/schemas/EventEnvelope'}
         - required: [subject, data]
-          properties: {type: {const: order.return_requested}, data: {$ref: '#/components/schemas/OrderReturnRequestedData'}}
+          properties: {type: {const: order.return_requested}, dataversion: {$ref: '#/components/schemas/DataVersion1'}, data: {$ref: '#/components/schemas/OrderReturnRequestedData'}}
     ShippingDisruptionAnnouncedEvent:
       description: Needs no subject; it applies to every open, undelivered order of its region and/or carrier.
       allOf:
         - {$ref: '#/components/schemas/EventEnvelope'}
         - required: [data]
-          properties: {type: {const: shipping.disruption_announced}, data: {$ref: '#/components/schemas/ShippingDisruptionAnnouncedData'}}
+          properties: {type: {const: shipping.disruption_announced}, dataversion: {$ref: '#/components/schemas/DataVersion1'}, data: {$ref: '#/components/schemas/ShippingDisruptionAnnouncedData'}}
     TicketOpenedEvent:
       allOf:
         - {$ref: '#/components/schemas/EventEnvelope'}
         - required: [subject, data]
-          properties: {type: {const: ticket.opened}, data: {$ref: '#/components/schemas/TicketOpenedData'}}
+          properties: {type: {const: ticket.opened}, dataversion: {$ref: '#/components/schemas/DataVersion1'}, data: {$ref: '#/components/schemas/TicketOpenedData'}}
     TicketRepliedEvent:
       allOf:
         - {$ref: '#/components/schemas/EventEnvelope'}
         - required: [subject]
-          properties: {type: {const: ticket.replied}, data: {$ref: '#/components/schemas/TicketNoteData'}}
+          properties: {type: {const: ticket.replied}, dataversion: {$ref: '#/components/schemas/DataVersion1'}, data: {$ref: '#/components/schemas/TicketNoteData'}}
     TicketEscalatedEvent:
       allOf:
         - {$ref: '#/components/schemas/EventEnvelope'}
         - required: [subject]
-          properties: {type: {const: ticket.escalated}, data: {$ref: '#/components/schemas/TicketNoteData'}}
+          properties: {type: {const: ticket.escalated}, dataversion: {$ref: '#/components/schemas/DataVersion1'}, data: {$ref: '#/components/schemas/TicketNoteData'}}
     TicketResolvedEvent:
       allOf:
         - {$ref: '#/components/schemas/EventEnvelope'}
         - required: [subject]
-          properties: {type: {const: ticket.resolved}, data: {$ref: '#/components/schemas/TicketNoteData'}}
+          properties: {type: {const: ticket.resolved}, dataversion: {$ref: '#/components/schemas/DataVersion1'}, data: {$ref: '#/components/schemas/TicketNoteData'}}
     TicketReopenedEvent:
       allOf:
         - {$ref: '#/components/schemas/EventEnvelope'}
         - required: [subject]
-          properties: {type: {const: ticket.reopened}, data: {$ref: '#/components/schemas/TicketNoteData'}}
+          properties: {type: {const: ticket.reopened}, dataversion: {$ref: '#/components/schemas/DataVersion1'}, data: {$ref: '#/components/schemas/TicketNoteData'}}
     OtherEvent:
       description: Any other type is stored and ignored by the workflows; its data can be any JSON object.
       allOf:
         - {$ref: '#/components/schemas/EventEnvelope'}
         - properties:
+            dataversion: {$ref: '#/components/schemas/DataVersion1'}
             type:
               not:
                 enum: [customer.registered, customer.updated, order.placed, order.item_out_of_stock, order.shipped,

@@ -46,7 +46,7 @@ struct CalendarTests {
 @Suite("Deadline rules")
 struct DeadlineRuleTests {
     let placedData: JSONValue = [
-        "customer_id": "c-1", "total": 59.8, "currency": "EUR", "ship_by": "2026-11-24T16:00:00Z", "deliver_by": "2026-11-26T18:00:00Z",
+        "customer_id": "c-1", "total": 59.8, "currency": "EUR", "dispatch_by": "2026-11-24T16:00:00Z", "deliver_by": "2026-11-26T18:00:00Z",
         "items": [["sku": "MUG", "name": "Mug", "quantity": 1, "unit_price": 59.8]], "shipping": ["region": "North West", "carrier": "DPD"],
     ]
 

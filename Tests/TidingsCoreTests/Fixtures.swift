@@ -30,7 +30,7 @@ enum Fixtures {
     static let placedData: JSONValue = [
         "customer_id": "c-1", "total": 59.8, "currency": "EUR",
         "items": [["sku": "MUG", "name": "Mug", "quantity": 2, "unit_price": 12.5], ["sku": "TEA", "name": "Tea", "quantity": 1, "unit_price": 34.8]],
-        "ship_by": "2026-11-24T17:00:00Z",
+        "dispatch_by": "2026-11-24T17:00:00Z",
     ]
 
     static let shop = ShopInfo(name: "Northwind", email: "help@northwind.example", url: "https://northwind.example", phone: "")

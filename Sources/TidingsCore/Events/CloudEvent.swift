@@ -51,13 +51,18 @@ public struct StoredEvent: Sendable, Hashable {
 }
 
 extension CloudEvent {
-    /// Reads back an event that was validated when it was appended. Lenient on purpose: a
-    /// stricter validator in a later version must never strand events already in the log.
+    /// Reads back an event that was validated when it was appended, its data upcast to the
+    /// current shape (`Upcasting`). Lenient on purpose: a stricter validator in a later version
+    /// must never strand events already in the log, so a version it cannot read is taken as is.
     public init?(stored json: JSONValue) {
-        guard let id = json["id"]?.stringValue, let source = json["source"]?.stringValue, let type = json["type"]?.stringValue else {
+        guard case .object(let fields) = json, let id = fields["id"]?.stringValue, let source = fields["source"]?.stringValue,
+              let type = fields["type"]?.stringValue
+        else {
             return nil
         }
-        self.init(id: id, source: source, type: type, subject: json["subject"]?.stringValue,
-                  time: json["time"]?.stringValue.flatMap(Timestamp.parse), data: json["data"] ?? .object([:]), raw: json)
+        let data = fields["data"] ?? .object([:])
+        self.init(id: id, source: source, type: type, subject: fields["subject"]?.stringValue,
+                  time: fields["time"]?.stringValue.flatMap(Timestamp.parse),
+                  data: Upcasting.version(of: fields, type: type).map { Upcasting.upcast(data, type: type, from: $0) } ?? data, raw: json)
     }
 }

@@ -173,7 +173,8 @@ public enum EventCatalogue {
                 FieldRule("quantity", .quantity, required: true), FieldRule("unit_price", .money, required: true),
             ], atLeast: 1), required: true),
             FieldRule("total", .money, required: true), FieldRule("currency", .string, required: true),
-            FieldRule("ship_by", .timestamp), FieldRule("deliver_by", .timestamp), FieldRule("shipping", .object),
+            FieldRule("dispatch_by", .timestamp), FieldRule("deliver_by", .timestamp),
+            FieldRule("ship_by", .timestamp), FieldRule("shipping", .object),
         ]),
         "order.item_out_of_stock": EventSchema(entity: "order", fields: [
             FieldRule("sku", .string, required: true), FieldRule("name", .string),

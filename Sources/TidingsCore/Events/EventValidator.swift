@@ -72,16 +72,33 @@ public enum EventValidator {
             }
         }
         // The contract: `data` is a JSON object, whatever the type.
-        let data = fields["data"] ?? .object([:])
+        var data = fields["data"] ?? .object([:])
         guard case .object = data else {
             issues.append(FieldIssue(field: "data", message: "must be a JSON object, got \(data.kindName)"))
             return .failure(EventValidationError(issues))
+        }
+        // Older shapes are checked as the current one they become; the log keeps them as sent.
+        let sent = data
+        var version = 1
+        if let type {
+            if let known = Upcasting.version(of: fields, type: type) {
+                version = known
+                data = Upcasting.upcast(data, type: type, from: version)
+            } else {
+                issues.append(FieldIssue(field: Upcasting.attribute, message: """
+                    must be a whole number from 1 to \(Upcasting.currentVersion(of: type)), the versions of \(type)'s data this Tidings reads
+                    """))
+            }
         }
         if let type, let schema = EventCatalogue.schema(for: type) {
             if schema.needsSubject && subject == nil {
                 issues.append(FieldIssue(field: "subject", message: "is required for \(type): it names the \(schema.entity) the event is about"))
             }
-            issues.append(contentsOf: schema.check(data))
+            issues.append(contentsOf: schema.check(data).map { issue in
+                var issue = issue
+                issue.field = Upcasting.sentName(of: issue.field, in: sent, type: type, from: version)
+                return issue
+            })
         }
         guard issues.isEmpty, let id, let source, let type else {
             return .failure(EventValidationError(issues))

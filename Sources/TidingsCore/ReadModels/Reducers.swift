@@ -61,7 +61,7 @@ public enum Reducers {
             }
             var order = Order(id: id, customerID: customerID, status: .placed, items: items,
                               total: data["total"]?.numberValue ?? 0, currency: data["currency"]?.stringValue ?? "",
-                              placedAt: at, shipBy: data["ship_by"]?.stringValue.flatMap(Timestamp.parse),
+                              placedAt: at, shipBy: data["dispatch_by"]?.stringValue.flatMap(Timestamp.parse),
                               deliverBy: data["deliver_by"]?.stringValue.flatMap(Timestamp.parse), shipping: shipping)
             order.timeline.append(TimelineEntry(at: at, type: event.type, position: stored.position))
             return order

@@ -7,7 +7,7 @@ public enum SampleData {
 
     static let dataByType: [String: JSONValue] = [
         "order.placed": [
-            "customer_id": "c-sample", "total": 59.8, "currency": "EUR", "ship_by": "2026-11-24T17:00:00Z",
+            "customer_id": "c-sample", "total": 59.8, "currency": "EUR", "dispatch_by": "2026-11-24T17:00:00Z",
             "deliver_by": "2026-11-27T17:00:00Z", "shipping": ["region": "north-west", "postcode": "M1 1AA", "carrier": "ParcelCo"],
             "items": [["sku": "MUG-01", "name": "Stoneware mug", "quantity": 2, "unit_price": 12.5],
                       ["sku": "TEA-02", "name": "Assam tea", "quantity": 1, "unit_price": 34.8]],
