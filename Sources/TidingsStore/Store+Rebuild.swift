@@ -38,9 +38,18 @@ extension Store {
     /// one transaction, while a daemon may keep running: ingest goes on, and the pipeline
     /// carries on from its checkpoint on the new tables (the generation tells it to drop what
     /// it cached). The outbox is not touched, so nothing is sent again. Quarantined events
-    /// stay out, as the pipeline left them; waiting ones wait, as they did.
+    /// stay out, as the pipeline left them; waiting ones wait, as they did. One rebuild at a
+    /// time: a second waits for the first (they would share the `rebuild_*` tables).
     public func rebuild(engine: WorkflowEngine, now: Date, chunk: Int = 2_000, fanoutWait: Duration = .seconds(120),
                         progress: (RebuildProgress) -> Void = { _ in }) throws -> RebuildSummary
+    {
+        try LockFile.exclusively(LockFile.path(besideDatabase: path, suffix: ".rebuild.lock")) {
+            try rebuildHoldingTheLock(engine: engine, now: now, chunk: chunk, fanoutWait: fanoutWait, progress: progress)
+        }
+    }
+
+    private func rebuildHoldingTheLock(engine: WorkflowEngine, now: Date, chunk: Int, fanoutWait: Duration,
+                                       progress: (RebuildProgress) -> Void) throws -> RebuildSummary
     {
         let (target, skipping) = try read("reading where the pipeline stands") { db in
             (try Self.checkpoint(db, Self.pipelineCheckpoint), try Self.failedKeys(db))
@@ -51,30 +60,53 @@ extension Store {
             events += 1
             progress(RebuildProgress(phase: .replaying, events: events, position: position, target: target))
         }
-        let position = target
+        var position = target
         progress(RebuildProgress(phase: .writing, events: replay.applied, position: position, target: target))
         try write("creating the new read-model tables") { db in
             for table in Self.rebuiltTables { try Self.createCopy(db, of: table) }
         }
         try writeCopies(of: replay.takeChanges(), from: replay, chunk: chunk)
 
-        // The pipeline went on meanwhile: catch up with it inside the swap, which must not
-        // meet a disruption half told (its orders would meet it twice).
+        // The pipeline went on meanwhile: follow it outside the swap until the gap is short,
+        // so the swap's transaction, which ingest and the pipeline wait for, stays short.
+        while true {
+            let (checkpoint, failed) = try read("reading where the pipeline stands") { db in
+                (try Self.checkpoint(db, Self.pipelineCheckpoint), try Self.failedKeys(db))
+            }
+            guard checkpoint - position > Int64(chunk) else { break }
+            try Self.check(failed, against: replay.skipping, upTo: position)
+            replay.skipping = failed
+            try replayLog(into: &replay, after: position, through: checkpoint, now: now, chunk: chunk) { _, _ in }
+            position = checkpoint
+            try writeCopies(of: replay.takeChanges(), from: replay, chunk: chunk)
+        }
+
+        // The swap must not meet a disruption half told (its orders would meet it twice).
         let deadline = ContinuousClock.now + fanoutWait
         while true {
             let summary = try write("swapping the rebuilt read models in") { db -> RebuildSummary? in
                 guard try !Self.fanoutPending(db) else { return nil }
                 let checkpoint = try Self.checkpoint(db, Self.pipelineCheckpoint)
-                replay.skipping = try Self.failedKeys(db)
+                let failed = try Self.failedKeys(db)
+                try Self.check(failed, against: replay.skipping, upTo: position)
+                replay.skipping = failed
                 var rows = try Self.loggedEvents(db, after: position, limit: Int(max(0, checkpoint - position)))
                 rows.removeAll { $0.position > checkpoint }
                 for row in rows { try Self.apply(row, to: &replay, now: now) }
                 try Self.write(replay.takeChanges(), from: replay, db: db)
+                // A timer already due that the running daemon does not hold has fired (its
+                // event is in the log) or was never set (deadlines that had passed when the
+                // timers table was made): firing it again would send an old apology.
+                try db.execute(sql: """
+                    DELETE FROM rebuild_timers WHERE due_at <= ? AND NOT EXISTS (
+                        SELECT 1 FROM timers t WHERE t.type = rebuild_timers.type AND t.subject = rebuild_timers.subject)
+                    """, arguments: [now.timeIntervalSince1970])
                 try Self.swapCopies(db)
                 let generation = try Self.checkpoint(db, Self.readModelsGeneration) + 1
                 try Self.setCheckpoint(db, Self.readModelsGeneration, generation)
+                let timers = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM timers") ?? 0
                 return RebuildSummary(events: replay.applied, checkpoint: checkpoint, customers: replay.customers.count,
-                                      orders: replay.orders.count, tickets: replay.tickets.count, timers: replay.timers.count,
+                                      orders: replay.orders.count, tickets: replay.tickets.count, timers: timers,
                                       waiting: replay.waiting.values.reduce(0) { $0 + $1.count }, generation: generation)
             }
             if let summary { return summary }
@@ -86,6 +118,18 @@ extension Store {
             }
             progress(RebuildProgress(phase: .waitingForFanout, events: replay.applied, position: position, target: target))
             Thread.sleep(forTimeInterval: 0.2)
+        }
+    }
+
+    /// The events replayed so far were replayed with `used` set aside: if the pipeline has
+    /// quarantined another of them since (or `tidings events retry` released one), the models
+    /// would differ from what the pipeline holds, and the rebuild starts again.
+    static func check(_ failed: Set<HeldEvent.Key>, against used: Set<HeldEvent.Key>, upTo position: Int64) throws {
+        guard failed.filter({ $0.position <= position }) == used.filter({ $0.position <= position }) else {
+            throw StoreError(.busy, """
+                events up to position \(position) were quarantined or retried while the rebuild ran: nothing was swapped in; \
+                run tidings rebuild again
+                """)
         }
     }
 
@@ -119,11 +163,13 @@ extension Store {
     }
 
     /// Events (or one order of a disruption) quarantined because they failed: a rebuild
-    /// passes them over, as the pipeline did. Those quarantined when their wait ran out are
-    /// not among them: they still apply when their order or ticket comes.
+    /// passes them over, as the pipeline did. Those quarantined only because their wait ran
+    /// out are not among them: they still apply when their order or ticket comes. (One that
+    /// failed when it was released keeps what it waited for, with the failure as its reason.)
     static func failedKeys(_ db: Database) throws -> Set<HeldEvent.Key> {
         let rows = try Row.fetchAll(db, sql: """
-            SELECT position, scope FROM held_events WHERE kind = ? AND waiting_for IS NULL
+            SELECT position, scope FROM held_events
+            WHERE kind = ? AND (waiting_for IS NULL OR reason NOT LIKE '\(HeldEventWriter.gaveUp)%')
             """, arguments: [HeldEvent.Kind.quarantined.rawValue])
         return Set(rows.map { row in
             let scope: String = row["scope"]

@@ -53,7 +53,8 @@ public struct StoredEvent: Sendable, Hashable {
 extension CloudEvent {
     /// Reads back an event that was validated when it was appended, its data upcast to the
     /// current shape (`Upcasting`). Lenient on purpose: a stricter validator in a later version
-    /// must never strand events already in the log, so a version it cannot read is taken as is.
+    /// must never strand events already in the log, so a version it cannot read (stored before
+    /// `dataversion` meant anything) is read as version 1: the steps only rename what is there.
     public init?(stored json: JSONValue) {
         guard case .object(let fields) = json, let id = fields["id"]?.stringValue, let source = fields["source"]?.stringValue,
               let type = fields["type"]?.stringValue
@@ -63,6 +64,6 @@ extension CloudEvent {
         let data = fields["data"] ?? .object([:])
         self.init(id: id, source: source, type: type, subject: fields["subject"]?.stringValue,
                   time: fields["time"]?.stringValue.flatMap(Timestamp.parse),
-                  data: Upcasting.version(of: fields, type: type).map { Upcasting.upcast(data, type: type, from: $0) } ?? data, raw: json)
+                  data: Upcasting.upcast(data, type: type, from: Upcasting.version(of: fields, type: type) ?? 1), raw: json)
     }
 }

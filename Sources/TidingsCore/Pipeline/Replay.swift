@@ -51,6 +51,8 @@ public struct Replay: ModelLookup {
     public struct Parked: Sendable, Hashable {
         public var message: ParkedMessage
         public var category: Workflow.Category
+        /// When its event was recorded: the outbox skips it once the park window has run out.
+        public var parkedAt: Date
     }
 
     public struct Changes: Sendable {
@@ -94,7 +96,9 @@ public struct Replay: ModelLookup {
             for event in released { intents += try apply(event, now: now) }
         }
         if let customer = projection.customerKnown, let waiting = parked.removeValue(forKey: customer.id) {
-            for parked in waiting {
+            // Those whose window ran out before the customer came were skipped by the outbox
+            // (as of the events' recording times: the pipeline's clock is not in the log).
+            for parked in waiting where stored.recordedAt.timeIntervalSince(parked.parkedAt) <= projector.engine.customerWait {
                 let order = parked.message.subjectID.flatMap { orders[$0]?.model }
                 let ticket = parked.message.context.value(atPath: "ticket.id")?.stringValue.flatMap { tickets[$0]?.model }
                 intents.append(settle(projector.engine.release(parked.message, category: parked.category, customer: customer, order: order,
@@ -115,7 +119,7 @@ public struct Replay: ModelLookup {
             let message = ParkedMessage(key: intent.key, workflow: intent.workflow, customerID: intent.customerID, subjectID: intent.subjectID,
                                         eventPosition: intent.eventPosition, eventType: stored.event.type, template: intent.template,
                                         context: intent.context)
-            parked[intent.customerID, default: []].append(Parked(message: message, category: intent.category))
+            parked[intent.customerID, default: []].append(Parked(message: message, category: intent.category, parkedAt: stored.recordedAt))
         }
         return placed
     }
