@@ -13,7 +13,6 @@ public struct RebuildProgress: Sendable {
         case replaying = "replaying the log"
         case writing = "writing the new tables"
         case waitingForFanout = "waiting for a disruption's fan-out to finish"
-        case swapping = "swapping the tables in"
     }
 }
 

@@ -94,10 +94,9 @@ public struct DryRunReport: Sendable {
         }
         for message in candidate.sorted(by: { $0.key < $1.key }) {
             row(message) { $0.candidate += 1 }
-            guard let other = lives[message.key], other.channel == message.channel else {
+            if lives[message.key]?.channel != message.channel {
                 row(message) { $0.added += 1 }
                 example(.added, message, message.words)
-                continue
             }
         }
         rows = table.values.sorted { ($0.workflow, $0.channel.rawValue) < ($1.workflow, $1.channel.rawValue) }
