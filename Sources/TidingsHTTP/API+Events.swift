@@ -5,13 +5,15 @@ import TidingsCore
 
 extension API {
     /// `POST /v1/events`: 201 with the new events' positions, 200 when every event was
-    /// already stored. A 2xx means the events are on disk.
+    /// already stored. A 2xx means the events are on disk; 422 refuses a request with an
+    /// event about a forgotten customer (none of it is stored).
     func postEvents(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         _ = try tokens.authorize(request, .ingest)
         _ = try EventDecoding.mode(of: request.headers)  // 415 before reading the body
         let body = try await collect(request)
         let events = try EventDecoding.decode(body, headers: request.headers)
         let result = try await environment.commit.append(events)
+        if let refusal = result.refusal { throw Problem(.unprocessableContent, "Unprocessable Content", detail: refusal) }
         guard result.stagedElsewhere == 0 else { throw Self.stagedElsewhere(result) }
         let value: JSONValue = [
             "appended": .number(Double(result.appended)), "already_stored": .number(Double(result.alreadyStored)),

@@ -127,6 +127,9 @@ struct PipelineRun {
             try Store.queueDisruption(db, stored)
             fanoutQueued = true
             return
+        case .forgotten(let customer):
+            try forget(customer)
+            return
         case .waiting(let entity, let reason):
             try held.wait(stored.position, for: entity, reason: reason, until: now.addingTimeInterval(engine.customerWait))
             batch.waiting += 1
@@ -145,6 +148,18 @@ struct PipelineRun {
         if let customer = projection.customerKnown {
             try releaseParked(for: customer)
         }
+    }
+
+    /// `tidings forget` purged the customer when it recorded the event; what the pipeline
+    /// applied of theirs since (events logged before it) goes now, from the tables and the cache.
+    mutating func forget(_ customerID: String) throws {
+        try models.flush()
+        let orders = try String.fetchAll(db.cachedStatement(sql: "SELECT id FROM orders WHERE customer_id = ?"), arguments: [customerID])
+        let tickets = try String.fetchAll(db.cachedStatement(sql: "SELECT id FROM tickets WHERE customer_id = ?"), arguments: [customerID])
+        _ = try Store.purge(db, customerID: customerID, now: now)
+        models.customers.evict([customerID])
+        models.orders.evict(orders)
+        models.tickets.evict(tickets)
     }
 
     /// The intents of one event share one context (`WorkflowEngine.intents`): encoded once.

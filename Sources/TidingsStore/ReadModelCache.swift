@@ -78,6 +78,14 @@ struct EntityTable<Model: JSONModel & Sendable> {
         dirty[id] = position
     }
 
+    /// Models deleted from the table: known not to exist, for this batch and the shared cache.
+    mutating func evict(_ ids: [String]) {
+        for id in ids {
+            loaded[id] = .some(nil)
+            dirty[id] = nil
+        }
+    }
+
     mutating func flush() throws {
         guard !dirty.isEmpty else { return }
         defer { dirty.removeAll(keepingCapacity: true) }

@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 
 /// The database schema, as ordered migrations. Read models, outbox and checkpoint can all be
@@ -207,6 +208,29 @@ enum Schema {
             // The state a claim took a message from, so a claim the dispatcher gives back
             // unsent (claimed ahead, then shut down) restores it exactly.
             try db.execute(sql: "ALTER TABLE messages ADD COLUMN claimed_from TEXT")
+        }
+        migrator.registerMigration("v9: personal data sealed per customer, forgotten customers") { db in
+            try db.execute(sql: """
+                -- One key per customer; `tidings forget` deletes it, and what it sealed in the
+                -- log can never be read again.
+                CREATE TABLE customer_keys (
+                    customer_id TEXT PRIMARY KEY,
+                    key BLOB NOT NULL,
+                    created_at REAL NOT NULL
+                ) WITHOUT ROWID;
+                -- Whose key seals an event's personal fields (`PersonalData`); NULL for none.
+                ALTER TABLE events ADD COLUMN sealed_for TEXT;
+                -- The customers forgotten, and their orders and tickets (`customer:c-1`,
+                -- `order:o-1`): new events about any of them are refused.
+                CREATE TABLE forgotten (
+                    entity TEXT PRIMARY KEY,
+                    customer_id TEXT NOT NULL,
+                    forgotten_at REAL NOT NULL
+                ) WITHOUT ROWID;
+                """)
+            // Events stored before sealing existed are sealed now, once: otherwise forgetting
+            // their customer would leave their plaintext in the log.
+            try Store.sealStoredEvents(db, now: Date())
         }
         return migrator
     }

@@ -19,6 +19,7 @@ public struct StagedAppend: Sendable {
         let chunk = try store.write("appending \(events.count) events of append \(id)") { db in
             try Store.append(db, events, now: now, appendID: id)
         }
+        if let refusal = chunk.refusal { throw StoreError(.invalidRequest, refusal) }
         appended += chunk.appended
         alreadyStored += chunk.alreadyStored
         stagedElsewhere += chunk.stagedElsewhere

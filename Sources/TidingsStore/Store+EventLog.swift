@@ -21,17 +21,23 @@ extension Store {
     static func append(_ db: Database, _ events: [CloudEvent], now: Date, appendID: String? = nil) throws -> AppendResult {
         // NOT EXISTS rather than ON CONFLICT: a conflicting insert would still use up a
         // position, leaving gaps in the log.
+        if let refusal = try refusal(db, events) {
+            var refused = AppendResult(positions: [], alreadyStored: 0)
+            refused.refusal = refusal
+            return refused
+        }
         let insert = try db.cachedStatement(sql: """
-            INSERT INTO events (source, id, type, subject, recorded_at, body, append_id)
-            SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7
+            INSERT INTO events (source, id, type, subject, recorded_at, body, append_id, sealed_for)
+            SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8
             WHERE NOT EXISTS (SELECT 1 FROM events WHERE source = ?1 AND id = ?2)
             """)
         var result = AppendResult(positions: [], alreadyStored: 0)
         result.positions.reserveCapacity(events.count)
         let recordedAt = now.timeIntervalSince1970
         for event in events {
-            // Positional and unchecked: the statement is ours and takes exactly these seven.
-            insert.setUncheckedArguments([event.source, event.id, event.type, event.subject, recordedAt, try event.raw.encoded(), appendID])
+            let stored = try sealedBody(db, event, now: recordedAt)
+            // Positional and unchecked: the statement is ours and takes exactly these eight.
+            insert.setUncheckedArguments([event.source, event.id, event.type, event.subject, recordedAt, stored.body, appendID, stored.sealedFor])
             try insert.execute()
             if db.changesCount > 0 {
                 result.positions.append(db.lastInsertedRowID)
@@ -83,15 +89,17 @@ extension Store {
     static func loggedEvents(_ db: Database, after position: Int64, limit: Int) throws -> [LoggedEvent] {
         // Only below a running append's first event: all of it becomes visible at once, and
         // nothing committed after it is read before it.
+        // With the key of the customer whose fields are sealed in it: none once forgotten.
         let statement = try db.cachedStatement(sql: """
-            SELECT position, recorded_at, body FROM events
-            WHERE position > ? AND position < \(visibleBelow)
-            ORDER BY position LIMIT ?
+            SELECT e.position, e.recorded_at, e.body, e.sealed_for, k.key FROM events e
+            LEFT JOIN customer_keys k ON k.customer_id = e.sealed_for
+            WHERE e.position > ? AND e.position < \(visibleBelow)
+            ORDER BY e.position LIMIT ?
             """)
         let rows = try Row.fetchCursor(statement, arguments: [position, limit])
         var events: [LoggedEvent] = []
         while let row = try rows.next() {
-            events.append(LoggedEvent(position: row[0], recordedAt: row[1], body: row[2]))
+            events.append(LoggedEvent(position: row[0], recordedAt: row[1], body: row[2], sealedFor: row[3], key: row[4]))
         }
         return events
     }
@@ -102,11 +110,20 @@ struct LoggedEvent {
     var position: Int64
     var recordedAt: Double
     var body: Data
+    /// The customer whose key seals the personal fields, and the key (nil once forgotten).
+    var sealedFor: String?
+    var key: Data?
 
     func decoded() throws -> StoredEvent {
-        guard let json = try? JSONValue.parse(body), let event = CloudEvent(stored: json) else {
-            throw StoreError(.unreadableEvent, "the event at position \(position) is not a readable CloudEvent (its stored body is not a JSON event object)")
+        guard var json = try? JSONValue.parse(body) else { throw unreadable }
+        if let sealedFor, let type = json["type"]?.stringValue {
+            json = Sealing.open(json, type: type, customerID: sealedFor, key: key)
         }
+        guard let event = CloudEvent(stored: json) else { throw unreadable }
         return StoredEvent(position: position, recordedAt: Date(timeIntervalSince1970: recordedAt), event: event)
+    }
+
+    var unreadable: StoreError {
+        StoreError(.unreadableEvent, "the event at position \(position) is not a readable CloudEvent (its stored body is not a JSON event object)")
     }
 }

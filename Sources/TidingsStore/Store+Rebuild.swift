@@ -221,8 +221,13 @@ extension Store {
     static func write<Model>(_ ids: Set<String>, of models: [String: Replay.Stamped<Model>], as table: ModelTable<Model>, db: Database) throws {
         guard !ids.isEmpty else { return }
         let upsert = try db.cachedStatement(sql: table.upsert(into: "rebuild_\(table.name)"))
+        let delete = try db.cachedStatement(sql: "DELETE FROM rebuild_\(table.name) WHERE id = ?")
         for id in ids {
-            guard let stamped = models[id] else { continue }
+            // Gone from the replay: its customer was forgotten.
+            guard let stamped = models[id] else {
+                try delete.execute(arguments: [id])
+                continue
+            }
             try upsert.execute(arguments: table.arguments(id, stamped.model, position: stamped.position))
         }
     }

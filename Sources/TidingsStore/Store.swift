@@ -35,6 +35,9 @@ public final class Store: Sendable {
         configuration.qos = .default
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA cache_size = -16000")
+            // What is deleted is overwritten with zeros, not left in free pages: a forgotten
+            // customer's models, contexts and key must not stay readable in the file.
+            try db.execute(sql: "PRAGMA secure_delete = ON")
         }
         do {
             // Processes that open one database at once (`serve` and a `status` beside it) take

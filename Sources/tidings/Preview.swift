@@ -83,6 +83,7 @@ struct PreviewedEvent {
         case .applied: outcome = nil
         case .waiting(_, let reason): outcome = "waits: \(reason)"
         case .disruption: outcome = "a disruption: each open order it affects is told when the pipeline applies it (not expanded here)"
+        case .forgotten(let customer): outcome = "erases customer \(customer) (recorded by tidings forget only)"
         }
         messages = projection.intents.map { intent in
             guard let channel = intent.channel, !intent.awaitingCustomer else { return Message(intent: intent, rendered: nil) }

@@ -186,6 +186,15 @@ struct HTTPAPITests {
         reply = try await Self.call("POST", events, token: Self.ingest, type: "application/cloudevents+json", body: Data(Self.customer2.utf8))
         #expect(reply.status == 201, "\(reply.text)")
 
+        // A forgotten customer's events are refused, with the rest of their request: 422.
+        _ = try store.forget(customerID: "c-1", eventID: "forget-http-test", now: Date())
+        let later = Self.event("o-2", "order.placed", "o-2", #"{"customer_id":"c-1","total":1,"currency":"EUR","items":[{"sku":"A","name":"Mug","quantity":1,"unit_price":1}]}"#)
+        let other = Self.event("c-3", "customer.registered", "c-3", #"{"name":"Cy"}"#)
+        reply = try await Self.call("POST", events, token: Self.ingest, type: "application/x-ndjson", body: Data("\(other)\n\(later)\n".utf8))
+        #expect(reply.status == 422 && reply.json["detail"]?.stringValue?.contains("customer c-1, who was forgotten") == true, "\(reply.text)")
+        reply = try await Self.call("POST", events, token: Self.ingest, type: "application/cloudevents+json", body: Data(other.utf8))
+        #expect(reply.status == 201, "the refused request stored nothing: \(reply.text)")
+
         daemon.child.signal(SIGTERM)
         #expect(try await daemon.child.wait(timeout: 30) == 0)
     }

@@ -71,3 +71,27 @@ struct ReplayTests {
         }
     }
 }
+
+extension ReplayTests {
+    /// `customer.forgotten` takes the customer, their orders, tickets and timers out of the
+    /// replay, as the store's purge takes them out of the tables; other customers stay.
+    @Test func aForgottenCustomerLeavesNoModelsOrTimers() throws {
+        var replay = Replay(engine: engine)
+        _ = try replay.apply(Fixtures.stored("customer.registered", subject: "c-1", data: ["email": "ann@example.com"], position: 1), now: Fixtures.t0)
+        _ = try replay.apply(placed("o-1", region: "North West", position: 2), now: Fixtures.t0)
+        var other = Fixtures.placedData
+        other["customer_id"] = "c-2"
+        _ = try replay.apply(Fixtures.stored("order.placed", subject: "o-2", data: other, position: 3), now: Fixtures.t0)
+        _ = try replay.apply(Fixtures.stored("ticket.opened", subject: "t-1", data: ["customer_id": "c-1", "kind": "complaint"], position: 4),
+                             now: Fixtures.t0)
+        #expect(replay.timers.keys.contains { $0.subject == "o-1" })
+        _ = replay.takeChanges()
+
+        _ = try replay.apply(Fixtures.stored(PersonalData.forgottenType, subject: "c-1", data: [:], position: 5), now: Fixtures.t0)
+        #expect(replay.customers["c-1"] == nil && replay.orders["o-1"] == nil && replay.tickets["t-1"] == nil)
+        #expect(!replay.timers.keys.contains { $0.subject == "o-1" || $0.subject == "t-1" })
+        #expect(replay.orders["o-2"] != nil && replay.timers.keys.contains { $0.subject == "o-2" })
+        let changes = replay.takeChanges()
+        #expect(changes.customers == ["c-1"] && changes.orders == ["o-1"] && changes.tickets == ["t-1"])
+    }
+}

@@ -117,6 +117,9 @@ public enum EventValidator {
         if Deadlines.types.contains(event.type) {
             return FieldIssue(field: "type", message: "\(event.type) is written by the tidings clock only; producers may not send it")
         }
+        if event.type == PersonalData.forgottenType {
+            return FieldIssue(field: "type", message: "\(event.type) is recorded by `tidings forget` only; run that to erase a customer")
+        }
         if event.source.lowercased().hasPrefix(Deadlines.reservedSourcePrefix) {
             return FieldIssue(field: "source", message: "sources under \(Deadlines.reservedSourcePrefix) belong to tidings itself; use your own, such as urn:myshop:orders")
         }

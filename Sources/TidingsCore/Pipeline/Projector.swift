@@ -18,6 +18,8 @@ public struct Projection: Sendable {
         case waiting(for: String, reason: String)
         /// A disruption: every open order it names is told, in chunks, later.
         case disruption
+        /// `tidings forget`: the customer's models, timers, contexts and addresses go.
+        case forgotten(customer: String)
     }
 
     public var outcome: Outcome = .applied
@@ -54,6 +56,9 @@ public struct Projector: Sendable {
         let event = stored.event
         try Self.checkIDs(of: event)
         if event.type == Deadlines.disruption { return Projection(outcome: .disruption) }
+        if event.type == PersonalData.forgottenType, let customer = event.subject {
+            return Projection(outcome: .forgotten(customer: customer))
+        }
         if let missing = try missingEntity(of: stored, in: &models) {
             return Projection(outcome: .waiting(for: missing.entity, reason: missing.reason))
         }

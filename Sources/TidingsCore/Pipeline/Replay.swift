@@ -82,6 +82,9 @@ public struct Replay: ModelLookup {
         switch projection.outcome {
         case .disruption:
             return disrupt(stored, now: now)
+        case .forgotten(let customer):
+            forget(customer)
+            return []
         case .waiting(let entity, _):
             waiting[entity, default: []].append(stored)
             return []
@@ -159,6 +162,31 @@ public struct Replay: ModelLookup {
             for action in projection.timers { run(action, position: stored.position) }
         }
         return intents
+    }
+
+    /// What forgetting a customer takes from the models, as the store's purge does: the
+    /// customer, their orders and tickets, the timers and waits of those, their parked messages.
+    mutating func forget(_ customerID: String) {
+        applied += 1
+        customers[customerID] = nil
+        changes.customers.insert(customerID)
+        parked[customerID] = nil
+        let orderIDs = orders.filter { $0.value.model.customerID == customerID }.keys
+        let ticketIDs = tickets.filter { $0.value.model.customerID == customerID }.keys
+        for id in orderIDs {
+            orders[id] = nil
+            changes.orders.insert(id)
+            toldAboutDelay[id] = nil
+        }
+        for id in ticketIDs {
+            tickets[id] = nil
+            changes.tickets.insert(id)
+        }
+        let orderSet = Set(orderIDs), ticketSet = Set(ticketIDs)
+        for slot in timers.keys where (slot.type.hasPrefix("order.") ? orderSet : ticketSet).contains(slot.subject) {
+            timers[slot] = nil
+            changes.timers.insert(slot)
+        }
     }
 
     mutating func put(_ projection: Projection, position: Int64) {

@@ -7,6 +7,9 @@ public struct AppendResult: Sendable, Hashable {
     public var positions: [Int64]
     public var alreadyStored: Int
     public var stagedElsewhere: Int
+    /// Why none of the events was stored, when one is about a forgotten customer
+    /// (`tidings forget`): the request is refused whole, as an invalid one is.
+    public var refusal: String?
 
     public init(positions: [Int64], alreadyStored: Int, stagedElsewhere: Int = 0) {
         self.positions = positions

@@ -136,7 +136,9 @@ extension Dispatcher {
             // second (BENCHMARKS.md); `tidings deliveries` and the metrics keep every send.
             logger.debug("message sent", metadata: metadata)
         } else {
-            metadata["reason"] = "\(outcome.detail)"
+            // A server's refusal often quotes the address: the journal cannot be erased later.
+            let recipient = message.recipient
+            metadata["reason"] = "\(recipient.isEmpty ? outcome.detail : outcome.detail.replacingOccurrences(of: recipient, with: "<recipient>"))"
             if next.state == .retrying { metadata["retry_at"] = "\(Timestamp.format(next.dueAt))" }
             if next.route != message.progress.route { metadata["fallback"] = "\(next.route.channel.rawValue)" }
             logger.warning("message not sent", metadata: metadata)

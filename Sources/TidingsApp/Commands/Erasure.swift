@@ -1,0 +1,39 @@
+import Foundation
+import TidingsCore
+import TidingsStore
+
+/// `tidings forget`: the store erases the customer; what the daemon wrote outside it (the
+/// spool's files of their messages) goes too, and the write-ahead log is emptied, since it
+/// holds the pages as they were before.
+public enum Erasure {
+    public struct Report: Sendable {
+        public var summary: ForgetSummary
+        public var spoolFilesRemoved: Int
+        /// Spool files that could not be removed, with why: the operator must remove them.
+        public var spoolFilesLeft: [String]
+        /// False when readers kept the write-ahead log from being emptied.
+        public var logEmptied: Bool
+    }
+
+    public static func forget(customerID: String, store: Store, config: TidingsConfig, now: Date) throws -> Report {
+        let summary = try store.forget(customerID: customerID, eventID: "forget-\(UUID().uuidString.lowercased())", now: now)
+        var removed = 0
+        var left: [String] = []
+        let files = FileManager.default
+        for key in summary.keys {
+            for channel in Channel.allCases {
+                for suffix in ["eml", "json"] {
+                    let path = "\(config.spoolDirectory)/\(channel.rawValue)/\(key).\(suffix)"
+                    guard files.fileExists(atPath: path) else { continue }
+                    do {
+                        try files.removeItem(atPath: path)
+                        removed += 1
+                    } catch {
+                        left.append("\(path): \(error.localizedDescription)")
+                    }
+                }
+            }
+        }
+        return Report(summary: summary, spoolFilesRemoved: removed, spoolFilesLeft: left, logEmptied: try store.truncateLog())
+    }
+}

@@ -1,0 +1,54 @@
+import Foundation
+
+/// Which fields of which events are a customer's personal data, and whose. The store keeps
+/// them sealed with that customer's key (`Sealing`); `tidings forget` deletes the key, and the
+/// log, append-only, keeps only what nobody can read.
+public enum PersonalData {
+    /// Recorded by `tidings forget`, never sent by a producer: from here on the customer's
+    /// models, contexts and addresses are gone, and their new events are refused.
+    public static let forgottenType = "customer.forgotten"
+    /// The source of the events Tidings records itself about erasure.
+    public static let source = "urn:tidings:forget"
+
+    /// A forgotten customer's messages that had not gone out never will: their address is gone.
+    public static let unsentStates: [MessageState] = [.pending, .retrying, .parked]
+    /// Why, as the message's last error says.
+    public static let unsentReason = "not sent: the customer was forgotten (tidings forget)"
+    /// What stands in a forgotten customer's messages for the address and the context.
+    public static let erasedRecipient = "(forgotten)"
+
+    static let customerFields = ["name", "given_name", "family_name", "greeting_name", "email", "phone", "messenger_id"]
+
+    /// The personal fields of `data`, per event type. Free text a customer wrote (a complaint's
+    /// summary) counts: it may hold anything about them.
+    public static let fields: [String: [String]] = [
+        "customer.registered": customerFields,
+        "customer.updated": customerFields,
+        "ticket.opened": ["summary"],
+    ]
+
+    /// The customer whose key seals the event's personal fields; nil when it carries none.
+    public static func owner(of event: CloudEvent) -> String? {
+        guard fields[event.type] != nil else { return nil }
+        let owner = event.type.hasPrefix("customer.") ? event.subject : event.data["customer_id"]?.stringValue
+        return owner.flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    /// What an event is about, as `kind:id` (`customer:c-1`, `order:o-1`): an event about any
+    /// of them is refused once its customer was forgotten.
+    public static func entities(of event: CloudEvent) -> [String] {
+        var entities: [String] = []
+        if let subject = event.subject, let entity = EventCatalogue.schema(for: event.type)?.entity,
+           ["customer", "order", "ticket"].contains(entity) {
+            entities.append("\(entity):\(subject)")
+        }
+        if let customer = event.data["customer_id"]?.stringValue { entities.append("customer:\(customer)") }
+        if let order = event.data["order_id"]?.stringValue { entities.append("order:\(order)") }
+        return entities
+    }
+
+    /// The event `tidings forget` records.
+    public static func forgotten(customerID: String, id: String, at time: Date) -> CloudEvent {
+        CloudEvent(id: id, source: source, type: forgottenType, subject: customerID, time: time, data: .object([:]))
+    }
+}

@@ -1,0 +1,169 @@
+import Foundation
+import GRDB
+import TidingsCore
+
+/// What `tidings forget` erased.
+public struct ForgetSummary: Sendable, Hashable {
+    /// Where the `customer.forgotten` event stands in the log.
+    public var position: Int64
+    public var orders: Int
+    public var tickets: Int
+    /// The customer's messages, whatever their state: their contexts and addresses are gone.
+    public var messages: Int
+    /// Of those, the ones that will now never go out.
+    public var unsent: Int
+    /// Their idempotency keys: what the spool named its files by.
+    public var keys: [String]
+}
+
+extension Store {
+    /// Erases a customer: deletes their key (what the log holds of them can never be read
+    /// again), records `customer.forgotten`, purges their models, timers, contexts and
+    /// addresses, and refuses their new events from now on. One transaction.
+    public func forget(customerID: String, eventID: String, now: Date) throws -> ForgetSummary {
+        try write("forgetting customer \(customerID)") { db in
+            if let at = try Double.fetchOne(db, sql: "SELECT forgotten_at FROM forgotten WHERE entity = ?", arguments: ["customer:\(customerID)"]) {
+                throw StoreError(.invalidRequest, """
+                    customer \(customerID) was forgotten already, at \(Timestamp.format(Date(timeIntervalSince1970: at))): nothing of theirs is left to erase
+                    """)
+            }
+            guard try Bool.fetchOne(db, sql: """
+                SELECT EXISTS (SELECT 1 FROM customer_keys WHERE customer_id = ?1) OR EXISTS (SELECT 1 FROM customers WHERE id = ?1)
+                    OR EXISTS (SELECT 1 FROM orders WHERE customer_id = ?1) OR EXISTS (SELECT 1 FROM tickets WHERE customer_id = ?1)
+                    OR EXISTS (SELECT 1 FROM messages WHERE customer_id = ?1)
+                """, arguments: [customerID]) == true
+            else {
+                throw StoreError(.invalidRequest, """
+                    there is no customer \(customerID): no event, model or message names them. Check the id \
+                    (`tidings deliveries list --customer ID` shows what was sent to one)
+                    """)
+            }
+            let appended = try Self.append(db, [PersonalData.forgotten(customerID: customerID, id: eventID, at: now)], now: now)
+            guard let position = appended.positions.first else {
+                throw StoreError(.keyConflict, "an event with the id \(eventID) is in the log already; run tidings forget again")
+            }
+            try db.execute(sql: "DELETE FROM customer_keys WHERE customer_id = ?", arguments: [customerID])
+            var summary = try Self.purge(db, customerID: customerID, now: now)
+            summary.position = position
+            // A running daemon drops the models it cached: the forgotten ones among them.
+            try Self.setCheckpoint(db, Self.readModelsGeneration, try Self.checkpoint(db, Self.readModelsGeneration) + 1)
+            return summary
+        }
+    }
+
+    /// The customers forgotten so far.
+    public func forgottenCustomers() throws -> Set<String> {
+        try read("reading the forgotten customers") { db in
+            Set(try String.fetchAll(db, sql: "SELECT customer_id FROM forgotten WHERE entity LIKE 'customer:%'"))
+        }
+    }
+
+    /// Writes the write-ahead log back into the database and empties it: it still holds the
+    /// pages as they were before a forget. False when readers kept it from finishing (the
+    /// daemon's next checkpoint overwrites them).
+    public func truncateLog() throws -> Bool {
+        do {
+            return try pool.barrierWriteWithoutTransaction { db in
+                let row = try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)")
+                return (row?[0] as Int?) == 0
+            }
+        } catch {
+            throw Self.failure(error, .writeFailed, "emptying the write-ahead log")
+        }
+    }
+
+    /// Takes a forgotten customer out of the models, timers and outbox, and marks them and
+    /// their orders and tickets forgotten. Done by `forget` and again when the pipeline meets
+    /// the event (what it applied meanwhile goes too); `Replay.forget` is the same rule in memory.
+    static func purge(_ db: Database, customerID: String, now: Date) throws -> ForgetSummary {
+        let at = now.timeIntervalSince1970
+        let orders = try String.fetchAll(db.cachedStatement(sql: "SELECT id FROM orders WHERE customer_id = ?"), arguments: [customerID])
+        let tickets = try String.fetchAll(db.cachedStatement(sql: "SELECT id FROM tickets WHERE customer_id = ?"), arguments: [customerID])
+        let mark = try db.cachedStatement(sql: "INSERT OR IGNORE INTO forgotten (entity, customer_id, forgotten_at) VALUES (?, ?, ?)")
+        try mark.execute(arguments: ["customer:\(customerID)", customerID, at])
+        for id in orders { try mark.execute(arguments: ["order:\(id)", customerID, at]) }
+        for id in tickets { try mark.execute(arguments: ["ticket:\(id)", customerID, at]) }
+        // One statement at a time: GRDB hands each statement of a multi-statement string its own
+        // arguments, so `?1` could not be shared.
+        for statement in [
+            """
+            DELETE FROM timers WHERE (type LIKE 'order.%' AND subject IN (SELECT id FROM orders WHERE customer_id = ?1))
+                OR (type LIKE 'ticket.%' AND subject IN (SELECT id FROM tickets WHERE customer_id = ?1))
+            """,
+            "DELETE FROM fanout WHERE order_id IN (SELECT id FROM orders WHERE customer_id = ?1)",
+            "DELETE FROM orders WHERE customer_id = ?1",
+            "DELETE FROM tickets WHERE customer_id = ?1",
+            "DELETE FROM customers WHERE id = ?1",
+        ] {
+            try db.execute(sql: statement, arguments: [customerID])
+        }
+        try db.execute(sql: """
+            UPDATE messages SET state = '\(MessageState.skipped.rawValue)', last_error = ?2, updated_at = ?3, lease_until = NULL
+            WHERE customer_id = ?1 AND state IN \(PersonalData.unsentStates.sqlList)
+            """, arguments: [customerID, PersonalData.unsentReason, at])
+        let unsent = db.changesCount
+        let keys = try String.fetchAll(db.cachedStatement(sql: "SELECT key FROM messages WHERE customer_id = ? ORDER BY id"), arguments: [customerID])
+        // The history stays (states, times, attempts); what it said and to whom does not (the
+        // fallback routes carry addresses too).
+        try db.execute(sql: """
+            UPDATE messages SET context = CAST('{}' AS BLOB), recipient = CASE WHEN recipient IS NULL THEN NULL ELSE ?2 END, fallback = '[]',
+                last_error = CASE WHEN last_error IS NULL OR last_error = ?3 THEN last_error ELSE '(erased)' END
+            WHERE customer_id = ?1
+            """, arguments: [customerID, PersonalData.erasedRecipient, PersonalData.unsentReason])
+        try db.execute(sql: "UPDATE message_attempts SET detail = NULL WHERE message_id IN (SELECT id FROM messages WHERE customer_id = ?)",
+                       arguments: [customerID])
+        return ForgetSummary(position: 0, orders: orders.count, tickets: tickets.count, messages: keys.count, unsent: unsent, keys: keys)
+    }
+
+    /// Why a request's events are refused: one is about a forgotten customer, or an order or
+    /// ticket of theirs. Nil when none is (and at once when nobody was ever forgotten).
+    static func refusal(_ db: Database, _ events: [CloudEvent]) throws -> String? {
+        guard !events.isEmpty, try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM forgotten)")) == true else { return nil }
+        let lookup = try db.cachedStatement(sql: "SELECT customer_id FROM forgotten WHERE entity = ?")
+        for event in events {
+            for entity in PersonalData.entities(of: event) {
+                guard let customer = try String.fetchOne(lookup, arguments: [entity]) else { continue }
+                let what = entity.hasPrefix("customer:") ? "customer \(customer)" : "\(entity.replacingOccurrences(of: ":", with: " ")) of customer \(customer)"
+                return """
+                    the event \(event.id) is about \(what), who was forgotten (tidings forget): their events are refused, \
+                    and none of this request's events was stored; send the others without it
+                    """
+            }
+        }
+        return nil
+    }
+
+    /// The event's stored body, its personal fields sealed with its customer's key (made on
+    /// first use), and whose key that is.
+    static func sealedBody(_ db: Database, _ event: CloudEvent, now: Double) throws -> (body: Data, sealedFor: String?) {
+        guard let owner = PersonalData.owner(of: event) else { return (try event.raw.encoded(), nil) }
+        let key = try customerKey(db, owner, now: now)
+        return (try Sealing.seal(event.raw, type: event.type, customerID: owner, key: key).encoded(), owner)
+    }
+
+    static func customerKey(_ db: Database, _ customerID: String, now: Double) throws -> Data {
+        if let key = try Data.fetchOne(db.cachedStatement(sql: "SELECT key FROM customer_keys WHERE customer_id = ?"), arguments: [customerID]) {
+            return key
+        }
+        let key = Sealing.newKey()
+        try db.cachedStatement(sql: "INSERT INTO customer_keys (customer_id, key, created_at) VALUES (?, ?, ?)")
+            .execute(arguments: [customerID, key, now])
+        return key
+    }
+
+    /// Seals the personal fields of events stored before sealing existed (migration v9).
+    static func sealStoredEvents(_ db: Database, now: Date) throws {
+        let types = PersonalData.fields.keys.sorted()
+        let rows = try Row.fetchAll(db, sql: """
+            SELECT position, body FROM events WHERE sealed_for IS NULL AND type IN (\(types.map { _ in "?" }.joined(separator: ", ")))
+            """, arguments: StatementArguments(types))
+        let update = try db.cachedStatement(sql: "UPDATE events SET body = ?, sealed_for = ? WHERE position = ?")
+        for row in rows {
+            // One the pipeline cannot read stays as it is: the pipeline quarantines it either way.
+            guard let json = try? JSONValue.parse(row["body"] as Data), let event = CloudEvent(stored: json) else { continue }
+            let sealed = try sealedBody(db, event, now: now.timeIntervalSince1970)
+            guard let owner = sealed.sealedFor else { continue }
+            try update.execute(arguments: [sealed.body, owner, row["position"] as Int64])
+        }
+    }
+}

@@ -1,0 +1,44 @@
+import ArgumentParser
+import Foundation
+import TidingsApp
+import TidingsCore
+import TidingsStore
+
+struct Forget: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Erase a customer's personal data (right to be forgotten), while the log stays append-only.",
+        discussion: """
+            The customer's key is deleted, so the personal fields sealed with it in the log (name, email, phone, \
+            messenger id, what they wrote in a ticket) can never be read again, by the daemon, a rebuild or a replay. \
+            Their customer, order and ticket models and timers are purged; their messages keep their states and times, \
+            with the address and the context erased, and those not sent yet never will be. The spool's files of their \
+            messages are removed. `customer.forgotten` is recorded in the log, and new events about the customer, their \
+            orders or their tickets are refused from now on. There is no undo.
+            """)
+
+    @OptionGroup var options: ConfigOption
+
+    @Argument(help: "The customer's id, as the events name it (the subject of customer.registered).")
+    var customerID: String
+
+    func run() async throws {
+        try await reporting {
+            let runtime = try await options.loadRuntime()
+            let store = try Store(path: runtime.config.databasePath, durability: runtime.config.durability)
+            let now = try await ConfigOption.clock(runtime.config, store)()
+            let report = try Erasure.forget(customerID: customerID, store: store, config: runtime.config, now: now)
+            let summary = report.summary
+            print("""
+                forgot customer \(customerID) (customer.forgotten at position \(summary.position)): \
+                \(summary.orders) orders, \(summary.tickets) tickets and \(summary.messages) messages erased \
+                (\(summary.unsent) of them will not be sent); \(report.spoolFilesRemoved) spool files removed
+                """)
+            if !report.logEmptied {
+                print("the write-ahead log could not be emptied now (readers held it); the daemon's next checkpoint overwrites it")
+            }
+            guard report.spoolFilesLeft.isEmpty else {
+                throw Failure(message: "these spool files could not be removed; remove them by hand:\n" + report.spoolFilesLeft.joined(separator: "\n"))
+            }
+        }
+    }
+}

@@ -1,0 +1,46 @@
+import Foundation
+import GRDB
+import Testing
+import TidingsCore
+@testable import TidingsStore
+
+/// The store's side of erasure: sealing on append and in the migration, opening on read.
+@Suite("Store: sealed personal data")
+struct ErasureStoreTests {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tidings-erasure-store-\(UUID().uuidString)")
+    let now = Date(timeIntervalSince1970: 1_795_000_000)
+    let registered = CloudEvent(id: "e-1", source: "urn:test", type: "customer.registered", subject: "c-1", time: nil,
+                                data: ["name": "Zelda Quux", "email": "zelda@example.com", "locale": "en"])
+
+    func store() throws -> Store { try Store(path: directory.appendingPathComponent("t.sqlite").path) }
+
+    func body(_ store: Store, _ position: Int64) throws -> String {
+        try store.pool.read { db in
+            String(decoding: try Data.fetchOne(db, sql: "SELECT body FROM events WHERE position = ?", arguments: [position]) ?? Data(), as: UTF8.self)
+        }
+    }
+
+    @Test func appendedEventsAreStoredSealedAndReadOpened() throws {
+        let store = try store()
+        let position = try #require(try store.append([registered], now: now).positions.first)
+        #expect(!(try body(store, position)).contains("zelda"))
+        #expect(try store.events(after: 0, limit: 10).first?.event.data["email"] == "zelda@example.com")
+    }
+
+    /// Events stored before sealing existed are sealed by the migration, and still read.
+    @Test func theMigrationSealsWhatWasStoredInTheClear() throws {
+        let store = try store()
+        try store.pool.write { db in
+            try db.execute(sql: """
+                INSERT INTO events (source, id, type, subject, recorded_at, body) VALUES ('urn:test', 'old-1', 'customer.registered', 'c-1', 0, ?)
+                """, arguments: [try registered.raw.encoded()])
+            try Store.sealStoredEvents(db, now: now)
+        }
+        let position = try store.head()
+        #expect(!(try body(store, position)).contains("zelda"))
+        #expect(try store.events(after: 0, limit: 10).first?.event.data["name"] == "Zelda Quux")
+        _ = try store.forget(customerID: "c-1", eventID: "f-1", now: now)
+        let forgotten = try #require(try store.events(after: 0, limit: 10).first?.event)
+        #expect(forgotten.data["name"] == nil && forgotten.data["locale"] == "en")
+    }
+}
