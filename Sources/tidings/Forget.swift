@@ -28,11 +28,14 @@ struct Forget: AsyncParsableCommand {
             let now = try await ConfigOption.clock(runtime.config, store)()
             let report = try Erasure.forget(customerID: customerID, store: store, config: runtime.config, now: now)
             let summary = report.summary
-            print("""
+            func count(_ n: Int, _ noun: String) -> String { "\(n) \(noun)\(n == 1 ? "" : "s")" }
+            var line = """
                 forgot customer \(customerID) (customer.forgotten at position \(summary.position)): \
-                \(summary.orders) orders, \(summary.tickets) tickets and \(summary.messages) messages erased \
-                (\(summary.unsent) of them will not be sent); \(report.spoolFilesRemoved) spool files removed
-                """)
+                \(count(summary.orders, "order")), \(count(summary.tickets, "ticket")) and \(count(summary.messages, "message")) erased, \
+                \(count(report.spoolFilesRemoved, "spool file")) removed
+                """
+            if summary.unsent > 0 { line += "; \(count(summary.unsent, "message")) not sent yet will never be" }
+            print(line)
             if !report.logEmptied {
                 print("the write-ahead log could not be emptied now (readers held it); the daemon's next checkpoint overwrites it")
             }
