@@ -57,11 +57,15 @@ public enum Daemon {
             logger.warning("sending is off (dispatcher.enabled: false): messages wait in the outbox until it is on again")
         }
         let sending: [ServiceGroupConfiguration.ServiceConfiguration] = runtime.config.dispatchEnabled ? [.init(service: dispatcher)] : []
+        let retention: [ServiceGroupConfiguration.ServiceConfiguration] = runtime.config.retention.map { retention in
+            [.init(service: RetentionService(store: store, retention: retention, spoolDirectory: runtime.config.spoolDirectory,
+                                             now: clock.now, logger: logger))]
+        } ?? []
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: [
                 .init(service: pipeline),
                 .init(service: timers),
-            ] + sending + [
+            ] + sending + retention + [
                 .init(service: commit),
                 .init(service: notify),
                 // Last, so it stops first: no new requests, those in flight finish, then the

@@ -232,6 +232,11 @@ enum Schema {
             // their customer would leave their plaintext in the log.
             try Store.sealStoredEvents(db, now: Date())
         }
+        migrator.registerMigration("v10: message contents erased") { db in
+            // When a message's context was dropped: by `tidings forget`, or by `outbox.retention`
+            // once it had ended long enough ago. A dry run cannot compare what is gone.
+            try db.execute(sql: "ALTER TABLE messages ADD COLUMN erased_at REAL")
+        }
         return migrator
     }
 

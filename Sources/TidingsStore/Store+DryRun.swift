@@ -4,14 +4,15 @@ import TidingsCore
 
 extension Store {
     /// The messages given a channel for the events in `positions` (all of them when nil), as a
-    /// dry run compares them: what the workflows decided, whatever became of it since. A
-    /// forgotten customer's are left out: nothing of what they said is left to compare.
+    /// dry run compares them: what the workflows decided, whatever became of it since. Those
+    /// whose contents were dropped (a forgotten customer's, or by `outbox.retention`) are left
+    /// out: nothing of what they said is left to compare.
     public func decidedMessages(positions: ClosedRange<Int64>) throws -> [DecidedRow] {
         try read("reading the outbox") { db in
             try Row.fetchAll(db, sql: """
                 SELECT key, workflow, channel, recipient, template, locale, context FROM messages
                 WHERE event_position BETWEEN ? AND ? AND channel IS NOT NULL AND state NOT IN \([MessageState.skipped, .parked].sqlList)
-                    AND NOT EXISTS (SELECT 1 FROM forgotten f WHERE f.entity = 'customer:' || messages.customer_id)
+                    AND erased_at IS NULL
                 ORDER BY key
                 """, arguments: [positions.lowerBound, positions.upperBound]).compactMap { row in
                 guard let channel = Channel(rawValue: row["channel"]) else { return nil }

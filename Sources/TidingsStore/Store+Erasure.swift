@@ -51,6 +51,29 @@ extension Store {
         }
     }
 
+    /// A message that was in flight when its customer was forgotten comes back from the
+    /// dispatcher with the address and the server's answer (a record writes them): erased
+    /// again, and skipped if it would be tried again, since nothing is left to send. Costs
+    /// one lookup per batch while nobody was ever forgotten.
+    static func eraseReturned(_ db: Database, ids: [Int64]) throws {
+        guard !ids.isEmpty, try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM forgotten)")) == true else { return }
+        let message = try db.cachedStatement(sql: """
+            UPDATE messages SET
+                state = CASE WHEN state IN \(PersonalData.retriedStates.sqlList) THEN '\(MessageState.skipped.rawValue)' ELSE state END,
+                last_error = CASE WHEN state IN \(PersonalData.retriedStates.sqlList) THEN ?2 WHEN last_error IS NULL THEN NULL ELSE '(erased)' END,
+                recipient = CASE WHEN recipient IS NULL THEN NULL ELSE ?3 END, fallback = '[]'
+            WHERE id = ?1 AND erased_at IS NOT NULL
+            """)
+        let attempts = try db.cachedStatement(sql: """
+            UPDATE message_attempts SET detail = NULL
+            WHERE message_id = ?1 AND EXISTS (SELECT 1 FROM messages WHERE id = ?1 AND erased_at IS NOT NULL)
+            """)
+        for id in ids {
+            try message.execute(arguments: [id, PersonalData.unsentReason, PersonalData.erasedRecipient])
+            try attempts.execute(arguments: [id])
+        }
+    }
+
     /// The customers forgotten so far.
     public func forgottenCustomers() throws -> Set<String> {
         try read("reading the forgotten customers") { db in
@@ -107,9 +130,10 @@ extension Store {
         // fallback routes carry addresses too).
         try db.execute(sql: """
             UPDATE messages SET context = CAST('{}' AS BLOB), recipient = CASE WHEN recipient IS NULL THEN NULL ELSE ?2 END, fallback = '[]',
+                erased_at = COALESCE(erased_at, ?4),
                 last_error = CASE WHEN last_error IS NULL OR last_error = ?3 THEN last_error ELSE '(erased)' END
             WHERE customer_id = ?1
-            """, arguments: [customerID, PersonalData.erasedRecipient, PersonalData.unsentReason])
+            """, arguments: [customerID, PersonalData.erasedRecipient, PersonalData.unsentReason, at])
         try db.execute(sql: "UPDATE message_attempts SET detail = NULL WHERE message_id IN (SELECT id FROM messages WHERE customer_id = ?)",
                        arguments: [customerID])
         return ForgetSummary(position: 0, orders: orders.count, tickets: tickets.count, messages: keys.count, unsent: unsent, keys: keys)

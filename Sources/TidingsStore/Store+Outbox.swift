@@ -133,6 +133,7 @@ extension Store {
                 message.id, message.totalAttempts, message.channel.rawValue, now, record.outcome.label, record.outcome.detail,
             ])
         }
+        try eraseReturned(db, ids: records.map(\.message.id))
     }
 
     /// Puts dead messages back in the queue (all of them, or one), for an operator's retry: they

@@ -43,4 +43,32 @@ struct ErasureStoreTests {
         let forgotten = try #require(try store.events(after: 0, limit: 10).first?.event)
         #expect(forgotten.data["name"] == nil && forgotten.data["locale"] == "en")
     }
+
+    /// A send in flight when its customer is forgotten is recorded (sent, after all) without
+    /// the address or the server's answer; one that failed for now is not tried again.
+    @Test func aSendInFlightIsRecordedWithoutTheAddress() throws {
+        let fixtures = StoreTests()
+        let store = try fixtures.store()
+        _ = try store.append(fixtures.day, now: fixtures.now)
+        _ = try store.processBatch(limit: 100, engine: fixtures.engine, now: fixtures.now)
+        let email = try store.claim(channel: .email, limit: 10, now: fixtures.now, lease: 60, owner: "d1")
+        let sms = try store.claim(channel: .sms, limit: 10, now: fixtures.now, lease: 60, owner: "d1")
+        #expect(email.count == 1 && sms.count == 1)
+        let summary = try store.forget(customerID: "c-1", eventID: "f-1", now: fixtures.now)
+        #expect(summary.unsent == 2, "in flight counts as not sent until the dispatcher says otherwise")
+        try store.record([fixtures.settle(try #require(email.first), .sent(detail: "250 ok for ann@example.com"), at: fixtures.now),
+                          fixtures.settle(try #require(sms.first), .transient(reason: "busy: +447700900123"), at: fixtures.now)], now: fixtures.now)
+        let messages = try store.messages()
+        #expect(messages.first { $0.channel == "email" }?.state == .sent)
+        #expect(messages.first { $0.channel == "sms" }?.state == .skipped)
+        #expect(messages.allSatisfy { $0.recipient == PersonalData.erasedRecipient })
+        let leftovers = try store.pool.read { db in
+            try String.fetchAll(db, sql: """
+                SELECT COALESCE(recipient, '') || fallback || COALESCE(last_error, '') FROM messages
+                UNION ALL SELECT COALESCE(detail, '') FROM message_attempts
+                """)
+        }
+        #expect(!leftovers.contains { $0.contains("ann@example.com") || $0.contains("447700900123") }, "\(leftovers)")
+        #expect(try store.claim(channel: .sms, limit: 10, now: fixtures.now.addingTimeInterval(86_400), lease: 60, owner: "d2").isEmpty)
+    }
 }

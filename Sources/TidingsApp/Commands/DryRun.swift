@@ -12,10 +12,12 @@ public enum DryRun {
     {
         var replay = Replay(engine: candidate.engine, skipping: try store.failedEvents())
         var proposed: [DryRunReport.Message] = []
-        // As the outbox's side leaves them out: nothing of what a forgotten customer said is left.
-        let forgotten = try store.forgottenCustomers()
+        // As the outbox's side leaves them out: what a forgotten customer's messages said, or
+        // what retention dropped, is gone, and cannot be compared.
+        let forgotten = try store.forgottenCustomers(), erased = try store.erasedKeys(positions: positions)
         try store.replayLog(into: &replay, through: positions.upperBound, now: now) { _, intents in
-            for intent in intents where positions.contains(intent.eventPosition) && !forgotten.contains(intent.customerID) {
+            for intent in intents where positions.contains(intent.eventPosition) && !forgotten.contains(intent.customerID)
+                && !erased.contains(intent.key) {
                 guard let channel = intent.channel else { continue }
                 proposed.append(DryRunReport.Message(
                     key: intent.key, workflow: intent.workflow, channel: channel, recipient: intent.recipient,

@@ -17,23 +17,7 @@ public enum Erasure {
 
     public static func forget(customerID: String, store: Store, config: TidingsConfig, now: Date) throws -> Report {
         let summary = try store.forget(customerID: customerID, eventID: "forget-\(UUID().uuidString.lowercased())", now: now)
-        var removed = 0
-        var left: [String] = []
-        let files = FileManager.default
-        for key in summary.keys {
-            for channel in Channel.allCases {
-                for suffix in ["eml", "json"] {
-                    let path = "\(config.spoolDirectory)/\(channel.rawValue)/\(key).\(suffix)"
-                    guard files.fileExists(atPath: path) else { continue }
-                    do {
-                        try files.removeItem(atPath: path)
-                        removed += 1
-                    } catch {
-                        left.append("\(path): \(error.localizedDescription)")
-                    }
-                }
-            }
-        }
+        let (removed, left) = SpoolFiles.remove(keys: summary.keys, directory: config.spoolDirectory)
         return Report(summary: summary, spoolFilesRemoved: removed, spoolFilesLeft: left, logEmptied: try store.truncateLog())
     }
 }

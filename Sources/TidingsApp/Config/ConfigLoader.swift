@@ -74,6 +74,9 @@ struct Settings {
                                         default: config.clockSource)
         config.fanoutBatch = try number("pipeline.fanout_batch", default: config.fanoutBatch, range: 1...100_000)
         config.parkWindow = try duration("pipeline.park_window", default: config.parkWindow, range: 1...(30 * 86_400)) ?? config.parkWindow
+        if text("outbox.retention")?.lowercased() != "off" {
+            config.retention = try duration("outbox.retention", default: nil, range: Retention.minimum...(10 * 366 * 86_400))
+        }
         config.http = try httpSettings()
         return config
     }

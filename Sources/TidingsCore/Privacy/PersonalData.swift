@@ -11,7 +11,12 @@ public enum PersonalData {
     public static let source = "urn:tidings:forget"
 
     /// A forgotten customer's messages that had not gone out never will: their address is gone.
-    public static let unsentStates: [MessageState] = [.pending, .retrying, .parked]
+    /// One in flight (`sending`) is skipped too, so that no claim given back or taken over from
+    /// a dead process sends it empty; if its send was already under way, the dispatcher's
+    /// record says `sent` after all.
+    public static let unsentStates: [MessageState] = [.pending, .retrying, .parked, .sending]
+    /// States a message comes back to from the dispatcher that would send it again.
+    public static let retriedStates: [MessageState] = [.pending, .retrying]
     /// Why, as the message's last error says.
     public static let unsentReason = "not sent: the customer was forgotten (tidings forget)"
     /// What stands in a forgotten customer's messages for the address and the context.

@@ -1,0 +1,31 @@
+import Foundation
+import GRDB
+import TidingsCore
+
+extension Store {
+    /// Drops the context of up to `limit` messages that ended (`Retention.endedStates`) before
+    /// `cutoff` and still have one. Returns their keys, so the spool's copies can go too.
+    public func eraseContents(endedBefore cutoff: Date, limit: Int, now: Date) async throws -> [String] {
+        try await write("dropping the contents of old messages") { db in
+            // By state first (`messages_by_state`): the ended ones are the messages the outbox
+            // no longer works on.
+            let rows = try Row.fetchAll(db.cachedStatement(sql: """
+                SELECT id, key FROM messages
+                WHERE state IN \(Retention.endedStates.sqlList) AND erased_at IS NULL AND updated_at < ?
+                ORDER BY id LIMIT ?
+                """), arguments: [cutoff.timeIntervalSince1970, limit])
+            let erase = try db.cachedStatement(sql: "UPDATE messages SET context = CAST('{}' AS BLOB), erased_at = ? WHERE id = ?")
+            for row in rows { try erase.execute(arguments: [now.timeIntervalSince1970, row["id"] as Int64]) }
+            return rows.map { $0["key"] }
+        }
+    }
+
+    /// The keys of messages, for the events in `positions`, whose contents were dropped.
+    public func erasedKeys(positions: ClosedRange<Int64>) throws -> Set<String> {
+        try read("reading the erased messages") { db in
+            Set(try String.fetchAll(db, sql: """
+                SELECT key FROM messages WHERE event_position BETWEEN ? AND ? AND erased_at IS NOT NULL
+                """, arguments: [positions.lowerBound, positions.upperBound]))
+        }
+    }
+}
