@@ -13,6 +13,13 @@ extension API {
         Gauge(label: "tidings_log_head").record(status.head)
         Gauge(label: "tidings_pipeline_position").record(status.checkpoint)
         Gauge(label: "tidings_pipeline_lag").record(status.lag)
+        // A `tidings rebuild` in another process, while its progress still moves (wall time:
+        // it writes the wall time). rate(tidings_rebuild_events[1m]) is its speed.
+        let rebuild = (try? store.rebuildStanding()).flatMap { Date().timeIntervalSince($0.updatedAt) < 30 ? $0 : nil }
+        Gauge(label: "tidings_rebuild_running").record(rebuild == nil ? 0 : 1)
+        Gauge(label: "tidings_rebuild_events").record(rebuild?.events ?? 0)
+        Gauge(label: "tidings_rebuild_position").record(rebuild?.position ?? 0)
+        Gauge(label: "tidings_rebuild_target").record(rebuild?.target ?? 0)
         for kind in HeldEvent.Kind.allCases {
             Gauge(label: "tidings_events_held", dimensions: [("kind", kind.rawValue)]).record(status.held[kind] ?? 0)
         }

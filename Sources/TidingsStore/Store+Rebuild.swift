@@ -43,7 +43,15 @@ extension Store {
                         progress: (RebuildProgress) -> Void = { _ in }) throws -> RebuildSummary
     {
         try LockFile.exclusively(LockFile.path(besideDatabase: path, suffix: ".rebuild.lock")) {
-            try rebuildHoldingTheLock(engine: engine, now: now, chunk: chunk, fanoutWait: fanoutWait, progress: progress)
+            // Every few seconds into the database too, for the daemon's /metrics.
+            var shown = ContinuousClock.now - .seconds(60)
+            defer { clearRebuildStanding() }
+            return try rebuildHoldingTheLock(engine: engine, now: now, chunk: chunk, fanoutWait: fanoutWait) { standing in
+                progress(standing)
+                guard ContinuousClock.now - shown >= .seconds(2) else { return }
+                shown = ContinuousClock.now
+                recordRebuildStanding(standing, at: Date())
+            }
         }
     }
 

@@ -163,7 +163,8 @@ struct HTTPAPITests {
         reply = try await Self.call("GET", "\(base)/metrics")
         #expect(reply.headers["content-type"]?.hasPrefix("text/plain") == true)
         for name in ["tidings_events_appended_total 4", "tidings_pipeline_lag 0", "tidings_outbox_messages{state=\"sent\"",
-                     "tidings_delivery_attempts_total{", "tidings_event_to_sent_seconds_bucket{", "tidings_ticket_acknowledgement_seconds_count 1"] {
+                     "tidings_delivery_attempts_total{", "tidings_event_to_sent_seconds_bucket{", "tidings_ticket_acknowledgement_seconds_count 1",
+                     "tidings_rebuild_running 0"] {
             #expect(reply.text.contains(name), "\(name) is missing from /metrics")
         }
         reply = try await Self.call("GET", "\(base)/openapi.yaml")

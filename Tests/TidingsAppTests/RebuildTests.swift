@@ -47,7 +47,14 @@ struct RebuildTests {
         #expect(before["timers"]?.isEmpty == jumps.contains(60 * 86_400), "deadlines run until they fire")
 
         var phases: [RebuildProgress.Phase] = []
-        let summary = try store.rebuild(engine: runtime.engine, now: ExampleDayOutboxTests.start, chunk: 5) { phases.append($0.phase) }
+        var standings: [RebuildStanding] = []
+        let summary = try store.rebuild(engine: runtime.engine, now: ExampleDayOutboxTests.start, chunk: 5) { progress in
+            phases.append(progress.phase)
+            if let standing = try? store.rebuildStanding() { standings.append(standing) }
+        }
+        // Left in the database for the daemon's /metrics while it ran, and gone afterwards.
+        #expect(standings.first.map { $0.target > 0 && $0.position <= $0.target } == true)
+        #expect(try store.rebuildStanding() == nil)
         Self.expectSame(before, try Self.tables(store), "the example day")
         #expect(summary.generation == 1)
         #expect(summary.orders == 9 && summary.customers == 7 && summary.tickets == 4)
