@@ -34,7 +34,7 @@ public struct Runtime: Sendable {
             case .off:
                 transport = OffTransport(channel: channel)
             case .spool:
-                transport = try SpoolTransport(directory: "\(config.spoolDirectory)/\(channel.rawValue)", from: config.sender)
+                transport = try SpoolTransport(directory: "\(config.spoolDirectory)/\(channel.rawValue)", from: config.sender, replyTo: config.replyTo)
             case .smtp(let settings):
                 transport = try SMTPTransport(settings: settings)
             case .webhook(let settings):

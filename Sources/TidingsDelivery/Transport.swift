@@ -13,9 +13,11 @@ public struct OutgoingMessage: Sendable {
     public var recipientName: String?
     public var content: RenderedMessage
     public var date: Date
+    /// The key of the email this one answers (`OutboxMessage.threadRoot`).
+    public var threadRoot: String?
 
     public init(key: String, channel: Channel, workflow: String, category: String, customerID: String, subjectID: String?,
-                recipient: String, recipientName: String?, content: RenderedMessage, date: Date) {
+                recipient: String, recipientName: String?, content: RenderedMessage, date: Date, threadRoot: String? = nil) {
         self.key = key
         self.channel = channel
         self.workflow = workflow
@@ -26,6 +28,7 @@ public struct OutgoingMessage: Sendable {
         self.recipientName = recipientName
         self.content = content
         self.date = date
+        self.threadRoot = threadRoot
     }
 }
 

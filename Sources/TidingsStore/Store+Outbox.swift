@@ -52,6 +52,15 @@ extension Store {
         """
     }.joined(separator: "\nUNION ALL\n")
 
+    /// The first email to the same customer about the same order or ticket, before this one and
+    /// not abandoned: a later one answers it (`In-Reply-To`), so they read as one conversation.
+    static let threadRoot = """
+        SELECT f.key FROM messages f
+        WHERE f.subject_id = messages.subject_id AND f.customer_id = messages.customer_id AND f.id < messages.id
+            AND f.channel = '\(Channel.email.rawValue)' AND f.state NOT IN \([MessageState.skipped, .suppressed, .dead, .parked].sqlList)
+        ORDER BY f.id LIMIT 1
+        """
+
     static func claim(_ db: Database, channel: Channel, limit: Int, now: Date, lease: TimeInterval, owner: String) throws -> [OutboxMessage] {
         guard limit > 0 else { return [] }
         let statement = try db.cachedStatement(sql: """
@@ -65,7 +74,8 @@ extension Store {
                 \(dueByPriority)
                 LIMIT :limit)
             RETURNING id, key, workflow, category, customer_id, subject_id, recipient, fallback, template, locale, context,
-                attempts, route_attempts, due_at, lease_until, last_error, route_started_at, event_at, priority
+                attempts, route_attempts, due_at, lease_until, last_error, route_started_at, event_at, priority,
+                CASE WHEN :channel = '\(Channel.email.rawValue)' THEN (\(threadRoot)) END AS thread_root
             """)
         let now = now.timeIntervalSince1970
         let rows = try Row.fetchAll(statement, arguments: [
@@ -85,7 +95,7 @@ extension Store {
                 customerID: row["customer_id"], subjectID: row["subject_id"], template: row["template"], locale: row["locale"],
                 context: (try? JSONValue.parse(context)) ?? .null, totalAttempts: row["attempts"],
                 eventAt: (row["event_at"] as Double?).map(Date.init(timeIntervalSince1970:)), progress: progress,
-                priority: ClaimPriority(rawValue: row["priority"]) ?? .normal)
+                priority: ClaimPriority(rawValue: row["priority"]) ?? .normal, threadRoot: row["thread_root"])
         }.sorted { ($0.priority, $0.id) < ($1.priority, $1.id) }
     }
 

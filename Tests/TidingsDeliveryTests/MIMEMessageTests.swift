@@ -63,6 +63,37 @@ struct MIMEMessageTests {
         #expect(field.components(separatedBy: "\r\n").allSatisfy { $0.count <= 78 })
     }
 
+    /// A later email about the same order answers the first; replies name the order.
+    @Test func threadsOnTheFirstEmailAndRepliesCarryTheReference() throws {
+        let from = MIMEMessage.Mailbox(name: "Northwind Goods", address: "orders@northwind.example")
+        let message = OutgoingMessage(key: "order_shipped.00ff", channel: .email, workflow: "order_shipped", category: "order_status",
+                                      customerID: "c-1", subjectID: "o-5001", recipient: "ann@example.com", recipientName: "Ann",
+                                      content: RenderedMessage(subject: "Shipped", text: "Hello", html: nil), date: date,
+                                      threadRoot: "order_confirmation.11aa")
+        let replyTo = try #require(ReplyAddress(pattern: "Northwind Help <help+{ref}@northwind.example>"))
+        let lines = headers(String(decoding: try SMTPTransport.mime(for: message, from: from, replyTo: replyTo).build(), as: UTF8.self))
+        #expect(lines.contains("In-Reply-To: <order_confirmation.11aa@northwind.example>"))
+        #expect(lines.contains("References: <order_confirmation.11aa@northwind.example>"))
+        #expect(lines.contains("Reply-To: Northwind Help <help+o-5001@northwind.example>"))
+
+        var first = message
+        first.threadRoot = nil
+        first.subjectID = nil
+        let firstLines = headers(String(decoding: try SMTPTransport.mime(for: first, from: from, replyTo: replyTo).build(), as: UTF8.self))
+        #expect(!firstLines.contains { $0.hasPrefix("In-Reply-To") || $0.hasPrefix("References") })
+        #expect(firstLines.contains("Reply-To: Northwind Help <help@northwind.example>"))
+    }
+
+    @Test func aReferenceCannotBreakTheReplyAddress() throws {
+        let replyTo = try #require(ReplyAddress(pattern: "help+{ref}@northwind.example"))
+        let address = try #require(replyTo.mailbox(for: "t-1\r\nBcc: x@evil.test")?.address)
+        #expect(address.hasPrefix("help+t-1-") && address.hasSuffix("-evil.test@northwind.example"), "\(address)")
+        #expect(address.filter { $0 == "@" }.count == 1 && !address.contains { $0.isWhitespace || $0.isNewline })
+        #expect(replyTo.mailbox(for: String(repeating: "x", count: 100))?.address.count == "help+@northwind.example".count + 40)
+        #expect(ReplyAddress(pattern: "not an address {ref}") == nil)
+        #expect(ReplyAddress(pattern: "Help <help@northwind.example>")?.mailbox(for: "o-1")?.address == "help@northwind.example")
+    }
+
     @Test func readsTheCapabilitiesOfTheLastEHLOReply() {
         let greeting = ["220 mail.example ESMTP", "250-mail.example", "250-SIZE 1000", "250 STARTTLS"]
         let afterTLS = greeting + ["220 go ahead", "250-mail.example", "250-8BITMIME", "250 SMTPUTF8", "250 OK"]

@@ -60,6 +60,15 @@ struct Settings {
             throw ConfigError(.invalidValue, "smtp.from must be an address such as \"Shop <orders@shop.example>\", got \"\(from)\"")
         }
         config.sender = sender
+        if let pattern = text("email.reply_to") {
+            guard let replyTo = ReplyAddress(pattern: pattern) else {
+                throw ConfigError(.invalidValue, """
+                    email.reply_to must be an address such as "Shop Help <help+{ref}@shop.example>" ({ref} becomes the order or \
+                    ticket id), got "\(pattern)"
+                    """)
+            }
+            config.replyTo = replyTo
+        }
         for channel in Channel.allCases {
             config.channels[channel] = try channelConfig(channel, sender: sender)
         }

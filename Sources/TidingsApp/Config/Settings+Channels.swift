@@ -22,7 +22,8 @@ extension Settings {
                 url: url, from: sender,
                 tls: try choice("smtp.starttls", ["required": .required, "opportunistic": .opportunistic, "off": .off], default: .required),
                 username: text("smtp.username"), password: try secret("smtp.password"), concurrency: concurrency,
-                timeoutSeconds: try number("smtp.timeout_seconds", default: 30, range: 1...600)))
+                timeoutSeconds: try number("smtp.timeout_seconds", default: 30, range: 1...600),
+                replyTo: text("email.reply_to").flatMap { ReplyAddress(pattern: $0) }))
         case (.sms, "webhook"), (.messenger, "webhook"), (.staff, "webhook"):
             route = .webhook(try webhookSettings(channel, concurrency: concurrency))
         default:

@@ -19,13 +19,16 @@ public struct OutboxMessage: Sendable, Hashable {
     public var progress: DeliveryProgress
     /// Which claimed messages go first when a channel has no room for all.
     public var priority: ClaimPriority
+    /// The key of the first email to the customer about the same order or ticket, when this
+    /// one is a later email: it answers that one, so mail clients show one conversation.
+    public var threadRoot: String?
 
     public var channel: Channel { progress.route.channel }
     public var recipient: String { progress.route.recipient }
 
     public init(id: Int64, key: String, workflow: String, category: String, customerID: String, subjectID: String?, template: String,
                 locale: String, context: JSONValue, totalAttempts: Int, eventAt: Date?, progress: DeliveryProgress,
-                priority: ClaimPriority = .normal) {
+                priority: ClaimPriority = .normal, threadRoot: String? = nil) {
         self.id = id
         self.key = key
         self.workflow = workflow
@@ -39,6 +42,7 @@ public struct OutboxMessage: Sendable, Hashable {
         self.eventAt = eventAt
         self.progress = progress
         self.priority = priority
+        self.threadRoot = threadRoot
     }
 }
 

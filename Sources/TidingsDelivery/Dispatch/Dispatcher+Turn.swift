@@ -111,7 +111,8 @@ extension Dispatcher {
             let outgoing = OutgoingMessage(
                 key: message.key, channel: message.channel, workflow: message.workflow, category: message.category,
                 customerID: message.customerID, subjectID: message.subjectID, recipient: message.recipient,
-                recipientName: message.context.value(atPath: "customer.name")?.stringValue, content: content, date: clock())
+                recipientName: message.context.value(atPath: "customer.name")?.stringValue, content: content, date: clock(),
+                threadRoot: message.threadRoot)
             outcome = await setup.transport.send(outgoing)
         } catch {
             outcome = .permanent(reason: "cannot render: \(error)")

@@ -35,6 +35,9 @@ public struct MIMEMessage: Sendable {
     public var html: String?
     public var messageID: String
     public var date: Date
+    /// The Message-ID of the email this one answers: `In-Reply-To` and `References`.
+    public var inReplyTo: String?
+    public var replyTo: Mailbox?
     public var extraHeaders: [(String, String)] = []
 
     public init(from: Mailbox, to: Mailbox, subject: String, text: String, html: String?, idempotencyKey: String, date: Date) {
@@ -44,12 +47,17 @@ public struct MIMEMessage: Sendable {
         self.text = text
         self.html = html
         self.date = date
-        messageID = "<\(Self.idPart(idempotencyKey))@\(EmailAddress.domain(of: from.address) ?? "tidings.invalid")>"
+        messageID = Self.messageID(key: idempotencyKey, from: from)
+    }
+
+    /// A message's Message-ID, from its idempotency key: stable, so a later email can answer it.
+    public static func messageID(key: String, from: Mailbox) -> String {
+        "<\(idPart(key))@\(EmailAddress.domain(of: from.address) ?? "tidings.invalid")>"
     }
 
     /// The complete message, CRLF-terminated lines.
     public func build() throws -> [UInt8] {
-        for mailbox in [from, to] where !EmailAddress.isValid(mailbox.address) {
+        for mailbox in [from, to] + (replyTo.map { [$0] } ?? []) where !EmailAddress.isValid(mailbox.address) {
             throw DeliveryError(.invalidMessage, "refusing to send to or from an invalid address: \(mailbox.address.debugDescription)")
         }
         var lines: [String] = []
@@ -58,6 +66,11 @@ public struct MIMEMessage: Sendable {
         lines.append(Self.header("Subject", Self.unstructured(subject, firstLineRoom: 78 - "Subject: ".count)))
         lines.append("Date: \(Self.rfc5322Date(date))")
         lines.append("Message-ID: \(messageID)")
+        if let inReplyTo {
+            lines.append("In-Reply-To: \(inReplyTo)")
+            lines.append("References: \(inReplyTo)")
+        }
+        if let replyTo { lines.append("Reply-To: " + Self.mailbox(replyTo, room: 78 - "Reply-To: ".count)) }
         lines.append("MIME-Version: 1.0")
         lines.append("Auto-Submitted: auto-generated")
         lines.append("X-Auto-Response-Suppress: All")

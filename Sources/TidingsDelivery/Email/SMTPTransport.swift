@@ -13,9 +13,11 @@ public final class SMTPTransport: Transport {
         public var password: String?
         public var concurrency: Int
         public var timeoutSeconds: Int
+        /// `email.reply_to`; nil for none.
+        public var replyTo: ReplyAddress?
 
         public init(url: String, from: MIMEMessage.Mailbox, tls: CurlRequest.SMTPTLS, username: String?, password: String?,
-                    concurrency: Int, timeoutSeconds: Int) {
+                    concurrency: Int, timeoutSeconds: Int, replyTo: ReplyAddress? = nil) {
             self.url = url
             self.from = from
             self.tls = tls
@@ -23,6 +25,7 @@ public final class SMTPTransport: Transport {
             self.password = password
             self.concurrency = concurrency
             self.timeoutSeconds = timeoutSeconds
+            self.replyTo = replyTo
         }
     }
 
@@ -39,7 +42,7 @@ public final class SMTPTransport: Transport {
     public func send(_ message: OutgoingMessage) async -> DeliveryOutcome {
         let bytes: [UInt8]
         do {
-            bytes = try Self.mime(for: message, from: settings.from).build()
+            bytes = try Self.mime(for: message, from: settings.from, replyTo: settings.replyTo).build()
         } catch {
             return .permanent(reason: "\(error)")
         }
@@ -84,10 +87,13 @@ public final class SMTPTransport: Transport {
 
     /// The MIME message for an outgoing email (shared with the spool, so a spooled `.eml` is
     /// exactly what would have been sent).
-    public static func mime(for message: OutgoingMessage, from: MIMEMessage.Mailbox) -> MIMEMessage {
+    /// Emails about one order or ticket thread: each later one answers the first.
+    public static func mime(for message: OutgoingMessage, from: MIMEMessage.Mailbox, replyTo: ReplyAddress? = nil) -> MIMEMessage {
         var mime = MIMEMessage(from: from, to: MIMEMessage.Mailbox(name: message.recipientName, address: message.recipient),
                                subject: message.content.subject ?? "", text: message.content.text, html: message.content.html,
                                idempotencyKey: message.key, date: message.date)
+        mime.inReplyTo = message.threadRoot.map { MIMEMessage.messageID(key: $0, from: from) }
+        mime.replyTo = replyTo?.mailbox(for: message.subjectID)
         mime.extraHeaders = [("X-Tidings-Workflow", message.workflow)]
         return mime
     }
