@@ -12,7 +12,8 @@ bin=${1:?usage: $0 PATH/TO/tidings}
 work=$(mktemp -d /tmp/tidings-api-check.XXXXXX)
 token="api-check-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 export DATABASE_PATH=$work/tidings.sqlite SPOOL_DIRECTORY=$work/spool HTTP_LISTEN=127.0.0.1:0 \
-       HTTP_TOKENS="ci ingest,read,admin $token" LOG_LEVEL=notice
+       HTTP_TOKENS="ci ingest,read,admin $token" LOG_LEVEL=notice \
+       UNSUBSCRIBE_URL=http://127.0.0.1/v1/unsubscribe UNSUBSCRIBE_SECRET="api-check-unsubscribe-secret"
 "$bin" serve 2> "$work/serve.log" &
 pid=$!
 trap 'kill -KILL $pid 2>/dev/null || true' EXIT

@@ -34,7 +34,7 @@ public struct Runtime: Sendable {
             case .off:
                 transport = OffTransport(channel: channel)
             case .spool:
-                transport = try SpoolTransport(directory: "\(config.spoolDirectory)/\(channel.rawValue)", from: config.sender, replyTo: config.replyTo)
+                transport = try SpoolTransport(directory: "\(config.spoolDirectory)/\(channel.rawValue)", from: config.sender, options: config.emailOptions)
             case .smtp(let settings):
                 transport = try SMTPTransport(settings: settings)
             case .webhook(let settings):

@@ -27,6 +27,8 @@ public struct HTTPSettings: Sendable {
     public var readTimeout = Duration.seconds(30)
     /// Connections accepted at once; further ones wait in the listen backlog.
     public var maxConnections = 1_024
+    /// Checks the one-click unsubscribe links of `/v1/unsubscribe`; nil when not configured.
+    public var unsubscribe: UnsubscribeLinks?
 
     public init() {}
 }
@@ -142,6 +144,8 @@ struct API: Sendable {
             Route(method: .get, path: "/v1/customers/:id/messages") { request, context in try customerMessages(request, context) },
             Route(method: .get, path: "/v1/deliveries") { request, context in try deliveries(request, context) },
             Route(method: .post, path: "/v1/deliveries/:id/retry") { request, context in try retry(request, context) },
+            Route(method: .get, path: "/v1/unsubscribe") { request, _ in try await unsubscribe(request, confirmed: false) },
+            Route(method: .post, path: "/v1/unsubscribe") { request, _ in try await unsubscribe(request, confirmed: true) },
             Route(method: .get, path: "/metrics") { _, _ in try metrics() },
             Route(method: .get, path: "/healthz") { _, _ in try json(["status": "ok"]) },
             Route(method: .get, path: "/readyz") { _, _ in try readiness() },

@@ -141,6 +141,30 @@ paths:
       security: []
       responses:
         '200': {description: Prometheus text format, content: {text/plain: {schema: {type: string}}}}
+  /v1/unsubscribe:
+    parameters:
+      - {name: c, in: query, required: true, schema: {type: string, minLength: 1}, description: The customer id}
+      - {name: k, in: query, required: true, schema: {type: string, minLength: 1}, description: The category (follow_up)}
+      - {name: t, in: query, required: true, schema: {type: string, minLength: 1}, description: The signature of the link}
+    get:
+      summary: One-click unsubscribe's page (RFC 8058), the link in List-Unsubscribe; changes nothing
+      operationId: unsubscribePage
+      security: []
+      responses:
+        '200': {description: A page with a button that POSTs, content: {text/html: {schema: {type: string}}}}
+        '400': {$ref: '#/components/responses/Problem'}
+        '403': {$ref: '#/components/responses/Problem'}
+        '404': {$ref: '#/components/responses/Problem'}
+    post:
+      summary: One-click unsubscribe (RFC 8058); records the opt-out as an event at once
+      operationId: unsubscribe
+      security: []
+      responses:
+        '200': {description: Unsubscribed, content: {text/html: {schema: {type: string}}}}
+        '400': {$ref: '#/components/responses/Problem'}
+        '403': {$ref: '#/components/responses/Problem'}
+        '404': {$ref: '#/components/responses/Problem'}
+        '503': {$ref: '#/components/responses/Problem'}
   /healthz:
     get:
       summary: Alive

@@ -47,6 +47,20 @@ struct ConfigTests {
         await #expect(throws: ConfigError.self) { try await ConfigLoader.load(path: path, environment: ["DISPATCHER_ENABLED": "no"]) }
     }
 
+    @Test func unsubscribeLinksNeedAnHTTPSAddressAndASecretTogether() async throws {
+        let path = Paths.root.appendingPathComponent("config/tidings.yaml").path
+        #expect(try await ConfigLoader.load(path: path, environment: [:]).emailOptions.unsubscribe == nil)
+        let both = ["UNSUBSCRIBE_URL": "https://shop.example/v1/unsubscribe", "UNSUBSCRIBE_SECRET": "0123456789abcdef"]
+        #expect(try await ConfigLoader.load(path: path, environment: both).http.unsubscribe?.baseURL == "https://shop.example/v1/unsubscribe")
+        for broken in [["UNSUBSCRIBE_URL": "https://shop.example/v1/unsubscribe"], ["UNSUBSCRIBE_SECRET": "0123456789abcdef"],
+                       both.merging(["UNSUBSCRIBE_URL": "http://shop.example/v1/unsubscribe"]) { $1 },
+                       both.merging(["UNSUBSCRIBE_SECRET": "short"]) { $1 }] {
+            await #expect(throws: ConfigError.self, "\(broken)") { try await ConfigLoader.load(path: path, environment: broken) }
+        }
+        #expect(try await ConfigLoader.load(path: path, environment: [:]).emailOptions.replyTo?.pattern == "Northwind Help <help+{ref}@northwind.example>")
+        await #expect(throws: ConfigError.self) { try await ConfigLoader.load(path: path, environment: ["EMAIL_REPLY_TO": "nobody"]) }
+    }
+
     @Test func systemdCredentialsAreReadByName() async throws {
         let path = try write("sms:\n  transport: webhook\n  webhook:\n    preset: twilio\n    url: https://api.twilio.test/M.json\n    from: \"+15005550006\"\n")
         let credentials = try Paths.temporaryDirectory("credentials")

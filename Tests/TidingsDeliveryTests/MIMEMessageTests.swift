@@ -71,7 +71,7 @@ struct MIMEMessageTests {
                                       content: RenderedMessage(subject: "Shipped", text: "Hello", html: nil), date: date,
                                       threadRoot: "order_confirmation.11aa")
         let replyTo = try #require(ReplyAddress(pattern: "Northwind Help <help+{ref}@northwind.example>"))
-        let lines = headers(String(decoding: try SMTPTransport.mime(for: message, from: from, replyTo: replyTo).build(), as: UTF8.self))
+        let lines = headers(String(decoding: try SMTPTransport.mime(for: message, from: from, options: EmailOptions(replyTo: replyTo)).build(), as: UTF8.self))
         #expect(lines.contains("In-Reply-To: <order_confirmation.11aa@northwind.example>"))
         #expect(lines.contains("References: <order_confirmation.11aa@northwind.example>"))
         #expect(lines.contains("Reply-To: Northwind Help <help+o-5001@northwind.example>"))
@@ -79,9 +79,32 @@ struct MIMEMessageTests {
         var first = message
         first.threadRoot = nil
         first.subjectID = nil
-        let firstLines = headers(String(decoding: try SMTPTransport.mime(for: first, from: from, replyTo: replyTo).build(), as: UTF8.self))
+        let firstLines = headers(String(decoding: try SMTPTransport.mime(for: first, from: from, options: EmailOptions(replyTo: replyTo)).build(), as: UTF8.self))
         #expect(!firstLines.contains { $0.hasPrefix("In-Reply-To") || $0.hasPrefix("References") })
         #expect(firstLines.contains("Reply-To: Northwind Help <help@northwind.example>"))
+    }
+
+    /// RFC 8058: follow-ups carry one-click unsubscribe; an order's status never does.
+    @Test func followUpsCarryOneClickUnsubscribe() throws {
+        let from = MIMEMessage.Mailbox(name: "Northwind Goods", address: "orders@northwind.example")
+        let links = try #require(UnsubscribeLinks(baseURL: "https://northwind.example/v1/unsubscribe", secret: "0123456789abcdef0123"))
+        var message = OutgoingMessage(key: "satisfaction.00aa", channel: .email, workflow: "satisfaction_survey", category: "follow_up",
+                                      customerID: "c-1", subjectID: "o-1", recipient: "ann@example.com", recipientName: nil,
+                                      content: RenderedMessage(subject: "How did we do?", text: "Hello", html: nil), date: date)
+        let lines = headers(String(decoding: try SMTPTransport.mime(for: message, from: from, options: EmailOptions(unsubscribe: links)).build(),
+                                   as: UTF8.self))
+        let link = try #require(lines.first { $0.hasPrefix("List-Unsubscribe: <https://northwind.example/v1/unsubscribe?c=c-1&k=follow_up&t=") })
+        #expect(lines.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"))
+        let url = try #require(URLComponents(string: String(link.dropFirst("List-Unsubscribe: <".count).dropLast())))
+        let token = try #require(url.queryItems?.first { $0.name == "t" }?.value)
+        #expect(links.verify(customerID: "c-1", category: "follow_up", token: token))
+        #expect(!links.verify(customerID: "c-2", category: "follow_up", token: token))
+        message.category = "order_status"
+        let status = headers(String(decoding: try SMTPTransport.mime(for: message, from: from, options: EmailOptions(unsubscribe: links)).build(),
+                                    as: UTF8.self))
+        #expect(!status.contains { $0.hasPrefix("List-Unsubscribe") })
+        #expect(UnsubscribeLinks(baseURL: "http://shop.example/u", secret: "0123456789abcdef0123") == nil, "https only, off loopback")
+        #expect(UnsubscribeLinks(baseURL: "https://shop.example/u", secret: "short") == nil)
     }
 
     @Test func aReferenceCannotBreakTheReplyAddress() throws {

@@ -67,10 +67,11 @@ struct Settings {
                     ticket id), got "\(pattern)"
                     """)
             }
-            config.replyTo = replyTo
+            config.emailOptions.replyTo = replyTo
         }
+        config.emailOptions.unsubscribe = try unsubscribeLinks()
         for channel in Channel.allCases {
-            config.channels[channel] = try channelConfig(channel, sender: sender)
+            config.channels[channel] = try channelConfig(channel, sender: sender, emailOptions: config.emailOptions)
         }
         // A lease must outlast the slowest send, or a live send could be claimed a second time.
         let slowest = config.channels.values.map(\.sendTimeoutSeconds).max() ?? 0
@@ -87,7 +88,24 @@ struct Settings {
             config.retention = try duration("outbox.retention", default: nil, range: Retention.minimum...(10 * 366 * 86_400))
         }
         config.http = try httpSettings()
+        config.http.unsubscribe = config.emailOptions.unsubscribe
         return config
+    }
+
+    /// `unsubscribe.url` and `unsubscribe.secret`, both or neither.
+    func unsubscribeLinks() throws -> UnsubscribeLinks? {
+        let url = text("unsubscribe.url"), key = try secret("unsubscribe.secret")
+        guard url != nil || key != nil else { return nil }
+        guard let url, let key else {
+            throw ConfigError(.missingValue, "unsubscribe.url and unsubscribe.secret go together: set both for one-click unsubscribe links, or neither")
+        }
+        guard let links = UnsubscribeLinks(baseURL: url, secret: key) else {
+            throw ConfigError(.invalidValue, """
+                unsubscribe.url must be the https address of /v1/unsubscribe as customers reach it, without a query \
+                (such as https://shop.example/tidings/v1/unsubscribe), and unsubscribe.secret at least 16 characters; got "\(url)"
+                """)
+        }
+        return links
     }
 
     /// A setting as text; empty counts as unset (YAML `key:` with no value).

@@ -4,7 +4,7 @@ import TidingsDelivery
 
 extension Settings {
     /// One channel's transport, limits, retry schedule and circuit breaker.
-    func channelConfig(_ channel: Channel, sender: MIMEMessage.Mailbox) throws -> ChannelConfig {
+    func channelConfig(_ channel: Channel, sender: MIMEMessage.Mailbox, emailOptions: EmailOptions) throws -> ChannelConfig {
         let name = channel.rawValue
         let concurrency = try number("\(name).concurrency", default: 8, range: 1...256)
         let transport = text("\(name).transport") ?? "spool"
@@ -23,7 +23,7 @@ extension Settings {
                 tls: try choice("smtp.starttls", ["required": .required, "opportunistic": .opportunistic, "off": .off], default: .required),
                 username: text("smtp.username"), password: try secret("smtp.password"), concurrency: concurrency,
                 timeoutSeconds: try number("smtp.timeout_seconds", default: 30, range: 1...600),
-                replyTo: text("email.reply_to").flatMap { ReplyAddress(pattern: $0) }))
+                options: emailOptions))
         case (.sms, "webhook"), (.messenger, "webhook"), (.staff, "webhook"):
             route = .webhook(try webhookSettings(channel, concurrency: concurrency))
         default:

@@ -34,8 +34,8 @@ public struct TidingsConfig: Sendable {
     /// How long a message waits for its customer, and an event for its order or ticket, when
     /// another producer's event that creates them has not arrived yet.
     public var parkWindow: TimeInterval = 3_600
-    /// `email.reply_to`: where replies to emails go, with the order or ticket in the address.
-    public var replyTo: ReplyAddress?
+    /// `email.reply_to` and `unsubscribe.*`: what every email carries beyond its content.
+    public var emailOptions = EmailOptions()
     /// How long the contents of ended messages are kept (`outbox.retention`); nil keeps them.
     public var retention: TimeInterval?
 

@@ -13,11 +13,10 @@ public final class SMTPTransport: Transport {
         public var password: String?
         public var concurrency: Int
         public var timeoutSeconds: Int
-        /// `email.reply_to`; nil for none.
-        public var replyTo: ReplyAddress?
+        public var options: EmailOptions
 
         public init(url: String, from: MIMEMessage.Mailbox, tls: CurlRequest.SMTPTLS, username: String?, password: String?,
-                    concurrency: Int, timeoutSeconds: Int, replyTo: ReplyAddress? = nil) {
+                    concurrency: Int, timeoutSeconds: Int, options: EmailOptions = EmailOptions()) {
             self.url = url
             self.from = from
             self.tls = tls
@@ -25,7 +24,7 @@ public final class SMTPTransport: Transport {
             self.password = password
             self.concurrency = concurrency
             self.timeoutSeconds = timeoutSeconds
-            self.replyTo = replyTo
+            self.options = options
         }
     }
 
@@ -42,7 +41,7 @@ public final class SMTPTransport: Transport {
     public func send(_ message: OutgoingMessage) async -> DeliveryOutcome {
         let bytes: [UInt8]
         do {
-            bytes = try Self.mime(for: message, from: settings.from, replyTo: settings.replyTo).build()
+            bytes = try Self.mime(for: message, from: settings.from, options: settings.options).build()
         } catch {
             return .permanent(reason: "\(error)")
         }
@@ -87,14 +86,19 @@ public final class SMTPTransport: Transport {
 
     /// The MIME message for an outgoing email (shared with the spool, so a spooled `.eml` is
     /// exactly what would have been sent).
-    /// Emails about one order or ticket thread: each later one answers the first.
-    public static func mime(for message: OutgoingMessage, from: MIMEMessage.Mailbox, replyTo: ReplyAddress? = nil) -> MIMEMessage {
+    /// Emails about one order or ticket thread: each later one answers the first. Those a
+    /// customer may opt out of carry RFC 8058's one-click unsubscribe.
+    public static func mime(for message: OutgoingMessage, from: MIMEMessage.Mailbox, options: EmailOptions = EmailOptions()) -> MIMEMessage {
         var mime = MIMEMessage(from: from, to: MIMEMessage.Mailbox(name: message.recipientName, address: message.recipient),
                                subject: message.content.subject ?? "", text: message.content.text, html: message.content.html,
                                idempotencyKey: message.key, date: message.date)
         mime.inReplyTo = message.threadRoot.map { MIMEMessage.messageID(key: $0, from: from) }
-        mime.replyTo = replyTo?.mailbox(for: message.subjectID)
+        mime.replyTo = options.replyTo?.mailbox(for: message.subjectID)
         mime.extraHeaders = [("X-Tidings-Workflow", message.workflow)]
+        if let links = options.unsubscribe, UnsubscribeLinks.applies(to: message.category) {
+            mime.extraHeaders.append(("List-Unsubscribe", "<\(links.url(customerID: message.customerID, category: message.category))>"))
+            mime.extraHeaders.append(("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))
+        }
         return mime
     }
 

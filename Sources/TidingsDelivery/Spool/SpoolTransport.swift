@@ -7,13 +7,13 @@ import TidingsCore
 public final class SpoolTransport: Transport {
     let directory: URL
     let from: MIMEMessage.Mailbox
-    let replyTo: ReplyAddress?
+    let options: EmailOptions
     private let queue = DispatchQueue(label: "tidings.spool")
 
-    public init(directory: String, from: MIMEMessage.Mailbox, replyTo: ReplyAddress? = nil) throws {
+    public init(directory: String, from: MIMEMessage.Mailbox, options: EmailOptions = EmailOptions()) throws {
         self.directory = URL(fileURLWithPath: directory, isDirectory: true)
         self.from = from
-        self.replyTo = replyTo
+        self.options = options
         do {
             try FileManager.default.createDirectory(at: self.directory, withIntermediateDirectories: true)
         } catch {
@@ -28,7 +28,7 @@ public final class SpoolTransport: Transport {
             switch message.channel {
             case .email:
                 file = directory.appendingPathComponent("\(message.key).eml")
-                bytes = Data(try SMTPTransport.mime(for: message, from: from, replyTo: replyTo).build())
+                bytes = Data(try SMTPTransport.mime(for: message, from: from, options: options).build())
             case .sms, .messenger, .staff:
                 file = directory.appendingPathComponent("\(message.key).json")
                 bytes = try WebhookRequest.genericPayload(message).encoded()
