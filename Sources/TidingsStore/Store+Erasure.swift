@@ -177,7 +177,7 @@ extension Store {
 
     /// Seals the personal fields of events stored before sealing existed (migration v9).
     static func sealStoredEvents(_ db: Database, now: Date) throws {
-        let types = PersonalData.fields.keys.sorted()
+        let types = PersonalData.rules.keys.sorted()
         let rows = try Row.fetchAll(db, sql: """
             SELECT position, body FROM events WHERE sealed_for IS NULL AND type IN (\(types.map { _ in "?" }.joined(separator: ", ")))
             """, arguments: StatementArguments(types))

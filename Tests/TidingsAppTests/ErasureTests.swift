@@ -9,12 +9,12 @@ import TidingsStore
 /// in the database file, the spool or any log, while another customer's data stays.
 @Suite("Erasure through the daemon", .serialized)
 struct ErasureTests {
-    static let name = "Zelda Quux-Erasmus", email = "zelda.erasmus@forget.example", phone = "+4915112398765"
+    static let name = "Zelda Quux-Erasmus", email = "zelda.erasmus@forget.example", phone = "+4915112398765", postcode = "ZX9 9QQ"
     static let otherEmail = "keep.me@example.com"
 
     static let events = """
         {"specversion":"1.0","id":"er-1","source":"urn:test","type":"customer.registered","subject":"c-forget","data":{"name":"\(name)","given_name":"Zelda","email":"\(email)","phone":"\(phone)","preferences":{"channels":["email","sms"],"consent":{"sms":true}}}}
-        {"specversion":"1.0","id":"er-2","source":"urn:test","type":"order.placed","subject":"o-forget","data":{"customer_id":"c-forget","total":20,"currency":"EUR","items":[{"sku":"MUG","name":"Mug","quantity":1,"unit_price":20}],"deliver_by":"2099-01-01T00:00:00Z"}}
+        {"specversion":"1.0","id":"er-2","source":"urn:test","type":"order.placed","subject":"o-forget","data":{"customer_id":"c-forget","total":20,"currency":"EUR","items":[{"sku":"MUG","name":"Mug","quantity":1,"unit_price":20}],"deliver_by":"2099-01-01T00:00:00Z","shipping":{"region":"London","postcode":"\(postcode)","address":{"street":"1 Erasmus Row"}}}}
         {"specversion":"1.0","id":"er-3","source":"urn:test","type":"ticket.opened","subject":"t-forget","data":{"customer_id":"c-forget","kind":"complaint","summary":"This is \(name), call me on \(phone)","order_id":"o-forget"}}
         {"specversion":"1.0","id":"er-4","source":"urn:test","type":"customer.registered","subject":"c-keep","data":{"name":"Keep Me","email":"\(otherEmail)","preferences":{"channels":["email"]}}}
         {"specversion":"1.0","id":"er-5","source":"urn:test","type":"order.placed","subject":"o-keep","data":{"customer_id":"c-keep","total":10,"currency":"EUR","items":[{"sku":"TEA","name":"Tea","quantity":1,"unit_price":10}]}}
@@ -91,7 +91,7 @@ struct ErasureTests {
 
         // Nothing of theirs anywhere: the database (and its write-ahead log), the spool, and the
         // output of the daemon and of every command. The other customer's data is still found.
-        for secret in [Self.name, "Zelda", Self.email, Self.phone, String(Self.phone.dropFirst())] {
+        for secret in [Self.name, "Zelda", Self.email, Self.phone, String(Self.phone.dropFirst()), Self.postcode, "Erasmus Row"] {
             #expect(Self.files(in: directory, containing: secret).isEmpty, "\(secret) is still in \(Self.files(in: directory, containing: secret))")
         }
         #expect(Self.files(in: directory, containing: Self.otherEmail).contains("tidings.sqlite"))

@@ -24,17 +24,31 @@ public enum PersonalData {
 
     static let customerFields = ["name", "given_name", "family_name", "greeting_name", "email", "phone", "messenger_id"]
 
-    /// The personal fields of `data`, per event type. Free text a customer wrote (a complaint's
-    /// summary) counts: it may hold anything about them.
-    public static let fields: [String: [String]] = [
-        "customer.registered": customerFields,
-        "customer.updated": customerFields,
-        "ticket.opened": ["summary"],
+    /// Where an event type keeps personal data: fields of `data`, and objects in `data` whose
+    /// every field is personal but those named (a shipping address, whatever a producer puts
+    /// in it, but for the region and carrier that disruptions are matched on).
+    public struct Rule: Sendable {
+        public var fields: [String]
+        public var objects: [String: Set<String>]
+
+        init(fields: [String] = [], objects: [String: Set<String>] = [:]) {
+            self.fields = fields
+            self.objects = objects
+        }
+    }
+
+    /// The personal fields per event type. Free text a customer wrote (a complaint's summary)
+    /// counts: it may hold anything about them.
+    public static let rules: [String: Rule] = [
+        "customer.registered": Rule(fields: customerFields),
+        "customer.updated": Rule(fields: customerFields),
+        "order.placed": Rule(objects: ["shipping": ["region", "carrier"]]),
+        "ticket.opened": Rule(fields: ["summary"]),
     ]
 
     /// The customer whose key seals the event's personal fields; nil when it carries none.
     public static func owner(of event: CloudEvent) -> String? {
-        guard fields[event.type] != nil else { return nil }
+        guard rules[event.type] != nil else { return nil }
         let owner = event.type.hasPrefix("customer.") ? event.subject : event.data["customer_id"]?.stringValue
         return owner.flatMap { $0.isEmpty ? nil : $0 }
     }

@@ -2,12 +2,14 @@ import Crypto
 import Foundation
 
 /// Seals the personal fields of an event with its customer's key (AES-GCM, 256-bit) and opens
-/// them again when the event is read. A sealed field is an object, `{"sealed": "<base64>"}`,
-/// which no producer can send where a string is expected: nothing else is taken for one. The
+/// them again when the event is read. A sealed field is an object, `{"sealed": "<base64>"}`
+/// (`sealed_json` for a value that is not a string), which no producer can send where a string
+/// is expected (and inside an object sealed whole, what a producer sent is sealed too). The
 /// customer's id is the authenticated data, so a sealed value cannot be moved to another
 /// customer's event and still open.
 public enum Sealing {
     static let marker = "sealed"
+    static let jsonMarker = "sealed_json"
 
     /// A new random key for one customer.
     public static func newKey() -> Data {
@@ -16,41 +18,64 @@ public enum Sealing {
 
     /// The event's stored JSON with its personal fields sealed; unchanged when it has none.
     public static func seal(_ raw: JSONValue, type: String, customerID: String, key: Data) throws -> JSONValue {
-        guard let fields = PersonalData.fields[type], var data = raw["data"] else { return raw }
+        guard let rule = PersonalData.rules[type], var data = raw["data"] else { return raw }
         let symmetric = SymmetricKey(data: key)
-        for field in fields {
-            guard let value = data[field], case .string(let text) = value else { continue }
-            let box = try AES.GCM.seal(Data(text.utf8), using: symmetric, authenticating: Data(customerID.utf8))
-            guard let combined = box.combined else { continue }
-            data[field] = .object([marker: .string(combined.base64EncodedString())])
+        /// A string as its text; anything else (an address as an object, lines as a list) as
+        /// its JSON, under its own marker, so it reads back as it was.
+        func sealed(_ value: JSONValue) throws -> JSONValue {
+            let (plain, name): (Data, String)
+            switch value {
+            case .null: return value
+            case .string(let text): (plain, name) = (Data(text.utf8), marker)
+            default: (plain, name) = (try value.encoded(), jsonMarker)
+            }
+            let box = try AES.GCM.seal(plain, using: symmetric, authenticating: Data(customerID.utf8))
+            guard let combined = box.combined else { return value }
+            return .object([name: .string(combined.base64EncodedString())])
         }
-        var sealed = raw
-        sealed["data"] = data
-        return sealed
+        for field in rule.fields {
+            if let value = data[field] { data[field] = try sealed(value) }
+        }
+        for (name, keep) in rule.objects {
+            guard case .object(var object)? = data[name] else { continue }
+            for (field, value) in object where !keep.contains(field) { object[field] = try sealed(value) }
+            data[name] = .object(object)
+        }
+        var result = raw
+        result["data"] = data
+        return result
     }
 
     /// The event's JSON with its sealed fields opened. Without the key (the customer was
     /// forgotten), or with one that does not open them, the fields are left out: the event
     /// reads as one that never carried them.
     public static func open(_ raw: JSONValue, type: String, customerID: String, key: Data?) -> JSONValue {
-        guard let fields = PersonalData.fields[type], var data = raw["data"] else { return raw }
+        guard let rule = PersonalData.rules[type], var data = raw["data"] else { return raw }
         let symmetric = key.map { SymmetricKey(data: $0) }
         var changed = false
-        for field in fields {
-            guard let value = data[field], let sealed = value[marker]?.stringValue, value.objectValue?.count == 1 else { continue }
+        /// The opened text; nil when the value is sealed and cannot be opened (it goes), the
+        /// value itself when it is not sealed.
+        func opened(_ value: JSONValue) -> JSONValue? {
+            guard case .object(let fields) = value, fields.count == 1, let (name, content) = fields.first,
+                  name == marker || name == jsonMarker, let sealed = content.stringValue
+            else { return value }
             changed = true
-            guard let symmetric, let combined = Data(base64Encoded: sealed),
-                  let box = try? AES.GCM.SealedBox(combined: combined),
+            guard let symmetric, let combined = Data(base64Encoded: sealed), let box = try? AES.GCM.SealedBox(combined: combined),
                   let plain = try? AES.GCM.open(box, using: symmetric, authenticating: Data(customerID.utf8))
-            else {
-                data[field] = nil
-                continue
-            }
-            data[field] = .string(String(decoding: plain, as: UTF8.self))
+            else { return nil }
+            return name == marker ? .string(String(decoding: plain, as: UTF8.self)) : try? JSONValue.parse(plain)
+        }
+        for field in rule.fields {
+            if let value = data[field] { data[field] = opened(value) }
+        }
+        for (name, keep) in rule.objects {
+            guard case .object(var object)? = data[name] else { continue }
+            for (field, value) in object where !keep.contains(field) { object[field] = opened(value) }
+            data[name] = .object(object)
         }
         guard changed else { return raw }
-        var opened = raw
-        opened["data"] = data
-        return opened
+        var result = raw
+        result["data"] = data
+        return result
     }
 }
