@@ -176,18 +176,26 @@ extension Store {
     }
 
     /// Seals the personal fields of events stored before sealing existed (migration v9).
-    static func sealStoredEvents(_ db: Database, now: Date) throws {
+    /// A page at a time: a long log must not be held in memory at once.
+    static func sealStoredEvents(_ db: Database, now: Date, page: Int = 1_000) throws {
         let types = PersonalData.rules.keys.sorted()
-        let rows = try Row.fetchAll(db, sql: """
-            SELECT position, body FROM events WHERE sealed_for IS NULL AND type IN (\(types.map { _ in "?" }.joined(separator: ", ")))
-            """, arguments: StatementArguments(types))
+        let select = try db.makeStatement(sql: """
+            SELECT position, body FROM events WHERE position > ? AND sealed_for IS NULL
+                AND type IN (\(types.map { "'\($0)'" }.joined(separator: ", "))) ORDER BY position LIMIT ?
+            """)
         let update = try db.cachedStatement(sql: "UPDATE events SET body = ?, sealed_for = ? WHERE position = ?")
-        for row in rows {
-            // One the pipeline cannot read stays as it is: the pipeline quarantines it either way.
-            guard let json = try? JSONValue.parse(row["body"] as Data), let event = CloudEvent(stored: json) else { continue }
-            let sealed = try sealedBody(db, event, now: now.timeIntervalSince1970)
-            guard let owner = sealed.sealedFor else { continue }
-            try update.execute(arguments: [sealed.body, owner, row["position"] as Int64])
+        var after: Int64 = 0
+        while true {
+            let rows = try Row.fetchAll(select, arguments: [after, page])
+            for row in rows {
+                // One the pipeline cannot read stays as it is: the pipeline quarantines it either way.
+                guard let json = try? JSONValue.parse(row["body"] as Data), let event = CloudEvent(stored: json) else { continue }
+                let sealed = try sealedBody(db, event, now: now.timeIntervalSince1970)
+                guard let owner = sealed.sealedFor else { continue }
+                try update.execute(arguments: [sealed.body, owner, row["position"] as Int64])
+            }
+            guard rows.count == page, let last = rows.last?["position"] as Int64? else { return }
+            after = last
         }
     }
 }

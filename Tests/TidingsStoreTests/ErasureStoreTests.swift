@@ -31,14 +31,18 @@ struct ErasureStoreTests {
     @Test func theMigrationSealsWhatWasStoredInTheClear() throws {
         let store = try store()
         try store.pool.write { db in
-            try db.execute(sql: """
-                INSERT INTO events (source, id, type, subject, recorded_at, body) VALUES ('urn:test', 'old-1', 'customer.registered', 'c-1', 0, ?)
-                """, arguments: [try registered.raw.encoded()])
-            try Store.sealStoredEvents(db, now: now)
+            // Five in the clear, sealed two at a time.
+            for index in 1...5 {
+                var event = registered
+                event.raw["id"] = .string("old-\(index)")
+                try db.execute(sql: """
+                    INSERT INTO events (source, id, type, subject, recorded_at, body) VALUES ('urn:test', ?, 'customer.registered', 'c-1', 0, ?)
+                    """, arguments: ["old-\(index)", try event.raw.encoded()])
+            }
+            try Store.sealStoredEvents(db, now: now, page: 2)
         }
-        let position = try store.head()
-        #expect(!(try body(store, position)).contains("zelda"))
-        #expect(try store.events(after: 0, limit: 10).first?.event.data["name"] == "Zelda Quux")
+        for position in 1...5 { #expect(!(try body(store, Int64(position))).contains("zelda")) }
+        #expect(try store.events(after: 0, limit: 10).allSatisfy { $0.event.data["name"] == "Zelda Quux" })
         _ = try store.forget(customerID: "c-1", eventID: "f-1", now: now)
         let forgotten = try #require(try store.events(after: 0, limit: 10).first?.event)
         #expect(forgotten.data["name"] == nil && forgotten.data["locale"] == "en")
