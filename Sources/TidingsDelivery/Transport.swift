@@ -38,4 +38,11 @@ public protocol Transport: Sendable {
     func send(_ message: OutgoingMessage) async -> DeliveryOutcome
     /// Releases connections at shutdown.
     func close()
+    /// Drops what the transport kept of these messages (their customer was forgotten).
+    func erase(keys: [String])
+}
+
+extension Transport {
+    /// Most transports keep nothing once a message is handed over.
+    public func erase(keys: [String]) {}
 }

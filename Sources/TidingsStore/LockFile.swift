@@ -36,4 +36,15 @@ public enum LockFile {
         }
         return try body()
     }
+
+    /// Runs `body` holding the lock at `path` if nobody holds it now; nil when somebody does.
+    static func ifFree<T>(_ path: String, _ body: () throws -> T) throws -> T? {
+        let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else {
+            throw StoreError(.cannotOpen, "cannot open the lock file \(path): \(String(cString: strerror(errno)))")
+        }
+        defer { close(descriptor) }
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else { return nil }
+        return try body()
+    }
 }

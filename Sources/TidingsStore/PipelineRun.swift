@@ -79,6 +79,12 @@ struct PipelineRun {
             guard let row = try Store.loggedEvents(db, after: key.position - 1, limit: 1).first, row.position == key.position else {
                 throw StoreError(.invalidRequest, "there is no event at position \(key.position)")
             }
+            // Applied now, it would bring back what the forget took away (and the pipeline has
+            // passed the forget): it stays quarantined, saying why.
+            if let event = try? row.decoded().event, event.type != PersonalData.forgottenType,
+               let (_, customer) = try Store.forgotten(db, event) {
+                throw EventFailure(key: key, reason: "not applied: its customer \(customer) was forgotten (tidings forget)")
+            }
             try guarded(key) { run in try run.apply(row.decoded()) }
         }
         try models.flush()

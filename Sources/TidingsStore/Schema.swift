@@ -231,11 +231,23 @@ enum Schema {
             // Events stored before sealing existed are sealed now, once: otherwise forgetting
             // their customer would leave their plaintext in the log.
             try Store.sealStoredEvents(db, now: Date())
+            // A new database has had `secure_delete` from its first page: nothing to wipe later.
+            if try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM events") == 0 {
+                try Store.setCheckpoint(db, Store.freePagesZeroed, 1)
+            }
         }
         migrator.registerMigration("v10: message contents erased") { db in
             // When a message's context was dropped: by `tidings forget`, or by `outbox.retention`
             // once it had ended long enough ago. A dry run cannot compare what is gone.
-            try db.execute(sql: "ALTER TABLE messages ADD COLUMN erased_at REAL")
+            try db.execute(sql: """
+                ALTER TABLE messages ADD COLUMN erased_at REAL;
+                -- What the retention sweep still has to look at, oldest first (the states are
+                -- `Retention.endedStates`, written out; a test holds them to it).
+                CREATE INDEX messages_retained ON messages (updated_at)
+                    WHERE erased_at IS NULL AND state IN ('sent', 'suppressed', 'skipped');
+                -- Claims a forget took back from a running dispatcher: almost always none.
+                CREATE INDEX messages_withdrawn ON messages (claimed_by) WHERE claimed_from = 'withdrawn';
+                """)
         }
         return migrator
     }

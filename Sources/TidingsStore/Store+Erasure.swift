@@ -55,8 +55,9 @@ extension Store {
     /// dispatcher with the address and the server's answer (a record writes them): erased
     /// again, and skipped if it would be tried again, since nothing is left to send. Costs
     /// one lookup per batch while nobody was ever forgotten.
-    static func eraseReturned(_ db: Database, ids: [Int64]) throws {
-        guard !ids.isEmpty, try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM forgotten)")) == true else { return }
+    /// Returns the ids it erased.
+    static func eraseReturned(_ db: Database, ids: [Int64]) throws -> Set<Int64> {
+        guard !ids.isEmpty, try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM forgotten)")) == true else { return [] }
         let message = try db.cachedStatement(sql: """
             UPDATE messages SET
                 state = CASE WHEN state IN \(PersonalData.retriedStates.sqlList) THEN '\(MessageState.skipped.rawValue)' ELSE state END,
@@ -68,11 +69,45 @@ extension Store {
             UPDATE message_attempts SET detail = NULL
             WHERE message_id = ?1 AND EXISTS (SELECT 1 FROM messages WHERE id = ?1 AND erased_at IS NOT NULL)
             """)
+        var erased: Set<Int64> = []
         for id in ids {
             try message.execute(arguments: [id, PersonalData.unsentReason, PersonalData.erasedRecipient])
+            if db.changesCount > 0 { erased.insert(id) }
             try attempts.execute(arguments: [id])
         }
+        return erased
     }
+
+    /// The claims of `owner` a forget withdrew (`claimed_from = 'withdrawn'`, set by the purge):
+    /// handed to the dispatcher once, which drops them unsent.
+    static func withdrawn(_ db: Database, owner: String) throws -> Set<Int64> {
+        Set(try Int64.fetchAll(db.cachedStatement(sql: """
+            UPDATE messages SET claimed_from = NULL WHERE claimed_from = '\(withdrawnMark)' AND claimed_by = ? RETURNING id
+            """), arguments: [owner]))
+    }
+
+    /// What `claimed_from` says of a claim a forget took back.
+    static let withdrawnMark = "withdrawn"
+
+    /// Pages freed before `secure_delete` was on may still hold deleted rows as they were: the
+    /// first forget after the upgrade rewrites the file (VACUUM) once, so they go. A database
+    /// made with `secure_delete` on from the start is marked at creation and never needs it.
+    /// Returns how many free pages there were (0 when nothing was done).
+    public func zeroOldFreePages() throws -> Int {
+        let (done, free) = try read("reading the free pages") { db in
+            (try Self.checkpoint(db, Self.freePagesZeroed) > 0, try Int.fetchOne(db, sql: "PRAGMA freelist_count") ?? 0)
+        }
+        guard !done else { return 0 }
+        do {
+            if free > 0 { try pool.barrierWriteWithoutTransaction { db in try db.execute(sql: "VACUUM") } }
+        } catch {
+            throw Self.failure(error, .writeFailed, "wiping the free pages left from before secure_delete (VACUUM)")
+        }
+        try write("marking the free pages wiped") { db in try Self.setCheckpoint(db, Self.freePagesZeroed, 1) }
+        return free
+    }
+
+    static let freePagesZeroed = "free-pages-zeroed"
 
     /// The customers forgotten so far.
     public func forgottenCustomers() throws -> Set<String> {
@@ -117,11 +152,14 @@ extension Store {
             "DELETE FROM orders WHERE customer_id = ?1",
             "DELETE FROM tickets WHERE customer_id = ?1",
             "DELETE FROM customers WHERE id = ?1",
+            // Events waiting for the customer's orders or tickets wait for what will never come.
+            "DELETE FROM held_events WHERE waiting_for IN (SELECT entity FROM forgotten WHERE customer_id = ?1)",
         ] {
             try db.execute(sql: statement, arguments: [customerID])
         }
         try db.execute(sql: """
-            UPDATE messages SET state = '\(MessageState.skipped.rawValue)', last_error = ?2, updated_at = ?3, lease_until = NULL
+            UPDATE messages SET state = '\(MessageState.skipped.rawValue)', last_error = ?2, updated_at = ?3, lease_until = NULL,
+                claimed_from = CASE WHEN state = '\(MessageState.sending.rawValue)' THEN '\(withdrawnMark)' ELSE claimed_from END
             WHERE customer_id = ?1 AND state IN \(PersonalData.unsentStates.sqlList)
             """, arguments: [customerID, PersonalData.unsentReason, at])
         let unsent = db.changesCount
@@ -140,19 +178,30 @@ extension Store {
     }
 
     /// Why a request's events are refused: one is about a forgotten customer, or an order or
-    /// ticket of theirs. Nil when none is (and at once when nobody was ever forgotten).
+    /// ticket of theirs. Nil when none is (and at once when nobody was ever forgotten). An
+    /// event stored before the forget is not refused when it comes again: it is already stored,
+    /// and an at-least-once producer must not see its whole batch refused for it.
     static func refusal(_ db: Database, _ events: [CloudEvent]) throws -> String? {
         guard !events.isEmpty, try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM forgotten)")) == true else { return nil }
-        let lookup = try db.cachedStatement(sql: "SELECT customer_id FROM forgotten WHERE entity = ?")
+        let stored = try db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM events WHERE source = ? AND id = ?)")
         for event in events {
-            for entity in PersonalData.entities(of: event) {
-                guard let customer = try String.fetchOne(lookup, arguments: [entity]) else { continue }
-                let what = entity.hasPrefix("customer:") ? "customer \(customer)" : "\(entity.replacingOccurrences(of: ":", with: " ")) of customer \(customer)"
-                return """
-                    the event \(event.id) is about \(what), who was forgotten (tidings forget): their events are refused, \
-                    and none of this request's events was stored; send the others without it
-                    """
-            }
+            guard let (entity, customer) = try forgotten(db, event),
+                  try Bool.fetchOne(stored, arguments: [event.source, event.id]) != true
+            else { continue }
+            let what = entity.hasPrefix("customer:") ? "customer \(customer)" : "\(entity.replacingOccurrences(of: ":", with: " ")) of customer \(customer)"
+            return """
+                the event \(event.id) is about \(what), who was forgotten (tidings forget): their events are refused, \
+                and none of this request's events was stored; send the others without it
+                """
+        }
+        return nil
+    }
+
+    /// The forgotten entity an event is about, and whose it was.
+    static func forgotten(_ db: Database, _ event: CloudEvent) throws -> (entity: String, customer: String)? {
+        let lookup = try db.cachedStatement(sql: "SELECT customer_id FROM forgotten WHERE entity = ?")
+        for entity in PersonalData.entities(of: event) {
+            if let customer = try String.fetchOne(lookup, arguments: [entity]) { return (entity, customer) }
         }
         return nil
     }

@@ -25,8 +25,9 @@ extension Store {
 
     static func settleAndClaim(_ db: Database, _ records: [DeliveryRecord], releasing: [Int64], room: [Channel: Int], endpoints: [Channel: String],
                                now: Date, lease: TimeInterval, owner: String) throws -> OutboxClaim {
-        try Self.record(db, records, now: now)
+        let erased = try Self.record(db, records, now: now)
         try Self.release(db, releasing, owner: owner, now: now)
+        let withdrawn = try Self.withdrawn(db, owner: owner)
         for record in records {
             guard case .gone(let reason) = record.outcome, let target = endpoints[record.message.channel] else { continue }
             try Self.disableEndpoint(db, channel: record.message.channel, target: target, reason: reason, now: now)
@@ -37,7 +38,11 @@ extension Store {
             claimed += try Self.claim(db, channel: channel, limit: disabled[channel] == nil ? limit : 500, now: now, lease: lease,
                                       owner: owner)
         }
-        return OutboxClaim(messages: claimed, disabled: disabled)
+        var erasedByChannel: [Channel: [String]] = [:]
+        for record in records where erased.contains(record.message.id) {
+            erasedByChannel[record.message.channel, default: []].append(record.message.key)
+        }
+        return OutboxClaim(messages: claimed, disabled: disabled, withdrawn: withdrawn, erased: erasedByChannel)
     }
 
     /// The due messages of a channel, highest `ClaimPriority` first and the longest due first
@@ -116,11 +121,13 @@ extension Store {
     /// Records a batch of attempt results in one transaction (one fsync for the lot).
     public func record(_ records: [DeliveryRecord], now: Date) throws {
         guard !records.isEmpty else { return }
-        try write("recording \(records.count) delivery results") { db in try Self.record(db, records, now: now) }
+        try write("recording \(records.count) delivery results") { db in _ = try Self.record(db, records, now: now) }
     }
 
-    static func record(_ db: Database, _ records: [DeliveryRecord], now: Date) throws {
-        guard !records.isEmpty else { return }
+    /// Returns the ids of the recorded messages whose contents were erased meanwhile.
+    @discardableResult
+    static func record(_ db: Database, _ records: [DeliveryRecord], now: Date) throws -> Set<Int64> {
+        guard !records.isEmpty else { return [] }
         let update = try db.cachedStatement(sql: """
             UPDATE messages SET state = ?, channel = ?, recipient = ?, fallback = ?, route_attempts = ?, due_at = ?,
                 lease_until = NULL, sent_at = ?, last_error = ?, updated_at = ?, route_started_at = ?
@@ -143,11 +150,12 @@ extension Store {
                 message.id, message.totalAttempts, message.channel.rawValue, now, record.outcome.label, record.outcome.detail,
             ])
         }
-        try eraseReturned(db, ids: records.map(\.message.id))
+        return try eraseReturned(db, ids: records.map(\.message.id))
     }
 
     /// Puts dead messages back in the queue (all of them, or one), for an operator's retry: they
-    /// start again on the channel they died on, with a fresh count of attempts.
+    /// start again on the channel they died on, with a fresh count of attempts. One whose
+    /// contents were erased (its customer was forgotten) has nothing left to send and stays.
     @discardableResult
     public func retry(messageID: Int64?, now: Date) throws -> Int {
         try write("queueing messages for retry") { db in
@@ -155,7 +163,7 @@ extension Store {
             try db.execute(sql: """
                 UPDATE messages SET state = \(MessageState.pending.sqlLiteral), route_attempts = 0, route_started_at = NULL, due_at = ?,
                     updated_at = ?
-                WHERE state IN \(MessageState.retryable.sqlList) AND (? IS NULL OR id = ?)
+                WHERE state IN \(MessageState.retryable.sqlList) AND (? IS NULL OR id = ?) AND erased_at IS NULL
                 """, arguments: [t, t, messageID, messageID])
             return db.changesCount
         }

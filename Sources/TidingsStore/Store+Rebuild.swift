@@ -46,13 +46,32 @@ extension Store {
             // Every few seconds into the database too, for the daemon's /metrics.
             var shown = ContinuousClock.now - .seconds(60)
             defer { clearRebuildStanding() }
-            return try rebuildHoldingTheLock(engine: engine, now: now, chunk: chunk, fanoutWait: fanoutWait) { standing in
-                progress(standing)
-                guard ContinuousClock.now - shown >= .seconds(2) else { return }
-                shown = ContinuousClock.now
-                recordRebuildStanding(standing, at: Date())
+            do {
+                return try rebuildHoldingTheLock(engine: engine, now: now, chunk: chunk, fanoutWait: fanoutWait) { standing in
+                    progress(standing)
+                    guard ContinuousClock.now - shown >= .seconds(2) else { return }
+                    shown = ContinuousClock.now
+                    recordRebuildStanding(standing, at: Date())
+                }
+            } catch {
+                // The copies may hold what a forget since erased from the tables: they go.
+                try? dropCopies()
+                throw error
             }
         }
+    }
+
+    /// Drops the `rebuild_*` copies a rebuild left: one that failed, or died.
+    func dropCopies() throws {
+        try write("dropping a rebuild's copies") { db in
+            for table in Self.rebuiltTables { try db.execute(sql: "DROP TABLE IF EXISTS rebuild_\(table)") }
+        }
+    }
+
+    /// After a forget: what a rebuild that died left behind may hold the customer, so it goes,
+    /// unless a rebuild is running (it drops or purges its copies itself).
+    public func dropRebuildLeftovers() throws {
+        _ = try LockFile.ifFree(LockFile.path(besideDatabase: path, suffix: ".rebuild.lock")) { try dropCopies() }
     }
 
     private func rebuildHoldingTheLock(engine: WorkflowEngine, now: Date, chunk: Int, fanoutWait: Duration,

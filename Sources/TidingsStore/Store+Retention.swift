@@ -7,12 +7,12 @@ extension Store {
     /// `cutoff` and still have one. Returns their keys, so the spool's copies can go too.
     public func eraseContents(endedBefore cutoff: Date, limit: Int, now: Date) async throws -> [String] {
         try await write("dropping the contents of old messages") { db in
-            // By state first (`messages_by_state`): the ended ones are the messages the outbox
-            // no longer works on.
+            // Oldest first through `messages_retained`, which holds only what is still to do, so
+            // a sweep never walks over what earlier ones erased.
             let rows = try Row.fetchAll(db.cachedStatement(sql: """
-                SELECT id, key FROM messages
+                SELECT id, key FROM messages INDEXED BY messages_retained
                 WHERE state IN \(Retention.endedStates.sqlList) AND erased_at IS NULL AND updated_at < ?
-                ORDER BY id LIMIT ?
+                ORDER BY updated_at LIMIT ?
                 """), arguments: [cutoff.timeIntervalSince1970, limit])
             let erase = try db.cachedStatement(sql: "UPDATE messages SET context = CAST('{}' AS BLOB), erased_at = ? WHERE id = ?")
             for row in rows { try erase.execute(arguments: [now.timeIntervalSince1970, row["id"] as Int64]) }

@@ -24,7 +24,7 @@ extension Store: OutboxQueue {
 
     public func record(_ records: [DeliveryRecord], now: Date) async throws {
         guard !records.isEmpty else { return }
-        try await write("recording \(records.count) delivery results") { db in try Self.record(db, records, now: now) }
+        try await write("recording \(records.count) delivery results") { db in _ = try Self.record(db, records, now: now) }
     }
 
     public func releaseInterruptedClaims(now: Date) async throws -> Int {

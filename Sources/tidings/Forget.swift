@@ -36,6 +36,9 @@ struct Forget: AsyncParsableCommand {
                 """
             if summary.unsent > 0 { line += "; \(count(summary.unsent, "message")) not sent yet will never be" }
             print(line)
+            if report.freePagesZeroed > 0 {
+                print("wiped \(report.freePagesZeroed) free pages left from before deleted rows were overwritten (once, with VACUUM)")
+            }
             if !report.logEmptied {
                 print("the write-ahead log could not be emptied now (readers held it); the daemon's next checkpoint overwrites it")
             }

@@ -75,4 +75,48 @@ struct ErasureStoreTests {
         #expect(!leftovers.contains { $0.contains("ann@example.com") || $0.contains("447700900123") }, "\(leftovers)")
         #expect(try store.claim(channel: .sms, limit: 10, now: fixtures.now.addingTimeInterval(86_400), lease: 60, owner: "d2").isEmpty)
     }
+
+    /// A claim held by a running dispatcher is taken back once (it drops it unsent), a dead
+    /// message of the customer is not retried, and an event stored before the forget that
+    /// comes again is "already stored", not a refusal of its whole batch.
+    @Test func aForgetWithdrawsClaimsAndRetriesAndLetsRepeatsThrough() throws {
+        let fixtures = StoreTests()
+        let store = try fixtures.store()
+        _ = try store.append(fixtures.day, now: fixtures.now)
+        _ = try store.processBatch(limit: 100, engine: fixtures.engine, now: fixtures.now)
+        let email = try #require(try store.claim(channel: .email, limit: 10, now: fixtures.now, lease: 60, owner: "d1").first)
+        let sms = try #require(try store.claim(channel: .sms, limit: 10, now: fixtures.now, lease: 60, owner: "d1").first)
+        try store.pool.write { db in
+            try db.execute(sql: "UPDATE messages SET state = 'dead', claimed_by = NULL, lease_until = NULL WHERE id = ?", arguments: [sms.id])
+        }
+        _ = try store.forget(customerID: "c-1", eventID: "f-1", now: fixtures.now)
+
+        let claim = try store.settleAndClaim([], room: [:], now: fixtures.now, lease: 60, owner: "d1")
+        #expect(claim.withdrawn == [email.id])
+        #expect(try store.settleAndClaim([], room: [:], now: fixtures.now, lease: 60, owner: "d1").withdrawn.isEmpty, "once")
+        #expect(try store.retry(messageID: nil, now: fixtures.now) == 0, "nothing is left to send")
+
+        let again = try store.append([try #require(fixtures.day.first)], now: fixtures.now)
+        #expect(again.refusal == nil && again.alreadyStored == 1)
+        let new = fixtures.event("order.shipped", "o-1", [:], id: "late-1")
+        #expect(try store.append([new], now: fixtures.now).refusal != nil)
+    }
+
+    /// An event of the customer quarantined before the forget, retried after it, would bring
+    /// back what the forget took away: it stays quarantined, saying why.
+    @Test func aQuarantinedEventOfAForgottenCustomerIsNotAppliedOnRetry() throws {
+        let fixtures = StoreTests()
+        let store = try fixtures.store()
+        _ = try store.append(fixtures.day, now: fixtures.now)
+        let good = try store.pool.read { db in try Data.fetchOne(db, sql: "SELECT body FROM events WHERE position = 2") }
+        try store.pool.write { db in try db.execute(sql: "UPDATE events SET body = CAST('null' AS BLOB) WHERE position = 2") }
+        #expect(try store.processBatch(limit: 100, engine: fixtures.engine, now: fixtures.now).quarantined.map(\.key.position) == [2])
+        _ = try store.forget(customerID: "c-1", eventID: "f-1", now: fixtures.now)
+        _ = try store.processBatch(limit: 100, engine: fixtures.engine, now: fixtures.now)
+        try store.pool.write { db in try db.execute(sql: "UPDATE events SET body = ? WHERE position = 2", arguments: [good]) }
+        #expect(try store.requestRetry(position: 2) == 1)
+        let outcome = try store.retryRequested(engine: fixtures.engine, now: fixtures.now)
+        #expect(outcome.first?.failure?.contains("customer c-1 was forgotten") == true, "\(outcome)")
+        #expect(try store.order(id: "o-1") == nil)
+    }
 }

@@ -88,6 +88,8 @@ struct OutboxRulesTests {
             #expect(indexes[name]?.contains("status IN \(Order.Status.undelivered.sqlList)") == true, "\(name): \(indexes[name] ?? "missing")")
         }
         #expect(indexes["messages_parked"]?.contains("state = \(MessageState.parked.sqlLiteral)") == true)
+        #expect(indexes["messages_retained"]?.contains("state IN \(Retention.endedStates.sqlList)") == true, "\(indexes["messages_retained"] ?? "missing")")
+        #expect(indexes["messages_withdrawn"]?.contains("claimed_from = '\(Store.withdrawnMark)'") == true)
     }
 
     /// Messages written before priorities existed get the priority `ClaimPriority` gives them

@@ -13,11 +13,16 @@ public enum Erasure {
         public var spoolFilesLeft: [String]
         /// False when readers kept the write-ahead log from being emptied.
         public var logEmptied: Bool
+        /// Free pages left from before `secure_delete` that the first forget wiped (by VACUUM), if any.
+        public var freePagesZeroed: Int
     }
 
     public static func forget(customerID: String, store: Store, config: TidingsConfig, now: Date) throws -> Report {
         let summary = try store.forget(customerID: customerID, eventID: "forget-\(UUID().uuidString.lowercased())", now: now)
         let (removed, left) = SpoolFiles.remove(keys: summary.keys, directory: config.spoolDirectory)
-        return Report(summary: summary, spoolFilesRemoved: removed, spoolFilesLeft: left, logEmptied: try store.truncateLog())
+        try store.dropRebuildLeftovers()
+        let zeroed = try store.zeroOldFreePages()
+        return Report(summary: summary, spoolFilesRemoved: removed, spoolFilesLeft: left, logEmptied: try store.truncateLog(),
+                      freePagesZeroed: zeroed)
     }
 }

@@ -4,10 +4,18 @@ import Foundation
 public struct OutboxClaim: Sendable {
     public var messages: [OutboxMessage]
     public var disabled: [Channel: DisabledEndpoint]
+    /// Messages this dispatcher claimed that must not go out any more (their customer was
+    /// forgotten): dropped from what it holds, unsent.
+    public var withdrawn: Set<Int64>
+    /// Results just recorded for messages whose contents were erased meanwhile: what a
+    /// transport kept of them (a spool file) goes too.
+    public var erased: [Channel: [String]]
 
-    public init(messages: [OutboxMessage], disabled: [Channel: DisabledEndpoint]) {
+    public init(messages: [OutboxMessage], disabled: [Channel: DisabledEndpoint], withdrawn: Set<Int64> = [], erased: [Channel: [String]] = [:]) {
         self.messages = messages
         self.disabled = disabled
+        self.withdrawn = withdrawn
+        self.erased = erased
     }
 }
 

@@ -143,6 +143,12 @@ extension Dispatcher {
             loop.failedAt = .now
         case .success(let claim):
             loop.failedAt = nil
+            // A forget took these back: they stay unsent. What a transport kept of a message
+            // sent while its customer was being forgotten goes.
+            if !claim.withdrawn.isEmpty {
+                for channel in loop.ahead.keys { loop.ahead[channel]?.removeAll { claim.withdrawn.contains($0.id) } }
+            }
+            for (channel, keys) in claim.erased { channels[channel]?.transport.erase(keys: keys) }
             let work = sort(claim)
             loop.unrecorded += work.failed
             var got: [Channel: Int] = [:]

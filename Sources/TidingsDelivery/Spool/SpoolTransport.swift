@@ -49,4 +49,13 @@ public final class SpoolTransport: Transport {
     }
 
     public func close() {}
+
+    /// A message sent while its customer was being forgotten: its file goes after it was written.
+    public func erase(keys: [String]) {
+        queue.async { [directory] in
+            for key in keys {
+                for suffix in ["eml", "json"] { try? FileManager.default.removeItem(at: directory.appendingPathComponent("\(key).\(suffix)")) }
+            }
+        }
+    }
 }
