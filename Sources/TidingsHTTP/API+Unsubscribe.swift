@@ -7,7 +7,8 @@ extension API {
     /// `/v1/unsubscribe?c=&k=&t=`, the link in `List-Unsubscribe` (RFC 8058). No bearer token:
     /// the link's signature is the authority. GET shows a page with a button (a link scanner
     /// that follows it unsubscribes nobody); POST, from a mail client's one-click or that
-    /// button, records the opt-out as a `customer.updated` event at once.
+    /// button, records the opt-out as a `customer.unsubscribed` event at once (it adds to the
+    /// customer's opt-outs as the pipeline applies it).
     func unsubscribe(_ request: Request, confirmed: Bool) async throws -> Response {
         guard let links = environment.settings.unsubscribe else {
             throw Problem(.notFound, "Not Found", detail: "one-click unsubscribe is not configured here (unsubscribe.url, unsubscribe.secret)")
@@ -26,11 +27,13 @@ extension API {
                 <form method="post"><button type="submit">Unsubscribe</button></form>
                 """)
         }
-        var optOut = try store.customer(id: customer)?.preferences.optOut ?? []
-        optOut.insert(category)
+        // Once is enough: a link clicked again (or replayed) writes nothing more.
+        if try store.customer(id: customer)?.preferences.optOut.contains(category) == true {
+            return page("Unsubscribed", "<p>You will not receive \(HTML.escape(what)) from us.</p>")
+        }
         let event = CloudEvent(
-            id: "unsubscribe-\(UUID().uuidString.lowercased())", source: "urn:tidings:unsubscribe", type: "customer.updated", subject: customer,
-            time: environment.clock(), data: ["preferences": ["opt_out": .array(optOut.sorted().map(JSONValue.string))]])
+            id: "unsubscribe-\(UUID().uuidString.lowercased())", source: UnsubscribeLinks.eventSource, type: UnsubscribeLinks.eventType,
+            subject: customer, time: environment.clock(), data: ["category": .string(category)])
         let result = try await environment.commit.append([event])
         // A forgotten customer gets nothing any more: there is nothing to opt out of.
         guard result.refusal == nil else { return page("Unsubscribed", "<p>You will not receive \(HTML.escape(what)) from us.</p>") }

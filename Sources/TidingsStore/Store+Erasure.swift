@@ -89,22 +89,23 @@ extension Store {
     /// What `claimed_from` says of a claim a forget took back.
     static let withdrawnMark = "withdrawn"
 
-    /// Pages freed before `secure_delete` was on may still hold deleted rows as they were: the
-    /// first forget after the upgrade rewrites the file (VACUUM) once, so they go. A database
-    /// made with `secure_delete` on from the start is marked at creation and never needs it.
-    /// Returns how many free pages there were (0 when nothing was done).
-    public func zeroOldFreePages() throws -> Int {
-        let (done, free) = try read("reading the free pages") { db in
-            (try Self.checkpoint(db, Self.freePagesZeroed) > 0, try Int.fetchOne(db, sql: "PRAGMA freelist_count") ?? 0)
-        }
-        guard !done else { return 0 }
+    /// Whether deleted rows in this file were always overwritten: a database made with
+    /// `secure_delete` on from the start is marked at creation, an older one once
+    /// `wipeFreeSpace()` has run.
+    public func freeSpaceIsClean() throws -> Bool {
+        try read("reading whether free space was wiped") { db in try Self.checkpoint(db, Self.freePagesZeroed) > 0 }
+    }
+
+    /// Rewrites the whole file (VACUUM), so that what was deleted before `secure_delete` was on
+    /// (in free pages, and in the slack of pages still in use) goes. It holds the writer for as
+    /// long as that takes: run it with the daemon stopped.
+    public func wipeFreeSpace() throws {
         do {
-            if free > 0 { try pool.barrierWriteWithoutTransaction { db in try db.execute(sql: "VACUUM") } }
+            try pool.barrierWriteWithoutTransaction { db in try db.execute(sql: "VACUUM") }
         } catch {
-            throw Self.failure(error, .writeFailed, "wiping the free pages left from before secure_delete (VACUUM)")
+            throw Self.failure(error, .writeFailed, "rewriting the database file (VACUUM)")
         }
-        try write("marking the free pages wiped") { db in try Self.setCheckpoint(db, Self.freePagesZeroed, 1) }
-        return free
+        try write("marking the free space wiped") { db in try Self.setCheckpoint(db, Self.freePagesZeroed, 1) }
     }
 
     static let freePagesZeroed = "free-pages-zeroed"

@@ -59,12 +59,17 @@ extension Store {
 
     /// The first email to the same customer about the same order or ticket, before this one and
     /// not abandoned: a later one answers it (`In-Reply-To`), so they read as one conversation.
-    static let threadRoot = """
-        SELECT f.key FROM messages f
-        WHERE f.subject_id = messages.subject_id AND f.customer_id = messages.customer_id AND f.id < messages.id
-            AND f.channel = '\(Channel.email.rawValue)' AND f.state NOT IN \([MessageState.skipped, .suppressed, .dead, .parked].sqlList)
-        ORDER BY f.id LIMIT 1
-        """
+    /// A query of its own per claimed email (through `messages_by_customer`): inside the
+    /// claim's RETURNING, SQLite could not use an index for it and scanned the table.
+    static func threadRoot(_ db: Database, customerID: String, subjectID: String?, before id: Int64) throws -> String? {
+        guard let subjectID else { return nil }
+        return try String.fetchOne(db.cachedStatement(sql: """
+            SELECT key FROM messages
+            WHERE customer_id = ? AND id < ? AND subject_id = ? AND channel = '\(Channel.email.rawValue)'
+                AND state NOT IN \([MessageState.skipped, .suppressed, .dead, .parked].sqlList)
+            ORDER BY id LIMIT 1
+            """), arguments: [customerID, id, subjectID])
+    }
 
     static func claim(_ db: Database, channel: Channel, limit: Int, now: Date, lease: TimeInterval, owner: String) throws -> [OutboxMessage] {
         guard limit > 0 else { return [] }
@@ -79,14 +84,13 @@ extension Store {
                 \(dueByPriority)
                 LIMIT :limit)
             RETURNING id, key, workflow, category, customer_id, subject_id, recipient, fallback, template, locale, context,
-                attempts, route_attempts, due_at, lease_until, last_error, route_started_at, event_at, priority,
-                CASE WHEN :channel = '\(Channel.email.rawValue)' THEN (\(threadRoot)) END AS thread_root
+                attempts, route_attempts, due_at, lease_until, last_error, route_started_at, event_at, priority
             """)
         let now = now.timeIntervalSince1970
         let rows = try Row.fetchAll(statement, arguments: [
             "lease": now + lease, "now": now, "channel": channel.rawValue, "limit": limit, "owner": owner,
         ])
-        return rows.map { row in
+        return try rows.map { row in
             let context: Data = row["context"]
             let fallback: String = row["fallback"]
             let progress = DeliveryProgress(
@@ -100,7 +104,8 @@ extension Store {
                 customerID: row["customer_id"], subjectID: row["subject_id"], template: row["template"], locale: row["locale"],
                 context: (try? JSONValue.parse(context)) ?? .null, totalAttempts: row["attempts"],
                 eventAt: (row["event_at"] as Double?).map(Date.init(timeIntervalSince1970:)), progress: progress,
-                priority: ClaimPriority(rawValue: row["priority"]) ?? .normal, threadRoot: row["thread_root"])
+                priority: ClaimPriority(rawValue: row["priority"]) ?? .normal,
+                threadRoot: channel == .email ? try threadRoot(db, customerID: row["customer_id"], subjectID: row["subject_id"], before: row["id"]) : nil)
         }.sorted { ($0.priority, $0.id) < ($1.priority, $1.id) }
     }
 

@@ -21,12 +21,15 @@ struct Forget: AsyncParsableCommand {
     @Argument(help: "The customer's id, as the events name it (the subject of customer.registered).")
     var customerID: String
 
+    @Flag(help: "Then rewrite the database file (VACUUM), once, for a database from before deleted rows were overwritten. Stop the daemon first.")
+    var wipe = false
+
     func run() async throws {
         try await reporting {
             let runtime = try await options.loadRuntime()
             let store = try Store(path: runtime.config.databasePath, durability: runtime.config.durability)
             let now = try await ConfigOption.clock(runtime.config, store)()
-            let report = try Erasure.forget(customerID: customerID, store: store, config: runtime.config, now: now)
+            let report = try Erasure.forget(customerID: customerID, store: store, config: runtime.config, now: now, wipe: wipe)
             let summary = report.summary
             func count(_ n: Int, _ noun: String) -> String { "\(n) \(noun)\(n == 1 ? "" : "s")" }
             var line = """
@@ -36,8 +39,11 @@ struct Forget: AsyncParsableCommand {
                 """
             if summary.unsent > 0 { line += "; \(count(summary.unsent, "message")) not sent yet will never be" }
             print(line)
-            if report.freePagesZeroed > 0 {
-                print("wiped \(report.freePagesZeroed) free pages left from before deleted rows were overwritten (once, with VACUUM)")
+            if !report.freeSpaceClean {
+                print("""
+                    this database was made before deleted rows were overwritten: what was deleted earlier may still be in \
+                    its free space. Stop the daemon and run this once with --wipe (it rewrites the file)
+                    """)
             }
             if !report.logEmptied {
                 print("the write-ahead log could not be emptied now (readers held it); the daemon's next checkpoint overwrites it")

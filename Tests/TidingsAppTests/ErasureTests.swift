@@ -54,6 +54,10 @@ struct ErasureTests {
         #expect(again.status == 1 && again.stderr.contains("was forgotten already"), "\(again.stderr)")
         let nobody = try await ChildProcess.tidings(["forget", "c-nobody"], environment: env, logs: directory)
         #expect(nobody.status == 1 && nobody.stderr.contains("there is no customer c-nobody"), "\(nobody.stderr)")
+        // Rewriting the file needs the daemon stopped: refused before anything is forgotten.
+        let wipe = try await ChildProcess.tidings(["forget", "--wipe", "c-keep"], environment: env, logs: directory)
+        #expect(wipe.status == 1 && wipe.stderr.contains("stop tidings serve first"), "\(wipe.stderr)")
+        #expect(!forgot.stdout.contains("made before deleted rows were overwritten"), "a new database is clean from the start")
 
         // New events about the customer, their order or their ticket are refused, whole.
         for event in [

@@ -45,11 +45,18 @@ struct UnsubscribeTests {
         // The mail client's one-click POST.
         reply = try await HTTPAPITests.call("POST", url, type: "application/x-www-form-urlencoded", body: Data("List-Unsubscribe=One-Click".utf8))
         #expect(reply.status == 200 && reply.text.contains("you will no longer receive"), "\(reply.text)")
+        let head = try await store.head()
         try await post([
             HTTPAPITests.event("u-4", "ticket.opened", "t-u2", #"{"customer_id":"c-u","kind":"query","summary":"And now?"}"#),
             HTTPAPITests.event("u-5", "ticket.resolved", "t-u2", #"{"by":"Sam"}"#),
         ])
         #expect(try store.customer(id: "c-u")?.preferences.optOut == ["follow_up"])
+        #expect(try store.events(after: head - 1, limit: 1).first?.event.type == "customer.unsubscribed")
+        // Clicked again: nothing more is written.
+        let before = try await store.head()
+        reply = try await HTTPAPITests.call("POST", url, type: "application/x-www-form-urlencoded", body: Data("List-Unsubscribe=One-Click".utf8))
+        let after = try await store.head()
+        #expect(reply.status == 200 && after == before)
         let second = try store.messages(limit: 100).filter { $0.workflow == "ticket_resolved" && $0.subjectID == "t-u2" }
         #expect(second.count == 1 && second.allSatisfy { $0.state == .skipped }, "\(second.map { "\($0.state) \($0.lastError ?? "")" })")
 

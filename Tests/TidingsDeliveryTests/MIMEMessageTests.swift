@@ -103,6 +103,17 @@ struct MIMEMessageTests {
         let status = headers(String(decoding: try SMTPTransport.mime(for: message, from: from, options: EmailOptions(unsubscribe: links)).build(),
                                     as: UTF8.self))
         #expect(!status.contains { $0.hasPrefix("List-Unsubscribe") })
+        // An id that could end a value or start an encoded word stays one value, and verifies.
+        message.category = "follow_up"
+        message.customerID = "?=x&t=y+z ü"
+        let odd = headers(String(decoding: try SMTPTransport.mime(for: message, from: from, options: EmailOptions(unsubscribe: links)).build(),
+                                 as: UTF8.self))
+        let oddLink = try #require(odd.first { $0.hasPrefix("List-Unsubscribe: <") })
+        let oddText = oddLink.dropFirst("List-Unsubscribe: ".count)
+        #expect(!oddText.contains("=?") && !oddText.contains(" ") && !oddText.contains("ü"), "\(oddLink)")
+        let oddURL = try #require(URLComponents(string: String(oddLink.dropFirst("List-Unsubscribe: <".count).dropLast())))
+        #expect(oddURL.queryItems?.first { $0.name == "c" }?.value == "?=x&t=y+z ü")
+        #expect(links.verify(customerID: "?=x&t=y+z ü", category: "follow_up", token: try #require(oddURL.queryItems?.first { $0.name == "t" }?.value)))
         #expect(UnsubscribeLinks(baseURL: "http://shop.example/u", secret: "0123456789abcdef0123") == nil, "https only, off loopback")
         #expect(UnsubscribeLinks(baseURL: "https://shop.example/u", secret: "short") == nil)
     }

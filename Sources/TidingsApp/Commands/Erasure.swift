@@ -13,16 +13,31 @@ public enum Erasure {
         public var spoolFilesLeft: [String]
         /// False when readers kept the write-ahead log from being emptied.
         public var logEmptied: Bool
-        /// Free pages left from before `secure_delete` that the first forget wiped (by VACUUM), if any.
-        public var freePagesZeroed: Int
+        /// False for a database from before deleted rows were overwritten, until `--wipe` ran.
+        public var freeSpaceClean: Bool
     }
 
-    public static func forget(customerID: String, store: Store, config: TidingsConfig, now: Date) throws -> Report {
+    /// `wipe` rewrites the database file afterwards (VACUUM), for a database from before deleted
+    /// rows were overwritten; it needs the daemon stopped, and says so.
+    public static func forget(customerID: String, store: Store, config: TidingsConfig, now: Date, wipe: Bool = false) throws -> Report {
+        // Checked first, so that a refusal leaves nothing half done.
+        let daemon = wipe ? try Self.daemonStopped(config) : nil
         let summary = try store.forget(customerID: customerID, eventID: "forget-\(UUID().uuidString.lowercased())", now: now)
         let (removed, left) = SpoolFiles.remove(keys: summary.keys, directory: config.spoolDirectory)
         try store.dropRebuildLeftovers()
-        let zeroed = try store.zeroOldFreePages()
+        if wipe { try store.wipeFreeSpace() }
+        withExtendedLifetime(daemon) {}
         return Report(summary: summary, spoolFilesRemoved: removed, spoolFilesLeft: left, logEmptied: try store.truncateLog(),
-                      freePagesZeroed: zeroed)
+                      freeSpaceClean: try store.freeSpaceIsClean())
+    }
+
+    static func daemonStopped(_ config: TidingsConfig) throws -> DaemonLock {
+        do {
+            return try DaemonLock(databasePath: config.databasePath)
+        } catch {
+            throw DaemonError(.alreadyRunning, """
+                --wipe rewrites the whole database file and holds the writer while it does: stop tidings serve first (\(error))
+                """)
+        }
     }
 }

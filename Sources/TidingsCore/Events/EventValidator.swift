@@ -117,6 +117,9 @@ public enum EventValidator {
         if Deadlines.types.contains(event.type) {
             return FieldIssue(field: "type", message: "\(event.type) is written by the tidings clock only; producers may not send it")
         }
+        if event.type == UnsubscribeLinks.eventType {
+            return FieldIssue(field: "type", message: "\(event.type) is recorded by one-click unsubscribe only; send customer.updated with preferences.opt_out")
+        }
         if event.type == PersonalData.forgottenType {
             return FieldIssue(field: "type", message: "\(event.type) is recorded by `tidings forget` only; run that to erase a customer")
         }

@@ -57,8 +57,10 @@ public enum PersonalData {
     /// of them is refused once its customer was forgotten.
     public static func entities(of event: CloudEvent) -> [String] {
         var entities: [String] = []
-        if let subject = event.subject, let entity = EventCatalogue.schema(for: event.type)?.entity,
-           ["customer", "order", "ticket"].contains(entity) {
+        if let subject = event.subject, event.type.hasPrefix("customer.") {
+            entities.append("customer:\(subject)")
+        } else if let subject = event.subject, let entity = EventCatalogue.schema(for: event.type)?.entity,
+                  ["customer", "order", "ticket"].contains(entity) {
             entities.append("\(entity):\(subject)")
         }
         if let customer = event.data["customer_id"]?.stringValue { entities.append("customer:\(customer)") }

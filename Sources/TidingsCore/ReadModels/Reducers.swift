@@ -5,6 +5,13 @@ import Foundation
 public enum Reducers {
     public static func customer(_ current: Customer?, _ stored: StoredEvent) -> Customer? {
         let event = stored.event
+        // One-click unsubscribe adds to what the customer opted out of; it never replaces it.
+        if event.type == UnsubscribeLinks.eventType {
+            guard var customer = current, let category = event.data["category"]?.stringValue else { return current }
+            customer.preferences.optOut.insert(category)
+            customer.updatedAt = stored.effectiveTime
+            return customer
+        }
         guard event.type == "customer.registered" || event.type == "customer.updated", let id = event.subject else {
             return current
         }

@@ -6,6 +6,12 @@ import Foundation
 /// an HMAC-SHA256 of both under `unsubscribe.secret`, so only a link Tidings made can opt
 /// anyone out. The link has no expiry: an old email's link keeps working, as RFC 8058 expects.
 public struct UnsubscribeLinks: Sendable {
+    /// What a one-click unsubscribe records (`data.category`), written by Tidings only: it adds
+    /// the category to the customer's opt-outs, whatever it read them as, so it cannot undo a
+    /// preference change logged just before it.
+    public static let eventType = "customer.unsubscribed"
+    public static let eventSource = "urn:tidings:unsubscribe"
+
     /// The public address of `/v1/unsubscribe`, as customers' mail clients reach it.
     public let baseURL: String
     let key: SymmetricKey
@@ -27,15 +33,23 @@ public struct UnsubscribeLinks: Sendable {
 
     /// The link for one customer and category.
     public func url(customerID: String, category: String) -> String {
-        guard var components = URLComponents(string: baseURL) else { return baseURL }
-        components.queryItems = [
-            URLQueryItem(name: "c", value: customerID), URLQueryItem(name: "k", value: category),
-            URLQueryItem(name: "t", value: token(customerID: customerID, category: category)),
-        ]
-        // `+` is a space to form decoders: encoded, so a customer id with one survives.
-        let query = components.percentEncodedQuery?.replacingOccurrences(of: "+", with: "%2B")
-        components.percentEncodedQuery = query
-        return components.string ?? baseURL
+        // Every byte but the unreserved ones percent-encoded: `?`, `=`, `+` and the like in an id
+        // can neither end the value nor make the header read as an encoded word.
+        "\(baseURL)?c=\(Self.encoded(customerID))&k=\(Self.encoded(category))&t=\(token(customerID: customerID, category: category))"
+    }
+
+    static func encoded(_ value: String) -> String {
+        var text = ""
+        for byte in value.utf8 {
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+                text.unicodeScalars.append(Unicode.Scalar(byte))
+            default:
+                text += "%" + String(byte, radix: 16, uppercase: true).leftPadded(to: 2)
+            }
+        }
+        return text
     }
 
     /// Whether `token` is the one this secret gives for the customer and category (compared in
@@ -60,5 +74,11 @@ public struct UnsubscribeLinks: Sendable {
         var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
         return Data(base64Encoded: base64)
+    }
+}
+
+extension String {
+    fileprivate func leftPadded(to width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
     }
 }

@@ -95,9 +95,13 @@ public final class SMTPTransport: Transport {
         mime.inReplyTo = message.threadRoot.map { MIMEMessage.messageID(key: $0, from: from) }
         mime.replyTo = options.replyTo?.mailbox(for: message.subjectID)
         mime.extraHeaders = [("X-Tidings-Workflow", message.workflow)]
+        // A URL cannot be folded: one that would not fit a header line (RFC 5322's 998) is left out.
         if let links = options.unsubscribe, UnsubscribeLinks.applies(to: message.category) {
-            mime.extraHeaders.append(("List-Unsubscribe", "<\(links.url(customerID: message.customerID, category: message.category))>"))
-            mime.extraHeaders.append(("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))
+            let url = links.url(customerID: message.customerID, category: message.category)
+            if url.utf8.count <= 900 {
+                mime.extraHeaders.append(("List-Unsubscribe", "<\(url)>"))
+                mime.extraHeaders.append(("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))
+            }
         }
         return mime
     }
