@@ -9,7 +9,7 @@ struct Forget: AsyncParsableCommand {
         abstract: "Erase a customer's personal data (right to be forgotten), while the log stays append-only.",
         discussion: """
             The customer's key is deleted, so the personal fields sealed with it in the log (name, email, phone, \
-            messenger id, what they wrote in a ticket) can never be read again, by the daemon, a rebuild or a replay. \
+            messenger id, what they wrote in a ticket, a shipping address) can never be read again, by the daemon, a rebuild or a replay. \
             Their customer, order and ticket models and timers are purged; their messages keep their states and times, \
             with the address and the context erased, and those not sent yet never will be. The spool's files of their \
             messages are removed. `customer.forgotten` is recorded in the log, and new events about the customer, their \
