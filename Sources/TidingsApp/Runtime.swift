@@ -34,7 +34,7 @@ public struct Runtime: Sendable {
             case .off:
                 transport = OffTransport(channel: channel)
             case .spool:
-                transport = try SpoolTransport(directory: "\(config.spoolDirectory)/\(channel.rawValue)", from: config.sender, options: config.emailOptions)
+                transport = try SpoolTransport(directory: SpoolTransport.directory(of: channel, in: config.spoolDirectory), from: config.sender, options: config.emailOptions)
             case .smtp(let settings):
                 transport = try SMTPTransport(settings: settings)
             case .webhook(let settings):

@@ -160,12 +160,10 @@ struct PipelineRun {
     /// applied of theirs since (events logged before it) goes now, from the tables and the cache.
     mutating func forget(_ customerID: String) throws {
         try models.flush()
-        let orders = try String.fetchAll(db.cachedStatement(sql: "SELECT id FROM orders WHERE customer_id = ?"), arguments: [customerID])
-        let tickets = try String.fetchAll(db.cachedStatement(sql: "SELECT id FROM tickets WHERE customer_id = ?"), arguments: [customerID])
-        _ = try Store.purge(db, customerID: customerID, now: now)
+        let purged = try Store.purge(db, customerID: customerID, now: now)
         models.customers.evict([customerID])
-        models.orders.evict(orders)
-        models.tickets.evict(tickets)
+        models.orders.evict(purged.orderIDs)
+        models.tickets.evict(purged.ticketIDs)
     }
 
     /// The intents of one event share one context (`WorkflowEngine.intents`): encoded once.

@@ -14,6 +14,9 @@ public struct ForgetSummary: Sendable, Hashable {
     public var unsent: Int
     /// Their idempotency keys: what the spool named its files by.
     public var keys: [String]
+    /// The orders and tickets purged, for the pipeline's cache.
+    var orderIDs: [String] = []
+    var ticketIDs: [String] = []
 }
 
 extension Store {
@@ -57,7 +60,7 @@ extension Store {
     /// one lookup per batch while nobody was ever forgotten.
     /// Returns the ids it erased.
     static func eraseReturned(_ db: Database, ids: [Int64]) throws -> Set<Int64> {
-        guard !ids.isEmpty, try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM forgotten)")) == true else { return [] }
+        guard !ids.isEmpty, try anyForgotten(db) else { return [] }
         let message = try db.cachedStatement(sql: """
             UPDATE messages SET
                 state = CASE WHEN state IN \(PersonalData.retriedStates.sqlList) THEN '\(MessageState.skipped.rawValue)' ELSE state END,
@@ -65,14 +68,12 @@ extension Store {
                 recipient = CASE WHEN recipient IS NULL THEN NULL ELSE ?3 END, fallback = '[]'
             WHERE id = ?1 AND erased_at IS NOT NULL
             """)
-        let attempts = try db.cachedStatement(sql: """
-            UPDATE message_attempts SET detail = NULL
-            WHERE message_id = ?1 AND EXISTS (SELECT 1 FROM messages WHERE id = ?1 AND erased_at IS NOT NULL)
-            """)
+        let attempts = try db.cachedStatement(sql: "UPDATE message_attempts SET detail = NULL WHERE message_id = ?")
         var erased: Set<Int64> = []
         for id in ids {
             try message.execute(arguments: [id, PersonalData.unsentReason, PersonalData.erasedRecipient])
-            if db.changesCount > 0 { erased.insert(id) }
+            guard db.changesCount > 0 else { continue }
+            erased.insert(id)
             try attempts.execute(arguments: [id])
         }
         return erased
@@ -175,7 +176,8 @@ extension Store {
             """, arguments: [customerID, PersonalData.erasedRecipient, PersonalData.unsentReason, at])
         try db.execute(sql: "UPDATE message_attempts SET detail = NULL WHERE message_id IN (SELECT id FROM messages WHERE customer_id = ?)",
                        arguments: [customerID])
-        return ForgetSummary(position: 0, orders: orders.count, tickets: tickets.count, messages: keys.count, unsent: unsent, keys: keys)
+        return ForgetSummary(position: 0, orders: orders.count, tickets: tickets.count, messages: keys.count, unsent: unsent, keys: keys,
+                             orderIDs: orders, ticketIDs: tickets)
     }
 
     /// Why a request's events are refused: one is about a forgotten customer, or an order or
@@ -183,7 +185,7 @@ extension Store {
     /// event stored before the forget is not refused when it comes again: it is already stored,
     /// and an at-least-once producer must not see its whole batch refused for it.
     static func refusal(_ db: Database, _ events: [CloudEvent]) throws -> String? {
-        guard !events.isEmpty, try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM forgotten)")) == true else { return nil }
+        guard !events.isEmpty, try anyForgotten(db) else { return nil }
         let stored = try db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM events WHERE source = ? AND id = ?)")
         for event in events {
             guard let (entity, customer) = try forgotten(db, event),
@@ -196,6 +198,12 @@ extension Store {
                 """
         }
         return nil
+    }
+
+    /// Whether anybody was ever forgotten: the erasure checks on the hot paths cost this one
+    /// lookup until then.
+    static func anyForgotten(_ db: Database) throws -> Bool {
+        try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM forgotten)")) == true
     }
 
     /// The forgotten entity an event is about, and whose it was.

@@ -20,7 +20,7 @@ extension Store {
         // A deadline of a forgotten customer's order or ticket (set by an event the pipeline
         // applied before it met the forget) tells nobody anything: it goes unfired.
         var firing: [CloudEvent] = []
-        let anyForgotten = try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM forgotten)")) == true
+        let anyForgotten = try Self.anyForgotten(db)
         for timer in timers {
             if anyForgotten, try forgotten(db, timer.event) != nil { continue }
             firing.append(timer.event)

@@ -1,8 +1,9 @@
 import Foundation
 import TidingsCore
+import TidingsDelivery
 
-/// The spool's copies of messages (`<spool>/<channel>/<key>.eml` or `.json`, as
-/// `SpoolTransport` writes them), removed when what they said must go.
+/// The spool's copies of messages, named as `SpoolTransport` names them, removed when what
+/// they said must go.
 enum SpoolFiles {
     /// Removes the files of these messages; returns how many went and the ones that could not
     /// be removed, with why.
@@ -12,15 +13,13 @@ enum SpoolFiles {
         let files = FileManager.default
         for key in keys {
             for channel in Channel.allCases {
-                for suffix in ["eml", "json"] {
-                    let path = "\(directory)/\(channel.rawValue)/\(key).\(suffix)"
-                    guard files.fileExists(atPath: path) else { continue }
-                    do {
-                        try files.removeItem(atPath: path)
-                        removed += 1
-                    } catch {
-                        left.append("\(path): \(error.localizedDescription)")
-                    }
+                let path = SpoolTransport.directory(of: channel, in: directory) + "/" + SpoolTransport.fileName(key: key, channel: channel)
+                guard files.fileExists(atPath: path) else { continue }
+                do {
+                    try files.removeItem(atPath: path)
+                    removed += 1
+                } catch {
+                    left.append("\(path): \(error.localizedDescription)")
                 }
             }
         }

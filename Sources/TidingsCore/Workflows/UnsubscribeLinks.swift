@@ -46,7 +46,7 @@ public struct UnsubscribeLinks: Sendable {
                  UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
                 text.unicodeScalars.append(Unicode.Scalar(byte))
             default:
-                text += "%" + String(byte, radix: 16, uppercase: true).leftPadded(to: 2)
+                text += String(format: "%%%02X", byte)
             }
         }
         return text
@@ -74,11 +74,5 @@ public struct UnsubscribeLinks: Sendable {
         var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
         return Data(base64Encoded: base64)
-    }
-}
-
-extension String {
-    fileprivate func leftPadded(to width: Int) -> String {
-        count >= width ? self : String(repeating: "0", count: width - count) + self
     }
 }

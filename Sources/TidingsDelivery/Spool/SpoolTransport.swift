@@ -10,6 +10,14 @@ public final class SpoolTransport: Transport {
     let options: EmailOptions
     private let queue = DispatchQueue(label: "tidings.spool")
 
+    /// Where a channel's messages go under the spool directory, and each message's file: the
+    /// one naming `tidings forget` and retention use to remove them again.
+    public static func directory(of channel: Channel, in spool: String) -> String { "\(spool)/\(channel.rawValue)" }
+
+    public static func fileName(key: String, channel: Channel) -> String {
+        channel == .email ? "\(key).eml" : "\(key).json"
+    }
+
     public init(directory: String, from: MIMEMessage.Mailbox, options: EmailOptions = EmailOptions()) throws {
         self.directory = URL(fileURLWithPath: directory, isDirectory: true)
         self.from = from
@@ -27,10 +35,10 @@ public final class SpoolTransport: Transport {
         do {
             switch message.channel {
             case .email:
-                file = directory.appendingPathComponent("\(message.key).eml")
+                file = directory.appendingPathComponent(Self.fileName(key: message.key, channel: message.channel))
                 bytes = Data(try SMTPTransport.mime(for: message, from: from, options: options).build())
             case .sms, .messenger, .staff:
-                file = directory.appendingPathComponent("\(message.key).json")
+                file = directory.appendingPathComponent(Self.fileName(key: message.key, channel: message.channel))
                 bytes = try WebhookRequest.genericPayload(message).encoded()
             }
         } catch {
@@ -54,7 +62,9 @@ public final class SpoolTransport: Transport {
     public func erase(keys: [String]) {
         queue.async { [directory] in
             for key in keys {
-                for suffix in ["eml", "json"] { try? FileManager.default.removeItem(at: directory.appendingPathComponent("\(key).\(suffix)")) }
+                for channel in Channel.allCases {
+                    try? FileManager.default.removeItem(at: directory.appendingPathComponent(Self.fileName(key: key, channel: channel)))
+                }
             }
         }
     }
