@@ -65,7 +65,7 @@ public enum EventValidator {
             }
         }
         if let value = fields["datacontenttype"], value != .null {
-            if let contentType = value.stringValue, !contentType.lowercased().contains("json") {
+            if let contentType = value.stringValue, !Self.namesJSON(contentType) {
                 issues.append(FieldIssue(field: "datacontenttype", message: "must be a JSON media type, got \"\(contentType)\""))
             } else if value.stringValue == nil {
                 issues.append(FieldIssue(field: "datacontenttype", message: "must be a string such as application/json, got \(value.kindName)"))
@@ -104,6 +104,14 @@ public enum EventValidator {
             return .failure(EventValidationError(issues))
         }
         return .success(CloudEvent(id: id, source: source, type: type, subject: subject, time: time, data: data, raw: json))
+    }
+
+    /// Whether a media type says JSON, as openapi.yaml's pattern `[Jj][Ss][Oo][Nn]` does: on
+    /// the bytes, since a combining mark after the "n" would hide it from a search by characters.
+    static func namesJSON(_ contentType: String) -> Bool {
+        let bytes = Array(contentType.utf8).map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }
+        let json = Array("json".utf8)
+        return bytes.count >= json.count && (0...(bytes.count - json.count)).contains { bytes[$0..<$0 + json.count].elementsEqual(json) }
     }
 
     static func isControl(_ scalar: Unicode.Scalar) -> Bool {
