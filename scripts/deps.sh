@@ -71,9 +71,10 @@ $want_test || exit 0
 if command -v dpkg-query >/dev/null 2>&1; then apt_install chromium debootstrap systemd-container; fi
 
 # Python modules for the integration tests' servers (scripts/testservers/), for checking
-# webhook signatures, and schemathesis for checking the API against openapi.yaml.
+# webhook signatures (standardwebhooks; twilio, whose RequestValidator signs the status callbacks
+# the receipt tests send), and schemathesis for checking the API against openapi.yaml.
 missing_py=()
-for mod in aiosmtpd standardwebhooks schemathesis; do
+for mod in aiosmtpd standardwebhooks schemathesis twilio; do
     python3 -c "import $mod" >/dev/null 2>&1 || missing_py+=("$mod")
 done
 (( ${#missing_py[@]} )) || exit 0

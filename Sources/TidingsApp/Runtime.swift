@@ -21,7 +21,8 @@ public struct Runtime: Sendable {
         let workflows = try WorkflowLoader.load(path: config.workflowsPath)
         let catalog = try TemplateLoader.load(directory: config.templatesDirectory, fallbackLocale: workflows.fallbackLocale)
         let engine = WorkflowEngine(workflows: workflows, shop: config.shop, promises: config.promises, staffRecipient: config.staffRecipient,
-                                    customerWait: config.parkWindow, channelsOff: config.channelsOff)
+                                    customerWait: config.parkWindow, channelsOff: config.channelsOff,
+                                    retry: config.channels.mapValues(\.retry))
         return Runtime(config: config, workflows: workflows, catalog: catalog, engine: engine)
     }
 

@@ -65,7 +65,7 @@ extension API {
         let snapshot = StatusPage.Snapshot(
             now: now, status: try store.status(now: now), lastHour: try store.throughput(since: now.addingTimeInterval(-3_600)),
             dead: try store.messages(state: .dead, limit: 50), atRisk: StatusPage.atRisk(try store.openTickets(), now: now),
-            quarantined: try store.heldEvents(kind: .quarantined, limit: 50))
+            quarantined: try store.heldEvents(kind: .quarantined, limit: 50), delivery: try store.deliveryRates())
         return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
                         body: ResponseBody(byteBuffer: ByteBuffer(string: StatusPage.render(snapshot))))
     }

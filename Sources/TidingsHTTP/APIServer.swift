@@ -29,6 +29,7 @@ public struct HTTPSettings: Sendable {
     public var maxConnections = 1_024
     /// Checks the one-click unsubscribe links of `/v1/unsubscribe`; nil when not configured.
     public var unsubscribe: UnsubscribeLinks?
+    public var receipts = ReceiptSettings()
 
     public init() {}
 }
@@ -146,6 +147,15 @@ struct API: Sendable {
             Route(method: .post, path: "/v1/deliveries/:id/retry") { request, context in try retry(request, context) },
             Route(method: .get, path: "/v1/unsubscribe") { request, _ in try await unsubscribe(request, confirmed: false) },
             Route(method: .post, path: "/v1/unsubscribe") { request, _ in try await unsubscribe(request, confirmed: true) },
+            Route(method: .post, path: "/v1/receipts") { request, context in try await postReceipt(request, context) },
+            Route(method: .post, path: "/v1/receipts/bounces") { request, context in try await postBounce(request, context) },
+            Route(method: .post, path: "/v1/receipts/twilio") { request, context in try await postTwilio(request, context) },
+            Route(method: .post, path: "/v1/receipts/messenger") { request, context in try await postMessenger(request, context) },
+            Route(method: .get, path: "/v1/receipts/messenger") { request, _ in try verifyMessenger(request) },
+            Route(method: .get, path: "/v1/suppressions") { request, context in try suppressions(request, context) },
+            Route(method: .delete, path: "/v1/suppressions/:channel/:address") { request, context in
+                try await liftSuppression(request, context)
+            },
             Route(method: .get, path: "/metrics") { _, _ in try metrics() },
             Route(method: .get, path: "/healthz") { _, _ in try json(["status": "ok"]) },
             Route(method: .get, path: "/readyz") { _, _ in try readiness() },

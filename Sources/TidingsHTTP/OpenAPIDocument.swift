@@ -101,7 +101,7 @@ paths:
         - name: state
           in: query
           required: false
-          schema: {type: string, enum: [pending, sending, sent, retrying, dead, suppressed, skipped, parked]}
+          schema: {type: string, enum: [pending, sending, sent, delivered, bounced, retrying, dead, suppressed, skipped, parked]}
         - {$ref: '#/components/parameters/Limit'}
         - {$ref: '#/components/parameters/After'}
       responses:
@@ -134,6 +134,144 @@ paths:
         '403': {$ref: '#/components/responses/Problem'}
         '404': {$ref: '#/components/responses/Problem'}
         '409': {$ref: '#/components/responses/Problem'}
+  /v1/receipts:
+    post:
+      summary: A delivery receipt signed per Standard Webhooks with receipts.secret (webhook-id, webhook-timestamp, webhook-signature)
+      operationId: postReceipt
+      security: []
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [key, status]
+              properties:
+                key: {type: string, description: The message key}
+                status: {type: string, enum: [delivered, bounced, complained, failed]}
+                kind: {type: string, enum: [hard, soft], description: For a bounce; hard when absent}
+                reason: {type: string}
+      responses:
+        '200': {$ref: '#/components/responses/Receipt'}
+        '400': {$ref: '#/components/responses/Problem'}
+        '403': {$ref: '#/components/responses/Problem'}
+        '404': {$ref: '#/components/responses/Problem'}
+        '408': {$ref: '#/components/responses/Problem'}
+        '413': {$ref: '#/components/responses/Problem'}
+        '503': {$ref: '#/components/responses/Problem'}
+  /v1/receipts/bounces:
+    post:
+      summary: An RFC 3464 bounce or RFC 5965 complaint as the mail system wrote it, from the shop's inbound mail (scope ingest)
+      operationId: postBounce
+      requestBody:
+        required: true
+        description: The report as the mail system wrote it; any Content-Type is taken (message/rfc822, multipart/report)
+        content:
+          application/octet-stream: {schema: {type: string, format: binary}}
+      responses:
+        '200': {$ref: '#/components/responses/Receipt'}
+        '400': {$ref: '#/components/responses/Problem'}
+        '401': {$ref: '#/components/responses/Problem'}
+        '403': {$ref: '#/components/responses/Problem'}
+        '404': {$ref: '#/components/responses/Problem'}
+        '408': {$ref: '#/components/responses/Problem'}
+        '413': {$ref: '#/components/responses/Problem'}
+        '503': {$ref: '#/components/responses/Problem'}
+  /v1/receipts/twilio:
+    post:
+      summary: Twilio's status callback to the StatusCallback Tidings sent (checked with X-Twilio-Signature)
+      operationId: postTwilioReceipt
+      security: []
+      parameters:
+        - {name: key, in: query, required: false, schema: {type: string}, description: The message key, as Tidings put it in the callback URL}
+      requestBody:
+        required: true
+        content:
+          application/x-www-form-urlencoded: {schema: {type: object, additionalProperties: {type: string}}}
+      responses:
+        '200': {$ref: '#/components/responses/Receipt'}
+        '400': {$ref: '#/components/responses/Problem'}
+        '403': {$ref: '#/components/responses/Problem'}
+        '404': {$ref: '#/components/responses/Problem'}
+        '408': {$ref: '#/components/responses/Problem'}
+        '413': {$ref: '#/components/responses/Problem'}
+        '503': {$ref: '#/components/responses/Problem'}
+  /v1/receipts/messenger:
+    get:
+      summary: Meta's webhook subscription check (hub.verify_token against messenger.webhook.verify_token)
+      operationId: verifyMessengerWebhook
+      security: []
+      parameters:
+        - {name: hub.mode, in: query, required: false, schema: {type: string}}
+        - {name: hub.verify_token, in: query, required: false, schema: {type: string}}
+        - {name: hub.challenge, in: query, required: false, schema: {type: string}}
+      responses:
+        '200': {description: The challenge, echoed, content: {text/plain: {schema: {type: string}}}}
+        '403': {$ref: '#/components/responses/Problem'}
+        '404': {$ref: '#/components/responses/Problem'}
+    post:
+      summary: Messenger delivery and read notifications (checked with X-Hub-Signature-256)
+      operationId: postMessengerReceipt
+      security: []
+      requestBody:
+        required: true
+        content:
+          application/json: {schema: {type: object}}
+      responses:
+        '200': {$ref: '#/components/responses/Receipt'}
+        '400': {$ref: '#/components/responses/Problem'}
+        '403': {$ref: '#/components/responses/Problem'}
+        '404': {$ref: '#/components/responses/Problem'}
+        '408': {$ref: '#/components/responses/Problem'}
+        '413': {$ref: '#/components/responses/Problem'}
+        '503': {$ref: '#/components/responses/Problem'}
+  /v1/suppressions:
+    get:
+      summary: Addresses closed by a hard bounce or a spam complaint (scope read)
+      operationId: listSuppressions
+      parameters:
+        - {name: channel, in: query, required: false, schema: {type: string, enum: [email, sms, messenger]}}
+      responses:
+        '200':
+          description: The suppressed addresses
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [suppressions]
+                properties:
+                  suppressions:
+                    type: array
+                    items:
+                      type: object
+                      required: [customer_id, channel, address, reason, since]
+                      properties:
+                        customer_id: {type: string}
+                        channel: {type: string}
+                        address: {type: string}
+                        reason: {type: string, enum: [bounced, complained]}
+                        since: {type: string, format: date-time}
+                        detail: {type: string}
+                        message_key: {type: string}
+        '400': {$ref: '#/components/responses/Problem'}
+        '401': {$ref: '#/components/responses/Problem'}
+        '403': {$ref: '#/components/responses/Problem'}
+  /v1/suppressions/{channel}/{address}:
+    delete:
+      summary: Lift an address's suppression, recorded as an event (scope admin)
+      operationId: liftSuppression
+      parameters:
+        - {name: channel, in: path, required: true, schema: {type: string, enum: [email, sms, messenger]}}
+        - {name: address, in: path, required: true, schema: {type: string}}
+      responses:
+        '200':
+          description: Lifted for this many customers
+          content: {application/json: {schema: {type: object, required: [lifted], properties: {lifted: {type: integer}}}}}
+        '400': {$ref: '#/components/responses/Problem'}
+        '401': {$ref: '#/components/responses/Problem'}
+        '403': {$ref: '#/components/responses/Problem'}
+        '404': {$ref: '#/components/responses/Problem'}
+        '503': {$ref: '#/components/responses/Problem'}
   /metrics:
     get:
       summary: Prometheus metrics
@@ -205,6 +343,11 @@ components:
     Limit: {name: limit, in: query, required: false, schema: {type: integer, minimum: 1, maximum: 500, default: 50}}
     After: {name: after, in: query, required: false, schema: {type: integer, format: int64, minimum: 0, maximum: 9223372036854775807}}
   responses:
+    Receipt:
+      description: Whether the receipt was recorded (false for one already stored, or one that says nothing final)
+      content:
+        application/json:
+          schema: {type: object, required: [recorded], properties: {recorded: {type: boolean}, events: {type: integer}, reason: {type: string}}}
     Problem:
       description: An RFC 9457 problem document
       content:
@@ -582,7 +725,7 @@ components:
         subject_id: {type: [string, 'null']}
         channel: {type: [string, 'null']}
         recipient: {type: [string, 'null']}
-        state: {type: string, enum: [pending, sending, sent, retrying, dead, suppressed, skipped, parked]}
+        state: {type: string, enum: [pending, sending, sent, delivered, bounced, retrying, dead, suppressed, skipped, parked]}
         attempts: {type: integer}
         created_at: {type: string, format: date-time}
         sent_at: {type: [string, 'null'], format: date-time}

@@ -13,6 +13,8 @@ enum StatusPage {
         var atRisk: [Risk]
         /// Quarantined events: ids and types only, never the reasons (they may quote event data).
         var quarantined: [HeldEvent] = []
+        /// What receipts said, per channel and workflow (empty until a provider reports).
+        var delivery: [DeliveryRate] = []
     }
 
     /// A promise about to be broken, or already broken.
@@ -59,6 +61,7 @@ enum StatusPage {
         html += table(id: "outbox", ["State", "Messages", "By channel"], MessageState.allCases.map { state in
             [Cell(state.rawValue), Cell("\(status.count(state))"), Cell(status.byChannel(state))]
         })
+        html += deliveryTable(snapshot.delivery)
         html += "<h2>Dead messages</h2>\n"
         if snapshot.dead.isEmpty {
             html += "<p id=\"dead\">No dead messages.</p>\n"
@@ -121,6 +124,18 @@ enum StatusPage {
             kind = "failed"
         }
         return prefix + kind
+    }
+
+    /// Delivered of what receipts spoke about, per channel and workflow: acceptance by a server
+    /// is not arrival.
+    static func deliveryTable(_ rates: [DeliveryRate]) -> String {
+        guard !rates.isEmpty else { return "" }
+        return "<h2>Delivery</h2>\n" + table(id: "delivery", ["Channel", "Workflow", "Delivered", "Bounced or failed", "Complaints", "Not heard of yet", "Delivery rate"],
+                                             rates.map { rate in
+            [Cell(rate.channel), Cell(rate.workflow), Cell("\(rate.delivered)"), Cell("\(rate.bounced)", class: rate.bounced > 0 ? "bad" : ""),
+             Cell("\(rate.complained)", class: rate.complained > 0 ? "bad" : ""), Cell("\(rate.sent)"),
+             Cell(rate.rate.map { String(format: "%.1f%%", $0 * 100) } ?? "-")]
+        })
     }
 
     /// A table cell's text (escaped when written) and CSS class.

@@ -24,7 +24,7 @@ struct ModelTable<Model: JSONModel & Sendable>: Sendable {
 }
 
 extension ModelTable where Model == Customer {
-    static let customers = ModelTable(name: "customers", columns: [], values: { _ in [] })
+    static let customers = ModelTable(name: "customers", columns: ["suppressed"], values: { [$0.suppressed.count] })
 }
 
 extension ModelTable where Model == Order {

@@ -144,6 +144,9 @@ struct PipelineRun {
             break
         }
         models.put(projection, position: stored.position)
+        if let receipt = projection.receipt {
+            try receive(receipt, stored, customer: projection.customer ?? models.customers.get(receipt.customerID))
+        }
         try place(projection.intents, stored)
         for action in projection.timers where try timers.apply(action, position: stored.position) {
             batch.timersScheduled += 1

@@ -249,6 +249,31 @@ enum Schema {
                 CREATE INDEX messages_withdrawn ON messages (claimed_by) WHERE claimed_from = 'withdrawn';
                 """)
         }
+        migrator.registerMigration("v11: delivery receipts, suppressed addresses") { db in
+            try db.execute(sql: """
+                -- How many addresses the customer has suppressed (the list is in the document).
+                ALTER TABLE customers ADD COLUMN suppressed INTEGER NOT NULL DEFAULT 0;
+                CREATE INDEX customers_suppressed ON customers (id) WHERE suppressed > 0;
+                -- What providers reported after accepting a message, one row per receipt event.
+                CREATE TABLE message_receipts (
+                    message_id INTEGER NOT NULL REFERENCES messages (id),
+                    event_position INTEGER NOT NULL,
+                    at REAL NOT NULL,
+                    channel TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    kind TEXT,
+                    provider TEXT NOT NULL,
+                    detail TEXT,
+                    PRIMARY KEY (message_id, event_position)
+                ) WITHOUT ROWID;
+                -- Delivered and bounced messages have ended too (`Retention.endedStates`).
+                DROP INDEX messages_retained;
+                CREATE INDEX messages_retained ON messages (updated_at)
+                    WHERE erased_at IS NULL AND state IN ('sent', 'delivered', 'bounced', 'suppressed', 'skipped');
+                -- Messenger receipts name the recipient and a time, not a message.
+                CREATE INDEX messages_by_recipient ON messages (recipient, channel) WHERE state = 'sent';
+                """)
+        }
         return migrator
     }
 

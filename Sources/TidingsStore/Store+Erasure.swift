@@ -176,6 +176,8 @@ extension Store {
             """, arguments: [customerID, PersonalData.erasedRecipient, PersonalData.unsentReason, at])
         try db.execute(sql: "UPDATE message_attempts SET detail = NULL WHERE message_id IN (SELECT id FROM messages WHERE customer_id = ?)",
                        arguments: [customerID])
+        try db.execute(sql: "UPDATE message_receipts SET detail = NULL WHERE message_id IN (SELECT id FROM messages WHERE customer_id = ?)",
+                       arguments: [customerID])
         return ForgetSummary(position: 0, orders: orders.count, tickets: tickets.count, messages: keys.count, unsent: unsent, keys: keys,
                              orderIDs: orders, ticketIDs: tickets)
     }

@@ -10,7 +10,7 @@ struct Tidings: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tidings",
         abstract: "Turns a shop's order and ticket events into timely customer messages.",
-        subcommands: [Serve.self, Append.self, Status.self, Deliveries.self, Events.self, Endpoints.self, Clock.self, Rebuild.self, ReplayCommand.self, PreviewCommand.self, Forget.self, Check.self])
+        subcommands: [Serve.self, Append.self, Status.self, Deliveries.self, Events.self, Endpoints.self, Clock.self, Rebuild.self, ReplayCommand.self, PreviewCommand.self, Forget.self, Suppressions.self, Check.self])
 }
 
 /// The `--config` option every command shares.

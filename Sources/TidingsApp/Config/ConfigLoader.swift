@@ -89,6 +89,12 @@ struct Settings {
         }
         config.http = try httpSettings()
         config.http.unsubscribe = config.emailOptions.unsubscribe
+        config.http.receipts = try receiptSettings(channels: config.channels)
+        if let base = config.http.receipts.publicURL, case .webhook(var sms)? = config.channels[.sms]?.route, sms.preset == .twilio {
+            // Twilio reports each message's fate to the URL it was sent with.
+            sms.statusCallback = base + "/twilio"
+            config.channels[.sms]?.route = .webhook(sms)
+        }
         return config
     }
 

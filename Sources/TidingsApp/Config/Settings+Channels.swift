@@ -99,14 +99,8 @@ extension Settings {
         if preset == .twilio, from == nil {
             throw ConfigError(.missingValue, "\(prefix).from must be the Twilio sender number (E.164) for the twilio preset")
         }
-        var secrets: [WebhookSignature.Secret] = []
-        if let raw = try secret("\(prefix).secret") {
-            for part in raw.split(whereSeparator: { $0 == " " || $0 == "," || $0 == "\n" }) {
-                guard let parsed = WebhookSignature.Secret(String(part)) else {
-                    throw ConfigError(.invalidValue, "\(prefix).secret must be one or more whsec_<base64> secrets separated by spaces; one of them is not")
-                }
-                secrets.append(parsed)
-            }
+        let secrets = try signingSecrets("\(prefix).secret")
+        if !secrets.isEmpty {
             if preset != .generic {
                 throw ConfigError(.invalidValue, "\(prefix).secret signs generic webhooks only; the \(preset.rawValue) preset authenticates with its own credentials")
             }
@@ -115,5 +109,17 @@ extension Settings {
             preset: preset, url: url, from: from, username: text("\(prefix).username"), password: try secret("\(prefix).password"),
             token: try secret("\(prefix).token"), signingSecrets: secrets, concurrency: concurrency,
             timeoutSeconds: try number("\(prefix).timeout_seconds", default: 10, range: 1...600))
+    }
+
+    /// Standard Webhooks `whsec_<base64>` secrets, separated by spaces: every one signs (or
+    /// verifies), so a secret can be rotated without a gap.
+    func signingSecrets(_ key: String) throws -> [WebhookSignature.Secret] {
+        guard let raw = try secret(key) else { return [] }
+        return try raw.split(whereSeparator: { $0 == " " || $0 == "," || $0 == "\n" }).map { part in
+            guard let parsed = WebhookSignature.Secret(String(part)) else {
+                throw ConfigError(.invalidValue, "\(key) must be one or more whsec_<base64> secrets separated by spaces; one of them is not")
+            }
+            return parsed
+        }
     }
 }

@@ -130,6 +130,14 @@ public final class PipelineService: Service {
         for (channel, count) in batch.suppressedByChannel {
             Counter(label: "tidings_messages_suppressed_total", dimensions: [("channel", channel.rawValue)]).increment(by: count)
         }
+        for (tally, count) in batch.receipts {
+            Counter(label: "tidings_receipts_total", dimensions: [
+                ("channel", tally.channel.rawValue), ("workflow", tally.workflow), ("status", tally.status.rawValue),
+            ]).increment(by: count)
+        }
+        if batch.receiptsUnmatched > 0 {
+            logger.notice("receipts for messages the outbox no longer holds: kept in the log only", metadata: ["count": "\(batch.receiptsUnmatched)"])
+        }
         if batch.parked > 0 { Counter(label: "tidings_messages_parked_total").increment(by: batch.parked) }
         if batch.skipped > 0 { Counter(label: "tidings_messages_skipped_total", dimensions: [("reason", "workflow")]).increment(by: batch.skipped) }
         if batch.parkedExpired > 0 {

@@ -162,6 +162,11 @@ public enum EventCatalogue {
         FieldRule("preferences", .fields(preferences)),
     ]
     static let note: [FieldRule] = [FieldRule("by", .string), FieldRule("note", .string)]
+    /// A delivery receipt (`Receipt`), recorded by Tidings' receipt endpoints; the subject is the message key.
+    static let receipt = EventSchema(entity: "message", fields: [
+        FieldRule("customer_id", .string, required: true), FieldRule("channel", .oneOf(Channel.allCases.map(\.rawValue)), required: true),
+        FieldRule("provider", .string), FieldRule("kind", .oneOf(["hard", "soft"])), FieldRule("address", .string), FieldRule("reason", .string),
+    ])
 
     public static let schemas: [String: EventSchema] = [
         "customer.registered": EventSchema(entity: "customer", fields: customerFields),
@@ -209,6 +214,10 @@ public enum EventCatalogue {
         "ticket.escalated": EventSchema(entity: "ticket", fields: note),
         "ticket.resolved": EventSchema(entity: "ticket", fields: note),
         "ticket.reopened": EventSchema(entity: "ticket", fields: note),
+        "message.delivered": receipt, "message.bounced": receipt, "message.complained": receipt, "message.failed": receipt,
+        Suppression.liftedType: EventSchema(entity: "customer", fields: [
+            FieldRule("channel", .oneOf(Channel.customerChannels.map(\.rawValue)), required: true), FieldRule("address", .string, required: true),
+        ]),
         "order.dispatch_overdue": EventSchema(entity: "order", fields: []),
         "order.delivery_overdue": EventSchema(entity: "order", fields: []),
         "ticket.response_overdue": EventSchema(entity: "ticket", fields: []),

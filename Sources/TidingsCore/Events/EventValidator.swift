@@ -90,6 +90,10 @@ public enum EventValidator {
                     """))
             }
         }
+        // The ids in data become keys in the store, as the subject does.
+        for field in ["customer_id", "order_id"] where data[field]?.stringValue?.unicodeScalars.contains(where: isControl) == true {
+            issues.append(FieldIssue(field: "data.\(field)", message: "must not contain control characters (such as NUL, a line break or ESC): it names a customer or an order"))
+        }
         if let type, let schema = EventCatalogue.schema(for: type) {
             if schema.needsSubject && subject == nil {
                 issues.append(FieldIssue(field: "subject", message: "is required for \(type): it names the \(schema.entity) the event is about"))
@@ -127,6 +131,12 @@ public enum EventValidator {
         }
         if event.type == UnsubscribeLinks.eventType {
             return FieldIssue(field: "type", message: "\(event.type) is recorded by one-click unsubscribe only; send customer.updated with preferences.opt_out")
+        }
+        if Receipt.types.contains(event.type) {
+            return FieldIssue(field: "type", message: "\(event.type) is recorded by Tidings' receipt endpoints only (/v1/receipts/…)")
+        }
+        if event.type == Suppression.liftedType {
+            return FieldIssue(field: "type", message: "\(event.type) is recorded by `tidings suppressions remove` only")
         }
         if event.type == PersonalData.forgottenType {
             return FieldIssue(field: "type", message: "\(event.type) is recorded by `tidings forget` only; run that to erase a customer")

@@ -44,6 +44,10 @@ public enum MessageState: String, Sendable, Hashable, CaseIterable, Codable {
     case suppressed
     /// Never sendable: no usable channel, or the customer opted out. Kept for the history.
     case skipped
+    /// Its provider reported that it reached the customer (`Receipt`).
+    case delivered
+    /// Its provider reported that it did not arrive, and there was no other channel to try.
+    case bounced
     /// Waiting for its customer to become known (their registration may come from another
     /// producer, after the order); `due_at` is when waiting ends and it is skipped instead.
     case parked
@@ -61,5 +65,8 @@ public enum MessageState: String, Sendable, Hashable, CaseIterable, Codable {
     /// A message in one of these was delivered or is on its way to be: the only kind that may
     /// make another one redundant (a message is suppressed or skipped only because of one that
     /// was, or will be, delivered).
-    public static let deliveredOrUnderway: [MessageState] = [.sent, .sending, .pending, .retrying]
+    public static let deliveredOrUnderway: [MessageState] = [.sent, .delivered, .sending, .pending, .retrying]
+
+    /// Accepted by its server: a receipt can still say what became of it.
+    public static let accepted: [MessageState] = [.sent, .delivered]
 }

@@ -35,6 +35,8 @@ public struct Projection: Sendable {
     public var created: String?
     /// A customer event: the messages parked for this customer can be routed now.
     public var customerKnown: Customer?
+    /// A delivery receipt: the store moves its message on (`OutboxStateMachine.receive`).
+    public var receipt: Receipt?
 
     public init(outcome: Outcome = .applied) {
         self.outcome = outcome
@@ -64,7 +66,14 @@ public struct Projector: Sendable {
         }
         var projection = Projection()
         var affected = (customer: Customer?.none, order: Order?.none, ticket: Ticket?.none)
-        if let subject = event.subject {
+        if let receipt = Receipt(event) {
+            // A receipt moves its message on (the store's part) and may close an address.
+            projection.receipt = receipt
+            if let customer = try models.customer(receipt.customerID) {
+                affected.customer = Reducers.customer(customer, stored)
+                if affected.customer != customer { projection.customer = affected.customer }
+            }
+        } else if let subject = event.subject {
             if event.type.hasPrefix("customer.") {
                 affected.customer = Reducers.customer(try models.customer(subject), stored)
                 projection.customer = affected.customer

@@ -44,6 +44,10 @@ public enum PersonalData {
         "customer.updated": Rule(fields: customerFields),
         "order.placed": Rule(objects: ["shipping": ["region", "carrier"]]),
         "ticket.opened": Rule(fields: ["summary"]),
+        // A bounce's diagnostic often repeats the address.
+        "message.delivered": Rule(fields: ["address", "reason"]), "message.bounced": Rule(fields: ["address", "reason"]),
+        "message.complained": Rule(fields: ["address", "reason"]), "message.failed": Rule(fields: ["address", "reason"]),
+        Suppression.liftedType: Rule(fields: ["address"]),
     ]
 
     /// The customer whose key seals the event's personal fields; nil when it carries none.

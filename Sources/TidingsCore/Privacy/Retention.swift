@@ -4,7 +4,7 @@
 public enum Retention {
     /// Messages that will never be rendered again. A dead one can still be retried, so it keeps
     /// its context until it is sent or given up on for good.
-    public static let endedStates: [MessageState] = [.sent, .suppressed, .skipped]
+    public static let endedStates: [MessageState] = [.sent, .delivered, .bounced, .suppressed, .skipped]
     /// The shortest retention that can be set: a message may be retried or looked at for a while.
     public static let minimum: Double = 3_600
 }

@@ -15,6 +15,13 @@ extension Customer: JSONModel {
         timezone = try r.optionalString("timezone")
         registeredAt = try r.optionalDate("registeredAt")
         updatedAt = try r.optionalDate("updatedAt")
+        // Absent in documents written before receipts existed.
+        suppressed = try r.array("suppressed").map { item throws(ModelDecodingError) in
+            let s = try FieldReader(item, "customer.suppressed")
+            return Suppression(channel: try s.raw("channel", as: Channel.self), address: try s.string("address"),
+                               reason: try s.raw("reason", as: Suppression.Reason.self), detail: try s.optionalString("detail"),
+                               since: try s.date("since"), key: try s.optionalString("key"))
+        }
         if let preferences = r.present("preferences") {
             let p = try FieldReader(preferences, "customer.preferences")
             self.preferences.channels = try p.strings("channels").compactMap(Channel.init(rawValue:))
@@ -41,6 +48,16 @@ extension Customer: JSONModel {
         w.set("timezone", timezone)
         w.set("registeredAt", registeredAt)
         w.set("updatedAt", updatedAt)
+        w.set("suppressed", JSONValue.array(suppressed.map { s in
+            var f = FieldWriter()
+            f.set("channel", s.channel.rawValue)
+            f.set("address", s.address)
+            f.set("reason", s.reason.rawValue)
+            f.set("detail", s.detail)
+            f.set("since", s.since)
+            f.set("key", s.key)
+            return f.value
+        }))
         var p = FieldWriter()
         p.set("channels", strings: preferences.channels.map(\.rawValue))
         // Sorted, so the same preferences always write the same bytes.

@@ -17,6 +17,8 @@ public struct Customer: Codable, Sendable, Hashable {
     public var preferences: Preferences
     public var registeredAt: Date?
     public var updatedAt: Date?
+    /// Addresses closed by a hard bounce or a complaint (`Suppression`).
+    public var suppressed: [Suppression] = []
 
     public init(id: String) {
         self.id = id

@@ -12,6 +12,19 @@ public enum Reducers {
             customer.updatedAt = stored.effectiveTime
             return customer
         }
+        // Receipts and lifted suppressions change what may be used to reach the customer.
+        if let receipt = Receipt(event) {
+            guard var customer = current else { return current }
+            customer.apply(receipt, at: stored.effectiveTime)
+            return customer
+        }
+        if event.type == Suppression.liftedType {
+            guard var customer = current, let channel = event.data["channel"]?.stringValue.flatMap(Channel.init(rawValue:)),
+                  let address = event.data["address"]?.stringValue
+            else { return current }
+            customer.lift(channel: channel, address: address, at: stored.effectiveTime)
+            return customer
+        }
         guard event.type == "customer.registered" || event.type == "customer.updated", let id = event.subject else {
             return current
         }

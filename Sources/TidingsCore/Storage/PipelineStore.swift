@@ -25,6 +25,22 @@ public struct PipelineBatch: Sendable, Hashable {
     /// Events (or fan-out orders) set aside because they could not be applied, or because
     /// their order or ticket never came.
     public var quarantined: [HeldEvent.Note] = []
+    /// Receipts that moved a message on, by channel, workflow and what they said.
+    public var receipts: [ReceiptTally: Int] = [:]
+    /// Receipts for a key the outbox does not hold (a message erased meanwhile): history only.
+    public var receiptsUnmatched = 0
+
+    public struct ReceiptTally: Sendable, Hashable {
+        public var channel: Channel
+        public var workflow: String
+        public var status: Receipt.Status
+
+        public init(channel: Channel, workflow: String, status: Receipt.Status) {
+            self.channel = channel
+            self.workflow = workflow
+            self.status = status
+        }
+    }
 
     public var suppressed: Int { suppressedByChannel.values.reduce(0, +) }
 

@@ -1,6 +1,7 @@
 /// Picks the channels a message may use, in order: the workflow's list with `preferred`
 /// expanded to the customer's own order, keeping only channels the customer has an address
-/// for and, for SMS and messenger, consented to.
+/// for, whose address is not suppressed (`Suppression`) and, for SMS and messenger, that they
+/// consented to.
 public enum ChannelSelection {
     public struct Outcome: Sendable, Hashable {
         /// Usable channels, best first; the first is tried, the rest are fallbacks.
@@ -19,6 +20,11 @@ public enum ChannelSelection {
                 candidates.append(channel)
             }
         }
+        // A suppressed address (it bounced, or the customer complained) sends the message on to
+        // the customer's other consented channels, in their order, whatever the workflow listed.
+        if candidates.contains(where: { customer.suppression(on: $0) != nil }) {
+            candidates += customer.preferences.channels + Channel.customerChannels
+        }
         var usable: [Channel] = []
         var passedOver: [String] = []
         for channel in candidates where !usable.contains(channel) {
@@ -26,6 +32,8 @@ public enum ChannelSelection {
                 passedOver.append("\(channel.rawValue): channel off")
             } else if customer.address(on: channel)?.isEmpty ?? true {
                 passedOver.append("\(channel.rawValue): no address")
+            } else if let suppression = customer.suppression(on: channel) {
+                passedOver.append(suppression.note)
             } else if channel.needsConsent && !customer.preferences.consent.contains(channel) {
                 passedOver.append("\(channel.rawValue): no consent")
             } else {
@@ -33,5 +41,12 @@ public enum ChannelSelection {
             }
         }
         return Outcome(channels: usable, passedOver: Array(Set(passedOver)).sorted())
+    }
+
+    /// Where a message on a channel whose address was just suppressed can go instead, in order.
+    public static func routes(around channel: Channel, for customer: Customer, off: Set<Channel> = []) -> [Route] {
+        select([.fixed(channel)], for: customer, off: off).channels.compactMap { next in
+            customer.address(on: next).map { Route(channel: next, recipient: $0) }
+        }
     }
 }

@@ -13,15 +13,23 @@ public struct WorkflowEngine: Sendable {
     public var customerWait: TimeInterval
     /// Channels the shop does not use: never chosen, so a message goes on its next channel.
     public var channelsOff: Set<Channel>
+    /// The channels' retry schedules: a soft bounce is tried again by them.
+    public var retry: [Channel: RetryPolicy]
 
     public init(workflows: WorkflowSet, shop: ShopInfo, promises: ServicePromises = .standard, staffRecipient: String = "staff",
-                customerWait: TimeInterval = 3600, channelsOff: Set<Channel> = []) {
+                customerWait: TimeInterval = 3600, channelsOff: Set<Channel> = [], retry: [Channel: RetryPolicy] = [:]) {
         self.workflows = workflows
         self.shop = shop
         self.promises = promises
         self.staffRecipient = staffRecipient
         self.customerWait = customerWait
         self.channelsOff = channelsOff
+        self.retry = retry
+    }
+
+    /// The retry schedule of a channel, the default one when none was configured.
+    public func retryPolicy(_ channel: Channel) -> RetryPolicy {
+        retry[channel] ?? (channel == .email ? .email : .webhook)
     }
 
     /// `now` decides quiet hours; `scope` tells apart the messages one event sends about several
@@ -104,7 +112,8 @@ public struct WorkflowEngine: Sendable {
             intent.redundantIfToldSince = order.delayNoticePosition ?? 0
         }
         var selection = ChannelSelection.select(workflow.channels, for: customer, off: channelsOff)
-        if selection.channels.isEmpty, workflow.category.isEssential, !(customer.email ?? "").isEmpty, !channelsOff.contains(.email) {
+        if selection.channels.isEmpty, workflow.category.isEssential, !(customer.email ?? "").isEmpty, !channelsOff.contains(.email),
+           customer.suppression(on: .email) == nil {
             // Acknowledgements and order news always reach the customer somewhere.
             selection.channels = [.email]
         }

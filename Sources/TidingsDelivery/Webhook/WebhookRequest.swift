@@ -21,7 +21,9 @@ enum WebhookRequest {
             }
         case .twilio:
             headers = ["Content-Type: application/x-www-form-urlencoded", "I-Twilio-Idempotency-Token: \(message.key)"]
-            body = Array(formEncode([("To", message.recipient), ("From", settings.from ?? ""), ("Body", message.content.text)]).utf8)
+            var fields = [("To", message.recipient), ("From", settings.from ?? ""), ("Body", message.content.text)]
+            if let callback = settings.statusCallback { fields.append(("StatusCallback", "\(callback)?key=\(percentEncode(message.key))")) }
+            body = Array(formEncode(fields).utf8)
         case .chat:
             headers = ["Content-Type: application/json"]
             if let token = settings.token, !token.isEmpty { headers.append("Authorization: Bearer \(token)") }

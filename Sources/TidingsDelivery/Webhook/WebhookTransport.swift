@@ -24,6 +24,9 @@ public final class WebhookTransport: Transport {
         public var signingSecrets: [WebhookSignature.Secret]
         public var concurrency: Int
         public var timeoutSeconds: Int
+        /// Twilio: where to report the message's status (`receipts.url` + `/twilio`); each
+        /// message adds its key, so the callback names it.
+        public var statusCallback: String?
 
         public init(preset: Preset, url: String, from: String? = nil, username: String? = nil, password: String? = nil,
                     token: String? = nil, signingSecrets: [WebhookSignature.Secret] = [], concurrency: Int = 8, timeoutSeconds: Int = 10) {

@@ -19,6 +19,22 @@ public enum WebhookSignature {
         public var description: String { "whsec_…" }
     }
 
+    /// Whether a received webhook carries a `v1,` signature that one of the secrets made, and
+    /// its timestamp is within `tolerance` of now (a replayed old request is refused).
+    public static func verify(id: String, timestamp: String, signatures: String, body: some DataProtocol, secrets: [Secret], now: Date,
+                              tolerance: TimeInterval = 300) -> Bool {
+        guard let seconds = Int(timestamp), abs(now.timeIntervalSince1970 - Double(seconds)) <= tolerance else { return false }
+        var content = Data("\(id).\(seconds).".utf8)
+        content.append(contentsOf: body)
+        let presented = signatures.split(separator: " ").compactMap { entry -> Data? in
+            guard entry.hasPrefix("v1,") else { return nil }
+            return Data(base64Encoded: String(entry.dropFirst(3)))
+        }
+        return secrets.contains { secret in
+            presented.contains { HMAC<SHA256>.isValidAuthenticationCode($0, authenticating: content, using: secret.key) }
+        }
+    }
+
     /// The header value for a message: space-separated `v1,<signature>` entries.
     public static func sign(id: String, timestamp: Int, body: some DataProtocol, secrets: [Secret]) -> String {
         var content = Data("\(id).\(timestamp).".utf8)

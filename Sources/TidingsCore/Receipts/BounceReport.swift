@@ -1,0 +1,195 @@
+import Foundation
+
+/// What a mail system reported about an email Tidings sent, read from the report it mailed
+/// back: an RFC 3464 delivery status notification (`multipart/report;
+/// report-type=delivery-status`) or an RFC 5965 abuse report (`report-type=feedback-report`,
+/// a spam complaint). The email is found by the Message-ID in the returned headers, which
+/// Tidings made from the message key. Pure and total: any bytes give a report or an error.
+public struct BounceReport: Sendable, Hashable {
+    public struct Recipient: Sendable, Hashable {
+        /// `failed`, `delayed`, `delivered`, `relayed`, `expanded`.
+        public var action: String
+        /// The enhanced status code (`5.1.1`), when given.
+        public var status: String?
+        public var address: String?
+        public var diagnostic: String?
+    }
+
+    /// The Message-ID of the email the report is about, without its angle brackets.
+    public var messageID: String
+    /// Per recipient, for a delivery status notification; empty for a complaint.
+    public var recipients: [Recipient]
+    public var isComplaint: Bool
+
+    /// The message key: the Message-ID's left-hand side (`MIMEMessage.messageID`).
+    public var key: String {
+        messageID.split(separator: "@", maxSplits: 1).first.map(String.init) ?? messageID
+    }
+
+    public struct ParseError: Error, Sendable, CustomStringConvertible {
+        public var description: String
+    }
+
+    public static func parse(_ bytes: [UInt8]) throws(ParseError) -> BounceReport {
+        // Lines end in CRLF on the wire, LF once saved; a stray CR ends one too.
+        let text = String(decoding: bytes, as: UTF8.self).replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\r", with: "\n")
+        let (headers, body) = split(text)
+        guard let contentType = headers["content-type"], contentType.lowercased().hasPrefix("multipart/report") else {
+            throw ParseError(description: "not a multipart/report: send the bounce or complaint as the mail system wrote it (RFC 3464 or RFC 5965)")
+        }
+        guard let boundary = parameter("boundary", of: contentType), !boundary.isEmpty else {
+            throw ParseError(description: "the multipart/report has no boundary parameter")
+        }
+        var status: String?
+        var feedback: String?
+        var original: [String: String]?
+        for part in parts(of: body, boundary: boundary) {
+            let (partHeaders, partBody) = split(part)
+            let type = (partHeaders["content-type"] ?? "text/plain").lowercased()
+            let content = decoded(partBody, encoding: partHeaders["content-transfer-encoding"])
+            if type.hasPrefix("message/delivery-status") || type.hasPrefix("message/global-delivery-status") {
+                status = content
+            } else if type.hasPrefix("message/feedback-report") {
+                feedback = content
+            } else if type.hasPrefix("message/rfc822") || type.hasPrefix("text/rfc822-headers") || type.hasPrefix("message/global") {
+                original = split(content).headers
+            }
+        }
+        guard let original, let id = original["message-id"].flatMap(Self.messageID) else {
+            throw ParseError(description: "the report does not return the original headers with a Message-ID, so it names no message")
+        }
+        if feedback != nil {
+            return BounceReport(messageID: id, recipients: [], isComplaint: true)
+        }
+        guard let status else {
+            throw ParseError(description: "the multipart/report has neither a message/delivery-status nor a message/feedback-report part")
+        }
+        let recipients = fieldGroups(status).dropFirst().compactMap { group -> Recipient? in
+            guard let action = group["action"]?.lowercased() else { return nil }
+            let status = group["status"].map { String($0.prefix { !$0.isWhitespace }) }
+            return Recipient(action: action, status: status, address: group["final-recipient"].map(Self.address),
+                             diagnostic: group["diagnostic-code"])
+        }
+        guard !recipients.isEmpty else { throw ParseError(description: "the delivery status names no recipient with an Action") }
+        return BounceReport(messageID: id, recipients: recipients, isComplaint: false)
+    }
+
+    /// What the report says about the message, as a receipt: a complaint, a bounce (hard for
+    /// a permanent 5.x.x failure, soft for a 4.x.x one), or a delivery. Nil for what only
+    /// says the mail system is still trying (`delayed`) or passed it on (`relayed`).
+    public func receipt(for message: (customerID: String, recipient: String)) -> Receipt? {
+        func make(_ status: Receipt.Status, kind: Receipt.Kind? = nil, address: String?, reason: String?) -> Receipt {
+            Receipt(key: key, status: status, kind: kind, channel: .email, address: address ?? message.recipient, customerID: message.customerID,
+                    reason: reason, provider: isComplaint ? "arf" : "dsn")
+        }
+        if isComplaint { return make(.complained, address: nil, reason: "reported as spam") }
+        let mine = recipients.first { $0.address?.lowercased() == message.recipient.lowercased() } ?? recipients.first
+        guard let mine else { return nil }
+        let reason = [mine.status, mine.diagnostic].compactMap { $0 }.joined(separator: " ")
+        switch mine.action {
+        case "failed":
+            return make(.bounced, kind: mine.status?.hasPrefix("4") == true ? .soft : .hard, address: mine.address, reason: reason)
+        case "delivered":
+            return make(.delivered, address: mine.address, reason: nil)
+        default:
+            return nil
+        }
+    }
+
+    /// Headers (lower-cased names, folded lines joined, the first of a repeated name) and body.
+    /// One pass over the lines: a report is outside input, so nothing here may be quadratic.
+    static func split(_ text: String) -> (headers: [String: String], body: String) {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        let blank = lines.firstIndex { $0.allSatisfy { $0 == " " || $0 == "\t" } } ?? lines.endIndex
+        let body = blank < lines.endIndex ? lines[(blank + 1)...].joined(separator: "\n") : ""
+        return (fields(lines[..<blank]), body)
+    }
+
+    static func fields(_ lines: ArraySlice<Substring>) -> [String: String] {
+        var headers: [String: String] = [:]
+        var lastName: String?
+        for line in lines {
+            if let first = line.first, first == " " || first == "\t" {
+                if let lastName, let value = headers[lastName] { headers[lastName] = value + " " + line.trimmingCharacters(in: .whitespaces) }
+                continue
+            }
+            guard let colon = line.firstIndex(of: ":") else {
+                lastName = nil
+                continue
+            }
+            let name = line[..<colon].trimmingCharacters(in: .whitespaces).lowercased()
+            // Only the first of a name counts, and folded lines belong to it alone.
+            lastName = headers[name] == nil ? name : nil
+            if headers[name] == nil { headers[name] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces) }
+        }
+        return headers
+    }
+
+    /// The parts between `--boundary` lines (RFC 2046), the preamble and epilogue left out.
+    static func parts(of body: String, boundary: String) -> [String] {
+        var parts: [String] = []
+        var current: [Substring]?
+        for line in body.split(separator: "\n", omittingEmptySubsequences: false) {
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if trimmed == "--\(boundary)" || trimmed == "--\(boundary)--" {
+                if let current { parts.append(current.joined(separator: "\n")) }
+                if trimmed == "--\(boundary)--" { return parts }
+                current = []
+                continue
+            }
+            current?.append(line)
+        }
+        // No closing delimiter (a report cut short): what came after the last one still counts.
+        if let current, !current.isEmpty { parts.append(current.joined(separator: "\n")) }
+        return parts
+    }
+
+    /// The delivery status's groups of fields, separated by blank lines.
+    static func fieldGroups(_ text: String) -> [[String: String]] {
+        var groups: [[String: String]] = []
+        var lines: [Substring] = []
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) + [Substring("")] {
+            if line.allSatisfy({ $0 == " " || $0 == "\t" }) {
+                if !lines.isEmpty { groups.append(fields(lines[...])) }
+                lines = []
+            } else {
+                lines.append(line)
+            }
+        }
+        return groups
+    }
+
+    static func decoded(_ body: String, encoding: String?) -> String {
+        guard encoding?.lowercased().trimmingCharacters(in: .whitespaces) == "base64",
+              let data = Data(base64Encoded: body.filter { !$0.isWhitespace })
+        else { return body }
+        return String(decoding: data, as: UTF8.self).replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\r", with: "\n")
+    }
+
+    /// A header parameter (`boundary="abc"`), quotes removed.
+    static func parameter(_ name: String, of value: String) -> String? {
+        for piece in value.split(separator: ";").dropFirst() {
+            let pair = piece.split(separator: "=", maxSplits: 1)
+            guard pair.count == 2, pair[0].trimmingCharacters(in: .whitespaces).lowercased() == name else { continue }
+            return pair[1].trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+        }
+        return nil
+    }
+
+    /// `<id@host>` → `id@host`.
+    static func messageID(_ value: String) -> String? {
+        let trimmed = value.trimmingCharacters(in: .whitespaces)
+        guard let open = trimmed.firstIndex(of: "<"), let close = trimmed[open...].firstIndex(of: ">") else {
+            return trimmed.isEmpty || trimmed.contains(" ") ? nil : trimmed
+        }
+        let id = String(trimmed[trimmed.index(after: open)..<close])
+        return id.isEmpty ? nil : id
+    }
+
+    /// `rfc822; ann@example.com` → `ann@example.com`.
+    static func address(_ value: String) -> String {
+        let parts = value.split(separator: ";", maxSplits: 1)
+        return (parts.count == 2 ? parts[1] : parts[0]).trimmingCharacters(in: .whitespaces)
+            .trimmingCharacters(in: CharacterSet(charactersIn: "<>"))
+    }
+}

@@ -1,0 +1,42 @@
+import Crypto
+import Foundation
+
+/// Twilio's `X-Twilio-Signature`: base64 of HMAC-SHA1, keyed with the account's auth token,
+/// over the full URL Twilio requested followed by every POST parameter's name and value,
+/// sorted by name (and, for a repeated name, by value; a pair sent twice counts once, as in
+/// Twilio's own validators).
+public enum TwilioSignature {
+    public static func compute(url: String, parameters: [(String, String)], authToken: String) -> String {
+        var content = url
+        var seen: Set<[String]> = []
+        for (name, value) in parameters.sorted(by: { ($0.0, $0.1) < ($1.0, $1.1) }) where seen.insert([name, value]).inserted {
+            content += name + value
+        }
+        let mac = HMAC<Insecure.SHA1>.authenticationCode(for: Data(content.utf8), using: SymmetricKey(data: Data(authToken.utf8)))
+        return Data(mac).base64EncodedString()
+    }
+
+    /// Compared in constant time.
+    public static func verify(_ signature: String, url: String, parameters: [(String, String)], authToken: String) -> Bool {
+        guard let presented = Data(base64Encoded: signature) else { return false }
+        let expected = Data(base64Encoded: compute(url: url, parameters: parameters, authToken: authToken)) ?? Data()
+        return presented.count == expected.count && zip(presented, expected).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
+    }
+
+    /// `application/x-www-form-urlencoded` pairs, decoded (`+` is a space); nil when a `%`
+    /// escape is broken or the bytes are not UTF-8.
+    public static func formPairs(_ body: [UInt8]) -> [(String, String)]? {
+        var pairs: [(String, String)] = []
+        for field in body.split(separator: UInt8(ascii: "&")) where !field.isEmpty {
+            let parts = field.split(separator: UInt8(ascii: "="), maxSplits: 1, omittingEmptySubsequences: false)
+            guard let name = decode(parts[0]), let value = decode(parts.count > 1 ? parts[1] : []) else { return nil }
+            pairs.append((name, value))
+        }
+        return pairs
+    }
+
+    static func decode(_ bytes: ArraySlice<UInt8>) -> String? {
+        let text = String(decoding: bytes.map { $0 == UInt8(ascii: "+") ? UInt8(ascii: " ") : $0 }, as: UTF8.self)
+        return text.removingPercentEncoding
+    }
+}

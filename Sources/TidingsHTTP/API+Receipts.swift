@@ -1,0 +1,150 @@
+import Crypto
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import TidingsCore
+import TidingsStore
+
+extension API {
+    var receiptSettings: ReceiptSettings { environment.settings.receipts }
+
+    /// `POST /v1/receipts`: a receipt signed per Standard Webhooks with `receipts.secret`,
+    /// `{"key", "status", "kind"?, "reason"?}`. The webhook-id makes a resent receipt count once.
+    func postReceipt(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        guard !receiptSettings.secrets.isEmpty else { throw Self.notConfigured("receipts.secret") }
+        let body = try await collect(request)
+        let headers = request.headers
+        guard let id = headers[.webhookID], let timestamp = headers[.webhookTimestamp],
+              let signature = headers[.webhookSignature],
+              WebhookSignature.verify(id: id, timestamp: timestamp, signatures: signature, body: body, secrets: receiptSettings.secrets,
+                                      now: environment.clock(), tolerance: receiptSettings.tolerance)
+        else { throw refused(context, "generic", "the webhook-signature does not verify with receipts.secret, or the timestamp is stale") }
+        guard let payload = try? JSONValue.parse(body), let key = payload["key"]?.stringValue,
+              let status = payload["status"]?.stringValue.flatMap(Receipt.Status.init(rawValue:))
+        else {
+            throw Problem(.badRequest, "Bad Request", detail: "send {\"key\": <message key>, \"status\": delivered|bounced|complained|failed, \"kind\": hard|soft, \"reason\": …}")
+        }
+        let kind = try payload["kind"].map { value throws(Problem) -> Receipt.Kind in
+            guard let kind = value.stringValue.flatMap(Receipt.Kind.init(rawValue:)) else {
+                throw Problem(.badRequest, "Bad Request", detail: "kind must be hard or soft")
+            }
+            return kind
+        }
+        let target = try self.target(key, context, provider: "generic")
+        let receipt = Receipt(key: key, status: status, kind: kind, channel: target.channel, address: target.recipient,
+                              customerID: target.customerID, reason: payload["reason"]?.stringValue, provider: "generic")
+        return try await record([receipt.event(id: "generic-\(id)", at: environment.clock())])
+    }
+
+    /// `POST /v1/receipts/bounces`: an RFC 3464 bounce or RFC 5965 complaint, as the mail
+    /// system wrote it, forwarded by the shop's inbound mail (a bearer token with ingest).
+    func postBounce(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        _ = try tokens.authorize(request, .ingest)
+        let body = try await collect(request)
+        let report: BounceReport
+        do { report = try BounceReport.parse(body) } catch {
+            throw Problem(.badRequest, "Bad Request", detail: error.description)
+        }
+        let target = try self.target(report.key, context, provider: "dsn")
+        guard target.channel == .email, let receipt = report.receipt(for: (target.customerID, target.recipient)) else {
+            return try json(["recorded": false, "reason": "the report says the mail system is still trying, or passed it on: nothing to record"])
+        }
+        let id = "dsn-" + Self.digest(body)
+        return try await record([receipt.event(id: id, at: environment.clock())])
+    }
+
+    /// `POST /v1/receipts/twilio?key=…`: Twilio's status callback, the URL Tidings gave as
+    /// `StatusCallback`, checked with `X-Twilio-Signature` and the auth token.
+    func postTwilio(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        guard let token = receiptSettings.twilioAuthToken, let base = receiptSettings.publicURL else {
+            throw Self.notConfigured("receipts.url and the twilio preset's sms.password")
+        }
+        let body = try await collect(request)
+        let url = base + "/twilio" + (request.uri.query.map { "?" + $0 } ?? "")
+        guard let pairs = TwilioSignature.formPairs(body), let signature = request.headers[.twilioSignature],
+              TwilioSignature.verify(signature, url: url, parameters: pairs, authToken: token)
+        else { throw refused(context, "twilio", "the X-Twilio-Signature does not verify for \(url)") }
+        guard let key = request.uri.queryParameters.get("key") else {
+            throw Problem(.badRequest, "Bad Request", detail: "the callback URL has no key: Tidings adds ?key= to the StatusCallback it sends")
+        }
+        let target = try self.target(key, context, provider: "twilio")
+        guard let receipt = TwilioStatus.receipt(pairs, key: key, customerID: target.customerID) else {
+            return try json(["recorded": false, "reason": "not a final status"])
+        }
+        let sid = pairs.first { $0.0 == "MessageSid" || $0.0 == "SmsSid" }?.1 ?? Self.digest(body)
+        let status = pairs.first { $0.0 == "MessageStatus" || $0.0 == "SmsStatus" }?.1 ?? ""
+        return try await record([receipt.event(id: "twilio-\(sid)-\(status)", at: environment.clock())])
+    }
+
+    /// `POST /v1/receipts/messenger`: Messenger's delivery and read notifications, checked with
+    /// `X-Hub-Signature-256` and the app secret.
+    func postMessenger(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        guard let secret = receiptSettings.messengerAppSecret else { throw Self.notConfigured("messenger.app_secret") }
+        let body = try await collect(request)
+        guard let signature = request.headers[.hubSignature], HubSignature.verify(signature, body: body, appSecret: secret)
+        else { throw refused(context, "messenger", "the X-Hub-Signature-256 does not verify with messenger.app_secret") }
+        guard let payload = try? JSONValue.parse(body) else { throw Problem(.badRequest, "Bad Request", detail: "the body is not JSON") }
+        var events: [CloudEvent] = []
+        for notice in MessengerDelivery.notifications(in: payload) {
+            for target in try store.messengerSent(to: notice.recipient, before: notice.watermark) {
+                let receipt = Receipt(key: target.key, status: .delivered, channel: .messenger, address: target.recipient,
+                                      customerID: target.customerID, reason: nil, provider: "messenger")
+                events.append(receipt.event(id: "messenger-\(target.key)", at: environment.clock()))
+            }
+        }
+        guard !events.isEmpty else { return try json(["recorded": false, "reason": "no message sent before the watermark awaits a receipt"]) }
+        return try await record(events)
+    }
+
+    /// `GET /v1/receipts/messenger`: Meta's subscription check echoes `hub.challenge` when
+    /// `hub.verify_token` is `messenger.verify_token`.
+    func verifyMessenger(_ request: Request) throws -> Response {
+        let query = request.uri.queryParameters
+        guard let expected = receiptSettings.messengerVerifyToken else { throw Self.notConfigured("messenger.verify_token") }
+        guard query.get("hub.mode") == "subscribe", let token = query.get("hub.verify_token"),
+              Data(SHA256.hash(data: Data(token.utf8))) == Data(SHA256.hash(data: Data(expected.utf8))),
+              let challenge = query.get("hub.challenge")
+        else { throw Problem(.forbidden, "Forbidden", detail: "hub.verify_token does not match messenger.verify_token") }
+        return Response(status: .ok, headers: [.contentType: "text/plain"], body: ResponseBody(byteBuffer: ByteBuffer(string: challenge)))
+    }
+
+    /// The message a receipt names; an unknown key is refused and logged, never recorded.
+    func target(_ key: String, _ context: BasicRequestContext, provider: String) throws -> ReceiptTarget {
+        guard let target = try store.receiptTarget(key: key) else {
+            context.logger.notice("receipt refused: no such message", metadata: ["provider": "\(provider)", "key": "\(key.prefix(120))"])
+            throw Problem(.notFound, "Not Found", detail: "no message has the key \(key.prefix(120)): a receipt must name a message Tidings sent")
+        }
+        return target
+    }
+
+    func refused(_ context: BasicRequestContext, _ provider: String, _ why: String) -> Problem {
+        context.logger.warning("receipt refused: forged or unsigned", metadata: ["provider": "\(provider)"])
+        return Problem(.forbidden, "Forbidden", detail: why)
+    }
+
+    func record(_ events: [CloudEvent]) async throws -> Response {
+        let result = try await environment.commit.append(events)
+        // A forgotten customer's receipts are not kept: there is nobody left to tell.
+        if result.refusal != nil { return try json(["recorded": false, "reason": "the customer was forgotten"]) }
+        guard result.stagedElsewhere == 0 else { throw Self.stagedElsewhere(result) }
+        return try json(["recorded": .bool(result.appended > 0), "events": .number(Double(events.count))])
+    }
+
+    static func notConfigured(_ what: String) -> Problem {
+        Problem(.notFound, "Not Found", detail: "this receipt endpoint is not configured here (\(what))")
+    }
+
+    static func digest(_ body: [UInt8]) -> String {
+        SHA256.hash(data: body).prefix(16).map { String(format: "%02x", $0) }.joined()
+    }
+}
+
+extension HTTPField.Name {
+    // Valid field names, spelled out: the initialiser fails only for an invalid one.
+    static let webhookID = Self("webhook-id")!
+    static let webhookTimestamp = Self("webhook-timestamp")!
+    static let webhookSignature = Self("webhook-signature")!
+    static let twilioSignature = Self("x-twilio-signature")!
+    static let hubSignature = Self("x-hub-signature-256")!
+}

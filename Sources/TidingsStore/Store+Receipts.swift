@@ -1,0 +1,112 @@
+import Foundation
+import GRDB
+import TidingsCore
+
+/// The message a receipt is about, as a receipt endpoint needs it: whose it is and where it went.
+public struct ReceiptTarget: Sendable, Hashable {
+    public var key: String
+    public var customerID: String
+    public var channel: Channel
+    public var recipient: String
+    public var state: MessageState
+}
+
+/// A suppressed address and whose it is.
+public struct SuppressedAddress: Sendable, Hashable {
+    public var customerID: String
+    public var suppression: Suppression
+}
+
+/// Accepted messages and what their receipts said, per channel and workflow.
+public struct DeliveryRate: Sendable, Hashable {
+    public var channel: String
+    public var workflow: String
+    /// Accepted by the server and not heard of since.
+    public var sent: Int
+    public var delivered: Int
+    public var bounced: Int
+    public var complained: Int
+
+    /// Delivered of those a receipt has spoken about; nil before any receipt.
+    public var rate: Double? {
+        let heard = delivered + bounced
+        return heard == 0 ? nil : Double(delivered) / Double(heard)
+    }
+}
+
+extension Store {
+    public func receiptTarget(key: String) throws -> ReceiptTarget? {
+        try read("looking up message \(key)") { db in
+            try Row.fetchOne(db, sql: "SELECT key, customer_id, channel, recipient, state FROM messages WHERE key = ?", arguments: [key])
+                .flatMap(Self.target)
+        }
+    }
+
+    /// Messenger messages to a person accepted by the Send API at or before `watermark` and not
+    /// yet known as delivered (a delivery notification covers everything before its watermark).
+    public func messengerSent(to recipient: String, before watermark: Date, limit: Int = 1_000) throws -> [ReceiptTarget] {
+        try read("looking up messenger messages") { db in
+            try Row.fetchAll(db, sql: """
+                SELECT key, customer_id, channel, recipient, state FROM messages
+                WHERE recipient = ? AND channel = '\(Channel.messenger.rawValue)' AND state = '\(MessageState.sent.rawValue)' AND sent_at <= ?
+                ORDER BY id LIMIT ?
+                """, arguments: [recipient, watermark.timeIntervalSince1970, limit]).compactMap(Self.target)
+        }
+    }
+
+    static func target(_ row: Row) -> ReceiptTarget? {
+        guard let channel = (row["channel"] as String?).flatMap(Channel.init(rawValue:)),
+              let state = MessageState(rawValue: row["state"]) else { return nil }
+        return ReceiptTarget(key: row["key"], customerID: row["customer_id"], channel: channel, recipient: row["recipient"] ?? "", state: state)
+    }
+
+    /// Every suppressed address that is still a customer's current one, by customer.
+    public func suppressions(channel: Channel? = nil, customerID: String? = nil) throws -> [SuppressedAddress] {
+        try read("listing suppressed addresses") { db in
+            var list: [SuppressedAddress] = []
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT id, doc FROM customers WHERE suppressed > 0 AND (?1 IS NULL OR id = ?1) ORDER BY id
+                """, arguments: [customerID])
+            for row in rows {
+                let customer = try Customer(document: row["doc"] as Data)
+                for suppression in customer.suppressed where channel == nil || suppression.channel == channel {
+                    list.append(SuppressedAddress(customerID: customer.id, suppression: suppression))
+                }
+            }
+            return list
+        }
+    }
+
+    /// Delivery outcomes per channel and workflow, for the status page: messages still only
+    /// accepted, and the messages each kind of receipt spoke about (a bounced message that went
+    /// on to another channel counts as bounced on the first).
+    public func deliveryRates() throws -> [DeliveryRate] {
+        try read("counting delivery outcomes") { db in
+            var rates: [String: DeliveryRate] = [:]
+            func add(_ channel: String, _ workflow: String, _ change: (inout DeliveryRate) -> Void) {
+                change(&rates["\(channel)/\(workflow)", default: DeliveryRate(channel: channel, workflow: workflow, sent: 0, delivered: 0,
+                                                                                  bounced: 0, complained: 0)])
+            }
+            for row in try Row.fetchAll(db, sql: """
+                SELECT channel, workflow, COUNT(*) AS n FROM messages WHERE state = '\(MessageState.sent.rawValue)' GROUP BY 1, 2
+                """) {
+                add(row["channel"] ?? "-", row["workflow"]) { $0.sent = row["n"] }
+            }
+            for row in try Row.fetchAll(db, sql: """
+                SELECT r.channel, m.workflow, r.status, COUNT(DISTINCT r.message_id) AS n
+                FROM message_receipts r JOIN messages m ON m.id = r.message_id GROUP BY 1, 2, 3
+                """) {
+                let n: Int = row["n"]
+                add(row["channel"], row["workflow"]) { rate in
+                    switch Receipt.Status(rawValue: row["status"]) {
+                    case .delivered: rate.delivered += n
+                    case .bounced, .failed: rate.bounced += n
+                    case .complained: rate.complained += n
+                    case nil: break
+                    }
+                }
+            }
+            return rates.values.sorted { ($0.channel, $0.workflow) < ($1.channel, $1.workflow) }
+        }
+    }
+}
