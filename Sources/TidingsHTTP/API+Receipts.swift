@@ -39,12 +39,17 @@ extension API {
 
     /// `POST /v1/receipts/bounces`: an RFC 3464 bounce or RFC 5965 complaint, as the mail
     /// system wrote it, forwarded by the shop's inbound mail (a bearer token with ingest).
+    /// Other mail is answered 200 with `recorded: false` and the reason.
     func postBounce(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         _ = try tokens.authorize(request, .ingest)
         let body = try await collect(request)
+        guard !body.isEmpty else { throw Problem(.badRequest, "Bad Request", detail: "the body is empty: send the bounce or complaint as the mail system wrote it") }
         let report: BounceReport
         do { report = try BounceReport.parse(body) } catch {
-            throw Problem(.badRequest, "Bad Request", detail: error.description)
+            // A bounce mailbox also receives out-of-office replies and spam: taken, not an error
+            // (a relay would otherwise return them to their sender), and said why.
+            context.logger.notice("mail at the bounce endpoint is not a report", metadata: ["reason": "\(error.description)"])
+            return try json(["recorded": false, "reason": .string("not a bounce or complaint: \(error.description)")])
         }
         let target = try self.target(report.key, context, provider: "dsn")
         guard target.channel == .email, let receipt = report.receipt(for: (target.customerID, target.recipient)) else {

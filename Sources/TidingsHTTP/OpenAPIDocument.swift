@@ -167,7 +167,7 @@ paths:
         required: true
         description: The report as the mail system wrote it; any Content-Type is taken (message/rfc822, multipart/report)
         content:
-          application/octet-stream: {schema: {type: string, format: binary}}
+          application/octet-stream: {schema: {type: string, format: binary, minLength: 1}}
       responses:
         '200': {$ref: '#/components/responses/Receipt'}
         '400': {$ref: '#/components/responses/Problem'}
@@ -512,7 +512,7 @@ components:
       type: object
       required: [customer_id, items, total, currency]
       properties:
-        customer_id: {type: string, minLength: 1}
+        customer_id: {$ref: '#/components/schemas/AttributeText'}
         items: {type: array, minItems: 1, items: {$ref: '#/components/schemas/OrderItem'}}
         total: {$ref: '#/components/schemas/Money'}
         currency: {type: string, minLength: 1, description: 'an ISO 4217 code such as GBP'}
@@ -579,10 +579,10 @@ components:
       type: object
       required: [customer_id, kind]
       properties:
-        customer_id: {type: string, minLength: 1}
+        customer_id: {$ref: '#/components/schemas/AttributeText'}
         kind: {enum: [complaint, query, return, feedback]}
         summary: {type: [string, 'null']}
-        order_id: {type: [string, 'null']}
+        order_id: {type: [string, 'null'], pattern: '^[^\u0000-\u001F\u007F]*$'}
         channel: {type: [string, 'null'], description: 'where the customer got in touch, such as email or web_form'}
     TicketNoteData:
       type: object

@@ -3,6 +3,9 @@ import Foundation
 /// What kind of value a `data` field must hold.
 public enum FieldKind: Sendable {
     case string, bool, object, stringList
+    /// A string that names a customer or an order: it becomes a key in the store, as the
+    /// subject does, so it may not hold control characters.
+    case id
     /// An amount of money: 0 to `FieldKind.maximumMoney`, so templates can always format it.
     case money
     /// A quantity of an item: 0 to `FieldKind.maximumQuantity`.
@@ -19,6 +22,14 @@ public enum FieldKind: Sendable {
 }
 
 extension FieldKind {
+    /// Plain text or an id: the kinds for which a required value must not be empty.
+    var isText: Bool {
+        switch self {
+        case .string, .id: true
+        default: false
+        }
+    }
+
     /// A trillion: more than any order, and far below where cents stop fitting in 64 bits
     /// even multiplied by the largest quantity.
     public static let maximumMoney = 1e12
@@ -64,7 +75,7 @@ public struct EventSchema: Sendable {
             // The path is spelled out only for a problem: this runs for every field of every event.
             issues.append(contentsOf: check(value, kind: rule.kind, path: "\(prefix).\(rule.name)"))
             // A required name or id must name something: an empty customer_id waits for nobody.
-            if rule.required, case .string = rule.kind, value.stringValue?.isEmpty == true {
+            if rule.required, rule.kind.isText, value.stringValue?.isEmpty == true {
                 issues.append(FieldIssue(field: "\(prefix).\(rule.name)", message: "must not be empty"))
             }
         }
@@ -76,6 +87,10 @@ public struct EventSchema: Sendable {
         switch kind {
         case .string:
             return value.stringValue == nil ? fail("must be a string, got \(value.kindName)") : []
+        case .id:
+            guard let text = value.stringValue else { return fail("must be a string, got \(value.kindName)") }
+            return text.unicodeScalars.contains(where: EventValidator.isControl)
+                ? fail("must not contain control characters (such as NUL, a line break or ESC): it names a customer or an order") : []
         case .money:
             guard let n = value.numberValue else { return fail("must be a number, got \(value.kindName)") }
             return n >= 0 && n <= FieldKind.maximumMoney ? [] : fail("must be an amount from 0 to 1000000000000")
@@ -164,7 +179,7 @@ public enum EventCatalogue {
     static let note: [FieldRule] = [FieldRule("by", .string), FieldRule("note", .string)]
     /// A delivery receipt (`Receipt`), recorded by Tidings' receipt endpoints; the subject is the message key.
     static let receipt = EventSchema(entity: "message", fields: [
-        FieldRule("customer_id", .string, required: true), FieldRule("channel", .oneOf(Channel.allCases.map(\.rawValue)), required: true),
+        FieldRule("customer_id", .id, required: true), FieldRule("channel", .oneOf(Channel.allCases.map(\.rawValue)), required: true),
         FieldRule("provider", .string), FieldRule("kind", .oneOf(["hard", "soft"])), FieldRule("address", .string), FieldRule("reason", .string),
     ])
 
@@ -172,7 +187,7 @@ public enum EventCatalogue {
         "customer.registered": EventSchema(entity: "customer", fields: customerFields),
         "customer.updated": EventSchema(entity: "customer", fields: customerFields),
         "order.placed": EventSchema(entity: "order", fields: [
-            FieldRule("customer_id", .string, required: true),
+            FieldRule("customer_id", .id, required: true),
             FieldRule("items", .list(of: [
                 FieldRule("sku", .string, required: true), FieldRule("name", .string, required: true),
                 FieldRule("quantity", .quantity, required: true), FieldRule("unit_price", .money, required: true),
@@ -206,9 +221,9 @@ public enum EventCatalogue {
                 FieldRule("new_estimate", .dateOrTimestamp),
             ], needsSubject: false, anyOf: ["region", "carrier"]),
         "ticket.opened": EventSchema(entity: "ticket", fields: [
-            FieldRule("customer_id", .string, required: true),
+            FieldRule("customer_id", .id, required: true),
             FieldRule("kind", .oneOf(["complaint", "query", "return", "feedback"]), required: true),
-            FieldRule("summary", .string), FieldRule("order_id", .string), FieldRule("channel", .string),
+            FieldRule("summary", .string), FieldRule("order_id", .id), FieldRule("channel", .string),
         ]),
         "ticket.replied": EventSchema(entity: "ticket", fields: note),
         "ticket.escalated": EventSchema(entity: "ticket", fields: note),

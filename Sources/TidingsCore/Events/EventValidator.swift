@@ -90,10 +90,6 @@ public enum EventValidator {
                     """))
             }
         }
-        // The ids in data become keys in the store, as the subject does.
-        for field in ["customer_id", "order_id"] where data[field]?.stringValue?.unicodeScalars.contains(where: isControl) == true {
-            issues.append(FieldIssue(field: "data.\(field)", message: "must not contain control characters (such as NUL, a line break or ESC): it names a customer or an order"))
-        }
         if let type, let schema = EventCatalogue.schema(for: type) {
             if schema.needsSubject && subject == nil {
                 issues.append(FieldIssue(field: "subject", message: "is required for \(type): it names the \(schema.entity) the event is about"))
