@@ -50,9 +50,9 @@ struct OutboxWriter {
         let delayWorkflows = engine.workflows.delayNoticeWorkflows
         toldAboutDelay = delayWorkflows.isEmpty ? nil : try db.cachedStatement(sql: """
             SELECT id, state, sent_at FROM messages
-            WHERE subject_id = ? AND workflow IN (\(Array(repeating: "?", count: delayWorkflows.count).joined(separator: ", ")))
+            WHERE subject_id IN (?, ?) AND workflow IN (\(Array(repeating: "?", count: delayWorkflows.count).joined(separator: ", ")))
                 AND event_position >= ? AND state IN \(MessageState.deliveredOrUnderway.sqlList) AND key <> ?
-            ORDER BY state = '\(MessageState.sent.rawValue)' DESC, id DESC LIMIT 1
+            ORDER BY sent_at IS NOT NULL DESC, id DESC LIMIT 1
             """)
     }
 
@@ -121,7 +121,8 @@ struct OutboxWriter {
     /// way. One that died, was suppressed or skipped told the customer nothing.
     func toldAlready(_ intent: NotificationIntent, since position: Int64) throws -> String? {
         guard let statement = toldAboutDelay, let subject = intent.subjectID else { return nil }
-        var values: [any DatabaseValueConvertible] = [subject]
+        // A message about several of the customer's orders told this one too.
+        var values: [any DatabaseValueConvertible] = [subject, DisruptionScope.groupSubject(customerID: intent.customerID)]
         values += engine.workflows.delayNoticeWorkflows
         values += [position, intent.key] as [any DatabaseValueConvertible]
         let arguments = StatementArguments(values.map(\.databaseValue))

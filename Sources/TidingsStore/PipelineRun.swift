@@ -74,7 +74,7 @@ struct PipelineRun {
     mutating func reapply(_ key: HeldEvent.Key) throws {
         try held.remove(key)
         if let orderID = key.order {
-            try alert([(key.position, orderID)])
+            try alert([(key.position, orderID)], again: true)
         } else {
             guard let row = try Store.loggedEvents(db, after: key.position - 1, limit: 1).first, row.position == key.position else {
                 throw StoreError(.invalidRequest, "there is no event at position \(key.position)")

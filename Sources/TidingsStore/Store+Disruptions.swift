@@ -37,8 +37,7 @@ extension PipelineRun {
         let queued = try Row.fetchAll(db.cachedStatement(sql: """
             SELECT event_position, order_id FROM fanout ORDER BY event_position, order_id LIMIT ?
             """), arguments: [limit]).map { ($0["event_position"] as Int64, $0["order_id"] as String) }
-        try alert(queued)
-        return queued.count
+        return try alert(queued, budget: limit)
     }
 
     /// Before a later event about an order is applied, the disruptions still queued for it are
@@ -48,30 +47,59 @@ extension PipelineRun {
         let queued = try Row.fetchAll(db.cachedStatement(sql: """
             SELECT event_position, order_id FROM fanout WHERE order_id = ? ORDER BY event_position
             """), arguments: [orderID]).map { ($0["event_position"] as Int64, $0["order_id"] as String) }
-        try alert(queued)
+        _ = try alert(queued)
     }
 
-    /// Each order on its own: one that cannot be told is quarantined with the disruption's
-    /// position and its id, and the others are told.
-    mutating func alert(_ queued: [(position: Int64, orderID: String)]) throws {
-        guard !queued.isEmpty else { return }
+    /// A customer's orders together, whichever of them the queue reached first: one message
+    /// names them all (`Projector.projectDisruption`). An order that could not be told before
+    /// is quarantined with the disruption's position and its id, and the others are told.
+    /// Stops once `budget` orders were handled (a customer's orders are never split), and
+    /// returns how many were.
+    @discardableResult
+    /// `again` is an operator's retry of an order quarantined before (no longer queued): it is
+    /// told on its own.
+    mutating func alert(_ queued: [(position: Int64, orderID: String)], budget: Int = .max, again: Bool = false) throws -> Int {
+        var handled = 0
+        guard !queued.isEmpty else { return handled }
         var disruptions: [Int64: StoredEvent] = [:]
         let done = try db.cachedStatement(sql: "DELETE FROM fanout WHERE event_position = ? AND order_id = ?")
-        for (position, orderID) in queued {
-            try done.execute(arguments: [position, orderID])
-            try guarded(HeldEvent.Key(position: position, order: orderID)) { run in
+        // By the customer's orders first (orders_by_customer), then the queue's key: walking a
+        // disruption's whole queue per order would be quadratic in its size.
+        let siblings = try db.cachedStatement(sql: """
+            SELECT o.id FROM orders o
+            WHERE o.customer_id = (SELECT customer_id FROM orders WHERE id = ?2)
+                AND EXISTS (SELECT 1 FROM fanout f WHERE f.event_position = ?1 AND f.order_id = o.id)
+            ORDER BY o.id
+            """)
+        for (position, orderID) in queued where handled < budget {
+            // Told already with an earlier order of the same customer: nothing is left queued.
+            var group = try String.fetchAll(siblings, arguments: [position, orderID])
+            if group.isEmpty && again { group = [orderID] }
+            guard !group.isEmpty else { continue }
+            handled += group.count
+            var members: [String] = []
+            for id in group {
+                try done.execute(arguments: [position, id])
+                let key = HeldEvent.Key(position: position, order: id)
+                if setAside[key] == nil { members.append(id) } else { try guarded(key) { _ in } }  // quarantined, saying why
+            }
+            guard let first = members.first else { continue }
+            try guarded(HeldEvent.Key(position: position, order: first)) { run in
                 if disruptions[position] == nil {
                     disruptions[position] = try Store.loggedEvents(run.db, after: position - 1, limit: 1).first?.decoded()
                 }
-                guard let stored = disruptions[position], let order = try run.models.order(orderID) else { return }
-                // Delivered or cancelled before the announcement reached it: nothing to tell.
-                guard let projection = run.projector.projectDisruption(stored, to: order, customer: try run.models.customer(order.customerID),
-                                                                        now: run.now)
-                else { return }
-                run.models.put(projection, position: max(order.timeline.last?.position ?? 0, stored.position))
-                try run.place(projection.intents, stored)
-                for action in projection.timers { try run.timers.apply(action, position: stored.position) }
+                guard let stored = disruptions[position] else { return }
+                let orders = try members.compactMap { try run.models.order($0) }
+                guard let customerID = orders.first?.customerID else { return }
+                for projection in run.projector.projectDisruption(stored, to: orders, customer: try run.models.customer(customerID), now: run.now) {
+                    guard let order = projection.order else { continue }
+                    let before = try run.models.order(order.id)
+                    run.models.put(projection, position: max(before?.timeline.last?.position ?? 0, stored.position))
+                    try run.place(projection.intents, stored)
+                    for action in projection.timers { try run.timers.apply(action, position: stored.position) }
+                }
             }
         }
+        return handled
     }
 }

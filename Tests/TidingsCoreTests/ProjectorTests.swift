@@ -91,6 +91,34 @@ struct ProjectorTests {
         _ = try project(Fixtures.stored("order.delivered", subject: "o-1", data: [:], position: 2), &models)
         let order = try #require(models.orders["o-1"])
         let event = Fixtures.stored(Deadlines.disruption, subject: "carrier:ParcelCo", data: [:], position: 3)
-        #expect(projector.projectDisruption(event, to: order, customer: nil, now: Fixtures.t0) == nil)
+        #expect(projector.projectDisruption(event, to: [order], customer: nil, now: Fixtures.t0).isEmpty)
+    }
+
+    @Test func aCustomerHitInSeveralOrdersGetsOneMessageNamingThemAll() throws {
+        let alerting = Projector(engine: WorkflowEngine(workflows: WorkflowSet(workflows: [
+            Workflow(id: "disruption_alert", on: Deadlines.disruption, category: .orderStatus, channels: [.fixed(.email)], template: "alert"),
+        ]), shop: Fixtures.shop))
+        var models = DictionaryModels()
+        models.customers["c-1"] = Fixtures.customer()
+        for (position, id) in [(1, "o-1"), (2, "o-2"), (3, "o-3")] {
+            _ = try project(Fixtures.stored("order.placed", subject: id, data: Fixtures.placedData, position: Int64(position)), &models)
+        }
+        _ = try project(Fixtures.stored("order.delivered", subject: "o-3", data: [:], position: 4), &models)
+        let event = Fixtures.stored(Deadlines.disruption, subject: "carrier:ParcelCo", data: ["carrier": "ParcelCo"], position: 5)
+        let orders = try ["o-1", "o-2", "o-3"].map { try #require(models.orders[$0]) }
+        let projections = alerting.projectDisruption(event, to: orders, customer: models.customers["c-1"], now: Fixtures.t0)
+        #expect(projections.compactMap(\.order?.id) == ["o-1", "o-2"], "each order on its way records the alert; o-3 was delivered")
+        #expect(projections.map(\.intents.count) == [1, 0])
+        let intent = try #require(projections.first?.intents.first)
+        #expect(intent.subjectID == "customer:c-1" && intent.channel == .email)
+        #expect(intent.context["order_ids"] == "o-1, o-2" && intent.context["several_orders"] == true)
+        #expect(intent.context["orders"]?.arrayValue?.count == 2 && intent.context["order"]?["id"] == "o-1")
+
+        // One order on its way: the message is about it, keyed as it always was.
+        let single = alerting.projectDisruption(event, to: [orders[0]], customer: models.customers["c-1"], now: Fixtures.t0)
+        let alone = try #require(single.first?.intents.first)
+        #expect(alone.subjectID == "o-1" && alone.context["several_orders"] == false && alone.context["order_ids"] == "o-1")
+        #expect(alone.key == IdempotencyKey.make(workflow: "disruption_alert", source: event.event.source, eventID: "\(event.event.id)\u{0}o-1"))
+        #expect(alone.key != intent.key)
     }
 }

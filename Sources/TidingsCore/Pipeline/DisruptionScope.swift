@@ -13,6 +13,11 @@ public struct DisruptionScope: Sendable, Hashable {
         guard region != nil || carrier != nil else { return nil }
     }
 
+    /// The subject of one message about several of a customer's orders (`customer:<id>`). A
+    /// delay notice under it counts as telling each of that customer's orders, for the rule that
+    /// holds back a proactive alert when the customer was told already (outbox and replay alike).
+    public static func groupSubject(customerID: String) -> String { "customer:\(customerID)" }
+
     /// The statuses an affected order can have: on its way, not yet delivered.
     public static let statuses = Order.Status.undelivered
 

@@ -98,17 +98,35 @@ public struct Projector: Sendable {
         return projection
     }
 
-    /// A disruption told to one order it affects: the order records the alert (or that the alert
-    /// may be redundant), the workflows decide the messages, the delivery deadline moves.
-    /// Nil when the order is no longer on its way (delivered or cancelled meanwhile).
-    public func projectDisruption(_ stored: StoredEvent, to order: Order, customer: Customer?, now: Date) -> Projection? {
-        guard order.status.isUndelivered else { return nil }
-        var projection = Projection()
-        let updated = Reducers.disruption(order, stored, promises: engine.promises)
-        projection.order = updated
-        projection.intents = engine.intents(for: stored, customer: customer, order: updated, ticket: nil, now: now, scope: order.id)
-        projection.timers = Deadlines.actions(for: stored, order: updated, ticket: nil)
-        return projection
+    /// A disruption told to the orders it affects of one customer (in id order): each order
+    /// records the alert (or that it may be redundant) and its delivery deadline moves. The
+    /// orders whose customer was not told about a delay lately share one message naming them all
+    /// (scope: `DisruptionScope.groupSubject`); one such order alone is told about as it always
+    /// was (scope: its id), and so is each order whose alert may be redundant, so the outbox's
+    /// rule still holds it back. Empty when none is on its way any more.
+    public func projectDisruption(_ stored: StoredEvent, to group: [Order], customer: Customer?, now: Date) -> [Projection] {
+        var projections: [Projection] = []
+        var fresh: [Int] = []
+        for order in group where order.status.isUndelivered {
+            var projection = Projection()
+            let updated = Reducers.disruption(order, stored, promises: engine.promises)
+            projection.order = updated
+            projection.timers = Deadlines.actions(for: stored, order: updated, ticket: nil)
+            if updated.delayNoticeHeld == true {
+                projection.intents = engine.intents(for: stored, customer: customer, order: updated, ticket: nil, now: now, scope: updated.id)
+            } else {
+                fresh.append(projections.count)
+            }
+            projections.append(projection)
+        }
+        let together = fresh.compactMap { projections[$0].order }
+        if let first = together.first, let index = fresh.first {
+            projections[index].intents = together.count == 1
+                ? engine.intents(for: stored, customer: customer, order: first, ticket: nil, now: now, scope: first.id)
+                : engine.intents(for: stored, customer: customer, order: first, ticket: nil, now: now,
+                                 scope: DisruptionScope.groupSubject(customerID: first.customerID), group: together)
+        }
+        return projections
     }
 
     /// The ids an event names become keys in the store: one with a control character (only an

@@ -132,7 +132,8 @@ public struct Replay: ModelLookup {
     mutating func settle(_ intent: NotificationIntent) -> NotificationIntent {
         var intent = intent
         guard intent.channel != nil, let subject = intent.subjectID else { return intent }
-        if let since = intent.redundantIfToldSince, toldAboutDelay[subject, default: []].contains(where: { $0 >= since }) {
+        let told = toldAboutDelay[subject, default: []] + toldAboutDelay[DisruptionScope.groupSubject(customerID: intent.customerID), default: []]
+        if let since = intent.redundantIfToldSince, told.contains(where: { $0 >= since }) {
             intent.channel = nil
             intent.skipReason = "already told about a delay to this order"
         } else if delayNoticeWorkflows.contains(intent.workflow) {
@@ -147,19 +148,27 @@ public struct Replay: ModelLookup {
         return changes
     }
 
-    /// Every order the disruption affects, in id order, as the store's fan-out takes them.
+    /// Every order the disruption affects, a customer's orders together, as the store's fan-out
+    /// takes them (`Projector.projectDisruption`).
     mutating func disrupt(_ stored: StoredEvent, now: Date) -> [NotificationIntent] {
         applied += 1
         guard let scope = DisruptionScope(stored.event.data) else { return [] }
-        var intents: [NotificationIntent] = []
+        var groups: [String: [Order]] = [:]
+        var customerOrder: [String] = []
         for id in orders.keys.sorted() {
-            guard let order = orders[id]?.model, scope.affects(order),
-                  !skipping.contains(HeldEvent.Key(position: stored.position, order: id)),
-                  let projection = projector.projectDisruption(stored, to: order, customer: customers[order.customerID]?.model, now: now)
+            guard let order = orders[id]?.model, scope.affects(order), !skipping.contains(HeldEvent.Key(position: stored.position, order: id))
             else { continue }
-            put(projection, position: max(order.timeline.last?.position ?? 0, stored.position))
-            intents += park(projection.intents, stored)
-            for action in projection.timers { run(action, position: stored.position) }
+            if groups[order.customerID] == nil { customerOrder.append(order.customerID) }
+            groups[order.customerID, default: []].append(order)
+        }
+        var intents: [NotificationIntent] = []
+        for customerID in customerOrder {
+            for projection in projector.projectDisruption(stored, to: groups[customerID] ?? [], customer: customers[customerID]?.model, now: now) {
+                guard let order = projection.order else { continue }
+                put(projection, position: max(orders[order.id]?.model.timeline.last?.position ?? 0, stored.position))
+                intents += park(projection.intents, stored)
+                for action in projection.timers { run(action, position: stored.position) }
+            }
         }
         return intents
     }

@@ -3,8 +3,11 @@ import Foundation
 /// Builds the values a template can use (`customer`, `shop`, `event`, `order`, `ticket`,
 /// `data`). Money is preformatted and dates are text, so templates stay logic-free.
 public enum TemplateContext {
+    /// A disruption's message also gets `orders` (every affected order of the customer, the
+    /// first being `order`), `order_ids` ("o-1, o-2") and `several_orders`, so one message can
+    /// name them all.
     public static func make(event stored: StoredEvent, customer: Customer, order: Order?, ticket: Ticket?,
-                            shop: ShopInfo, promises: ServicePromises) -> JSONValue {
+                            shop: ShopInfo, promises: ServicePromises, group: [Order] = []) -> JSONValue {
         var context: [String: JSONValue] = [
             "customer": customerValue(customer),
             "shop": [
@@ -18,9 +21,21 @@ public enum TemplateContext {
             "data": dataValue(stored.event.data),
         ]
         if let order { context["order"] = orderValue(order) }
+        if let order, stored.event.type == Deadlines.disruption {
+            // Bounded: a customer with hundreds of orders on one lorry gets a message, not a catalogue.
+            let orders = group.isEmpty ? [order] : group
+            context["orders"] = .array(orders.prefix(maximumListed).map(orderValue))
+            let named = orders.prefix(maximumNamed).map(\.id).joined(separator: ", ")
+            context["order_ids"] = .string(orders.count > maximumNamed ? "\(named) (+\(orders.count - maximumNamed))" : named)
+            context["several_orders"] = .bool(orders.count > 1)
+        }
         if let ticket { context["ticket"] = ticketValue(ticket, promises: promises, zone: customer.timeZone(or: promises.calendar.timeZone)) }
         return .object(context)
     }
+
+    /// How many orders a disruption's message names in `order_ids`, and lists in `orders`.
+    static let maximumNamed = 10
+    static let maximumListed = 50
 
     static func customerValue(_ c: Customer) -> JSONValue {
         var fields: [String: JSONValue] = ["id": .string(c.id)]

@@ -36,15 +36,18 @@ public struct WorkflowEngine: Sendable {
     /// subjects (a disruption, per order), so each gets its own key. A customer message whose
     /// customer is not known yet comes back `awaitingCustomer`, to be parked, never dropped.
     /// Every intent of one call carries the same context, so the store encodes it once.
+    /// `group` is every order of one customer a disruption affects, when there are several: one
+    /// message names them all.
     public func intents(for stored: StoredEvent, customer: Customer?, order: Order?, ticket: Ticket?, now: Date,
-                        scope: String? = nil) -> [NotificationIntent] {
+                        scope: String? = nil, group: [Order] = []) -> [NotificationIntent] {
         let type = stored.event.type
         let matching = workflows.triggered(by: type)
         guard !matching.isEmpty, Deadlines.isLive(type, dueAt: stored.event.time, order: order, ticket: ticket) else { return [] }
         // The pipeline applies order and ticket events only once their order or ticket exists,
         // so someone is always named; staff hear about it even when the customer is unknown.
         guard let person = customer ?? (order?.customerID ?? ticket?.customerID).map(Customer.init(id:)) else { return [] }
-        let context = TemplateContext.make(event: stored, customer: person, order: order, ticket: ticket, shop: shop, promises: promises)
+        let context = TemplateContext.make(event: stored, customer: person, order: order, ticket: ticket, shop: shop, promises: promises,
+                                           group: group)
         let eventID = scope.map { "\(stored.event.id)\u{0}\($0)" } ?? stored.event.id
         var intents: [NotificationIntent] = []
         // Conditions on the customer's details wait, with the message, until the customer is known.
@@ -65,7 +68,8 @@ public struct WorkflowEngine: Sendable {
                 }
             case .customer:
                 if let customer {
-                    route(&intent, workflow: workflow, customer: customer, order: order, type: type, now: now)
+                    // A message about several orders is not held back for what one of them was told.
+                    route(&intent, workflow: workflow, customer: customer, order: group.count > 1 ? nil : order, type: type, now: now)
                 } else {
                     intent.awaitingCustomer = true
                 }

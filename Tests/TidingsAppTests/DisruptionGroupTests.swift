@@ -1,0 +1,60 @@
+import Foundation
+import Testing
+import TidingsApp
+import TidingsCore
+import TidingsStore
+
+/// A disruption that hits several of one customer's orders sends that customer one message
+/// naming them all, rendered by the shipped templates; the dry run's replay of the log decides
+/// the same, and a second announcement within the window tells nobody twice.
+@Suite("One disruption message per customer")
+struct DisruptionGroupTests {
+    @Test func aCustomerWithSeveralOrdersHitHearsOnce() async throws {
+        let directory = try Paths.temporaryDirectory("disruption-group")
+        let env = Paths.environment(in: directory)
+        let runtime = try await Runtime.load(configPath: try #require(env["TIDINGS_CONFIG"]), environment: env)
+        let store = try Store(path: runtime.config.databasePath, durability: .normal)
+        let now = try #require(Timestamp.parse("2026-11-23T12:00:00Z"))
+        func event(_ id: String, _ type: String, _ subject: String?, _ data: JSONValue, at time: String = "2026-11-23T10:00:00Z") -> CloudEvent {
+            CloudEvent(id: id, source: "urn:test", type: type, subject: subject, time: Timestamp.parse(time), data: data)
+        }
+        func placed(_ id: String, _ customer: String, tracking: Bool = false) -> [CloudEvent] {
+            var events = [event("p-\(id)", "order.placed", id, [
+                "customer_id": .string(customer), "items": [["sku": "MUG", "name": "Mug", "quantity": 1, "unit_price": 12]], "total": 12,
+                "currency": "GBP", "shipping": ["region": "North West England", "carrier": "DPD"],
+            ])]
+            if tracking { events.append(event("s-\(id)", "order.shipped", id, ["carrier": "DPD", "tracking_url": .string("https://track.example/\(id)")])) }
+            return events
+        }
+        var log = [
+            event("c-a", "customer.registered", "c-a", ["name": "Ada", "email": "ada@example.com", "locale": "de"]),
+            event("c-b", "customer.registered", "c-b", ["name": "Ben", "email": "ben@example.com"]),
+        ]
+        log += placed("o-a1", "c-a", tracking: true) + placed("o-a2", "c-a", tracking: true) + placed("o-a3", "c-a") + placed("o-b1", "c-b")
+        log.append(event("snow", Deadlines.disruption, nil, ["region": "North West England", "reason": "snow"], at: "2026-11-23T11:00:00Z"))
+        log.append(event("snow-2", Deadlines.disruption, nil, ["carrier": "DPD", "reason": "more snow"], at: "2026-11-23T11:30:00Z"))
+        _ = try store.append(log, now: now)
+        while try store.processBatch(limit: 3, engine: runtime.engine, now: now, fanoutLimit: 1).processed > 0 {}
+        while try store.processBatch(limit: 3, engine: runtime.engine, now: now, fanoutLimit: 1).fanoutPending {}
+
+        let alerts = try store.messages(limit: 100).filter { $0.workflow == "disruption_alert" }
+        let told = alerts.filter { $0.state == .pending }
+        #expect(Set(told.compactMap(\.subjectID)) == ["customer:c-a", "o-b1"], "\(alerts.map { "\($0.subjectID ?? "-") \($0.state)" })")
+        #expect(alerts.filter { $0.state == .skipped }.count == 4, "the second announcement tells nobody again: one held back per order")
+        let group = try #require(told.first { $0.subjectID == "customer:c-a" })
+        let row = try await store.pool.read { db in try Data.fetchOne(db, sql: "SELECT context FROM messages WHERE id = ?", arguments: [group.id]) }
+        let context = try JSONValue.parse(try #require(row))
+        #expect(context["order_ids"] == "o-a1, o-a2, o-a3")
+        let rendered = try runtime.catalog.render(template: "disruption_alert", channel: .email, locale: "de", context: context)
+        #expect(rendered.subject?.contains("Ihre Bestellungen o-a1, o-a2, o-a3 sind betroffen") == true, "\(rendered.subject ?? "")")
+        #expect(rendered.text.contains("Sendung o-a1 verfolgen: https://track.example/o-a1")
+                && rendered.text.contains("https://track.example/o-a2"), "\(rendered.text)")
+        let sms = try runtime.catalog.render(template: "disruption_alert", channel: .sms, locale: "en", context: context)
+        #expect(sms.text.contains("your orders o-a1, o-a2, o-a3"), "\(sms.text)")
+
+        // The dry run's in-memory replay decides the same messages.
+        let positions = try #require(try store.positions(recordedFrom: nil, until: nil))
+        let (report, _) = try DryRun.compare(store: store, live: runtime, candidate: runtime, positions: positions, now: now)
+        #expect(report.rows.allSatisfy { $0.added + $0.removed + $0.changed == 0 }, "\(report.rows)")
+    }
+}
