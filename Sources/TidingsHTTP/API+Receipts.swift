@@ -53,7 +53,10 @@ extension API {
         }
         let target = try self.target(report.key, context, provider: "dsn")
         guard target.channel == .email, let receipt = report.receipt(for: (target.customerID, target.recipient)) else {
-            return try json(["recorded": false, "reason": "the report says the mail system is still trying, or passed it on: nothing to record"])
+            return try json(["recorded": false, "reason": """
+                the report says the mail system is still trying or passed it on, or it is about another address than the message's: \
+                nothing to record
+                """])
         }
         let id = "dsn-" + Self.digest(body)
         return try await record([receipt.event(id: id, at: environment.clock())])

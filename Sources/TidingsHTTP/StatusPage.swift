@@ -129,7 +129,8 @@ enum StatusPage {
     /// Delivered of what receipts spoke about, per channel and workflow: acceptance by a server
     /// is not arrival.
     static func deliveryTable(_ rates: [DeliveryRate]) -> String {
-        guard !rates.isEmpty else { return "" }
+        // Shown once a provider has reported something: before, every row would only say "not heard of yet".
+        guard rates.contains(where: { $0.delivered + $0.bounced + $0.complained > 0 }) else { return "" }
         return "<h2>Delivery</h2>\n" + table(id: "delivery", ["Channel", "Workflow", "Delivered", "Bounced or failed", "Complaints", "Not heard of yet", "Delivery rate"],
                                              rates.map { rate in
             [Cell(rate.channel), Cell(rate.workflow), Cell("\(rate.delivered)"), Cell("\(rate.bounced)", class: rate.bounced > 0 ? "bad" : ""),

@@ -60,6 +60,7 @@ struct ReceiptTests {
         let soft = try #require(try BounceReport.parse(Self.dsn(status: "4.2.2")).receipt(for: ("c-1", "ann@example.com")))
         #expect(soft.status == .bounced && soft.kind == .soft && !soft.suppresses)
         #expect(try BounceReport.parse(Self.dsn(action: "delayed", status: "4.4.1")).receipt(for: ("c-1", "ann@example.com")) == nil)
+        #expect(try BounceReport.parse(Self.dsn()).receipt(for: ("c-1", "someone.else@example.com")) == nil, "a report about another address")
         #expect(try BounceReport.parse(Self.dsn(action: "delivered", status: "2.0.0")).receipt(for: ("c-1", "ann@example.com"))?.status == .delivered)
     }
 

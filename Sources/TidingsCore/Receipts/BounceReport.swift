@@ -12,6 +12,8 @@ public struct BounceReport: Sendable, Hashable {
         /// The enhanced status code (`5.1.1`), when given.
         public var status: String?
         public var address: String?
+        /// The address as first given (`Original-Recipient`), before any alias rewrote it.
+        public var originalAddress: String?
         public var diagnostic: String?
     }
 
@@ -68,7 +70,7 @@ public struct BounceReport: Sendable, Hashable {
             guard let action = group["action"]?.lowercased() else { return nil }
             let status = group["status"].map { String($0.prefix { !$0.isWhitespace }) }
             return Recipient(action: action, status: status, address: group["final-recipient"].map(Self.address),
-                             diagnostic: group["diagnostic-code"])
+                             originalAddress: group["original-recipient"].map(Self.address), diagnostic: group["diagnostic-code"])
         }
         guard !recipients.isEmpty else { throw ParseError(description: "the delivery status names no recipient with an Action") }
         return BounceReport(messageID: id, recipients: recipients, isComplaint: false)
@@ -76,15 +78,19 @@ public struct BounceReport: Sendable, Hashable {
 
     /// What the report says about the message, as a receipt: a complaint, a bounce (hard for
     /// a permanent 5.x.x failure, soft for a 4.x.x one), or a delivery. Nil for what only
-    /// says the mail system is still trying (`delayed`) or passed it on (`relayed`).
+    /// says the mail system is still trying (`delayed`) or passed it on (`relayed`), and for a
+    /// report about another address than the message's.
     public func receipt(for message: (customerID: String, recipient: String)) -> Receipt? {
         func make(_ status: Receipt.Status, kind: Receipt.Kind? = nil, address: String?, reason: String?) -> Receipt {
             Receipt(key: key, status: status, kind: kind, channel: .email, address: address ?? message.recipient, customerID: message.customerID,
                     reason: reason, provider: isComplaint ? "arf" : "dsn")
         }
         if isComplaint { return make(.complained, address: nil, reason: "reported as spam") }
-        let mine = recipients.first { $0.address?.lowercased() == message.recipient.lowercased() } ?? recipients.first
-        guard let mine else { return nil }
+        // Only a report about the address Tidings sent to: one about another (the customer's
+        // mail forwarded on, and bouncing there) says nothing about theirs.
+        let wanted = message.recipient.lowercased()
+        guard let mine = recipients.first(where: { $0.address?.lowercased() == wanted || $0.originalAddress?.lowercased() == wanted })
+        else { return nil }
         let reason = [mine.status, mine.diagnostic].compactMap { $0 }.joined(separator: " ")
         switch mine.action {
         case "failed":
