@@ -10,7 +10,8 @@ extension API {
     var receiptSettings: ReceiptSettings { environment.settings.receipts }
 
     /// `POST /v1/receipts`: a receipt signed per Standard Webhooks with `receipts.secret`,
-    /// `{"key", "status", "kind"?, "reason"?}`. The webhook-id makes a resent receipt count once.
+    /// `{"key", "status", "kind"?, "reason"?, "channel"?, "address"?}`. The webhook-id makes a
+    /// resent receipt count once.
     func postReceipt(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         guard !receiptSettings.secrets.isEmpty else { throw Self.notConfigured("receipts.secret") }
         let body = try await collect(request)
@@ -32,7 +33,16 @@ extension API {
             return kind
         }
         let target = try self.target(key, context, provider: "generic")
-        let receipt = Receipt(key: key, status: status, kind: kind, channel: target.channel, address: target.recipient,
+        // About the message's route now, unless the provider names another (an earlier one).
+        var channel = target.channel
+        if let named = payload["channel"]?.stringValue {
+            guard let known = Channel(customerChoice: named) else {
+                throw Problem(.badRequest, "Bad Request", detail: "channel must be email, sms or messenger")
+            }
+            channel = known
+        }
+        let address = payload["address"]?.stringValue ?? (channel == target.channel ? target.recipient : nil)
+        let receipt = Receipt(key: key, status: status, kind: kind, channel: channel, address: address,
                               customerID: target.customerID, reason: payload["reason"]?.stringValue, provider: "generic")
         return try await record([receipt.event(id: "generic-\(id)", at: environment.clock())])
     }
@@ -52,21 +62,23 @@ extension API {
             return try json(["recorded": false, "reason": .string("not a bounce or complaint: \(error.description)")])
         }
         let target = try self.target(report.key, context, provider: "dsn")
-        guard target.channel == .email, let receipt = report.receipt(for: (target.customerID, target.recipient)) else {
+        // A message that went on to another channel is matched by the customer's email: the
+        // report is still about that address (and may close it).
+        let emailed = target.channel == .email ? target.recipient : try store.customer(id: target.customerID)?.email ?? ""
+        guard let receipt = report.receipt(for: (target.customerID, emailed)) else {
             return try json(["recorded": false, "reason": """
                 the report says the mail system is still trying or passed it on, or it is about another address than the message's: \
                 nothing to record
                 """])
         }
-        let id = "dsn-" + Self.digest(body)
-        return try await record([receipt.event(id: id, at: environment.clock())])
+        return try await record([receipt.event(id: report.receiptID(for: receipt), at: environment.clock())])
     }
 
     /// `POST /v1/receipts/twilio?key=…`: Twilio's status callback, the URL Tidings gave as
     /// `StatusCallback`, checked with `X-Twilio-Signature` and the auth token.
     func postTwilio(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         guard let token = receiptSettings.twilioAuthToken, let base = receiptSettings.publicURL else {
-            throw Self.notConfigured("receipts.url and the twilio preset's sms.password")
+            throw Self.notConfigured("receipts.url, and sms.webhook.password with the twilio preset")
         }
         let body = try await collect(request)
         let url = base + "/twilio" + (request.uri.query.map { "?" + $0 } ?? "")
@@ -88,10 +100,10 @@ extension API {
     /// `POST /v1/receipts/messenger`: Messenger's delivery and read notifications, checked with
     /// `X-Hub-Signature-256` and the app secret.
     func postMessenger(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
-        guard let secret = receiptSettings.messengerAppSecret else { throw Self.notConfigured("messenger.app_secret") }
+        guard let secret = receiptSettings.messengerAppSecret else { throw Self.notConfigured("messenger.webhook.app_secret") }
         let body = try await collect(request)
         guard let signature = request.headers[.hubSignature], HubSignature.verify(signature, body: body, appSecret: secret)
-        else { throw refused(context, "messenger", "the X-Hub-Signature-256 does not verify with messenger.app_secret") }
+        else { throw refused(context, "messenger", "the X-Hub-Signature-256 does not verify with messenger.webhook.app_secret") }
         guard let payload = try? JSONValue.parse(body) else { throw Problem(.badRequest, "Bad Request", detail: "the body is not JSON") }
         var events: [CloudEvent] = []
         for notice in MessengerDelivery.notifications(in: payload) {
@@ -106,14 +118,15 @@ extension API {
     }
 
     /// `GET /v1/receipts/messenger`: Meta's subscription check echoes `hub.challenge` when
-    /// `hub.verify_token` is `messenger.verify_token`.
+    /// `hub.verify_token` is `messenger.webhook.verify_token` (compared as digests: equal
+    /// lengths, so the comparison's time says nothing about the token).
     func verifyMessenger(_ request: Request) throws -> Response {
         let query = request.uri.queryParameters
-        guard let expected = receiptSettings.messengerVerifyToken else { throw Self.notConfigured("messenger.verify_token") }
+        guard let expected = receiptSettings.messengerVerifyToken else { throw Self.notConfigured("messenger.webhook.verify_token") }
         guard query.get("hub.mode") == "subscribe", let token = query.get("hub.verify_token"),
               Data(SHA256.hash(data: Data(token.utf8))) == Data(SHA256.hash(data: Data(expected.utf8))),
               let challenge = query.get("hub.challenge")
-        else { throw Problem(.forbidden, "Forbidden", detail: "hub.verify_token does not match messenger.verify_token") }
+        else { throw Problem(.forbidden, "Forbidden", detail: "hub.verify_token does not match messenger.webhook.verify_token") }
         return Response(status: .ok, headers: [.contentType: "text/plain"], body: ResponseBody(byteBuffer: ByteBuffer(string: challenge)))
     }
 

@@ -151,6 +151,8 @@ paths:
                 status: {type: string, enum: [delivered, bounced, complained, failed]}
                 kind: {type: string, enum: [hard, soft], description: For a bounce; hard when absent}
                 reason: {type: string}
+                channel: {type: string, enum: [email, sms, messenger], description: The channel the receipt is about; the message's current one when absent}
+                address: {type: string, description: The address the receipt is about; the message's current one when absent}
       responses:
         '200': {$ref: '#/components/responses/Receipt'}
         '400': {$ref: '#/components/responses/Problem'}

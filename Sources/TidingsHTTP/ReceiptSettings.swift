@@ -7,10 +7,11 @@ public struct ReceiptSettings: Sendable {
     public var publicURL: String?
     /// `receipts.secret`: Standard Webhooks secrets for `POST /v1/receipts` (any one verifies).
     public var secrets: [WebhookSignature.Secret] = []
-    /// The Twilio auth token (`sms.password` of the twilio preset).
+    /// The Twilio auth token (`sms.webhook.password` of the twilio preset; with an API key as the
+    /// username, that password is not the auth token and every callback is refused).
     public var twilioAuthToken: String?
-    /// `messenger.app_secret` signs Messenger webhooks; `messenger.verify_token` answers Meta's
-    /// subscription check.
+    /// `messenger.webhook.app_secret` signs Messenger webhooks; `messenger.webhook.verify_token`
+    /// answers Meta's subscription check.
     public var messengerAppSecret: String?
     public var messengerVerifyToken: String?
     /// How far a signed receipt's timestamp may be from now.

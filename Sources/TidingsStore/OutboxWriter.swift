@@ -50,7 +50,8 @@ struct OutboxWriter {
         let delayWorkflows = engine.workflows.delayNoticeWorkflows
         toldAboutDelay = delayWorkflows.isEmpty ? nil : try db.cachedStatement(sql: """
             SELECT id, state, sent_at FROM messages
-            WHERE subject_id IN (?, ?) AND workflow IN (\(Array(repeating: "?", count: delayWorkflows.count).joined(separator: ", ")))
+            WHERE id IN (SELECT id FROM messages WHERE subject_id = ?1 UNION ALL SELECT message_id FROM message_subjects WHERE subject_id = ?1)
+                AND workflow IN (\(Array(repeating: "?", count: delayWorkflows.count).joined(separator: ", ")))
                 AND event_position >= ? AND state IN \(MessageState.deliveredOrUnderway.sqlList) AND key <> ?
             ORDER BY sent_at IS NOT NULL DESC, id DESC LIMIT 1
             """)
@@ -93,6 +94,10 @@ struct OutboxWriter {
                 try checkSameMessage(intent)
                 return nil
             }
+            let id = db.lastInsertedRowID
+            for order in DisruptionScope.covered(by: intent.context) {
+                try db.cachedStatement(sql: "INSERT OR IGNORE INTO message_subjects (subject_id, message_id) VALUES (?, ?)").execute(arguments: [order, id])
+            }
         }
         switch state {
         case .parked: return .parked
@@ -121,8 +126,8 @@ struct OutboxWriter {
     /// way. One that died, was suppressed or skipped told the customer nothing.
     func toldAlready(_ intent: NotificationIntent, since position: Int64) throws -> String? {
         guard let statement = toldAboutDelay, let subject = intent.subjectID else { return nil }
-        // A message about several of the customer's orders told this one too.
-        var values: [any DatabaseValueConvertible] = [subject, DisruptionScope.groupSubject(customerID: intent.customerID)]
+        // ?1 twice in the SQL: a message about several orders that names this one told it too.
+        var values: [any DatabaseValueConvertible] = [subject]
         values += engine.workflows.delayNoticeWorkflows
         values += [position, intent.key] as [any DatabaseValueConvertible]
         let arguments = StatementArguments(values.map(\.databaseValue))
@@ -140,6 +145,9 @@ struct OutboxWriter {
     /// never touched, and a message that is skipped or parked suppresses nothing. Returns the
     /// channels of the messages it suppressed.
     func suppressSuperseded(by intent: NotificationIntent, eventType: String) throws -> [Channel] {
+        // A message about several orders is no status of any one of them: it neither makes
+        // another stale nor is made stale by one order's news.
+        guard DisruptionScope.covered(by: intent.context).isEmpty else { return [] }
         guard intent.category.canBeSuperseded, let subject = intent.subjectID else { return [] }
         return try String.fetchAll(suppress, arguments: [
             "superseded by \(intent.workflow) (\(eventType))", now, subject, intent.category.rawValue, intent.key,

@@ -11,7 +11,7 @@ extension PipelineRun {
         guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT \(columns) FROM messages WHERE key = ?"), arguments: [receipt.key])
         else {
             batch.receiptsUnmatched += 1
-            return
+            return try reroute(receipt, customer: customer)
         }
         let id: Int64 = row["id"]
         try db.cachedStatement(sql: """
@@ -21,35 +21,49 @@ extension PipelineRun {
                 id, stored.position, stored.recordedAt.timeIntervalSince1970, receipt.channel.rawValue, receipt.status.rawValue,
                 receipt.kind?.rawValue, receipt.provider, receipt.reason,
             ])
+        batch.receipts[PipelineBatch.ReceiptTally(channel: receipt.channel, workflow: row["workflow"], status: receipt.status), default: 0] += 1
         if var progress = Self.progress(row) {
-            // A message with nowhere else to go is offered the customer's other channels.
-            if receipt.suppresses, progress.fallbacks.isEmpty, let customer {
+            if progress.state == .sending { batch.receiptsBeforeRecord.append(receipt.key) }
+            // A message that did not arrive and has nowhere else to go is offered the customer's
+            // other channels.
+            if receipt.status == .bounced || receipt.status == .failed, progress.fallbacks.isEmpty, let customer {
                 progress.fallbacks = ChannelSelection.routes(around: progress.route.channel, for: customer, off: engine.channelsOff)
             }
             if let next = OutboxStateMachine.receive(progress, receipt: receipt, now: now, policy: engine.retryPolicy(progress.route.channel),
                                                      canResend: (row["erased_at"] as Double?) == nil) {
                 try update(id, to: next)
-                batch.receipts[PipelineBatch.ReceiptTally(channel: receipt.channel, workflow: row["workflow"], status: receipt.status), default: 0] += 1
                 if MessageState.unsent.contains(next.state) { batch.readyByChannel[next.route.channel, default: 0] += 1 }
             }
         }
-        if receipt.suppresses, let customer, let suppression = customer.suppression(on: receipt.channel) {
-            try reroute(customer, around: suppression)
-        }
+        try reroute(receipt, customer: customer)
+    }
+
+    mutating func reroute(_ receipt: Receipt, customer: Customer?) throws {
+        guard receipt.suppresses, let customer, let suppression = customer.suppression(on: receipt.channel) else { return }
+        try reroute(customer, around: suppression)
     }
 
     /// The customer's queued messages to an address that was just suppressed go on their next
-    /// channel, or are skipped saying why.
+    /// channel, or are skipped saying why; the others drop it from their fallbacks.
     mutating func reroute(_ customer: Customer, around suppression: Suppression) throws {
         let rows = try Row.fetchAll(db.cachedStatement(sql: """
             SELECT id, state, channel, recipient, fallback, route_attempts, due_at, route_started_at, last_error FROM messages
-            WHERE customer_id = ? AND channel = ? AND state IN \(MessageState.unsent.sqlList)
-            """), arguments: [customer.id, suppression.channel.rawValue])
+            WHERE customer_id = ? AND state IN \(MessageState.unsent.sqlList)
+            """), arguments: [customer.id])
+        let closed = { (route: Route) in
+            route.channel == suppression.channel && Customer.sameAddress(route.recipient, suppression.address, on: route.channel)
+        }
         for row in rows {
-            guard var progress = Self.progress(row), progress.route.recipient.lowercased() == suppression.address.lowercased() else { continue }
-            if progress.fallbacks.isEmpty {
-                progress.fallbacks = ChannelSelection.routes(around: progress.route.channel, for: customer, off: engine.channelsOff)
+            guard var progress = Self.progress(row) else { continue }
+            let kept = progress.fallbacks.filter { !closed($0) }
+            guard closed(progress.route) else {
+                if kept.count != progress.fallbacks.count {
+                    progress.fallbacks = kept
+                    try update(row["id"], to: progress)
+                }
+                continue
             }
+            progress.fallbacks = kept.isEmpty ? ChannelSelection.routes(around: progress.route.channel, for: customer, off: engine.channelsOff) : kept
             guard let next = OutboxStateMachine.reroute(progress, around: suppression, now: now) else { continue }
             try update(row["id"], to: next)
             if next.state == .skipped { batch.skipped += 1 } else { batch.readyByChannel[next.route.channel, default: 0] += 1 }

@@ -270,6 +270,13 @@ enum Schema {
                 DROP INDEX messages_retained;
                 CREATE INDEX messages_retained ON messages (updated_at)
                     WHERE erased_at IS NULL AND state IN ('sent', 'delivered', 'bounced', 'suppressed', 'skipped');
+                -- The orders a message about several of them names (a disruption's): it is a
+                -- delay notice to each, and listed with each.
+                CREATE TABLE message_subjects (
+                    subject_id TEXT NOT NULL,
+                    message_id INTEGER NOT NULL REFERENCES messages (id),
+                    PRIMARY KEY (subject_id, message_id)
+                ) WITHOUT ROWID;
                 -- Messenger receipts name the recipient and a time, not a message.
                 CREATE INDEX messages_by_recipient ON messages (recipient, channel) WHERE state = 'sent';
                 """)

@@ -47,52 +47,64 @@ extension PipelineRun {
         let queued = try Row.fetchAll(db.cachedStatement(sql: """
             SELECT event_position, order_id FROM fanout WHERE order_id = ? ORDER BY event_position
             """), arguments: [orderID]).map { ($0["event_position"] as Int64, $0["order_id"] as String) }
-        _ = try alert(queued)
+        try alert(queued)
     }
 
     /// A customer's orders together, whichever of them the queue reached first: one message
-    /// names them all (`Projector.projectDisruption`). An order that could not be told before
-    /// is quarantined with the disruption's position and its id, and the others are told.
-    /// Stops once `budget` orders were handled (a customer's orders are never split), and
-    /// returns how many were.
+    /// names them all (`Projector.projectDisruption`). Each order's own part (its model, its
+    /// timers) is guarded on its own, so one that cannot be told is quarantined with the
+    /// disruption's position and its id, and the others are told. Stops once `budget` orders
+    /// were handled (a customer's orders are never split) and returns how many were. `again`
+    /// is an operator's retry of an order quarantined before: it is told on its own.
     @discardableResult
-    /// `again` is an operator's retry of an order quarantined before (no longer queued): it is
-    /// told on its own.
     mutating func alert(_ queued: [(position: Int64, orderID: String)], budget: Int = .max, again: Bool = false) throws -> Int {
         var handled = 0
         guard !queued.isEmpty else { return handled }
-        var disruptions: [Int64: StoredEvent] = [:]
         let done = try db.cachedStatement(sql: "DELETE FROM fanout WHERE event_position = ? AND order_id = ?")
-        // By the customer's orders first (orders_by_customer), then the queue's key: walking a
-        // disruption's whole queue per order would be quadratic in its size.
+        // By the customer's open orders first (orders_by_customer), then the queue's key: walking
+        // a disruption's whole queue per order would be quadratic in its size.
         let siblings = try db.cachedStatement(sql: """
             SELECT o.id FROM orders o
-            WHERE o.customer_id = (SELECT customer_id FROM orders WHERE id = ?2)
+            WHERE o.customer_id = (SELECT customer_id FROM orders WHERE id = ?2) AND o.status IN \(DisruptionScope.statuses.sqlList)
                 AND EXISTS (SELECT 1 FROM fanout f WHERE f.event_position = ?1 AND f.order_id = o.id)
             ORDER BY o.id
             """)
-        for (position, orderID) in queued where handled < budget {
+        let earlier = try db.cachedStatement(sql: """
+            SELECT event_position, order_id FROM fanout WHERE order_id = ? AND event_position < ? ORDER BY event_position
+            """)
+        var told: Set<[String]> = []
+        for (position, orderID) in queued where handled < budget && !told.contains(["\(position)", orderID]) {
+            let group = again ? [orderID] : try String.fetchAll(siblings, arguments: [position, orderID])
             // Told already with an earlier order of the same customer: nothing is left queued.
-            var group = try String.fetchAll(siblings, arguments: [position, orderID])
-            if group.isEmpty && again { group = [orderID] }
             guard !group.isEmpty else { continue }
+            // Each order meets its disruptions in log order: one still queued from an earlier
+            // announcement is told that one first.
+            for id in group {
+                let before = try Row.fetchAll(earlier, arguments: [id, position]).map { ($0["event_position"] as Int64, $0["order_id"] as String) }
+                if !before.isEmpty { handled += try alert(before) }
+            }
             handled += group.count
             var members: [String] = []
             for id in group {
+                told.insert(["\(position)", id])
                 try done.execute(arguments: [position, id])
                 let key = HeldEvent.Key(position: position, order: id)
                 if setAside[key] == nil { members.append(id) } else { try guarded(key) { _ in } }  // quarantined, saying why
             }
             guard let first = members.first else { continue }
+            var projections: [Projection] = []
+            var announcement: StoredEvent?
             try guarded(HeldEvent.Key(position: position, order: first)) { run in
-                if disruptions[position] == nil {
-                    disruptions[position] = try Store.loggedEvents(run.db, after: position - 1, limit: 1).first?.decoded()
-                }
-                guard let stored = disruptions[position] else { return }
+                guard let stored = try Store.loggedEvents(run.db, after: position - 1, limit: 1).first?.decoded() else { return }
+                announcement = stored
                 let orders = try members.compactMap { try run.models.order($0) }
                 guard let customerID = orders.first?.customerID else { return }
-                for projection in run.projector.projectDisruption(stored, to: orders, customer: try run.models.customer(customerID), now: run.now) {
-                    guard let order = projection.order else { continue }
+                projections = run.projector.projectDisruption(stored, to: orders, customer: try run.models.customer(customerID), now: run.now)
+            }
+            guard let stored = announcement else { continue }
+            for projection in projections {
+                guard let order = projection.order else { continue }
+                try guarded(HeldEvent.Key(position: position, order: order.id)) { run in
                     let before = try run.models.order(order.id)
                     run.models.put(projection, position: max(before?.timeline.last?.position ?? 0, stored.position))
                     try run.place(projection.intents, stored)

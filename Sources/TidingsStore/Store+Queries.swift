@@ -115,8 +115,9 @@ extension Store {
             var conditions: [String] = []
             var arguments: StatementArguments = []
             if let subjectID {
-                conditions.append("subject_id = ?")
-                arguments += [subjectID]
+                // With the messages about several orders that name this one.
+                conditions.append("(subject_id = ? OR id IN (SELECT message_id FROM message_subjects WHERE subject_id = ?))")
+                arguments += [subjectID, subjectID]
             }
             if let after {
                 conditions.append("id > ?")

@@ -60,7 +60,8 @@ extension Store {
         return ReceiptTarget(key: row["key"], customerID: row["customer_id"], channel: channel, recipient: row["recipient"] ?? "", state: state)
     }
 
-    /// Every suppressed address that is still a customer's current one, by customer.
+    /// Every suppressed address, by customer (one the customer has since replaced included: it
+    /// is still closed, should they go back to it).
     public func suppressions(channel: Channel? = nil, customerID: String? = nil) throws -> [SuppressedAddress] {
         try read("listing suppressed addresses") { db in
             var list: [SuppressedAddress] = []

@@ -118,6 +118,7 @@ struct ProjectorTests {
         let single = alerting.projectDisruption(event, to: [orders[0]], customer: models.customers["c-1"], now: Fixtures.t0)
         let alone = try #require(single.first?.intents.first)
         #expect(alone.subjectID == "o-1" && alone.context["several_orders"] == false && alone.context["order_ids"] == "o-1")
+        #expect(alone.context["orders"] == nil, "one order is in the context once")
         #expect(alone.key == IdempotencyKey.make(workflow: "disruption_alert", source: event.event.source, eventID: "\(event.event.id)\u{0}o-1"))
         #expect(alone.key != intent.key)
     }

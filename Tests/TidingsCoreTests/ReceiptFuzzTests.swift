@@ -47,6 +47,23 @@ struct ReceiptFuzzTests {
         }
     }
 
+    /// Shapes that once crashed or crawled (found in review): an empty or bare `;` recipient,
+    /// a header folded 200,000 times, a boundary as long as the body allows.
+    @Test func emptyFieldsFoldsAndLongBoundariesAreRead() throws {
+        for recipient in ["", ";", " ; ", "rfc822;"] {
+            let text = "Content-Type: multipart/report; boundary=b\n\n--b\nContent-Type: message/delivery-status\n\nReporting-MTA: x\n\n"
+                + "Final-Recipient: \(recipient)\nOriginal-Recipient: \(recipient)\nAction: failed\nStatus: 5.1.1\n\n"
+                + "--b\nContent-Type: text/rfc822-headers\n\nMessage-ID: <k@x>\n--b--\n"
+            let report = try BounceReport.parse(Array(text.utf8))
+            #expect(report.receipt(for: ("c-1", "ann@example.com")) == nil, "a report about no address names nobody")
+        }
+        let folded = "Content-Type: multipart/report; boundary=b\nX-Long: a\n" + String(repeating: " b\n", count: 200_000) + "\n--b--\n"
+        #expect(throws: BounceReport.ParseError.self) { try BounceReport.parse(Array(folded.utf8)) }
+        let boundary = String(repeating: "q", count: 200_000)
+        let long = "Content-Type: multipart/report; boundary=\(boundary)\n\n" + String(repeating: "--x\n", count: 100_000)
+        #expect(throws: BounceReport.ParseError.self) { try BounceReport.parse(Array(long.utf8)) }
+    }
+
     /// A report built to be as slow as possible to read (many groups, many parts, long folded
     /// headers) is still read in one pass.
     @Test func largeHostileReportsAreReadWhole() throws {

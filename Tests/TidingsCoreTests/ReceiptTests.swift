@@ -156,7 +156,15 @@ struct ReceiptTests {
         #expect(receive(sent(), receipt(.delivered), true)?.state == .delivered)
         #expect(receive(sent(), receipt(.complained), true)?.state == .delivered, "a complaint means it arrived")
         let soft = try #require(receive(sent(), receipt(.bounced, .soft), true))
-        #expect(soft.state == .retrying && soft.dueAt == now.addingTimeInterval(60) && soft.lastError?.contains("bounced (soft)") == true)
+        // On the schedule (60 s), spread by a jitter drawn from the key: the same on every run.
+        #expect(soft.state == .retrying && (48...72).contains(soft.dueAt.timeIntervalSince(now)) && soft.lastError?.contains("bounced (soft)") == true)
+        #expect(receive(sent(), receipt(.bounced, .soft), true)?.dueAt == soft.dueAt)
+        var deliveredFirst = sent()
+        deliveredFirst.state = .delivered
+        #expect(receive(deliveredFirst, receipt(.bounced, .soft), true) == nil, "a soft bounce does not undo a delivery")
+        var elsewhere = receipt(.bounced, .hard)
+        elsewhere.address = "old@example.com"
+        #expect(receive(sent(fallbacks: [sms]), elsewhere, true) == nil, "a receipt about another address than the route's")
         let hard = try #require(receive(sent(fallbacks: [sms]), receipt(.bounced, .hard), true))
         #expect(hard.state == .pending && hard.route == sms && hard.attempts == 0 && hard.lastError?.contains("falling back to sms") == true)
         #expect(receive(sent(), receipt(.bounced, .hard), true)?.state == .bounced)

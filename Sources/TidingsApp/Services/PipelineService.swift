@@ -135,6 +135,10 @@ public final class PipelineService: Service {
                 ("channel", tally.channel.rawValue), ("workflow", tally.workflow), ("status", tally.status.rawValue),
             ]).increment(by: count)
         }
+        for key in batch.receiptsBeforeRecord {
+            logger.warning("a receipt came before the send was recorded: kept in the message's history, not applied; see tidings deliveries show",
+                           metadata: ["key": "\(key)"])
+        }
         if batch.receiptsUnmatched > 0 {
             logger.notice("receipts for messages the outbox no longer holds: kept in the log only", metadata: ["count": "\(batch.receiptsUnmatched)"])
         }

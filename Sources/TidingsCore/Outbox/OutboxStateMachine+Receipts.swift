@@ -14,18 +14,26 @@ extension OutboxStateMachine {
     public static func receive(_ progress: DeliveryProgress, receipt: Receipt, now: Date, policy: RetryPolicy, canResend: Bool)
         -> DeliveryProgress?
     {
-        guard receipt.channel == progress.route.channel, MessageState.accepted.contains(progress.state) else { return nil }
+        guard receipt.channel == progress.route.channel, MessageState.accepted.contains(progress.state),
+              receipt.address.map({ Customer.sameAddress($0, progress.route.recipient, on: receipt.channel) }) ?? true
+        else { return nil }
         var next = progress
         switch receipt.status {
         case .delivered, .complained:
+            // Delivered already: a complaint adds nothing to the message (the customer's
+            // suppression and consent are the reducer's part).
             guard progress.state == .sent else { return nil }
             next.state = .delivered
             return next
         case .bounced, .failed:
             let said = receipt.summary
+            // A soft bounce after a report of delivery contradicts it: the delivery stands.
+            if receipt.kind == .soft, progress.state == .delivered { return nil }
             if receipt.kind == .soft, canResend,
-               // Jitter fixed at the middle: a replay of the log must reach the same due time.
-               let due = policy.nextAttempt(afterAttempts: progress.attempts, startedAt: progress.routeStartedAt, now: now, jitter: 0.5) {
+               // Jitter from the key, not a random draw: the pipeline stays a function of the log
+               // and its clock, and a burst of bounces is still spread out.
+               let due = policy.nextAttempt(afterAttempts: progress.attempts, startedAt: progress.routeStartedAt, now: now,
+                                            jitter: Self.jitter(receipt.key)) {
                 next.state = .retrying
                 next.dueAt = due
                 next.lastError = said
@@ -48,6 +56,15 @@ extension OutboxStateMachine {
         guard MessageState.unsent.contains(progress.state), progress.route.channel == suppression.channel else { return nil }
         var next = failOver(progress, reason: "address suppressed (\(suppression.reason.rawValue))", now: now)
         if next.state == .dead { next.state = .skipped }
+        // Held for the customer's quiet hours: still held on the next channel.
+        next.dueAt = max(progress.dueAt, now)
         return next
+    }
+
+    /// A number in 0...1 from a message key (FNV-1a), the same on every run.
+    static func jitter(_ key: String) -> Double {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in key.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        return Double(hash % 1_000) / 999
     }
 }

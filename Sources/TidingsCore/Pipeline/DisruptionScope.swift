@@ -13,10 +13,17 @@ public struct DisruptionScope: Sendable, Hashable {
         guard region != nil || carrier != nil else { return nil }
     }
 
-    /// The subject of one message about several of a customer's orders (`customer:<id>`). A
-    /// delay notice under it counts as telling each of that customer's orders, for the rule that
-    /// holds back a proactive alert when the customer was told already (outbox and replay alike).
+    /// The subject of one message about several of a customer's orders (`customer:<id>`).
     public static func groupSubject(customerID: String) -> String { "customer:\(customerID)" }
+
+    /// The orders a message about several names (its context's `orders`): it counts as a delay
+    /// notice to each of them, for the rule that holds back a proactive alert when the customer
+    /// was told already (outbox and replay alike), and it is listed with each of them. Empty
+    /// for any other message.
+    public static func covered(by context: JSONValue) -> [String] {
+        guard context["several_orders"]?.boolValue == true else { return [] }
+        return (context["orders"]?.arrayValue ?? []).compactMap { $0["id"]?.stringValue }
+    }
 
     /// The statuses an affected order can have: on its way, not yet delivered.
     public static let statuses = Order.Status.undelivered

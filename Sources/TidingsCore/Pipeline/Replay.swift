@@ -132,12 +132,13 @@ public struct Replay: ModelLookup {
     mutating func settle(_ intent: NotificationIntent) -> NotificationIntent {
         var intent = intent
         guard intent.channel != nil, let subject = intent.subjectID else { return intent }
-        let told = toldAboutDelay[subject, default: []] + toldAboutDelay[DisruptionScope.groupSubject(customerID: intent.customerID), default: []]
-        if let since = intent.redundantIfToldSince, told.contains(where: { $0 >= since }) {
+        if let since = intent.redundantIfToldSince, toldAboutDelay[subject, default: []].contains(where: { $0 >= since }) {
             intent.channel = nil
             intent.skipReason = "already told about a delay to this order"
         } else if delayNoticeWorkflows.contains(intent.workflow) {
-            toldAboutDelay[subject, default: []].append(intent.eventPosition)
+            // A message about several orders told each of them.
+            let covered = DisruptionScope.covered(by: intent.context)
+            for told in covered.isEmpty ? [subject] : covered { toldAboutDelay[told, default: []].append(intent.eventPosition) }
         }
         return intent
     }

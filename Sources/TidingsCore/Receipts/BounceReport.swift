@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 
 /// What a mail system reported about an email Tidings sent, read from the report it mailed
@@ -15,6 +16,19 @@ public struct BounceReport: Sendable, Hashable {
         /// The address as first given (`Original-Recipient`), before any alias rewrote it.
         public var originalAddress: String?
         public var diagnostic: String?
+        /// When the reporting system took the message in (`Arrival-Date`): two reports of one
+        /// bounce share it, two bounces of two sends do not.
+        public var arrival: String?
+
+        public init(action: String, status: String?, address: String?, originalAddress: String? = nil, diagnostic: String? = nil,
+                    arrival: String? = nil) {
+            self.action = action
+            self.status = status
+            self.address = address
+            self.originalAddress = originalAddress
+            self.diagnostic = diagnostic
+            self.arrival = arrival
+        }
     }
 
     /// The Message-ID of the email the report is about, without its angle brackets.
@@ -60,17 +74,27 @@ public struct BounceReport: Sendable, Hashable {
         guard let original, let id = original["message-id"].flatMap(Self.messageID) else {
             throw ParseError(description: "the report does not return the original headers with a Message-ID, so it names no message")
         }
-        if feedback != nil {
-            return BounceReport(messageID: id, recipients: [], isComplaint: true)
+        if let feedback {
+            // RFC 5965: only `abuse` is a spam complaint (`not-spam`, `auth-failure` and the
+            // like say nothing about the customer's wishes).
+            let report = fieldGroups(feedback).first ?? [:]
+            guard report["feedback-type"]?.lowercased() == "abuse" else {
+                throw ParseError(description: "a feedback report of type \(report["feedback-type"] ?? "(none)") is not a spam complaint")
+            }
+            let recipient = report["original-rcpt-to"].map { Recipient(action: "complained", status: nil, address: Self.address($0)) }
+            return BounceReport(messageID: id, recipients: recipient.map { [$0] } ?? [], isComplaint: true)
         }
         guard let status else {
             throw ParseError(description: "the multipart/report has neither a message/delivery-status nor a message/feedback-report part")
         }
-        let recipients = fieldGroups(status).dropFirst().compactMap { group -> Recipient? in
+        let groups = fieldGroups(status)
+        let arrival = groups.first?["arrival-date"]
+        let recipients = groups.dropFirst().compactMap { group -> Recipient? in
             guard let action = group["action"]?.lowercased() else { return nil }
             let status = group["status"].map { String($0.prefix { !$0.isWhitespace }) }
             return Recipient(action: action, status: status, address: group["final-recipient"].map(Self.address),
-                             originalAddress: group["original-recipient"].map(Self.address), diagnostic: group["diagnostic-code"])
+                             originalAddress: group["original-recipient"].map(Self.address), diagnostic: group["diagnostic-code"],
+                             arrival: arrival)
         }
         guard !recipients.isEmpty else { throw ParseError(description: "the delivery status names no recipient with an Action") }
         return BounceReport(messageID: id, recipients: recipients, isComplaint: false)
@@ -85,21 +109,45 @@ public struct BounceReport: Sendable, Hashable {
             Receipt(key: key, status: status, kind: kind, channel: .email, address: address ?? message.recipient, customerID: message.customerID,
                     reason: reason, provider: isComplaint ? "arf" : "dsn")
         }
-        if isComplaint { return make(.complained, address: nil, reason: "reported as spam") }
         // Only a report about the address Tidings sent to: one about another (the customer's
         // mail forwarded on, and bouncing there) says nothing about theirs.
         let wanted = message.recipient.lowercased()
-        guard let mine = recipients.first(where: { $0.address?.lowercased() == wanted || $0.originalAddress?.lowercased() == wanted })
-        else { return nil }
+        let mine = recipients.first { $0.address?.lowercased() == wanted || $0.originalAddress?.lowercased() == wanted }
+        if isComplaint {
+            // An abuse report that names its recipient must name this one.
+            guard recipients.isEmpty || mine != nil else { return nil }
+            return make(.complained, address: nil, reason: "reported as spam")
+        }
+        guard let mine else { return nil }
         let reason = [mine.status, mine.diagnostic].compactMap { $0 }.joined(separator: " ")
         switch mine.action {
         case "failed":
-            return make(.bounced, kind: mine.status?.hasPrefix("4") == true ? .soft : .hard, address: mine.address, reason: reason)
+            let (status, kind) = Self.classify(mine.status)
+            return make(status, kind: kind, address: mine.address, reason: reason)
         case "delivered":
             return make(.delivered, address: mine.address, reason: nil)
         default:
             return nil
         }
+    }
+
+    /// RFC 3463's enhanced status codes: 4.x.x is temporary (soft); 5.1.x (no such mailbox or
+    /// domain), 5.2.1 (mailbox disabled) and 5.4.4 (no route to the domain) are the address's
+    /// fault for good (hard: suppressed); 5.2.2 (mailbox full) is soft. The rest, 5.7.x policy
+    /// and spam blocks above all, or no code at all, fail the message without blaming the address.
+    static func classify(_ code: String?) -> (Receipt.Status, Receipt.Kind?) {
+        guard let code else { return (.failed, nil) }
+        if code.hasPrefix("4.") || code == "5.2.2" { return (.bounced, .soft) }
+        if code.hasPrefix("5.1.") || code == "5.2.1" || code == "5.4.4" { return (.bounced, .hard) }
+        return (.failed, nil)
+    }
+
+    /// An id for the receipt event: the same report relayed twice (with more `Received:` lines)
+    /// is stored once, while a second bounce of a message sent again is a new one.
+    public func receiptID(for receipt: Receipt) -> String {
+        let mine = recipients.first { $0.address?.lowercased() == receipt.address?.lowercased() }
+        let parts = [key, receipt.status.rawValue, receipt.kind?.rawValue ?? "", mine?.status ?? "", receipt.address ?? "", mine?.arrival ?? ""]
+        return (isComplaint ? "arf-" : "dsn-") + IdempotencyKey.hex(SHA256.hash(data: Array(parts.joined(separator: "\u{0}").utf8))).prefix(32)
     }
 
     /// Headers (lower-cased names, folded lines joined, the first of a repeated name) and body.
@@ -112,11 +160,13 @@ public struct BounceReport: Sendable, Hashable {
     }
 
     static func fields(_ lines: ArraySlice<Substring>) -> [String: String] {
-        var headers: [String: String] = [:]
+        // A value's folded lines are gathered and joined once: appending to the value line by
+        // line would copy it every time (quadratic in a header folded 100,000 times).
+        var pieces: [String: [String]] = [:]
         var lastName: String?
         for line in lines {
             if let first = line.first, first == " " || first == "\t" {
-                if let lastName, let value = headers[lastName] { headers[lastName] = value + " " + line.trimmingCharacters(in: .whitespaces) }
+                if let lastName { pieces[lastName]?.append(line.trimmingCharacters(in: .whitespaces)) }
                 continue
             }
             guard let colon = line.firstIndex(of: ":") else {
@@ -125,21 +175,27 @@ public struct BounceReport: Sendable, Hashable {
             }
             let name = line[..<colon].trimmingCharacters(in: .whitespaces).lowercased()
             // Only the first of a name counts, and folded lines belong to it alone.
-            lastName = headers[name] == nil ? name : nil
-            if headers[name] == nil { headers[name] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces) }
+            lastName = pieces[name] == nil ? name : nil
+            if pieces[name] == nil { pieces[name] = [line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)] }
         }
-        return headers
+        return pieces.mapValues { $0.joined(separator: " ") }
     }
 
     /// The parts between `--boundary` lines (RFC 2046), the preamble and epilogue left out.
     static func parts(of body: String, boundary: String) -> [String] {
         var parts: [String] = []
         var current: [Substring]?
+        let delimiter = "--\(boundary)", closing = "--\(boundary)--"
         for line in body.split(separator: "\n", omittingEmptySubsequences: false) {
+            // Compared only when the line is as long as a delimiter could be.
+            guard line.utf8.count >= delimiter.utf8.count, line.hasPrefix("--") else {
+                current?.append(line)
+                continue
+            }
             let trimmed = line.trimmingCharacters(in: .whitespaces)
-            if trimmed == "--\(boundary)" || trimmed == "--\(boundary)--" {
+            if trimmed == delimiter || trimmed == closing {
                 if let current { parts.append(current.joined(separator: "\n")) }
-                if trimmed == "--\(boundary)--" { return parts }
+                if trimmed == closing { return parts }
                 current = []
                 continue
             }
@@ -194,8 +250,8 @@ public struct BounceReport: Sendable, Hashable {
 
     /// `rfc822; ann@example.com` → `ann@example.com`.
     static func address(_ value: String) -> String {
-        let parts = value.split(separator: ";", maxSplits: 1)
-        return (parts.count == 2 ? parts[1] : parts[0]).trimmingCharacters(in: .whitespaces)
-            .trimmingCharacters(in: CharacterSet(charactersIn: "<>"))
+        // `Final-Recipient:` may come empty, or as a lone `;`: no piece is assumed to exist.
+        let afterType = value.firstIndex(of: ";").map { value[value.index(after: $0)...] } ?? Substring(value)
+        return afterType.trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "<>"))
     }
 }

@@ -51,7 +51,7 @@ extension Customer {
 
     /// Email addresses compare without regard to case (their domains always do, and no mail
     /// system we send through tells local parts apart by case); numbers and ids as written.
-    static func sameAddress(_ a: String, _ b: String, on channel: Channel) -> Bool {
+    public static func sameAddress(_ a: String, _ b: String, on channel: Channel) -> Bool {
         channel == .email ? a.lowercased() == b.lowercased() : a == b
     }
 

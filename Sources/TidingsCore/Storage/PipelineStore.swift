@@ -29,6 +29,9 @@ public struct PipelineBatch: Sendable, Hashable {
     public var receipts: [ReceiptTally: Int] = [:]
     /// Receipts for a key the outbox does not hold (a message erased meanwhile): history only.
     public var receiptsUnmatched = 0
+    /// Receipts that came for a message whose send is not recorded yet (still `sending`): kept
+    /// in its history, but they move nothing; the pipeline service says which.
+    public var receiptsBeforeRecord: [String] = []
 
     public struct ReceiptTally: Sendable, Hashable {
         public var channel: Channel

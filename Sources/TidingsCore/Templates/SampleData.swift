@@ -68,7 +68,11 @@ public enum SampleData {
         let isTicket = workflow.on.hasPrefix("ticket.")
         let order = isTicket || workflow.on.hasPrefix("order.") || workflow.on == Deadlines.disruption ? self.order : nil
         let ticket = isTicket ? self.ticket(promises: engine.promises) : nil
+        // A disruption's sample hits two orders, so `tidings check` sees the templates' list of them.
+        var second = order
+        second?.id = "o-sample-2"
+        let group = workflow.on == Deadlines.disruption ? [order, second].compactMap { $0 } : []
         return TemplateContext.make(event: stored, customer: customer, order: order, ticket: ticket, shop: engine.shop,
-                                    promises: engine.promises)
+                                    promises: engine.promises, group: group)
     }
 }

@@ -8,6 +8,11 @@ public enum ChannelSelection {
         public var channels: [Channel]
         /// Why channels were passed over, for the message history.
         public var passedOver: [String]
+
+        /// The usable channels as routes to the customer's addresses, best first.
+        public func routes(for customer: Customer) -> [Route] {
+            channels.compactMap { channel in customer.address(on: channel).map { Route(channel: channel, recipient: $0) } }
+        }
     }
 
     public static func select(_ choices: [Workflow.ChannelChoice], for customer: Customer, off: Set<Channel> = []) -> Outcome {
@@ -45,8 +50,6 @@ public enum ChannelSelection {
 
     /// Where a message on a channel whose address was just suppressed can go instead, in order.
     public static func routes(around channel: Channel, for customer: Customer, off: Set<Channel> = []) -> [Route] {
-        select([.fixed(channel)], for: customer, off: off).channels.compactMap { next in
-            customer.address(on: next).map { Route(channel: next, recipient: $0) }
-        }
+        select([.fixed(channel)], for: customer, off: off).routes(for: customer)
     }
 }

@@ -3,9 +3,9 @@ import Foundation
 /// Builds the values a template can use (`customer`, `shop`, `event`, `order`, `ticket`,
 /// `data`). Money is preformatted and dates are text, so templates stay logic-free.
 public enum TemplateContext {
-    /// A disruption's message also gets `orders` (every affected order of the customer, the
-    /// first being `order`), `order_ids` ("o-1, o-2") and `several_orders`, so one message can
-    /// name them all.
+    /// A disruption's message also gets `several_orders`, `order_ids` ("o-1, o-2") and, when
+    /// it is about several, `orders` (each affected order of the customer, the first being
+    /// `order`), so one message can name them all.
     public static func make(event stored: StoredEvent, customer: Customer, order: Order?, ticket: Ticket?,
                             shop: ShopInfo, promises: ServicePromises, group: [Order] = []) -> JSONValue {
         var context: [String: JSONValue] = [
@@ -22,20 +22,30 @@ public enum TemplateContext {
         ]
         if let order { context["order"] = orderValue(order) }
         if let order, stored.event.type == Deadlines.disruption {
-            // Bounded: a customer with hundreds of orders on one lorry gets a message, not a catalogue.
-            let orders = group.isEmpty ? [order] : group
-            context["orders"] = .array(orders.prefix(maximumListed).map(orderValue))
-            let named = orders.prefix(maximumNamed).map(\.id).joined(separator: ", ")
-            context["order_ids"] = .string(orders.count > maximumNamed ? "\(named) (+\(orders.count - maximumNamed))" : named)
-            context["several_orders"] = .bool(orders.count > 1)
+            context["several_orders"] = .bool(group.count > 1)
+            if group.count > 1 {
+                // Every order (the list also says which orders the message told), each with
+                // what a line about it needs, not its items. Left out for one order: every alert
+                // of a large disruption would otherwise carry its order twice.
+                context["orders"] = .array(group.map(listedOrderValue))
+                let named = group.prefix(maximumNamed).map(\.id).joined(separator: ", ")
+                context["order_ids"] = .string(group.count > maximumNamed ? "\(named) (+\(group.count - maximumNamed))" : named)
+            } else {
+                context["order_ids"] = .string(order.id)
+            }
         }
         if let ticket { context["ticket"] = ticketValue(ticket, promises: promises, zone: customer.timeZone(or: promises.calendar.timeZone)) }
         return .object(context)
     }
 
-    /// How many orders a disruption's message names in `order_ids`, and lists in `orders`.
+    /// How many orders a disruption's message names in `order_ids` (an SMS must stay short).
     static let maximumNamed = 10
-    static let maximumListed = 50
+
+    /// An order as a line of a list: its id, status, delivery promise and tracking.
+    static func listedOrderValue(_ o: Order) -> JSONValue {
+        guard case .object(let fields) = orderValue(o) else { return .object([:]) }
+        return .object(fields.filter { ["id", "status", "deliver_by", "tracking"].contains($0.key) })
+    }
 
     static func customerValue(_ c: Customer) -> JSONValue {
         var fields: [String: JSONValue] = ["id": .string(c.id)]

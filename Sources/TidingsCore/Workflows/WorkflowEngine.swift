@@ -128,9 +128,7 @@ public struct WorkflowEngine: Sendable {
         }
         intent.channel = first
         intent.recipient = customer.address(on: first)
-        intent.fallbacks = selection.channels.dropFirst().compactMap { channel in
-            customer.address(on: channel).map { Route(channel: channel, recipient: $0) }
-        }
+        intent.fallbacks = Array(selection.routes(for: customer).dropFirst())
         if !workflow.urgent.contains(first), let quiet = customer.preferences.quietHours {
             intent.notBefore = quiet.release(at: now, in: customer.timeZone(or: promises.calendar.timeZone))
         }
