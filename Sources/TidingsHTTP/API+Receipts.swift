@@ -61,11 +61,19 @@ extension API {
             context.logger.notice("mail at the bounce endpoint is not a report", metadata: ["reason": "\(error.description)"])
             return try json(["recorded": false, "reason": .string("not a bounce or complaint: \(error.description)")])
         }
-        let target = try self.target(report.key, context, provider: "dsn")
+        // With receipts.secret, Message-IDs carry a tag only this Tidings can make.
+        var key = report.key
+        if let signer = receiptSettings.messageIDs {
+            guard let verified = signer.messageKey(from: report.key) else {
+                throw refused(context, "dsn", "the report's Message-ID was not made by this Tidings: its tag does not verify with receipts.secret")
+            }
+            key = verified
+        }
+        let target = try self.target(key, context, provider: "dsn")
         // A message that went on to another channel is matched by the customer's email: the
         // report is still about that address (and may close it).
         let emailed = target.channel == .email ? target.recipient : try store.customer(id: target.customerID)?.email ?? ""
-        guard let receipt = report.receipt(for: (target.customerID, emailed)) else {
+        guard let receipt = report.receipt(for: (target.customerID, emailed), key: key) else {
             return try json(["recorded": false, "reason": """
                 the report says the mail system is still trying or passed it on, or it is about another address than the message's: \
                 nothing to record

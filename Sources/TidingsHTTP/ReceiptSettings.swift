@@ -7,6 +7,8 @@ public struct ReceiptSettings: Sendable {
     public var publicURL: String?
     /// `receipts.secret`: Standard Webhooks secrets for `POST /v1/receipts` (any one verifies).
     public var secrets: [WebhookSignature.Secret] = []
+    /// The same secrets tag every email's Message-ID: a bounce must return a tag that verifies.
+    public var messageIDs: MessageIDSigner?
     /// The Twilio auth token (`sms.webhook.password` of the twilio preset; with an API key as the
     /// username, that password is not the auth token and every callback is refused).
     public var twilioAuthToken: String?

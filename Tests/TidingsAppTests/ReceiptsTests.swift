@@ -214,6 +214,21 @@ struct ReceiptsTests {
         #expect(answer.status == 200 && answer.text == "42")
         #expect(try await HTTPAPITests.call("GET", "\(daemon.base)/v1/receipts/messenger?hub.mode=subscribe&hub.verify_token=no&hub.challenge=42").status == 403)
 
+        // With receipts.secret, an email's Message-ID carries a tag: a bounce must return it.
+        let spooled = try String(contentsOf: directory.appendingPathComponent("spool/email/\(confirmation.key).eml"), encoding: .utf8)
+        let tagged = String(try #require(spooled.components(separatedBy: "\r\n").first { $0.hasPrefix("Message-ID: ") }).dropFirst("Message-ID: ".count))
+        #expect(tagged.hasPrefix("<\(confirmation.key).") && tagged.count == confirmation.key.count + 17 + "<@northwind.example>".count, "\(tagged)")
+        let bounces = "\(daemon.base)/v1/receipts/bounces"
+        for forged in ["<\(confirmation.key)@northwind.example>", "<\(confirmation.key).0123456789abcdef@northwind.example>"] {
+            let refused = try await HTTPAPITests.call("POST", bounces, token: HTTPAPITests.ingest, type: "message/rfc822",
+                                                      body: ReceiptsTests.bounce(messageID: forged, recipient: "pia@example.com"))
+            #expect(refused.status == 403, "\(forged): \(refused.text)")
+        }
+        answer = try await HTTPAPITests.call("POST", bounces, token: HTTPAPITests.ingest, type: "message/rfc822",
+                                             body: ReceiptsTests.bounce(messageID: tagged, recipient: "pia@example.com", status: "4.4.1")
+                                                .replacingAction(with: "delayed"))
+        #expect(answer.status == 200 && answer.text.contains("\"recorded\":false"), "a true tag is taken (delayed: nothing to record): \(answer.text)")
+
         // A generic receipt, signed per Standard Webhooks by the reference library: the email bounced soft.
         let generic = Data(#"{"key":"\#(confirmation.key)","status":"bounced","kind":"soft","reason":"mailbox full"}"#.utf8)
         let now = Int(Date().timeIntervalSince1970)
@@ -235,5 +250,12 @@ struct ReceiptsTests {
         #expect(!messenger.isEmpty && messenger.allSatisfy { $0.state == .delivered }, "\(messenger.map(\.state))")
         daemon.child.signal(SIGTERM)
         #expect(try await daemon.child.wait(timeout: 30) == 0)
+    }
+}
+
+extension Data {
+    /// The same report with another `Action:` (a test's shortcut).
+    func replacingAction(with action: String) -> Data {
+        Data(String(decoding: self, as: UTF8.self).replacingOccurrences(of: "Action: failed", with: "Action: \(action)").utf8)
     }
 }

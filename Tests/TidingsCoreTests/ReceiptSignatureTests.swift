@@ -64,4 +64,21 @@ struct ReceiptSignatureTests {
         #expect(!WebhookSignature.verify(id: "msg_p5jXN8AQM9LWM0D4loKWxJek", timestamp: "soon", signatures: signature, body: body,
                                          secrets: [secret], now: sent))
     }
+
+    @Test func messageIDsCarryATagOnlyThisTidingsCanMake() throws {
+        let old = try #require(WebhookSignature.Secret("whsec_" + Data(repeating: 1, count: 32).base64EncodedString()))
+        let new = try #require(WebhookSignature.Secret("whsec_" + Data(repeating: 2, count: 32).base64EncodedString()))
+        let signer = try #require(MessageIDSigner(secrets: [old]))
+        let key = "order_confirmation.0123abcd"
+        let left = signer.leftPart(for: key)
+        #expect(left.hasPrefix(key + ".") && left.count == key.count + 17)
+        #expect(signer.messageKey(from: left) == key)
+        #expect(signer.messageKey(from: key) == nil, "an untagged id names nothing")
+        #expect(signer.messageKey(from: key + ".0000000000000000") == nil, "a forged tag")
+        #expect(signer.messageKey(from: "order_confirmation.ffff." + left.split(separator: ".").last!) == nil, "a tag moved to another key")
+        // Rotation: the new secret signs, the old one still verifies what went out before.
+        let rotated = try #require(MessageIDSigner(secrets: [new, old]))
+        #expect(rotated.messageKey(from: left) == key && rotated.leftPart(for: key) != left)
+        #expect(MessageIDSigner(secrets: []) == nil)
+    }
 }

@@ -70,6 +70,7 @@ struct Settings {
             config.emailOptions.replyTo = replyTo
         }
         config.emailOptions.unsubscribe = try unsubscribeLinks()
+        config.emailOptions.messageIDs = MessageIDSigner(secrets: try signingSecrets("receipts.secret"))
         for channel in Channel.allCases {
             config.channels[channel] = try channelConfig(channel, sender: sender, emailOptions: config.emailOptions)
         }

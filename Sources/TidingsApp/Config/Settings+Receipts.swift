@@ -22,6 +22,7 @@ extension Settings {
             settings.publicURL = url
         }
         settings.secrets = try signingSecrets("receipts.secret")
+        settings.messageIDs = MessageIDSigner(secrets: settings.secrets)
         if case .webhook(let sms)? = channels[.sms]?.route, sms.preset == .twilio {
             settings.twilioAuthToken = sms.password
         }

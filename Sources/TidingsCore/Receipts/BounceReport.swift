@@ -104,7 +104,9 @@ public struct BounceReport: Sendable, Hashable {
     /// a permanent 5.x.x failure, soft for a 4.x.x one), or a delivery. Nil for what only
     /// says the mail system is still trying (`delayed`) or passed it on (`relayed`), and for a
     /// report about another address than the message's.
-    public func receipt(for message: (customerID: String, recipient: String)) -> Receipt? {
+    /// `key` is the message key when the Message-ID carried more (a tag, `MessageIDSigner`).
+    public func receipt(for message: (customerID: String, recipient: String), key: String? = nil) -> Receipt? {
+        let key = key ?? self.key
         func make(_ status: Receipt.Status, kind: Receipt.Kind? = nil, address: String?, reason: String?) -> Receipt {
             Receipt(key: key, status: status, kind: kind, channel: .email, address: address ?? message.recipient, customerID: message.customerID,
                     reason: reason, provider: isComplaint ? "arf" : "dsn")
@@ -146,7 +148,7 @@ public struct BounceReport: Sendable, Hashable {
     /// is stored once, while a second bounce of a message sent again is a new one.
     public func receiptID(for receipt: Receipt) -> String {
         let mine = recipients.first { $0.address?.lowercased() == receipt.address?.lowercased() }
-        let parts = [key, receipt.status.rawValue, receipt.kind?.rawValue ?? "", mine?.status ?? "", receipt.address ?? "", mine?.arrival ?? ""]
+        let parts = [receipt.key, receipt.status.rawValue, receipt.kind?.rawValue ?? "", mine?.status ?? "", receipt.address ?? "", mine?.arrival ?? ""]
         return (isComplaint ? "arf-" : "dsn-") + IdempotencyKey.hex(SHA256.hash(data: Array(parts.joined(separator: "\u{0}").utf8))).prefix(32)
     }
 

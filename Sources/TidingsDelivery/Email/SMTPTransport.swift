@@ -89,10 +89,11 @@ public final class SMTPTransport: Transport {
     /// Emails about one order or ticket thread: each later one answers the first. Those a
     /// customer may opt out of carry RFC 8058's one-click unsubscribe.
     public static func mime(for message: OutgoingMessage, from: MIMEMessage.Mailbox, options: EmailOptions = EmailOptions()) -> MIMEMessage {
+        let signed = { (key: String) in options.messageIDs?.leftPart(for: key) ?? key }
         var mime = MIMEMessage(from: from, to: MIMEMessage.Mailbox(name: message.recipientName, address: message.recipient),
                                subject: message.content.subject ?? "", text: message.content.text, html: message.content.html,
-                               idempotencyKey: message.key, date: message.date)
-        mime.inReplyTo = message.threadRoot.map { MIMEMessage.messageID(key: $0, from: from) }
+                               idempotencyKey: signed(message.key), date: message.date)
+        mime.inReplyTo = message.threadRoot.map { MIMEMessage.messageID(key: signed($0), from: from) }
         mime.replyTo = options.replyTo?.mailbox(for: message.subjectID)
         mime.extraHeaders = [("X-Tidings-Workflow", message.workflow)]
         // A URL cannot be folded: one that would not fit a header line (RFC 5322's 998) is left out.
