@@ -86,7 +86,7 @@ extension API {
     /// `StatusCallback`, checked with `X-Twilio-Signature` and the auth token.
     func postTwilio(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         guard let token = receiptSettings.twilioAuthToken, let base = receiptSettings.publicURL else {
-            throw Self.notConfigured("receipts.url, and sms.webhook.password with the twilio preset")
+            throw Self.notConfigured("receipts.url, and receipts.twilio_auth_token or sms.webhook.password with the twilio preset")
         }
         let body = try await collect(request)
         let url = base + "/twilio" + (request.uri.query.map { "?" + $0 } ?? "")

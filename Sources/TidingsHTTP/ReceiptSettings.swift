@@ -9,8 +9,9 @@ public struct ReceiptSettings: Sendable {
     public var secrets: [WebhookSignature.Secret] = []
     /// The same secrets tag every email's Message-ID: a bounce must return a tag that verifies.
     public var messageIDs: MessageIDSigner?
-    /// The Twilio auth token (`sms.webhook.password` of the twilio preset; with an API key as the
-    /// username, that password is not the auth token and every callback is refused).
+    /// The Twilio account's auth token: `receipts.twilio_auth_token`, else `sms.webhook.password`
+    /// of the twilio preset (with an API key as the username, that password is the key's secret,
+    /// which does not sign callbacks: set the former).
     public var twilioAuthToken: String?
     /// `messenger.webhook.app_secret` signs Messenger webhooks; `messenger.webhook.verify_token`
     /// answers Meta's subscription check.

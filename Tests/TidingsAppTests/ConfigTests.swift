@@ -47,6 +47,23 @@ struct ConfigTests {
         await #expect(throws: ConfigError.self) { try await ConfigLoader.load(path: path, environment: ["DISPATCHER_ENABLED": "no"]) }
     }
 
+    @Test func receiptSettingsNameTheirSecretsAndAddress() async throws {
+        let path = Paths.root.appendingPathComponent("config/tidings.yaml").path
+        let twilio = ["SMS_TRANSPORT": "webhook", "SMS_WEBHOOK_URL": "https://api.twilio.example/Messages.json", "SMS_WEBHOOK_FROM": "+447700900000",
+                      "SMS_WEBHOOK_USERNAME": "SK0123", "SMS_WEBHOOK_PASSWORD": "api-key-secret-0123"]
+        #expect(try await ConfigLoader.load(path: path, environment: twilio).http.receipts.twilioAuthToken == "api-key-secret-0123")
+        let withToken = twilio.merging(["RECEIPTS_TWILIO_AUTH_TOKEN": "account-auth-token"]) { $1 }
+        #expect(try await ConfigLoader.load(path: path, environment: withToken).http.receipts.twilioAuthToken == "account-auth-token",
+                "an API key's secret does not sign callbacks: the account's token does")
+        let secret = "whsec_" + Data(repeating: 5, count: 32).base64EncodedString()
+        let signed = try await ConfigLoader.load(path: path, environment: ["RECEIPTS_SECRET": secret, "RECEIPTS_URL": "https://shop.example/v1/receipts"])
+        #expect(signed.http.receipts.secrets.count == 1 && signed.http.receipts.messageIDs != nil && signed.emailOptions.messageIDs != nil)
+        for broken in [["RECEIPTS_SECRET": "whsec_short"], ["RECEIPTS_URL": "http://shop.example/v1/receipts"],
+                       ["RECEIPTS_URL": "https://shop.example/v1/receipts/"]] {
+            await #expect(throws: ConfigError.self, "\(broken)") { try await ConfigLoader.load(path: path, environment: broken) }
+        }
+    }
+
     @Test func unsubscribeLinksNeedAnHTTPSAddressAndASecretTogether() async throws {
         let path = Paths.root.appendingPathComponent("config/tidings.yaml").path
         #expect(try await ConfigLoader.load(path: path, environment: [:]).emailOptions.unsubscribe == nil)

@@ -23,7 +23,10 @@ extension Settings {
         }
         settings.secrets = try signingSecrets("receipts.secret")
         settings.messageIDs = MessageIDSigner(secrets: settings.secrets)
-        if case .webhook(let sms)? = channels[.sms]?.route, sms.preset == .twilio {
+        // The account's auth token signs Twilio's callbacks. It is the sms webhook's password
+        // unless that password belongs to an API key: then `receipts.twilio_auth_token`.
+        settings.twilioAuthToken = try secret("receipts.twilio_auth_token")
+        if settings.twilioAuthToken == nil, case .webhook(let sms)? = channels[.sms]?.route, sms.preset == .twilio {
             settings.twilioAuthToken = sms.password
         }
         settings.messengerAppSecret = try secret("messenger.webhook.app_secret")
