@@ -281,6 +281,18 @@ enum Schema {
                 CREATE INDEX messages_by_recipient ON messages (recipient, channel) WHERE state = 'sent';
                 """)
         }
+        migrator.registerMigration("v12: one index by state") { db in
+            // Every index on `messages` is written on each insert and state change, the
+            // pipeline's costliest statement. `messages_due` (channel, state, due_at) and
+            // `messages_by_state` (state) served the same lookups (claims have a partial index
+            // of their own); one index by state, channel and due time serves them all and
+            // covers the status counts.
+            try db.execute(sql: """
+                DROP INDEX messages_due;
+                DROP INDEX messages_by_state;
+                CREATE INDEX messages_by_state ON messages (state, channel, due_at);
+                """)
+        }
         return migrator
     }
 

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Serializes a `JSONValue` to exactly the bytes `JSONEncoder` gives with
 /// `[.sortedKeys, .withoutEscapingSlashes]`, so documents stored before and after the switch
 /// stay byte-identical, without the encoder's intermediate tree and Codable round trip.
@@ -14,7 +20,8 @@ struct JSONWriter {
 
     private(set) var bytes: [UInt8] = []
 
-    init(capacity: Int = 256) {
+    /// Room for a typical template context (about 1.5 KB) without growing the buffer.
+    init(capacity: Int = 2048) {
         bytes.reserveCapacity(capacity)
     }
 
@@ -62,8 +69,20 @@ struct JSONWriter {
 
     /// swift-foundation (outside Apple's own builds) sorts keys by their UTF-8 bytes, which is not
     /// `String`'s `<`: that one compares canonical (normalized) forms.
+    /// Compared with `memcmp` on the contiguous UTF-8 (a native string's own storage, no copy):
+    /// walking the `utf8` views byte by byte was a sixth of the writer's time.
     static func precedes(_ a: String, _ b: String) -> Bool {
-        a.utf8.lexicographicallyPrecedes(b.utf8)
+        var a = a, b = b
+        return a.withUTF8 { x in
+            b.withUTF8 { y in
+                let common = min(x.count, y.count)
+                if common > 0, let p = x.baseAddress, let q = y.baseAddress {
+                    let order = memcmp(p, q, common)
+                    if order != 0 { return order < 0 }
+                }
+                return x.count < y.count
+            }
+        }
     }
 
     private mutating func append(_ literal: StaticString) {
@@ -110,6 +129,11 @@ struct JSONWriter {
         bytes.append(UInt8(ascii: "\""))
         var text = text
         text.withUTF8 { utf8 in
+            // Most strings need no escape: one copy.
+            guard utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) else {
+                bytes.append(contentsOf: utf8)
+                return
+            }
             var runStart = 0
             for index in utf8.indices {
                 let byte = utf8[index]
