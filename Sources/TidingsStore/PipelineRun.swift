@@ -47,24 +47,32 @@ struct PipelineRun {
     /// Applies up to `limit` events after the checkpoint, then tells up to `fanoutLimit` orders
     /// about a disruption, so a disruption of 100,000 orders is worked off between batches.
     /// Once caught up with the log, waits that have run out end.
-    mutating func run(limit: Int, fanoutLimit: Int) throws -> PipelineBatch {
+    /// A batch that `yielding` stops early commits the events applied so far and leaves the
+    /// fan-out and the waits to the next one.
+    mutating func run(limit: Int, fanoutLimit: Int, yielding: Yielding = .never) throws -> PipelineBatch {
         let from = try Store.checkpoint(db, Store.pipelineCheckpoint)
         let rows = try Store.loggedEvents(db, after: from, limit: limit)
-        batch.processed = rows.count
         batch.checkpoint = from
         fanoutQueued = try Store.fanoutPending(db)
-        for row in rows {
+        var last: Int64?
+        for (index, row) in rows.enumerated() {
+            if index > 0, index % yielding.stride == 0, yielding.waiting() {
+                batch.yielded = true
+                break
+            }
             try guarded(HeldEvent.Key(position: row.position)) { run in try run.apply(row.decoded()) }
+            batch.processed += 1
+            last = row.position
         }
         if fanoutLimit > 0 {
-            batch.disruptionAlerts = try alertDisrupted(limit: fanoutLimit)
+            if !batch.yielded { batch.disruptionAlerts = try alertDisrupted(limit: fanoutLimit) }
             batch.fanoutPending = try Store.fanoutPending(db)
         }
-        if rows.count < limit { try endWaits() }
+        if rows.count < limit, !batch.yielded { try endWaits() }
         try models.flush()
-        if let last = rows.last {
-            try Store.setCheckpoint(db, Store.pipelineCheckpoint, last.position)
-            batch.checkpoint = last.position
+        if let last {
+            try Store.setCheckpoint(db, Store.pipelineCheckpoint, last)
+            batch.checkpoint = last
         }
         return batch
     }

@@ -41,8 +41,8 @@ extension Store: PipelineStore {
         try await read("reading the checkpoint") { db in try Self.checkpoint(db, Self.pipelineCheckpoint) }
     }
 
-    public func processBatch(limit: Int, engine: WorkflowEngine, now: @escaping @Sendable () -> Date, fanoutLimit: Int) async throws
-        -> PipelineBatch
+    public func processBatch(limit: Int, engine: WorkflowEngine, now: @escaping @Sendable () -> Date, fanoutLimit: Int, yielding: Yielding)
+        async throws -> PipelineBatch
     {
         var setAside: [HeldEvent.Key: String] = [:]
         while true {
@@ -50,7 +50,7 @@ extension Store: PipelineStore {
                 let aside = setAside
                 let (batch, loaded) = try await write("applying a pipeline batch") { [models] db in
                     var run = try PipelineRun(db: db, engine: engine, now: now(), cache: models, setAside: aside)
-                    return (try run.run(limit: limit, fanoutLimit: fanoutLimit), run.loaded)
+                    return (try run.run(limit: limit, fanoutLimit: fanoutLimit, yielding: yielding), run.loaded)
                 }
                 models.commit(loaded)
                 return batch

@@ -137,6 +137,26 @@ struct StoreTests {
         #expect(try store.messages().map(\.workflow) == ["confirm", "shipped"])
     }
 
+    /// While requests wait for the writer, a batch commits what it has applied and stops; the
+    /// next one goes on from there, and nothing is applied twice or left out.
+    @Test func aBatchGivesUpTheWriterWhenRequestsWait() async throws {
+        let store = try store()
+        _ = try store.append(day, now: now)
+        let now = self.now
+        let first = try await store.processBatch(limit: 100, engine: engine, now: { now }, fanoutLimit: 1000,
+                                                 yielding: Yielding(stride: 1, waiting: { true }))
+        #expect(first.processed == 1)
+        #expect(first.yielded)
+        #expect(first.checkpoint == 1)
+        #expect(try await store.checkpoint() == 1)
+        let rest = try await store.processBatch(limit: 100, engine: engine, now: { now }, fanoutLimit: 1000,
+                                                yielding: Yielding(stride: 1, waiting: { false }))
+        #expect(rest.processed == 2)
+        #expect(!rest.yielded)
+        #expect(rest.checkpoint == 3)
+        #expect(try store.messages().map(\.workflow) == ["confirm", "shipped"])
+    }
+
     @Test func replayingFromZeroDoesNotDuplicateMessages() throws {
         let store = try store()
         _ = try store.append(day, now: now)

@@ -34,8 +34,8 @@ public final class PipelineService: Service {
     /// Deletes the staged events of `tidings append`s that died, which would otherwise hold
     /// back everything after them; returns how many it abandoned.
     let abandonDeadAppends: @Sendable () throws -> Int
-    /// Whether HTTP requests wait for the writer: then batches are small, so that ingest is
-    /// never held behind a long one.
+    /// Whether HTTP requests wait for the writer: then batches are small, and a long batch
+    /// stops early (`Yielding`), so that ingest is never held behind one.
     let ingestWaiting: @Sendable () -> Bool
     /// The batch size while requests wait.
     static let smallBatch = 25
@@ -95,7 +95,8 @@ public final class PipelineService: Service {
                         let yielding = ingestWaiting()
                         let limit = yielding ? min(batchSize, Self.smallBatch) : batchSize
                         let batch = try await store.processBatch(limit: limit, engine: engine, now: clock,
-                                                                 fanoutLimit: yielding ? min(fanoutBatch, Self.smallBatch * 4) : fanoutBatch)
+                                                                 fanoutLimit: yielding ? min(fanoutBatch, Self.smallBatch * 4) : fanoutBatch,
+                                                                 yielding: Yielding(stride: Self.smallBatch, waiting: ingestWaiting))
                         checkpoint = batch.checkpoint
                         fanoutPending = batch.fanoutPending
                         position.store(checkpoint, ordering: .relaxed)
@@ -103,7 +104,7 @@ public final class PipelineService: Service {
                         report(batch)
                         waitEnd = try await store.nextWaitEnd()
                         beat()
-                        if batch.processed == limit || fanoutPending { continue }
+                        if batch.processed == limit || batch.yielded || fanoutPending { continue }
                     }
                     beat()
                     await doorbell.wait(timeout: pollInterval)

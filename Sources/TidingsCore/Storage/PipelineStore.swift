@@ -4,6 +4,9 @@ import Foundation
 public struct PipelineBatch: Sendable, Hashable {
     public var processed = 0
     public var checkpoint: Int64 = 0
+    /// The batch stopped early because someone waited for the writer (`Yielding`): more
+    /// events may be waiting.
+    public var yielded = false
     /// New messages ready to send, by channel, so the dispatcher can be woken for them.
     public var readyByChannel: [Channel: Int] = [:]
     public var skipped = 0
@@ -50,6 +53,23 @@ public struct PipelineBatch: Sendable, Hashable {
     public init() {}
 }
 
+/// When a long batch gives the writer up early. One writer serves the pipeline and HTTP ingest,
+/// so a request that arrives during a batch waits for its commit: after every `stride` events
+/// the batch asks `waiting` (do requests wait for the writer?) and, if so, commits what it has.
+/// Large batches then cost ingest nothing, and the pipeline keeps them for throughput.
+public struct Yielding: Sendable {
+    public var stride: Int
+    public var waiting: @Sendable () -> Bool
+
+    public init(stride: Int, waiting: @escaping @Sendable () -> Bool) {
+        self.stride = max(1, stride)
+        self.waiting = waiting
+    }
+
+    /// Never stops early: the whole batch, as asked.
+    public static let never = Yielding(stride: .max, waiting: { false })
+}
+
 /// Where the pipeline applies the log: each batch of events a unit of work (read models,
 /// outbox rows, timers, held events and the checkpoint committed together), plus the waits and
 /// operator retries around it. Async, so that a network database can conform without blocking
@@ -59,9 +79,19 @@ public protocol PipelineStore: Sendable {
     func head() async throws -> Int64
     /// The position up to which the pipeline has applied the log.
     func checkpoint() async throws -> Int64
-    func processBatch(limit: Int, engine: WorkflowEngine, now: @escaping @Sendable () -> Date, fanoutLimit: Int) async throws -> PipelineBatch
+    func processBatch(limit: Int, engine: WorkflowEngine, now: @escaping @Sendable () -> Date, fanoutLimit: Int, yielding: Yielding) async throws
+        -> PipelineBatch
     /// When the first wait (a parked message, an event waiting for its order) runs out.
     func nextWaitEnd() async throws -> Date?
     func retriesRequested() async throws -> Bool
     func retryRequested(engine: WorkflowEngine, now: @escaping @Sendable () -> Date) async throws -> [HeldRetry]
+}
+
+extension PipelineStore {
+    /// A whole batch, never stopped early.
+    public func processBatch(limit: Int, engine: WorkflowEngine, now: @escaping @Sendable () -> Date, fanoutLimit: Int) async throws
+        -> PipelineBatch
+    {
+        try await processBatch(limit: limit, engine: engine, now: now, fanoutLimit: fanoutLimit, yielding: .never)
+    }
 }
