@@ -20,8 +20,7 @@ struct JSONWriter {
 
     private(set) var bytes: [UInt8] = []
 
-    /// Room for a typical template context (about 1.5 KB) without growing the buffer.
-    init(capacity: Int = 2048) {
+    init(capacity: Int = 256) {
         bytes.reserveCapacity(capacity)
     }
 
