@@ -48,7 +48,7 @@ struct PipelineRun {
     /// about a disruption, so a disruption of 100,000 orders is worked off between batches.
     /// Once caught up with the log, waits that have run out end.
     /// A batch that `yielding` stops early commits the events applied so far and leaves the
-    /// fan-out and the waits to the next one.
+    /// fan-out (or the rest of it) and the waits to the next one.
     mutating func run(limit: Int, fanoutLimit: Int, yielding: Yielding = .never) throws -> PipelineBatch {
         let from = try Store.checkpoint(db, Store.pipelineCheckpoint)
         let rows = try Store.loggedEvents(db, after: from, limit: limit)
@@ -65,7 +65,7 @@ struct PipelineRun {
             last = row.position
         }
         if fanoutLimit > 0 {
-            if !batch.yielded { batch.disruptionAlerts = try alertDisrupted(limit: fanoutLimit) }
+            if !batch.yielded { batch.disruptionAlerts = try alertDisrupted(limit: fanoutLimit, yielding: yielding) }
             batch.fanoutPending = try Store.fanoutPending(db)
         }
         if rows.count < limit, !batch.yielded { try endWaits() }

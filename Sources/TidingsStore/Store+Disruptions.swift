@@ -33,11 +33,12 @@ extension PipelineRun {
     /// Tells up to `limit` queued orders about their disruption: each order's model records the
     /// alert (or that it may be redundant, when the customer heard about a delay within the
     /// window), and the workflows decide the messages. Returns how many orders it handled.
-    mutating func alertDisrupted(limit: Int) throws -> Int {
+    /// `yielding` stops it early (between customers) while HTTP requests wait for the writer.
+    mutating func alertDisrupted(limit: Int, yielding: Yielding = .never) throws -> Int {
         let queued = try Row.fetchAll(db.cachedStatement(sql: """
             SELECT event_position, order_id FROM fanout ORDER BY event_position, order_id LIMIT ?
             """), arguments: [limit]).map { ($0["event_position"] as Int64, $0["order_id"] as String) }
-        return try alert(queued, budget: limit)
+        return try alert(queued, budget: limit, yielding: yielding)
     }
 
     /// Before a later event about an order is applied, the disruptions still queued for it are
@@ -57,9 +58,14 @@ extension PipelineRun {
     /// were handled (a customer's orders are never split) and returns how many were. `again`
     /// is an operator's retry of an order quarantined before: it is told on its own.
     @discardableResult
-    mutating func alert(_ queued: [(position: Int64, orderID: String)], budget: Int = .max, again: Bool = false) throws -> Int {
+    mutating func alert(_ queued: [(position: Int64, orderID: String)], budget: Int = .max, again: Bool = false,
+                        yielding: Yielding = .never) throws -> Int {
         var handled = 0
         guard !queued.isEmpty else { return handled }
+        // An earlier announcement can still be queued for an order only below the oldest queued
+        // position: usually there is none, and the per-order lookup below is skipped.
+        let oldestQueued = try Int64.fetchOne(db.cachedStatement(sql: "SELECT MIN(event_position) FROM fanout")) ?? .max
+        var sinceAsked = 0
         let done = try db.cachedStatement(sql: "DELETE FROM fanout WHERE event_position = ? AND order_id = ?")
         // By the customer's open orders first (orders_by_customer), then the queue's key: walking
         // a disruption's whole queue per order would be quadratic in its size.
@@ -74,12 +80,20 @@ extension PipelineRun {
             """)
         var told: Set<[String]> = []
         for (position, orderID) in queued where handled < budget && !told.contains(["\(position)", orderID]) {
+            if sinceAsked >= yielding.stride {
+                sinceAsked = 0
+                if yielding.waiting() {
+                    batch.yielded = true
+                    break
+                }
+            }
             let group = again ? [orderID] : try String.fetchAll(siblings, arguments: [position, orderID])
             // Told already with an earlier order of the same customer: nothing is left queued.
             guard !group.isEmpty else { continue }
+            sinceAsked += group.count
             // Each order meets its disruptions in log order: one still queued from an earlier
             // announcement is told that one first.
-            for id in group {
+            for id in group where oldestQueued < position {
                 let before = try Row.fetchAll(earlier, arguments: [id, position]).map { ($0["event_position"] as Int64, $0["order_id"] as String) }
                 if !before.isEmpty { handled += try alert(before) }
             }

@@ -57,4 +57,41 @@ struct DisruptionGroupTests {
         let (report, _) = try DryRun.compare(store: store, live: runtime, candidate: runtime, positions: positions, now: now)
         #expect(report.rows.allSatisfy { $0.added + $0.removed + $0.changed == 0 }, "\(report.rows)")
     }
+
+    /// While requests wait for the writer, a fan-out stops between customers and the next
+    /// batch goes on from there: every order is told once, as without the wait.
+    @Test func aFanOutGivesUpTheWriterBetweenCustomers() async throws {
+        let directory = try Paths.temporaryDirectory("disruption-yield")
+        let env = Paths.environment(in: directory)
+        let runtime = try await Runtime.load(configPath: try #require(env["TIDINGS_CONFIG"]), environment: env)
+        let store = try Store(path: runtime.config.databasePath, durability: .normal)
+        let now = try #require(Timestamp.parse("2026-11-23T12:00:00Z"))
+        let time = Timestamp.parse("2026-11-23T10:00:00Z")
+        var log: [CloudEvent] = []
+        for n in 1...3 {
+            log.append(CloudEvent(id: "c-\(n)", source: "urn:test", type: "customer.registered", subject: "c-\(n)", time: time,
+                                  data: ["name": "C", "email": .string("c\(n)@example.com")]))
+            log.append(CloudEvent(id: "p-\(n)", source: "urn:test", type: "order.placed", subject: "o-\(n)", time: time, data: [
+                "customer_id": .string("c-\(n)"), "items": [["sku": "MUG", "name": "Mug", "quantity": 1, "unit_price": 12]], "total": 12,
+                "currency": "GBP", "shipping": ["region": "North West England", "carrier": "DPD"],
+            ]))
+        }
+        log.append(CloudEvent(id: "snow", source: "urn:test", type: Deadlines.disruption, subject: nil, time: time,
+                              data: ["region": "North West England", "reason": "snow"]))
+        _ = try store.append(log, now: now)
+        let applied = try await store.processBatch(limit: 100, engine: runtime.engine, now: { now }, fanoutLimit: 0)
+        #expect(applied.processed == log.count)
+
+        let first = try await store.processBatch(limit: 100, engine: runtime.engine, now: { now }, fanoutLimit: 1000,
+                                                 yielding: Yielding(stride: 1, waiting: { true }))
+        #expect(first.yielded)
+        #expect(first.disruptionAlerts == 1)
+        #expect(first.fanoutPending)
+        let rest = try await store.processBatch(limit: 100, engine: runtime.engine, now: { now }, fanoutLimit: 1000)
+        #expect(!rest.yielded)
+        #expect(rest.disruptionAlerts == 2)
+        #expect(!rest.fanoutPending)
+        let alerts = try store.messages(limit: 100).filter { $0.workflow == "disruption_alert" }
+        #expect(alerts.compactMap(\.subjectID).sorted() == ["o-1", "o-2", "o-3"], "\(alerts.map { "\($0.subjectID ?? "-") \($0.state)" })")
+    }
 }
