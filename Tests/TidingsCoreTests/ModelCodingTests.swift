@@ -47,6 +47,24 @@ struct ModelCodingTests {
         for ticket in tickets { try roundTrip(ticket) }
     }
 
+    /// `document()` writes bytes without the tree; they must be the tree's, byte for byte (a
+    /// field out of sorted order would differ), and a number with no JSON form fails both.
+    @Test func documentsWrittenStraightToBytesAreTheTreesBytes() throws {
+        let (orders, customers, tickets) = models()
+        var suppressed = customers[0]
+        suppressed.suppressed = [
+            Suppression(channel: .email, address: "a@example.com", reason: .bounced, detail: "5.1.1 \"gone\"\n", since: Fixtures.t0, key: "k-1"),
+            Suppression(channel: .sms, address: "+447700900123", reason: .complained, detail: nil, since: Fixtures.t0, key: nil),
+        ]
+        for order in orders { #expect(try order.document() == order.json.encodedBytes()) }
+        for customer in customers + [suppressed] { #expect(try customer.document() == customer.json.encodedBytes()) }
+        for ticket in tickets { #expect(try ticket.document() == ticket.json.encodedBytes()) }
+        var broken = orders[0]
+        broken.total = .nan
+        #expect(throws: JSONValue.EncodingError.self) { try broken.document() }
+        #expect(throws: JSONValue.EncodingError.self) { try broken.json.encodedBytes() }
+    }
+
     @Test func namesTheFieldThatDoesNotRead() {
         #expect { try Order(json: ["id": "o-1"]) } throws: { ($0 as? ModelDecodingError)?.field == "order.customerID" }
         #expect { try Ticket(json: ["id": 5]) } throws: { ($0 as? ModelDecodingError)?.description == "ticket.id: is not a string" }

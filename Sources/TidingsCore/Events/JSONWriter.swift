@@ -84,7 +84,7 @@ struct JSONWriter {
         }
     }
 
-    private mutating func append(_ literal: StaticString) {
+    mutating func append(_ literal: StaticString) {
         bytes.append(contentsOf: UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
     }
 
@@ -92,7 +92,7 @@ struct JSONWriter {
 
     /// Integers below 10^15 print as their digits (`description` would add `.0`, which the
     /// encoder drops); everything else uses `description` as the encoder does.
-    private mutating func writeNumber(_ number: Double) throws(Unencodable) {
+    mutating func writeNumber(_ number: Double) throws(Unencodable) {
         guard number.isFinite else { throw Unencodable() }
         if number.rounded(.towardZero) == number, number.magnitude < 1e15 {
             if number == 0 {
@@ -124,7 +124,7 @@ struct JSONWriter {
 
     // MARK: Strings
 
-    private mutating func writeString(_ text: String) {
+    mutating func writeString(_ text: String) {
         bytes.append(UInt8(ascii: "\""))
         var text = text
         text.withUTF8 { utf8 in

@@ -34,37 +34,43 @@ extension Customer: JSONModel {
         }
     }
 
-    public var json: JSONValue {
-        var w = FieldWriter()
-        w.set("id", id)
-        w.set("name", name)
-        w.set("givenName", givenName)
-        w.set("familyName", familyName)
-        w.set("greetingName", greetingName)
+    public var json: JSONValue { FieldWriter.value { write(to: &$0) } }
+
+    public func document() throws(JSONValue.EncodingError) -> [UInt8] { try DocumentWriter.document { write(to: &$0) } }
+
+    /// Keys in sorted order (`FieldSink`).
+    func write<Sink: FieldSink>(to w: inout Sink) {
         w.set("email", email)
-        w.set("phone", phone)
-        w.set("messengerID", messengerID)
+        w.set("familyName", familyName)
+        w.set("givenName", givenName)
+        w.set("greetingName", greetingName)
+        w.set("id", id)
         w.set("locale", locale)
-        w.set("timezone", timezone)
+        w.set("messengerID", messengerID)
+        w.set("name", name)
+        w.set("phone", phone)
+        w.object("preferences") { p in
+            p.set("channels", strings: preferences.channels.map(\.rawValue))
+            // Sorted, so the same preferences always write the same bytes.
+            p.set("consent", strings: preferences.consent.map(\.rawValue).sorted())
+            p.set("optOut", strings: preferences.optOut.sorted())
+            if let quiet = preferences.quietHours {
+                p.object("quietHours") { q in
+                    q.set("end", quiet.end)
+                    q.set("start", quiet.start)
+                }
+            }
+        }
         w.set("registeredAt", registeredAt)
-        w.set("updatedAt", updatedAt)
-        w.set("suppressed", JSONValue.array(suppressed.map { s in
-            var f = FieldWriter()
-            f.set("channel", s.channel.rawValue)
+        w.objects("suppressed", suppressed) { f, s in
             f.set("address", s.address)
-            f.set("reason", s.reason.rawValue)
+            f.set("channel", s.channel.rawValue)
             f.set("detail", s.detail)
-            f.set("since", s.since)
             f.set("key", s.key)
-            return f.value
-        }))
-        var p = FieldWriter()
-        p.set("channels", strings: preferences.channels.map(\.rawValue))
-        // Sorted, so the same preferences always write the same bytes.
-        p.set("consent", strings: preferences.consent.map(\.rawValue).sorted())
-        p.set("optOut", strings: preferences.optOut.sorted())
-        if let quiet = preferences.quietHours { p.set("quietHours", ["start": .string(quiet.start), "end": .string(quiet.end)] as JSONValue) }
-        w.set("preferences", p.value)
-        return w.value
+            f.set("reason", s.reason.rawValue)
+            f.set("since", s.since)
+        }
+        w.set("timezone", timezone)
+        w.set("updatedAt", updatedAt)
     }
 }

@@ -7,6 +7,8 @@ import Foundation
 public protocol JSONModel {
     init(json: JSONValue) throws(ModelDecodingError)
     var json: JSONValue { get }
+    /// The stored document: `json`'s bytes, which a model may write without the tree.
+    func document() throws(JSONValue.EncodingError) -> [UInt8]
 }
 
 /// A stored model that does not read: the field that is missing or of the wrong kind.
@@ -133,13 +135,14 @@ extension TimelineEntry: JSONModel {
         self.init(at: try r.date("at"), type: try r.string("type"), position: try r.position("position"), note: try r.optionalString("note"))
     }
 
-    public var json: JSONValue {
-        var w = FieldWriter()
+    public var json: JSONValue { FieldWriter.value { write(to: &$0) } }
+
+    /// Keys in sorted order (`FieldSink`).
+    func write<Sink: FieldSink>(to w: inout Sink) {
         w.set("at", at)
-        w.set("type", type)
-        w.set("position", position)
         w.set("note", note)
-        return w.value
+        w.set("position", position)
+        w.set("type", type)
     }
 
     static func list(_ items: [JSONValue]) throws(ModelDecodingError) -> [TimelineEntry] {

@@ -29,39 +29,45 @@ extension Order: JSONModel {
         delayNoticePosition = try r.optionalPosition("delayNoticePosition")
     }
 
-    public var json: JSONValue {
-        var w = FieldWriter()
-        w.set("id", id)
-        w.set("customerID", customerID)
-        w.set("status", status.rawValue)
-        w.set("items", JSONValue.array(items.map { item in
-            ["sku": .string(item.sku), "name": .string(item.name), "quantity": .number(item.quantity), "unitPrice": .number(item.unitPrice)]
-        }))
-        w.set("total", total)
+    public var json: JSONValue { FieldWriter.value { write(to: &$0) } }
+
+    public func document() throws(JSONValue.EncodingError) -> [UInt8] { try DocumentWriter.document { write(to: &$0) } }
+
+    /// Keys in sorted order (`FieldSink`).
+    func write<Sink: FieldSink>(to w: inout Sink) {
         w.set("currency", currency)
-        w.set("placedAt", placedAt)
-        w.set("shipBy", shipBy)
-        w.set("deliverBy", deliverBy)
-        if let shipping {
-            var s = FieldWriter()
-            s.set("region", shipping.region)
-            s.set("postcode", shipping.postcode)
-            s.set("carrier", shipping.carrier)
-            w.set("shipping", s.value)
-        }
-        if let tracking {
-            var t = FieldWriter()
-            t.set("carrier", tracking.carrier)
-            t.set("number", tracking.number)
-            t.set("url", tracking.url)
-            t.set("estimatedDelivery", tracking.estimatedDelivery)
-            w.set("tracking", t.value)
-        }
-        w.set("outOfStock", strings: outOfStock)
-        w.set("timeline", JSONValue.array(timeline.map(\.json)))
+        w.set("customerID", customerID)
         w.set("delayNoticeAt", delayNoticeAt)
         w.set("delayNoticeHeld", delayNoticeHeld)
         w.set("delayNoticePosition", delayNoticePosition)
-        return w.value
+        w.set("deliverBy", deliverBy)
+        w.set("id", id)
+        w.objects("items", items) { w, item in
+            w.set("name", item.name)
+            w.set("quantity", item.quantity)
+            w.set("sku", item.sku)
+            w.set("unitPrice", item.unitPrice)
+        }
+        w.set("outOfStock", strings: outOfStock)
+        w.set("placedAt", placedAt)
+        w.set("shipBy", shipBy)
+        if let shipping {
+            w.object("shipping") { w in
+                w.set("carrier", shipping.carrier)
+                w.set("postcode", shipping.postcode)
+                w.set("region", shipping.region)
+            }
+        }
+        w.set("status", status.rawValue)
+        w.objects("timeline", timeline) { w, entry in entry.write(to: &w) }
+        w.set("total", total)
+        if let tracking {
+            w.object("tracking") { w in
+                w.set("carrier", tracking.carrier)
+                w.set("estimatedDelivery", tracking.estimatedDelivery)
+                w.set("number", tracking.number)
+                w.set("url", tracking.url)
+            }
+        }
     }
 }

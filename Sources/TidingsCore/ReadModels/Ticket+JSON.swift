@@ -11,22 +11,25 @@ extension Ticket: JSONModel {
                   timeline: try TimelineEntry.list(try r.array("timeline")))
     }
 
-    public var json: JSONValue {
-        var w = FieldWriter()
-        w.set("id", id)
-        w.set("customerID", customerID)
-        w.set("kind", kind)
-        w.set("status", status.rawValue)
-        w.set("summary", summary)
-        w.set("orderID", orderID)
+    public var json: JSONValue { FieldWriter.value { write(to: &$0) } }
+
+    public func document() throws(JSONValue.EncodingError) -> [UInt8] { try DocumentWriter.document { write(to: &$0) } }
+
+    /// Keys in sorted order (`FieldSink`).
+    func write<Sink: FieldSink>(to w: inout Sink) {
         w.set("channel", channel)
-        w.set("openedAt", openedAt)
+        w.set("customerID", customerID)
         w.set("firstResponseAt", firstResponseAt)
-        w.set("resolvedAt", resolvedAt)
         w.set("firstResponseDue", firstResponseDue)
+        w.set("id", id)
+        w.set("kind", kind)
+        w.set("openedAt", openedAt)
+        w.set("orderID", orderID)
         w.set("resolutionDue", resolutionDue)
         w.set("resolutionDueSoon", resolutionDueSoon)
-        w.set("timeline", JSONValue.array(timeline.map(\.json)))
-        return w.value
+        w.set("resolvedAt", resolvedAt)
+        w.set("status", status.rawValue)
+        w.set("summary", summary)
+        w.objects("timeline", timeline) { w, entry in entry.write(to: &w) }
     }
 }
