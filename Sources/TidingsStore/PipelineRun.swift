@@ -55,12 +55,14 @@ struct PipelineRun {
         batch.checkpoint = from
         fanoutQueued = try Store.fanoutPending(db)
         var last: Int64?
-        for (index, row) in rows.enumerated() {
-            if index > 0, index % yielding.stride == 0, yielding.waiting() {
+        var asking = Yielding.Counter(yielding)
+        for row in rows {
+            if asking.shouldStop() {
                 batch.yielded = true
                 break
             }
             try guarded(HeldEvent.Key(position: row.position)) { run in try run.apply(row.decoded()) }
+            asking.count()
             batch.processed += 1
             last = row.position
         }

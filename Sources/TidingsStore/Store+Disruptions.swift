@@ -65,7 +65,7 @@ extension PipelineRun {
         // An earlier announcement can still be queued for an order only below the oldest queued
         // position: usually there is none, and the per-order lookup below is skipped.
         let oldestQueued = try Int64.fetchOne(db.cachedStatement(sql: "SELECT MIN(event_position) FROM fanout")) ?? .max
-        var sinceAsked = 0
+        var asking = Yielding.Counter(yielding)
         let done = try db.cachedStatement(sql: "DELETE FROM fanout WHERE event_position = ? AND order_id = ?")
         // By the customer's open orders first (orders_by_customer), then the queue's key: walking
         // a disruption's whole queue per order would be quadratic in its size.
@@ -80,22 +80,21 @@ extension PipelineRun {
             """)
         var told: Set<[String]> = []
         for (position, orderID) in queued where handled < budget && !told.contains(["\(position)", orderID]) {
-            if sinceAsked >= yielding.stride {
-                sinceAsked = 0
-                if yielding.waiting() {
-                    batch.yielded = true
-                    break
-                }
+            if asking.shouldStop() {
+                batch.yielded = true
+                break
             }
             let group = again ? [orderID] : try String.fetchAll(siblings, arguments: [position, orderID])
             // Told already with an earlier order of the same customer: nothing is left queued.
             guard !group.isEmpty else { continue }
-            sinceAsked += group.count
+            asking.count(group.count)
             // Each order meets its disruptions in log order: one still queued from an earlier
             // announcement is told that one first.
-            for id in group where oldestQueued < position {
-                let before = try Row.fetchAll(earlier, arguments: [id, position]).map { ($0["event_position"] as Int64, $0["order_id"] as String) }
-                if !before.isEmpty { handled += try alert(before) }
+            if oldestQueued < position {
+                for id in group {
+                    let before = try Row.fetchAll(earlier, arguments: [id, position]).map { ($0["event_position"] as Int64, $0["order_id"] as String) }
+                    if !before.isEmpty { handled += try alert(before) }
+                }
             }
             handled += group.count
             var members: [String] = []

@@ -9,11 +9,15 @@ import TidingsStore
 /// the same, and a second announcement within the window tells nobody twice.
 @Suite("One disruption message per customer")
 struct DisruptionGroupTests {
-    @Test func aCustomerWithSeveralOrdersHitHearsOnce() async throws {
-        let directory = try Paths.temporaryDirectory("disruption-group")
-        let env = Paths.environment(in: directory)
+    /// The shipped configuration on a fresh database of its own.
+    func open(_ name: String) async throws -> (Runtime, Store) {
+        let env = Paths.environment(in: try Paths.temporaryDirectory(name))
         let runtime = try await Runtime.load(configPath: try #require(env["TIDINGS_CONFIG"]), environment: env)
-        let store = try Store(path: runtime.config.databasePath, durability: .normal)
+        return (runtime, try Store(path: runtime.config.databasePath, durability: .normal))
+    }
+
+    @Test func aCustomerWithSeveralOrdersHitHearsOnce() async throws {
+        let (runtime, store) = try await open("disruption-group")
         let now = try #require(Timestamp.parse("2026-11-23T12:00:00Z"))
         func event(_ id: String, _ type: String, _ subject: String?, _ data: JSONValue, at time: String = "2026-11-23T10:00:00Z") -> CloudEvent {
             CloudEvent(id: id, source: "urn:test", type: type, subject: subject, time: Timestamp.parse(time), data: data)
@@ -61,10 +65,7 @@ struct DisruptionGroupTests {
     /// While requests wait for the writer, a fan-out stops between customers and the next
     /// batch goes on from there: every order is told once, as without the wait.
     @Test func aFanOutGivesUpTheWriterBetweenCustomers() async throws {
-        let directory = try Paths.temporaryDirectory("disruption-yield")
-        let env = Paths.environment(in: directory)
-        let runtime = try await Runtime.load(configPath: try #require(env["TIDINGS_CONFIG"]), environment: env)
-        let store = try Store(path: runtime.config.databasePath, durability: .normal)
+        let (runtime, store) = try await open("disruption-yield")
         let now = try #require(Timestamp.parse("2026-11-23T12:00:00Z"))
         let time = Timestamp.parse("2026-11-23T10:00:00Z")
         var log: [CloudEvent] = []

@@ -92,10 +92,10 @@ public final class PipelineService: Service {
                     let waitEnded = waitEnd.map { clock() >= $0 } ?? false
                     let ahead = fanoutPending || waitEnded ? true : try await store.head() > checkpoint
                     if ahead {
-                        let yielding = ingestWaiting()
-                        let limit = yielding ? min(batchSize, Self.smallBatch) : batchSize
+                        let requestsWaiting = ingestWaiting()
+                        let limit = requestsWaiting ? min(batchSize, Self.smallBatch) : batchSize
                         let batch = try await store.processBatch(limit: limit, engine: engine, now: clock,
-                                                                 fanoutLimit: yielding ? min(fanoutBatch, Self.smallBatch * 4) : fanoutBatch,
+                                                                 fanoutLimit: requestsWaiting ? min(fanoutBatch, Self.smallBatch * 4) : fanoutBatch,
                                                                  yielding: Yielding(stride: Self.smallBatch, waiting: ingestWaiting))
                         checkpoint = batch.checkpoint
                         fanoutPending = batch.fanoutPending

@@ -68,6 +68,24 @@ public struct Yielding: Sendable {
 
     /// Never stops early: the whole batch, as asked.
     public static let never = Yielding(stride: .max, waiting: { false })
+
+    /// Counts the work done since `waiting` was last asked; the pipeline's event loop and the
+    /// fan-out both ask through it.
+    public struct Counter {
+        let yielding: Yielding
+        var since = 0
+
+        public init(_ yielding: Yielding) { self.yielding = yielding }
+
+        public mutating func count(_ work: Int = 1) { since += work }
+
+        /// Whether to stop now: asked once `stride` units of work were done since the last time.
+        public mutating func shouldStop() -> Bool {
+            guard since >= yielding.stride else { return false }
+            since = 0
+            return yielding.waiting()
+        }
+    }
 }
 
 /// Where the pipeline applies the log: each batch of events a unit of work (read models,
