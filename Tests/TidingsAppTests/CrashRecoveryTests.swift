@@ -88,13 +88,8 @@ struct CrashRecoveryTests {
     }
 
     func environment(_ directory: URL) -> [String: String] {
-        // Batches of 500 (the default was once that): the log then reaches the outbox in
-        // steps, so the kills planned against the server's count land while messages are still
-        // to send. With 2,000 the whole outbox came at once and, on a loaded machine, was sent
-        // before the server's lagging count reached the first kill.
         Paths.environment(in: directory).merging([
             "EMAIL_CONCURRENCY": "\(Self.inFlight)", "SMS_CONCURRENCY": "\(Self.inFlight)", "LOG_LEVEL": "notice",
-            "PIPELINE_BATCH_SIZE": "500",
         ]) { $1 }
     }
 

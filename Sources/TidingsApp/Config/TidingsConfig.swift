@@ -14,7 +14,7 @@ public struct TidingsConfig: Sendable {
     public var shop = ShopInfo(name: "Tidings Shop", email: "help@shop.invalid", url: "https://shop.invalid", phone: "")
     public var templatesDirectory = "config/templates"
     public var workflowsPath = "config/workflows.yaml"
-    public var pipelineBatchSize = 2000
+    public var pipelineBatchSize = 500
     public var pipelinePollInterval = Duration.milliseconds(50)
     public var dispatcherLeaseSeconds = 120.0
     public var dispatcherPollInterval = Duration.milliseconds(250)

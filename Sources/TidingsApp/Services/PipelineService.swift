@@ -39,6 +39,9 @@ public final class PipelineService: Service {
     let ingestWaiting: @Sendable () -> Bool
     /// The batch size while requests wait.
     static let smallBatch = 25
+    /// Set by a graceful shutdown: the loop ends, and a running batch stops at its next
+    /// `Yielding` check, so a stop never waits for a whole batch.
+    private let stopping = Atomic<Bool>(false)
 
     public init(store: any PipelineStore, engine: WorkflowEngine, dispatcher: Doorbell, batchSize: Int, pollInterval: Duration, logger: Logger,
                 fanoutBatch: Int = 1000, clock: @escaping @Sendable () -> Date,
@@ -65,7 +68,6 @@ public final class PipelineService: Service {
     }
 
     public func run() async throws {
-        let stopping = Atomic<Bool>(false)
         let processed = Counter(label: "tidings_pipeline_events_total")
         await withGracefulShutdownHandler {
             var checkpoint = (try? await store.checkpoint()) ?? 0
@@ -96,7 +98,9 @@ public final class PipelineService: Service {
                         let limit = requestsWaiting ? min(batchSize, Self.smallBatch) : batchSize
                         let batch = try await store.processBatch(limit: limit, engine: engine, now: clock,
                                                                  fanoutLimit: requestsWaiting ? min(fanoutBatch, Self.smallBatch * 4) : fanoutBatch,
-                                                                 yielding: Yielding(stride: Self.smallBatch, waiting: ingestWaiting))
+                                                                 yielding: Yielding(stride: Self.smallBatch, waiting: { [self] in
+                                                                     ingestWaiting() || stopping.load(ordering: .relaxed)
+                                                                 }))
                         checkpoint = batch.checkpoint
                         fanoutPending = batch.fanoutPending
                         position.store(checkpoint, ordering: .relaxed)
@@ -117,7 +121,7 @@ public final class PipelineService: Service {
                 }
             }
         } onGracefulShutdown: {
-            stopping.store(true, ordering: .relaxed)
+            self.stopping.store(true, ordering: .relaxed)
             self.doorbell.ring()
         }
         logger.info("pipeline stopped", metadata: ["checkpoint": "\(position.load(ordering: .relaxed))"])
