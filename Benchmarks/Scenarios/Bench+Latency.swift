@@ -12,7 +12,7 @@ extension Bench {
         let rate = 2_000.0
         let total = count(60_000)
         let complaints = total / 10
-        let recorder = SMTPRecorder(prefix: "lat-")
+        let recorder = SMTPRecorder(prefix: "lat-", workflow: "complaint_acknowledgement")
         let smtpPort = try await recorder.start()
         let nginx = try await Nginx.start(work: work)
         var tidings = try tidings("6-latency")

@@ -11,9 +11,15 @@ final class SMTPRecorder: Sendable {
     let accepted = NIOLockedValueBox<[String: UInt64]>([:])
     /// Only recipients with this prefix are noted (the scenario's tagged messages).
     let prefix: String
+    /// Only messages of this workflow are noted (their `X-Tidings-Workflow` header): a tagged
+    /// customer gets later emails too, which must not stand in for the one measured.
+    let workflowHeader: [UInt8]
     private let channel: NIOLockedValueBox<Channel?> = .init(nil)
 
-    init(prefix: String) { self.prefix = prefix }
+    init(prefix: String, workflow: String) {
+        self.prefix = prefix
+        workflowHeader = Array("\r\nX-Tidings-Workflow: \(workflow)\r\n".utf8)
+    }
 
     func start() async throws -> Int {
         let server = try await ServerBootstrap(group: group)
@@ -34,10 +40,13 @@ final class SMTPRecorder: Sendable {
         try? await group.shutdownGracefully()
     }
 
-    func record(_ recipients: [String]) {
+    /// Notes the first acceptance per recipient of a message of the workflow measured.
+    func record(_ recipients: [String], message: ArraySlice<UInt8>) {
         let now = NIODeadline.now().uptimeNanoseconds
-        for recipient in recipients where recipient.hasPrefix(prefix) {
-            accepted.withLockedValue { $0[recipient] = now }
+        let tagged = recipients.filter { $0.hasPrefix(prefix) }
+        guard !tagged.isEmpty, SMTPSession.find(workflowHeader, in: message, from: message.startIndex) != nil else { return }
+        accepted.withLockedValue { accepted in
+            for recipient in tagged where accepted[recipient] == nil { accepted[recipient] = now }
         }
     }
 }
@@ -67,15 +76,16 @@ final class SMTPSession: ChannelInboundHandler, @unchecked Sendable {
         while true {
             if inData {
                 // The message ends with CRLF . CRLF; the recorder only needs that moment.
-                guard let end = find([13, 10, 46, 13, 10], in: buffer, from: start) else { break }
+                guard let end = Self.find([13, 10, 46, 13, 10], in: buffer[...], from: start) else { break }
+                let message = buffer[start..<end]
                 start = end + 5
                 inData = false
-                recorder.record(recipients)
+                recorder.record(recipients, message: message)
                 recipients = []
                 reply(context, "250 2.0.0 queued")
                 continue
             }
-            guard let end = find([13, 10], in: buffer, from: start) else { break }
+            guard let end = Self.find([13, 10], in: buffer[...], from: start) else { break }
             let line = String(decoding: buffer[start..<end], as: UTF8.self)
             start = end + 2
             command(context, line)
@@ -109,10 +119,10 @@ final class SMTPSession: ChannelInboundHandler, @unchecked Sendable {
         context.write(wrapOutboundOut(context.channel.allocator.buffer(string: text + "\r\n")), promise: nil)
     }
 
-    private func find(_ needle: [UInt8], in haystack: [UInt8], from: Int) -> Int? {
-        guard haystack.count >= needle.count, from <= haystack.count - needle.count else { return nil }
+    static func find(_ needle: [UInt8], in haystack: ArraySlice<UInt8>, from: Int) -> Int? {
+        guard haystack.count >= needle.count, from <= haystack.endIndex - needle.count else { return nil }
         var i = from
-        while i <= haystack.count - needle.count {
+        while i <= haystack.endIndex - needle.count {
             if haystack[i] == needle[0] && haystack[i..<(i + needle.count)].elementsEqual(needle) { return i }
             i += 1
         }
