@@ -35,7 +35,8 @@ public enum Daemon {
             store: store, engine: runtime.engine, dispatcher: dispatcher.doorbell, batchSize: runtime.config.pipelineBatchSize,
             pollInterval: runtime.config.pipelinePollInterval, logger: logger, fanoutBatch: runtime.config.fanoutBatch, clock: clock.now,
             abandonDeadAppends: { [path = runtime.config.databasePath] in try store.abandonAppends { AppendLock.isGone(databasePath: path, id: $0) } },
-            ingestWaiting: { commit.hasWaitingRequests }, doorbell: pipelineBell)
+            ingestWaiting: { commit.hasWaitingRequests }, doorbell: pipelineBell,
+            handoff: runtime.config.dispatchEnabled ? dispatcher.handoff : nil)
         let timers = ClockService(store: store, now: clock.now, simulated: clock, pipeline: pipeline.doorbell, dispatcher: dispatcher.doorbell,
                                   doorbell: pipeline.timers, logger: logger)
         let started = StartupSignal()

@@ -45,17 +45,43 @@ extension Store {
         return OutboxClaim(messages: claimed, disabled: disabled, withdrawn: withdrawn, erased: erasedByChannel)
     }
 
-    /// The due messages of a channel, highest `ClaimPriority` first and the longest due first
-    /// within one: an arm per priority, so each reads its own range of the index and one
-    /// priority's messages due later (a retry in an hour) are never walked over.
-    static let dueByPriority = ClaimPriority.allCases.sorted().map { priority in
+    /// The due messages of a channel of these priorities, highest `ClaimPriority` first and the
+    /// longest due first within one: an arm per priority, so each reads its own range of the
+    /// index and one priority's messages due later (a retry in an hour) are never walked over.
+    static func due(_ priorities: [ClaimPriority]) -> String {
+        priorities.sorted().map { priority in
+            """
+            SELECT * FROM (
+                SELECT id FROM messages WHERE channel = :channel AND priority = \(priority.rawValue)
+                    AND state IN \(MessageState.unsent.sqlList) AND due_at <= :now
+                ORDER BY due_at LIMIT :limit)
+            """
+        }.joined(separator: "\nUNION ALL\n")
+    }
+
+    /// Claims of another owner whose lease ran out: taken over first, with the same key.
+    static let expiredClaims = """
+        SELECT id FROM messages WHERE channel = :channel AND state = \(MessageState.sending.sqlLiteral) AND lease_until < :now
+            AND claimed_by IS NOT :owner
         """
-        SELECT * FROM (
-            SELECT id FROM messages WHERE channel = :channel AND priority = \(priority.rawValue)
-                AND state IN \(MessageState.unsent.sqlList) AND due_at <= :now
-            ORDER BY due_at LIMIT :limit)
+
+    /// A dispatcher's claim: expired claims, then everything due.
+    static let claimAny = claimStatement(expiredClaims + "\nUNION ALL\n" + due(ClaimPriority.allCases))
+    /// The pipeline's claim for the dispatcher (`ClaimHandoff`): what must go out first, due now.
+    static let claimFirst = claimStatement(due([.first]))
+
+    static func claimStatement(_ candidates: String) -> String {
         """
-    }.joined(separator: "\nUNION ALL\n")
+        UPDATE messages SET state = \(MessageState.sending.sqlLiteral), claimed_from = state, lease_until = :lease, claimed_by = :owner,
+            attempts = attempts + 1,
+            route_attempts = route_attempts + 1, route_started_at = COALESCE(route_started_at, :now), updated_at = :now
+        WHERE id IN (
+            \(candidates)
+            LIMIT :limit)
+        RETURNING id, key, workflow, category, customer_id, subject_id, recipient, fallback, template, locale, context,
+            attempts, route_attempts, due_at, lease_until, last_error, route_started_at, event_at, priority
+        """
+    }
 
     /// The first email to the same customer about the same order or ticket, before this one and
     /// not abandoned: a later one answers it (`In-Reply-To`), so they read as one conversation.
@@ -71,21 +97,12 @@ extension Store {
             """), arguments: [customerID, id, subjectID])
     }
 
-    static func claim(_ db: Database, channel: Channel, limit: Int, now: Date, lease: TimeInterval, owner: String) throws -> [OutboxMessage] {
+    /// `firstOnly` claims only messages of the first priority that are due (the pipeline's claim
+    /// for the dispatcher); otherwise expired claims are taken over first, then all that is due.
+    static func claim(_ db: Database, channel: Channel, limit: Int, now: Date, lease: TimeInterval, owner: String,
+                      firstOnly: Bool = false) throws -> [OutboxMessage] {
         guard limit > 0 else { return [] }
-        let statement = try db.cachedStatement(sql: """
-            UPDATE messages SET state = \(MessageState.sending.sqlLiteral), claimed_from = state, lease_until = :lease, claimed_by = :owner,
-                attempts = attempts + 1,
-                route_attempts = route_attempts + 1, route_started_at = COALESCE(route_started_at, :now), updated_at = :now
-            WHERE id IN (
-                SELECT id FROM messages WHERE channel = :channel AND state = \(MessageState.sending.sqlLiteral) AND lease_until < :now
-                    AND claimed_by IS NOT :owner
-                UNION ALL
-                \(dueByPriority)
-                LIMIT :limit)
-            RETURNING id, key, workflow, category, customer_id, subject_id, recipient, fallback, template, locale, context,
-                attempts, route_attempts, due_at, lease_until, last_error, route_started_at, event_at, priority
-            """)
+        let statement = try db.cachedStatement(sql: firstOnly ? claimFirst : claimAny)
         let now = now.timeIntervalSince1970
         let rows = try Row.fetchAll(statement, arguments: [
             "lease": now + lease, "now": now, "channel": channel.rawValue, "limit": limit, "owner": owner,

@@ -41,23 +41,50 @@ extension Store: PipelineStore {
         try await read("reading the checkpoint") { db in try Self.checkpoint(db, Self.pipelineCheckpoint) }
     }
 
-    public func processBatch(limit: Int, engine: WorkflowEngine, now: @escaping @Sendable () -> Date, fanoutLimit: Int, yielding: Yielding)
-        async throws -> PipelineBatch
+    public func processBatch(limit: Int, engine: WorkflowEngine, now: @escaping @Sendable () -> Date, fanoutLimit: Int, yielding: Yielding,
+                             handoff: ClaimHandoff?) async throws -> PipelineBatch
     {
         var setAside: [HeldEvent.Key: String] = [:]
         while true {
+            let room = handoff?.reserve() ?? [:]
             do {
                 let aside = setAside
-                let (batch, loaded) = try await write("applying a pipeline batch") { [models] db in
+                let (batch, loaded, claimed) = try await write("applying a pipeline batch") { [models] db in
                     var run = try PipelineRun(db: db, engine: engine, now: now(), cache: models, setAside: aside)
-                    return (try run.run(limit: limit, fanoutLimit: fanoutLimit, yielding: yielding), run.loaded)
+                    var batch = try run.run(limit: limit, fanoutLimit: fanoutLimit, yielding: yielding)
+                    var claimed: [OutboxMessage] = []
+                    if let handoff {
+                        claimed = try Self.claimForHandoff(db, &batch, room: room, now: run.now, lease: handoff.lease, owner: handoff.owner)
+                    }
+                    return (batch, run.loaded, claimed)
                 }
                 models.commit(loaded)
+                handoff?.deliver(claimed, reserved: room)
                 return batch
             } catch let failure as EventFailure {
+                handoff?.giveBack(room)
                 try Self.setAside(failure, in: &setAside)
+            } catch {
+                handoff?.giveBack(room)
+                throw error
             }
         }
+    }
+
+    /// Claims for the local dispatcher, within the room it offered, on the channels the batch
+    /// made messages ready on: only what must go out first (acknowledgements, apologies), the
+    /// longest due first. The rest the dispatcher claims itself: a claim costs the pipeline's
+    /// transaction time, and only these are waited for by a customer who just wrote in.
+    static func claimForHandoff(_ db: Database, _ batch: inout PipelineBatch, room: [Channel: Int], now: Date, lease: TimeInterval,
+                                owner: String) throws -> [OutboxMessage] {
+        var claimed: [OutboxMessage] = []
+        for (channel, limit) in room.sorted(by: { $0.key.rawValue < $1.key.rawValue }) where batch.readyByChannel[channel, default: 0] > 0 {
+            let messages = try claim(db, channel: channel, limit: limit, now: now, lease: lease, owner: owner, firstOnly: true)
+            batch.handedOff[channel] = messages.count
+            batch.handoffRoom[channel] = limit
+            claimed += messages
+        }
+        return claimed
     }
 
     public func nextWaitEnd() async throws -> Date? {

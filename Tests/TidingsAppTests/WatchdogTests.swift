@@ -25,7 +25,8 @@ struct WatchdogTests {
     struct FailingStore: PipelineStore {
         func head() async throws -> Int64 { 1 }
         func checkpoint() async throws -> Int64 { 0 }
-        func processBatch(limit: Int, engine: WorkflowEngine, now: @escaping @Sendable () -> Date, fanoutLimit: Int, yielding: Yielding) async throws
+        func processBatch(limit: Int, engine: WorkflowEngine, now: @escaping @Sendable () -> Date, fanoutLimit: Int, yielding: Yielding,
+                          handoff: ClaimHandoff?) async throws
             -> PipelineBatch
         {
             throw StoreError(.invalidRequest, "disk I/O error (the test's)")

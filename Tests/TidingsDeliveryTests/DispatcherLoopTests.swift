@@ -47,8 +47,10 @@ struct DispatcherLoopTests {
         Workflow(id: "ack", on: "ticket.opened", category: .acknowledgement, channels: [.fixed(.email)], template: "ack"),
     ]), shop: ShopInfo(name: "S", email: "s@s.example", url: "https://s.example", phone: ""))
 
-    /// Runs a dispatcher on `store` in a service group until `transport` asks it to stop.
-    func run(_ store: Store, _ transport: StoppingTransport, concurrency: Int, pollInterval: Duration = .milliseconds(250)) async throws {
+    /// Runs a dispatcher on `store` in a service group until `transport` asks it to stop;
+    /// `started` runs beside it.
+    func run(_ store: Store, _ transport: StoppingTransport, concurrency: Int, pollInterval: Duration = .milliseconds(250),
+             started: @escaping @Sendable (Dispatcher) async throws -> Void = { _ in }) async throws {
         let dispatcher = Dispatcher(
             queue: store, catalog: try TemplateCatalog(files: ["ack/en/email.subject.mustache": "Hi", "ack/en/email.text.mustache": "Hello",
                                                                "ack/en/email.html.mustache": "<p>Hello</p>"], fallbackLocale: "en"),
@@ -57,7 +59,66 @@ struct DispatcherLoopTests {
             pollInterval: pollInterval, logger: Logger(label: "loop"), clock: { [start] in start })
         let group = ServiceGroup(configuration: .init(services: [dispatcher], logger: Logger(label: "loop")))
         transport.stop.withLock { $0 = { await group.triggerGracefulShutdown() } }
-        try await group.run()
+        try await withThrowingTaskGroup { tasks in
+            tasks.addTask { try await group.run() }
+            tasks.addTask {
+                do {
+                    try await started(dispatcher)
+                } catch {
+                    await group.triggerGracefulShutdown()
+                    throw error
+                }
+            }
+            try await tasks.waitForAll()
+        }
+    }
+
+    /// Appends `tickets` queries and applies them in a batch that claims for `dispatcher`, once
+    /// it offers room (after its first claim told it which endpoints are disabled).
+    func handOver(tickets: Int, from store: Store, to dispatcher: Dispatcher) async throws -> PipelineBatch {
+        while dispatcher.handoff.offered[.email, default: 0] == 0 { try await Task.sleep(for: .milliseconds(5)) }
+        let start = self.start
+        _ = try store.append((0..<tickets).map { n in
+            CloudEvent(id: "t\(n)", source: "urn:t", type: "ticket.opened", subject: "t-\(n)", time: start, data: ["customer_id": "c-1", "kind": "query"])
+        }, now: start)
+        return try await store.processBatch(limit: 100, engine: engine, now: { start }, fanoutLimit: 0, yielding: .never, handoff: dispatcher.handoff)
+    }
+
+    /// What the pipeline claims for the running dispatcher is sent, though nobody rang it.
+    /// The poll interval is long, so only the handover can have woken it in time.
+    @Test func claimsHandedOverAreSentWithoutARing() async throws {
+        let store = try store(tickets: 0)
+        let transport = StoppingTransport(stopAt: 5)
+        try await run(store, transport, concurrency: 4, pollInterval: .seconds(60)) { dispatcher in
+            let batch = try await handOver(tickets: 5, from: store, to: dispatcher)
+            #expect(batch.handedOff == [.email: 5])
+            #expect(!batch.dispatcherMustClaim)
+            // Sent long before the poll interval would have woken the dispatcher.
+            let deadline = ContinuousClock.now + .seconds(10)
+            while transport.sent.withLock({ $0.count }) < 5 {
+                guard ContinuousClock.now < deadline else { throw CancellationError() }
+                try await Task.sleep(for: .milliseconds(5))
+            }
+        }
+        #expect(transport.sent.withLock { $0.count } == 5)
+        #expect(try store.messages(state: .sent, limit: 100).count == 5)
+    }
+
+    /// Claims handed over and never sent are given back at the stop, as the dispatcher's own are.
+    @Test func stoppingGivesBackTheClaimsHandedOver() async throws {
+        let store = try store(tickets: 0)
+        let transport = StoppingTransport(stopAt: 1)
+        try await run(store, transport, concurrency: 1, pollInterval: .seconds(60)) { dispatcher in
+            let batch = try await handOver(tickets: 4, from: store, to: dispatcher)
+            #expect(batch.handedOff == [.email: 4])
+        }
+        let sent = transport.sent.withLock { $0.count }
+        #expect(sent >= 1 && sent < 4)
+        let messages = try store.messages(limit: 100)
+        #expect(messages.filter { $0.state == .sent }.count == sent)
+        let pending = messages.filter { $0.state == .pending }
+        #expect(pending.count == 4 - sent)
+        #expect(pending.allSatisfy { $0.attempts == 0 })
     }
 
     @Test func stoppingGivesBackTheClaimsItNeverSent() async throws {

@@ -14,6 +14,8 @@ public final class PipelineService: Service {
     let store: any PipelineStore
     let engine: WorkflowEngine
     let dispatcher: Doorbell
+    /// The local dispatcher's, when it runs: batches claim their new messages for it.
+    let handoff: ClaimHandoff?
     let batchSize: Int
     let pollInterval: Duration
     let logger: Logger
@@ -37,8 +39,12 @@ public final class PipelineService: Service {
     /// Whether HTTP requests wait for the writer: then batches are small, and a long batch
     /// stops early (`Yielding`), so that ingest is never held behind one.
     let ingestWaiting: @Sendable () -> Bool
-    /// The batch size while requests wait.
+    /// The batch size while requests wait, and how far it grows while the pipeline falls
+    /// behind: each batch costs a commit besides its events, so batches this small could not
+    /// keep up with a steady stream of single-event requests (each cycle of ingest commits and
+    /// one batch takes about 10 ms on this machine's disk). Half the lag, within these bounds.
     static let smallBatch = 25
+    static let catchUpBatch = 100
     /// Set by a graceful shutdown: the loop ends, and a running batch stops at its next
     /// `Yielding` check, so a stop never waits for a whole batch.
     private let stopping = Atomic<Bool>(false)
@@ -46,8 +52,9 @@ public final class PipelineService: Service {
     public init(store: any PipelineStore, engine: WorkflowEngine, dispatcher: Doorbell, batchSize: Int, pollInterval: Duration, logger: Logger,
                 fanoutBatch: Int = 1000, clock: @escaping @Sendable () -> Date,
                 abandonDeadAppends: @escaping @Sendable () throws -> Int = { 0 }, ingestWaiting: @escaping @Sendable () -> Bool = { false },
-                doorbell: Doorbell = Doorbell()) {
+                doorbell: Doorbell = Doorbell(), handoff: ClaimHandoff? = nil) {
         self.doorbell = doorbell
+        self.handoff = handoff
         self.abandonDeadAppends = abandonDeadAppends
         self.ingestWaiting = ingestWaiting
         self.fanoutBatch = fanoutBatch
@@ -78,43 +85,57 @@ public final class PipelineService: Service {
             // ticket, stops waiting.
             var waitEnd = try? await store.nextWaitEnd()
             var lastReaped = ContinuousClock.now
+            // The last batch's view of the store, until the loop waits or does other work.
+            var last: PipelineBatch?
             beat()
             while !stopping.load(ordering: .relaxed) && !Task.isCancelled {
                 do {
-                    if try await store.retriesRequested() { await retryHeldEvents() }
+                    let retries: Bool
+                    if let last { retries = last.retriesRequested } else { retries = try await store.retriesRequested() }
+                    if retries {
+                        last = nil
+                        await retryHeldEvents()
+                    }
                     if ContinuousClock.now - lastReaped > .seconds(2) {
                         lastReaped = ContinuousClock.now
                         let abandoned = try abandonDeadAppends()
                         if abandoned > 0 {
+                            last = nil
                             logger.warning("abandoned the staged events of appends whose process died", metadata: ["appends": "\(abandoned)"])
                         }
                     }
                     // A batch also runs, caught up or not, when a wait ends (a parked message
                     // whose customer never came is skipped then, with the reason).
                     let waitEnded = waitEnd.map { clock() >= $0 } ?? false
-                    let ahead = fanoutPending || waitEnded ? true : try await store.head() > checkpoint
-                    if ahead {
+                    let head: Int64
+                    if let last { head = last.head } else { head = try await store.head() }
+                    let lag = head - checkpoint
+                    if fanoutPending || waitEnded || lag > 0 {
                         let requestsWaiting = ingestWaiting()
-                        let limit = requestsWaiting ? min(batchSize, Self.smallBatch) : batchSize
+                        let small = Int(min(max(lag / 2, Int64(Self.smallBatch)), Int64(Self.catchUpBatch)))
+                        let limit = requestsWaiting ? min(batchSize, small) : batchSize
                         let batch = try await store.processBatch(limit: limit, engine: engine, now: clock,
                                                                  fanoutLimit: requestsWaiting ? min(fanoutBatch, Self.smallBatch * 4) : fanoutBatch,
-                                                                 yielding: Yielding(stride: Self.smallBatch, waiting: { [self] in
+                                                                 yielding: Yielding(stride: small, waiting: { [self] in
                                                                      ingestWaiting() || stopping.load(ordering: .relaxed)
-                                                                 }))
+                                                                 }), handoff: handoff)
                         checkpoint = batch.checkpoint
                         fanoutPending = batch.fanoutPending
                         position.store(checkpoint, ordering: .relaxed)
                         processed.increment(by: batch.processed)
                         report(batch)
-                        waitEnd = try await store.nextWaitEnd()
+                        waitEnd = batch.nextWaitEnd
                         beat()
+                        last = batch
                         if batch.processed == limit || batch.yielded || fanoutPending { continue }
                     }
+                    last = nil
                     beat()
                     await doorbell.wait(timeout: pollInterval)
                 } catch {
                     // A busy or failing disk is not fatal: say so and try again shortly. If it
                     // lasts, the watchdog stops pinging and systemd restarts the daemon.
+                    last = nil
                     lastError.withLock { $0 = "\(error)" }
                     logger.error("pipeline batch failed; retrying in 1 s", metadata: ["error": "\(error)"])
                     await doorbell.wait(timeout: .seconds(1))
@@ -129,7 +150,7 @@ public final class PipelineService: Service {
 
     /// Rings who has work, counts, and says what an operator must see: every event set aside.
     func report(_ batch: PipelineBatch) {
-        if !batch.readyByChannel.isEmpty { dispatcher.ring() }
+        if batch.dispatcherMustClaim { dispatcher.ring() }
         if batch.timersScheduled > 0 { timers.ring() }
         if batch.disruptionAlerts > 0 { Counter(label: "tidings_disruption_alerts_total").increment(by: batch.disruptionAlerts) }
         for (channel, count) in batch.suppressedByChannel {

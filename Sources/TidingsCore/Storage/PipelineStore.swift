@@ -9,6 +9,10 @@ public struct PipelineBatch: Sendable, Hashable {
     public var yielded = false
     /// New messages ready to send, by channel, so the dispatcher can be woken for them.
     public var readyByChannel: [Channel: Int] = [:]
+    /// Messages claimed for the dispatcher in the batch's own transaction (`ClaimHandoff`), by
+    /// channel, and the room it had for them.
+    public var handedOff: [Channel: Int] = [:]
+    public var handoffRoom: [Channel: Int] = [:]
     public var skipped = 0
     /// Unsent order-status messages made stale by a later status of the same order, by channel.
     public var suppressedByChannel: [Channel: Int] = [:]
@@ -48,7 +52,23 @@ public struct PipelineBatch: Sendable, Hashable {
         }
     }
 
+    /// The store as the batch's transaction left it, so the loop need not ask again before
+    /// the next batch: the log's head, when the first wait ends, and whether an operator asked
+    /// for held events to be retried.
+    public var head: Int64 = 0
+    public var nextWaitEnd: Date?
+    public var retriesRequested = false
+
     public var suppressed: Int { suppressedByChannel.values.reduce(0, +) }
+
+    /// Whether the dispatcher must look for new messages itself: some channel has more new ones
+    /// than the batch claimed for it, or the claims filled the room (more may be due).
+    public var dispatcherMustClaim: Bool {
+        readyByChannel.contains { channel, ready in
+            let handed = handedOff[channel, default: 0]
+            return ready > handed || handed >= handoffRoom[channel, default: 0]
+        }
+    }
 
     public init() {}
 }
@@ -97,8 +117,10 @@ public protocol PipelineStore: Sendable {
     func head() async throws -> Int64
     /// The position up to which the pipeline has applied the log.
     func checkpoint() async throws -> Int64
-    func processBatch(limit: Int, engine: WorkflowEngine, now: @escaping @Sendable () -> Date, fanoutLimit: Int, yielding: Yielding) async throws
-        -> PipelineBatch
+    /// `handoff`, when given, is the local dispatcher's: the batch claims its new messages for
+    /// it, in its own transaction, as far as the room it offers.
+    func processBatch(limit: Int, engine: WorkflowEngine, now: @escaping @Sendable () -> Date, fanoutLimit: Int, yielding: Yielding,
+                      handoff: ClaimHandoff?) async throws -> PipelineBatch
     /// When the first wait (a parked message, an event waiting for its order) runs out.
     func nextWaitEnd() async throws -> Date?
     func retriesRequested() async throws -> Bool
@@ -106,10 +128,17 @@ public protocol PipelineStore: Sendable {
 }
 
 extension PipelineStore {
+    /// A batch whose messages the dispatcher claims itself.
+    public func processBatch(limit: Int, engine: WorkflowEngine, now: @escaping @Sendable () -> Date, fanoutLimit: Int, yielding: Yielding)
+        async throws -> PipelineBatch
+    {
+        try await processBatch(limit: limit, engine: engine, now: now, fanoutLimit: fanoutLimit, yielding: yielding, handoff: nil)
+    }
+
     /// A whole batch, never stopped early.
     public func processBatch(limit: Int, engine: WorkflowEngine, now: @escaping @Sendable () -> Date, fanoutLimit: Int) async throws
         -> PipelineBatch
     {
-        try await processBatch(limit: limit, engine: engine, now: now, fanoutLimit: fanoutLimit, yielding: .never)
+        try await processBatch(limit: limit, engine: engine, now: now, fanoutLimit: fanoutLimit, yielding: .never, handoff: nil)
     }
 }

@@ -9,8 +9,11 @@ extension Dispatcher {
     struct Loop {
         /// Messages claimed ahead of their send, per channel, first to go first.
         var ahead: [Channel: [OutboxMessage]] = [:]
-        /// Results not yet handed to the writer.
-        var unrecorded: [DeliveryRecord] = []
+        /// Results not yet handed to the writer, and since when the oldest of them waits.
+        var unrecorded: [DeliveryRecord] = [] {
+            didSet { if unrecorded.isEmpty { unrecordedSince = nil } else if unrecordedSince == nil { unrecordedSince = .now } }
+        }
+        var unrecordedSince: ContinuousClock.Instant?
         /// Claims to give back unsent: held so long their lease is half gone.
         var releasing: [Int64] = []
         /// Whether a write (record, release, claim) is on its way to the database.
@@ -47,6 +50,12 @@ extension Dispatcher {
     /// let sends go on while results are written.
     public static let unrecordedPerSlot = 4
 
+    /// How long results may wait for a write when nothing else needs one: a write takes the
+    /// writer from ingest and the pipeline, with a commit and an fsync, so results are
+    /// gathered for a while rather than written one or two at a time. Sooner when a channel's
+    /// unrecorded results fill half its window, since they hold its sends back.
+    static let recordDelay: Duration = .milliseconds(10)
+
     /// How many messages a channel keeps claimed ahead of its sends, per unit of concurrency:
     /// enough that sends never wait for a claim's commit, few enough that an acknowledgement
     /// claimed after them waits for little.
@@ -63,14 +72,20 @@ extension Dispatcher {
             await withDiscardingTaskGroup { group in
                 while !stopping.load(ordering: .relaxed) && !Task.isCancelled {
                     step(&loop, group: &group)
-                    await wakeup.wait(timeout: waitLimit())
+                    await wakeup.wait(timeout: waitLimit(loop))
                 }
             }
             // Every send and the last write have finished: record what is left, and give back
-            // what was claimed ahead and never sent.
+            // what was claimed ahead and never sent, with what the pipeline claimed for us
+            // (waiting for a batch that holds room, so its claims are not left to a lease).
+            let closing = ContinuousClock.now
+            if handoff.close() {
+                while handoff.hasOutstanding && ContinuousClock.now - closing < .seconds(5) { await wakeup.wait(timeout: .milliseconds(10)) }
+            }
             absorb(&loop)
+            let handedOver = handoff.take().flatMap(\.messages)
             let rest = loop.unrecorded + takeFinished()
-            let unsent = loop.releasing + loop.ahead.values.flatMap { $0.map(\.id) }
+            let unsent = loop.releasing + loop.ahead.values.flatMap { $0.map(\.id) } + handedOver.map(\.id)
             do {
                 _ = try await queue.settleAndClaim(rest, releasing: unsent, room: [:], endpoints: endpoints, now: clock(), lease: lease,
                                                    owner: owner)
@@ -93,6 +108,7 @@ extension Dispatcher {
         for record in finished { loop.finishedUnwritten[record.message.channel, default: 0] += 1 }
         loop.unrecorded += finished
         absorb(&loop)
+        takeHandedOver(&loop)
         if doorbell.takeRing() {
             loop.exhausted.removeAll()
             if loop.writing { loop.rungDuringWrite = true }
@@ -101,9 +117,10 @@ extension Dispatcher {
         for (message, setup) in startable(&loop, now: now) {
             group.addTask { await self.deliver(message, setup) }
         }
+        defer { handoff.offer(room(loop)) }
         guard !loop.writing, loop.failedAt.map({ ContinuousClock.now - $0 >= pollInterval }) ?? true else { return }
         let wanted = wants(loop)
-        guard !loop.unrecorded.isEmpty || !loop.releasing.isEmpty || wanted.values.contains(where: { $0 > 0 }) else { return }
+        guard recordingDue(loop) || !loop.releasing.isEmpty || wanted.values.contains(where: { $0 > 0 }) else { return }
         let records = loop.unrecorded
         let releasing = loop.releasing
         let sends = loop.finishedUnwritten
@@ -123,6 +140,27 @@ extension Dispatcher {
             self.written.withLock { $0 = Written(wanted: wanted, sends: sends, result: result, records: records, releasing: releasing) }
             self.wakeup.ring()
         }
+    }
+
+    /// Whether results must be written now, though nothing is to be claimed: the oldest waited
+    /// `recordDelay`, or a channel's unrecorded results fill half its window.
+    func recordingDue(_ loop: Loop) -> Bool {
+        guard let since = loop.unrecordedSince else { return false }
+        if ContinuousClock.now - since >= Self.recordDelay { return true }
+        return gates.withLock { book in
+            loop.finishedUnwritten.contains { channel, count in
+                count * 2 >= (book.gates[channel]?.concurrency ?? 1) * Self.unrecordedPerSlot
+            }
+        }
+    }
+
+    /// Sleep no longer than the poll interval, past the moment a gate opens again, or past the
+    /// moment waiting results are due to be written.
+    func waitLimit(_ loop: Loop) -> Duration {
+        let limit = waitLimit()
+        guard !loop.writing, let since = loop.unrecordedSince else { return limit }
+        let left = Self.recordDelay - (ContinuousClock.now - since)
+        return max(.milliseconds(1), min(limit, left))
     }
 
     /// Takes in what the last write brought back.
@@ -167,6 +205,22 @@ extension Dispatcher {
         }
     }
 
+    /// Takes in what the pipeline claimed for this dispatcher as it wrote it. A channel whose
+    /// claims filled the room may have more due, so it is no longer taken for exhausted.
+    func takeHandedOver(_ loop: inout Loop) {
+        for delivery in handoff.take() {
+            var got: Set<Channel> = []
+            for message in delivery.messages {
+                loop.ahead[message.channel, default: []].append(message)
+                got.insert(message.channel)
+            }
+            for channel in got {
+                loop.ahead[channel]?.sort { ($0.priority, $0.id) < ($1.priority, $1.id) }
+                if delivery.filled(channel) { loop.exhausted[channel] = nil }
+            }
+        }
+    }
+
     /// The messages each gate lets start now, taken from the front of the channel's claims, as
     /// long as the channel's sends in flight and its unrecorded results stay within
     /// `unrecordedPerSlot` times its concurrency.
@@ -194,6 +248,21 @@ extension Dispatcher {
             }
         }
         return starting
+    }
+
+    /// The room offered to the pipeline's claims per channel, which take only what must go out
+    /// first: up to `aheadPerSlot` times the concurrency of those, whatever else is held (they
+    /// go before it); none while the breaker is paused (its probe is claimed here) or the
+    /// endpoint is disabled (its messages fail at once, which only this dispatcher's claim tells).
+    func room(_ loop: Loop) -> [Channel: Int] {
+        gates.withLock { book in
+            var room: [Channel: Int] = [:]
+            for (channel, gate) in book.gates where !gate.breaker.isPaused && !(book.disabled?.contains(channel) ?? true) {
+                let held = loop.ahead[channel]?.count(where: { $0.priority == .first }) ?? 0
+                room[channel] = max(0, gate.concurrency * Self.aheadPerSlot - held)
+            }
+            return room
+        }
     }
 
     /// How many more messages to claim per channel: up to `aheadPerSlot` times its concurrency,

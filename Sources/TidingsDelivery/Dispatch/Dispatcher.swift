@@ -40,9 +40,13 @@ public final class Dispatcher: Service {
     /// Names this dispatcher's claims: it never takes back its own, even when its clock jumps
     /// past their lease (a simulated clock set ahead, the wall clock stepped); leases are for
     /// claims whose dispatcher died.
-    let owner = UUID().uuidString
-    /// What the running loop waits on: finished sends, finished writes, and `doorbell`.
+    let owner: String
+    /// What the running loop waits on: finished sends, finished writes, claims handed over,
+    /// and `doorbell`.
     let wakeup = Doorbell()
+    /// Where the pipeline hands over the messages it claims for this dispatcher as it writes
+    /// them (given to the pipeline only while `run` is running).
+    public let handoff: ClaimHandoff
     /// Ring to make the dispatcher look for new messages now (the pipeline queued some).
     public let doorbell: Doorbell
     /// What the running loop's last write brought back, until the loop takes it.
@@ -66,6 +70,9 @@ public final class Dispatcher: Service {
         self.clock = clock
         gates = Mutex(GateBook(gates: channels.mapValues(\.gate)))
         doorbell = Doorbell(forwardingTo: wakeup)
+        let owner = UUID().uuidString
+        self.owner = owner
+        handoff = ClaimHandoff(owner: owner, lease: lease, delivered: { [wakeup] in wakeup.ring() })
     }
 
     /// Sends everything that is due now and records it, then returns: one pass of the loop,
