@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import ServiceLifecycle
+import Synchronization
 import TidingsCore
 import Prometheus
 import TidingsDelivery
@@ -29,14 +30,23 @@ public enum Daemon {
             pollInterval: runtime.config.dispatcherPollInterval, logger: logger, clock: clock.now)
         // The group commit rings the pipeline after each commit; the pipeline keeps its batches
         // small while requests wait for the group commit.
+        // The group commit applies its own events when the pipeline is caught up, and tells the
+        // pipeline (created after it, as it asks the group commit whether requests wait).
+        // (A reference in a Mutex, not a closure: a closure read out of a Mutex came back
+        // wrapped in one more reabstraction thunk each time, and calls grew slower and deeper.)
         let pipelineBell = Doorbell()
-        let commit = GroupCommit(log: store, logger: logger, clock: clock.now, committed: { pipelineBell.ring() })
+        let applied = Mutex<PipelineService?>(nil)
+        let commit = GroupCommit(
+            log: store, logger: logger, clock: clock.now, committed: { pipelineBell.ring() },
+            inline: InlineProjection(engine: runtime.engine, now: clock.now, handoff: runtime.config.dispatchEnabled ? dispatcher.handoff : nil),
+            projected: { batch in applied.withLock { $0 }?.applied(batch) })
         let pipeline = PipelineService(
             store: store, engine: runtime.engine, dispatcher: dispatcher.doorbell, batchSize: runtime.config.pipelineBatchSize,
             pollInterval: runtime.config.pipelinePollInterval, logger: logger, fanoutBatch: runtime.config.fanoutBatch, clock: clock.now,
             abandonDeadAppends: { [path = runtime.config.databasePath] in try store.abandonAppends { AppendLock.isGone(databasePath: path, id: $0) } },
             ingestWaiting: { commit.hasWaitingRequests }, doorbell: pipelineBell,
             handoff: runtime.config.dispatchEnabled ? dispatcher.handoff : nil)
+        applied.withLock { $0 = pipeline }
         let timers = ClockService(store: store, now: clock.now, simulated: clock, pipeline: pipeline.doorbell, dispatcher: dispatcher.doorbell,
                                   doorbell: pipeline.timers, logger: logger)
         let started = StartupSignal()

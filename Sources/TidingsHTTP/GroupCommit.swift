@@ -24,8 +24,12 @@ public final class GroupCommit: Service {
     let log: any EventLog
     let logger: Logger
     let clock: @Sendable () -> Date
-    /// Rung after each commit, so the pipeline applies new events at once.
+    /// Rung after each commit the pipeline must look at: events it did not apply in the commit.
     let committed: @Sendable () -> Void
+    /// The pipeline's work on the group's own events, in its transaction, when it is caught up;
+    /// `projected` takes each batch so applied (the pipeline's counters and rings).
+    let inline: InlineProjection?
+    let projected: @Sendable (PipelineBatch) -> Void
     private let queue = Mutex(Queue())
     /// Requests waiting for their events to be on disk: the pipeline keeps its batches small
     /// while there are any, so a request waits for a few milliseconds of its work at most.
@@ -35,7 +39,10 @@ public final class GroupCommit: Service {
     public var hasWaitingRequests: Bool { waiting.load(ordering: .relaxed) > 0 }
 
     public init(log: any EventLog, logger: Logger, clock: @escaping @Sendable () -> Date,
-                committed: @escaping @Sendable () -> Void = {}) {
+                committed: @escaping @Sendable () -> Void = {}, inline: InlineProjection? = nil,
+                projected: @escaping @Sendable (PipelineBatch) -> Void = { _ in }) {
+        self.inline = inline
+        self.projected = projected
         self.log = log
         self.logger = logger
         self.clock = clock
@@ -111,13 +118,19 @@ public final class GroupCommit: Service {
 
     private func commit(_ jobs: [Job]) async {
         do {
-            let results = try await log.append(batches: jobs.map(\.events), now: clock())
+            let batches = jobs.map(\.events)
+            let (results, applied) = if let inline {
+                try await log.append(batches: batches, now: clock(), projecting: inline)
+            } else {
+                (try await log.append(batches: batches, now: clock()), nil as PipelineBatch?)
+            }
             let appended = results.reduce(0) { $0 + $1.appended }
             Counter(label: "tidings_events_appended_total").increment(by: appended)
             Recorder(label: "tidings_group_commit_requests").record(jobs.count)
             waiting.subtract(jobs.count, ordering: .relaxed)
             for (job, result) in zip(jobs, results) { job.continuation.resume(returning: result) }
-            if appended > 0 { committed() }
+            if let applied { projected(applied) }
+            if appended > (applied?.processed ?? 0) { committed() }
         } catch {
             waiting.subtract(jobs.count, ordering: .relaxed)
             logger.error("cannot append events", metadata: ["requests": "\(jobs.count)", "error": "\(error)"])

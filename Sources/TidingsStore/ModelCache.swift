@@ -1,3 +1,4 @@
+import GRDB
 import Synchronization
 import TidingsCore
 
@@ -39,8 +40,15 @@ final class ModelCache: Sendable {
         }
     }
 
+    /// Takes what the transaction of `db` read and wrote once it commits, on the writer, before
+    /// the next transaction starts: batches run from more than one task (the pipeline, and
+    /// ingest when it applies its own events), and the next must start from this one's models.
+    func commit(_ batch: Snapshot, after db: Database) {
+        db.afterNextTransaction(onCommit: { [self] _ in commit(batch) })
+    }
+
     /// Takes what a committed batch read and wrote, unless the tables were rebuilt meanwhile.
-    func commit(_ batch: Snapshot) {
+    private func commit(_ batch: Snapshot) {
         state.withLock { state in
             guard state.generation == batch.generation else { return }
             Self.merge(batch.tables.customers, into: &state.tables.customers, capacity: capacity)

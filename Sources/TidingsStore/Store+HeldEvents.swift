@@ -135,12 +135,11 @@ extension Store {
         var outcomes: [HeldRetry] = []
         for key in keys {
             do {
-                let loaded = try write("retrying the held event at position \(key.position)") { db in
+                try write("retrying the held event at position \(key.position)") { db in
                     var run = try PipelineRun(db: db, engine: engine, now: now(), cache: models)
                     try run.reapply(key)
-                    return run.loaded
+                    models.commit(run.loaded, after: db)
                 }
-                models.commit(loaded)
                 outcomes.append(HeldRetry(key: key, failure: nil))
             } catch let failure as EventFailure {
                 try write("quarantining the event at position \(key.position) again") { db in

@@ -20,12 +20,12 @@ extension Store {
         var setAside: [HeldEvent.Key: String] = [:]
         while true {
             do {
-                let (batch, loaded) = try write("applying a pipeline batch") { db in
+                return try write("applying a pipeline batch") { db in
                     var run = try PipelineRun(db: db, engine: engine, now: now(), cache: models, setAside: setAside)
-                    return (try run.run(limit: limit, fanoutLimit: fanoutLimit), run.loaded)
+                    let batch = try run.run(limit: limit, fanoutLimit: fanoutLimit)
+                    models.commit(run.loaded, after: db)
+                    return batch
                 }
-                models.commit(loaded)
-                return batch
             } catch let failure as EventFailure {
                 try Self.setAside(failure, in: &setAside)
             }

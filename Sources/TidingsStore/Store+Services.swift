@@ -49,16 +49,16 @@ extension Store: PipelineStore {
             let room = handoff?.reserve() ?? [:]
             do {
                 let aside = setAside
-                let (batch, loaded, claimed) = try await write("applying a pipeline batch") { [models] db in
+                let (batch, claimed) = try await write("applying a pipeline batch") { [models] db in
                     var run = try PipelineRun(db: db, engine: engine, now: now(), cache: models, setAside: aside)
                     var batch = try run.run(limit: limit, fanoutLimit: fanoutLimit, yielding: yielding)
                     var claimed: [OutboxMessage] = []
                     if let handoff {
                         claimed = try Self.claimForHandoff(db, &batch, room: room, now: run.now, lease: handoff.lease, owner: handoff.owner)
                     }
-                    return (batch, run.loaded, claimed)
+                    models.commit(run.loaded, after: db)
+                    return (batch, claimed)
                 }
-                models.commit(loaded)
                 handoff?.deliver(claimed, reserved: room)
                 return batch
             } catch let failure as EventFailure {

@@ -45,6 +45,9 @@ public final class PipelineService: Service {
     /// one batch takes about 10 ms on this machine's disk). Half the lag, within these bounds.
     static let smallBatch = 25
     static let catchUpBatch = 100
+    private let processed = Counter(label: "tidings_pipeline_events_total")
+    /// Set when a batch applied by ingest left work the loop must look at.
+    private let lookAgain = Atomic<Bool>(false)
     /// Set by a graceful shutdown: the loop ends, and a running batch stops at its next
     /// `Yielding` check, so a stop never waits for a whole batch.
     private let stopping = Atomic<Bool>(false)
@@ -74,11 +77,31 @@ public final class PipelineService: Service {
         lastError.withLock { $0 = nil }
     }
 
+    /// Takes a batch applied elsewhere (by ingest, in its own commit: `InlineProjection`) as if
+    /// the loop had run it, and wakes the loop when it left work behind (fan-out, waits, retries).
+    public func applied(_ batch: PipelineBatch) {
+        advance(to: batch.checkpoint)
+        processed.increment(by: batch.processed)
+        report(batch)
+        if batch.fanoutPending || batch.nextWaitEnd != nil || batch.retriesRequested {
+            lookAgain.store(true, ordering: .relaxed)
+            doorbell.ring()
+        }
+    }
+
+    /// Batches commit in the writer's order but report from two tasks: the checkpoint only grows.
+    private func advance(to checkpoint: Int64) {
+        var current = position.load(ordering: .relaxed)
+        while current < checkpoint {
+            let (exchanged, original) = position.compareExchange(expected: current, desired: checkpoint, ordering: .relaxed)
+            if exchanged { return }
+            current = original
+        }
+    }
+
     public func run() async throws {
-        let processed = Counter(label: "tidings_pipeline_events_total")
         await withGracefulShutdownHandler {
-            var checkpoint = (try? await store.checkpoint()) ?? 0
-            position.store(checkpoint, ordering: .relaxed)
+            advance(to: (try? await store.checkpoint()) ?? 0)
             // Disruption alerts queued before a restart are still to be sent.
             var fanoutPending = true
             // When the first message parked for its customer, or event waiting for its order or
@@ -109,8 +132,8 @@ public final class PipelineService: Service {
                     let waitEnded = waitEnd.map { clock() >= $0 } ?? false
                     let head: Int64
                     if let last { head = last.head } else { head = try await store.head() }
-                    let lag = head - checkpoint
-                    if fanoutPending || waitEnded || lag > 0 {
+                    let lag = head - position.load(ordering: .relaxed)
+                    if fanoutPending || waitEnded || lag > 0 || lookAgain.exchange(false, ordering: .relaxed) {
                         let requestsWaiting = ingestWaiting()
                         let small = Int(min(max(lag / 2, Int64(Self.smallBatch)), Int64(Self.catchUpBatch)))
                         let limit = requestsWaiting ? min(batchSize, small) : batchSize
@@ -119,9 +142,8 @@ public final class PipelineService: Service {
                                                                  yielding: Yielding(stride: small, waiting: { [self] in
                                                                      ingestWaiting() || stopping.load(ordering: .relaxed)
                                                                  }), handoff: handoff)
-                        checkpoint = batch.checkpoint
                         fanoutPending = batch.fanoutPending
-                        position.store(checkpoint, ordering: .relaxed)
+                        advance(to: batch.checkpoint)
                         processed.increment(by: batch.processed)
                         report(batch)
                         waitEnd = batch.nextWaitEnd

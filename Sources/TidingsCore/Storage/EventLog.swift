@@ -20,10 +20,43 @@ public struct AppendResult: Sendable, Hashable {
     public var appended: Int { positions.count }
 }
 
+/// The pipeline's work on a group commit's own events, done in its transaction when the
+/// pipeline has applied everything before them: a complaint's acknowledgement is then written
+/// and claimed by the time the request is answered, with one commit for the append and the
+/// batch instead of one each.
+public struct InlineProjection: Sendable {
+    public var engine: WorkflowEngine
+    public var now: @Sendable () -> Date
+    /// The local dispatcher's, when it runs: the batch claims its acknowledgements for it.
+    public var handoff: ClaimHandoff?
+    /// A larger group is left to the pipeline, so its requests are not held for its batch.
+    public var maxEvents: Int
+
+    public init(engine: WorkflowEngine, now: @escaping @Sendable () -> Date, handoff: ClaimHandoff?, maxEvents: Int = 200) {
+        self.engine = engine
+        self.now = now
+        self.handoff = handoff
+        self.maxEvents = maxEvents
+    }
+}
+
 /// The append-only log, as ingest writes it. Async, so that a network database can conform
 /// without blocking a thread.
 public protocol EventLog: Sendable {
     /// Appends several requests' events in ONE durable transaction (group commit), skipping
     /// events whose `(source, id)` is stored already; each request gets its own result.
     func append(batches: [[CloudEvent]], now: Date) async throws -> [AppendResult]
+    /// The same, and in the same transaction the new events applied as a pipeline batch, when
+    /// the pipeline had applied every event before them. The batch is nil when it was not
+    /// applied: the pipeline was behind, the group was too large, or an event could not be
+    /// applied (the pipeline then does it, and quarantines what fails; the events are stored
+    /// either way).
+    func append(batches: [[CloudEvent]], now: Date, projecting: InlineProjection) async throws -> ([AppendResult], PipelineBatch?)
+}
+
+extension EventLog {
+    /// A log that never applies events itself (a backend whose pipeline runs elsewhere).
+    public func append(batches: [[CloudEvent]], now: Date, projecting: InlineProjection) async throws -> ([AppendResult], PipelineBatch?) {
+        (try await append(batches: batches, now: now), nil)
+    }
 }

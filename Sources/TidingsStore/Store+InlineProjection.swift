@@ -1,0 +1,53 @@
+import Foundation
+import GRDB
+import TidingsCore
+
+extension Store {
+    /// Appends a group commit's events and, when the pipeline had applied everything before
+    /// them, applies them as a pipeline batch in the same transaction (`InlineProjection`).
+    public func append(batches: [[CloudEvent]], now: Date, projecting inline: InlineProjection) async throws -> ([AppendResult], PipelineBatch?) {
+        let count = batches.reduce(0) { $0 + $1.count }
+        guard count <= inline.maxEvents else { return (try await append(batches: batches, now: now), nil) }
+        let room = inline.handoff?.reserve() ?? [:]
+        do {
+            let (results, applied) = try await write("appending \(count) events") { [models] db in
+                let before = try Self.head(db)
+                let results = try batches.map { try Self.append(db, $0, now: now) }
+                guard results.contains(where: { $0.appended > 0 }), try Self.checkpoint(db, Self.pipelineCheckpoint) == before else {
+                    return (results, nil as (PipelineBatch, [OutboxMessage])?)
+                }
+                return (results, try Self.applyInline(db, inline, count: count, room: room, models: models))
+            }
+            inline.handoff?.deliver(applied?.1 ?? [], reserved: room)
+            return (results, applied?.0)
+        } catch {
+            inline.handoff?.giveBack(room)
+            throw error
+        }
+    }
+
+    /// The batch, in a savepoint: an event that cannot be applied (or any failure) undoes the
+    /// batch alone, and the events stay stored for the pipeline, which quarantines what fails
+    /// and says why. Fan-out is left to the pipeline too, which learns of it from the batch.
+    static func applyInline(_ db: Database, _ inline: InlineProjection, count: Int, room: [Channel: Int],
+                            models: ModelCache) throws -> (PipelineBatch, [OutboxMessage])? {
+        var applied: (PipelineBatch, [OutboxMessage])?
+        try db.inSavepoint {
+            do {
+                var run = try PipelineRun(db: db, engine: inline.engine, now: inline.now(), cache: models)
+                var batch = try run.run(limit: count, fanoutLimit: 0)
+                batch.fanoutPending = try fanoutPending(db)
+                var claimed: [OutboxMessage] = []
+                if let handoff = inline.handoff {
+                    claimed = try claimForHandoff(db, &batch, room: room, now: run.now, lease: handoff.lease, owner: handoff.owner)
+                }
+                models.commit(run.loaded, after: db)
+                applied = (batch, claimed)
+                return .commit
+            } catch {
+                return .rollback
+            }
+        }
+        return applied
+    }
+}
