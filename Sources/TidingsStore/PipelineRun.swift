@@ -187,7 +187,11 @@ struct PipelineRun {
         guard let first = intents.first else { return }
         let context = try first.context.encoded()
         for intent in intents {
-            try count(outbox.place(intent, eventType: stored.event.type, eventAt: stored.recordedAt, context: context))
+            let placement = try outbox.place(intent, eventType: stored.event.type, eventAt: stored.recordedAt, context: context)
+            count(placement)
+            if case .queued(let channel, _) = placement, ClaimPriority(category: intent.category, eventType: stored.event.type) == .first {
+                batch.readyFirstByChannel[channel, default: 0] += 1
+            }
         }
     }
 

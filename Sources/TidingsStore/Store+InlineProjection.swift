@@ -8,41 +8,30 @@ extension Store {
     public func append(batches: [[CloudEvent]], now: Date, projecting inline: InlineProjection) async throws -> ([AppendResult], PipelineBatch?) {
         let count = batches.reduce(0) { $0 + $1.count }
         guard count <= inline.maxEvents else { return (try await append(batches: batches, now: now), nil) }
-        let room = inline.handoff?.reserve() ?? [:]
-        do {
-            let (results, applied) = try await write("appending \(count) events") { [models] db in
-                let before = try Self.head(db)
-                let results = try batches.map { try Self.append(db, $0, now: now) }
-                guard results.contains(where: { $0.appended > 0 }), try Self.checkpoint(db, Self.pipelineCheckpoint) == before else {
-                    return (results, nil as (PipelineBatch, [OutboxMessage])?)
-                }
-                return (results, try Self.applyInline(db, inline, count: count, room: room, models: models))
+        return try await write("appending \(count) events") { [models] db in
+            let before = try Self.head(db)
+            let results = try batches.map { try Self.append(db, $0, now: now) }
+            guard results.contains(where: { $0.appended > 0 }), try Self.checkpoint(db, Self.pipelineCheckpoint) == before else {
+                return (results, nil)
             }
-            inline.handoff?.deliver(applied?.1 ?? [], reserved: room)
-            return (results, applied?.0)
-        } catch {
-            inline.handoff?.giveBack(room)
-            throw error
+            return (results, try Self.applyInline(db, inline, count: count, models: models))
         }
     }
 
     /// The batch, in a savepoint: an event that cannot be applied (or any failure) undoes the
     /// batch alone, and the events stay stored for the pipeline, which quarantines what fails
     /// and says why. Fan-out is left to the pipeline too, which learns of it from the batch.
-    static func applyInline(_ db: Database, _ inline: InlineProjection, count: Int, room: [Channel: Int],
-                            models: ModelCache) throws -> (PipelineBatch, [OutboxMessage])? {
-        var applied: (PipelineBatch, [OutboxMessage])?
+    static func applyInline(_ db: Database, _ inline: InlineProjection, count: Int, models: ModelCache) throws -> PipelineBatch? {
+        var applied: PipelineBatch?
         try db.inSavepoint {
             do {
                 var run = try PipelineRun(db: db, engine: inline.engine, now: inline.now(), cache: models)
                 var batch = try run.run(limit: count, fanoutLimit: 0)
                 batch.fanoutPending = try fanoutPending(db)
-                var claimed: [OutboxMessage] = []
-                if let handoff = inline.handoff {
-                    claimed = try claimForHandoff(db, &batch, room: room, now: run.now, lease: handoff.lease, owner: handoff.owner)
-                }
+                // Last: once claims are handed over at commit, nothing here may fail.
+                if let handoff = inline.handoff { try handOver(db, &batch, to: handoff, now: run.now) }
                 models.commit(run.loaded, after: db)
-                applied = (batch, claimed)
+                applied = batch
                 return .commit
             } catch {
                 return .rollback

@@ -46,39 +46,50 @@ extension Store: PipelineStore {
     {
         var setAside: [HeldEvent.Key: String] = [:]
         while true {
-            let room = handoff?.reserve() ?? [:]
             do {
                 let aside = setAside
-                let (batch, claimed) = try await write("applying a pipeline batch") { [models] db in
+                return try await write("applying a pipeline batch") { [models] db in
                     var run = try PipelineRun(db: db, engine: engine, now: now(), cache: models, setAside: aside)
                     var batch = try run.run(limit: limit, fanoutLimit: fanoutLimit, yielding: yielding)
-                    var claimed: [OutboxMessage] = []
-                    if let handoff {
-                        claimed = try Self.claimForHandoff(db, &batch, room: room, now: run.now, lease: handoff.lease, owner: handoff.owner)
-                    }
+                    if let handoff { try Self.handOver(db, &batch, to: handoff, now: run.now) }
                     models.commit(run.loaded, after: db)
-                    return (batch, claimed)
+                    return batch
                 }
-                handoff?.deliver(claimed, reserved: room)
-                return batch
             } catch let failure as EventFailure {
-                handoff?.giveBack(room)
                 try Self.setAside(failure, in: &setAside)
-            } catch {
-                handoff?.giveBack(room)
-                throw error
             }
         }
     }
 
+    /// Claims what the batch made ready that goes out first, within the room the local
+    /// dispatcher offers, and hands the claims over when the transaction commits: on the writer,
+    /// before the next transaction starts, so a later one that withdraws a claim (a forget) is
+    /// seen by the dispatcher after the claim. A rollback gives the room back. Room is reserved
+    /// only when there is something to claim, so a batch with nothing leaves it to the next.
+    /// Nothing may throw after this in the transaction (or its savepoint).
+    static func handOver(_ db: Database, _ batch: inout PipelineBatch, to handoff: ClaimHandoff, now: Date) throws {
+        guard batch.readyFirstByChannel.values.contains(where: { $0 > 0 }) else { return }
+        let room = handoff.reserve()
+        guard !room.isEmpty else { return }
+        let claimed: [OutboxMessage]
+        do {
+            claimed = try claimForHandoff(db, &batch, room: room, now: now, lease: handoff.lease, owner: handoff.owner)
+        } catch {
+            handoff.giveBack(room)
+            throw error
+        }
+        db.afterNextTransaction(onCommit: { _ in handoff.deliver(claimed, reserved: room) }, onRollback: { _ in handoff.giveBack(room) })
+    }
+
     /// Claims for the local dispatcher, within the room it offered, on the channels the batch
-    /// made messages ready on: only what must go out first (acknowledgements, apologies), the
-    /// longest due first. The rest the dispatcher claims itself: a claim costs the pipeline's
-    /// transaction time, and only these are waited for by a customer who just wrote in.
+    /// made first-priority messages ready on: only what must go out first (acknowledgements,
+    /// apologies), the longest due first. The rest the dispatcher claims itself: a claim costs
+    /// the pipeline's transaction time, and only these are waited for by a customer who just
+    /// wrote in.
     static func claimForHandoff(_ db: Database, _ batch: inout PipelineBatch, room: [Channel: Int], now: Date, lease: TimeInterval,
                                 owner: String) throws -> [OutboxMessage] {
         var claimed: [OutboxMessage] = []
-        for (channel, limit) in room.sorted(by: { $0.key.rawValue < $1.key.rawValue }) where batch.readyByChannel[channel, default: 0] > 0 {
+        for (channel, limit) in room.sorted(by: { $0.key.rawValue < $1.key.rawValue }) where batch.readyFirstByChannel[channel, default: 0] > 0 {
             let messages = try claim(db, channel: channel, limit: limit, now: now, lease: lease, owner: owner, firstOnly: true)
             batch.handedOff[channel] = messages.count
             batch.handoffRoom[channel] = limit

@@ -73,10 +73,19 @@ struct DispatcherLoopTests {
         }
     }
 
+    /// Polls `condition` until it holds; throws (and so stops the dispatcher) after 10 s.
+    func until(_ condition: () -> Bool) async throws {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while !condition() {
+            guard ContinuousClock.now < deadline else { throw CancellationError() }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+    }
+
     /// Appends `tickets` queries and applies them in a batch that claims for `dispatcher`, once
     /// it offers room (after its first claim told it which endpoints are disabled).
     func handOver(tickets: Int, from store: Store, to dispatcher: Dispatcher) async throws -> PipelineBatch {
-        while dispatcher.handoff.offered[.email, default: 0] == 0 { try await Task.sleep(for: .milliseconds(5)) }
+        try await until { dispatcher.handoff.offered[.email, default: 0] > 0 }
         let start = self.start
         _ = try store.append((0..<tickets).map { n in
             CloudEvent(id: "t\(n)", source: "urn:t", type: "ticket.opened", subject: "t-\(n)", time: start, data: ["customer_id": "c-1", "kind": "query"])
@@ -94,14 +103,37 @@ struct DispatcherLoopTests {
             #expect(batch.handedOff == [.email: 5])
             #expect(!batch.dispatcherMustClaim)
             // Sent long before the poll interval would have woken the dispatcher.
-            let deadline = ContinuousClock.now + .seconds(10)
-            while transport.sent.withLock({ $0.count }) < 5 {
-                guard ContinuousClock.now < deadline else { throw CancellationError() }
-                try await Task.sleep(for: .milliseconds(5))
-            }
+            try await until { transport.sent.withLock { $0.count } == 5 }
         }
         #expect(transport.sent.withLock { $0.count } == 5)
         #expect(try store.messages(state: .sent, limit: 100).count == 5)
+    }
+
+    /// A batch that reserved room before the stop still hands its claims over after it: the
+    /// dispatcher waits for it, and gives them back with the rest, never leaving them claimed.
+    @Test func claimsHandedOverDuringTheStopAreGivenBack() async throws {
+        let store = try store(tickets: 0)
+        let transport = StoppingTransport(stopAt: 1)
+        let start = self.start
+        try await run(store, transport, concurrency: 1, pollInterval: .seconds(60)) { dispatcher in
+            try await until { dispatcher.handoff.offered[.email, default: 0] > 0 }
+            // New messages the dispatcher is not told of, claimed here as by a batch holding
+            // room when the stop comes: none is sent.
+            _ = try store.append((0..<3).map { n in
+                CloudEvent(id: "t\(n)", source: "urn:t", type: "ticket.opened", subject: "t-\(n)", time: start, data: ["customer_id": "c-1", "kind": "query"])
+            }, now: start)
+            _ = try store.processBatch(limit: 100, engine: engine, now: start)
+            let room = dispatcher.handoff.reserve()
+            let claimed = try store.claim(channel: .email, limit: 10, now: start, lease: 60, owner: dispatcher.owner)
+            #expect(claimed.count == 3)
+            if let stop = transport.stop.withLock({ $0 }) { await stop() }
+            try await until { dispatcher.handoff.isClosed }
+            dispatcher.handoff.deliver(claimed, reserved: room)
+        }
+        #expect(transport.sent.withLock { $0.isEmpty })
+        let messages = try store.messages(limit: 100)
+        #expect(messages.count == 3)
+        #expect(messages.allSatisfy { $0.state == .pending && $0.attempts == 0 })
     }
 
     /// Claims handed over and never sent are given back at the stop, as the dispatcher's own are.

@@ -75,6 +75,28 @@ struct HandoffStoreTests {
         #expect(handoff.offered == [.email: 14])
     }
 
+    /// The batch's claim takes any acknowledgement due, an older one too: the dispatcher is still
+    /// rung for the new message that does not go out first.
+    @Test func aNewMessageThatDoesNotGoFirstRingsTheDispatcherWhateverWasClaimed() async throws {
+        let store = try Store(path: directory.appendingPathComponent("t.sqlite").path, durability: .normal)
+        let now = self.now
+        // An earlier complaint: its acknowledgement waits, due and unclaimed.
+        _ = try store.append([event("customer.registered", "c-1", ["email": "ann@example.com"]),
+                              event("ticket.opened", "t-0", ["customer_id": "c-1", "kind": "complaint", "subject": "late"])], now: now)
+        _ = try await store.processBatch(limit: 10, engine: engine, now: { now }, fanoutLimit: 0)
+        _ = try store.append([event("ticket.opened", "t-1", ["customer_id": "c-1", "kind": "complaint", "subject": "late"]),
+                              event("order.placed", "o-1", ["customer_id": "c-1", "total": 1, "currency": "EUR",
+                                                            "items": [["sku": "A", "name": "A", "quantity": 1, "unit_price": 1]]])], now: now)
+        let handoff = ClaimHandoff(owner: "dispatcher-1", lease: 60, delivered: {})
+        handoff.offer([.email: 16])
+        let batch = try await store.processBatch(limit: 100, engine: engine, now: { now }, fanoutLimit: 0, yielding: .never, handoff: handoff)
+        // Two claimed (both acknowledgements) for two new: the confirmation is not among them.
+        #expect(batch.readyByChannel == [.email: 2])
+        #expect(batch.handedOff == [.email: 2])
+        #expect(batch.dispatcherMustClaim)
+        #expect(try store.messages().filter { $0.state == .pending }.map(\.workflow) == ["confirm"])
+    }
+
     @Test func withoutRoomNothingIsClaimed() async throws {
         let store = try store(tickets: 2)
         let handoff = ClaimHandoff(owner: "dispatcher-1", lease: 60, delivered: {})

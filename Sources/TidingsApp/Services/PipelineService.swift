@@ -78,12 +78,14 @@ public final class PipelineService: Service {
     }
 
     /// Takes a batch applied elsewhere (by ingest, in its own commit: `InlineProjection`) as if
-    /// the loop had run it, and wakes the loop when it left work behind (fan-out, waits, retries).
+    /// the loop had run it, and wakes the loop when it left work behind: fan-out, retries, or a
+    /// wait of its own (a parked message, a waiting event), which may end before the one the
+    /// loop knows. Not for waits older than the batch: the loop knows those already.
     public func applied(_ batch: PipelineBatch) {
         advance(to: batch.checkpoint)
         processed.increment(by: batch.processed)
         report(batch)
-        if batch.fanoutPending || batch.nextWaitEnd != nil || batch.retriesRequested {
+        if batch.fanoutPending || batch.retriesRequested || batch.parked > 0 || batch.waiting > 0 {
             lookAgain.store(true, ordering: .relaxed)
             doorbell.ring()
         }

@@ -32,6 +32,9 @@ public final class ClaimHandoff: Sendable {
 
     private struct State {
         var room: [Channel: Int] = [:]
+        /// The dispatcher's last offer: room given back never exceeds it (a channel whose
+        /// breaker paused since gets none back).
+        var offer: [Channel: Int] = [:]
         /// Room that batches hold now: not offered again until they deliver or give it back.
         var held: [Channel: Int] = [:]
         var deliveries: [Delivery] = []
@@ -47,7 +50,7 @@ public final class ClaimHandoff: Sendable {
                 let left = held[channel, default: 0] - count
                 held[channel] = left > 0 ? left : nil
                 let unused = count - used[channel, default: 0]
-                if !closed && unused > 0 { room[channel, default: 0] += unused }
+                if !closed && unused > 0 { room[channel] = min(room[channel, default: 0] + unused, offer[channel, default: 0]) }
             }
         }
     }
@@ -72,6 +75,7 @@ public final class ClaimHandoff: Sendable {
         state.withLock { state in
             guard !state.closed else { return }
             state.room = room.compactMapValues { room in room > 0 ? room : nil }
+            state.offer = state.room
             // Room held by batches in progress, and claims handed over but not taken yet.
             var taken = state.held
             for delivery in state.deliveries {
@@ -103,6 +107,8 @@ public final class ClaimHandoff: Sendable {
     }
 
     public var hasOutstanding: Bool { state.withLock { $0.outstanding > 0 } }
+
+    public var isClosed: Bool { state.withLock { $0.closed } }
 
     /// The room on offer now, per channel.
     public var offered: [Channel: Int] { state.withLock { $0.room } }

@@ -9,6 +9,9 @@ public struct PipelineBatch: Sendable, Hashable {
     public var yielded = false
     /// New messages ready to send, by channel, so the dispatcher can be woken for them.
     public var readyByChannel: [Channel: Int] = [:]
+    /// Of those, the ones that go out first (`ClaimPriority.first`): what a batch claims for
+    /// the dispatcher itself.
+    public var readyFirstByChannel: [Channel: Int] = [:]
     /// Messages claimed for the dispatcher in the batch's own transaction (`ClaimHandoff`), by
     /// channel, and the room it had for them.
     public var handedOff: [Channel: Int] = [:]
@@ -61,12 +64,12 @@ public struct PipelineBatch: Sendable, Hashable {
 
     public var suppressed: Int { suppressedByChannel.values.reduce(0, +) }
 
-    /// Whether the dispatcher must look for new messages itself: some channel has more new ones
-    /// than the batch claimed for it, or the claims filled the room (more may be due).
+    /// Whether the dispatcher must look for new messages itself: some channel has new ones that
+    /// do not go out first (the batch claims only those that do), or the batch's claims filled
+    /// its room (more may be due), or it had none.
     public var dispatcherMustClaim: Bool {
         readyByChannel.contains { channel, ready in
-            let handed = handedOff[channel, default: 0]
-            return ready > handed || handed >= handoffRoom[channel, default: 0]
+            ready > readyFirstByChannel[channel, default: 0] || handedOff[channel, default: 0] >= handoffRoom[channel, default: 0]
         }
     }
 

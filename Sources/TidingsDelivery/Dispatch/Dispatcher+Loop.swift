@@ -80,7 +80,9 @@ extension Dispatcher {
             // (waiting for a batch that holds room, so its claims are not left to a lease).
             let closing = ContinuousClock.now
             if handoff.close() {
-                while handoff.hasOutstanding && ContinuousClock.now - closing < .seconds(5) { await wakeup.wait(timeout: .milliseconds(10)) }
+                while handoff.hasOutstanding && !Task.isCancelled && ContinuousClock.now - closing < .seconds(5) {
+                    await wakeup.wait(timeout: .milliseconds(10))
+                }
             }
             absorb(&loop)
             let handedOver = handoff.take().flatMap(\.messages)
@@ -107,8 +109,9 @@ extension Dispatcher {
         let finished = takeFinished()
         for record in finished { loop.finishedUnwritten[record.message.channel, default: 0] += 1 }
         loop.unrecorded += finished
-        absorb(&loop)
+        // Claims handed over first: a write's result may withdraw one of them (a forget).
         takeHandedOver(&loop)
+        absorb(&loop)
         if doorbell.takeRing() {
             loop.exhausted.removeAll()
             if loop.writing { loop.rungDuringWrite = true }
