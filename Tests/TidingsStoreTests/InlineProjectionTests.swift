@@ -71,6 +71,21 @@ struct InlineProjectionTests {
         #expect(try await store.checkpoint() == 1)
     }
 
+    /// While a `tidings append` is staged, what ingest appends lies beyond what readers see: the
+    /// commit applies nothing, and the pipeline applies it, in order, once the append is in.
+    @Test func eventsBehindAStagedAppendAreLeftToThePipeline() async throws {
+        let store = try store()
+        var staged = try store.beginAppend(id: "a1", now: now)
+        try staged.append([order], now: now)
+        let (results, batch) = try await store.append(batches: [[complaint]], now: now, projecting: inline())
+        #expect(results.map(\.appended) == [1])
+        #expect(batch?.processed ?? 0 == 0)
+        #expect(try await store.checkpoint() == 1)
+        try staged.finish()
+        #expect(try store.processBatch(limit: 10, engine: engine, now: now).processed == 2)
+        #expect(try store.messages().map(\.workflow) == ["confirm", "ack"])
+    }
+
     /// What fails in the commit's batch undoes the batch alone: the events are stored, the room
     /// offered is offered again, and the pipeline applies them (here, once the cause is gone).
     @Test func anEventThatCannotBeAppliedThereIsStoredAndLeftToThePipeline() async throws {
