@@ -11,6 +11,10 @@ public final class Store: Sendable {
         case full = "FULL", normal = "NORMAL"
     }
 
+    /// How many times a connection asks again, a millisecond apart, for a lock another
+    /// process holds: 15 s in all.
+    static let busyTries = 15_000
+
     public let pool: DatabasePool
     public let path: String
     /// Read models the pipeline decoded, kept across its batches.
@@ -28,7 +32,14 @@ public final class Store: Sendable {
         }
         var configuration = Configuration()
         // Another process (`tidings append` beside `tidings serve`) may hold the write lock.
-        configuration.busyMode = .timeout(15)
+        // Asked again every millisecond, for up to 15 s: SQLite's own busy timeout sleeps in
+        // growing steps of up to 100 ms, and an append that takes the lock again at once after
+        // each commit kept a request out for a second and more (bench scenario 8).
+        configuration.busyMode = .callback { tries in
+            guard tries < Self.busyTries else { return false }
+            usleep(1_000)
+            return true
+        }
         configuration.label = "tidings"
         // GRDB's default (.userInitiated) asks libdispatch for a raised thread priority, which
         // an unprivileged service is refused; it then logs "Failed to set thread priority".
