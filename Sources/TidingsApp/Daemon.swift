@@ -28,10 +28,9 @@ public enum Daemon {
         let dispatcher = Dispatcher(
             queue: store, catalog: runtime.catalog, channels: try runtime.channelSetups(), lease: runtime.config.dispatcherLeaseSeconds,
             pollInterval: runtime.config.dispatcherPollInterval, logger: logger, clock: clock.now)
-        // The group commit rings the pipeline after each commit; the pipeline keeps its batches
-        // small while requests wait for the group commit.
-        // The group commit applies its own events when the pipeline is caught up, and tells the
-        // pipeline (created after it, as it asks the group commit whether requests wait).
+        // The group commit applies its own events when the pipeline is caught up, and rings the
+        // pipeline for the rest; the pipeline keeps its batches small while requests wait. The
+        // group commit is created first, as the pipeline asks it whether requests wait.
         // (A reference in a Mutex, not a closure: a closure read out of a Mutex came back
         // wrapped in one more reabstraction thunk each time, and calls grew slower and deeper.)
         let pipelineBell = Doorbell()

@@ -76,8 +76,6 @@ struct PipelineRun {
             try Store.setCheckpoint(db, Store.pipelineCheckpoint, last)
             batch.checkpoint = last
         }
-        batch.head = try Store.head(db)
-        batch.nextWaitEnd = try Store.nextWaitEnd(db)
         batch.retriesRequested = try Store.retriesRequested(db)
         return batch
     }

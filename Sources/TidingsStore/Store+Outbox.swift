@@ -123,7 +123,7 @@ extension Store {
                 eventAt: (row["event_at"] as Double?).map(Date.init(timeIntervalSince1970:)), progress: progress,
                 priority: ClaimPriority(rawValue: row["priority"]) ?? .normal,
                 threadRoot: channel == .email ? try threadRoot(db, customerID: row["customer_id"], subjectID: row["subject_id"], before: row["id"]) : nil)
-        }.sorted { ($0.priority, $0.id) < ($1.priority, $1.id) }
+        }.sorted(by: OutboxMessage.sendsBefore)
     }
 
     /// Gives back claims of `owner` that were never sent (claimed ahead, then not needed): each

@@ -51,6 +51,10 @@ extension Store: PipelineStore {
                 return try await write("applying a pipeline batch") { [models] db in
                     var run = try PipelineRun(db: db, engine: engine, now: now(), cache: models, setAside: aside)
                     var batch = try run.run(limit: limit, fanoutLimit: fanoutLimit, yielding: yielding)
+                    // For the loop's next turn; ingest's own batches do without (a scan of the
+                    // held events on every commit).
+                    batch.head = try Self.head(db)
+                    batch.nextWaitEnd = try Self.nextWaitEnd(db)
                     if let handoff { try Self.handOver(db, &batch, to: handoff, now: run.now) }
                     models.commit(run.loaded, after: db)
                     return batch

@@ -33,14 +33,17 @@ struct DispatcherLoopTests {
     func store(tickets: Int) throws -> Store {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tidings-loop-\(UUID().uuidString)")
         let store = try Store(path: directory.appendingPathComponent("t.sqlite").path, durability: .normal)
-        var events = [CloudEvent(id: "c", source: "urn:t", type: "customer.registered", subject: "c-1", time: start, data: ["email": "a@example.com"])]
-        for n in 0..<tickets {
-            events.append(CloudEvent(id: "t\(n)", source: "urn:t", type: "ticket.opened", subject: "t-\(n)", time: start,
-                                     data: ["customer_id": "c-1", "kind": "query"]))
-        }
-        _ = try store.append(events, now: start)
+        let customer = CloudEvent(id: "c", source: "urn:t", type: "customer.registered", subject: "c-1", time: start, data: ["email": "a@example.com"])
+        _ = try store.append([customer] + queries(tickets), now: start)
         _ = try store.processBatch(limit: 1000, engine: engine, now: start)
         return store
+    }
+
+    /// `count` query tickets of customer c-1, each acknowledged by email.
+    func queries(_ count: Int) -> [CloudEvent] {
+        (0..<count).map { n in
+            CloudEvent(id: "t\(n)", source: "urn:t", type: "ticket.opened", subject: "t-\(n)", time: start, data: ["customer_id": "c-1", "kind": "query"])
+        }
     }
 
     let engine = WorkflowEngine(workflows: WorkflowSet(workflows: [
@@ -87,9 +90,7 @@ struct DispatcherLoopTests {
     func handOver(tickets: Int, from store: Store, to dispatcher: Dispatcher) async throws -> PipelineBatch {
         try await until { dispatcher.handoff.offered[.email, default: 0] > 0 }
         let start = self.start
-        _ = try store.append((0..<tickets).map { n in
-            CloudEvent(id: "t\(n)", source: "urn:t", type: "ticket.opened", subject: "t-\(n)", time: start, data: ["customer_id": "c-1", "kind": "query"])
-        }, now: start)
+        _ = try store.append(queries(tickets), now: start)
         return try await store.processBatch(limit: 100, engine: engine, now: { start }, fanoutLimit: 0, yielding: .never, handoff: dispatcher.handoff)
     }
 
@@ -119,9 +120,7 @@ struct DispatcherLoopTests {
             try await until { dispatcher.handoff.offered[.email, default: 0] > 0 }
             // New messages the dispatcher is not told of, claimed here as by a batch holding
             // room when the stop comes: none is sent.
-            _ = try store.append((0..<3).map { n in
-                CloudEvent(id: "t\(n)", source: "urn:t", type: "ticket.opened", subject: "t-\(n)", time: start, data: ["customer_id": "c-1", "kind": "query"])
-            }, now: start)
+            _ = try store.append(queries(3), now: start)
             _ = try store.processBatch(limit: 100, engine: engine, now: start)
             let room = dispatcher.handoff.reserve()
             let claimed = try store.claim(channel: .email, limit: 10, now: start, lease: 60, owner: dispatcher.owner)

@@ -36,16 +36,14 @@ public final class ClaimHandoff: Sendable {
         /// breaker paused since gets none back).
         var offer: [Channel: Int] = [:]
         /// Room that batches hold now: not offered again until they deliver or give it back.
+        /// Empty exactly when no batch holds any (room is reserved only when there is some).
         var held: [Channel: Int] = [:]
         var deliveries: [Delivery] = []
-        /// Batches that reserved room and have not delivered or given it back yet.
-        var outstanding = 0
         var closed = false
 
         /// A batch is done with its room: what it did not use is offered again (an offer made
         /// meanwhile left it out, as held).
         mutating func finish(_ reserved: [Channel: Int], used: [Channel: Int]) {
-            outstanding -= 1
             for (channel, count) in reserved {
                 let left = held[channel, default: 0] - count
                 held[channel] = left > 0 ? left : nil
@@ -102,11 +100,11 @@ public final class ClaimHandoff: Sendable {
         state.withLock { state in
             state.closed = true
             state.room = [:]
-            return state.outstanding > 0
+            return !state.held.isEmpty
         }
     }
 
-    public var hasOutstanding: Bool { state.withLock { $0.outstanding > 0 } }
+    public var hasOutstanding: Bool { state.withLock { !$0.held.isEmpty } }
 
     public var isClosed: Bool { state.withLock { $0.closed } }
 
@@ -120,7 +118,6 @@ public final class ClaimHandoff: Sendable {
         state.withLock { state in
             guard !state.room.isEmpty else { return [:] }
             defer { state.room = [:] }
-            state.outstanding += 1
             state.held.merge(state.room, uniquingKeysWith: +)
             return state.room
         }

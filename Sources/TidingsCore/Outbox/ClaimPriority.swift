@@ -22,3 +22,10 @@ public enum ClaimPriority: Int, Sendable, Hashable, CaseIterable, Comparable {
 
     public static func < (lhs: ClaimPriority, rhs: ClaimPriority) -> Bool { lhs.rawValue < rhs.rawValue }
 }
+
+extension OutboxMessage {
+    /// The order claimed messages are sent in: by priority, then oldest first.
+    public static func sendsBefore(_ lhs: OutboxMessage, _ rhs: OutboxMessage) -> Bool {
+        (lhs.priority, lhs.id) < (rhs.priority, rhs.id)
+    }
+}

@@ -56,8 +56,8 @@ public struct PipelineBatch: Sendable, Hashable {
     }
 
     /// The store as the batch's transaction left it, so the loop need not ask again before
-    /// the next batch: the log's head, when the first wait ends, and whether an operator asked
-    /// for held events to be retried.
+    /// the next batch: the log's head, when the first wait ends (both only in the loop's own
+    /// batches), and whether an operator asked for held events to be retried.
     public var head: Int64 = 0
     public var nextWaitEnd: Date?
     public var retriesRequested = false

@@ -203,7 +203,7 @@ extension Dispatcher {
                 } else {
                     loop.exhausted[channel] = nil
                 }
-                if got[channel, default: 0] > 0 { loop.ahead[channel]?.sort { ($0.priority, $0.id) < ($1.priority, $1.id) } }
+                if got[channel, default: 0] > 0 { loop.ahead[channel]?.sort(by: OutboxMessage.sendsBefore) }
             }
         }
     }
@@ -218,7 +218,7 @@ extension Dispatcher {
                 got.insert(message.channel)
             }
             for channel in got {
-                loop.ahead[channel]?.sort { ($0.priority, $0.id) < ($1.priority, $1.id) }
+                loop.ahead[channel]?.sort(by: OutboxMessage.sendsBefore)
                 if delivery.filled(channel) { loop.exhausted[channel] = nil }
             }
         }
