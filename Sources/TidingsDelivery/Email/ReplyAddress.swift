@@ -17,18 +17,32 @@ public struct ReplyAddress: Sendable, Hashable {
     public func mailbox(for subjectID: String?) -> MIMEMessage.Mailbox? {
         let text: String
         if let subjectID, !subjectID.isEmpty {
-            text = pattern.replacingOccurrences(of: "{ref}", with: Self.reference(subjectID))
+            text = pattern.replacing("{ref}", with: Self.reference(subjectID))
         } else {
-            text = pattern.replacingOccurrences(of: "+{ref}", with: "").replacingOccurrences(of: "{ref}", with: "")
+            text = pattern.replacing("+{ref}", with: "").replacing("{ref}", with: "")
         }
         return MIMEMessage.Mailbox(parsing: text)
     }
 
     /// An id as the local part of an address can carry it: letters, digits, `.`, `_` and `-`,
-    /// at most 40 characters; anything else becomes `-`.
+    /// at most 40 characters; anything else becomes `-`. Leading and trailing dots go.
     static func reference(_ id: String) -> String {
-        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
-        let cleaned = String(id.prefix(40).map { allowed.contains($0) ? $0 : "-" })
-        return cleaned.trimmingCharacters(in: CharacterSet(charactersIn: "."))
+        var cleaned = ""
+        for character in id.prefix(40) {
+            let allowed = character.utf8.count == 1 && character.utf8.first.map { byte in
+                switch byte {
+                case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                     UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "-"):
+                    return true
+                default:
+                    return false
+                }
+            } == true
+            cleaned.append(allowed ? character : "-")
+        }
+        let dots = cleaned.utf8.prefix { $0 == UInt8(ascii: ".") }.count
+        let trailing = cleaned.utf8.reversed().prefix { $0 == UInt8(ascii: ".") }.count
+        guard dots < cleaned.utf8.count else { return "" }
+        return String(decoding: cleaned.utf8.dropFirst(dots).dropLast(trailing), as: UTF8.self)
     }
 }
