@@ -46,6 +46,23 @@ struct WebhookTests {
         #expect(try JSONValue.parse(Data(body.utf8))["id"] == "order_shipped.0001")
     }
 
+    /// The body is written from members in a fixed order: the bytes must be the canonical
+    /// sorted-key JSON, with and without the optional members, and with text to escape.
+    @Test func genericBodyIsTheCanonicalJSON() throws {
+        var titled = message
+        titled.content = RenderedMessage(subject: "Über \"this\"", text: "Line\nbreak / \u{1}", html: nil)
+        var bare = message
+        bare.subjectID = nil
+        for sent in [message, titled, bare] {
+            let members = WebhookRequest.genericPayload(sent)
+            let canonical = try JSONValue.object(Dictionary(uniqueKeysWithValues: members.map { ($0.key, $0.value) })).encodedBytes()
+            #expect(try JSONValue.encodedObject(members) == canonical)
+            #expect(try JSONValue.encodedObject(members.reversed()) == canonical)
+            let request = try WebhookRequest.build(sent, settings: WebhookTransport.Settings(preset: .generic, url: "http://127.0.0.1/hook"))
+            #expect(Array(http(request).body.utf8) == canonical)
+        }
+    }
+
     func response(curl: Int = 0, status: Int, headers: [String] = []) -> CurlResponse {
         CurlResponse(curlCode: curl, errorMessage: curl == 0 ? "" : "Couldn't connect", responseCode: status, headers: headers, body: [])
     }

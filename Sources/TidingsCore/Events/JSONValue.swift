@@ -175,6 +175,23 @@ extension JSONValue {
         return bytes
     }
 
+    /// An object's `encodedBytes()` from its members, without a dictionary to hash them into
+    /// and sort again: for a body built once per message (the webhook payload). Members listed
+    /// in key order are written as they are; others are sorted first. Keys must be unique.
+    public static func encodedObject(_ members: [(key: String, value: JSONValue)]) throws(EncodingError) -> [UInt8] {
+        var members = members
+        if !zip(members, members.dropFirst()).allSatisfy({ JSONWriter.precedes($0.key, $1.key) }) {
+            members.sort { JSONWriter.precedes($0.key, $1.key) }
+        }
+        var writer = JSONWriter()
+        do {
+            try writer.writeObject(members, depth: 0)
+        } catch {
+            throw EncodingError()
+        }
+        return writer.bytes
+    }
+
     public func encodedString() throws(EncodingError) -> String {
         String(decoding: try encodedBytes(), as: UTF8.self)
     }

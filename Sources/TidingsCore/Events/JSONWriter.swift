@@ -52,18 +52,23 @@ struct JSONWriter {
             }
             bytes.append(UInt8(ascii: "]"))
         case .object(let object):
-            guard depth < JSONValue.maximumDepth else { throw Unencodable() }
-            bytes.append(UInt8(ascii: "{"))
-            var first = true
-            for (key, member) in object.sorted(by: { Self.precedes($0.key, $1.key) }) {
-                if !first { bytes.append(UInt8(ascii: ",")) }
-                first = false
-                writeString(key)
-                bytes.append(UInt8(ascii: ":"))
-                try write(member, depth: depth + 1)
-            }
-            bytes.append(UInt8(ascii: "}"))
+            try writeObject(object.sorted(by: { Self.precedes($0.key, $1.key) }), depth: depth)
         }
+    }
+
+    /// An object whose members are in key order already.
+    mutating func writeObject(_ members: [(key: String, value: JSONValue)], depth: Int) throws(Unencodable) {
+        guard depth < JSONValue.maximumDepth else { throw Unencodable() }
+        bytes.append(UInt8(ascii: "{"))
+        var first = true
+        for (key, member) in members {
+            if !first { bytes.append(UInt8(ascii: ",")) }
+            first = false
+            writeString(key)
+            bytes.append(UInt8(ascii: ":"))
+            try write(member, depth: depth + 1)
+        }
+        bytes.append(UInt8(ascii: "}"))
     }
 
     /// swift-foundation (outside Apple's own builds) sorts keys by their UTF-8 bytes, which is not

@@ -8,12 +8,15 @@ public enum WebhookSignature {
     /// A `whsec_<base64>` signing secret. Its description never shows the key.
     public struct Secret: Sendable, CustomStringConvertible {
         let key: SymmetricKey
+        /// HMAC keyed once: deriving its pads from the key per message was half of signing.
+        let keyed: HMAC<SHA256>
 
         /// Parses `whsec_<base64>` (the prefix is optional, as in the reference libraries).
         public init?(_ text: String) {
             let encoded = text.hasPrefix("whsec_") ? String(text.dropFirst(6)) : text
             guard let bytes = Data(base64Encoded: encoded), bytes.count >= 16, bytes.count <= 64 else { return nil }
             key = SymmetricKey(data: bytes)
+            keyed = HMAC<SHA256>(key: key)
         }
 
         public var description: String { "whsec_…" }
@@ -37,10 +40,12 @@ public enum WebhookSignature {
 
     /// The header value for a message: space-separated `v1,<signature>` entries.
     public static func sign(id: String, timestamp: Int, body: some DataProtocol, secrets: [Secret]) -> String {
-        var content = Data("\(id).\(timestamp).".utf8)
-        content.append(contentsOf: body)
+        let prefix = Array("\(id).\(timestamp).".utf8)
         return secrets.map { secret in
-            "v1," + Data(HMAC<SHA256>.authenticationCode(for: content, using: secret.key)).base64EncodedString()
+            var mac = secret.keyed
+            mac.update(data: prefix)
+            mac.update(data: body)
+            return "v1," + Data(mac.finalize()).base64EncodedString()
         }.joined(separator: " ")
     }
 }

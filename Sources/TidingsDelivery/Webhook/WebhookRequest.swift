@@ -14,7 +14,7 @@ enum WebhookRequest {
             let timestamp = Int(message.date.timeIntervalSince1970)
             headers = ["Content-Type: application/json", "webhook-id: \(message.key)", "webhook-timestamp: \(timestamp)"]
             if let token = settings.token, !token.isEmpty { headers.append("Authorization: Bearer \(token)") }
-            body = try genericPayload(message).encodedBytes()
+            body = try JSONValue.encodedObject(genericPayload(message))
             if !settings.signingSecrets.isEmpty {
                 headers.append("webhook-signature: " + WebhookSignature.sign(id: message.key, timestamp: timestamp, body: body,
                                                                               secrets: settings.signingSecrets))
@@ -47,16 +47,21 @@ enum WebhookRequest {
                            connectTimeoutMilliseconds: 5000, timeoutMilliseconds: settings.timeoutSeconds * 1000)
     }
 
-    static func genericPayload(_ message: OutgoingMessage) -> JSONValue {
-        var fields: [String: JSONValue] = [
-            "id": .string(message.key), "type": "tidings.message", "workflow": .string(message.workflow),
-            "category": .string(message.category), "channel": .string(message.channel.rawValue), "to": .string(message.recipient),
-            "customer_id": .string(message.customerID), "text": .string(message.content.text),
-            "timestamp": .string(Timestamp.format(message.date)),
+    /// The generic preset's JSON members, listed in key order so the body is written without
+    /// a dictionary sorted per message.
+    static func genericPayload(_ message: OutgoingMessage) -> [(key: String, value: JSONValue)] {
+        var members: [(key: String, value: JSONValue)] = [
+            ("category", .string(message.category)), ("channel", .string(message.channel.rawValue)),
+            ("customer_id", .string(message.customerID)), ("id", .string(message.key)),
         ]
-        if let subject = message.subjectID { fields["subject_id"] = .string(subject) }
-        if let title = message.content.subject { fields["subject"] = .string(title) }
-        return .object(fields)
+        members.reserveCapacity(11)
+        if let title = message.content.subject { members.append(("subject", .string(title))) }
+        if let subject = message.subjectID { members.append(("subject_id", .string(subject))) }
+        members += [
+            ("text", .string(message.content.text)), ("timestamp", .string(Timestamp.format(message.date))),
+            ("to", .string(message.recipient)), ("type", "tidings.message"), ("workflow", .string(message.workflow)),
+        ]
+        return members
     }
 
     static func formEncode(_ pairs: [(String, String)]) -> String {
