@@ -7,21 +7,22 @@ import TidingsCore
 /// sees what a reply is about. Without an order or ticket, `+{ref}` is left out.
 public struct ReplyAddress: Sendable, Hashable {
     public let pattern: String
+    /// The pattern cut at each `{ref}`, and its mailbox without a reference: worked out once,
+    /// not for every email.
+    let pieces: [String]
+    let withoutReference: MIMEMessage.Mailbox?
 
     /// Nil when the pattern does not make a valid mailbox.
     public init?(pattern: String) {
         self.pattern = pattern
-        guard mailbox(for: "t-1") != nil, mailbox(for: nil) != nil else { return nil }
+        pieces = pattern.components(separatedBy: "{ref}")
+        withoutReference = MIMEMessage.Mailbox(parsing: pattern.replacing("+{ref}", with: "").replacing("{ref}", with: ""))
+        guard mailbox(for: "t-1") != nil, withoutReference != nil else { return nil }
     }
 
     public func mailbox(for subjectID: String?) -> MIMEMessage.Mailbox? {
-        let text: String
-        if let subjectID, !subjectID.isEmpty {
-            text = pattern.replacing("{ref}", with: Self.reference(subjectID))
-        } else {
-            text = pattern.replacing("+{ref}", with: "").replacing("{ref}", with: "")
-        }
-        return MIMEMessage.Mailbox(parsing: text)
+        guard let subjectID, !subjectID.isEmpty else { return withoutReference }
+        return MIMEMessage.Mailbox(parsing: pieces.joined(separator: Self.reference(subjectID)))
     }
 
     /// An id as the local part of an address can carry it: letters, digits, `.`, `_` and `-`,
