@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Metrics
 import ServiceLifecycle
 import Synchronization
 import TidingsCore
@@ -37,7 +38,12 @@ public enum Daemon {
         let applied = Mutex<PipelineService?>(nil)
         let commit = GroupCommit(
             log: store, logger: logger, clock: clock.now, committed: { pipelineBell.ring() },
-            inline: InlineProjection(engine: runtime.engine, now: clock.now, handoff: runtime.config.dispatchEnabled ? dispatcher.handoff : nil),
+            inline: InlineProjection(
+                engine: runtime.engine, now: clock.now, handoff: runtime.config.dispatchEnabled ? dispatcher.handoff : nil,
+                declined: { error in
+                    Counter(label: "tidings_inline_batches_declined_total").increment()
+                    logger.debug("a group commit left its events to the pipeline: applying them failed", metadata: ["error": "\(error)"])
+                }),
             projected: { batch in applied.withLock { $0 }?.applied(batch) })
         let pipeline = PipelineService(
             store: store, engine: runtime.engine, dispatcher: dispatcher.doorbell, batchSize: runtime.config.pipelineBatchSize,

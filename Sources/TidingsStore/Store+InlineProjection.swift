@@ -34,6 +34,7 @@ extension Store {
                 applied = batch
                 return .commit
             } catch {
+                inline.declined(error)
                 return .rollback
             }
         }

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 import Testing
 import TidingsCore
 @testable import TidingsStore
@@ -98,9 +99,16 @@ struct InlineProjectionTests {
         }
         let handoff = ClaimHandoff(owner: "dispatcher-1", lease: 60, delivered: {})
         handoff.offer([.email: 16])
-        let (results, batch) = try await store.append(batches: [[order], [complaint]], now: now, projecting: inline(handoff))
+        let declined = Mutex<[String]>([])
+        var projecting = inline(handoff)
+        projecting.declined = { error in declined.withLock { $0.append("\(error)") } }
+        let (results, batch) = try await store.append(batches: [[order], [complaint]], now: now, projecting: projecting)
         #expect(results.map(\.appended) == [1, 1])
         #expect(batch == nil)
+        // Told, so the daemon counts it: otherwise a fault failing every such batch would
+        // show only as lost speed.
+        #expect(declined.withLock { $0.count } == 1)
+        #expect(declined.withLock { $0.first?.contains("the test refuses acknowledgements") } == true)
         #expect(try await store.checkpoint() == 1)
         #expect(try store.messages().isEmpty)
         #expect(handoff.offered == [.email: 16])

@@ -31,12 +31,18 @@ public struct InlineProjection: Sendable {
     public var handoff: ClaimHandoff?
     /// A larger group is left to the pipeline, so its requests are not held for its batch.
     public var maxEvents: Int
+    /// Told when applying a group's events failed and was undone: the events stay stored and
+    /// the pipeline applies them (and quarantines what fails, saying why), so nothing is lost;
+    /// but a fault that failed every such batch would otherwise show only as lost speed.
+    public var declined: @Sendable (any Error) -> Void
 
-    public init(engine: WorkflowEngine, now: @escaping @Sendable () -> Date, handoff: ClaimHandoff?, maxEvents: Int = 200) {
+    public init(engine: WorkflowEngine, now: @escaping @Sendable () -> Date, handoff: ClaimHandoff?, maxEvents: Int = 200,
+                declined: @escaping @Sendable (any Error) -> Void = { _ in }) {
         self.engine = engine
         self.now = now
         self.handoff = handoff
         self.maxEvents = maxEvents
+        self.declined = declined
     }
 }
 
