@@ -78,9 +78,28 @@ extension Store {
         WHERE id IN (
             \(candidates)
             LIMIT :limit)
-        RETURNING id, key, workflow, category, customer_id, subject_id, recipient, fallback, template, locale, context,
-            attempts, route_attempts, due_at, lease_until, last_error, route_started_at, event_at, priority
+        RETURNING \(Claimed.allCases.map(\.column).joined(separator: ", "))
         """
+    }
+
+    /// The columns a claim returns, in order: rows are read by position, since reading them
+    /// by name made GRDB lowercase and compare each name for every column of every row.
+    enum Claimed: Int, CaseIterable {
+        case id, key, workflow, category, customerID, subjectID, recipient, fallback, template, locale, context
+        case attempts, routeAttempts, dueAt, leaseUntil, lastError, routeStartedAt, eventAt, priority
+
+        /// The case's name in snake case: `routeAttempts` is `route_attempts`, `customerID`
+        /// is `customer_id` (a run of capitals is one word).
+        var column: String {
+            var name = ""
+            var previous: Character = " "
+            for character in "\(self)" {
+                if character.isUppercase && previous.isLowercase { name.append("_") }
+                name.append(Character(character.lowercased()))
+                previous = character
+            }
+            return name
+        }
     }
 
     /// The first email to the same customer about the same order or ticket, before this one and
@@ -108,21 +127,28 @@ extension Store {
             "lease": now + lease, "now": now, "channel": channel.rawValue, "limit": limit, "owner": owner,
         ])
         return try rows.map { row in
-            let context: Data = row["context"]
-            let fallback: String = row["fallback"]
+            func column<Value: DatabaseValueConvertible>(_ claimed: Claimed) -> Value { row[claimed.rawValue] }
+            let context: Data = column(.context)
+            let fallback: String = column(.fallback)
+            let customerID: String = column(.customerID)
+            let subjectID: String? = column(.subjectID)
+            let id: Int64 = column(.id)
+            let leaseUntil: Double? = column(.leaseUntil)
+            let routeStartedAt: Double? = column(.routeStartedAt)
+            let eventAt: Double? = column(.eventAt)
             let progress = DeliveryProgress(
-                state: .sending, route: Route(channel: channel, recipient: row["recipient"] ?? ""),
-                fallbacks: Route.routes(fallback) ?? [], attempts: row["route_attempts"],
-                dueAt: Date(timeIntervalSince1970: row["due_at"]), leaseUntil: (row["lease_until"] as Double?).map(Date.init(timeIntervalSince1970:)),
-                lastError: row["last_error"], routeStartedAt: (row["route_started_at"] as Double?).map(Date.init(timeIntervalSince1970:)))
+                state: .sending, route: Route(channel: channel, recipient: column(.recipient) ?? ""),
+                fallbacks: Route.routes(fallback) ?? [], attempts: column(.routeAttempts),
+                dueAt: Date(timeIntervalSince1970: column(.dueAt)), leaseUntil: leaseUntil.map(Date.init(timeIntervalSince1970:)),
+                lastError: column(.lastError), routeStartedAt: routeStartedAt.map(Date.init(timeIntervalSince1970:)))
             // An unreadable context must not stop every other message: it fails on its own when sent.
             return OutboxMessage(
-                id: row["id"], key: row["key"], workflow: row["workflow"], category: row["category"],
-                customerID: row["customer_id"], subjectID: row["subject_id"], template: row["template"], locale: row["locale"],
-                context: (try? JSONValue.parse(context)) ?? .null, totalAttempts: row["attempts"],
-                eventAt: (row["event_at"] as Double?).map(Date.init(timeIntervalSince1970:)), progress: progress,
-                priority: ClaimPriority(rawValue: row["priority"]) ?? .normal,
-                threadRoot: channel == .email ? try threadRoot(db, customerID: row["customer_id"], subjectID: row["subject_id"], before: row["id"]) : nil)
+                id: id, key: column(.key), workflow: column(.workflow), category: column(.category),
+                customerID: customerID, subjectID: subjectID, template: column(.template), locale: column(.locale),
+                context: (try? JSONValue.parse(context)) ?? .null, totalAttempts: column(.attempts),
+                eventAt: eventAt.map(Date.init(timeIntervalSince1970:)), progress: progress,
+                priority: ClaimPriority(rawValue: column(.priority)) ?? .normal,
+                threadRoot: channel == .email ? try threadRoot(db, customerID: customerID, subjectID: subjectID, before: id) : nil)
         }.sorted(by: OutboxMessage.sendsBefore)
     }
 

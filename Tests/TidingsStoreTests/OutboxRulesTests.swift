@@ -121,4 +121,14 @@ struct OutboxRulesTests {
         }
         #expect(stored == expected)
     }
+
+    /// A claim's rows are read by position; the names come from the cases, and each must be
+    /// a column of `messages` (a wrong one fails every claim).
+    @Test func theClaimReturnsColumnsOfTheTable() throws {
+        let names = Store.Claimed.allCases.map(\.column)
+        #expect(names.contains("customer_id") && names.contains("route_started_at") && names.contains("id"))
+        let store = try Store(path: directory.appendingPathComponent("claimed.sqlite").path, durability: .normal)
+        let columns = try store.pool.read { db in try db.columns(in: "messages").map(\.name) }
+        #expect(Set(names).isSubset(of: Set(columns)), "\(Set(names).subtracting(columns))")
+    }
 }

@@ -1,41 +1,74 @@
 import Foundation
 import Metrics
+import Synchronization
 import TidingsCore
 
 /// The dispatcher's counters and gauges, by channel and outcome. Labels follow Prometheus
 /// naming; the factory is injectable so tests can read them.
 struct DeliveryMetrics: Sendable {
     let factory: any MetricsFactory
+    /// Each counter and timer made once: asking the factory at every send (a lock and a lookup
+    /// in the registry, per metric) showed in the profile of a send.
+    private let handles = Handles()
+
+    init(factory: any MetricsFactory) {
+        self.factory = factory
+    }
+
+    private final class Handles: Sendable {
+        struct Key: Hashable {
+            var label: String
+            var values: [String]
+        }
+
+        let counters = Mutex<[Key: Counter]>([:])
+        let timers = Mutex<[Key: Metrics.Timer]>([:])
+    }
+
+    private func counter(_ label: String, _ dimensions: [(String, String)]) -> Counter {
+        let key = Handles.Key(label: label, values: dimensions.map(\.1))
+        return handles.counters.withLock { counters in
+            if let counter = counters[key] { return counter }
+            let counter = Counter(label: label, dimensions: dimensions, factory: factory)
+            counters[key] = counter
+            return counter
+        }
+    }
+
+    private func timer(_ label: String, _ dimensions: [(String, String)]) -> Metrics.Timer {
+        let key = Handles.Key(label: label, values: dimensions.map(\.1))
+        return handles.timers.withLock { timers in
+            if let timer = timers[key] { return timer }
+            let timer = Metrics.Timer(label: label, dimensions: dimensions, factory: factory)
+            timers[key] = timer
+            return timer
+        }
+    }
 
     /// One settled attempt: what the server said, and where that left the message.
     func settled(_ record: DeliveryRecord, attempted: Bool, now: Date) {
         let channel = record.message.channel.rawValue
         if attempted {
-            Counter(label: "tidings_delivery_attempts_total", dimensions: [("channel", channel), ("outcome", record.outcome.label)],
-                    factory: factory).increment()
+            counter("tidings_delivery_attempts_total", [("channel", channel), ("outcome", record.outcome.label)]).increment()
         }
         let next = record.next
         switch next.state {
         case .sent:
-            Counter(label: "tidings_messages_sent_total", dimensions: [("channel", channel)], factory: factory).increment()
+            counter("tidings_messages_sent_total", [("channel", channel)]).increment()
             if let eventAt = record.message.eventAt {
                 // Clamped to a year: a simulated clock set far ahead must not overflow the nanoseconds.
                 let nanoseconds = Int64(min(max(0, now.timeIntervalSince(eventAt)), 31_536_000) * 1e9)
-                Metrics.Timer(label: "tidings_event_to_sent_seconds", dimensions: [("channel", channel)], factory: factory)
-                    .recordNanoseconds(nanoseconds)
+                timer("tidings_event_to_sent_seconds", [("channel", channel)]).recordNanoseconds(nanoseconds)
                 if record.message.category == "acknowledgement" {
-                    Metrics.Timer(label: "tidings_ticket_acknowledgement_seconds", dimensions: [], factory: factory).recordNanoseconds(nanoseconds)
+                    timer("tidings_ticket_acknowledgement_seconds", []).recordNanoseconds(nanoseconds)
                 }
             }
         case .retrying:
-            Counter(label: "tidings_message_retries_total", dimensions: [("channel", channel), ("outcome", record.outcome.label)],
-                    factory: factory).increment()
+            counter("tidings_message_retries_total", [("channel", channel), ("outcome", record.outcome.label)]).increment()
         case .dead:
-            Counter(label: "tidings_messages_dead_total", dimensions: [("channel", channel), ("outcome", record.outcome.label)],
-                    factory: factory).increment()
+            counter("tidings_messages_dead_total", [("channel", channel), ("outcome", record.outcome.label)]).increment()
         case .pending where next.route != record.message.progress.route:
-            Counter(label: "tidings_message_fallbacks_total", dimensions: [("channel", channel), ("to", next.route.channel.rawValue)],
-                    factory: factory).increment()
+            counter("tidings_message_fallbacks_total", [("channel", channel), ("to", next.route.channel.rawValue)]).increment()
         default:
             break
         }

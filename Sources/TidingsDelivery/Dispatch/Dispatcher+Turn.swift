@@ -128,15 +128,17 @@ extension Dispatcher {
                                              jitter: Double.random(in: 0...1))
         let record = DeliveryRecord(message: message, outcome: outcome, next: next)
         metrics.settled(record, attempted: sent, now: clock())
-        var metadata: Logger.Metadata = [
-            "message": "\(message.id)", "key": "\(message.key)", "channel": "\(message.channel.rawValue)",
-            "workflow": "\(message.workflow)", "outcome": "\(outcome.label)", "state": "\(next.state.rawValue)",
-        ]
+        func details() -> Logger.Metadata {
+            ["message": "\(message.id)", "key": "\(message.key)", "channel": "\(message.channel.rawValue)",
+             "workflow": "\(message.workflow)", "outcome": "\(outcome.label)", "state": "\(next.state.rawValue)"]
+        }
         if case .sent = outcome {
             // Debug, not info: a line per message cost 10-15% of the webhook rate at 5,000 a
             // second (BENCHMARKS.md); `tidings deliveries` and the metrics keep every send.
-            logger.debug("message sent", metadata: metadata)
+            // The metadata is built only when the line is logged.
+            logger.debug("message sent", metadata: details())
         } else {
+            var metadata = details()
             // A server's refusal often quotes the address: the journal cannot be erased later.
             let recipient = message.recipient
             metadata["reason"] = "\(recipient.isEmpty ? outcome.detail : outcome.detail.replacingOccurrences(of: recipient, with: "<recipient>"))"
