@@ -50,4 +50,29 @@ struct DispatcherLeaseTests {
         #expect(second.send.isEmpty)
         #expect(try store.messages(state: .sending).count == 1)
     }
+
+    /// A claim held so long that half its lease is gone is given back, not started: the claims
+    /// about to start are looked at every step, whenever the whole queue was last swept.
+    @Test func aClaimWithHalfItsLeaseGoneIsGivenBackNotStarted() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tidings-lease-\(UUID().uuidString)")
+        let store = try Store(path: directory.appendingPathComponent("t.sqlite").path, durability: .normal)
+        let clock = Clock(start)
+        let dispatcher = Dispatcher(
+            queue: store, catalog: try TemplateCatalog(files: [:], fallbackLocale: "en"),
+            channels: [.email: Dispatcher.ChannelSetup(transport: Unused(), endpoint: "test", retry: .email, gate: ChannelGate(concurrency: 4))],
+            lease: 60, logger: Logger(label: "lease"), clock: clock.now)
+        func claimed(_ id: Int64, leaseLeft: TimeInterval) -> OutboxMessage {
+            OutboxMessage(id: id, key: "ack.\(id)", workflow: "ack", category: "acknowledgement", customerID: "c-1", subjectID: nil,
+                          template: "ack", locale: "en", context: .null, totalAttempts: 1, eventAt: nil,
+                          progress: DeliveryProgress(state: .sending, route: Route(channel: .email, recipient: "a@example.com"), fallbacks: [],
+                                                     attempts: 1, dueAt: start, leaseUntil: start.addingTimeInterval(leaseLeft)))
+        }
+        var loop = Dispatcher.Loop()
+        loop.leasesCheckedAt = .now  // the whole queue was just swept
+        loop.ahead[.email] = [claimed(1, leaseLeft: 20), claimed(2, leaseLeft: 50)]
+        let starting = dispatcher.startable(&loop, now: clock.now())
+        #expect(starting.map(\.0.id) == [2])
+        #expect(loop.releasing == [1])
+        #expect(loop.ahead[.email]?.isEmpty == true)
+    }
 }

@@ -233,15 +233,20 @@ extension Dispatcher {
     /// Claims held so long that half their lease is gone are given back instead: a dispatcher
     /// on another machine may take over a lease that runs out.
     /// The claims are changed in place: copying a channel's queue of messages at every step was
-    /// a tenth of a webhook's CPU.
+    /// a tenth of a webhook's CPU. So the whole queue is looked at once a poll interval, and the
+    /// claims about to start at every step.
     func startable(_ loop: inout Loop, now: Date) -> [(OutboxMessage, ChannelSetup)] {
+        func halfGone(_ message: OutboxMessage) -> Bool {
+            guard let until = message.progress.leaseUntil else { return false }
+            return until.timeIntervalSince(now) < lease / 2
+        }
         if loop.leasesCheckedAt.map({ ContinuousClock.now - $0 >= pollInterval }) ?? true {
             loop.leasesCheckedAt = .now
             // The keys copied first: a view of them would share the dictionary's storage, and
             // each change below would copy it whole.
             for channel in Array(loop.ahead.keys) {
                 loop.ahead[channel]?.removeAll { message in
-                    guard let until = message.progress.leaseUntil, until.timeIntervalSince(now) < lease / 2 else { return false }
+                    guard halfGone(message) else { return false }
                     loop.releasing.append(message.id)
                     return true
                 }
@@ -256,6 +261,10 @@ extension Dispatcher {
                 let unrecorded = (loop.finishedUnwritten[channel] ?? 0) + (loop.recording[channel] ?? 0)
                 let count = max(0, min(gate.room(now: now), gate.concurrency * Self.unrecordedPerSlot - gate.inFlight - unrecorded, queued))
                 for message in loop.ahead[channel, default: []].prefix(count) {
+                    guard !halfGone(message) else {
+                        loop.releasing.append(message.id)
+                        continue
+                    }
                     book.epochs[message.id] = gate.started(1, now: now)
                     starting.append((message, setup))
                 }
