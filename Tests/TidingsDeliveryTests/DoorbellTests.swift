@@ -1,7 +1,7 @@
 import Testing
 @testable import TidingsDelivery
 
-@Suite("Doorbell")
+@Suite("Doorbell", .timeLimit(.minutes(1)))
 struct DoorbellTests {
     @Test func aRingBeforeTheWaitIsNotMissed() async {
         let bell = Doorbell()

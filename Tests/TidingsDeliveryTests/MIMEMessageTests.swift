@@ -146,6 +146,23 @@ struct MIMEMessageTests {
         }
     }
 
+    /// A letter with dozens of combining marks is longer than an encoded word may be: it is
+    /// split between its scalars, and no word is empty or pushes a line past 78 characters.
+    @Test func aCharacterLongerThanAnEncodedWordIsSplitBetweenItsScalars() throws {
+        let stacked = "e" + String(repeating: "\u{301}", count: 30)
+        let family = "👩‍👩‍👧‍👦"
+        let message = try build(name: stacked + " " + family, subject: "Zoë " + stacked + family + stacked)
+        #expect(!message.contains("=?UTF-8?B??="))
+        for line in message.components(separatedBy: "\r\n") {
+            #expect(line.utf8.count <= 78, "line too long: \(line.prefix(40))…")
+        }
+        let subject = headers(message).drop { !$0.hasPrefix("Subject: ") }.prefix { !$0.hasPrefix("Date: ") }.joined()
+        let decoded = subject.dropFirst("Subject: ".count).components(separatedBy: " ").map { word in
+            String(decoding: Data(base64Encoded: String(word.dropFirst("=?UTF-8?B?".count).dropLast(2))) ?? Data(), as: UTF8.self)
+        }.joined()
+        #expect(decoded == "Zoë " + stacked + family + stacked)
+    }
+
     @Test func aNameCannotInjectAHeader() throws {
         let message = try build(name: "Ann\r\nBcc: x@evil.test", subject: "Hi\r\nBcc: y@evil.test\nX-Evil: 1")
         let lines = headers(message)
@@ -164,6 +181,18 @@ struct MIMEMessageTests {
         let encoded = QuotedPrintable.encode(text)
         #expect(encoded.components(separatedBy: "\r\n").allSatisfy { $0.count <= 76 })
         #expect(decodeQuotedPrintable(encoded) == text.replacingOccurrences(of: "\n", with: "\r\n"))
+    }
+
+    /// Exact encodings: whitespace before a line end is encoded (a literal one could be
+    /// stripped in transit), and a soft break comes before an `=XX` that would pass column 75.
+    @Test func quotedPrintableEncodesTrailingWhitespaceAndBreaksBeforeTheLimit() {
+        #expect(QuotedPrintable.encode("a \nb") == "a=20\r\nb")
+        #expect(QuotedPrintable.encode("a\t\r") == "a=09\r\n")
+        #expect(QuotedPrintable.encode("a b ") == "a b=20")
+        #expect(QuotedPrintable.encode(String(repeating: "x", count: 75)) == String(repeating: "x", count: 75))
+        #expect(QuotedPrintable.encode(String(repeating: "x", count: 76)) == String(repeating: "x", count: 75) + "=\r\nx")
+        #expect(QuotedPrintable.encode(String(repeating: "x", count: 73) + "=") == String(repeating: "x", count: 73) + "=\r\n=3D")
+        #expect(QuotedPrintable.encode(String(repeating: "x", count: 72) + "=") == String(repeating: "x", count: 72) + "=3D")
     }
 
     /// Random text of spaces, tabs, line ends of every kind, `=`, ASCII and beyond: it decodes

@@ -99,6 +99,17 @@ struct WebhookTests {
         #expect(entries.count == 2)
         #expect(entries.allSatisfy { $0.hasPrefix("v1,") })
         #expect("\(secret)" == "whsec_…")
+        // The key is prepared once per secret and copied per message: signing again, and
+        // signing other messages in between, must give the same signature each time.
+        #expect(WebhookSignature.sign(id: "msg_p5jXN8AQM9LWM0D4loKWxJek", timestamp: 1_614_265_330,
+                                      body: Data(#"{"test": 2432232314}"#.utf8), secrets: [secret]) == signature)
+        let request = try WebhookRequest.build(message, settings: settings)
+        let (headers, body) = http(request)
+        for (index, entry) in entries.enumerated() {
+            #expect(WebhookSignature.verify(id: message.key, timestamp: "\(Int(message.date.timeIntervalSince1970))", signatures: String(entry),
+                                            body: Data(body.utf8), secrets: [[secret, next][index]], now: message.date))
+        }
+        #expect(headers.contains(header))
     }
 
     @Test func classifiesSMTPReplies() {

@@ -220,16 +220,24 @@ public struct MIMEMessage: Sendable {
     static func encodedWords(_ cleaned: String, firstLineRoom: Int) -> String {
         // 45 bytes of UTF-8 make 60 base64 characters: each word stays within 75, and a
         // folded line (a space and one word) within 78. The first word fits the header's room.
+        // A character is kept in one word, unless it is longer than a word may be (a letter
+        // with dozens of combining marks): that one is split between its scalars, which RFC 2047
+        // allows (a word holds whole characters of its charset, here code points). No word is
+        // ever empty.
         var words: [String] = []
         var chunk: [UInt8] = []
+        func limit() -> Int { words.isEmpty ? max(9, 3 * ((firstLineRoom - 12) / 4)) : 45 }
         for character in cleaned {
-            let bytes = Array(String(character).utf8)
-            let limit = words.isEmpty ? max(9, 3 * ((firstLineRoom - 12) / 4)) : 45
-            if chunk.count + bytes.count > limit {
-                words.append("=?UTF-8?B?\(Data(chunk).base64EncodedString())?=")
-                chunk = []
+            let whole = Array(String(character).utf8)
+            let pieces = whole.count > limit() ? character.unicodeScalars.map { Array(String($0).utf8) } : [whole]
+            for bytes in pieces {
+                let limit = limit()
+                if !chunk.isEmpty && chunk.count + bytes.count > limit {
+                    words.append("=?UTF-8?B?\(Data(chunk).base64EncodedString())?=")
+                    chunk = []
+                }
+                chunk.append(contentsOf: bytes)
             }
-            chunk.append(contentsOf: bytes)
         }
         if !chunk.isEmpty { words.append("=?UTF-8?B?\(Data(chunk).base64EncodedString())?=") }
         return words.joined(separator: "\r\n ")
