@@ -26,22 +26,22 @@ struct DeliveryMetrics: Sendable {
     }
 
     private func counter(_ label: String, _ dimensions: [(String, String)]) -> Counter {
-        let key = Handles.Key(label: label, values: dimensions.map(\.1))
-        return handles.counters.withLock { counters in
-            if let counter = counters[key] { return counter }
-            let counter = Counter(label: label, dimensions: dimensions, factory: factory)
-            counters[key] = counter
-            return counter
-        }
+        Self.made(label, dimensions, in: handles.counters) { Counter(label: label, dimensions: dimensions, factory: factory) }
     }
 
     private func timer(_ label: String, _ dimensions: [(String, String)]) -> Metrics.Timer {
+        Self.made(label, dimensions, in: handles.timers) { Metrics.Timer(label: label, dimensions: dimensions, factory: factory) }
+    }
+
+    /// The metric of this label and these dimension values, made the first time it is asked for.
+    private static func made<Metric>(_ label: String, _ dimensions: [(String, String)], in made: borrowing Mutex<[Handles.Key: Metric]>,
+                                     _ make: () -> Metric) -> Metric {
         let key = Handles.Key(label: label, values: dimensions.map(\.1))
-        return handles.timers.withLock { timers in
-            if let timer = timers[key] { return timer }
-            let timer = Metrics.Timer(label: label, dimensions: dimensions, factory: factory)
-            timers[key] = timer
-            return timer
+        return made.withLock { metrics in
+            if let metric = metrics[key] { return metric }
+            let metric = make()
+            metrics[key] = metric
+            return metric
         }
     }
 

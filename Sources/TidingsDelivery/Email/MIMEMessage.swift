@@ -18,11 +18,9 @@ public struct MIMEMessage: Sendable {
         /// Parses `Name <addr@example.com>` or a bare address (for the configured sender, and
         /// for the reply address of every email: without Foundation's `NSString` trimming).
         public init?(parsing text: String) {
-            let trimmed = Self.trimming(Substring(text)) { $0 == "\t" || $0.properties.generalCategory == .spaceSeparator }
+            let trimmed = text.trimming(Self.isSpace)
             if let open = trimmed.lastIndex(of: "<"), trimmed.hasSuffix(">") {
-                let name = Self.trimming(Self.trimming(trimmed[..<open]) { $0 == "\t" || $0.properties.generalCategory == .spaceSeparator }) {
-                    $0 == "\""
-                }
+                let name = trimmed[..<open].trimming(Self.isSpace).trimming { $0 == "\"" }
                 self.init(name: name.isEmpty ? nil : String(name),
                           address: String(trimmed[trimmed.index(after: open)..<trimmed.index(before: trimmed.endIndex)]))
             } else {
@@ -31,13 +29,10 @@ public struct MIMEMessage: Sendable {
             guard EmailAddress.isValid(address) else { return nil }
         }
 
-        /// The text without the scalars `drop` picks at either end.
-        static func trimming(_ text: Substring, _ drop: (Unicode.Scalar) -> Bool) -> Substring {
-            let scalars = text.unicodeScalars
-            guard let first = scalars.firstIndex(where: { !drop($0) }), let last = scalars.lastIndex(where: { !drop($0) }) else {
-                return text[text.endIndex...]
-            }
-            return Substring(scalars[first...last])
+        /// Foundation's `CharacterSet.whitespaces`, which this parsing used before: spaces
+        /// (Unicode's Zs) and the tab, not line ends.
+        static func isSpace(_ scalar: Unicode.Scalar) -> Bool {
+            scalar == "\t" || scalar.properties.generalCategory == .spaceSeparator
         }
     }
 

@@ -41,9 +41,6 @@ public struct ReplyAddress: Sendable, Hashable {
             } == true
             cleaned.append(allowed ? character : "-")
         }
-        let dots = cleaned.utf8.prefix { $0 == UInt8(ascii: ".") }.count
-        let trailing = cleaned.utf8.reversed().prefix { $0 == UInt8(ascii: ".") }.count
-        guard dots < cleaned.utf8.count else { return "" }
-        return String(decoding: cleaned.utf8.dropFirst(dots).dropLast(trailing), as: UTF8.self)
+        return String(cleaned.trimming { $0 == "." })
     }
 }
