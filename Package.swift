@@ -20,6 +20,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", "3.12.0"..<"5.0.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.0"),
         // The benchmark suite only: a load generator, a recording SMTP server, latency histograms.
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
@@ -42,6 +43,14 @@ let package = Package(
             dependencies: [
                 "TidingsCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
+        .target(
+            name: "TidingsPostgres",
+            dependencies: [
+                "TidingsCore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(
@@ -74,6 +83,7 @@ let package = Package(
             dependencies: [
                 "TidingsCore",
                 "TidingsStore",
+                "TidingsPostgres",
                 "TidingsDelivery",
                 "TidingsHTTP",
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -89,6 +99,7 @@ let package = Package(
             name: "tidings",
             dependencies: [
                 "TidingsApp",
+                "TidingsPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -108,6 +119,7 @@ let package = Package(
             path: "Benchmarks"
         ),
         .testTarget(name: "TidingsCoreTests", dependencies: ["TidingsCore", .product(name: "Mustache", package: "swift-mustache")]),
+        .testTarget(name: "TidingsPostgresTests", dependencies: ["TidingsPostgres", "TidingsApp"]),
         .testTarget(name: "TidingsStoreTests", dependencies: ["TidingsStore", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(
             name: "TidingsDeliveryTests",

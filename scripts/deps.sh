@@ -70,6 +70,14 @@ $want_test || exit 0
 # installed unit under a real systemd (scripts/boot-test.sh).
 if command -v dpkg-query >/dev/null 2>&1; then apt_install chromium debootstrap systemd-container; fi
 
+# PostgreSQL for the PostgreSQL backend's tests, which start a private cluster of their own
+# (scripts/testservers/postgres_cluster.sh): the package's own cluster is not wanted.
+if command -v dpkg-query >/dev/null 2>&1 && ! installed postgresql-15; then
+    as_root mkdir -p /etc/postgresql-common/createcluster.d
+    echo "create_main_cluster = false" | as_root tee /etc/postgresql-common/createcluster.d/tidings-tests.conf >/dev/null
+    apt_install postgresql-15
+fi
+
 # Python modules for the integration tests' servers (scripts/testservers/), for checking
 # webhook signatures (standardwebhooks; twilio, whose RequestValidator signs the status callbacks
 # the receipt tests send), and schemathesis for checking the API against openapi.yaml.

@@ -25,6 +25,20 @@ public struct StagedAppend: Sendable {
         stagedElsewhere += chunk.stagedElsewhere
     }
 
+    /// Appends a chunk of exported events with their own recording times (`tidings import`).
+    public mutating func append(_ events: [CloudEvent], recordedAt: [Date], now: Date) throws {
+        guard events.count == recordedAt.count else {
+            throw StoreError(.invalidRequest, "importing \(events.count) events with \(recordedAt.count) recording times: one each")
+        }
+        let chunk = try store.write("importing \(events.count) events in append \(id)") { db in
+            try Store.append(db, events, now: now, appendID: id, recordedAt: recordedAt)
+        }
+        if let refusal = chunk.refusal { throw StoreError(.invalidRequest, refusal) }
+        appended += chunk.appended
+        alreadyStored += chunk.alreadyStored
+        stagedElsewhere += chunk.stagedElsewhere
+    }
+
     /// Makes every event of the append visible at once.
     public func finish() throws {
         try store.write("finishing append \(id)") { db in

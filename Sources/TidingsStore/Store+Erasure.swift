@@ -193,11 +193,7 @@ extension Store {
             guard let (entity, customer) = try forgotten(db, event),
                   try Bool.fetchOne(stored, arguments: [event.source, event.id]) != true
             else { continue }
-            let what = entity.hasPrefix("customer:") ? "customer \(customer)" : "\(entity.replacingOccurrences(of: ":", with: " ")) of customer \(customer)"
-            return """
-                the event \(event.id) is about \(what), who was forgotten (tidings forget): their events are refused, \
-                and none of this request's events was stored; send the others without it
-                """
+            return PersonalData.refusal(eventID: event.id, entity: entity, customerID: customer)
         }
         return nil
     }

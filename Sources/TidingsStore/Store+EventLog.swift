@@ -18,7 +18,10 @@ extension Store {
     }
 
     /// `appendID` marks the events of a staged `tidings append`, invisible until it finishes.
-    static func append(_ db: Database, _ events: [CloudEvent], now: Date, appendID: String? = nil) throws -> AppendResult {
+    /// `recordedAt`, when given, is each event's own time (`tidings import`), else `now`.
+    static func append(_ db: Database, _ events: [CloudEvent], now: Date, appendID: String? = nil, recordedAt: [Date]? = nil) throws
+        -> AppendResult
+    {
         // NOT EXISTS rather than ON CONFLICT: a conflicting insert would still use up a
         // position, leaving gaps in the log.
         if let refusal = try refusal(db, events) {
@@ -33,11 +36,12 @@ extension Store {
             """)
         var result = AppendResult(positions: [], alreadyStored: 0)
         result.positions.reserveCapacity(events.count)
-        let recordedAt = now.timeIntervalSince1970
-        for event in events {
-            let stored = try sealedBody(db, event, now: recordedAt)
+        let now = now.timeIntervalSince1970
+        for (index, event) in events.enumerated() {
+            let recorded = recordedAt.map { $0[index].timeIntervalSince1970 } ?? now
+            let stored = try sealedBody(db, event, now: recorded)
             // Positional and unchecked: the statement is ours and takes exactly these eight.
-            insert.setUncheckedArguments([event.source, event.id, event.type, event.subject, recordedAt, stored.body, appendID, stored.sealedFor])
+            insert.setUncheckedArguments([event.source, event.id, event.type, event.subject, recorded, stored.body, appendID, stored.sealedFor])
             try insert.execute()
             if db.changesCount > 0 {
                 result.positions.append(db.lastInsertedRowID)
@@ -80,6 +84,14 @@ extension Store {
         try read("reading events") { db in try Self.events(db, after: position, limit: limit) }
     }
 
+    /// Events after a position, oldest first, each decoded on its own: an unreadable one is a
+    /// failure in its place, and its neighbours are read (`tidings export` stops at it).
+    public func storedEvents(after position: Int64, limit: Int) throws -> [Result<StoredEvent, StoreError>] {
+        try read("reading events") { db in
+            try Self.loggedEvents(db, after: position, limit: limit).map { logged in Result { try logged.decoded() }.mapError { $0 as? StoreError ?? logged.unreadable } }
+        }
+    }
+
     static func events(_ db: Database, after position: Int64, limit: Int) throws -> [StoredEvent] {
         try loggedEvents(db, after: position, limit: limit).map { try $0.decoded() }
     }
@@ -115,12 +127,10 @@ struct LoggedEvent {
     var key: Data?
 
     func decoded() throws -> StoredEvent {
-        guard var json = try? JSONValue.parse(body) else { throw unreadable }
-        if let sealedFor, let type = json["type"]?.stringValue {
-            json = Sealing.open(json, type: type, customerID: sealedFor, key: key)
-        }
-        guard let event = CloudEvent(stored: json) else { throw unreadable }
-        return StoredEvent(position: position, recordedAt: Date(timeIntervalSince1970: recordedAt), event: event)
+        guard let event = StoredEvent(position: position, recordedAt: Date(timeIntervalSince1970: recordedAt), body: body,
+                                      sealedFor: sealedFor, key: key)
+        else { throw unreadable }
+        return event
     }
 
     var unreadable: StoreError {

@@ -41,6 +41,18 @@ extension Store {
         setAside[failure.key] = failure.reason
     }
 
+    /// After `tidings import` into a new database: the history counts as applied, since its
+    /// messages went out from the database it came from; `rebuild` then makes the read models
+    /// and timers from it. Only while nothing was applied yet.
+    public func skipPipeline(to position: Int64) throws {
+        try write("marking the imported log as applied") { db in
+            guard try Self.checkpoint(db, Self.pipelineCheckpoint) == 0 else {
+                throw StoreError(.invalidRequest, "the pipeline has applied events in this database already: import only into a new one")
+            }
+            try Self.setCheckpoint(db, Self.pipelineCheckpoint, position)
+        }
+    }
+
     /// The position up to which the pipeline has applied the log.
     public func checkpoint() throws -> Int64 {
         try read("reading the checkpoint") { db in try Self.checkpoint(db, Self.pipelineCheckpoint) }

@@ -27,13 +27,7 @@ struct Append: AsyncParsableCommand {
     func run() async throws {
         try await reporting {
             let config = try await options.load()
-            let handle: FileHandle
-            if file == "-" {
-                handle = .standardInput
-            } else {
-                guard let opened = FileHandle(forReadingAtPath: file) else { throw Failure(message: "cannot read \(file)") }
-                handle = opened
-            }
+            let handle = try Self.input(file)
             let store = try Store(path: config.databasePath, durability: config.durability)
             let now = try await ConfigOption.clock(config, store)
             // An append that died left invisible events holding back everything after them.
@@ -68,6 +62,13 @@ struct Append: AsyncParsableCommand {
             }
             print(summary)
         }
+    }
+
+    /// The file named, or standard input for `-`.
+    static func input(_ file: String) throws -> FileHandle {
+        if file == "-" { return .standardInput }
+        guard let opened = FileHandle(forReadingAtPath: file) else { throw Failure(message: "cannot read \(file)") }
+        return opened
     }
 
     /// Takes the staged events out again. If that fails it is said, not dropped: the events

@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
+import Logging
 import TidingsApp
 import TidingsCore
+import TidingsPostgres
 
 struct Check: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Load the configuration and render every template with sample data.")
@@ -10,7 +12,7 @@ struct Check: AsyncParsableCommand {
 
     func run() async throws {
         try await reporting {
-            let runtime = try await options.loadRuntime()
+            let runtime = try await options.loadRuntime(postgres: true)
             let problems = ConfigCheck.problems(in: runtime)
             guard problems.isEmpty else {
                 for problem in problems { FileHandle.standardError.write(Data("\(problem)\n".utf8)) }
@@ -28,7 +30,30 @@ struct Check: AsyncParsableCommand {
                 print("  \(channel.rawValue): off")
             }
             for warning in ConfigCheck.warnings(in: runtime.config) { print("warning: \(warning)") }
+            try await Self.checkDatabase(runtime.config.database)
         }
+    }
+}
+
+extension Check {
+    /// A PostgreSQL database is connected to, migrated, and described; an SQLite file is only
+    /// named (the daemon makes it on start).
+    /// The pool logs each failed connection at info; `check` says what failed itself.
+    static var quietLogger: Logger {
+        var logger = Logger(label: "tidings.postgres")
+        logger.logLevel = .critical
+        return logger
+    }
+
+    static func checkDatabase(_ database: DatabaseChoice) async throws {
+        guard case .postgres(let settings) = database else {
+            print("  database: \(database)")
+            return
+        }
+        let standing = try await PostgresDatabase.withRunning(settings, logger: Self.quietLogger) { try await $0.check() }
+        let waiting = standing.unsequenced > 0 ? " (\(standing.unsequenced) awaiting their positions)" : ""
+        print("  database: PostgreSQL \(standing.serverVersion) at \(settings), schema \(standing.migrations.last ?? "none"), " +
+              "\(standing.events) events in the log\(waiting)")
     }
 }
 

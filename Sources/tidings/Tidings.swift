@@ -10,7 +10,7 @@ struct Tidings: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tidings",
         abstract: "Turns a shop's order and ticket events into timely customer messages.",
-        subcommands: [Serve.self, Append.self, Status.self, Deliveries.self, Events.self, Endpoints.self, Clock.self, Rebuild.self, ReplayCommand.self, PreviewCommand.self, Forget.self, Suppressions.self, Check.self])
+        subcommands: [Serve.self, Append.self, Status.self, Deliveries.self, Events.self, Endpoints.self, Clock.self, Rebuild.self, ReplayCommand.self, PreviewCommand.self, Forget.self, Suppressions.self, Export.self, Import.self, Check.self])
 }
 
 /// The `--config` option every command shares.
@@ -20,12 +20,26 @@ struct ConfigOption: ParsableArguments {
 
     var path: String { config ?? ProcessInfo.processInfo.environment["TIDINGS_CONFIG"] ?? "config/tidings.yaml" }
 
-    func load() async throws -> TidingsConfig {
+    /// `postgres`: whether the command works on the PostgreSQL backend yet; the others say so
+    /// and stop, rather than open an SQLite file nobody meant.
+    func load(postgres: Bool = false) async throws -> TidingsConfig {
+        let config: TidingsConfig
         do {
-            return try await ConfigLoader.load(path: path)
+            config = try await ConfigLoader.load(path: path)
         } catch {
             throw Failure(error, exitCode: 2)
         }
+        try Self.refuse(config.database, unless: postgres)
+        return config
+    }
+
+    static func refuse(_ database: DatabaseChoice, unless postgres: Bool) throws {
+        guard case .postgres = database, !postgres else { return }
+        throw Failure(message: """
+            database.url points at PostgreSQL, where so far only the log is kept: `tidings check` and `tidings export` \
+            work on it; this command needs the SQLite backend (unset database.url) until the pipeline, outbox and timers \
+            are on PostgreSQL too
+            """, exitCode: 2)
     }
 
     /// The daemon's clock, as the running daemon sees it: the simulated time in the database with
@@ -36,12 +50,15 @@ struct ConfigOption: ParsableArguments {
         return { clock.now() }
     }
 
-    func loadRuntime() async throws -> Runtime {
+    func loadRuntime(postgres: Bool = false) async throws -> Runtime {
+        let runtime: Runtime
         do {
-            return try await Runtime.load(configPath: path)
+            runtime = try await Runtime.load(configPath: path)
         } catch {
             throw Failure(error, exitCode: 2)
         }
+        try Self.refuse(runtime.config.database, unless: postgres)
+        return runtime
     }
 }
 

@@ -5,6 +5,7 @@ import SystemPackage
 import TidingsCore
 import TidingsDelivery
 import TidingsHTTP
+import TidingsPostgres
 import TidingsStore
 
 /// Reads `tidings.yaml` with swift-configuration. Environment variables override the file
@@ -41,6 +42,8 @@ struct Settings {
     func config() throws -> TidingsConfig {
         var config = TidingsConfig()
         config.databasePath = text("database.path") ?? config.databasePath
+        config.database = try database(path: config.databasePath)
+        if case .sqlite(let path) = config.database { config.databasePath = path }
         config.durability = try choice("database.synchronous", ["full": .full, "normal": .normal], default: config.durability)
         config.logLevel = try choice("log.level", Dictionary(uniqueKeysWithValues: Logger.Level.allCases.map { ($0.rawValue, $0) }),
                                      default: config.logLevel)

@@ -3,12 +3,15 @@ import Logging
 import TidingsCore
 import TidingsDelivery
 import TidingsHTTP
+import TidingsPostgres
 import TidingsStore
 
 /// Everything `tidings.yaml` (and its environment overrides) says, as plain values with
 /// defaults. Loading lives in `ConfigLoader`; this is only the result.
 public struct TidingsConfig: Sendable {
+    /// The SQLite file, when `database` is SQLite (the embedded default).
     public var databasePath = "var/tidings.sqlite"
+    public var database = DatabaseChoice.sqlite(path: "var/tidings.sqlite")
     public var durability = Store.Durability.full
     public var logLevel = Logger.Level.info
     public var shop = ShopInfo(name: "Tidings Shop", email: "help@shop.invalid", url: "https://shop.invalid", phone: "")

@@ -67,3 +67,17 @@ extension CloudEvent {
                   data: Upcasting.upcast(data, type: type, from: Upcasting.version(of: fields, type: type) ?? 1), raw: json)
     }
 }
+
+extension StoredEvent {
+    /// An event as a backend stored it: its body, and the customer whose key sealed its personal
+    /// fields with that key (nil once forgotten: the fields read as absent). Nil when the body is
+    /// not a readable event; the pipeline quarantines it and goes on.
+    public init?(position: Int64, recordedAt: Date, body: Data, sealedFor: String?, key: Data?) {
+        guard var json = try? JSONValue.parse(body) else { return nil }
+        if let sealedFor, let type = json["type"]?.stringValue {
+            json = Sealing.open(json, type: type, customerID: sealedFor, key: key)
+        }
+        guard let event = CloudEvent(stored: json) else { return nil }
+        self.init(position: position, recordedAt: recordedAt, event: event)
+    }
+}

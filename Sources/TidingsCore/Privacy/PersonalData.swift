@@ -77,3 +77,15 @@ public enum PersonalData {
         CloudEvent(id: id, source: source, type: forgottenType, subject: customerID, time: time, data: .object([:]))
     }
 }
+
+extension PersonalData {
+    /// Why a request was refused whole: one of its events is about `entity` (`order:o-1`), which
+    /// belonged to the forgotten `customerID`. Every backend says it the same way.
+    public static func refusal(eventID: String, entity: String, customerID: String) -> String {
+        let what = entity.hasPrefix("customer:") ? "customer \(customerID)" : "\(entity.replacingOccurrences(of: ":", with: " ")) of customer \(customerID)"
+        return """
+            the event \(eventID) is about \(what), who was forgotten (tidings forget): their events are refused, \
+            and none of this request's events was stored; send the others without it
+            """
+    }
+}

@@ -10,6 +10,9 @@ public struct AppendResult: Sendable, Hashable {
     /// Why none of the events was stored, when one is about a forgotten customer
     /// (`tidings forget`): the request is refused whole, as an invalid one is.
     public var refusal: String?
+    /// Events stored whose positions are given later, after they commit (PostgreSQL): counted
+    /// as appended, listed in `positions` never.
+    public var positionsLater = 0
 
     public init(positions: [Int64], alreadyStored: Int, stagedElsewhere: Int = 0) {
         self.positions = positions
@@ -17,7 +20,7 @@ public struct AppendResult: Sendable, Hashable {
         self.stagedElsewhere = stagedElsewhere
     }
 
-    public var appended: Int { positions.count }
+    public var appended: Int { positions.count + positionsLater }
 }
 
 /// The pipeline's work on a group commit's own events, done in its transaction when the

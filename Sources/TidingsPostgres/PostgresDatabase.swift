@@ -1,0 +1,121 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// One PostgreSQL database shared by every Tidings instance that points at it: a connection
+/// pool, the migrations, and the transactions the backend's parts run in.
+///
+/// The pool works only while `run()` does: the daemon runs it as a service of its group, a
+/// command inside `PostgresDatabase.withRunning`.
+public final class PostgresDatabase: Sendable {
+    public let settings: PostgresSettings
+    let client: PostgresClient
+    let logger: Logger
+
+    public init(settings: PostgresSettings, logger: Logger = Logger(label: "tidings.postgres")) {
+        self.settings = settings
+        self.logger = logger
+        client = PostgresClient(configuration: settings.clientConfiguration, backgroundLogger: logger)
+    }
+
+    /// Serves connections until the task is cancelled.
+    public func run() async {
+        await client.run()
+    }
+
+    /// Runs `body` with the pool serving, then stops it: for commands, which have no service group.
+    public static func withRunning<Result: Sendable>(_ settings: PostgresSettings, logger: Logger = Logger(label: "tidings.postgres"),
+                                                     _ body: (PostgresDatabase) async throws -> Result) async throws -> Result {
+        let database = PostgresDatabase(settings: settings, logger: logger)
+        // The body waits until the pool's run has begun: a lease asked for before it would wait
+        // the same, but with a warning in the log.
+        let (started, starting) = AsyncStream<Void>.makeStream()
+        return try await withThrowingTaskGroup(of: Result?.self) { group in
+            group.addTask {
+                starting.finish()
+                await database.run()
+                return nil
+            }
+            defer { group.cancelAll() }
+            for await _ in started {}
+            return try await body(database)
+        }
+    }
+
+    /// Runs `body` in one transaction: committed when it returns, rolled back when it throws.
+    func transaction<Result: Sendable>(_ what: String, _ code: PostgresError.Code = .writeFailed,
+                                       _ body: (PostgresConnection) async throws -> Result) async throws -> Result {
+        do {
+            return try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+        } catch {
+            throw PostgresError.wrapping(error, code, what)
+        }
+    }
+
+    /// Runs `body` on one connection, outside a transaction.
+    func connection<Result: Sendable>(_ what: String, _ code: PostgresError.Code = .readFailed,
+                                      _ body: (PostgresConnection) async throws -> Result) async throws -> Result {
+        do {
+            return try await client.withConnection { connection in try await body(connection) }
+        } catch {
+            throw PostgresError.wrapping(error, code, what)
+        }
+    }
+
+    /// What `tidings check` reports of the server.
+    public struct Standing: Sendable {
+        public var serverVersion: String
+        public var migrations: [String]
+        public var events: Int64
+        public var unsequenced: Int64
+    }
+
+    /// Connects, brings the schema up to date, and says what it found; gives up after
+    /// `timeout` (the pool itself would go on trying to connect).
+    public func check(timeout: Duration = .seconds(10)) async throws -> Standing {
+        try await withThrowingTaskGroup(of: Standing?.self) { group in
+            group.addTask { try await self.check() }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let standing = try await group.next() ?? nil else {
+                throw PostgresError(.cannotConnect, """
+                    no answer from PostgreSQL at \(settings.host):\(settings.port) within \(timeout): is the server running, \
+                    and does it accept connections from here (listen_addresses, pg_hba.conf)?
+                    """)
+            }
+            return standing
+        }
+    }
+
+    /// One connection of its own, opened and closed: the pool would retry a refused or failed
+    /// connection quietly, so this says at once what is wrong (refused, unknown role, wrong password).
+    public func probe() async throws {
+        do {
+            let connection = try await PostgresConnection.connect(on: MultiThreadedEventLoopGroup.singleton.next(),
+                                                                  configuration: try settings.connectionConfiguration(), id: 0, logger: logger).get()
+            try await connection.close()
+        } catch {
+            throw PostgresError.wrapping(error, .cannotConnect, "cannot connect to PostgreSQL at \(settings.host):\(settings.port)")
+        }
+    }
+
+    private func check() async throws -> Standing {
+        try await probe()
+        let applied = try await migrate()
+        return try await connection("reading the server's version and the log's size") { connection in
+            var version = ""
+            for try await text in try await connection.query("SHOW server_version", logger: logger).decode(String.self) { version = text }
+            var events: Int64 = 0
+            var unsequenced: Int64 = 0
+            let counts = try await connection.query("SELECT COUNT(*), COUNT(*) FILTER (WHERE position IS NULL) FROM events", logger: logger)
+            for try await (all, waiting) in counts.decode((Int64, Int64).self) {
+                events = all
+                unsequenced = waiting
+            }
+            return Standing(serverVersion: version, migrations: applied, events: events, unsequenced: unsequenced)
+        }
+    }
+}

@@ -1,0 +1,88 @@
+import Foundation
+import PostgresNIO
+
+/// The schema, as ordered migrations. Each runs once, recorded in `schema_migrations`; every
+/// instance runs them on start, one at a time (an advisory lock), so two instances starting
+/// together do not race.
+enum PostgresSchema {
+    static let migrations: [(name: String, sql: [String])] = [
+        ("v1: the log, customer keys, forgotten customers, checkpoints", [
+            """
+            CREATE TABLE events (
+                -- The order of insertion, from a sequence: transactions can commit out of this order.
+                entry bigserial PRIMARY KEY,
+                -- The log's order, given after commit by the sequencer (PostgresLog.sequence).
+                -- NULL until then.
+                position bigint UNIQUE,
+                source text NOT NULL,
+                id text NOT NULL,
+                type text NOT NULL,
+                subject text,
+                recorded_at double precision NOT NULL,
+                body bytea NOT NULL,
+                -- Whose key seals the event's personal fields (PersonalData); NULL for none.
+                sealed_for text,
+                UNIQUE (source, id)
+            )
+            """,
+            "CREATE INDEX events_unsequenced ON events (entry) WHERE position IS NULL",
+            """
+            CREATE TABLE customer_keys (
+                customer_id text PRIMARY KEY,
+                key bytea NOT NULL,
+                created_at double precision NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE forgotten (
+                entity text PRIMARY KEY,
+                customer_id text NOT NULL,
+                forgotten_at double precision NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE checkpoints (
+                name text PRIMARY KEY,
+                position bigint NOT NULL
+            )
+            """,
+        ]),
+    ]
+}
+
+/// The advisory locks the instances share, one key each (any 64-bit number; these spell "tidings" and a part).
+enum AdvisoryLock: Int64 {
+    case migrations = 0x7469_6469_6e67_0001
+    case sequencer = 0x7469_6469_6e67_0002
+}
+
+extension PostgresDatabase {
+    /// Applies the migrations not yet applied, under the migrations lock; returns every applied name.
+    @discardableResult
+    public func migrate() async throws -> [String] {
+        try await transaction("bringing the PostgreSQL schema up to date", .migrationFailed) { connection in
+            try await connection.query("SELECT pg_advisory_xact_lock(\(AdvisoryLock.migrations.rawValue))", logger: logger)
+            try await connection.query("""
+                CREATE TABLE IF NOT EXISTS schema_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())
+                """, logger: logger)
+            var applied: [String] = []
+            for try await name in try await connection.query("SELECT name FROM schema_migrations", logger: logger).decode(String.self) {
+                applied.append(name)
+            }
+            let known = Set(PostgresSchema.migrations.map(\.name))
+            if let unknown = applied.first(where: { !known.contains($0) }) {
+                throw PostgresError(.migrationFailed, """
+                    the database was migrated by a newer Tidings (it has "\(unknown)"): run that version, or point database.url at another database
+                    """)
+            }
+            for migration in PostgresSchema.migrations where !applied.contains(migration.name) {
+                for statement in migration.sql {
+                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                }
+                try await connection.query("INSERT INTO schema_migrations (name) VALUES (\(migration.name))", logger: logger)
+                applied.append(migration.name)
+            }
+            return applied
+        }
+    }
+}
