@@ -697,7 +697,10 @@ components:
       properties:
         appended: {type: integer}
         already_stored: {type: integer}
-        positions: {type: array, items: {type: integer}}
+        positions:
+          type: array
+          items: {type: integer}
+          description: The log positions of the appended events. Empty on PostgreSQL, where positions are given after commit; `appended` counts the events.
     Problem:
       type: object
       required: [type, title, status, detail]
