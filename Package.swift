@@ -119,7 +119,10 @@ let package = Package(
             path: "Benchmarks"
         ),
         .testTarget(name: "TidingsCoreTests", dependencies: ["TidingsCore", .product(name: "Mustache", package: "swift-mustache")]),
-        .testTarget(name: "TidingsPostgresTests", dependencies: ["TidingsPostgres", "TidingsApp"]),
+        .testTarget(
+            name: "TidingsPostgresTests",
+            dependencies: ["TidingsPostgres", "TidingsApp", "TidingsDelivery", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
+        ),
         .testTarget(name: "TidingsStoreTests", dependencies: ["TidingsStore", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(
             name: "TidingsDeliveryTests",

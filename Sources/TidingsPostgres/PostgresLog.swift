@@ -16,15 +16,15 @@ import TidingsCore
 /// export`) sees every event exactly once, in one order, whichever instance appended it and
 /// however late it committed. An open transaction elsewhere holds nothing back.
 public struct PostgresLog: EventLog {
-    let database: PostgresDatabase
+    let database: PostgresBackend
     /// Tests only: runs inside each append's transaction before it commits, to commit late.
     let beforeCommit: (@Sendable () async throws -> Void)?
 
-    public init(database: PostgresDatabase) {
+    public init(database: PostgresBackend) {
         self.init(database: database, beforeCommit: nil)
     }
 
-    init(database: PostgresDatabase, beforeCommit: (@Sendable () async throws -> Void)?) {
+    init(database: PostgresBackend, beforeCommit: (@Sendable () async throws -> Void)?) {
         self.database = database
         self.beforeCommit = beforeCommit
     }

@@ -1,5 +1,6 @@
 import Foundation
 import PostgresNIO
+import TidingsCore
 
 /// The schema, as ordered migrations. Each runs once, recorded in `schema_migrations`; every
 /// instance runs them on start, one at a time (an advisory lock), so two instances starting
@@ -47,6 +48,65 @@ enum PostgresSchema {
             )
             """,
         ]),
+        ("v2: the outbox, attempts, disabled endpoints", [
+            """
+            CREATE TABLE messages (
+                id bigserial PRIMARY KEY,
+                key text NOT NULL UNIQUE,
+                workflow text NOT NULL,
+                category text NOT NULL,
+                customer_id text NOT NULL,
+                subject_id text,
+                event_position bigint NOT NULL,
+                channel text,
+                recipient text,
+                fallback text NOT NULL DEFAULT '[]',
+                template text NOT NULL,
+                locale text NOT NULL,
+                context bytea NOT NULL,
+                state text NOT NULL,
+                attempts integer NOT NULL DEFAULT 0,
+                route_attempts integer NOT NULL DEFAULT 0,
+                created_at double precision NOT NULL,
+                due_at double precision NOT NULL,
+                lease_until double precision,
+                sent_at double precision,
+                updated_at double precision NOT NULL,
+                last_error text,
+                route_started_at double precision,
+                event_at double precision,
+                -- The dispatcher run that holds the claim, and the state it took the message from.
+                claimed_by text,
+                claimed_from text,
+                priority integer NOT NULL DEFAULT 1,
+                erased_at double precision
+            )
+            """,
+            "CREATE INDEX messages_claimable_by_priority ON messages (channel, priority, due_at) WHERE state IN \(MessageState.unsent.sqlList)",
+            "CREATE INDEX messages_claimed ON messages (channel, lease_until) WHERE state = \(MessageState.sending.sqlLiteral)",
+            "CREATE INDEX messages_by_customer ON messages (customer_id, id)",
+            "CREATE INDEX messages_withdrawn ON messages (claimed_by) WHERE claimed_from = '\(PersonalData.withdrawnMark)'",
+            """
+            CREATE TABLE message_attempts (
+                message_id bigint NOT NULL REFERENCES messages (id),
+                attempt integer NOT NULL,
+                channel text NOT NULL,
+                at double precision NOT NULL,
+                outcome text NOT NULL,
+                detail text,
+                PRIMARY KEY (message_id, attempt)
+            )
+            """,
+            """
+            CREATE TABLE endpoints (
+                channel text NOT NULL,
+                target text NOT NULL,
+                disabled_at double precision NOT NULL,
+                reason text NOT NULL,
+                PRIMARY KEY (channel, target)
+            )
+            """,
+        ]),
     ]
 }
 
@@ -56,7 +116,7 @@ enum AdvisoryLock: Int64 {
     case sequencer = 0x7469_6469_6e67_0002
 }
 
-extension PostgresDatabase {
+extension PostgresBackend {
     /// Applies the migrations not yet applied, under the migrations lock; returns every applied name.
     @discardableResult
     public func migrate() async throws -> [String] {

@@ -99,7 +99,7 @@ public struct PostgresSettings: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    /// The same for one connection of its own (`PostgresDatabase.probe`).
+    /// The same for one connection of its own (`PostgresBackend.probe`).
     func connectionConfiguration() throws -> PostgresConnection.Configuration {
         let connectionTLS: PostgresConnection.Configuration.TLS = switch tls {
         case .disable: .disable

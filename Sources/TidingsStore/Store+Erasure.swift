@@ -87,8 +87,7 @@ extension Store {
             """), arguments: [owner]))
     }
 
-    /// What `claimed_from` says of a claim a forget took back.
-    static let withdrawnMark = "withdrawn"
+    static var withdrawnMark: String { PersonalData.withdrawnMark }
 
     /// Whether deleted rows in this file were always overwritten: a database made with
     /// `secure_delete` on from the start is marked at creation, an older one once

@@ -50,7 +50,7 @@ extension Check {
             print("  database: \(database)")
             return
         }
-        let standing = try await PostgresDatabase.withRunning(settings, logger: Self.quietLogger) { try await $0.check() }
+        let standing = try await PostgresBackend.withRunning(settings, logger: Self.quietLogger) { try await $0.check() }
         let waiting = standing.unsequenced > 0 ? " (\(standing.unsequenced) awaiting their positions)" : ""
         print("  database: PostgreSQL \(standing.serverVersion) at \(settings), schema \(standing.migrations.last ?? "none"), " +
               "\(standing.events) events in the log\(waiting)")

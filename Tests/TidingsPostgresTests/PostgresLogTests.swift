@@ -38,7 +38,7 @@ struct PostgresLogTests {
             let settings = database.settings
             let names = try await withThrowingTaskGroup(of: [String].self) { group in
                 for _ in 0..<4 {
-                    group.addTask { try await PostgresDatabase.withRunning(settings) { try await $0.migrate() } }
+                    group.addTask { try await PostgresBackend.withRunning(settings) { try await $0.migrate() } }
                 }
                 return try await group.reduce(into: []) { $0.append($1) }
             }

@@ -48,7 +48,7 @@ public enum LogTransfer {
             let store = try Store(path: path, durability: durability)
             try await walk(to: try await store.head()) { try store.storedEvents(after: $0, limit: Self.page) }
         case .postgres(let settings):
-            try await PostgresDatabase.withRunning(settings) { database in
+            try await PostgresBackend.withRunning(settings) { database in
                 try await database.migrate()
                 let log = PostgresLog(database: database)
                 while try await log.sequence() > 0 {}
@@ -101,7 +101,7 @@ public enum LogTransfer {
             summary.rebuilt = try store.rebuild(engine: runtime.engine, now: now)
             return summary
         case .postgres(let settings):
-            return try await PostgresDatabase.withRunning(settings) { database in
+            return try await PostgresBackend.withRunning(settings) { database in
                 try await database.migrate()
                 let log = PostgresLog(database: database)
                 while try await log.sequence() > 0 {}

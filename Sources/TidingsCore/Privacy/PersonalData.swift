@@ -79,6 +79,10 @@ public enum PersonalData {
 }
 
 extension PersonalData {
+    /// What an outbox row's `claimed_from` says of a claim a forget took back: the dispatcher
+    /// that holds it drops it unsent.
+    public static let withdrawnMark = "withdrawn"
+
     /// Why a request was refused whole: one of its events is about `entity` (`order:o-1`), which
     /// belonged to the forgotten `customerID`. Every backend says it the same way.
     public static func refusal(eventID: String, entity: String, customerID: String) -> String {

@@ -39,14 +39,14 @@ enum PostgresTestCluster {
     }
 
     /// A new, empty database, migrated; `body` gets it with its pool running.
-    static func withDatabase<Result: Sendable>(_ body: @Sendable (PostgresDatabase) async throws -> Result) async throws -> Result {
+    static func withDatabase<Result: Sendable>(_ body: @Sendable (PostgresBackend) async throws -> Result) async throws -> Result {
         let name = "t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
-        _ = try await PostgresDatabase.withRunning(try await settings(database: "postgres")) { admin in
+        _ = try await PostgresBackend.withRunning(try await settings(database: "postgres")) { admin in
             try await admin.connection("creating a test database") { connection in
                 try await connection.query(.init(unsafeSQL: "CREATE DATABASE \(name)"), logger: admin.logger)
             }
         }
-        return try await PostgresDatabase.withRunning(try await settings(database: name)) { database in
+        return try await PostgresBackend.withRunning(try await settings(database: name)) { database in
             try await database.migrate()
             return try await body(database)
         }

@@ -6,8 +6,8 @@ import PostgresNIO
 /// pool, the migrations, and the transactions the backend's parts run in.
 ///
 /// The pool works only while `run()` does: the daemon runs it as a service of its group, a
-/// command inside `PostgresDatabase.withRunning`.
-public final class PostgresDatabase: Sendable {
+/// command inside `PostgresBackend.withRunning`.
+public final class PostgresBackend: Sendable {
     public let settings: PostgresSettings
     let client: PostgresClient
     let logger: Logger
@@ -25,8 +25,8 @@ public final class PostgresDatabase: Sendable {
 
     /// Runs `body` with the pool serving, then stops it: for commands, which have no service group.
     public static func withRunning<Result: Sendable>(_ settings: PostgresSettings, logger: Logger = Logger(label: "tidings.postgres"),
-                                                     _ body: (PostgresDatabase) async throws -> Result) async throws -> Result {
-        let database = PostgresDatabase(settings: settings, logger: logger)
+                                                     _ body: (PostgresBackend) async throws -> Result) async throws -> Result {
+        let database = PostgresBackend(settings: settings, logger: logger)
         // The body waits until the pool's run has begun: a lease asked for before it would wait
         // the same, but with a warning in the log.
         let (started, starting) = AsyncStream<Void>.makeStream()
@@ -43,6 +43,7 @@ public final class PostgresDatabase: Sendable {
     }
 
     /// Runs `body` in one transaction: committed when it returns, rolled back when it throws.
+    @discardableResult
     func transaction<Result: Sendable>(_ what: String, _ code: PostgresError.Code = .writeFailed,
                                        _ body: (PostgresConnection) async throws -> Result) async throws -> Result {
         do {
