@@ -44,22 +44,22 @@ public final class PostgresBackend: Sendable {
 
     /// Runs `body` in one transaction: committed when it returns, rolled back when it throws.
     @discardableResult
-    func transaction<Result: Sendable>(_ what: String, _ code: PostgresError.Code = .writeFailed,
+    func transaction<Result: Sendable>(_ what: String, _ code: PostgresBackendError.Code = .writeFailed,
                                        _ body: (PostgresConnection) async throws -> Result) async throws -> Result {
         do {
             return try await client.withTransaction(logger: logger) { connection in try await body(connection) }
         } catch {
-            throw PostgresError.wrapping(error, code, what)
+            throw PostgresBackendError.wrapping(error, code, what)
         }
     }
 
     /// Runs `body` on one connection, outside a transaction.
-    func connection<Result: Sendable>(_ what: String, _ code: PostgresError.Code = .readFailed,
+    func connection<Result: Sendable>(_ what: String, _ code: PostgresBackendError.Code = .readFailed,
                                       _ body: (PostgresConnection) async throws -> Result) async throws -> Result {
         do {
             return try await client.withConnection { connection in try await body(connection) }
         } catch {
-            throw PostgresError.wrapping(error, code, what)
+            throw PostgresBackendError.wrapping(error, code, what)
         }
     }
 
@@ -82,7 +82,7 @@ public final class PostgresBackend: Sendable {
             }
             defer { group.cancelAll() }
             guard let standing = try await group.next() ?? nil else {
-                throw PostgresError(.cannotConnect, """
+                throw PostgresBackendError(.cannotConnect, """
                     no answer from PostgreSQL at \(settings.host):\(settings.port) within \(timeout): is the server running, \
                     and does it accept connections from here (listen_addresses, pg_hba.conf)?
                     """)
@@ -99,7 +99,7 @@ public final class PostgresBackend: Sendable {
                                                                   configuration: try settings.connectionConfiguration(), id: 0, logger: logger).get()
             try await connection.close()
         } catch {
-            throw PostgresError.wrapping(error, .cannotConnect, "cannot connect to PostgreSQL at \(settings.host):\(settings.port)")
+            throw PostgresBackendError.wrapping(error, .cannotConnect, "cannot connect to PostgreSQL at \(settings.host):\(settings.port)")
         }
     }
 

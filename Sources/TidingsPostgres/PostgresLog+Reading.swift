@@ -8,7 +8,7 @@ extension PostgresLog {
     /// instance runs it (see the type's comment for why this keeps readers from skipping).
     @discardableResult
     public func sequence(limit: Int = 10_000) async throws -> Int {
-        try await database.transaction("giving the log's new events their positions") { connection in
+        try await backend.transaction("giving the log's new events their positions") { connection in
             // The lock first, in a statement of its own: the update's snapshot, taken after it,
             // then sees the last sequencer's positions (READ COMMITTED: a snapshot per statement).
             try await connection.query("SELECT pg_advisory_xact_lock(\(AdvisoryLock.sequencer.rawValue))", logger: logger)
@@ -30,7 +30,7 @@ extension PostgresLog {
 
     /// The last position given, 0 for an empty log.
     public func head() async throws -> Int64 {
-        try await database.connection("reading the log head") { connection in
+        try await backend.connection("reading the log head") { connection in
             var head: Int64 = 0
             for try await position in try await connection.query("SELECT COALESCE(MAX(position), 0) FROM events", logger: logger)
                 .decode(Int64.self) { head = position }
@@ -40,20 +40,20 @@ extension PostgresLog {
 
     /// Events after a position, oldest first, each decoded on its own: an unreadable one is
     /// returned as a failure, so its neighbours stay readable.
-    public func events(after position: Int64, limit: Int) async throws -> [Result<StoredEvent, PostgresError>] {
-        try await database.connection("reading events") { connection in
+    public func events(after position: Int64, limit: Int) async throws -> [Result<StoredEvent, PostgresBackendError>] {
+        try await backend.connection("reading events") { connection in
             let rows = try await connection.query("""
                 SELECT e.position, e.recorded_at, e.body, e.sealed_for, k.key FROM events e
                 LEFT JOIN customer_keys k ON k.customer_id = e.sealed_for
                 WHERE e.position > \(position) ORDER BY e.position LIMIT \(limit)
                 """, logger: logger)
-            var events: [Result<StoredEvent, PostgresError>] = []
+            var events: [Result<StoredEvent, PostgresBackendError>] = []
             for try await (position, recordedAt, body, sealedFor, key) in rows.decode((Int64, Double, Data, String?, Data?).self) {
                 if let event = StoredEvent(position: position, recordedAt: Date(timeIntervalSince1970: recordedAt), body: body,
                                            sealedFor: sealedFor, key: key) {
                     events.append(.success(event))
                 } else {
-                    events.append(.failure(PostgresError(.unreadableEvent, """
+                    events.append(.failure(PostgresBackendError(.unreadableEvent, """
                         the event at position \(position) is not a readable CloudEvent (its stored body is not a JSON event object)
                         """)))
                 }

@@ -16,27 +16,27 @@ import TidingsCore
 /// export`) sees every event exactly once, in one order, whichever instance appended it and
 /// however late it committed. An open transaction elsewhere holds nothing back.
 public struct PostgresLog: EventLog {
-    let database: PostgresBackend
+    let backend: PostgresBackend
     /// Tests only: runs inside each append's transaction before it commits, to commit late.
     let beforeCommit: (@Sendable () async throws -> Void)?
 
-    public init(database: PostgresBackend) {
-        self.init(database: database, beforeCommit: nil)
+    public init(backend: PostgresBackend) {
+        self.init(backend: backend, beforeCommit: nil)
     }
 
-    init(database: PostgresBackend, beforeCommit: (@Sendable () async throws -> Void)?) {
-        self.database = database
+    init(backend: PostgresBackend, beforeCommit: (@Sendable () async throws -> Void)?) {
+        self.backend = backend
         self.beforeCommit = beforeCommit
     }
 
-    var logger: Logger { database.logger }
+    var logger: Logger { backend.logger }
 
     /// Appends several requests' events in one transaction. An event whose `(source, id)` is
     /// stored already is skipped, also when another transaction stores it at the same moment
     /// (the unique key decides). Positions come later (`sequence()`), so the results list none.
     public func append(batches: [[CloudEvent]], now: Date) async throws -> [AppendResult] {
         let count = batches.reduce(0) { $0 + $1.count }
-        return try await database.transaction("appending \(count) events") { connection in
+        return try await backend.transaction("appending \(count) events") { connection in
             var results: [AppendResult] = []
             for events in batches {
                 results.append(try await append(events, now: now, on: connection))
@@ -49,11 +49,11 @@ public struct PostgresLog: EventLog {
     /// Appends a whole export in one transaction (`tidings import`): all of it or none.
     /// `next` gives the events a chunk at a time, each with when it was recorded, and nil at the end.
     public func appendAll(_ next: () throws -> [(event: CloudEvent, recordedAt: Date)]?) async throws -> AppendResult {
-        try await database.transaction("importing events") { connection in
+        try await backend.transaction("importing events") { connection in
             var total = AppendResult(positions: [], alreadyStored: 0)
             while let chunk = try next() {
                 let result = try await append(chunk.map(\.event), now: Date(), recordedAt: chunk.map(\.recordedAt), on: connection)
-                if let refusal = result.refusal { throw PostgresError(.writeFailed, refusal) }
+                if let refusal = result.refusal { throw PostgresBackendError(.writeFailed, refusal) }
                 total.positionsLater += result.positionsLater
                 total.alreadyStored += result.alreadyStored
             }
@@ -109,11 +109,7 @@ public struct PostgresLog: EventLog {
     /// forgotten customer, order or ticket.
     func refusal(_ events: [CloudEvent], on connection: PostgresConnection) async throws -> String? {
         let entities = events.map(PersonalData.entities(of:))
-        let all = Array(Set(entities.joined()))
-        guard !all.isEmpty else { return nil }
-        var forgotten: [String: String] = [:]
-        let rows = try await connection.query("SELECT entity, customer_id FROM forgotten WHERE entity = ANY(\(all)::text[])", logger: logger)
-        for try await (entity, customer) in rows.decode((String, String).self) { forgotten[entity] = customer }
+        let forgotten = try await forgotten(among: Array(Set(entities.joined())), on: connection)
         guard !forgotten.isEmpty else { return nil }
         for (event, about) in zip(events, entities) {
             guard let entity = about.first(where: { forgotten[$0] != nil }), let customer = forgotten[entity] else { continue }
@@ -123,6 +119,15 @@ public struct PostgresLog: EventLog {
             if !isStored { return PersonalData.refusal(eventID: event.id, entity: entity, customerID: customer) }
         }
         return nil
+    }
+
+    /// Which of these entities (`order:o-1`) belonged to a forgotten customer, and whose they were.
+    func forgotten(among entities: [String], on connection: PostgresConnection) async throws -> [String: String] {
+        guard !entities.isEmpty else { return [:] }
+        var forgotten: [String: String] = [:]
+        let rows = try await connection.query("SELECT entity, customer_id FROM forgotten WHERE entity = ANY(\(entities)::text[])", logger: logger)
+        for try await (entity, customer) in rows.decode((String, String).self) { forgotten[entity] = customer }
+        return forgotten
     }
 
     /// The sealing key of every customer whose personal data the events carry, made for those

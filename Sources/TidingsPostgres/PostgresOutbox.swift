@@ -11,18 +11,18 @@ typealias Channel = TidingsCore.Channel
 /// take the same message (nor wait for each other), and a claim another run holds is taken over
 /// only once its lease has run out: its process died mid-send, or lost the database.
 public struct PostgresOutbox: OutboxQueue {
-    let database: PostgresBackend
+    let backend: PostgresBackend
 
-    public init(database: PostgresBackend) {
-        self.database = database
+    public init(backend: PostgresBackend) {
+        self.backend = backend
     }
 
-    var logger: Logger { database.logger }
+    var logger: Logger { backend.logger }
 
     public func settleAndClaim(_ records: [DeliveryRecord], releasing: [Int64], room: [TidingsCore.Channel: Int],
                                endpoints: [TidingsCore.Channel: String], now: Date,
                                lease: TimeInterval, owner: String) async throws -> OutboxClaim {
-        try await database.transaction("recording \(records.count) results and claiming messages") { connection in
+        try await backend.transaction("recording \(records.count) results and claiming messages") { connection in
             try await record(records, now: now, on: connection)
             try await release(releasing, owner: owner, now: now, on: connection)
             let withdrawn = try await withdrawn(owner: owner, on: connection)
@@ -46,7 +46,7 @@ public struct PostgresOutbox: OutboxQueue {
 
     public func record(_ records: [DeliveryRecord], now: Date) async throws {
         guard !records.isEmpty else { return }
-        try await database.transaction("recording \(records.count) delivery results") { connection in
+        try await backend.transaction("recording \(records.count) delivery results") { connection in
             try await record(records, now: now, on: connection)
         }
     }

@@ -107,6 +107,25 @@ enum PostgresSchema {
             )
             """,
         ]),
+        ("v3: deadline timers, the simulated clock", [
+            """
+            CREATE TABLE timers (
+                type text NOT NULL,
+                subject text NOT NULL,
+                due_at double precision NOT NULL,
+                scheduled_by bigint NOT NULL,
+                PRIMARY KEY (type, subject)
+            )
+            """,
+            "CREATE INDEX timers_due ON timers (due_at)",
+            """
+            CREATE TABLE clock (
+                id integer PRIMARY KEY CHECK (id = 1),
+                now double precision NOT NULL,
+                applied double precision
+            )
+            """,
+        ]),
     ]
 }
 
@@ -131,7 +150,7 @@ extension PostgresBackend {
             }
             let known = Set(PostgresSchema.migrations.map(\.name))
             if let unknown = applied.first(where: { !known.contains($0) }) {
-                throw PostgresError(.migrationFailed, """
+                throw PostgresBackendError(.migrationFailed, """
                     the database was migrated by a newer Tidings (it has "\(unknown)"): run that version, or point database.url at another database
                     """)
             }

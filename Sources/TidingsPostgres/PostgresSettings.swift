@@ -41,17 +41,17 @@ public struct PostgresSettings: Sendable, Hashable, CustomStringConvertible {
 
     public init(url text: String, password: String? = nil) throws {
         guard Self.isPostgresURL(text), let url = URLComponents(string: text) else {
-            throw PostgresError(.invalidURL, "database.url is not a PostgreSQL URL: expected postgres://USER@HOST[:PORT]/DATABASE")
+            throw PostgresBackendError(.invalidURL, "database.url is not a PostgreSQL URL: expected postgres://USER@HOST[:PORT]/DATABASE")
         }
         guard let host = url.host, !host.isEmpty else {
-            throw PostgresError(.invalidURL, "database.url names no host: expected postgres://USER@HOST[:PORT]/DATABASE")
+            throw PostgresBackendError(.invalidURL, "database.url names no host: expected postgres://USER@HOST[:PORT]/DATABASE")
         }
         guard let user = url.user?.removingPercentEncoding, !user.isEmpty else {
-            throw PostgresError(.invalidURL, "database.url names no user: expected postgres://USER@\(host)/DATABASE")
+            throw PostgresBackendError(.invalidURL, "database.url names no user: expected postgres://USER@\(host)/DATABASE")
         }
         let database = String(url.path.drop { $0 == "/" }).removingPercentEncoding ?? ""
         guard !database.isEmpty, !database.contains("/") else {
-            throw PostgresError(.invalidURL, "database.url names no database: expected postgres://\(user)@\(host)/DATABASE")
+            throw PostgresBackendError(.invalidURL, "database.url names no database: expected postgres://\(user)@\(host)/DATABASE")
         }
         var tls = TLSMode.prefer
         var maximumConnections = 8
@@ -60,16 +60,16 @@ public struct PostgresSettings: Sendable, Hashable, CustomStringConvertible {
             case "sslmode":
                 guard let mode = item.value.flatMap(TLSMode.init(rawValue:)) else {
                     let modes = TLSMode.allCases.map(\.rawValue).joined(separator: ", ")
-                    throw PostgresError(.invalidURL, "database.url: sslmode must be one of \(modes)")
+                    throw PostgresBackendError(.invalidURL, "database.url: sslmode must be one of \(modes)")
                 }
                 tls = mode
             case "max_connections":
                 guard let count = item.value.flatMap(Int.init), (1...200).contains(count) else {
-                    throw PostgresError(.invalidURL, "database.url: max_connections must be a whole number from 1 to 200")
+                    throw PostgresBackendError(.invalidURL, "database.url: max_connections must be a whole number from 1 to 200")
                 }
                 maximumConnections = count
             default:
-                throw PostgresError(.invalidURL, "database.url: unknown parameter \(item.name) (known: sslmode, max_connections)")
+                throw PostgresBackendError(.invalidURL, "database.url: unknown parameter \(item.name) (known: sslmode, max_connections)")
             }
         }
         self.init(host: host, port: url.port ?? 5432, user: user, password: password ?? url.password?.removingPercentEncoding,

@@ -16,7 +16,7 @@ struct PostgresLogTests {
 
     @Test func appendsAreIdempotentAndReadBackInOrder() async throws {
         try await PostgresTestCluster.withDatabase { database in
-            let log = PostgresLog(database: database)
+            let log = PostgresLog(backend: database)
             let first = try await log.append(batches: [[Self.event("a"), Self.event("b"), Self.event("a")]], now: now)
             #expect(first.map(\.appended) == [2] && first.map(\.alreadyStored) == [1] && first[0].positions.isEmpty)
             let again = try await log.append(batches: [[Self.event("b"), Self.event("c", subject: nil)], [Self.event("c", subject: nil)]], now: now)
@@ -50,7 +50,7 @@ struct PostgresLogTests {
     /// an event about a forgotten customer is refused, with the whole request.
     @Test func personalDataIsSealedAndForgottenCustomersAreRefused() async throws {
         try await PostgresTestCluster.withDatabase { database in
-            let log = PostgresLog(database: database)
+            let log = PostgresLog(backend: database)
             let registered = Self.event("r-1", "customer.registered", subject: "c-1",
                                         data: ["name": "Zelda Quux", "email": "zelda@example.com", "locale": "en"])
             _ = try await log.append(batches: [[registered]], now: now)

@@ -43,7 +43,7 @@ struct PostgresOutboxTests {
     @Test func twoDispatchersClaimingAtOnceNeverTakeTheSameMessage() async throws {
         try await PostgresTestCluster.withDatabase { database in
             try await Self.insert(database, count: 600, due: now)
-            let outbox = PostgresOutbox(database: database)
+            let outbox = PostgresOutbox(backend: database)
             let claims = try await withThrowingTaskGroup(of: [Int64].self) { group in
                 for owner in ["a", "b", "c"] {
                     group.addTask {
@@ -69,7 +69,7 @@ struct PostgresOutboxTests {
         try await PostgresTestCluster.withDatabase { database in
             try await Self.insert(database, count: 3, priority: .normal, due: now.addingTimeInterval(-60))
             try await Self.insert(database, count: 2, from: 3, priority: .first, due: now)
-            let outbox = PostgresOutbox(database: database)
+            let outbox = PostgresOutbox(backend: database)
             let first = try await outbox.settleAndClaim([], releasing: [], room: [.email: 2], endpoints: [:], now: now, lease: 30, owner: "a")
             #expect(first.messages.map(\.key).sorted() == ["ack-3", "ack-4"])
             // After the lease: the same run never takes its own claims again; another run does.
@@ -85,7 +85,7 @@ struct PostgresOutboxTests {
     @Test func resultsAreRecordedAndUnsentClaimsGivenBack() async throws {
         try await PostgresTestCluster.withDatabase { database in
             try await Self.insert(database, count: 3, due: now)
-            let outbox = PostgresOutbox(database: database)
+            let outbox = PostgresOutbox(backend: database)
             let claim = try await outbox.settleAndClaim([], releasing: [], room: [.email: 3], endpoints: [:], now: now, lease: 60, owner: "a")
             let messages = claim.messages.sorted { $0.key < $1.key }
             #expect(messages.count == 3 && messages[1].threadRoot == nil)
@@ -128,7 +128,7 @@ struct PostgresOutboxTests {
                     instances.addTask {
                         try await PostgresBackend.withRunning(settings) { own in
                             let dispatcher = Dispatcher(
-                                queue: PostgresOutbox(database: own), catalog: catalog,
+                                queue: PostgresOutbox(backend: own), catalog: catalog,
                                 channels: [.email: Dispatcher.ChannelSetup(transport: transport, endpoint: "test", retry: .email,
                                                                            gate: ChannelGate(concurrency: 8))],
                                 pollInterval: .milliseconds(20), logger: Logger(label: "instance-\(instance)"), clock: clock)

@@ -15,7 +15,7 @@ struct PostgresSequencingTests {
             let done = Atomic<Bool>(false)
             // Each transaction waits a random 0-20 ms before its commit; one in each appender's
             // tenth waits 400 ms, so later entries commit long before it.
-            let log = PostgresLog(database: database, beforeCommit: {
+            let log = PostgresLog(backend: database, beforeCommit: {
                 let late = Int.random(in: 0..<10) == 0
                 try await Task.sleep(for: .milliseconds(late ? 400 : Int.random(in: 0...20)))
             })

@@ -34,7 +34,7 @@ struct PostgresSettingsTests {
         #expect {
             try PostgresSettings(url: url)
         } throws: { error in
-            (error as? PostgresError)?.code == .invalidURL && "\(error)".contains(says) && !"\(error)".contains("hunter")
+            (error as? PostgresBackendError)?.code == .invalidURL && "\(error)".contains(says) && !"\(error)".contains("hunter")
         }
     }
 }

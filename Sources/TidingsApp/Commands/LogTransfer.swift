@@ -50,7 +50,7 @@ public enum LogTransfer {
         case .postgres(let settings):
             try await PostgresBackend.withRunning(settings) { database in
                 try await database.migrate()
-                let log = PostgresLog(database: database)
+                let log = PostgresLog(backend: database)
                 while try await log.sequence() > 0 {}
                 try await walk(to: try await log.head()) { try await log.events(after: $0, limit: Self.page) }
             }
@@ -103,7 +103,7 @@ public enum LogTransfer {
         case .postgres(let settings):
             return try await PostgresBackend.withRunning(settings) { database in
                 try await database.migrate()
-                let log = PostgresLog(database: database)
+                let log = PostgresLog(backend: database)
                 while try await log.sequence() > 0 {}
                 let head = try await log.head()
                 guard head == 0 else {

@@ -28,7 +28,7 @@ extension Settings {
         if PostgresSettings.isPostgresURL(url) {
             do {
                 return .postgres(try PostgresSettings(url: url, password: try secret("database.password")))
-            } catch let error as PostgresError {
+            } catch let error as PostgresBackendError {
                 throw ConfigError(.invalidValue, error.message)
             }
         }

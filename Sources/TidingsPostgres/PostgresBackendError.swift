@@ -2,7 +2,7 @@ import PostgresNIO
 import TidingsCore
 
 /// What went wrong with the PostgreSQL backend, said so an operator can act on it.
-public struct PostgresError: DomainError {
+public struct PostgresBackendError: DomainError {
     public enum Code: String, Sendable {
         case invalidURL = "postgres.invalid_url"
         case cannotConnect = "postgres.cannot_connect"
@@ -22,22 +22,22 @@ public struct PostgresError: DomainError {
 
     /// A driver error with what we were doing. PostgreSQL's own message is kept (it names the
     /// table, the constraint or the role), never the query's bound values.
-    static func wrapping(_ error: any Error, _ code: Code, _ what: String) -> PostgresError {
-        if let error = error as? PostgresError { return error }
+    static func wrapping(_ error: any Error, _ code: Code, _ what: String) -> PostgresBackendError {
+        if let error = error as? PostgresBackendError { return error }
         if let error = error as? PostgresTransactionError {
             return wrapping(error.closureError ?? error.commitError ?? error.beginError ?? error.rollbackError ?? error, code, what)
         }
         if let error = error as? PSQLError {
             if let server = error.serverInfo, let text = server[.message] {
                 let state = server[.sqlState].map { " (SQLSTATE \($0))" } ?? ""
-                return PostgresError(code, "\(what): PostgreSQL said: \(text)\(state)")
+                return PostgresBackendError(code, "\(what): PostgreSQL said: \(text)\(state)")
             }
             if error.code == .connectionError || error.code == .serverClosedConnection || error.code == .clientClosedConnection {
                 let cause = error.underlying.map { ": \($0)" } ?? ""
-                return PostgresError(.cannotConnect, "\(what): the connection to PostgreSQL failed or closed\(cause); is the server running and reachable?")
+                return PostgresBackendError(.cannotConnect, "\(what): the connection to PostgreSQL failed or closed\(cause); is the server running and reachable?")
             }
-            return PostgresError(code, "\(what): \(String(describing: error.code))")
+            return PostgresBackendError(code, "\(what): \(String(describing: error.code))")
         }
-        return PostgresError(code, "\(what): \(error)")
+        return PostgresBackendError(code, "\(what): \(error)")
     }
 }
