@@ -65,17 +65,9 @@ struct OutboxWriter {
         -> Placement?
     {
         let context = try context ?? intent.context.encoded()
-        var state: MessageState = intent.channel == nil ? .skipped : .pending
-        var note = intent.skipReason
-        var due = intent.notBefore.map { max(now, $0.timeIntervalSince1970) } ?? now
-        if intent.awaitingCustomer {
-            state = .parked
-            due = now + engine.customerWait
-            note = "waiting for customer \(intent.customerID) to be registered, until \(Timestamp.format(Date(timeIntervalSince1970: due)))"
-        } else if state == .pending, let since = intent.redundantIfToldSince, let reason = try toldAlready(intent, since: since) {
-            state = .skipped
-            note = reason
-        }
+        var placement = OutboxPlacement(intent, now: now, customerWait: engine.customerWait)
+        if let since = placement.toldSince { placement.told(try toldAlready(intent, since: since)) }
+        let (state, due, note) = (placement.state, placement.dueAt, placement.note)
         let fallback = try Route.document(intent.fallbacks)
         if let parkedID {
             try update.execute(arguments: [
@@ -110,15 +102,10 @@ struct OutboxWriter {
     /// else would drop a different message quietly, so it stops the event instead (which the
     /// pipeline then quarantines, with this reason).
     func checkSameMessage(_ intent: NotificationIntent) throws {
-        guard let row = try Row.fetchOne(existing, arguments: [intent.key]) else { return }
-        let workflow: String = row["workflow"]
-        let position: Int64 = row["event_position"]
-        guard workflow != intent.workflow || position != intent.eventPosition else { return }
-        let id: Int64 = row["id"]
-        throw StoreError(.keyConflict, """
-            the message key \(intent.key) of workflow \(intent.workflow) for the event at position \(intent.eventPosition) \
-            is already message \(id) (workflow \(workflow), event at position \(position))
-            """)
+        guard let row = try Row.fetchOne(existing, arguments: [intent.key]),
+              let conflict = OutboxPlacement.keyConflict(intent, messageID: row["id"], workflow: row["workflow"], position: row["event_position"])
+        else { return }
+        throw StoreError(.keyConflict, conflict)
     }
 
     /// Why a proactive delay alert is redundant, if it is: a delay notice about the same order,
@@ -132,12 +119,7 @@ struct OutboxWriter {
         values += [position, intent.key] as [any DatabaseValueConvertible]
         let arguments = StatementArguments(values.map(\.databaseValue))
         guard let row = try Row.fetchOne(statement, arguments: arguments) else { return nil }
-        let id: Int64 = row["id"]
-        if let sentAt = row["sent_at"] as Double? {
-            return "already told about a delay to this order: message \(id), sent at \(Timestamp.format(Date(timeIntervalSince1970: sentAt)))"
-        }
-        let state: String = row["state"]
-        return "already being told about a delay to this order: message \(id) is \(state)"
+        return OutboxPlacement.alreadyTold(messageID: row["id"], sentAt: row["sent_at"], state: row["state"])
     }
 
     /// A new order-status message that will go out makes the unsent ones about the same order
@@ -145,12 +127,9 @@ struct OutboxWriter {
     /// never touched, and a message that is skipped or parked suppresses nothing. Returns the
     /// channels of the messages it suppressed.
     func suppressSuperseded(by intent: NotificationIntent, eventType: String) throws -> [Channel] {
-        // A message about several orders is no status of any one of them: it neither makes
-        // another stale nor is made stale by one order's news.
-        guard DisruptionScope.covered(by: intent.context).isEmpty else { return [] }
-        guard intent.category.canBeSuperseded, let subject = intent.subjectID else { return [] }
+        guard OutboxPlacement.supersedes(intent), let subject = intent.subjectID else { return [] }
         return try String.fetchAll(suppress, arguments: [
-            "superseded by \(intent.workflow) (\(eventType))", now, subject, intent.category.rawValue, intent.key,
+            OutboxPlacement.supersededNote(workflow: intent.workflow, eventType: eventType), now, subject, intent.category.rawValue, intent.key,
         ]).compactMap(Channel.init(rawValue:))
     }
 }
