@@ -121,7 +121,10 @@ let package = Package(
         .testTarget(name: "TidingsCoreTests", dependencies: ["TidingsCore", .product(name: "Mustache", package: "swift-mustache")]),
         .testTarget(
             name: "TidingsPostgresTests",
-            dependencies: ["TidingsPostgres", "TidingsApp", "TidingsDelivery", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
+            dependencies: [
+                "TidingsPostgres", "TidingsApp", "TidingsStore", "TidingsDelivery",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), .product(name: "GRDB", package: "GRDB.swift"),
+            ]
         ),
         .testTarget(name: "TidingsStoreTests", dependencies: ["TidingsStore", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(

@@ -48,6 +48,10 @@ public final class PostgresBackend: Sendable {
                                        _ body: (PostgresConnection) async throws -> Result) async throws -> Result {
         do {
             return try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+        } catch let error as PostgresTransactionError where error.closureError != nil && !(error.closureError is PSQLError) {
+            // An error of our own (an event the pipeline sets aside, a refusal) comes out as it
+            // went in; the transaction was rolled back.
+            throw error.closureError!
         } catch {
             throw PostgresBackendError.wrapping(error, code, what)
         }

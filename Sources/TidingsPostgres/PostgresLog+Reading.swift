@@ -41,24 +41,26 @@ extension PostgresLog {
     /// Events after a position, oldest first, each decoded on its own: an unreadable one is
     /// returned as a failure, so its neighbours stay readable.
     public func events(after position: Int64, limit: Int) async throws -> [Result<StoredEvent, PostgresBackendError>] {
-        try await backend.connection("reading events") { connection in
-            let rows = try await connection.query("""
-                SELECT e.position, e.recorded_at, e.body, e.sealed_for, k.key FROM events e
-                LEFT JOIN customer_keys k ON k.customer_id = e.sealed_for
-                WHERE e.position > \(position) ORDER BY e.position LIMIT \(limit)
-                """, logger: logger)
-            var events: [Result<StoredEvent, PostgresBackendError>] = []
-            for try await (position, recordedAt, body, sealedFor, key) in rows.decode((Int64, Double, Data, String?, Data?).self) {
-                if let event = StoredEvent(position: position, recordedAt: Date(timeIntervalSince1970: recordedAt), body: body,
-                                           sealedFor: sealedFor, key: key) {
-                    events.append(.success(event))
-                } else {
-                    events.append(.failure(PostgresBackendError(.unreadableEvent, """
-                        the event at position \(position) is not a readable CloudEvent (its stored body is not a JSON event object)
-                        """)))
-                }
+        try await backend.connection("reading events") { connection in try await events(after: position, limit: limit, on: connection) }
+    }
+
+    func events(after position: Int64, limit: Int, on connection: PostgresConnection) async throws -> [Result<StoredEvent, PostgresBackendError>] {
+        let rows = try await connection.query("""
+            SELECT e.position, e.recorded_at, e.body, e.sealed_for, k.key FROM events e
+            LEFT JOIN customer_keys k ON k.customer_id = e.sealed_for
+            WHERE e.position > \(position) ORDER BY e.position LIMIT \(limit)
+            """, logger: logger)
+        var events: [Result<StoredEvent, PostgresBackendError>] = []
+        for try await (position, recordedAt, body, sealedFor, key) in rows.decode((Int64, Double, Data, String?, Data?).self) {
+            if let event = StoredEvent(position: position, recordedAt: Date(timeIntervalSince1970: recordedAt), body: body,
+                                       sealedFor: sealedFor, key: key) {
+                events.append(.success(event))
+            } else {
+                events.append(.failure(PostgresBackendError(.unreadableEvent, """
+                    the event at position \(position) is not a readable CloudEvent (its stored body is not a JSON event object)
+                    """)))
             }
-            return events
         }
+        return events
     }
 }

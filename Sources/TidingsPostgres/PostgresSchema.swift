@@ -126,6 +126,50 @@ enum PostgresSchema {
             )
             """,
         ]),
+        ("v4: read models, held events, messages about several orders", [
+            "CREATE TABLE customers (id text PRIMARY KEY, doc bytea NOT NULL, position bigint NOT NULL, suppressed integer NOT NULL DEFAULT 0)",
+            """
+            CREATE TABLE orders (
+                id text PRIMARY KEY, customer_id text NOT NULL, status text NOT NULL, doc bytea NOT NULL, position bigint NOT NULL,
+                region text, carrier text
+            )
+            """,
+            "CREATE INDEX orders_by_customer ON orders (customer_id)",
+            "CREATE INDEX orders_open_by_region ON orders (lower(region)) WHERE status IN \(Order.Status.undelivered.sqlList)",
+            "CREATE INDEX orders_open_by_carrier ON orders (lower(carrier)) WHERE status IN \(Order.Status.undelivered.sqlList)",
+            """
+            CREATE TABLE tickets (
+                id text PRIMARY KEY, customer_id text NOT NULL, kind text NOT NULL, status text NOT NULL, doc bytea NOT NULL,
+                position bigint NOT NULL
+            )
+            """,
+            "CREATE INDEX tickets_by_customer ON tickets (customer_id)",
+            """
+            CREATE TABLE held_events (
+                position bigint NOT NULL,
+                scope text NOT NULL DEFAULT '',
+                kind text NOT NULL,
+                waiting_for text,
+                reason text NOT NULL,
+                held_at double precision NOT NULL,
+                expires_at double precision,
+                attempts integer NOT NULL DEFAULT 1,
+                retry_requested boolean NOT NULL DEFAULT false,
+                PRIMARY KEY (position, scope)
+            )
+            """,
+            "CREATE INDEX held_events_by_entity ON held_events (waiting_for) WHERE waiting_for IS NOT NULL",
+            """
+            CREATE TABLE message_subjects (
+                subject_id text NOT NULL,
+                message_id bigint NOT NULL REFERENCES messages (id),
+                PRIMARY KEY (subject_id, message_id)
+            )
+            """,
+            "CREATE INDEX messages_unsent_by_subject ON messages (subject_id, category) WHERE state IN \(MessageState.unsent.sqlList)",
+            "CREATE INDEX messages_by_subject ON messages (subject_id, workflow)",
+            "CREATE INDEX messages_parked ON messages (customer_id, due_at) WHERE state = \(MessageState.parked.sqlLiteral)",
+        ]),
     ]
 }
 
@@ -133,6 +177,7 @@ enum PostgresSchema {
 enum AdvisoryLock: Int64 {
     case migrations = 0x7469_6469_6e67_0001
     case sequencer = 0x7469_6469_6e67_0002
+    case pipeline = 0x7469_6469_6e67_0003
 }
 
 extension PostgresBackend {

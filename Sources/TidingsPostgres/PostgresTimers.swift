@@ -30,6 +30,8 @@ public struct PostgresTimers: TimerStore {
                 timers.append(DeadlineTimer(type: type, subject: subject, dueAt: Date(timeIntervalSince1970: due)))
             }
             guard !timers.isEmpty else { return TimerFiring(timers: 0, appended: 0) }
+            // In the order they fell due, as on SQLite: their events take positions in this order.
+            timers.sort { ($0.dueAt, $0.type, $0.subject) < ($1.dueAt, $1.type, $1.subject) }
             // A deadline of a forgotten customer's order or ticket tells nobody anything: it goes unfired.
             let events = timers.map(\.event)
             let forgotten = try await log.forgotten(among: Array(Set(events.flatMap(PersonalData.entities(of:)))), on: connection)

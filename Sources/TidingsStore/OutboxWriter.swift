@@ -9,12 +9,7 @@ import TidingsCore
 /// unknown, skipped only with a reason, and it suppresses or is skipped because of another
 /// message only when that one was delivered or is on its way (`MessageState.deliveredOrUnderway`).
 struct OutboxWriter {
-    /// What became of one intent.
-    enum Placement: Equatable {
-        case queued(Channel, suppressed: [Channel])
-        case skipped
-        case parked
-    }
+    typealias Placement = PipelineBatch.Placed
 
     let db: Database
     let now: Double

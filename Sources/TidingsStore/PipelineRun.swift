@@ -2,14 +2,6 @@ import Foundation
 import GRDB
 import TidingsCore
 
-/// An event, or one order of a disruption's fan-out, that the pipeline could not apply. The
-/// batch is rolled back and done again with it set aside as quarantined, so that one bad event
-/// never stops the others.
-struct EventFailure: Error {
-    var key: HeldEvent.Key
-    var reason: String
-}
-
 /// One pipeline batch inside its write transaction: events into read models, workflow intents
 /// into the outbox, timers, held events and the checkpoint, all committed together.
 struct PipelineRun {
@@ -186,24 +178,11 @@ struct PipelineRun {
         let context = try first.context.encoded()
         for intent in intents {
             let placement = try outbox.place(intent, eventType: stored.event.type, eventAt: stored.recordedAt, context: context)
-            count(placement)
-            if case .queued(let channel, _) = placement, ClaimPriority(category: intent.category, eventType: stored.event.type) == .first {
-                batch.readyFirstByChannel[channel, default: 0] += 1
-            }
+            batch.count(placement, first: ClaimPriority(category: intent.category, eventType: stored.event.type) == .first)
         }
     }
 
-    /// Counts what became of an intent; a replayed one (nil) counts nothing.
-    mutating func count(_ placement: OutboxWriter.Placement?) {
-        switch placement {
-        case .queued(let channel, let suppressed):
-            batch.readyByChannel[channel, default: 0] += 1
-            for channel in suppressed { batch.suppressedByChannel[channel, default: 0] += 1 }
-        case .skipped: batch.skipped += 1
-        case .parked: batch.parked += 1
-        case nil: break
-        }
-    }
+    mutating func count(_ placed: PipelineBatch.Placed?) { batch.count(placed) }
 }
 
 extension PipelineRun {
@@ -241,7 +220,7 @@ extension PipelineRun {
                 let intent = engine.release(parked, category: Workflow.Category(rawValue: row["category"]) ?? .transactional,
                                             customer: customer, order: order, ticket: ticket, now: now)
                 let eventAt = Date(timeIntervalSince1970: row["event_at"] ?? now.timeIntervalSince1970)
-                var placement: OutboxWriter.Placement?
+                var placement: PipelineBatch.Placed?
                 try db.inSavepoint {
                     placement = try outbox.place(intent, eventType: parked.eventType, eventAt: eventAt, replacing: id)
                     return .commit
@@ -249,7 +228,7 @@ extension PipelineRun {
                 count(placement)
                 batch.releasedMessages += 1
             } catch where Self.belongsToTheEvent(error) {
-                try outbox.skipParked(id, reason: "could not be routed when customer \(customer.id) became known: \(error)")
+                try outbox.skipParked(id, reason: OutboxPlacement.unroutable(customerID: customer.id, error: error))
                 batch.skipped += 1
             }
         }

@@ -41,16 +41,14 @@ struct HeldEventWriter {
         try db.cachedStatement(sql: "DELETE FROM held_events WHERE position = ? AND scope = ?").execute(arguments: [key.position, key.scope])
     }
 
-    /// How the reason of an event quarantined because its wait ran out begins: a rebuild tells
-    /// it from one that failed by this.
-    static let gaveUp = "gave up waiting: "
+    static var gaveUp: String { HeldEvent.gaveUp }
 
     /// Waiting events whose wait ran out are quarantined; they still apply if their order or
     /// ticket comes later.
     func expireWaits() throws -> [HeldEvent.Note] {
         let rows = try Row.fetchAll(db.cachedStatement(sql: """
             UPDATE held_events SET kind = '\(HeldEvent.Kind.quarantined.rawValue)',
-                reason = '\(Self.gaveUp)' || reason || ' (pipeline.park_window ran out)', expires_at = NULL
+                reason = '\(Self.gaveUp)' || reason || '\(HeldEvent.gaveUpEnd)', expires_at = NULL
             WHERE kind = '\(HeldEvent.Kind.waiting.rawValue)' AND expires_at <= ?
             RETURNING position, reason
             """), arguments: [now])

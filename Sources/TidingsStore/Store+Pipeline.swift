@@ -75,7 +75,7 @@ extension OutboxWriter {
     func expireParked() throws -> Int {
         try db.cachedStatement(sql: """
             UPDATE messages SET state = '\(MessageState.skipped.rawValue)', updated_at = ?1,
-                last_error = 'customer ' || customer_id || ' was still not known when the wait ended (pipeline.park_window): no address to send to'
+                last_error = '\(OutboxPlacement.parkExpired.before)' || customer_id || '\(OutboxPlacement.parkExpired.after)'
             WHERE state = '\(MessageState.parked.rawValue)' AND due_at <= ?1
             """).execute(arguments: [now])
         return db.changesCount

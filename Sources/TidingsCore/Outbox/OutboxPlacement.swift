@@ -52,6 +52,15 @@ public struct OutboxPlacement: Sendable, Hashable {
             """
     }
 
+    /// Why a parked message was skipped when its wait ran out, around the customer's id (the
+    /// backends join them in SQL, for every such message at once).
+    public static let parkExpired = (before: "customer ", after: " was still not known when the wait ended (pipeline.park_window): no address to send to")
+
+    /// Why a parked message that could not be routed was skipped.
+    public static func unroutable(customerID: String, error: any Error) -> String {
+        "could not be routed when customer \(customerID) became known: \(error)"
+    }
+
     /// Why unsent messages about the same order were made stale.
     public static func supersededNote(workflow: String, eventType: String) -> String {
         "superseded by \(workflow) (\(eventType))"

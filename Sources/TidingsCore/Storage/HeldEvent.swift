@@ -7,6 +7,11 @@ public struct HeldEvent: Sendable, Hashable {
         case quarantined, waiting
     }
 
+    /// How the reason of an event quarantined because its wait ran out begins (a rebuild tells
+    /// it from one that failed by this), and how it ends.
+    public static let gaveUp = "gave up waiting: "
+    public static let gaveUpEnd = " (pipeline.park_window ran out)"
+
     /// An event, or one order of a disruption's fan-out.
     public struct Key: Sendable, Hashable, CustomStringConvertible {
         public var position: Int64

@@ -64,6 +64,27 @@ public struct PipelineBatch: Sendable, Hashable {
 
     public var suppressed: Int { suppressedByChannel.values.reduce(0, +) }
 
+    /// What became of one intent in the outbox.
+    public enum Placed: Equatable, Sendable {
+        case queued(Channel, suppressed: [Channel])
+        case skipped
+        case parked
+    }
+
+    /// Counts what became of an intent; a replayed one (nil) counts nothing. `first`: it goes
+    /// out first (`ClaimPriority.first`), so a batch may claim it for the dispatcher.
+    public mutating func count(_ placed: Placed?, first: Bool = false) {
+        switch placed {
+        case .queued(let channel, let suppressed):
+            readyByChannel[channel, default: 0] += 1
+            if first { readyFirstByChannel[channel, default: 0] += 1 }
+            for channel in suppressed { suppressedByChannel[channel, default: 0] += 1 }
+        case .skipped: skipped += 1
+        case .parked: parked += 1
+        case nil: break
+        }
+    }
+
     /// Whether the dispatcher must look for new messages itself: some channel has new ones that
     /// do not go out first (the batch claims only those that do), or the batch's claims filled
     /// its room (more may be due), or it had none.
@@ -143,5 +164,17 @@ extension PipelineStore {
         -> PipelineBatch
     {
         try await processBatch(limit: limit, engine: engine, now: now, fanoutLimit: fanoutLimit, yielding: .never, handoff: nil)
+    }
+}
+
+/// An event (or fan-out order) the pipeline could not apply: the batch is rolled back and done
+/// again with it set aside as quarantined, so that one bad event never stops the others.
+public struct EventFailure: Error, Sendable {
+    public var key: HeldEvent.Key
+    public var reason: String
+
+    public init(key: HeldEvent.Key, reason: String) {
+        self.key = key
+        self.reason = reason
     }
 }

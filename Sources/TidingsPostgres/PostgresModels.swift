@@ -1,0 +1,157 @@
+import Foundation
+import Logging
+import PostgresNIO
+import TidingsCore
+
+/// The read models one pipeline batch works on: loaded once, up front for what its events
+/// name and on demand for the rest, and written once at the end, in one statement per table.
+struct PostgresModels {
+    var customers: [String: Customer?] = [:]
+    var orders: [String: Order?] = [:]
+    var tickets: [String: Ticket?] = [:]
+    private var dirty: [Kind: [String: Int64]] = [:]
+
+    enum Kind: String, CaseIterable {
+        case customers, orders, tickets
+    }
+
+    /// A model the projector asked for that is not loaded: loaded, then the event projected again
+    /// (the projector is pure, so that changes nothing).
+    struct Miss: Error {
+        var kind: Kind
+        var id: String
+    }
+
+    /// What the projector sees: the loaded models, a miss for any other.
+    struct Lookup: ModelLookup {
+        let models: PostgresModels
+
+        mutating func customer(_ id: String) throws -> Customer? {
+            guard let model = models.customers[id] else { throw Miss(kind: .customers, id: id) }
+            return model
+        }
+
+        mutating func order(_ id: String) throws -> Order? {
+            guard let model = models.orders[id] else { throw Miss(kind: .orders, id: id) }
+            return model
+        }
+
+        mutating func ticket(_ id: String) throws -> Ticket? {
+            guard let model = models.tickets[id] else { throw Miss(kind: .tickets, id: id) }
+            return model
+        }
+    }
+
+    /// Loads what these events name (their subjects, customers and orders), and the customers
+    /// of the orders and tickets found, in a few queries.
+    mutating func prefetch(_ events: [StoredEvent], on connection: PostgresConnection, logger: Logger) async throws {
+        var wanted: [Kind: Set<String>] = [:]
+        for stored in events {
+            let event = stored.event
+            if let subject = event.subject, let kind = Self.kind(ofSubjectOf: event.type) { wanted[kind, default: []].insert(subject) }
+            if let customer = event.data["customer_id"]?.stringValue { wanted[.customers, default: []].insert(customer) }
+            if let order = event.data["order_id"]?.stringValue { wanted[.orders, default: []].insert(order) }
+        }
+        try await load(.orders, Array(wanted[.orders] ?? []), on: connection, logger: logger)
+        try await load(.tickets, Array(wanted[.tickets] ?? []), on: connection, logger: logger)
+        var customers = wanted[.customers] ?? []
+        for case let order? in orders.values { customers.insert(order.customerID) }
+        for case let ticket? in tickets.values { customers.insert(ticket.customerID) }
+        try await load(.customers, Array(customers), on: connection, logger: logger)
+    }
+
+    static func kind(ofSubjectOf type: String) -> Kind? {
+        if type.hasPrefix("customer.") { return .customers }
+        if type.hasPrefix("order.") { return .orders }
+        if type.hasPrefix("ticket.") { return .tickets }
+        return nil
+    }
+
+    /// Loads the models of these ids not loaded yet; an id with no row is known not to exist.
+    mutating func load(_ kind: Kind, _ ids: [String], on connection: PostgresConnection, logger: Logger) async throws {
+        let missing = ids.filter { id in
+            switch kind {
+            case .customers: customers[id] == nil
+            case .orders: orders[id] == nil
+            case .tickets: tickets[id] == nil
+            }
+        }
+        guard !missing.isEmpty else { return }
+        var found: Set<String> = []
+        let rows = try await connection.query(PostgresQuery(unsafeSQL: "SELECT id, doc FROM \(kind.rawValue) WHERE id = ANY($1)",
+                                                            binds: PostgresOutbox.binds(missing)), logger: logger)
+        for try await (id, doc) in rows.decode((String, Data).self) {
+            found.insert(id)
+            do {
+                switch kind {
+                case .customers: customers[id] = .some(try Customer(document: doc))
+                case .orders: orders[id] = .some(try Order(document: doc))
+                case .tickets: tickets[id] = .some(try Ticket(document: doc))
+                }
+            } catch {
+                throw PostgresBackendError(.readFailed, "the \(kind.rawValue) row \(id) does not read (\(error))")
+            }
+        }
+        for id in missing where !found.contains(id) {
+            switch kind {
+            case .customers: customers[id] = .some(nil)
+            case .orders: orders[id] = .some(nil)
+            case .tickets: tickets[id] = .some(nil)
+            }
+        }
+    }
+
+    /// Takes what a projection changed, as of the event at `position`.
+    mutating func put(_ projection: Projection, position: Int64) {
+        if let customer = projection.customer {
+            customers[customer.id] = .some(customer)
+            dirty[.customers, default: [:]][customer.id] = position
+        }
+        if let order = projection.order {
+            orders[order.id] = .some(order)
+            dirty[.orders, default: [:]][order.id] = position
+        }
+        if let ticket = projection.ticket {
+            tickets[ticket.id] = .some(ticket)
+            dirty[.tickets, default: [:]][ticket.id] = position
+        }
+    }
+
+    /// Writes what changed, one statement per table.
+    mutating func flush(on connection: PostgresConnection, logger: Logger) async throws {
+        defer { dirty.removeAll() }
+        if let changed = dirty[.customers], !changed.isEmpty {
+            let rows = changed.compactMap { id, position in (customers[id] ?? nil).map { (id, $0, position) } }
+            try await connection.query("""
+                INSERT INTO customers (id, doc, position, suppressed)
+                SELECT * FROM unnest(\(rows.map(\.0))::text[], \(try rows.map { ByteBuffer(bytes: try $0.1.document()) })::bytea[],
+                                     \(rows.map(\.2))::int8[], \(rows.map { $0.1.suppressed.count })::int4[])
+                ON CONFLICT (id) DO UPDATE SET doc = excluded.doc, position = excluded.position, suppressed = excluded.suppressed
+                """, logger: logger)
+        }
+        if let changed = dirty[.orders], !changed.isEmpty {
+            let rows = changed.compactMap { id, position in (orders[id] ?? nil).map { (id, $0, position) } }
+            try await connection.query("""
+                INSERT INTO orders (id, doc, position, customer_id, status, region, carrier)
+                SELECT i, d, p, c, s, NULLIF(r, ''), NULLIF(ca, '')
+                FROM unnest(\(rows.map(\.0))::text[], \(try rows.map { ByteBuffer(bytes: try $0.1.document()) })::bytea[],
+                            \(rows.map(\.2))::int8[], \(rows.map(\.1.customerID))::text[], \(rows.map(\.1.status.rawValue))::text[],
+                            \(rows.map { $0.1.shipping?.region ?? "" })::text[], \(rows.map { $0.1.carrier ?? "" })::text[])
+                    AS o(i, d, p, c, s, r, ca)
+                ON CONFLICT (id) DO UPDATE SET doc = excluded.doc, position = excluded.position, customer_id = excluded.customer_id,
+                    status = excluded.status, region = excluded.region, carrier = excluded.carrier
+                """, logger: logger)
+        }
+        if let changed = dirty[.tickets], !changed.isEmpty {
+            let rows = changed.compactMap { id, position in (tickets[id] ?? nil).map { (id, $0, position) } }
+            try await connection.query("""
+                INSERT INTO tickets (id, doc, position, customer_id, kind, status)
+                SELECT * FROM unnest(\(rows.map(\.0))::text[], \(try rows.map { ByteBuffer(bytes: try $0.1.document()) })::bytea[],
+                                     \(rows.map(\.2))::int8[], \(rows.map(\.1.customerID))::text[], \(rows.map(\.1.kind))::text[],
+                                     \(rows.map(\.1.status.rawValue))::text[])
+                ON CONFLICT (id) DO UPDATE SET doc = excluded.doc, position = excluded.position, customer_id = excluded.customer_id,
+                    kind = excluded.kind, status = excluded.status
+                """, logger: logger)
+        }
+    }
+}
