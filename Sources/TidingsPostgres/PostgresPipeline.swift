@@ -46,7 +46,7 @@ public struct PostgresPipeline: PipelineStore {
                         return batch
                     }
                     var run = PostgresPipelineRun(connection: connection, log: log, engine: engine, now: now(), setAside: setAside)
-                    return try await run.run(limit: limit, yielding: yielding)
+                    return try await run.run(limit: limit, fanoutLimit: fanoutLimit, yielding: yielding)
                 }
             } catch let failure as EventFailure {
                 guard setAside[failure.key] == nil else {

@@ -16,6 +16,7 @@ struct PostgresPipelineRun {
     let setAside: [HeldEvent.Key: String]
     var models = PostgresModels()
     var batch = PipelineBatch()
+    var fanoutQueued = false
 
     init(connection: PostgresConnection, log: PostgresLog, engine: WorkflowEngine, now: Date, setAside: [HeldEvent.Key: String]) {
         self.connection = connection
@@ -33,10 +34,11 @@ struct PostgresPipelineRun {
 
     /// Applies up to `limit` events after the checkpoint; once caught up with the log, waits
     /// that have run out end. A batch that `yielding` stops early commits what it applied.
-    mutating func run(limit: Int, yielding: Yielding) async throws -> PipelineBatch {
+    mutating func run(limit: Int, fanoutLimit: Int, yielding: Yielding) async throws -> PipelineBatch {
         let from = try await Self.checkpoint(on: connection, logger: logger)
         let rows = try await log.events(after: from, limit: limit, on: connection)
         batch.checkpoint = from
+        fanoutQueued = try await fanoutPending()
         try await models.prefetch(rows.compactMap { try? $0.get() }, on: connection, logger: logger)
         var last: Int64?
         var asking = Yielding.Counter(yielding)
@@ -50,6 +52,10 @@ struct PostgresPipelineRun {
             asking.count()
             batch.processed += 1
             last = position
+        }
+        if fanoutLimit > 0 {
+            if !batch.yielded { batch.disruptionAlerts = try await alertDisrupted(limit: fanoutLimit, yielding: yielding) }
+            batch.fanoutPending = try await fanoutPending()
         }
         if rows.count < limit, !batch.yielded { try await endWaits() }
         try await models.flush(on: connection, logger: logger)
@@ -97,10 +103,19 @@ struct PostgresPipelineRun {
 
     /// Carries out what the projector decided for one event.
     mutating func apply(_ stored: StoredEvent) async throws {
+        let event = stored.event
+        if fanoutQueued, event.type.hasPrefix("order."), let subject = event.subject {
+            // An order meets a disruption queued before this event first: log order, whatever the chunk size.
+            try await alertQueued(orderID: subject)
+        }
         let projection = try await project(stored)
         switch projection.outcome {
         case .disruption:
-            throw EventFailure(key: HeldEvent.Key(position: stored.position), reason: Self.notYet("a shipping disruption's fan-out"))
+            // The orders it affects are chosen from the table: bring it up to date first.
+            try await models.flush(on: connection, logger: logger)
+            try await queueDisruption(stored)
+            fanoutQueued = true
+            return
         case .forgotten:
             throw EventFailure(key: HeldEvent.Key(position: stored.position), reason: Self.notYet("forgetting a customer"))
         case .waiting(let entity, let reason):

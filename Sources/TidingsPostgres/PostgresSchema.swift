@@ -170,6 +170,16 @@ enum PostgresSchema {
             "CREATE INDEX messages_by_subject ON messages (subject_id, workflow)",
             "CREATE INDEX messages_parked ON messages (customer_id, due_at) WHERE state = \(MessageState.parked.sqlLiteral)",
         ]),
+        ("v5: the disruption fan-out queue", [
+            """
+            CREATE TABLE fanout (
+                event_position bigint NOT NULL,
+                order_id text NOT NULL,
+                PRIMARY KEY (event_position, order_id)
+            )
+            """,
+            "CREATE INDEX fanout_by_order ON fanout (order_id)",
+        ]),
     ]
 }
 
