@@ -119,10 +119,16 @@ let package = Package(
             path: "Benchmarks"
         ),
         .testTarget(name: "TidingsCoreTests", dependencies: ["TidingsCore", .product(name: "Mustache", package: "swift-mustache")]),
+        // The tests' private PostgreSQL cluster, shared by the test targets that need it.
+        .target(
+            name: "TidingsTestSupport",
+            dependencies: ["TidingsPostgres", .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log")],
+            path: "Tests/TidingsTestSupport"
+        ),
         .testTarget(
             name: "TidingsPostgresTests",
             dependencies: [
-                "TidingsPostgres", "TidingsApp", "TidingsStore", "TidingsDelivery",
+                "TidingsPostgres", "TidingsApp", "TidingsStore", "TidingsDelivery", "TidingsTestSupport",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
@@ -134,7 +140,8 @@ let package = Package(
         .testTarget(
             name: "TidingsAppTests",
             dependencies: [
-                "TidingsApp", .product(name: "MetricsTestKit", package: "swift-metrics"), .product(name: "GRDB", package: "GRDB.swift"),
+                "TidingsApp", "TidingsTestSupport", .product(name: "MetricsTestKit", package: "swift-metrics"),
+                .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
         .testTarget(

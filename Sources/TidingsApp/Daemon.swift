@@ -7,6 +7,7 @@ import TidingsCore
 import Prometheus
 import TidingsDelivery
 import TidingsHTTP
+import TidingsPostgres
 import TidingsStore
 import UnixSignals
 
@@ -16,18 +17,77 @@ import UnixSignals
 public enum Daemon {
     /// `registry` is where swift-metrics' Prometheus factory records; `/metrics` prints it.
     public static func run(runtime: Runtime, logger: Logger, registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) async throws {
-        let lock = try DaemonLock(databasePath: runtime.config.databasePath)
-        defer { withExtendedLifetime(lock) {} }  // held until every service has stopped
-        let store = try Store(path: runtime.config.databasePath, durability: runtime.config.durability)
+        switch runtime.config.database {
+        case .sqlite(let path):
+            let lock = try DaemonLock(databasePath: path)
+            defer { withExtendedLifetime(lock) {} }  // held until every service has stopped
+            let store = try Store(path: path, durability: runtime.config.durability)
+            let backend = Backend(log: store, pipeline: store, timers: store, outbox: store, status: store, store: store, inline: true,
+                                  abandonDeadAppends: { try store.abandonAppends { AppendLock.isGone(databasePath: path, id: $0) } },
+                                  description: "\(path)")
+            try await run(runtime: runtime, backend: backend, logger: logger, registry: registry)
+        case .postgres(let settings):
+            let database = PostgresBackend(settings: settings, logger: logger)
+            let log = PostgresLog(backend: database)
+            let backend = Backend(log: log, pipeline: PostgresPipeline(log: log), timers: PostgresTimers(log: log),
+                                  outbox: PostgresOutbox(backend: database), status: PostgresStatus(backend: database), store: nil, inline: false,
+                                  abandonDeadAppends: { 0 }, services: [.init(service: PostgresPoolService(backend: database))],
+                                  description: "\(settings)")
+            try await run(runtime: runtime, backend: backend, logger: logger, registry: registry) {
+                // The pool serves from here on; the schema is brought up to date before any service starts.
+                try await reach(database, logger: logger)
+                try await database.migrate()
+            }
+        }
+    }
+
+    static func run(runtime: Runtime, backend: Backend, logger: Logger, registry: PrometheusCollectorRegistry,
+                    prepare: @Sendable () async throws -> Void = {}) async throws {
+        try await withPool(backend) {
+            try await prepare()
+            try await serve(runtime: runtime, backend: backend, logger: logger, registry: registry)
+        }
+    }
+
+    /// Waits for PostgreSQL to answer: a database that is down when the daemon starts (the
+    /// machine booted before it, a failover) is asked again, 1 s later, then 2, 4, up to 30 s
+    /// apart, saying why each time; never a reason to exit.
+    static func reach(_ database: PostgresBackend, logger: Logger) async throws {
+        var delay = Duration.seconds(1)
+        while true {
+            do {
+                return try await database.probe()
+            } catch {
+                logger.warning("cannot reach PostgreSQL; trying again", metadata: ["error": "\(error)", "in": "\(delay)"])
+                try await Task.sleep(for: delay)
+                delay = min(delay * 2, .seconds(30))
+            }
+        }
+    }
+
+    /// Runs the backend's own services (the PostgreSQL pool) around `body`.
+    static func withPool(_ backend: Backend, _ body: () async throws -> Void) async throws {
+        guard !backend.services.isEmpty else { return try await body() }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for configuration in backend.services {
+                group.addTask { try await configuration.service.run() }
+            }
+            defer { group.cancelAll() }
+            try await body()
+        }
+    }
+
+    static func serve(runtime: Runtime, backend: Backend, logger: Logger, registry: PrometheusCollectorRegistry) async throws {
+        let store = backend.store
         let clock = DaemonClock(source: runtime.config.clockSource)
-        try await clock.refresh(from: store)
-        let interrupted = try await store.releaseInterruptedClaims(now: clock.now())
+        try await clock.refresh(from: backend.timers)
+        let interrupted = try await backend.outbox.releaseInterruptedClaims(now: clock.now())
         if interrupted > 0 {
             logger.notice("sending again, with the same idempotency keys, messages whose sends the last run did not record",
                           metadata: ["count": "\(interrupted)"])
         }
         let dispatcher = Dispatcher(
-            queue: store, catalog: runtime.catalog, channels: try runtime.channelSetups(), lease: runtime.config.dispatcherLeaseSeconds,
+            queue: backend.outbox, catalog: runtime.catalog, channels: try runtime.channelSetups(), lease: runtime.config.dispatcherLeaseSeconds,
             pollInterval: runtime.config.dispatcherPollInterval, logger: logger, clock: clock.now)
         // The group commit applies its own events when the pipeline is caught up, and rings the
         // pipeline for the rest; the pipeline keeps its batches small while requests wait. The
@@ -37,8 +97,8 @@ public enum Daemon {
         let pipelineBell = Doorbell()
         let applied = Mutex<PipelineService?>(nil)
         let commit = GroupCommit(
-            log: store, logger: logger, clock: clock.now, committed: { pipelineBell.ring() },
-            inline: InlineProjection(
+            log: backend.log, logger: logger, clock: clock.now, committed: { pipelineBell.ring() },
+            inline: !backend.inline ? nil : InlineProjection(
                 engine: runtime.engine, now: clock.now, handoff: runtime.config.dispatchEnabled ? dispatcher.handoff : nil,
                 declined: { error in
                     Counter(label: "tidings_inline_batches_declined_total").increment()
@@ -46,25 +106,25 @@ public enum Daemon {
                 }),
             projected: { batch in applied.withLock { $0 }?.applied(batch) })
         let pipeline = PipelineService(
-            store: store, engine: runtime.engine, dispatcher: dispatcher.doorbell, batchSize: runtime.config.pipelineBatchSize,
+            store: backend.pipeline, engine: runtime.engine, dispatcher: dispatcher.doorbell, batchSize: runtime.config.pipelineBatchSize,
             pollInterval: runtime.config.pipelinePollInterval, logger: logger, fanoutBatch: runtime.config.fanoutBatch, clock: clock.now,
-            abandonDeadAppends: { [path = runtime.config.databasePath] in try store.abandonAppends { AppendLock.isGone(databasePath: path, id: $0) } },
+            abandonDeadAppends: backend.abandonDeadAppends,
             ingestWaiting: { commit.hasWaitingRequests }, doorbell: pipelineBell,
             handoff: runtime.config.dispatchEnabled ? dispatcher.handoff : nil)
         applied.withLock { $0 = pipeline }
-        let timers = ClockService(store: store, now: clock.now, simulated: clock, pipeline: pipeline.doorbell, dispatcher: dispatcher.doorbell,
+        let timers = ClockService(store: backend.timers, now: clock.now, simulated: clock, pipeline: pipeline.doorbell, dispatcher: dispatcher.doorbell,
                                   doorbell: pipeline.timers, logger: logger)
         let started = StartupSignal()
-        let notify = NotifyService(notifier: SystemdNotifier(), store: store, pipeline: pipeline, logger: logger, started: started, clock: clock.now)
+        let notify = NotifyService(notifier: SystemdNotifier(), store: backend.status, pipeline: pipeline, logger: logger, started: started, clock: clock.now)
         if runtime.config.http.tokens.isEmpty {
             logger.warning("no API tokens configured (http.tokens): every /v1 request will be refused with 401")
         }
         let http = APIServer.service(APIEnvironment(
-            store: store, commit: commit, settings: runtime.config.http, registry: registry,
+            store: store, status: backend.status, commit: commit, settings: runtime.config.http, registry: registry,
             pipelineHeartbeat: { Date(timeIntervalSince1970: Double(pipeline.heartbeat.load(ordering: .relaxed))) }, clock: clock.now,
             listening: { started.fire() }), logger: logger)
-        let status = try store.status(now: clock.now())
-        var metadata: Logger.Metadata = ["database": "\(runtime.config.databasePath)", "head": "\(status.head)",
+        let status = try await backend.status.status(now: clock.now())
+        var metadata: Logger.Metadata = ["database": "\(backend.description)", "head": "\(status.head)",
                                          "checkpoint": "\(status.checkpoint)", "workflows": "\(runtime.workflows.workflows.count)",
                                          "timers": "\(status.timers)", "clock": "\(clock.source.rawValue)"]
         for (channel, config) in runtime.config.channels { metadata[channel.rawValue] = "\(config.routeName)" }
@@ -73,10 +133,15 @@ public enum Daemon {
             logger.warning("sending is off (dispatcher.enabled: false): messages wait in the outbox until it is on again")
         }
         let sending: [ServiceGroupConfiguration.ServiceConfiguration] = runtime.config.dispatchEnabled ? [.init(service: dispatcher)] : []
-        let retention: [ServiceGroupConfiguration.ServiceConfiguration] = runtime.config.retention.map { retention in
-            [.init(service: RetentionService(store: store, retention: retention, spoolDirectory: runtime.config.spoolDirectory,
-                                             now: clock.now, logger: logger))]
-        } ?? []
+        var retention: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if let days = runtime.config.retention {
+            if let store {
+                retention = [.init(service: RetentionService(store: store, retention: days, spoolDirectory: runtime.config.spoolDirectory,
+                                                             now: clock.now, logger: logger))]
+            } else {
+                logger.warning("outbox.retention is not carried out on the PostgreSQL backend yet: message contents are kept")
+            }
+        }
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: [
                 .init(service: pipeline),

@@ -8,14 +8,14 @@ import TidingsStore
 extension API {
     /// `GET /metrics`: Prometheus text. The outbox and pipeline gauges are read from the
     /// database at scrape time; counters and histograms come from swift-metrics.
-    func metrics() throws -> Response {
-        let status = try store.status(now: environment.clock())
+    func metrics() async throws -> Response {
+        let status = try await environment.status.status(now: environment.clock())
         Gauge(label: "tidings_log_head").record(status.head)
         Gauge(label: "tidings_pipeline_position").record(status.checkpoint)
         Gauge(label: "tidings_pipeline_lag").record(status.lag)
         // A `tidings rebuild` in another process, while its progress still moves (wall time:
         // it writes the wall time). rate(tidings_rebuild_events[1m]) is its speed.
-        let rebuild = (try? store.rebuildStanding()).flatMap { Date().timeIntervalSince($0.updatedAt) < 30 ? $0 : nil }
+        let rebuild = (try? environment.store?.rebuildStanding()).flatMap { Date().timeIntervalSince($0.updatedAt) < 30 ? $0 : nil }
         Gauge(label: "tidings_rebuild_running").record(rebuild == nil ? 0 : 1)
         Gauge(label: "tidings_rebuild_events").record(rebuild?.events ?? 0)
         Gauge(label: "tidings_rebuild_position").record(rebuild?.position ?? 0)
@@ -35,18 +35,19 @@ extension API {
     }
 
     /// `GET /readyz`: the database takes writes, the pipeline runs, and it is not too far behind.
-    func readiness() throws -> Response {
+    func readiness() async throws -> Response {
         var problems: [Problem.Issue] = []
-        if !store.isWritable() { problems.append(Problem.Issue(field: "database", message: "cannot start a write transaction")) }
+        if await !environment.status.isWritable() { problems.append(Problem.Issue(field: "database", message: "cannot start a write transaction")) }
         // Wall time, like the heartbeat: a simulated clock says nothing about a stuck loop.
         let heartbeat = environment.pipelineHeartbeat()
         let silent = Date().timeIntervalSince(heartbeat)
         if silent > 10 { problems.append(Problem.Issue(field: "pipeline", message: "no progress for \(Int(silent)) s (a batch keeps failing, or the loop is stuck)")) }
-        let lag = max(0, ((try? store.head()) ?? 0) - ((try? store.checkpoint()) ?? 0))
+        let status = try? await environment.status.status(now: environment.clock())
+        let lag = status?.lag ?? 0
         if lag > environment.settings.readyMaxLag {
             problems.append(Problem.Issue(field: "lag", message: "\(lag) events behind, over the limit of \(environment.settings.readyMaxLag)"))
         }
-        let quarantined = (try? store.heldCount(.quarantined)) ?? 0
+        let quarantined = status?.quarantined ?? 0
         if quarantined > environment.settings.readyMaxQuarantined {
             problems.append(Problem.Issue(field: "quarantine", message: """
                 \(quarantined) events quarantined, over the limit of \(environment.settings.readyMaxQuarantined); see `tidings events quarantined`
@@ -63,9 +64,9 @@ extension API {
     func statusPage() throws -> Response {
         let now = environment.clock()
         let snapshot = StatusPage.Snapshot(
-            now: now, status: try store.status(now: now), lastHour: try store.throughput(since: now.addingTimeInterval(-3_600)),
-            dead: try store.messages(state: .dead, limit: 50), atRisk: StatusPage.atRisk(try store.openTickets(), now: now),
-            quarantined: try store.heldEvents(kind: .quarantined, limit: 50), delivery: try store.deliveryRates())
+            now: now, status: try sqlite().status(now: now), lastHour: try sqlite().throughput(since: now.addingTimeInterval(-3_600)),
+            dead: try sqlite().messages(state: .dead, limit: 50), atRisk: StatusPage.atRisk(try sqlite().openTickets(), now: now),
+            quarantined: try sqlite().heldEvents(kind: .quarantined, limit: 50), delivery: try sqlite().deliveryRates())
         return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
                         body: ResponseBody(byteBuffer: ByteBuffer(string: StatusPage.render(snapshot))))
     }

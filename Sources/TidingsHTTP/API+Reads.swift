@@ -8,9 +8,9 @@ extension API {
     func order(_ request: Request, _ context: BasicRequestContext) throws -> Response {
         _ = try tokens.authorize(request, .read)
         let id = try context.parameters.require("id")
-        guard let order = try store.order(id: id) else { throw Problem(.notFound, "Not Found", detail: "no order \(id)") }
+        guard let order = try sqlite().order(id: id) else { throw Problem(.notFound, "Not Found", detail: "no order \(id)") }
         var value = try Self.encode(order)
-        value["messages"] = .array(try store.messages(subjectID: id, limit: 500).map(Self.message))
+        value["messages"] = .array(try sqlite().messages(subjectID: id, limit: 500).map(Self.message))
         return try json(value)
     }
 
@@ -18,10 +18,10 @@ extension API {
     func ticket(_ request: Request, _ context: BasicRequestContext) throws -> Response {
         _ = try tokens.authorize(request, .read)
         let id = try context.parameters.require("id")
-        guard let ticket = try store.ticket(id: id) else { throw Problem(.notFound, "Not Found", detail: "no ticket \(id)") }
+        guard let ticket = try sqlite().ticket(id: id) else { throw Problem(.notFound, "Not Found", detail: "no ticket \(id)") }
         var value = try Self.encode(ticket)
         value["reference"] = .string(ticket.reference)
-        value["messages"] = .array(try store.messages(subjectID: id, limit: 500).map(Self.message))
+        value["messages"] = .array(try sqlite().messages(subjectID: id, limit: 500).map(Self.message))
         return try json(value)
     }
 
@@ -31,7 +31,7 @@ extension API {
         let id = try context.parameters.require("id")
         let limit = try Self.limit(request)
         let after = try Self.integer(request, "after")
-        let messages = try store.messages(customerID: id, after: after, limit: limit)
+        let messages = try sqlite().messages(customerID: id, after: after, limit: limit)
         var value: JSONValue = ["customer_id": .string(id), "messages": .array(messages.map(Self.message))]
         value["next_after"] = messages.count == limit ? messages.last.map { .number(Double($0.id)) } : .null
         return try json(value)
@@ -49,7 +49,7 @@ extension API {
             state = parsed
         }
         let limit = try Self.limit(request)
-        let messages = try store.messages(state: state, after: try Self.integer(request, "after"), limit: limit)
+        let messages = try sqlite().messages(state: state, after: try Self.integer(request, "after"), limit: limit)
         var value: JSONValue = ["deliveries": .array(messages.map(Self.message))]
         value["next_after"] = messages.count == limit ? messages.last.map { .number(Double($0.id)) } : .null
         return try json(value)
@@ -60,8 +60,8 @@ extension API {
         _ = try tokens.authorize(request, .admin)
         let raw = try context.parameters.require("id")
         guard let id = Int64(raw) else { throw Problem(.notFound, "Not Found", detail: "no message \(raw)") }
-        guard let message = try store.message(id: id) else { throw Problem(.notFound, "Not Found", detail: "no message \(id)") }
-        guard try store.retry(messageID: id, now: environment.clock()) == 1 else {
+        guard let message = try sqlite().message(id: id) else { throw Problem(.notFound, "Not Found", detail: "no message \(id)") }
+        guard try sqlite().retry(messageID: id, now: environment.clock()) == 1 else {
             throw Problem(.conflict, "Conflict", detail: "message \(id) is \(message.state.rawValue); only dead messages can be retried")
         }
         return try json(["id": .number(Double(id)), "state": "pending"], status: .accepted)

@@ -72,7 +72,7 @@ extension API {
         let target = try self.target(key, context, provider: "dsn")
         // A message that went on to another channel is matched by the customer's email: the
         // report is still about that address (and may close it).
-        let emailed = target.channel == .email ? target.recipient : try store.customer(id: target.customerID)?.email ?? ""
+        let emailed = target.channel == .email ? target.recipient : try sqlite().customer(id: target.customerID)?.email ?? ""
         guard let receipt = report.receipt(for: (target.customerID, emailed), key: key) else {
             return try json(["recorded": false, "reason": """
                 the report says the mail system is still trying or passed it on, or it is about another address than the message's: \
@@ -115,7 +115,7 @@ extension API {
         guard let payload = try? JSONValue.parse(body) else { throw Problem(.badRequest, "Bad Request", detail: "the body is not JSON") }
         var events: [CloudEvent] = []
         for notice in MessengerDelivery.notifications(in: payload) {
-            for target in try store.messengerSent(to: notice.recipient, before: notice.watermark) {
+            for target in try sqlite().messengerSent(to: notice.recipient, before: notice.watermark) {
                 let receipt = Receipt(key: target.key, status: .delivered, channel: .messenger, address: target.recipient,
                                       customerID: target.customerID, reason: nil, provider: "messenger")
                 events.append(receipt.event(id: "messenger-\(target.key)", at: environment.clock()))
@@ -140,7 +140,7 @@ extension API {
 
     /// The message a receipt names; an unknown key is refused and logged, never recorded.
     func target(_ key: String, _ context: BasicRequestContext, provider: String) throws -> ReceiptTarget {
-        guard let target = try store.receiptTarget(key: key) else {
+        guard let target = try sqlite().receiptTarget(key: key) else {
             context.logger.notice("receipt refused: no such message", metadata: ["provider": "\(provider)", "key": "\(key.prefix(120))"])
             throw Problem(.notFound, "Not Found", detail: "no message has the key \(key.prefix(120)): a receipt must name a message Tidings sent")
         }

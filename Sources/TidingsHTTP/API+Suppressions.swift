@@ -14,7 +14,7 @@ extension API {
             }
             channel = known
         }
-        let list = try store.suppressions(channel: channel).map(Self.json)
+        let list = try sqlite().suppressions(channel: channel).map(Self.json)
         return try json(["suppressions": .array(list)])
     }
 
@@ -25,7 +25,7 @@ extension API {
         guard let name = context.parameters.get("channel"), let channel = Channel(customerChoice: name),
               let address = context.parameters.get("address")?.removingPercentEncoding
         else { throw Problem(.badRequest, "Bad Request", detail: "name the channel (email, sms or messenger) and the address") }
-        let events = try SuppressionLift.events(for: store.suppressions(channel: channel), address: address, at: environment.clock())
+        let events = try SuppressionLift.events(for: sqlite().suppressions(channel: channel), address: address, at: environment.clock())
         guard !events.isEmpty else {
             throw Problem(.notFound, "Not Found", detail: "\(address) is not suppressed on \(channel.rawValue)")
         }

@@ -36,7 +36,10 @@ public struct HTTPSettings: Sendable {
 
 /// What the handlers need from the rest of the daemon.
 public struct APIEnvironment: Sendable {
-    public var store: Store
+    /// The SQLite store, for the reads and operations not on PostgreSQL yet; nil on PostgreSQL.
+    public var store: Store?
+    /// The numbers behind `/metrics` and `/readyz`, from either backend.
+    public var status: any StatusSource
     public var commit: GroupCommit
     public var settings: HTTPSettings
     public var registry: PrometheusCollectorRegistry
@@ -46,10 +49,11 @@ public struct APIEnvironment: Sendable {
     /// Called once the server listens.
     public var listening: @Sendable () -> Void
 
-    public init(store: Store, commit: GroupCommit, settings: HTTPSettings, registry: PrometheusCollectorRegistry,
+    public init(store: Store?, status: any StatusSource, commit: GroupCommit, settings: HTTPSettings, registry: PrometheusCollectorRegistry,
                 pipelineHeartbeat: @escaping @Sendable () -> Date, clock: @escaping @Sendable () -> Date,
                 listening: @escaping @Sendable () -> Void = {}) {
         self.store = store
+        self.status = status
         self.commit = commit
         self.settings = settings
         self.registry = registry
@@ -127,7 +131,15 @@ struct API: Sendable {
     let environment: APIEnvironment
     let tokens: TokenCheck
 
-    var store: Store { environment.store }
+    /// The SQLite store, or a 501 that says this endpoint is not on PostgreSQL yet.
+    func sqlite() throws -> Store {
+        guard let store = environment.store else {
+            throw Problem(.notImplemented, "Not Implemented", detail: """
+                this endpoint is not available on the PostgreSQL backend yet: ingest (/v1/events), /metrics, /healthz and /readyz are
+                """)
+        }
+        return store
+    }
 
     struct Route: Sendable {
         var method: HTTPRequest.Method
@@ -156,9 +168,9 @@ struct API: Sendable {
             Route(method: .delete, path: "/v1/suppressions/:channel/:address") { request, context in
                 try await liftSuppression(request, context)
             },
-            Route(method: .get, path: "/metrics") { _, _ in try metrics() },
+            Route(method: .get, path: "/metrics") { _, _ in try await metrics() },
             Route(method: .get, path: "/healthz") { _, _ in try json(["status": "ok"]) },
-            Route(method: .get, path: "/readyz") { _, _ in try readiness() },
+            Route(method: .get, path: "/readyz") { _, _ in try await readiness() },
             Route(method: .get, path: "/openapi.yaml") { _, _ in
                 Response(status: .ok, headers: [.contentType: "application/yaml; charset=utf-8"],
                          body: ResponseBody(byteBuffer: ByteBuffer(string: OpenAPIDocument.yaml)))

@@ -2,38 +2,6 @@ import Foundation
 import GRDB
 import TidingsCore
 
-/// The numbers `tidings status` prints.
-public struct StoreStatus: Sendable, Hashable {
-    public var head: Int64
-    public var checkpoint: Int64
-    public var lag: Int64 { max(0, head - checkpoint) }
-    /// Message counts by state and channel ("-" for messages with no channel).
-    public var outbox: [MessageState: [String: Int]]
-    /// Messages due now (pending or retrying), or in flight.
-    public var busy: Int
-    /// Deadline timers running, and how many of them are due but not yet fired.
-    public var timers = 0
-    public var timersDue = 0
-    /// Orders a disruption affects that are still to be told.
-    public var fanoutPending = 0
-    /// Events set aside by the pipeline, by kind (`tidings events`).
-    public var held: [HeldEvent.Kind: Int] = [:]
-    /// `tidings append`s still writing: their events (and all after them) are not read yet.
-    public var appending = 0
-
-    public var quarantined: Int { held[.quarantined] ?? 0 }
-
-    public func count(_ state: MessageState) -> Int { outbox[state]?.values.reduce(0, +) ?? 0 }
-
-    /// A state's messages by channel, as people read them: `email 23, sms 3`.
-    public func byChannel(_ state: MessageState) -> String {
-        (outbox[state] ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
-    }
-
-    /// Caught up and nothing due or in flight.
-    public var isIdle: Bool { lag == 0 && busy == 0 && timersDue == 0 && fanoutPending == 0 && appending == 0 }
-}
-
 /// One message as `tidings deliveries list` shows it.
 public struct MessageSummary: Sendable, Hashable {
     public var id: Int64
@@ -194,3 +162,5 @@ extension Store {
         }
     }
 }
+
+extension Store: StatusSource {}

@@ -36,9 +36,9 @@ struct ConfigOption: ParsableArguments {
     static func refuse(_ database: DatabaseChoice, unless postgres: Bool) throws {
         guard case .postgres = database, !postgres else { return }
         throw Failure(message: """
-            database.url points at PostgreSQL, where so far only the log is kept: `tidings check` and `tidings export` \
-            work on it; this command needs the SQLite backend (unset database.url) until the pipeline, outbox and timers \
-            are on PostgreSQL too
+            database.url points at PostgreSQL, where so far `tidings serve` (ingest, pipeline, deadlines, sending), \
+            `tidings check`, `tidings export` and `tidings import` work; this command needs the SQLite backend (unset \
+            database.url) until it is carried over too
             """, exitCode: 2)
     }
 

@@ -4,6 +4,7 @@ import PostgresNIO
 import ServiceLifecycle
 import Synchronization
 import Testing
+import TidingsTestSupport
 import TidingsCore
 import TidingsDelivery
 @testable import TidingsPostgres

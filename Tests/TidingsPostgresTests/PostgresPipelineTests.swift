@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import PostgresNIO
 import Testing
+import TidingsTestSupport
 import TidingsApp
 import TidingsCore
 @testable import TidingsPostgres

@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import Testing
+import TidingsTestSupport
 import TidingsCore
 @testable import TidingsPostgres
 

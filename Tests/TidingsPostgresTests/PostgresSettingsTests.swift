@@ -1,4 +1,5 @@
 import Testing
+import TidingsTestSupport
 @testable import TidingsPostgres
 
 @Suite("PostgreSQL: the database URL")

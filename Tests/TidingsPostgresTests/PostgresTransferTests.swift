@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TidingsTestSupport
 import TidingsApp
 import TidingsCore
 @testable import TidingsPostgres

@@ -1,4 +1,5 @@
 import Foundation
+import TidingsCore
 import Logging
 import ServiceLifecycle
 import TidingsStore
@@ -8,7 +9,7 @@ import TidingsStore
 /// (`Watchdog`), so a stuck daemon gets restarted rather than kept alive by a healthy timer.
 public struct NotifyService: Service {
     let notifier: SystemdNotifier
-    let store: Store
+    let store: any StatusSource
     let pipeline: PipelineService
     let logger: Logger
     let statusInterval: Duration
@@ -16,7 +17,7 @@ public struct NotifyService: Service {
     let started: StartupSignal
     let clock: @Sendable () -> Date
 
-    public init(notifier: SystemdNotifier, store: Store, pipeline: PipelineService, logger: Logger, started: StartupSignal,
+    public init(notifier: SystemdNotifier, store: any StatusSource, pipeline: PipelineService, logger: Logger, started: StartupSignal,
                 clock: @escaping @Sendable () -> Date, statusInterval: Duration = .seconds(5)) {
         self.notifier = notifier
         self.store = store
@@ -67,7 +68,7 @@ public struct NotifyService: Service {
             sinceStatus += tick
             if sinceStatus >= statusInterval {
                 sinceStatus = .zero
-                if let status = try? store.status(now: clock()) {
+                if let status = try? await store.status(now: clock()) {
                     notifier.notify("STATUS=position \(status.checkpoint)/\(status.head), \(status.count(.pending)) pending, "
                                     + "\(status.count(.sent)) sent, \(status.count(.retrying)) retrying, \(status.count(.dead)) dead")
                 }

@@ -1,0 +1,115 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Testing
+import TidingsCore
+import TidingsPostgres
+import TidingsTestSupport
+
+/// Three `tidings serve` on one PostgreSQL database: 20,000 events posted across all three,
+/// 5,000 complaint acknowledgements sent by SMS webhook to a recording receiver, and one
+/// instance killed with SIGKILL halfway. Every message arrives (a second time only for a send
+/// that was in flight at the kill, under the same `webhook-id`), and the log holds every
+/// accepted event once.
+@Suite("Several instances on PostgreSQL", .serialized, .timeLimit(.minutes(5)))
+struct MultiInstanceTests {
+    static let token = "shop-ingest-token-0123456789"
+    static let secret = "whsec_" + Data("multi-instance-test-secret-0123".utf8).base64EncodedString()
+
+    /// Customer `n`'s four events: registered (SMS only), renamed, a complaint, renamed again.
+    static func events(_ n: Int) -> [String] {
+        let customer = "mi-c-\(n)"
+        let phone = "+44770090\(String(format: "%04d", n))"
+        return [
+            #"{"specversion":"1.0","id":"r-\#(n)","source":"urn:multi","type":"customer.registered","subject":"\#(customer)","data":{"name":"Customer \#(n)","phone":"\#(phone)","locale":"en","timezone":"Europe/London","preferences":{"channels":["sms"],"consent":{"sms":true,"messenger":false},"opt_out":[]}}}"#,
+            #"{"specversion":"1.0","id":"u-\#(n)","source":"urn:multi","type":"customer.updated","subject":"\#(customer)","data":{"name":"Customer \#(n) A"}}"#,
+            #"{"specversion":"1.0","id":"t-\#(n)","source":"urn:multi","type":"ticket.opened","subject":"mi-t-\#(n)","data":{"customer_id":"\#(customer)","kind":"complaint","summary":"Late parcel"}}"#,
+            #"{"specversion":"1.0","id":"v-\#(n)","source":"urn:multi","type":"customer.updated","subject":"\#(customer)","data":{"name":"Customer \#(n) B"}}"#,
+        ]
+    }
+
+    static func post(_ base: String, _ lines: [String]) async throws -> Int {
+        var request = URLRequest(url: URL(string: "\(base)/v1/events")!)
+        request.httpMethod = "POST"
+        request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+        request.setValue("application/x-ndjson", forHTTPHeaderField: "Content-Type")
+        request.httpBody = Data(lines.joined(separator: "\n").utf8)
+        request.timeoutInterval = 30
+        let (_, response) = try await URLSession.shared.data(for: request)
+        return (response as? HTTPURLResponse)?.statusCode ?? 0
+    }
+
+    @Test func threeInstancesSendEveryMessageWhenOneIsKilled() async throws {
+        let directory = try Paths.temporaryDirectory("multi")
+        let database = try await PostgresTestCluster.newDatabase()
+        let settings = try await PostgresTestCluster.settings(database: database)
+        let receiver = try await LoopbackServer.http(logs: directory, secret: Self.secret)
+        var daemons: [HTTPAPITests.Daemon] = []
+        for index in 0..<3 {
+            let own = directory.appendingPathComponent("instance-\(index)")
+            try FileManager.default.createDirectory(at: own, withIntermediateDirectories: true)
+            daemons.append(try await HTTPAPITests.start(own, extra: [
+                "DATABASE_URL": "postgres://tidings@127.0.0.1:\(settings.port)/\(database)?sslmode=disable",
+                "DATABASE_PASSWORD": PostgresTestCluster.password,
+                "HTTP_TOKENS": "shop ingest \(Self.token)",
+                // The first instance's sends take half a second each: it dies with sends in flight.
+                "SMS_TRANSPORT": "webhook", "SMS_WEBHOOK_PRESET": "generic",
+                "SMS_WEBHOOK_URL": "http://127.0.0.1:\(receiver.port)/sms" + (index == 0 ? "?delay=0.5" : ""),
+                "SMS_WEBHOOK_SECRET": Self.secret, "SMS_CONCURRENCY": "16", "SMS_WEBHOOK_TIMEOUT_SECONDS": "5",
+                "DISPATCHER_LEASE_SECONDS": "40",
+            ]))
+        }
+        defer { for daemon in daemons { daemon.child.signal(SIGKILL) } }
+
+        // 200 requests of 25 customers' events, round robin; the first instance is killed after
+        // 80 of them, and what it did not answer goes to the next.
+        let customers = 5_000
+        var killed = false
+        for (request, first) in stride(from: 0, to: customers, by: 25).enumerated() {
+            if request == 120 {
+                // Sending is under way on every instance by now: the first one dies holding claims.
+                while receiver.count() < 300 { try await Task.sleep(for: .milliseconds(20)) }
+                while try await PostgresTestCluster.number("SELECT COUNT(*) FROM messages WHERE state = 'sending'", in: database) == 0 {
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+                daemons[0].child.signal(SIGKILL)
+                killed = true
+            }
+            let lines = (first..<(first + 25)).flatMap(Self.events)
+            var target = request % 3
+            while true {
+                if killed && target == 0 { target = 1 }
+                let status = try? await Self.post(daemons[target].base, lines)
+                if let status, (200..<300).contains(status) { break }
+                target = (target + 1) % 3
+            }
+        }
+
+        let expectedKeys = customers
+        // The killed instance's claims come back when their lease (40 s) runs out.
+        let deadline = ContinuousClock.now + .seconds(180)
+        var ids: [String] = []
+        while ContinuousClock.now < deadline {
+            ids = try receiver.received().compactMap { $0["headers"]?["webhook-id"]?.stringValue }
+            if Set(ids).count >= expectedKeys { break }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        let received = try receiver.received()
+        #expect(Set(ids).count == expectedKeys, "\(Set(ids).count) of \(expectedKeys) messages arrived")
+        #expect(received.allSatisfy { $0["verified"] == .bool(true) })
+        #expect(Set(ids).allSatisfy { $0.hasPrefix("complaint_acknowledgement.") })
+        // A second arrival only for what the killed instance had in flight: at most its window.
+        #expect(ids.count - Set(ids).count <= 16, "\(ids.count - Set(ids).count) repeated sends")
+
+        let events = try await PostgresTestCluster.number("SELECT COUNT(*) FROM events WHERE position IS NOT NULL", in: database)
+        let sent = try await PostgresTestCluster.number("SELECT COUNT(*) FROM messages WHERE state = 'sent'", in: database)
+        // Claimed more than once: the killed instance's claims, taken over after their lease.
+        let takenOver = try await PostgresTestCluster.number("SELECT COUNT(*) FROM messages WHERE attempts > 1", in: database)
+        let senders = try await PostgresTestCluster.number("SELECT COUNT(DISTINCT claimed_by) FROM messages", in: database)
+        print("multi-instance: \(ids.count) requests for \(Set(ids).count) messages by \(senders) instances, \(takenOver) claims taken over after the kill")
+        #expect(takenOver > 0)
+        #expect(events == Int64(customers * 4))
+        #expect(sent == Int64(customers))
+    }
+}
