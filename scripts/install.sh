@@ -29,7 +29,7 @@ if [[ -e $etc/tidings.env ]]; then keep "$etc/tidings.env" systemd/tidings.env.e
 else install -m 0644 systemd/tidings.env.example "$etc/tidings.env"; fi
 # Root only; systemd copies them for the service (LoadCredential=).
 install -d -m 0700 "$etc/credentials"
-for credential in smtp-password sms-webhook-password http-tokens staff-webhook-url; do
+for credential in smtp-password sms-webhook-password http-tokens staff-webhook-url database-password; do
     [[ -e $etc/credentials/$credential ]] || install -m 0600 /dev/null "$etc/credentials/$credential"
 done
 unit=$(mktemp)
@@ -41,7 +41,7 @@ cat <<NEXT
 install: done. Next:
   1. edit $etc/tidings.yaml (shop, smtp.url, the Twilio account, the calendar)
   2. write the secrets into $etc/credentials/: smtp-password, sms-webhook-password,
-     http-tokens (lines of \`name scopes token\`), staff-webhook-url
+     http-tokens (lines of \`name scopes token\`), staff-webhook-url; database-password with database.url on PostgreSQL
   3. sudo CREDENTIALS_DIRECTORY=$etc/credentials $prefix/bin/tidings check --config $etc/tidings.yaml
   4. sudo systemctl daemon-reload && sudo systemctl enable --now tidings
 NEXT

@@ -46,13 +46,14 @@ public struct PostgresLog: EventLog {
         }
     }
 
-    /// Appends a whole export in one transaction (`tidings import`): all of it or none.
-    /// `next` gives the events a chunk at a time, each with when it was recorded, and nil at the end.
-    public func appendAll(_ next: () throws -> [(event: CloudEvent, recordedAt: Date)]?) async throws -> AppendResult {
-        try await backend.transaction("importing events") { connection in
+    /// Appends a file's events in ONE transaction, all of them or none (`tidings append`):
+    /// `next` gives them a chunk at a time, nil at the end, and throws to take everything back
+    /// (a problem found anywhere in the file). Memory stays bounded by the chunk.
+    public func appendAll(now: Date, _ next: () throws -> [CloudEvent]?) async throws -> AppendResult {
+        try await backend.transaction("appending events") { connection in
             var total = AppendResult(positions: [], alreadyStored: 0)
             while let chunk = try next() {
-                let result = try await append(chunk.map(\.event), now: Date(), recordedAt: chunk.map(\.recordedAt), on: connection)
+                let result = try await append(chunk, now: now, on: connection)
                 if let refusal = result.refusal { throw PostgresBackendError(.writeFailed, refusal) }
                 total.positionsLater += result.positionsLater
                 total.alreadyStored += result.alreadyStored

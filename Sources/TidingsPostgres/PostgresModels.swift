@@ -120,8 +120,18 @@ struct PostgresModels {
     /// Writes what changed, one statement per table.
     mutating func flush(on connection: PostgresConnection, logger: Logger) async throws {
         defer { dirty.removeAll() }
-        if let changed = dirty[.customers], !changed.isEmpty {
-            let rows = changed.compactMap { id, position in (customers[id] ?? nil).map { (id, $0, position) } }
+        let customers = (dirty[.customers] ?? [:]).compactMap { id, position in (self.customers[id] ?? nil).map { (id, $0, position) } }
+        let orders = (dirty[.orders] ?? [:]).compactMap { id, position in (self.orders[id] ?? nil).map { (id, $0, position) } }
+        let tickets = (dirty[.tickets] ?? [:]).compactMap { id, position in (self.tickets[id] ?? nil).map { (id, $0, position) } }
+        try await Self.write(customers: customers, orders: orders, tickets: tickets, on: connection, logger: logger)
+    }
+
+    /// Upserts models with the position of the event that last changed each: the pipeline's
+    /// batches and an import's rebuild write through this one definition of the tables.
+    static func write(customers: [(String, Customer, Int64)], orders: [(String, Order, Int64)], tickets: [(String, Ticket, Int64)],
+                      on connection: PostgresConnection, logger: Logger) async throws {
+        if !customers.isEmpty {
+            let rows = customers
             try await connection.query("""
                 INSERT INTO customers (id, doc, position, suppressed)
                 SELECT * FROM unnest(\(rows.map(\.0))::text[], \(try rows.map { ByteBuffer(bytes: try $0.1.document()) })::bytea[],
@@ -129,8 +139,8 @@ struct PostgresModels {
                 ON CONFLICT (id) DO UPDATE SET doc = excluded.doc, position = excluded.position, suppressed = excluded.suppressed
                 """, logger: logger)
         }
-        if let changed = dirty[.orders], !changed.isEmpty {
-            let rows = changed.compactMap { id, position in (orders[id] ?? nil).map { (id, $0, position) } }
+        if !orders.isEmpty {
+            let rows = orders
             try await connection.query("""
                 INSERT INTO orders (id, doc, position, customer_id, status, region, carrier)
                 SELECT i, d, p, c, s, NULLIF(r, ''), NULLIF(ca, '')
@@ -142,8 +152,8 @@ struct PostgresModels {
                     status = excluded.status, region = excluded.region, carrier = excluded.carrier
                 """, logger: logger)
         }
-        if let changed = dirty[.tickets], !changed.isEmpty {
-            let rows = changed.compactMap { id, position in (tickets[id] ?? nil).map { (id, $0, position) } }
+        if !tickets.isEmpty {
+            let rows = tickets
             try await connection.query("""
                 INSERT INTO tickets (id, doc, position, customer_id, kind, status)
                 SELECT * FROM unnest(\(rows.map(\.0))::text[], \(try rows.map { ByteBuffer(bytes: try $0.1.document()) })::bytea[],

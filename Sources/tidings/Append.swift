@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import TidingsApp
 import TidingsCore
+import TidingsPostgres
 import TidingsStore
 
 struct Append: AsyncParsableCommand {
@@ -26,8 +27,11 @@ struct Append: AsyncParsableCommand {
 
     func run() async throws {
         try await reporting {
-            let config = try await options.load()
+            let config = try await options.load(postgres: true)
             let handle = try Self.input(file)
+            if case .postgres(let settings) = config.database {
+                return try await appendToPostgres(handle, settings: settings, config: config)
+            }
             let store = try Store(path: config.databasePath, durability: config.durability)
             let now = try await ConfigOption.clock(config, store)
             // An append that died left invisible events holding back everything after them.
@@ -64,6 +68,37 @@ struct Append: AsyncParsableCommand {
         }
     }
 
+    /// On PostgreSQL the file goes in as one transaction: nobody sees its events until all are
+    /// in, ingest goes on beside it, and a problem anywhere takes everything back.
+    func appendToPostgres(_ handle: FileHandle, settings: PostgresSettings, config: TidingsConfig) async throws {
+        var parser = EventFileParser(file: handle)
+        let problems = ProblemList(shown: Self.shown)
+        let result: AppendResult
+        do {
+            result = try await PostgresBackend.withRunning(settings, logger: Check.quietLogger) { backend in
+                try await backend.migrate()
+                let log = PostgresLog(backend: backend)
+                let now = try await ConfigOption.clock(config, PostgresTimers(log: log))
+                return try await log.appendAll(now: now()) {
+                    while let chunk = try parser.next(count: Self.chunk) {
+                        problems.add(chunk.problems)
+                        // After the first problem the rest is only read, for its problems.
+                        if problems.count == 0 { return chunk.events }
+                    }
+                    if problems.count > 0 { throw problems }
+                    return nil
+                }
+            }
+        } catch let found as ProblemList {
+            for problem in found.shownProblems { FileHandle.standardError.write(Data("\(StatusReport.printable(problem.description))\n".utf8)) }
+            if found.count > found.shownProblems.count { FileHandle.standardError.write(Data("… and \(found.count - found.shownProblems.count) more\n".utf8)) }
+            throw Failure(message: "appended nothing: \(found.count) problem\(found.count == 1 ? "" : "s") in \(file)")
+        } catch {
+            throw Failure(message: "appended nothing: \(error)")
+        }
+        print("appended \(result.appended) event\(result.appended == 1 ? "" : "s"), \(result.alreadyStored) already stored")
+    }
+
     /// The file named, or standard input for `-`.
     static func input(_ file: String) throws -> FileHandle {
         if file == "-" { return .standardInput }
@@ -80,5 +115,20 @@ struct Append: AsyncParsableCommand {
         } catch {
             return " (its staged events are removed once this process exits, by the daemon or the next append: \(error))"
         }
+    }
+}
+
+/// The problems found in a file, the first `shown` of them kept; thrown to take an append back.
+final class ProblemList: Error, @unchecked Sendable {
+    // @unchecked: filled and read by the one task that runs the append, one chunk after another.
+    let shown: Int
+    private(set) var shownProblems: [EventFileParser.Problem] = []
+    private(set) var count = 0
+
+    init(shown: Int) { self.shown = shown }
+
+    func add(_ problems: [EventFileParser.Problem]) {
+        count += problems.count
+        shownProblems += problems.prefix(shown - shownProblems.count)
     }
 }

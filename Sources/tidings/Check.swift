@@ -52,7 +52,7 @@ extension Check {
         }
         let standing = try await PostgresBackend.withRunning(settings, logger: Self.quietLogger) { try await $0.check() }
         let waiting = standing.unsequenced > 0 ? " (\(standing.unsequenced) awaiting their positions)" : ""
-        print("  database: PostgreSQL \(standing.serverVersion) at \(settings), schema \(standing.migrations.last ?? "none"), " +
+        print("  database: PostgreSQL \(standing.serverVersion) at \(settings), schema at \(standing.migrations.last.map { String($0.prefix { $0 != ":" }) } ?? "none"), " +
               "\(standing.events) events in the log\(waiting)")
     }
 }

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import TidingsApp
+import TidingsCore
+import TidingsPostgres
 import TidingsStore
 
 struct Status: AsyncParsableCommand {
@@ -13,22 +15,36 @@ struct Status: AsyncParsableCommand {
 
     func run() async throws {
         try await reporting {
-            let config = try await options.load()
-            let store = try Store(path: config.databasePath, durability: config.durability)
-            // "Due" means due by the daemon's clock, simulated or not, read anew each time.
-            let now = { () async throws -> Date in try await ConfigOption.clock(config, store)() }
-            var status = try store.status(now: await now())
-            if let waitIdle {
-                let deadline = Date().addingTimeInterval(waitIdle)
-                while !status.isIdle && Date() < deadline {
-                    try await Task.sleep(for: .milliseconds(100))
-                    status = try store.status(now: await now())
+            let config = try await options.load(postgres: true)
+            switch config.database {
+            case .sqlite(let path):
+                let store = try Store(path: path, durability: config.durability)
+                try await report(config, status: store, timers: store)
+            case .postgres(let settings):
+                try await PostgresBackend.withRunning(settings, logger: Check.quietLogger) { backend in
+                    try await backend.migrate()
+                    let log = PostgresLog(backend: backend)
+                    try await log.sequence()
+                    try await report(config, status: PostgresStatus(backend: backend), timers: PostgresTimers(log: log))
                 }
-                print(StatusReport.render(status))
-                if !status.isIdle { throw Failure(message: "still busy after \(waitIdle) s (lag \(status.lag), \(status.busy) due or in flight)") }
-            } else {
-                print(StatusReport.render(status))
             }
+        }
+    }
+
+    func report(_ config: TidingsConfig, status source: any StatusSource, timers: any TimerStore) async throws {
+        // "Due" means due by the daemon's clock, simulated or not, read anew each time.
+        let now = { () async throws -> Date in try await ConfigOption.clock(config, timers)() }
+        var status = try await source.status(now: await now())
+        if let waitIdle {
+            let deadline = Date().addingTimeInterval(waitIdle)
+            while !status.isIdle && Date() < deadline {
+                try await Task.sleep(for: .milliseconds(100))
+                status = try await source.status(now: await now())
+            }
+            print(StatusReport.render(status))
+            if !status.isIdle { throw Failure(message: "still busy after \(waitIdle) s (lag \(status.lag), \(status.busy) due or in flight)") }
+        } else {
+            print(StatusReport.render(status))
         }
     }
 }

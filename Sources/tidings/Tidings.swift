@@ -37,14 +37,14 @@ struct ConfigOption: ParsableArguments {
         guard case .postgres = database, !postgres else { return }
         throw Failure(message: """
             database.url points at PostgreSQL, where so far `tidings serve` (ingest, pipeline, deadlines, sending), \
-            `tidings check`, `tidings export` and `tidings import` work; this command needs the SQLite backend (unset \
-            database.url) until it is carried over too
+            `tidings status`, `tidings check`, `tidings export` and `tidings import` work; this command needs the SQLite \
+            backend (unset database.url) until it is carried over too
             """, exitCode: 2)
     }
 
     /// The daemon's clock, as the running daemon sees it: the simulated time in the database with
     /// `clock.source: database`, else the system's. Every domain time a command writes comes from it.
-    static func clock(_ config: TidingsConfig, _ store: Store) async throws -> @Sendable () -> Date {
+    static func clock(_ config: TidingsConfig, _ store: any TimerStore) async throws -> @Sendable () -> Date {
         let clock = DaemonClock(source: config.clockSource)
         try await clock.refresh(from: store)
         return { clock.now() }

@@ -50,9 +50,8 @@ struct Import: AsyncParsableCommand {
         abstract: "Load a file `tidings export` wrote into a new database, of either backend.",
         discussion: """
             All or nothing, and only into an empty log. The history counts as applied: its messages went out from the \
-            database it came from, so nothing is sent again. On SQLite the read models and deadline timers are then \
-            rebuilt from it (as `tidings rebuild` does); the PostgreSQL backend keeps the log only, so far. Run it with \
-            the daemon stopped.
+            database it came from, so nothing is sent again; the read models and deadline timers are made from it with \
+            the pipeline's own rules. Run it with the daemons stopped.
             """)
 
     @OptionGroup var options: ConfigOption

@@ -38,6 +38,10 @@ struct PostgresPipelineTests {
 
     /// What the pipeline made after the day, and after each jump of the clock.
     static func sqlite(_ events: [CloudEvent], _ runtime: Runtime) throws -> [Outcome] {
+        try projectedOnSQLite(events, runtime).stages
+    }
+
+    static func projectedOnSQLite(_ events: [CloudEvent], _ runtime: Runtime, jumps: [TimeInterval] = jumps) throws -> (stages: [Outcome], store: Store) {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("tidings-both-\(UUID().uuidString)/t.sqlite").path
         let store = try Store(path: path, durability: .normal)
         _ = try store.append(events, now: start)
@@ -55,7 +59,7 @@ struct PostgresPipelineTests {
             try drain(now)
             stages.append(try outcome(store))
         }
-        return stages
+        return (stages, store)
     }
 
     static func outcome(_ store: Store) throws -> Outcome {

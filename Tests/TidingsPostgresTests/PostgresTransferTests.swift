@@ -22,6 +22,35 @@ struct PostgresTransferTests {
         return bytes
     }
 
+    /// The example day, projected on SQLite through its deadlines and exported, imported into
+    /// PostgreSQL: the same log comes out, the same read models and timers were made, and
+    /// nothing waits to be sent.
+    @Test func theExampleDayMovesFromSQLiteToPostgreSQL() async throws {
+        let runtime = try PostgresPipelineTests.runtime()
+        // A day on: some deadlines have fired, others still run.
+        let (stages, store) = try PostgresPipelineTests.projectedOnSQLite(try PostgresPipelineTests.day(), runtime, jumps: [86_400])
+        let expected = try #require(stages.last)
+        #expect(!expected.timers.isEmpty && expected.models.count > 15)
+        var exported: [UInt8] = []
+        _ = try await LogTransfer.export(.sqlite(path: store.path), durability: .normal) { exported += $0 }
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("tidings-pg-day-\(UUID().uuidString).ndjson")
+        try Data(exported).write(to: file)
+        try await PostgresTestCluster.withDatabase { backend in
+            var moved = runtime
+            moved.config.database = .postgres(backend.settings)
+            let summary = try await LogTransfer.importLog(LineReader(handle: try FileHandle(forReadingFrom: file)), into: moved, now: Date())
+            #expect(summary.events == exported.split(separator: UInt8(ascii: "\n")).count)
+            let outcome = try await PostgresPipelineTests.outcome(backend)
+            #expect(outcome.messages.isEmpty)
+            #expect(outcome.models == expected.models, "\(PostgresPipelineTests.difference(outcome.models, expected.models))")
+            #expect(outcome.timers == expected.timers, "\(PostgresPipelineTests.difference(outcome.timers, expected.timers))")
+            var out: [UInt8] = []
+            _ = try await LogTransfer.export(moved.config.database, durability: .normal) { out += $0 }
+            #expect(out == exported)
+            #expect(try await PostgresPipeline(log: PostgresLog(backend: backend)).checkpoint() == Int64(summary.events))
+        }
+    }
+
     @Test func anExportGoesInAndComesOutTheSame() async throws {
         let exported = try Self.exampleExport()
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("tidings-pg-import-\(UUID().uuidString).ndjson")

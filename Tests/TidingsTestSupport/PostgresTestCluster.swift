@@ -58,6 +58,16 @@ public enum PostgresTestCluster {
         }
     }
 
+    /// The texts a query answers, one per row (keys), asked on a connection of its own.
+    public static func texts(_ sql: String, in database: String) async throws -> [String] {
+        try await withConnection(to: database) { connection in
+            var texts: [String] = []
+            for try await value in try await connection.query(PostgresQuery(unsafeSQL: sql), logger: Logger(label: "test-cluster"))
+                .decode(String.self) { texts.append(value) }
+            return texts
+        }
+    }
+
     static func withConnection<Result: Sendable>(to database: String, _ body: (PostgresConnection) async throws -> Result) async throws -> Result {
         let target = try await settings(database: database)
         var configuration = PostgresConnection.Configuration(host: target.host, port: target.port, username: target.user, password: password,

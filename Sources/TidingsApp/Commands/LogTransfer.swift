@@ -11,8 +11,15 @@ public enum LogTransfer {
     public struct Summary: Sendable {
         public var events = 0
         public var alreadyStored = 0
-        /// Up to where the import made the read models (SQLite; the PostgreSQL backend keeps only the log so far).
-        public var rebuilt: RebuildSummary?
+        /// The read models and timers the import made.
+        public var rebuilt: Models?
+
+        public struct Models: Sendable {
+            public var customers: Int
+            public var orders: Int
+            public var tickets: Int
+            public var timers: Int
+        }
     }
 
     static let page = 2_000
@@ -98,25 +105,21 @@ public enum LogTransfer {
             withExtendedLifetime(lock) {}
             var summary = Summary(events: staged.appended, alreadyStored: staged.alreadyStored)
             try store.skipPipeline(to: try await store.head())
-            summary.rebuilt = try store.rebuild(engine: runtime.engine, now: now)
+            let rebuilt = try store.rebuild(engine: runtime.engine, now: now)
+            summary.rebuilt = Summary.Models(customers: rebuilt.customers, orders: rebuilt.orders, tickets: rebuilt.tickets, timers: rebuilt.timers)
             return summary
         case .postgres(let settings):
             return try await PostgresBackend.withRunning(settings) { database in
                 try await database.migrate()
-                let log = PostgresLog(backend: database)
-                while try await log.sequence() > 0 {}
-                let head = try await log.head()
-                guard head == 0 else {
-                    throw TransferError("the log in \(settings) is not empty (\(head) events): import only into a new database")
-                }
-                let result: AppendResult
+                let imported: PostgresImport
                 do {
-                    result = try await log.appendAll { try chunks.next() }
+                    imported = try await PostgresPipeline(log: PostgresLog(backend: database)).importLog({ try chunks.next() },
+                                                                                                         engine: runtime.engine, now: now)
                 } catch {
                     throw TransferError("imported nothing: \(error)")
                 }
-                while try await log.sequence() > 0 {}
-                return Summary(events: result.appended, alreadyStored: result.alreadyStored)
+                return Summary(events: imported.appended, alreadyStored: imported.alreadyStored, rebuilt: Summary.Models(
+                    customers: imported.customers, orders: imported.orders, tickets: imported.tickets, timers: imported.timers))
             }
         }
     }
