@@ -22,7 +22,7 @@ public enum Daemon {
             let lock = try DaemonLock(databasePath: path)
             defer { withExtendedLifetime(lock) {} }  // held until every service has stopped
             let store = try Store(path: path, durability: runtime.config.durability)
-            let backend = Backend(log: store, pipeline: store, timers: store, outbox: store, status: store, store: store, inline: true,
+            let backend = Backend(log: store, pipeline: store, timers: store, outbox: store, status: store, reads: store, store: store, inline: true,
                                   abandonDeadAppends: { try store.abandonAppends { AppendLock.isGone(databasePath: path, id: $0) } },
                                   description: "\(path)")
             try await run(runtime: runtime, backend: backend, logger: logger, registry: registry)
@@ -30,7 +30,8 @@ public enum Daemon {
             let database = PostgresBackend(settings: settings, logger: logger)
             let log = PostgresLog(backend: database)
             let backend = Backend(log: log, pipeline: PostgresPipeline(log: log), timers: PostgresTimers(log: log),
-                                  outbox: PostgresOutbox(backend: database), status: PostgresStatus(backend: database), store: nil, inline: false,
+                                  outbox: PostgresOutbox(backend: database), status: PostgresStatus(backend: database),
+                                  reads: PostgresReads(backend: database), store: nil, inline: false,
                                   abandonDeadAppends: { 0 }, services: [.init(service: PostgresPoolService(backend: database))],
                                   description: "\(settings)")
             try await run(runtime: runtime, backend: backend, logger: logger, registry: registry) {
@@ -120,7 +121,7 @@ public enum Daemon {
             logger.warning("no API tokens configured (http.tokens): every /v1 request will be refused with 401")
         }
         let http = APIServer.service(APIEnvironment(
-            store: store, status: backend.status, commit: commit, settings: runtime.config.http, registry: registry,
+            store: store, status: backend.status, reads: backend.reads, commit: commit, settings: runtime.config.http, registry: registry,
             pipelineHeartbeat: { Date(timeIntervalSince1970: Double(pipeline.heartbeat.load(ordering: .relaxed))) }, clock: clock.now,
             listening: { started.fire() }), logger: logger)
         let status = try await backend.status.status(now: clock.now())

@@ -5,40 +5,40 @@ import TidingsStore
 
 extension API {
     /// `GET /v1/orders/{id}`: the order (status, items, tracking, timeline) and the messages about it.
-    func order(_ request: Request, _ context: BasicRequestContext) throws -> Response {
+    func order(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         _ = try tokens.authorize(request, .read)
         let id = try context.parameters.require("id")
-        guard let order = try sqlite().order(id: id) else { throw Problem(.notFound, "Not Found", detail: "no order \(id)") }
+        guard let order = try await environment.reads.order(id: id) else { throw Problem(.notFound, "Not Found", detail: "no order \(id)") }
         var value = try Self.encode(order)
-        value["messages"] = .array(try sqlite().messages(subjectID: id, limit: 500).map(Self.message))
+        value["messages"] = .array(try await messages(about: id))
         return try json(value)
     }
 
     /// `GET /v1/tickets/{id}`: the ticket, its promised times and timeline, and its messages.
-    func ticket(_ request: Request, _ context: BasicRequestContext) throws -> Response {
+    func ticket(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         _ = try tokens.authorize(request, .read)
         let id = try context.parameters.require("id")
-        guard let ticket = try sqlite().ticket(id: id) else { throw Problem(.notFound, "Not Found", detail: "no ticket \(id)") }
+        guard let ticket = try await environment.reads.ticket(id: id) else { throw Problem(.notFound, "Not Found", detail: "no ticket \(id)") }
         var value = try Self.encode(ticket)
         value["reference"] = .string(ticket.reference)
-        value["messages"] = .array(try sqlite().messages(subjectID: id, limit: 500).map(Self.message))
+        value["messages"] = .array(try await messages(about: id))
         return try json(value)
     }
 
     /// `GET /v1/customers/{id}/messages?limit=&after=`: every message to a customer, oldest first, in pages.
-    func customerMessages(_ request: Request, _ context: BasicRequestContext) throws -> Response {
+    func customerMessages(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         _ = try tokens.authorize(request, .read)
         let id = try context.parameters.require("id")
         let limit = try Self.limit(request)
         let after = try Self.integer(request, "after")
-        let messages = try sqlite().messages(customerID: id, after: after, limit: limit)
+        let messages = try await environment.reads.messages(state: nil, customerID: id, subjectID: nil, id: nil, after: after, limit: limit)
         var value: JSONValue = ["customer_id": .string(id), "messages": .array(messages.map(Self.message))]
         value["next_after"] = messages.count == limit ? messages.last.map { .number(Double($0.id)) } : .null
         return try json(value)
     }
 
     /// `GET /v1/deliveries?state=&limit=&after=`: the outbox, oldest first.
-    func deliveries(_ request: Request, _ context: BasicRequestContext) throws -> Response {
+    func deliveries(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         _ = try tokens.authorize(request, .read)
         var state: MessageState?
         if let raw = request.uri.queryParameters.get("state") {
@@ -49,22 +49,28 @@ extension API {
             state = parsed
         }
         let limit = try Self.limit(request)
-        let messages = try sqlite().messages(state: state, after: try Self.integer(request, "after"), limit: limit)
+        let messages = try await environment.reads.messages(state: state, customerID: nil, subjectID: nil, id: nil,
+                                                             after: try Self.integer(request, "after"), limit: limit)
         var value: JSONValue = ["deliveries": .array(messages.map(Self.message))]
         value["next_after"] = messages.count == limit ? messages.last.map { .number(Double($0.id)) } : .null
         return try json(value)
     }
 
     /// `POST /v1/deliveries/{id}/retry` (admin): a dead message gets another go.
-    func retry(_ request: Request, _ context: BasicRequestContext) throws -> Response {
+    func retry(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         _ = try tokens.authorize(request, .admin)
         let raw = try context.parameters.require("id")
         guard let id = Int64(raw) else { throw Problem(.notFound, "Not Found", detail: "no message \(raw)") }
-        guard let message = try sqlite().message(id: id) else { throw Problem(.notFound, "Not Found", detail: "no message \(id)") }
-        guard try sqlite().retry(messageID: id, now: environment.clock()) == 1 else {
+        guard let message = try await environment.reads.message(byID: id) else { throw Problem(.notFound, "Not Found", detail: "no message \(id)") }
+        guard try await environment.reads.retry(messageID: id, now: environment.clock()) == 1 else {
             throw Problem(.conflict, "Conflict", detail: "message \(id) is \(message.state.rawValue); only dead messages can be retried")
         }
         return try json(["id": .number(Double(id)), "state": "pending"], status: .accepted)
+    }
+
+    /// The messages about an order or ticket (also those about several orders that name it).
+    func messages(about subject: String) async throws -> [JSONValue] {
+        try await environment.reads.messages(state: nil, customerID: nil, subjectID: subject, id: nil, after: nil, limit: 500).map(Self.message)
     }
 
     static func limit(_ request: Request) throws -> Int {

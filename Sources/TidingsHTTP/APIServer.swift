@@ -40,6 +40,8 @@ public struct APIEnvironment: Sendable {
     public var store: Store?
     /// The numbers behind `/metrics` and `/readyz`, from either backend.
     public var status: any StatusSource
+    /// Orders, tickets and messages for the `/v1` reads, from either backend.
+    public var reads: any ReadQueries
     public var commit: GroupCommit
     public var settings: HTTPSettings
     public var registry: PrometheusCollectorRegistry
@@ -49,11 +51,12 @@ public struct APIEnvironment: Sendable {
     /// Called once the server listens.
     public var listening: @Sendable () -> Void
 
-    public init(store: Store?, status: any StatusSource, commit: GroupCommit, settings: HTTPSettings, registry: PrometheusCollectorRegistry,
+    public init(store: Store?, status: any StatusSource, reads: any ReadQueries, commit: GroupCommit, settings: HTTPSettings, registry: PrometheusCollectorRegistry,
                 pipelineHeartbeat: @escaping @Sendable () -> Date, clock: @escaping @Sendable () -> Date,
                 listening: @escaping @Sendable () -> Void = {}) {
         self.store = store
         self.status = status
+        self.reads = reads
         self.commit = commit
         self.settings = settings
         self.registry = registry
@@ -135,7 +138,8 @@ struct API: Sendable {
     func sqlite() throws -> Store {
         guard let store = environment.store else {
             throw Problem(.notImplemented, "Not Implemented", detail: """
-                this endpoint is not available on the PostgreSQL backend yet: ingest (/v1/events), /metrics, /healthz and /readyz are
+                this endpoint is not available on the PostgreSQL backend yet: ingest, the reads of orders, tickets, messages and \
+                deliveries, a dead message's retry, /metrics, /healthz and /readyz are
                 """)
         }
         return store
@@ -152,11 +156,11 @@ struct API: Sendable {
     var routes: [Route] {
         [
             Route(method: .post, path: "/v1/events") { request, context in try await postEvents(request, context) },
-            Route(method: .get, path: "/v1/orders/:id") { request, context in try order(request, context) },
-            Route(method: .get, path: "/v1/tickets/:id") { request, context in try ticket(request, context) },
-            Route(method: .get, path: "/v1/customers/:id/messages") { request, context in try customerMessages(request, context) },
-            Route(method: .get, path: "/v1/deliveries") { request, context in try deliveries(request, context) },
-            Route(method: .post, path: "/v1/deliveries/:id/retry") { request, context in try retry(request, context) },
+            Route(method: .get, path: "/v1/orders/:id") { request, context in try await order(request, context) },
+            Route(method: .get, path: "/v1/tickets/:id") { request, context in try await ticket(request, context) },
+            Route(method: .get, path: "/v1/customers/:id/messages") { request, context in try await customerMessages(request, context) },
+            Route(method: .get, path: "/v1/deliveries") { request, context in try await deliveries(request, context) },
+            Route(method: .post, path: "/v1/deliveries/:id/retry") { request, context in try await retry(request, context) },
             Route(method: .get, path: "/v1/unsubscribe") { request, _ in try await unsubscribe(request, confirmed: false) },
             Route(method: .post, path: "/v1/unsubscribe") { request, _ in try await unsubscribe(request, confirmed: true) },
             Route(method: .post, path: "/v1/receipts") { request, context in try await postReceipt(request, context) },

@@ -2,22 +2,6 @@ import Foundation
 import GRDB
 import TidingsCore
 
-/// One message as `tidings deliveries list` shows it.
-public struct MessageSummary: Sendable, Hashable {
-    public var id: Int64
-    public var key: String
-    public var workflow: String
-    public var customerID: String
-    public var subjectID: String?
-    public var channel: String?
-    public var recipient: String?
-    public var state: MessageState
-    public var attempts: Int
-    public var createdAt: Date
-    public var sentAt: Date?
-    public var lastError: String?
-}
-
 /// One attempt in a message's history.
 public struct AttemptSummary: Sendable, Hashable {
     public var attempt: Int
@@ -164,3 +148,5 @@ extension Store {
 }
 
 extension Store: StatusSource {}
+
+extension Store: ReadQueries {}

@@ -52,7 +52,7 @@ struct MultiInstanceTests {
             daemons.append(try await HTTPAPITests.start(own, extra: [
                 "DATABASE_URL": "postgres://tidings@127.0.0.1:\(settings.port)/\(database)?sslmode=disable",
                 "DATABASE_PASSWORD": PostgresTestCluster.password,
-                "HTTP_TOKENS": "shop ingest \(Self.token)",
+                "HTTP_TOKENS": "shop ingest,read \(Self.token)",
                 // The first instance's sends take half a second each: it dies with sends in flight.
                 "SMS_TRANSPORT": "webhook", "SMS_WEBHOOK_PRESET": "generic",
                 "SMS_WEBHOOK_URL": "http://127.0.0.1:\(receiver.port)/sms" + (index == 0 ? "?delay=0.5" : ""),
@@ -117,6 +117,11 @@ struct MultiInstanceTests {
         let repeated = Set(ids.filter { !seen.insert($0).inserted })
         #expect(repeated.isSubset(of: resent), "\(repeated.subtracting(resent).count) messages arrived twice from one attempt")
         #expect(events == Int64(customers * 4))
+        // The reads answer from PostgreSQL on any instance.
+        let ticket = try await HTTPAPITests.call("GET", "\(daemons[2].base)/v1/tickets/mi-t-7", token: Self.token)
+        #expect(ticket.status == 200 && ticket.json["messages"]?.arrayValue?.first?["state"] == "sent", "\(ticket.text)")
+        let deliveries = try await HTTPAPITests.call("GET", "\(daemons[1].base)/v1/deliveries?state=sent&limit=3", token: Self.token)
+        #expect(deliveries.status == 200 && deliveries.json["deliveries"]?.arrayValue?.count == 3, "\(deliveries.text)")
         #expect(sent == Int64(customers))
     }
 }

@@ -1,0 +1,53 @@
+import Foundation
+
+/// One message as `tidings deliveries list` shows it.
+public struct MessageSummary: Sendable, Hashable {
+    public var id: Int64
+    public var key: String
+    public var workflow: String
+    public var customerID: String
+    public var subjectID: String?
+    public var channel: String?
+    public var recipient: String?
+    public var state: MessageState
+    public var attempts: Int
+    public var createdAt: Date
+    public var sentAt: Date?
+    public var lastError: String?
+
+    public init(id: Int64, key: String, workflow: String, customerID: String, subjectID: String?, channel: String?, recipient: String?,
+                state: MessageState, attempts: Int, createdAt: Date, sentAt: Date?, lastError: String?) {
+        self.id = id
+        self.key = key
+        self.workflow = workflow
+        self.customerID = customerID
+        self.subjectID = subjectID
+        self.channel = channel
+        self.recipient = recipient
+        self.state = state
+        self.attempts = attempts
+        self.createdAt = createdAt
+        self.sentAt = sentAt
+        self.lastError = lastError
+    }
+}
+
+/// What the HTTP API reads of the models and the outbox, and the operator's retry: both
+/// backends answer it.
+public protocol ReadQueries: Sendable {
+    func order(id: String) async throws -> Order?
+    func ticket(id: String) async throws -> Ticket?
+    func customer(id: String) async throws -> Customer?
+    /// Messages, oldest first, filtered; `after` pages by id; `subjectID` also finds the
+    /// messages about several orders that name it.
+    func messages(state: MessageState?, customerID: String?, subjectID: String?, id: Int64?, after: Int64?, limit: Int) async throws
+        -> [MessageSummary]
+    /// Puts dead messages (one, or all) back in the queue; returns how many.
+    func retry(messageID: Int64?, now: Date) async throws -> Int
+}
+
+extension ReadQueries {
+    public func message(byID id: Int64) async throws -> MessageSummary? {
+        try await messages(state: nil, customerID: nil, subjectID: nil, id: id, after: nil, limit: 1).first
+    }
+}

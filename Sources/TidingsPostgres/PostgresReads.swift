@@ -1,0 +1,100 @@
+import Foundation
+import Logging
+import PostgresNIO
+import TidingsCore
+
+/// The HTTP API's reads on PostgreSQL: models by id, messages by filter, an operator's retry.
+public struct PostgresReads: ReadQueries {
+    let backend: PostgresBackend
+
+    public init(backend: PostgresBackend) {
+        self.backend = backend
+    }
+
+    var logger: Logger { backend.logger }
+
+    public func order(id: String) async throws -> Order? {
+        try await document("orders", id).map { try Order(document: $0) }
+    }
+
+    public func ticket(id: String) async throws -> Ticket? {
+        try await document("tickets", id).map { try Ticket(document: $0) }
+    }
+
+    public func customer(id: String) async throws -> Customer? {
+        try await document("customers", id).map { try Customer(document: $0) }
+    }
+
+    func document(_ table: String, _ id: String) async throws -> Data? {
+        try await backend.connection("reading \(table) \(id)") { connection in
+            let rows = try await connection.query(PostgresQuery(unsafeSQL: "SELECT doc FROM \(table) WHERE id = $1", binds: PostgresOutbox.binds(id)),
+                                                  logger: logger)
+            for try await doc in rows.decode(Data.self) { return doc }
+            return nil
+        }
+    }
+
+    public func messages(state: MessageState?, customerID: String?, subjectID: String?, id: Int64?, after: Int64?, limit: Int) async throws
+        -> [MessageSummary]
+    {
+        var conditions: [String] = []
+        var binds = PostgresBindings()
+        if let subjectID {
+            binds.append(subjectID)
+            // With the messages about several orders that name this one.
+            conditions.append("(subject_id = $\(binds.count) OR id IN (SELECT message_id FROM message_subjects WHERE subject_id = $\(binds.count)))")
+        }
+        if let after {
+            binds.append(after)
+            conditions.append("id > $\(binds.count)")
+        }
+        if let id {
+            binds.append(id)
+            conditions.append("id = $\(binds.count)")
+        }
+        if let state {
+            binds.append(state.rawValue)
+            conditions.append("state = $\(binds.count)")
+        }
+        if let customerID {
+            binds.append(customerID)
+            conditions.append("customer_id = $\(binds.count)")
+        }
+        binds.append(limit)
+        let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        let query = PostgresQuery(unsafeSQL: """
+            SELECT id, key, workflow, customer_id, subject_id, channel, recipient, state, attempts, created_at, sent_at, last_error
+            FROM messages \(filter) ORDER BY id LIMIT $\(binds.count)
+            """, binds: binds)
+        return try await backend.connection("listing messages") { connection in
+            var messages: [MessageSummary] = []
+            for try await (id, key, workflow, customer, subject, channel, recipient, state, attempts, created, sent, error) in try await connection
+                .query(query, logger: logger)
+                .decode((Int64, String, String, String, String?, String?, String?, String, Int64, Double, Double?, String?).self) {
+                messages.append(MessageSummary(
+                    id: id, key: key, workflow: workflow, customerID: customer, subjectID: subject, channel: channel, recipient: recipient,
+                    state: MessageState(rawValue: state) ?? .pending, attempts: Int(attempts), createdAt: Date(timeIntervalSince1970: created),
+                    sentAt: sent.map(Date.init(timeIntervalSince1970:)), lastError: error))
+            }
+            return messages
+        }
+    }
+
+    /// Dead messages start again on the channel they died on, with a fresh count of attempts.
+    /// One whose contents were erased has nothing left to send and stays.
+    public func retry(messageID: Int64?, now: Date) async throws -> Int {
+        let t = now.timeIntervalSince1970
+        return try await backend.transaction("queueing messages for retry") { connection in
+            let rows = try await connection.query("""
+                UPDATE messages SET state = \(MessageState.pending.rawValue), route_attempts = 0, route_started_at = NULL, due_at = \(t),
+                    updated_at = \(t)
+                WHERE state IN \(unescaped: MessageState.retryable.sqlList) AND (\(messageID)::int8 IS NULL OR id = \(messageID))
+                    AND erased_at IS NULL
+                RETURNING id
+                """, logger: logger)
+            var count = 0
+            for try await _ in rows.decode(Int64.self) { count += 1 }
+            return count
+        }
+    }
+}
