@@ -119,7 +119,7 @@ extension PostgresPipelineRun {
                     let before = run.models.orders[order.id] ?? nil
                     run.models.put(projection, position: max(before?.timeline.last?.position ?? 0, stored.position))
                     try await run.place(projection.intents, stored)
-                    for action in projection.timers { _ = try await run.schedule(action, position: stored.position) }
+                    for action in projection.timers { run.timerChanges.apply(action, position: stored.position) }
                 }
             }
         }

@@ -13,14 +13,26 @@ extension PostgresPipelineRun {
             """, logger: logger)
     }
 
+    /// Whether any event waits for an order or ticket (or was quarantined when its wait ran
+    /// out, and still applies when it comes), and whether any message is parked.
+    func waitsExist() async throws -> (waiting: Bool, parked: Bool) {
+        let rows = try await connection.query("""
+            SELECT EXISTS (SELECT 1 FROM held_events WHERE waiting_for IS NOT NULL AND scope = ''),
+                EXISTS (SELECT 1 FROM messages WHERE state = \(MessageState.parked.rawValue))
+            """, logger: logger)
+        for try await (waiting, parked) in rows.decode((Bool, Bool).self) { return (waiting, parked) }
+        return (true, true)
+    }
+
     /// Holds an event until its order or ticket exists, or the wait runs out.
-    func wait(_ position: Int64, for entity: String, reason: String, until expiry: Date) async throws {
+    mutating func wait(_ position: Int64, for entity: String, reason: String, until expiry: Date) async throws {
         try await connection.query("""
             INSERT INTO held_events (position, scope, kind, waiting_for, reason, held_at, expires_at)
             VALUES (\(position), '', \(HeldEvent.Kind.waiting.rawValue), \(entity), \(reason), \(t), \(expiry.timeIntervalSince1970))
             ON CONFLICT (position, scope) DO UPDATE SET kind = excluded.kind, waiting_for = excluded.waiting_for,
                 reason = excluded.reason, expires_at = excluded.expires_at, retry_requested = false
             """, logger: logger)
+        anyWaiting = true
     }
 
     /// Applies, in log order, the events that were waiting for this order or ticket (also
@@ -61,27 +73,6 @@ extension PostgresPipelineRun {
             """, logger: logger)
         for try await (position, reason) in expired.decode((Int64, String).self) {
             batch.quarantined.append(HeldEvent.Note(key: HeldEvent.Key(position: position), reason: reason))
-        }
-    }
-
-    /// Starts or stops a timer with the event that does it; returns whether one was started.
-    func schedule(_ action: TimerAction, position: Int64) async throws -> Bool {
-        switch action {
-        case .schedule(let timer):
-            try await connection.query("""
-                INSERT INTO timers (type, subject, due_at, scheduled_by) VALUES (\(timer.type), \(timer.subject), \(timer.dueAt.timeIntervalSince1970), \(position))
-                ON CONFLICT (type, subject) DO UPDATE SET due_at = excluded.due_at, scheduled_by = excluded.scheduled_by
-                """, logger: logger)
-            return true
-        case .cancel(let type, let subject, let dueAt):
-            if let dueAt {
-                try await connection.query("""
-                    DELETE FROM timers WHERE type = \(type) AND subject = \(subject) AND due_at = \(dueAt.timeIntervalSince1970)
-                    """, logger: logger)
-            } else {
-                try await connection.query("DELETE FROM timers WHERE type = \(type) AND subject = \(subject)", logger: logger)
-            }
-            return false
         }
     }
 }

@@ -9,6 +9,7 @@ extension PostgresPipelineRun {
         let context = try first.context.encoded()
         for intent in intents {
             let placement = try await place(intent, eventType: stored.event.type, eventAt: stored.recordedAt, context: context)
+            if placement == .parked { anyParked = true }
             batch.count(placement, first: ClaimPriority(category: intent.category, eventType: stored.event.type) == .first)
         }
     }
@@ -33,17 +34,30 @@ extension PostgresPipelineRun {
             guard try await Self.first(rows) != nil else { return nil }
         } else {
             let priority = ClaimPriority(category: intent.category, eventType: eventType).rawValue
+            // A new order-status message makes the unsent ones about its order stale: in the
+            // same statement as its insert (one round trip), and only if it was inserted.
+            let supersedes = placement.state == .pending && OutboxPlacement.supersedes(intent)
             let rows = try await connection.query("""
-                INSERT INTO messages (key, workflow, category, customer_id, subject_id, event_position, channel, recipient,
-                    fallback, template, locale, context, state, created_at, due_at, updated_at, last_error, event_at, priority)
-                VALUES (\(intent.key), \(intent.workflow), \(intent.category.rawValue), \(intent.customerID), \(intent.subjectID),
-                    \(intent.eventPosition), \(intent.channel?.rawValue), \(intent.recipient), \(fallback), \(intent.template), \(intent.locale),
-                    \(context), \(placement.state.rawValue), \(t), \(placement.dueAt), \(t), \(placement.note), \(eventAt.timeIntervalSince1970),
-                    \(priority))
-                ON CONFLICT (key) DO NOTHING
-                RETURNING id
+                WITH placed AS (
+                    INSERT INTO messages (key, workflow, category, customer_id, subject_id, event_position, channel, recipient,
+                        fallback, template, locale, context, state, created_at, due_at, updated_at, last_error, event_at, priority)
+                    VALUES (\(intent.key), \(intent.workflow), \(intent.category.rawValue), \(intent.customerID), \(intent.subjectID),
+                        \(intent.eventPosition), \(intent.channel?.rawValue), \(intent.recipient), \(fallback), \(intent.template), \(intent.locale),
+                        \(context), \(placement.state.rawValue), \(t), \(placement.dueAt), \(t), \(placement.note), \(eventAt.timeIntervalSince1970),
+                        \(priority))
+                    ON CONFLICT (key) DO NOTHING
+                    RETURNING id),
+                stale AS (
+                    UPDATE messages SET state = \(MessageState.suppressed.rawValue),
+                        last_error = \(OutboxPlacement.supersededNote(workflow: intent.workflow, eventType: eventType)), updated_at = \(t)
+                    WHERE \(supersedes) AND subject_id = \(intent.subjectID) AND category = \(intent.category.rawValue)
+                        AND state IN \(unescaped: MessageState.unsent.sqlList) AND key <> \(intent.key) AND EXISTS (SELECT 1 FROM placed)
+                    RETURNING channel)
+                SELECT (SELECT id FROM placed), ARRAY(SELECT channel FROM stale WHERE channel IS NOT NULL)
                 """, logger: logger)
-            guard let id = try await Self.first(rows) else {
+            var placed: (id: Int64?, stale: [String]) = (nil, [])
+            for try await (id, stale) in rows.decode((Int64?, [String]).self) { placed = (id, stale) }
+            guard let id = placed.id else {
                 try await checkSameMessage(intent)
                 return nil
             }
@@ -54,9 +68,13 @@ extension PostgresPipelineRun {
                     ON CONFLICT DO NOTHING
                     """, logger: logger)
             }
+            if placement.state == .pending {
+                return .queued(intent.channel ?? .email, suppressed: placed.stale.compactMap(TidingsCore.Channel.init(rawValue:)))
+            }
         }
         switch placement.state {
-        case .parked: return .parked
+        case .parked:
+            return .parked
         case .pending: return .queued(intent.channel ?? .email, suppressed: try await suppressSuperseded(by: intent, eventType: eventType))
         default: return .skipped
         }

@@ -17,6 +17,12 @@ struct PostgresPipelineRun {
     var models = PostgresModels()
     var batch = PipelineBatch()
     var fanoutQueued = false
+    /// Whether any event waits for its order or ticket, or any message for its customer: asked
+    /// once per batch, so that the common batch, with none, asks nothing per event.
+    var anyWaiting = true
+    var anyParked = true
+    /// The batch's timer changes, written once at its end (`PostgresTimerChanges`).
+    var timerChanges = PostgresTimerChanges()
 
     init(connection: PostgresConnection, log: PostgresLog, engine: WorkflowEngine, now: Date, setAside: [HeldEvent.Key: String]) {
         self.connection = connection
@@ -39,6 +45,7 @@ struct PostgresPipelineRun {
         let rows = try await log.events(after: from, limit: limit, on: connection)
         batch.checkpoint = from
         fanoutQueued = try await fanoutPending()
+        (anyWaiting, anyParked) = try await waitsExist()
         try await models.prefetch(rows.compactMap { try? $0.get() }, on: connection, logger: logger)
         var last: Int64?
         var asking = Yielding.Counter(yielding)
@@ -59,6 +66,7 @@ struct PostgresPipelineRun {
         }
         if rows.count < limit, !batch.yielded { try await endWaits() }
         try await models.flush(on: connection, logger: logger)
+        try await timerChanges.write(on: connection, logger: logger)
         if let last {
             try await connection.query("""
                 INSERT INTO checkpoints (name, position) VALUES (\(Self.checkpointName), \(last))
@@ -130,13 +138,13 @@ struct PostgresPipelineRun {
         }
         models.put(projection, position: stored.position)
         try await place(projection.intents, stored)
-        for action in projection.timers where try await schedule(action, position: stored.position) {
+        for action in projection.timers where timerChanges.apply(action, position: stored.position) {
             batch.timersScheduled += 1
         }
-        if let created = projection.created {
+        if let created = projection.created, anyWaiting {
             try await releaseWaiting(for: created)
         }
-        if let customer = projection.customerKnown {
+        if let customer = projection.customerKnown, anyParked {
             try await releaseParked(for: customer)
         }
     }
