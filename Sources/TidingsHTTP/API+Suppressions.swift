@@ -5,7 +5,7 @@ import TidingsStore
 
 extension API {
     /// `GET /v1/suppressions?channel=`: the addresses closed by a hard bounce or a complaint.
-    func suppressions(_ request: Request, _ context: BasicRequestContext) throws -> Response {
+    func suppressions(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         _ = try tokens.authorize(request, .read)
         var channel: Channel?
         if let name = request.uri.queryParameters.get("channel") {
@@ -14,7 +14,7 @@ extension API {
             }
             channel = known
         }
-        let list = try sqlite().suppressions(channel: channel).map(Self.json)
+        let list = try await environment.reads.suppressions(channel: channel, customerID: nil).map(Self.json)
         return try json(["suppressions": .array(list)])
     }
 
@@ -25,7 +25,8 @@ extension API {
         guard let name = context.parameters.get("channel"), let channel = Channel(customerChoice: name),
               let address = context.parameters.get("address")?.removingPercentEncoding
         else { throw Problem(.badRequest, "Bad Request", detail: "name the channel (email, sms or messenger) and the address") }
-        let events = try SuppressionLift.events(for: sqlite().suppressions(channel: channel), address: address, at: environment.clock())
+        let events = SuppressionLift.events(for: try await environment.reads.suppressions(channel: channel, customerID: nil), address: address,
+                                            at: environment.clock())
         guard !events.isEmpty else {
             throw Problem(.notFound, "Not Found", detail: "\(address) is not suppressed on \(channel.rawValue)")
         }

@@ -28,7 +28,7 @@ extension API {
                 """)
         }
         // Once is enough: a link clicked again (or replayed) writes nothing more.
-        if try sqlite().customer(id: customer)?.preferences.optOut.contains(category) == true {
+        if try await environment.reads.customer(id: customer)?.preferences.optOut.contains(category) == true {
             return page("Unsubscribed", "<p>You will not receive \(HTML.escape(what)) from us.</p>")
         }
         let event = CloudEvent(

@@ -138,8 +138,8 @@ struct API: Sendable {
     func sqlite() throws -> Store {
         guard let store = environment.store else {
             throw Problem(.notImplemented, "Not Implemented", detail: """
-                this endpoint is not available on the PostgreSQL backend yet: ingest, the reads of orders, tickets, messages and \
-                deliveries, a dead message's retry, /metrics, /healthz and /readyz are
+                this endpoint is not available on the PostgreSQL backend yet: ingest, the reads of orders, tickets, messages, \
+                deliveries and suppressions, a dead message's retry, unsubscribe, /metrics, /healthz and /readyz are
                 """)
         }
         return store
@@ -168,7 +168,7 @@ struct API: Sendable {
             Route(method: .post, path: "/v1/receipts/twilio") { request, context in try await postTwilio(request, context) },
             Route(method: .post, path: "/v1/receipts/messenger") { request, context in try await postMessenger(request, context) },
             Route(method: .get, path: "/v1/receipts/messenger") { request, _ in try verifyMessenger(request) },
-            Route(method: .get, path: "/v1/suppressions") { request, context in try suppressions(request, context) },
+            Route(method: .get, path: "/v1/suppressions") { request, context in try await suppressions(request, context) },
             Route(method: .delete, path: "/v1/suppressions/:channel/:address") { request, context in
                 try await liftSuppression(request, context)
             },

@@ -80,6 +80,22 @@ public struct PostgresReads: ReadQueries {
         }
     }
 
+    public func suppressions(channel: TidingsCore.Channel?, customerID: String?) async throws -> [SuppressedAddress] {
+        try await backend.connection("listing suppressed addresses") { connection in
+            var list: [SuppressedAddress] = []
+            let rows = try await connection.query("""
+                SELECT doc FROM customers WHERE suppressed > 0 AND (\(customerID)::text IS NULL OR id = \(customerID)) ORDER BY id
+                """, logger: logger)
+            for try await doc in rows.decode(Data.self) {
+                let customer = try Customer(document: doc)
+                for suppression in customer.suppressed where channel == nil || suppression.channel == channel {
+                    list.append(SuppressedAddress(customerID: customer.id, suppression: suppression))
+                }
+            }
+            return list
+        }
+    }
+
     /// Dead messages start again on the channel they died on, with a fresh count of attempts.
     /// One whose contents were erased has nothing left to send and stays.
     public func retry(messageID: Int64?, now: Date) async throws -> Int {

@@ -11,12 +11,6 @@ public struct ReceiptTarget: Sendable, Hashable {
     public var state: MessageState
 }
 
-/// A suppressed address and whose it is.
-public struct SuppressedAddress: Sendable, Hashable {
-    public var customerID: String
-    public var suppression: Suppression
-}
-
 /// Accepted messages and what their receipts said, per channel and workflow.
 public struct DeliveryRate: Sendable, Hashable {
     public var channel: String

@@ -32,6 +32,17 @@ public struct MessageSummary: Sendable, Hashable {
     }
 }
 
+/// A suppressed address and whose it is.
+public struct SuppressedAddress: Sendable, Hashable {
+    public var customerID: String
+    public var suppression: Suppression
+
+    public init(customerID: String, suppression: Suppression) {
+        self.customerID = customerID
+        self.suppression = suppression
+    }
+}
+
 /// What the HTTP API reads of the models and the outbox, and the operator's retry: both
 /// backends answer it.
 public protocol ReadQueries: Sendable {
@@ -42,6 +53,8 @@ public protocol ReadQueries: Sendable {
     /// messages about several orders that name it.
     func messages(state: MessageState?, customerID: String?, subjectID: String?, id: Int64?, after: Int64?, limit: Int) async throws
         -> [MessageSummary]
+    /// The addresses closed by a hard bounce or a complaint, of one channel or all.
+    func suppressions(channel: Channel?, customerID: String?) async throws -> [SuppressedAddress]
     /// Puts dead messages (one, or all) back in the queue; returns how many.
     func retry(messageID: Int64?, now: Date) async throws -> Int
 }
