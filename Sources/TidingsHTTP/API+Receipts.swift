@@ -32,7 +32,7 @@ extension API {
             }
             return kind
         }
-        let target = try self.target(key, context, provider: "generic")
+        let target = try await self.target(key, context, provider: "generic")
         // About the message's route now, unless the provider names another (an earlier one).
         var channel = target.channel
         if let named = payload["channel"]?.stringValue {
@@ -69,10 +69,10 @@ extension API {
             }
             key = verified
         }
-        let target = try self.target(key, context, provider: "dsn")
+        let target = try await self.target(key, context, provider: "dsn")
         // A message that went on to another channel is matched by the customer's email: the
         // report is still about that address (and may close it).
-        let emailed = target.channel == .email ? target.recipient : try sqlite().customer(id: target.customerID)?.email ?? ""
+        let emailed = target.channel == .email ? target.recipient : try await environment.reads.customer(id: target.customerID)?.email ?? ""
         guard let receipt = report.receipt(for: (target.customerID, emailed), key: key) else {
             return try json(["recorded": false, "reason": """
                 the report says the mail system is still trying or passed it on, or it is about another address than the message's: \
@@ -96,7 +96,7 @@ extension API {
         guard let key = request.uri.queryParameters.get("key") else {
             throw Problem(.badRequest, "Bad Request", detail: "the callback URL has no key: Tidings adds ?key= to the StatusCallback it sends")
         }
-        let target = try self.target(key, context, provider: "twilio")
+        let target = try await self.target(key, context, provider: "twilio")
         guard let receipt = TwilioStatus.receipt(pairs, key: key, customerID: target.customerID) else {
             return try json(["recorded": false, "reason": "not a final status"])
         }
@@ -115,7 +115,7 @@ extension API {
         guard let payload = try? JSONValue.parse(body) else { throw Problem(.badRequest, "Bad Request", detail: "the body is not JSON") }
         var events: [CloudEvent] = []
         for notice in MessengerDelivery.notifications(in: payload) {
-            for target in try sqlite().messengerSent(to: notice.recipient, before: notice.watermark) {
+            for target in try await environment.reads.messengerSent(to: notice.recipient, before: notice.watermark, limit: 1_000) {
                 let receipt = Receipt(key: target.key, status: .delivered, channel: .messenger, address: target.recipient,
                                       customerID: target.customerID, reason: nil, provider: "messenger")
                 events.append(receipt.event(id: "messenger-\(target.key)", at: environment.clock()))
@@ -139,8 +139,8 @@ extension API {
     }
 
     /// The message a receipt names; an unknown key is refused and logged, never recorded.
-    func target(_ key: String, _ context: BasicRequestContext, provider: String) throws -> ReceiptTarget {
-        guard let target = try sqlite().receiptTarget(key: key) else {
+    func target(_ key: String, _ context: BasicRequestContext, provider: String) async throws -> ReceiptTarget {
+        guard let target = try await environment.reads.receiptTarget(key: key) else {
             context.logger.notice("receipt refused: no such message", metadata: ["provider": "\(provider)", "key": "\(key.prefix(120))"])
             throw Problem(.notFound, "Not Found", detail: "no message has the key \(key.prefix(120)): a receipt must name a message Tidings sent")
         }

@@ -138,8 +138,7 @@ struct API: Sendable {
     func sqlite() throws -> Store {
         guard let store = environment.store else {
             throw Problem(.notImplemented, "Not Implemented", detail: """
-                this endpoint is not available on the PostgreSQL backend yet: ingest, the reads of orders, tickets, messages, \
-                deliveries and suppressions, a dead message's retry, unsubscribe, /metrics, /healthz and /readyz are
+                this endpoint is not available on the PostgreSQL backend yet: every /v1 endpoint, /metrics, /healthz and /readyz are
                 """)
         }
         return store

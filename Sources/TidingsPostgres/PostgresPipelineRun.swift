@@ -133,10 +133,15 @@ struct PostgresPipelineRun {
         case .applied:
             break
         }
-        if projection.receipt != nil {
-            throw EventFailure(key: HeldEvent.Key(position: stored.position), reason: Self.notYet("a delivery receipt"))
-        }
         models.put(projection, position: stored.position)
+        if let receipt = projection.receipt {
+            var customer = projection.customer
+            if customer == nil {
+                try await models.load(.customers, [receipt.customerID], on: connection, logger: logger)
+                customer = models.customers[receipt.customerID] ?? nil
+            }
+            try await receive(receipt, stored, customer: customer)
+        }
         try await place(projection.intents, stored)
         for action in projection.timers where timerChanges.apply(action, position: stored.position) {
             batch.timersScheduled += 1

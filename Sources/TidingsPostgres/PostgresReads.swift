@@ -96,6 +96,31 @@ public struct PostgresReads: ReadQueries {
         }
     }
 
+    public func receiptTarget(key: String) async throws -> ReceiptTarget? {
+        try await targets("SELECT key, customer_id, channel, recipient, state FROM messages WHERE key = \(key)").first
+    }
+
+    public func messengerSent(to recipient: String, before watermark: Date, limit: Int) async throws -> [ReceiptTarget] {
+        try await targets("""
+            SELECT key, customer_id, channel, recipient, state FROM messages
+            WHERE recipient = \(recipient) AND channel = \(TidingsCore.Channel.messenger.rawValue) AND state = \(MessageState.sent.rawValue)
+                AND sent_at <= \(watermark.timeIntervalSince1970)
+            ORDER BY id LIMIT \(limit)
+            """)
+    }
+
+    func targets(_ query: PostgresQuery) async throws -> [ReceiptTarget] {
+        try await backend.connection("looking up messages for a receipt") { connection in
+            var targets: [ReceiptTarget] = []
+            for try await (key, customer, channel, recipient, state) in try await connection.query(query, logger: logger)
+                .decode((String, String, String?, String?, String).self) {
+                guard let channel = channel.flatMap(TidingsCore.Channel.init(rawValue:)), let state = MessageState(rawValue: state) else { continue }
+                targets.append(ReceiptTarget(key: key, customerID: customer, channel: channel, recipient: recipient ?? "", state: state))
+            }
+            return targets
+        }
+    }
+
     /// Dead messages start again on the channel they died on, with a fresh count of attempts.
     /// One whose contents were erased has nothing left to send and stays.
     public func retry(messageID: Int64?, now: Date) async throws -> Int {

@@ -180,6 +180,23 @@ enum PostgresSchema {
             """,
             "CREATE INDEX fanout_by_order ON fanout (order_id)",
         ]),
+        ("v6: delivery receipts", [
+            """
+            CREATE TABLE message_receipts (
+                message_id bigint NOT NULL REFERENCES messages (id),
+                event_position bigint NOT NULL,
+                at double precision NOT NULL,
+                channel text NOT NULL,
+                status text NOT NULL,
+                kind text,
+                provider text NOT NULL,
+                detail text,
+                PRIMARY KEY (message_id, event_position)
+            )
+            """,
+            "CREATE INDEX messages_by_recipient ON messages (recipient, channel) WHERE state = \(MessageState.sent.sqlLiteral)",
+            "CREATE INDEX messages_unsent_by_customer ON messages (customer_id) WHERE state IN \(MessageState.unsent.sqlList)",
+        ]),
     ]
 }
 

@@ -2,15 +2,6 @@ import Foundation
 import GRDB
 import TidingsCore
 
-/// The message a receipt is about, as a receipt endpoint needs it: whose it is and where it went.
-public struct ReceiptTarget: Sendable, Hashable {
-    public var key: String
-    public var customerID: String
-    public var channel: Channel
-    public var recipient: String
-    public var state: MessageState
-}
-
 /// Accepted messages and what their receipts said, per channel and workflow.
 public struct DeliveryRate: Sendable, Hashable {
     public var channel: String

@@ -68,11 +68,22 @@ struct MultiInstanceTests {
         var killed = false
         for (request, first) in stride(from: 0, to: customers, by: 25).enumerated() {
             if request == 120 {
-                // The first instance dies with a send in flight: killed within milliseconds of a
-                // request of its arriving, which the receiver holds for half a second.
-                func slow() throws -> Int { try receiver.received().count { $0["path"]?.stringValue?.contains("delay") == true } }
-                let before = try slow()
-                while try slow() == before { try await Task.sleep(for: .milliseconds(5)) }
+                // The first instance dies holding claims: its sends (the receiver holds each for
+                // half a second) name its run, and it is killed while the database shows claims of
+                // that run not yet recorded.
+                var owner: String?
+                while owner == nil {
+                    if let key = try receiver.received().last(where: { $0["path"]?.stringValue?.contains("delay") == true })?["headers"]?["webhook-id"]?
+                        .stringValue {
+                        owner = try await PostgresTestCluster.texts("SELECT claimed_by FROM messages WHERE key = '\(key)'", in: database).first
+                    }
+                    if owner == nil { try await Task.sleep(for: .milliseconds(20)) }
+                }
+                while try await PostgresTestCluster.number("""
+                    SELECT COUNT(*) FROM messages WHERE state = 'sending' AND claimed_by = '\(owner ?? "")'
+                    """, in: database) < 2 {
+                    try await Task.sleep(for: .milliseconds(5))
+                }
                 daemons[0].child.signal(SIGKILL)
                 killed = true
             }

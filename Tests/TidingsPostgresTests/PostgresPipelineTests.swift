@@ -79,7 +79,9 @@ struct PostgresPipelineTests {
         }
     }
 
-    static func postgres(_ events: [CloudEvent], _ runtime: Runtime, _ backend: PostgresBackend) async throws -> [Outcome] {
+    static func postgres(_ events: [CloudEvent], _ runtime: Runtime, _ backend: PostgresBackend, jumps: [TimeInterval] = jumps) async throws
+        -> [Outcome]
+    {
         let log = PostgresLog(backend: backend)
         let pipeline = PostgresPipeline(log: log)
         let timers = PostgresTimers(log: log)
@@ -190,6 +192,62 @@ struct PostgresPipelineTests {
                 #expect(outcome.timers == expected.timers, "\(Self.difference(outcome.timers, expected.timers))")
                 #expect(outcome.held == expected.held, "\(Self.difference(outcome.held, expected.held))")
             }
+        }
+    }
+
+    /// Delivery receipts (delivered, a hard bounce that closes an address, a complaint) move
+    /// the same messages to the same states on both backends, and suppress the same addresses.
+    @Test func receiptsMoveMessagesAsOnSQLite() async throws {
+        let runtime = try Self.runtime()
+        let day = try Self.day()
+        let (_, first) = try Self.projectedOnSQLite(day, runtime, jumps: [])
+        let targets = try first.pool.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT key, customer_id, channel, recipient FROM messages WHERE channel IN ('email', 'sms') AND state = 'pending' ORDER BY key LIMIT 8
+                """)
+        }
+        #expect(targets.count == 8)
+        let statuses = ["delivered", "delivered", "delivered", "bounced", "bounced", "complained", "failed", "delivered"]
+        let receipts = try zip(targets, statuses).enumerated().map { index, pair in
+            let (row, status) = pair
+            var data: JSONValue = ["customer_id": .string(row["customer_id"]), "channel": .string(row["channel"]), "provider": "test",
+                                   "address": .string(row["recipient"] ?? ""), "reason": "as the test says"]
+            if status == "bounced" { data["kind"] = "hard" }
+            let event = CloudEvent(id: "receipt-\(index)", source: "urn:test:receipts", type: "message.\(status)", subject: row["key"],
+                                   time: Self.start, data: data)
+            return try EventValidator.validate(event.raw).get()
+        }
+        // The messages were sent (as a dispatcher records it), then the receipts came.
+        let keys = targets.map { $0["key"] as String }
+        let store = try Store(path: FileManager.default.temporaryDirectory.appendingPathComponent("tidings-receipts-\(UUID().uuidString)/t.sqlite").path,
+                              durability: .normal)
+        _ = try store.append(day, now: Self.start)
+        while try store.processBatch(limit: 7, engine: runtime.engine, now: Self.start, fanoutLimit: 3).processed > 0 {}
+        let list = keys.map { "'\($0)'" }.joined(separator: ", ")  // keys are [a-z_.0-9]: nothing to escape
+        try await store.pool.write { db in
+            try db.execute(sql: "UPDATE messages SET state = 'sent', sent_at = \(Self.start.timeIntervalSince1970) WHERE key IN (\(list))")
+        }
+        _ = try store.append(receipts, now: Self.start)
+        while try store.processBatch(limit: 7, engine: runtime.engine, now: Self.start, fanoutLimit: 3).processed > 0 {}
+        let expected = try Self.outcome(store)
+        #expect(expected.messages.filter { $0.contains("\"delivered\"") || $0.contains("\"bounced\"") }.count >= 5)
+        #expect(expected.models.contains { $0.contains("\"suppressed\":[{") })
+        try await PostgresTestCluster.withDatabase { backend in
+            let log = PostgresLog(backend: backend)
+            let pipeline = PostgresPipeline(log: log)
+            _ = try await log.append(batches: [day], now: Self.start)
+            while try await pipeline.processBatch(limit: 7, engine: runtime.engine, now: { Self.start }, fanoutLimit: 3).processed > 0 {}
+            try await backend.transaction("sending in a test") { connection in
+                try await connection.query("""
+                    UPDATE messages SET state = 'sent', sent_at = \(Self.start.timeIntervalSince1970) WHERE key = ANY(\(keys)::text[])
+                    """, logger: backend.logger)
+            }
+            _ = try await log.append(batches: [receipts], now: Self.start)
+            while try await pipeline.processBatch(limit: 7, engine: runtime.engine, now: { Self.start }, fanoutLimit: 3).processed > 0 {}
+            let outcome = try await Self.outcome(backend)
+            #expect(outcome.messages == expected.messages, "\(Self.difference(outcome.messages, expected.messages))")
+            #expect(outcome.models == expected.models, "\(Self.difference(outcome.models, expected.models))")
+            #expect(outcome.held == expected.held, "\(Self.difference(outcome.held, expected.held))")
         }
     }
 

@@ -43,6 +43,23 @@ public struct SuppressedAddress: Sendable, Hashable {
     }
 }
 
+/// The message a receipt is about, as a receipt endpoint needs it: whose it is and where it went.
+public struct ReceiptTarget: Sendable, Hashable {
+    public var key: String
+    public var customerID: String
+    public var channel: Channel
+    public var recipient: String
+    public var state: MessageState
+
+    public init(key: String, customerID: String, channel: Channel, recipient: String, state: MessageState) {
+        self.key = key
+        self.customerID = customerID
+        self.channel = channel
+        self.recipient = recipient
+        self.state = state
+    }
+}
+
 /// What the HTTP API reads of the models and the outbox, and the operator's retry: both
 /// backends answer it.
 public protocol ReadQueries: Sendable {
@@ -55,6 +72,11 @@ public protocol ReadQueries: Sendable {
         -> [MessageSummary]
     /// The addresses closed by a hard bounce or a complaint, of one channel or all.
     func suppressions(channel: Channel?, customerID: String?) async throws -> [SuppressedAddress]
+    /// The message a receipt names, by its key.
+    func receiptTarget(key: String) async throws -> ReceiptTarget?
+    /// Messenger messages to a person accepted at or before `watermark` and not yet known as
+    /// delivered (a delivery notification covers everything before its watermark).
+    func messengerSent(to recipient: String, before watermark: Date, limit: Int) async throws -> [ReceiptTarget]
     /// Puts dead messages (one, or all) back in the queue; returns how many.
     func retry(messageID: Int64?, now: Date) async throws -> Int
 }
