@@ -61,12 +61,15 @@ extension API {
     }
 
     /// `GET /`: the operators' status page, rendered on the server.
-    func statusPage() throws -> Response {
+    func statusPage() async throws -> Response {
         let now = environment.clock()
+        let reads = environment.reads
         let snapshot = StatusPage.Snapshot(
-            now: now, status: try sqlite().status(now: now), lastHour: try sqlite().throughput(since: now.addingTimeInterval(-3_600)),
-            dead: try sqlite().messages(state: .dead, limit: 50), atRisk: StatusPage.atRisk(try sqlite().openTickets(), now: now),
-            quarantined: try sqlite().heldEvents(kind: .quarantined, limit: 50), delivery: try sqlite().deliveryRates())
+            now: now, status: try await environment.status.status(now: now),
+            lastHour: try await reads.throughput(since: now.addingTimeInterval(-3_600)),
+            dead: try await reads.messages(state: .dead, customerID: nil, subjectID: nil, id: nil, after: nil, limit: 50),
+            atRisk: StatusPage.atRisk(try await reads.openTickets(limit: 500), now: now),
+            quarantined: try await reads.heldEvents(kind: .quarantined, limit: 50), delivery: try await reads.deliveryRates())
         return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
                         body: ResponseBody(byteBuffer: ByteBuffer(string: StatusPage.render(snapshot))))
     }

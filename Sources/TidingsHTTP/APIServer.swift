@@ -36,7 +36,7 @@ public struct HTTPSettings: Sendable {
 
 /// What the handlers need from the rest of the daemon.
 public struct APIEnvironment: Sendable {
-    /// The SQLite store, for the reads and operations not on PostgreSQL yet; nil on PostgreSQL.
+    /// The SQLite store, for a `tidings rebuild`'s progress in /metrics; nil on PostgreSQL.
     public var store: Store?
     /// The numbers behind `/metrics` and `/readyz`, from either backend.
     public var status: any StatusSource
@@ -134,16 +134,6 @@ struct API: Sendable {
     let environment: APIEnvironment
     let tokens: TokenCheck
 
-    /// The SQLite store, or a 501 that says this endpoint is not on PostgreSQL yet.
-    func sqlite() throws -> Store {
-        guard let store = environment.store else {
-            throw Problem(.notImplemented, "Not Implemented", detail: """
-                this endpoint is not available on the PostgreSQL backend yet: every /v1 endpoint, /metrics, /healthz and /readyz are
-                """)
-        }
-        return store
-    }
-
     struct Route: Sendable {
         var method: HTTPRequest.Method
         var path: String
@@ -178,7 +168,7 @@ struct API: Sendable {
                 Response(status: .ok, headers: [.contentType: "application/yaml; charset=utf-8"],
                          body: ResponseBody(byteBuffer: ByteBuffer(string: OpenAPIDocument.yaml)))
             },
-            Route(method: .get, path: "/") { _, _ in try statusPage() },
+            Route(method: .get, path: "/") { _, _ in try await statusPage() },
         ]
     }
 

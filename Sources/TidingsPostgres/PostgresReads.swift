@@ -121,6 +121,66 @@ public struct PostgresReads: ReadQueries {
         }
     }
 
+    public func throughput(since: Date) async throws -> (events: Int, sent: Int) {
+        try await backend.connection("counting recent work") { connection in
+            let t = since.timeIntervalSince1970
+            for try await (events, sent) in try await connection.query("""
+                SELECT (SELECT COUNT(*) FROM events WHERE recorded_at >= \(t)), (SELECT COUNT(*) FROM messages WHERE sent_at >= \(t))
+                """, logger: logger).decode((Int64, Int64).self) { return (Int(events), Int(sent)) }
+            return (0, 0)
+        }
+    }
+
+    public func openTickets(limit: Int) async throws -> [Ticket] {
+        try await backend.connection("listing open tickets") { connection in
+            var tickets: [Ticket] = []
+            for try await doc in try await connection.query("""
+                SELECT doc FROM tickets WHERE status <> 'resolved' ORDER BY position LIMIT \(limit)
+                """, logger: logger).decode(Data.self) {
+                if let ticket = try? Ticket(document: doc) { tickets.append(ticket) }
+            }
+            return tickets
+        }
+    }
+
+    public func heldEvents(kind: HeldEvent.Kind?, limit: Int) async throws -> [HeldEvent] {
+        try await backend.connection("listing held events") { connection in
+            var held: [HeldEvent] = []
+            for try await row in try await connection.query("""
+                SELECT h.position, h.scope, h.kind, h.waiting_for, h.reason, h.held_at, h.expires_at, h.attempts, h.retry_requested,
+                    e.type, e.subject
+                FROM held_events h LEFT JOIN events e ON e.position = h.position
+                WHERE \(kind?.rawValue)::text IS NULL OR h.kind = \(kind?.rawValue) ORDER BY h.position, h.scope LIMIT \(limit)
+                """, logger: logger) {
+                let (position, scope, name, waitingFor, reason, heldAt, expiresAt, attempts, retry, type, subject) =
+                    try row.decode((Int64, String, String, String?, String, Double, Double?, Int64, Bool, String?, String?).self)
+                held.append(HeldEvent(
+                    key: HeldEvent.Key(position: position, order: scope.isEmpty ? nil : scope), kind: HeldEvent.Kind(rawValue: name) ?? .quarantined,
+                    type: type, subject: subject, waitingFor: waitingFor, reason: reason, heldAt: Date(timeIntervalSince1970: heldAt),
+                    expiresAt: expiresAt.map(Date.init(timeIntervalSince1970:)), attempts: Int(attempts), retryRequested: retry))
+            }
+            return held
+        }
+    }
+
+    public func deliveryRates() async throws -> [DeliveryRate] {
+        try await backend.connection("counting delivery outcomes") { connection in
+            var counts: [DeliveryRate.Count] = []
+            for try await (channel, workflow, n) in try await connection.query("""
+                SELECT COALESCE(channel, '-'), workflow, COUNT(*) FROM messages WHERE state = \(MessageState.sent.rawValue) GROUP BY 1, 2
+                """, logger: logger).decode((String, String, Int64).self) {
+                counts.append(DeliveryRate.Count(channel: channel, workflow: workflow, status: nil, messages: Int(n)))
+            }
+            for try await (channel, workflow, status, n) in try await connection.query("""
+                SELECT r.channel, m.workflow, r.status, COUNT(DISTINCT r.message_id)
+                FROM message_receipts r JOIN messages m ON m.id = r.message_id GROUP BY 1, 2, 3
+                """, logger: logger).decode((String, String, String, Int64).self) {
+                counts.append(DeliveryRate.Count(channel: channel, workflow: workflow, status: status, messages: Int(n)))
+            }
+            return DeliveryRate.tally(counts)
+        }
+    }
+
     /// Dead messages start again on the channel they died on, with a fresh count of attempts.
     /// One whose contents were erased has nothing left to send and stays.
     public func retry(messageID: Int64?, now: Date) async throws -> Int {

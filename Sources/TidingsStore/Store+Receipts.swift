@@ -2,22 +2,6 @@ import Foundation
 import GRDB
 import TidingsCore
 
-/// Accepted messages and what their receipts said, per channel and workflow.
-public struct DeliveryRate: Sendable, Hashable {
-    public var channel: String
-    public var workflow: String
-    /// Accepted by the server and not heard of since.
-    public var sent: Int
-    public var delivered: Int
-    public var bounced: Int
-    public var complained: Int
-
-    /// Delivered of those a receipt has spoken about; nil before any receipt.
-    public var rate: Double? {
-        let heard = delivered + bounced
-        return heard == 0 ? nil : Double(delivered) / Double(heard)
-    }
-}
 
 extension Store {
     public func receiptTarget(key: String) throws -> ReceiptTarget? {
@@ -68,31 +52,14 @@ extension Store {
     /// on to another channel counts as bounced on the first).
     public func deliveryRates() throws -> [DeliveryRate] {
         try read("counting delivery outcomes") { db in
-            var rates: [String: DeliveryRate] = [:]
-            func add(_ channel: String, _ workflow: String, _ change: (inout DeliveryRate) -> Void) {
-                change(&rates["\(channel)/\(workflow)", default: DeliveryRate(channel: channel, workflow: workflow, sent: 0, delivered: 0,
-                                                                                  bounced: 0, complained: 0)])
-            }
-            for row in try Row.fetchAll(db, sql: """
+            let sent = try Row.fetchAll(db, sql: """
                 SELECT channel, workflow, COUNT(*) AS n FROM messages WHERE state = '\(MessageState.sent.rawValue)' GROUP BY 1, 2
-                """) {
-                add(row["channel"] ?? "-", row["workflow"]) { $0.sent = row["n"] }
-            }
-            for row in try Row.fetchAll(db, sql: """
+                """).map { DeliveryRate.Count(channel: $0["channel"] ?? "-", workflow: $0["workflow"], status: nil, messages: $0["n"]) }
+            let heard = try Row.fetchAll(db, sql: """
                 SELECT r.channel, m.workflow, r.status, COUNT(DISTINCT r.message_id) AS n
                 FROM message_receipts r JOIN messages m ON m.id = r.message_id GROUP BY 1, 2, 3
-                """) {
-                let n: Int = row["n"]
-                add(row["channel"], row["workflow"]) { rate in
-                    switch Receipt.Status(rawValue: row["status"]) {
-                    case .delivered: rate.delivered += n
-                    case .bounced, .failed: rate.bounced += n
-                    case .complained: rate.complained += n
-                    case nil: break
-                    }
-                }
-            }
-            return rates.values.sorted { ($0.channel, $0.workflow) < ($1.channel, $1.workflow) }
+                """).map { DeliveryRate.Count(channel: $0["channel"], workflow: $0["workflow"], status: $0["status"], messages: $0["n"]) }
+            return DeliveryRate.tally(sent + heard)
         }
     }
 }

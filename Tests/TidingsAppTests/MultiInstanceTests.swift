@@ -133,6 +133,8 @@ struct MultiInstanceTests {
         #expect(ticket.status == 200 && ticket.json["messages"]?.arrayValue?.first?["state"] == "sent", "\(ticket.text)")
         let deliveries = try await HTTPAPITests.call("GET", "\(daemons[1].base)/v1/deliveries?state=sent&limit=3", token: Self.token)
         #expect(deliveries.status == 200 && deliveries.json["deliveries"]?.arrayValue?.count == 3, "\(deliveries.text)")
+        let page = try await HTTPAPITests.call("GET", "\(daemons[1].base)/")
+        #expect(page.status == 200 && page.text.contains("<title>Tidings status</title>") && page.text.contains("5000"), "\(page.text)")
         #expect(sent == Int64(customers))
     }
 }

@@ -77,6 +77,12 @@ public protocol ReadQueries: Sendable {
     /// Messenger messages to a person accepted at or before `watermark` and not yet known as
     /// delivered (a delivery notification covers everything before its watermark).
     func messengerSent(to recipient: String, before watermark: Date, limit: Int) async throws -> [ReceiptTarget]
+    /// For the status page: events recorded and messages sent since a moment, tickets not yet
+    /// resolved, held events of a kind, and what receipts said per channel and workflow.
+    func throughput(since: Date) async throws -> (events: Int, sent: Int)
+    func openTickets(limit: Int) async throws -> [Ticket]
+    func heldEvents(kind: HeldEvent.Kind?, limit: Int) async throws -> [HeldEvent]
+    func deliveryRates() async throws -> [DeliveryRate]
     /// Puts dead messages (one, or all) back in the queue; returns how many.
     func retry(messageID: Int64?, now: Date) async throws -> Int
 }
