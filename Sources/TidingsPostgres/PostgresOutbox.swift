@@ -83,7 +83,8 @@ public struct PostgresOutbox: OutboxQueue {
             binds.append(room)
             binds.append(t + lease)
             let rows = try await connection.query(PostgresQuery(unsafeSQL: """
-                UPDATE messages SET state = \(MessageState.sending.sqlLiteral), claimed_from = state, lease_until = $5, claimed_by = $3,
+                UPDATE messages SET state = \(MessageState.sending.sqlLiteral), claimed_from = \(OutboxClaimText.claimedFrom),
+                    lease_until = $5, claimed_by = $3,
                     attempts = attempts + 1, route_attempts = route_attempts + 1, route_started_at = COALESCE(route_started_at, $2),
                     updated_at = $2
                 WHERE id IN (\(candidates))

@@ -25,7 +25,10 @@ extension PostgresPipeline {
         -> PostgresImport
     {
         try await backend.transaction("importing events") { connection in
-            // Positions are given here, not by the sequencer: the lock keeps it out meanwhile.
+            // Positions are given here, not by the sequencer: the lock keeps it out meanwhile, and
+            // the table's lock keeps out appends from a daemon still running (they would be
+            // numbered into the history and counted as applied).
+            try await connection.query("LOCK TABLE events IN EXCLUSIVE MODE", logger: logger)
             try await connection.query("SELECT pg_advisory_xact_lock(\(AdvisoryLock.sequencer.rawValue))", logger: logger)
             try await connection.query("SELECT pg_advisory_xact_lock(\(AdvisoryLock.pipeline.rawValue))", logger: logger)
             var existing: Int64 = 0
@@ -69,7 +72,10 @@ extension PostgresPipeline {
                 customers: replay.customers.map { ($0.key, $0.value.model, $0.value.position) },
                 orders: replay.orders.map { ($0.key, $0.value.model, $0.value.position) },
                 tickets: replay.tickets.map { ($0.key, $0.value.model, $0.value.position) }, on: connection, logger: logger)
-            let timers = replay.timers.sorted { ($0.key.type, $0.key.subject) < ($1.key.type, $1.key.subject) }
+            // Only deadlines still to come, as a rebuild keeps them: one already past fired in the
+            // old database (or would now send an apology for history).
+            let timers = replay.timers.filter { $0.value.dueAt > now.timeIntervalSince1970 }
+                .sorted { ($0.key.type, $0.key.subject) < ($1.key.type, $1.key.subject) }
             if !timers.isEmpty {
                 try await connection.query("""
                     INSERT INTO timers (type, subject, due_at, scheduled_by)

@@ -46,7 +46,12 @@ public struct PostgresPipeline: PipelineStore {
                         return batch
                     }
                     var run = PostgresPipelineRun(connection: connection, log: log, engine: engine, now: now(), setAside: setAside)
-                    return try await run.run(limit: limit, fanoutLimit: fanoutLimit, yielding: yielding)
+                    var batch = try await run.run(limit: limit, fanoutLimit: fanoutLimit, yielding: yielding)
+                    // For the loop's next turn, as on SQLite: whether more is waiting, and when a
+                    // wait runs out (a parked message with nothing else coming must still expire).
+                    batch.head = try await Self.head(on: connection, logger: logger)
+                    batch.nextWaitEnd = try await Self.nextWaitEnd(on: connection, logger: logger)
+                    return batch
                 }
             } catch let failure as EventFailure {
                 guard setAside[failure.key] == nil else {
@@ -65,16 +70,25 @@ public struct PostgresPipeline: PipelineStore {
     }
 
     public func nextWaitEnd() async throws -> Date? {
-        try await backend.connection("reading when the next wait ends") { connection in
-            let rows = try await connection.query("""
-                SELECT MIN(t) FROM (
-                    SELECT MIN(due_at) AS t FROM messages WHERE state = \(MessageState.parked.rawValue)
-                    UNION ALL
-                    SELECT MIN(expires_at) FROM held_events WHERE kind = \(HeldEvent.Kind.waiting.rawValue)) waits
-                """, logger: logger)
-            for try await end in rows.decode(Double?.self) { return end.map(Date.init(timeIntervalSince1970:)) }
-            return nil
+        try await backend.connection("reading when the next wait ends") { connection in try await Self.nextWaitEnd(on: connection, logger: logger) }
+    }
+
+    static func nextWaitEnd(on connection: PostgresConnection, logger: Logger) async throws -> Date? {
+        let rows = try await connection.query("""
+            SELECT MIN(t) FROM (
+                SELECT MIN(due_at) AS t FROM messages WHERE state = \(MessageState.parked.rawValue)
+                UNION ALL
+                SELECT MIN(expires_at) FROM held_events WHERE kind = \(HeldEvent.Kind.waiting.rawValue)) waits
+            """, logger: logger)
+        for try await end in rows.decode(Double?.self) { return end.map(Date.init(timeIntervalSince1970:)) }
+        return nil
+    }
+
+    static func head(on connection: PostgresConnection, logger: Logger) async throws -> Int64 {
+        for try await head in try await connection.query("SELECT COALESCE(MAX(position), 0) FROM events", logger: logger).decode(Int64.self) {
+            return head
         }
+        return 0
     }
 
     public func retriesRequested() async throws -> Bool {

@@ -9,7 +9,7 @@ extension PostgresPipelineRun {
     mutating func receive(_ receipt: Receipt, _ stored: StoredEvent, customer: Customer?) async throws {
         let rows = try await connection.query("""
             SELECT id, workflow, state, channel, recipient, fallback, route_attempts, due_at, route_started_at, last_error, erased_at
-            FROM messages WHERE key = \(receipt.key)
+            FROM messages WHERE key = \(receipt.key) FOR UPDATE
             """, logger: logger)
         var found: (id: Int64, workflow: String, progress: DeliveryProgress?, erased: Bool)?
         for try await row in rows {
@@ -50,11 +50,14 @@ extension PostgresPipelineRun {
     }
 
     /// The customer's queued messages to an address that was just suppressed go on their next
-    /// channel, or are skipped saying why; the others drop it from their fallbacks.
+    /// channel, or are skipped saying why; the others drop it from their fallbacks. The rows
+    /// are locked as they are read (`FOR UPDATE`): another instance's dispatcher may be claiming
+    /// them, and a claim that commits first takes its message out of this set.
     mutating func reroute(_ customer: Customer, around suppression: Suppression) async throws {
         let rows = try await connection.query("""
             SELECT id, state, channel, recipient, fallback, route_attempts, due_at, route_started_at, last_error FROM messages
             WHERE customer_id = \(customer.id) AND state IN \(unescaped: MessageState.unsent.sqlList)
+            FOR UPDATE
             """, logger: logger)
         var queued: [(Int64, DeliveryProgress)] = []
         for try await row in rows {

@@ -46,7 +46,9 @@ struct PostgresPipelineRun {
         batch.checkpoint = from
         fanoutQueued = try await fanoutPending()
         (anyWaiting, anyParked) = try await waitsExist()
-        try await models.prefetch(rows.compactMap { try? $0.get() }, on: connection, logger: logger)
+        // A model that does not read is left out here: the event that asks for it fails on its
+        // own, and is quarantined (`guarded`), rather than the whole batch.
+        try? await models.prefetch(rows.compactMap { try? $0.get() }, on: connection, logger: logger)
         var last: Int64?
         var asking = Yielding.Counter(yielding)
         for (index, row) in rows.enumerated() {
@@ -101,12 +103,13 @@ struct PostgresPipelineRun {
     }
 
     /// A lost connection, a serialization failure or a full disk is retried as a whole:
-    /// quarantining events for it would set aside good ones. Bad data and broken constraints
-    /// (SQLSTATE classes 22 and 23), and every error of our own, are about the event.
+    /// quarantining events for it would set aside good ones. Bad data, broken constraints and
+    /// values past a limit (SQLSTATE classes 22, 23 and 54), and every error of our own, are
+    /// about the event.
     static func belongsToTheEvent(_ error: any Error) -> Bool {
         guard let error = error as? PSQLError else { return true }
         guard let state = error.serverInfo?[.sqlState] else { return false }
-        return state.hasPrefix("22") || state.hasPrefix("23")
+        return state.hasPrefix("22") || state.hasPrefix("23") || state.hasPrefix("54")
     }
 
     /// Carries out what the projector decided for one event.

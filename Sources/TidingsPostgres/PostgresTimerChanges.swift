@@ -13,8 +13,8 @@ struct PostgresTimerChanges {
         case upsert(DeadlineTimer, position: Int64)
         /// Stop the timer the batch started: whatever it was before is replaced, so unconditionally.
         case delete
-        /// Stop the timer as the table has it, only while it is due at `dueAt` (nil: whenever).
-        case deleteStored(dueAt: Date?)
+        /// Stop the timer as the table has it, only while it is due at one of `dueAt` (nil: whenever).
+        case deleteStored(dueAt: Set<Double>?)
     }
 
     private(set) var changes: [TimerKey: Change] = [:]
@@ -36,10 +36,13 @@ struct PostgresTimerChanges {
             switch changes[key] {
             case .upsert(let timer, _):
                 if dueAt == nil || timer.dueAt == dueAt { changes[key] = .delete }
-            case .delete, .deleteStored:
-                break  // stopped already in this batch
+            case .delete, .deleteStored(dueAt: nil):
+                break  // stopped whatever it was, already in this batch
+            case .deleteStored(let dues?):
+                // One after the other, the stored timer goes if it was due at any of them.
+                changes[key] = .deleteStored(dueAt: dueAt.map { dues.union([$0.timeIntervalSince1970]) })
             case nil:
-                changes[key] = .deleteStored(dueAt: dueAt)
+                changes[key] = .deleteStored(dueAt: dueAt.map { [$0.timeIntervalSince1970] })
             }
             return false
         }
@@ -54,7 +57,7 @@ struct PostgresTimerChanges {
             switch change {
             case .upsert(let timer, let position): upserts.append((timer, position))
             case .delete, .deleteStored(dueAt: nil): deletes.append(key)
-            case .deleteStored(let dueAt?): conditional.append((key, dueAt.timeIntervalSince1970))
+            case .deleteStored(let dues?): conditional += dues.map { (key, $0) }
             }
         }
         if !deletes.isEmpty {

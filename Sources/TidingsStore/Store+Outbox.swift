@@ -72,7 +72,8 @@ extension Store {
 
     static func claimStatement(_ candidates: String) -> String {
         """
-        UPDATE messages SET state = \(MessageState.sending.sqlLiteral), claimed_from = state, lease_until = :lease, claimed_by = :owner,
+        UPDATE messages SET state = \(MessageState.sending.sqlLiteral), claimed_from = \(OutboxClaimText.claimedFrom), lease_until = :lease,
+            claimed_by = :owner,
             attempts = attempts + 1,
             route_attempts = route_attempts + 1, route_started_at = COALESCE(route_started_at, :now), updated_at = :now
         WHERE id IN (

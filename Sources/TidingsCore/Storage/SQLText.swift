@@ -22,3 +22,13 @@ extension Array where Element: SQLListable {
         "(" + map(\.sqlLiteral).joined(separator: ", ") + ")"
     }
 }
+
+/// Outbox SQL both backends share.
+public enum OutboxClaimText {
+    /// What a claim records as the state it took a message from, for a release to restore: a
+    /// claim taken over from a dead run keeps the state that run took it from (its own is
+    /// `sending`, which no claim would ever find again).
+    public static let claimedFrom = """
+        CASE WHEN state = \(MessageState.sending.sqlLiteral) THEN COALESCE(claimed_from, \(MessageState.retrying.sqlLiteral)) ELSE state END
+        """
+}
