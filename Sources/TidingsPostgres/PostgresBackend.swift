@@ -124,3 +124,12 @@ public final class PostgresBackend: Sendable {
         }
     }
 }
+
+extension PostgresBindings {
+    /// Bound values for a query whose text is built (`PostgresQuery(unsafeSQL:binds:)`): `$1`, `$2`, ... in order.
+    static func of(_ values: any PostgresDynamicTypeEncodable...) -> PostgresBindings {
+        var binds = PostgresBindings()
+        for value in values { binds.append(value) }
+        return binds
+    }
+}

@@ -79,7 +79,7 @@ struct PostgresModels {
         guard !missing.isEmpty else { return }
         var found: Set<String> = []
         let rows = try await connection.query(PostgresQuery(unsafeSQL: "SELECT id, doc FROM \(kind.rawValue) WHERE id = ANY($1)",
-                                                            binds: PostgresOutbox.binds(missing)), logger: logger)
+                                                            binds: PostgresBindings.of(missing)), logger: logger)
         for try await (id, doc) in rows.decode((String, Data).self) {
             found.insert(id)
             do {

@@ -125,7 +125,7 @@ public struct PostgresOutbox: OutboxQueue {
             WHERE customer_id = $1 AND id < $2 AND subject_id = $3 AND channel = '\(Channel.email.rawValue)'
                 AND state NOT IN \([MessageState.skipped, .suppressed, .dead, .parked].sqlList)
             ORDER BY id LIMIT 1
-            """, binds: Self.binds(message.customerID, message.id, subjectID)), logger: logger)
+            """, binds: PostgresBindings.of(message.customerID, message.id, subjectID)), logger: logger)
         for try await key in rows.decode(String.self) { return key }
         return nil
     }
@@ -139,7 +139,7 @@ public struct PostgresOutbox: OutboxQueue {
                 claimed_by = NULL, attempts = attempts - 1, route_attempts = route_attempts - 1,
                 route_started_at = CASE WHEN route_attempts = 1 THEN NULL ELSE route_started_at END, updated_at = $1
             WHERE id = ANY($2) AND state = \(MessageState.sending.sqlLiteral) AND claimed_by = $3
-            """, binds: Self.binds(now.timeIntervalSince1970, ids, owner)), logger: logger)
+            """, binds: PostgresBindings.of(now.timeIntervalSince1970, ids, owner)), logger: logger)
     }
 
     /// Every result of a turn in two statements: the messages, then their attempts.
@@ -196,9 +196,4 @@ public struct PostgresOutbox: OutboxQueue {
         return disabled
     }
 
-    static func binds(_ values: any PostgresDynamicTypeEncodable...) -> PostgresBindings {
-        var binds = PostgresBindings()
-        for value in values { binds.append(value) }
-        return binds
-    }
 }

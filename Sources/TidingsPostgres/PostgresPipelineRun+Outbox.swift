@@ -105,7 +105,7 @@ extension PostgresPipelineRun {
             WHERE id IN (SELECT id FROM messages WHERE subject_id = $1 UNION ALL SELECT message_id FROM message_subjects WHERE subject_id = $1)
                 AND workflow = ANY($2) AND event_position >= $3 AND state IN \(MessageState.deliveredOrUnderway.sqlList) AND key <> $4
             ORDER BY sent_at IS NOT NULL DESC, id DESC LIMIT 1
-            """, binds: PostgresOutbox.binds(subject, Array(workflows), position, intent.key)), logger: logger)
+            """, binds: PostgresBindings.of(subject, Array(workflows), position, intent.key)), logger: logger)
         for try await (id, state, sentAt) in rows.decode((Int64, String, Double?).self) {
             return OutboxPlacement.alreadyTold(messageID: id, sentAt: sentAt, state: state)
         }
@@ -119,7 +119,7 @@ extension PostgresPipelineRun {
             UPDATE messages SET state = \(MessageState.suppressed.sqlLiteral), last_error = $1, updated_at = $2
             WHERE subject_id = $3 AND category = $4 AND state IN \(MessageState.unsent.sqlList) AND key <> $5
             RETURNING channel
-            """, binds: PostgresOutbox.binds(OutboxPlacement.supersededNote(workflow: intent.workflow, eventType: eventType), t, subject,
+            """, binds: PostgresBindings.of(OutboxPlacement.supersededNote(workflow: intent.workflow, eventType: eventType), t, subject,
                                              intent.category.rawValue, intent.key)), logger: logger)
         var channels: [TidingsCore.Channel] = []
         for try await name in rows.decode(String?.self) {

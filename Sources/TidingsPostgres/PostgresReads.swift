@@ -27,7 +27,7 @@ public struct PostgresReads: ReadQueries {
 
     func document(_ table: String, _ id: String) async throws -> Data? {
         try await backend.connection("reading \(table) \(id)") { connection in
-            let rows = try await connection.query(PostgresQuery(unsafeSQL: "SELECT doc FROM \(table) WHERE id = $1", binds: PostgresOutbox.binds(id)),
+            let rows = try await connection.query(PostgresQuery(unsafeSQL: "SELECT doc FROM \(table) WHERE id = $1", binds: PostgresBindings.of(id)),
                                                   logger: logger)
             for try await doc in rows.decode(Data.self) { return doc }
             return nil

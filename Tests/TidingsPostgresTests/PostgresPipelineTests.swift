@@ -139,6 +139,16 @@ struct PostgresPipelineTests {
     static func blob(_ data: Data) -> String { DatabaseValue(value: data)!.description }
     static func line(_ fields: [String]) -> String { fields.joined(separator: " | ") }
 
+    /// Each stage on PostgreSQL against the same stage on SQLite, saying what differs.
+    static func expectSame(_ stages: [Outcome], _ expected: [Outcome]) {
+        for (outcome, expected) in zip(stages, expected) {
+            #expect(outcome.messages == expected.messages, "\(difference(outcome.messages, expected.messages))")
+            #expect(outcome.models == expected.models, "\(difference(outcome.models, expected.models))")
+            #expect(outcome.timers == expected.timers, "\(difference(outcome.timers, expected.timers))")
+            #expect(outcome.held == expected.held, "\(difference(outcome.held, expected.held))")
+        }
+    }
+
     /// What only PostgreSQL has, and what only SQLite has.
     static func difference(_ postgres: [String], _ sqlite: [String]) -> String {
         "only on PostgreSQL: \(postgres.filter { !sqlite.contains($0) })\nonly on SQLite: \(sqlite.filter { !postgres.contains($0) })"
@@ -151,12 +161,7 @@ struct PostgresPipelineTests {
         #expect(expected.count == 4 && expected[0].messages.count > 30 && !expected[0].timers.isEmpty, "\(expected.map(\.messages.count)) \(expected.map(\.timers.count))")
         try await PostgresTestCluster.withDatabase { backend in
             let stages = try await Self.postgres(events, runtime, backend)
-            for (outcome, expected) in zip(stages, expected) {
-                #expect(outcome.messages == expected.messages, "\(Self.difference(outcome.messages, expected.messages))")
-                #expect(outcome.models == expected.models, "\(Self.difference(outcome.models, expected.models))")
-                #expect(outcome.timers == expected.timers, "\(Self.difference(outcome.timers, expected.timers))")
-                #expect(outcome.held == expected.held, "\(Self.difference(outcome.held, expected.held))")
-            }
+            Self.expectSame(stages, expected)
         }
     }
 
@@ -186,12 +191,7 @@ struct PostgresPipelineTests {
         #expect(expected[0].messages.filter { $0.contains("disruption") }.count >= 45)
         try await PostgresTestCluster.withDatabase { backend in
             let stages = try await Self.postgres(validated, runtime, backend)
-            for (outcome, expected) in zip(stages, expected) {
-                #expect(outcome.messages == expected.messages, "\(Self.difference(outcome.messages, expected.messages))")
-                #expect(outcome.models == expected.models, "\(Self.difference(outcome.models, expected.models))")
-                #expect(outcome.timers == expected.timers, "\(Self.difference(outcome.timers, expected.timers))")
-                #expect(outcome.held == expected.held, "\(Self.difference(outcome.held, expected.held))")
-            }
+            Self.expectSame(stages, expected)
         }
     }
 
