@@ -197,6 +197,18 @@ enum PostgresSchema {
             "CREATE INDEX messages_by_recipient ON messages (recipient, channel) WHERE state = \(MessageState.sent.sqlLiteral)",
             "CREATE INDEX messages_unsent_by_customer ON messages (customer_id) WHERE state IN \(MessageState.unsent.sqlList)",
         ]),
+        ("v7: rate limits and pauses shared by the instances", [
+            // Each dispatcher says it is alive once a second; the live ones share the rate limits.
+            "CREATE TABLE dispatchers (owner text PRIMARY KEY, seen_at timestamptz NOT NULL)",
+            // A channel some instance's circuit breaker paused; kept until a probe gets through.
+            """
+            CREATE TABLE channel_pauses (
+                channel text PRIMARY KEY,
+                paused_until double precision NOT NULL,
+                trips integer NOT NULL
+            )
+            """,
+        ]),
     ]
 }
 

@@ -83,4 +83,71 @@ struct FlowControlTests {
         #expect(limited.room(now: now) == 0)
         #expect(limited.nextOpening(now: now) == at(0.25))
     }
+
+    @Test func instancesTakeEqualSharesOfARateLimit() {
+        var limiter = RateLimiter(perSecond: 9, burst: 6)
+        limiter.share(among: 3, now: now)
+        #expect(limiter.rate == 3)
+        #expect(limiter.available(now: now) == 2)  // a third of the burst, not the tokens held before
+        limiter.take(2, now: now)
+        #expect(limiter.nextToken(now: now) == at(1.0 / 3))
+        limiter.share(among: 4, now: now)
+        #expect(limiter.burst == 1)
+        limiter.share(among: 1, now: at(10))  // the others are gone: the whole limit again
+        #expect(limiter.rate == 9)
+        #expect(limiter.available(now: at(11)) == 6)
+        limiter.share(among: 100, now: at(20))
+        #expect(limiter.burst == 1)  // never below one send
+    }
+
+    @Test func aBreakerTakesOnAnotherInstancesPauseAndItsLateResultsCountForNothing() {
+        var breaker = CircuitBreaker(threshold: 3, coolDown: 30)
+        let epoch = breaker.epoch
+        let changed1 = breaker.adopt(ChannelPause(until: now, trips: 1), now: now)
+        #expect(!changed1)  // over already
+        let changed2 = breaker.adopt(ChannelPause(until: at(30), trips: 2), now: now)
+        #expect(changed2)
+        #expect(breaker.allowance(now: at(1)) == 0)
+        #expect(breaker.trips == 2)
+        breaker.record(.healthy, now: at(2), startedIn: epoch)  // a send from before the pause
+        #expect(breaker.isPaused)
+        let changed3 = breaker.adopt(ChannelPause(until: at(20), trips: 1), now: at(2))
+        #expect(!changed3)  // paused longer already
+        let changed4 = breaker.adopt(ChannelPause(until: at(60), trips: 3), now: at(2))
+        #expect(changed4)
+        #expect(breaker.reopensAt == at(60))
+        #expect(breaker.allowance(now: at(60)) == 1)  // then probes as its own pause would
+        breaker.started(1)
+        breaker.record(.healthy, now: at(61), startedIn: breaker.epoch)
+        #expect(!breaker.isPaused)
+        #expect(breaker.trips == 0)
+    }
+
+    @Test func theReportSaysTheLatestOfEachChannelAndKeepsWhatCouldNotBeSent() {
+        var breaker = CircuitBreaker(threshold: 1, coolDown: 30)
+        var report = FlowReport()
+        breaker.record(.failing, now: now)
+        report.note(.sms, breaker)
+        #expect(report.pauses == [.sms: ChannelPause(until: at(30), trips: 1)])
+        _ = breaker.allowance(now: at(30))
+        breaker.started(1)
+        breaker.record(.healthy, now: at(31))
+        report.note(.sms, breaker)
+        #expect(report.pauses.isEmpty)
+        #expect(report.resumed == [.sms])
+        var later = FlowReport(pauses: [.email: ChannelPause(until: at(40), trips: 1)])
+        later.keep(FlowReport(pauses: [.email: ChannelPause(until: at(35), trips: 1), .messenger: ChannelPause(until: at(35), trips: 1)],
+                              resumed: [.sms]))
+        #expect(later.pauses == [.email: ChannelPause(until: at(40), trips: 1), .messenger: ChannelPause(until: at(35), trips: 1)])
+        #expect(later.resumed == [.sms])
+        var gate = ChannelGate(concurrency: 4, limiter: RateLimiter(perSecond: 8))
+        let changed5 = gate.adopt(SharedFlow(instances: 2, pauses: [.sms: ChannelPause(until: at(5), trips: 1)]), for: .sms, now: now)
+        #expect(changed5)
+        #expect(gate.room(now: now) == 0)
+        #expect(gate.room(now: at(5)) == 1)  // the probe
+        var other = ChannelGate(concurrency: 8, limiter: RateLimiter(perSecond: 8))
+        let changed6 = other.adopt(SharedFlow(instances: 2), for: .email, now: now)
+        #expect(!changed6)
+        #expect(other.room(now: now) == 4)
+    }
 }

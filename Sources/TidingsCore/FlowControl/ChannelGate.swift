@@ -37,6 +37,16 @@ public struct ChannelGate: Sendable, Hashable {
         breaker.record(outcome.endpointSignal, now: now, startedIn: epoch)
     }
 
+    /// Takes on what the instances sharing the outbox agree on: this instance's share of the
+    /// rate limit, and a pause another instance's breaker started. Returns whether the breaker
+    /// changed.
+    @discardableResult
+    public mutating func adopt(_ shared: SharedFlow, for channel: Channel, now: Date) -> Bool {
+        limiter?.share(among: shared.instances, now: now)
+        guard let pause = shared.pauses[channel] else { return false }
+        return breaker.adopt(pause, now: now)
+    }
+
     /// When room may open up without a send finishing: the rate limit's next token or the end
     /// of the breaker's pause. The dispatcher sleeps no longer than this.
     public func nextOpening(now: Date) -> Date? {

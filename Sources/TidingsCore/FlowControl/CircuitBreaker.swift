@@ -77,6 +77,26 @@ public struct CircuitBreaker: Sendable, Hashable {
         }
     }
 
+    /// How many pauses in a row, so far; 0 while closed.
+    public var trips: Int {
+        switch state {
+        case .closed: return 0
+        case .open(_, let trips), .halfOpen(let trips, _): return trips
+        }
+    }
+
+    /// Takes on a pause that another instance's breaker started for the same endpoint, unless
+    /// this one is already paused at least as long. Sends started before count for nothing (a
+    /// new epoch). Returns whether anything changed.
+    @discardableResult
+    public mutating func adopt(_ pause: ChannelPause, now: Date) -> Bool {
+        guard pause.until > now else { return false }
+        if case .open(let until, _) = state, until >= pause.until { return false }
+        state = .open(until: pause.until, trips: max(trips, pause.trips))
+        epoch += 1
+        return true
+    }
+
     /// When a paused endpoint may be probed next.
     public var reopensAt: Date? {
         if case .open(let until, _) = state { return until }

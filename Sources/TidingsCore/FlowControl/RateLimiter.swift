@@ -3,15 +3,31 @@ import Foundation
 /// A token bucket: at most `rate` sends per second on average, with bursts of up to `burst`.
 /// Pure: the caller passes the clock.
 public struct RateLimiter: Sendable, Hashable {
-    public var rate: Double
-    public var burst: Double
+    public private(set) var rate: Double
+    public private(set) var burst: Double
+    /// The limit as configured, for the channel as a whole; `rate` and `burst` are this
+    /// instance's share of it.
+    public let configuredRate: Double
+    public let configuredBurst: Double
     private var tokens: Double
     private var updatedAt: Date?
 
     public init(perSecond rate: Double, burst: Int? = nil) {
         self.rate = max(rate, 0.001)
         self.burst = Double(max(1, burst ?? Int(rate.rounded(.up))))
+        configuredRate = self.rate
+        configuredBurst = self.burst
         tokens = self.burst
+    }
+
+    /// Takes an equal share of the configured limit with `instances` dispatchers sending on
+    /// the same channel, so that together they stay within it; a burst never below one send.
+    public mutating func share(among instances: Int, now: Date) {
+        refill(now: now)
+        let count = Double(max(1, instances))
+        rate = configuredRate / count
+        burst = max(1, (configuredBurst / count).rounded(.down))
+        tokens = min(tokens, burst)
     }
 
     /// Whole sends allowed now.

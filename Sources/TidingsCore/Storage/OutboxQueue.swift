@@ -31,4 +31,12 @@ public protocol OutboxQueue: Sendable {
     func record(_ records: [DeliveryRecord], now: Date) async throws
     /// Puts back, due at once, the claims left by a run that died mid-send.
     func releaseInterruptedClaims(now: Date) async throws -> Int
+    /// Tells the other instances sending from this outbox what this one's breakers did, and
+    /// learns how many dispatchers are alive and which channels are paused. Nil where one
+    /// dispatcher owns the outbox (SQLite): its gates alone hold.
+    func shareFlow(_ report: FlowReport, owner: String, now: Date) async throws -> SharedFlow?
+}
+
+extension OutboxQueue {
+    public func shareFlow(_ report: FlowReport, owner: String, now: Date) async throws -> SharedFlow? { nil }
 }

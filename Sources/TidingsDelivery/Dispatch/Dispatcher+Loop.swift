@@ -98,6 +98,7 @@ extension Dispatcher {
                 logger.error("cannot record delivery results at shutdown; the next start sends the unrecorded again, with the same keys",
                              metadata: ["count": "\(rest.count)", "claimed": "\(unsent.count)", "error": "\(error)"])
             }
+            if gates.withLock({ $0.sharing }) { await share(FlowReport(leaving: true), now: clock()) }
         } onGracefulShutdown: {
             stopping.store(true, ordering: .relaxed)
             self.wakeup.ring()
@@ -135,7 +136,9 @@ extension Dispatcher {
         loop.finishedUnwritten.removeAll()
         loop.recording = sends
         loop.writing = true
+        let report = takeFlowReport()
         group.addTask {
+            if let report { await self.share(report, now: now) }
             let result: Result<OutboxClaim, any Error>
             do {
                 result = .success(try await self.queue.settleAndClaim(records, releasing: releasing, room: wanted, endpoints: self.endpoints,

@@ -14,6 +14,7 @@ extension Dispatcher {
     /// transaction. Nil when the store failed.
     func turn(_ unrecorded: inout [DeliveryRecord]) async -> Work? {
         let now = clock()
+        if let report = takeFlowReport() { await share(report, now: now) }
         let room = gates.withLock { book in
             var room: [Channel: Int] = [:]
             for (channel, var gate) in book.gates {
@@ -82,16 +83,20 @@ extension Dispatcher {
                 let wasPaused = gate.breaker.isPaused
                 gate.finished(record.outcome, now: now, startedIn: book.epochs.removeValue(forKey: record.message.id))
                 book.gates[channel] = gate
-                if gate.breaker.epoch != before || gate.breaker.isPaused != wasPaused { breakerChanged(channel, gate.breaker) }
+                if gate.breaker.epoch != before || gate.breaker.isPaused != wasPaused {
+                    breakerChanged(channel, gate.breaker)
+                    book.report.note(channel, gate.breaker)
+                }
             }
         }
         return records
     }
 
-    private func breakerChanged(_ channel: Channel, _ breaker: CircuitBreaker) {
+    func breakerChanged(_ channel: Channel, _ breaker: CircuitBreaker, byAnotherInstance: Bool = false) {
         metrics.paused(channel, breaker.isPaused)
         if let until = breaker.reopensAt {
-            logger.warning("channel paused: its endpoint keeps failing", metadata: [
+            let why = byAnotherInstance ? "another instance found its endpoint failing" : "its endpoint keeps failing"
+            logger.warning("channel paused: \(why)", metadata: [
                 "channel": "\(channel.rawValue)", "probe_at": "\(Timestamp.format(until))",
             ])
         } else if !breaker.isPaused {

@@ -109,4 +109,11 @@ struct GateBook: Sendable {
     var epochs: [Int64: Int] = [:]
     /// The disabled endpoints the gauges last showed; nil until the first turn records them.
     var disabled: Set<Channel>?
+    /// What the breakers did since the last exchange with the other instances, and when that
+    /// was; `sharing` turns false when the outbox has no other instances to tell (SQLite).
+    var report = FlowReport()
+    var sharedAt: ContinuousClock.Instant?
+    var sharing = true
+    /// How many dispatchers share the rate limits, as last heard.
+    var instances = 1
 }
