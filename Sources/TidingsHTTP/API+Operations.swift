@@ -37,12 +37,15 @@ extension API {
     /// `GET /readyz`: the database takes writes, the pipeline runs, and it is not too far behind.
     func readiness() async throws -> Response {
         var problems: [Problem.Issue] = []
-        if await !environment.status.isWritable() { problems.append(Problem.Issue(field: "database", message: "cannot start a write transaction")) }
+        let writable = await environment.status.isWritable()
+        if !writable { problems.append(Problem.Issue(field: "database", message: "cannot start a write transaction")) }
         // Wall time, like the heartbeat: a simulated clock says nothing about a stuck loop.
         let heartbeat = environment.pipelineHeartbeat()
         let silent = Date().timeIntervalSince(heartbeat)
         if silent > 10 { problems.append(Problem.Issue(field: "pipeline", message: "no progress for \(Int(silent)) s (a batch keeps failing, or the loop is stuck)")) }
-        let status = try? await environment.status.status(now: environment.clock())
+        // A database that takes no writes answers no questions either (a network database's
+        // pool would wait for a connection as long as it is gone): not asked.
+        let status = writable ? try? await environment.status.status(now: environment.clock()) : nil
         let lag = status?.lag ?? 0
         if lag > environment.settings.readyMaxLag {
             problems.append(Problem.Issue(field: "lag", message: "\(lag) events behind, over the limit of \(environment.settings.readyMaxLag)"))

@@ -47,6 +47,7 @@ public final class PostgresBackend: Sendable {
     func transaction<Result: Sendable>(_ what: String, _ code: PostgresBackendError.Code = .writeFailed,
                                        _ body: (PostgresConnection) async throws -> Result) async throws -> Result {
         do {
+            try await awaitConnection(what)
             return try await client.withTransaction(logger: logger) { connection in try await body(connection) }
         } catch let error as PostgresTransactionError where error.closureError != nil && !(error.closureError is PSQLError) {
             // An error of our own (an event the pipeline sets aside, a refusal) comes out as it
@@ -61,9 +62,37 @@ public final class PostgresBackend: Sendable {
     func connection<Result: Sendable>(_ what: String, _ code: PostgresBackendError.Code = .readFailed,
                                       _ body: (PostgresConnection) async throws -> Result) async throws -> Result {
         do {
+            try await awaitConnection(what)
             return try await client.withConnection { connection in try await body(connection) }
         } catch {
             throw PostgresBackendError.wrapping(error, code, what)
+        }
+    }
+
+    /// How long a caller waits for a connection before it hears that there is none.
+    static let connectionWait: Duration = .seconds(5)
+
+    /// The pool waits for a connection for as long as the database is gone; its callers (an
+    /// HTTP request above all, which must be answered) hear so within `connectionWait`
+    /// instead, and retry as they would after any failed query.
+    private func awaitConnection(_ what: String) async throws {
+        let leased = try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                try await self.client.withConnection { _ in }
+                return true
+            }
+            group.addTask {
+                try await Task.sleep(for: Self.connectionWait)
+                return false
+            }
+            defer { group.cancelAll() }
+            return try await group.next() ?? false
+        }
+        guard leased else {
+            throw PostgresBackendError(.cannotConnect, """
+                \(what): no connection to PostgreSQL within \(Self.connectionWait) (the server is unreachable or refuses connections, \
+                or every connection of database.url's max_connections is busy); retried
+                """)
         }
     }
 

@@ -70,8 +70,10 @@ struct PostgresFlowSharingTests {
                 #expect(healthy.keys.count == 8)
                 #expect(try await Self.count("SELECT count(*) FROM channel_pauses", in: database) == 0)
 
-                // Three live dispatchers (the two above and this one): a burst of 6 is 2 each.
+                // Three live dispatchers (two that said so just now, and this one): a burst of 6 is 2 each.
                 try await PostgresOutboxTests.insert(database, count: 10, from: 200, channel: .sms, due: now.addingTimeInterval(31))
+                _ = try await Self.count("WITH gone AS (DELETE FROM dispatchers RETURNING 1) SELECT count(*) FROM gone", in: database)
+                for owner in ["x", "y"] { _ = try await PostgresOutbox(backend: database).shareFlow(FlowReport(), owner: owner, now: now) }
                 let limited = dispatcher(healthy, on: other, limit: RateLimiter(perSecond: 6, burst: 6))
                 let sent = await limited.drain()
                 #expect(sent == 2)
