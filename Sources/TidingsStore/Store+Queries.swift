@@ -2,30 +2,12 @@ import Foundation
 import GRDB
 import TidingsCore
 
-/// One attempt in a message's history.
-public struct AttemptSummary: Sendable, Hashable {
-    public var attempt: Int
-    public var channel: String
-    public var at: Date
-    /// sent, transient, permanent, gone, or interrupted (the process died before recording it);
-    /// or `receipt: <status>` for what a provider reported afterwards.
-    public var outcome: String
-    public var detail: String?
-}
-
 extension Store {
     /// A message's attempts, oldest first, on every channel it tried, and the receipts its
     /// providers sent after (`receipt: delivered`, numbered as the attempt they came after).
     public func attempts(messageID: Int64) throws -> [AttemptSummary] {
         try read("reading the history of message \(messageID)") { db in
-            try Row.fetchAll(db, sql: """
-                SELECT attempt, channel, at, outcome, detail, 0 AS receipt FROM message_attempts WHERE message_id = ?1
-                UNION ALL
-                SELECT COALESCE((SELECT MAX(a.attempt) FROM message_attempts a WHERE a.message_id = ?1 AND a.at <= r.at), 0), channel, at,
-                    'receipt: ' || status || COALESCE(' (' || kind || ')', ''), provider || COALESCE(': ' || detail, ''), 1
-                FROM message_receipts r WHERE message_id = ?1
-                ORDER BY attempt, receipt, at
-                """, arguments: [messageID]).map { row in
+            try Row.fetchAll(db, sql: AttemptSummary.historySQL, arguments: [messageID]).map { row in
                 AttemptSummary(attempt: row["attempt"], channel: row["channel"], at: Date(timeIntervalSince1970: row["at"]),
                                outcome: row["outcome"], detail: row["detail"])
             }

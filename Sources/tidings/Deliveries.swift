@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import TidingsApp
 import TidingsCore
-import TidingsStore
 
 struct Deliveries: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "List messages, show one's history, and retry dead ones.", subcommands: [List.self, Show.self, Retry.self])
@@ -33,9 +32,11 @@ struct Deliveries: AsyncParsableCommand {
                     }
                     filter = parsed
                 }
-                let config = try await options.load()
-                let store = try Store(path: config.databasePath, durability: config.durability)
-                print(StatusReport.render(try store.messages(state: filter, customerID: customer, after: after, limit: limit)))
+                let config = try await options.load(postgres: true)
+                let messages = try await ConfigOption.withReads(config) { reads, _ in
+                    try await reads.messages(state: filter, customerID: customer, subjectID: nil, id: nil, after: after, limit: limit)
+                }
+                print(StatusReport.render(messages))
             }
         }
     }
@@ -50,10 +51,12 @@ struct Deliveries: AsyncParsableCommand {
 
         func run() async throws {
             try await reporting {
-                let config = try await options.load()
-                let store = try Store(path: config.databasePath, durability: config.durability)
-                guard let message = try store.message(id: id) else { throw Failure(message: "no message \(id)", exitCode: 1) }
-                print(StatusReport.render(message, attempts: try store.attempts(messageID: id)))
+                let config = try await options.load(postgres: true)
+                let (message, attempts) = try await ConfigOption.withReads(config) { reads, _ in
+                    (try await reads.message(byID: id), try await reads.attempts(messageID: id))
+                }
+                guard let message else { throw Failure(message: "no message \(id)", exitCode: 1) }
+                print(StatusReport.render(message, attempts: attempts))
             }
         }
     }
@@ -75,9 +78,10 @@ struct Deliveries: AsyncParsableCommand {
 
         func run() async throws {
             try await reporting {
-                let config = try await options.load()
-                let store = try Store(path: config.databasePath, durability: config.durability)
-                let count = try store.retry(messageID: allDead ? nil : id, now: await ConfigOption.clock(config, store)())
+                let config = try await options.load(postgres: true)
+                let count = try await ConfigOption.withReads(config) { reads, timers in
+                    try await reads.retry(messageID: allDead ? nil : id, now: await ConfigOption.clock(config, timers)())
+                }
                 if count == 0, let id { throw Failure(message: "message \(id) is not dead: only dead messages can be retried") }
                 print("queued \(count) message\(count == 1 ? "" : "s") for another attempt")
             }

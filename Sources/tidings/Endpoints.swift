@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import TidingsApp
 import TidingsCore
-import TidingsStore
 
 struct Endpoints: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -16,9 +15,8 @@ struct Endpoints: AsyncParsableCommand {
 
         func run() async throws {
             try await reporting {
-                let config = try await options.load()
-                let store = try Store(path: config.databasePath, durability: config.durability)
-                let disabled = try store.disabledEndpoints()
+                let config = try await options.load(postgres: true)
+                let disabled = try await ConfigOption.withReads(config) { reads, _ in try await reads.disabledEndpoints() }
                 for (channel, channelConfig) in config.channels.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
                     let endpoint = channelConfig.endpoint
                     if let off = disabled.first(where: { $0.channel == channel && $0.target == endpoint }) {
@@ -46,9 +44,8 @@ struct Endpoints: AsyncParsableCommand {
                     throw Failure(message: "no channel \"\(self.channel)\"; channels are \(Channel.allCases.map(\.rawValue).joined(separator: ", "))",
                                   exitCode: 64)
                 }
-                let config = try await options.load()
-                let store = try Store(path: config.databasePath, durability: config.durability)
-                let count = try store.enableEndpoints(channel: channel)
+                let config = try await options.load(postgres: true)
+                let count = try await ConfigOption.withReads(config) { reads, _ in try await reads.enableEndpoints(channel: channel) }
                 print(count == 0 ? "the \(channel.rawValue) endpoint was not disabled" : "enabled the \(channel.rawValue) endpoint")
             }
         }

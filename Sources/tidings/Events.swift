@@ -16,8 +16,8 @@ struct Events: AsyncParsableCommand {
 
     static func list(_ kind: HeldEvent.Kind, _ options: ConfigOption) async throws {
         try await Events().reporting {
-            let config = try await options.load()
-            print(StatusReport.render(try Store(path: config.databasePath, durability: config.durability).heldEvents(kind: kind)))
+            let config = try await options.load(postgres: true)
+            print(StatusReport.render(try await ConfigOption.withReads(config) { reads, _ in try await reads.heldEvents(kind: kind, limit: 100_000) }))
         }
     }
 

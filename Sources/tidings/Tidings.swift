@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import TidingsApp
 import TidingsCore
+import TidingsPostgres
 import TidingsStore
 
 @main
@@ -37,7 +38,7 @@ struct ConfigOption: ParsableArguments {
         guard case .postgres = database, !postgres else { return }
         throw Failure(message: """
             database.url points at PostgreSQL, where so far `tidings serve` (ingest, pipeline, deadlines, sending), \
-            `tidings status`, `tidings check`, `tidings export` and `tidings import` work; this command needs the SQLite \
+            `tidings status`, `tidings check`, `tidings export`, `tidings import`, `tidings deliveries`, `tidings endpoints` and listing held events work; this command needs the SQLite \
             backend (unset database.url) until it is carried over too
             """, exitCode: 2)
     }
@@ -48,6 +49,22 @@ struct ConfigOption: ParsableArguments {
         let clock = DaemonClock(source: config.clockSource)
         try await clock.refresh(from: store)
         return { clock.now() }
+    }
+
+    /// Runs `body` on the configured backend's reads and timers: the SQLite store, or a
+    /// PostgreSQL pool for as long as `body` runs.
+    static func withReads<Result: Sendable>(_ config: TidingsConfig,
+                                            _ body: (any ReadQueries, any TimerStore) async throws -> Result) async throws -> Result {
+        switch config.database {
+        case .sqlite(let path):
+            let store = try Store(path: path, durability: config.durability)
+            return try await body(store, store)
+        case .postgres(let settings):
+            return try await PostgresBackend.withRunning(settings, logger: Check.quietLogger) { backend in
+                try await backend.migrate()
+                return try await body(PostgresReads(backend: backend), PostgresTimers(log: PostgresLog(backend: backend)))
+            }
+        }
     }
 
     func loadRuntime(postgres: Bool = false) async throws -> Runtime {

@@ -3,7 +3,8 @@ import Testing
 import TidingsTestSupport
 
 /// The commands that work on PostgreSQL, run as a user runs them: `check`, `append` (all of a
-/// file or none of it), `status`, and the others saying they need SQLite.
+/// file or none of it), `status`, `endpoints`, `deliveries`, listing held events, and the others
+/// saying they need SQLite.
 @Suite("Commands on PostgreSQL", .timeLimit(.minutes(3)))
 struct PostgresCommandsTests {
     @Test func checkAppendAndStatusWorkAndTheOthersSaySo() async throws {
@@ -36,7 +37,23 @@ struct PostgresCommandsTests {
         let status = try await ChildProcess.tidings(["status"], environment: env, logs: directory)
         #expect(status.status == 0 && status.stdout.contains("log head:    47") && status.stdout.contains("lag:         47 events"))
 
-        let other = try await ChildProcess.tidings(["deliveries", "list"], environment: env, logs: directory)
+        // An endpoint a 410 disabled, enabled again; the outbox listed and its dead retried.
+        _ = try await PostgresTestCluster.number("""
+            INSERT INTO endpoints (channel, target, disabled_at, reason) VALUES ('sms', 'https://sms.example/send', 1795000000, 'HTTP 410')
+            """, in: database)
+        let listed = try await ChildProcess.tidings(["endpoints"], environment: env, logs: directory)
+        #expect(listed.status == 0 && listed.stdout.contains("email\t"), "\(listed.stdout)\(listed.stderr)")
+        let enabled = try await ChildProcess.tidings(["endpoints", "enable", "sms"], environment: env, logs: directory)
+        #expect(enabled.stdout.contains("enabled the sms endpoint"), "\(enabled.stdout)\(enabled.stderr)")
+        #expect(try await PostgresTestCluster.number("SELECT COUNT(*) FROM endpoints", in: database) == 0)
+        let deliveries = try await ChildProcess.tidings(["deliveries", "list"], environment: env, logs: directory)
+        #expect(deliveries.status == 0, "\(deliveries.stderr)")
+        let retried = try await ChildProcess.tidings(["deliveries", "retry", "--all-dead"], environment: env, logs: directory)
+        #expect(retried.stdout.contains("queued 0 messages"), "\(retried.stdout)\(retried.stderr)")
+        let quarantined = try await ChildProcess.tidings(["events", "quarantined"], environment: env, logs: directory)
+        #expect(quarantined.status == 0, "\(quarantined.stderr)")
+
+        let other = try await ChildProcess.tidings(["rebuild"], environment: env, logs: directory)
         #expect(other.status == 2 && other.stderr.contains("needs the SQLite backend"))
     }
 }

@@ -111,6 +111,16 @@ struct PostgresOutboxTests {
                 return rows
             }
             #expect(history == ["ack-0 1 sent 250 ok", "ack-1 1 transient 421 try later"])
+            // As `tidings deliveries show` reads it, with a receipt that came after.
+            try await database.transaction("a receipt") { connection in
+                try await connection.query("""
+                    INSERT INTO message_receipts (message_id, event_position, at, channel, status, kind, provider, detail)
+                    VALUES (\(messages[0].id), 9, \(now.addingTimeInterval(5).timeIntervalSince1970), 'email', 'delivered', NULL, 'postmark', NULL)
+                    """, logger: database.logger)
+            }
+            let shown = try await PostgresReads(backend: database).attempts(messageID: messages[0].id)
+            #expect(shown.map { "\($0.attempt) \($0.channel) \($0.outcome) \($0.detail ?? "-")" }
+                    == ["1 email sent 250 ok", "1 email receipt: delivered postmark"])
         }
     }
 

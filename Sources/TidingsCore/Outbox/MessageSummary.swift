@@ -85,6 +85,11 @@ public protocol ReadQueries: Sendable {
     func deliveryRates() async throws -> [DeliveryRate]
     /// Puts dead messages (one, or all) back in the queue; returns how many.
     func retry(messageID: Int64?, now: Date) async throws -> Int
+    /// A message's attempts and receipts, oldest first (`tidings deliveries show`).
+    func attempts(messageID: Int64) async throws -> [AttemptSummary]
+    /// Every endpoint disabled after a 410, and enabling a channel's again (`tidings endpoints`).
+    func disabledEndpoints() async throws -> [DisabledEndpoint]
+    func enableEndpoints(channel: Channel) async throws -> Int
 }
 
 extension ReadQueries {

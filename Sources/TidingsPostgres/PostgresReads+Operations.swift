@@ -1,0 +1,44 @@
+import Foundation
+import PostgresNIO
+import TidingsCore
+
+/// What `tidings deliveries show` and `tidings endpoints` ask, on PostgreSQL.
+extension PostgresReads {
+    public func attempts(messageID: Int64) async throws -> [AttemptSummary] {
+        let sql = AttemptSummary.historySQL.replacingOccurrences(of: "?1", with: "$1")
+        var binds = PostgresBindings()
+        binds.append(messageID)
+        return try await backend.connection("reading the history of message \(messageID)") { connection in
+            var attempts: [AttemptSummary] = []
+            let rows = try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
+            for try await (attempt, channel, at, outcome, detail, _) in rows.decode((Int, String, Double, String, String?, Int).self) {
+                attempts.append(AttemptSummary(attempt: attempt, channel: channel, at: Date(timeIntervalSince1970: at), outcome: outcome,
+                                               detail: detail))
+            }
+            return attempts
+        }
+    }
+
+    public func disabledEndpoints() async throws -> [DisabledEndpoint] {
+        try await backend.connection("listing disabled endpoints") { connection in
+            var disabled: [DisabledEndpoint] = []
+            let rows = try await connection.query("SELECT channel, target, disabled_at, reason FROM endpoints ORDER BY channel, target",
+                                                  logger: logger)
+            for try await (name, target, since, reason) in rows.decode((String, String, Double, String).self) {
+                // A channel a newer Tidings knows: listed by that version, not this one.
+                guard let channel = Channel(rawValue: name) else { continue }
+                disabled.append(DisabledEndpoint(channel: channel, target: target, since: Date(timeIntervalSince1970: since), reason: reason))
+            }
+            return disabled
+        }
+    }
+
+    public func enableEndpoints(channel: TidingsCore.Channel) async throws -> Int {
+        try await backend.transaction("enabling the \(channel.rawValue) endpoint") { connection in
+            var count = 0
+            for try await _ in try await connection.query("DELETE FROM endpoints WHERE channel = \(channel.rawValue) RETURNING 1", logger: logger)
+                .decode(Int.self) { count += 1 }
+            return count
+        }
+    }
+}
