@@ -42,6 +42,7 @@ public struct PostgresPipeline: PipelineStore {
                     guard try await Self.lead(on: connection, logger: logger) else {
                         // Another instance's pipeline is applying a batch.
                         var batch = PipelineBatch()
+                        batch.ledElsewhere = true
                         batch.checkpoint = try await PostgresPipelineRun.checkpoint(on: connection, logger: logger)
                         return batch
                     }

@@ -52,6 +52,10 @@ public final class PipelineService: Service {
     /// `Yielding` check, so a stop never waits for a whole batch.
     private let stopping = Atomic<Bool>(false)
 
+    /// How often an instance whose pipeline another instance leads (PostgreSQL) tries to take
+    /// over, unless its own ingest rings first: within this of the leader's death.
+    static let followerPoll: Duration = .seconds(1)
+
     public init(store: any PipelineStore, engine: WorkflowEngine, dispatcher: Doorbell, batchSize: Int, pollInterval: Duration, logger: Logger,
                 fanoutBatch: Int = 1000, clock: @escaping @Sendable () -> Date,
                 abandonDeadAppends: @escaping @Sendable () throws -> Int = { 0 }, ingestWaiting: @escaping @Sendable () -> Bool = { false },
@@ -153,9 +157,10 @@ public final class PipelineService: Service {
                         last = batch
                         if batch.processed == limit || batch.yielded || fanoutPending { continue }
                     }
+                    let follower = last?.ledElsewhere ?? false
                     last = nil
                     beat()
-                    await doorbell.wait(timeout: pollInterval)
+                    await doorbell.wait(timeout: follower ? max(pollInterval, Self.followerPoll) : pollInterval)
                 } catch {
                     // A busy or failing disk is not fatal: say so and try again shortly. If it
                     // lasts, the watchdog stops pinging and systemd restarts the daemon.

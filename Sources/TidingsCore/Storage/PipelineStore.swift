@@ -7,6 +7,9 @@ public struct PipelineBatch: Sendable, Hashable {
     /// The batch stopped early because someone waited for the writer (`Yielding`): more
     /// events may be waiting.
     public var yielded = false
+    /// Another instance's pipeline holds the lock (PostgreSQL): this one applied nothing, and
+    /// looks again less often, so that the one applying the log keeps it.
+    public var ledElsewhere = false
     /// New messages ready to send, by channel, so the dispatcher can be woken for them.
     public var readyByChannel: [Channel: Int] = [:]
     /// Of those, the ones that go out first (`ClaimPriority.first`): what a batch claims for
