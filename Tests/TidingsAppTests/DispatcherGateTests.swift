@@ -7,8 +7,8 @@ import TidingsCore
 import TidingsDelivery
 import TidingsStore
 
-/// The dispatcher's per-channel gates against real transports, on an injected clock: a 410
-/// disables an endpoint and its messages fall back; a rate limit spaces sends.
+/// The dispatcher's per-channel gates against real transports, on an injected clock, on both
+/// backends: a 410 disables an endpoint and its messages fall back; a rate limit spaces sends.
 @Suite("Dispatcher gates")
 struct DispatcherGateTests {
     let start = Date(timeIntervalSince1970: 1_795_000_000)
@@ -25,60 +25,62 @@ struct DispatcherGateTests {
         }
     }
 
-    func setUp(_ directory: URL, _ environment: [String: String], events: Int) async throws -> (Runtime, Store, [String: String]) {
+    func runtime(_ directory: URL, _ environment: [String: String]) async throws -> (Runtime, [String: String]) {
         let env = Paths.environment(in: directory).merging(["DATABASE_SYNCHRONOUS": "normal"]) { $1 }.merging(environment) { $1 }
-        let runtime = try await Runtime.load(configPath: env["TIDINGS_CONFIG"]!, environment: env)
-        let store = try Store(path: runtime.config.databasePath, durability: .normal)
-        _ = try store.append(complaints(events), now: start)
-        _ = try store.processBatch(limit: 1_000, engine: runtime.engine, now: start)
-        return (runtime, store, env)
+        return (try await Runtime.load(configPath: env["TIDINGS_CONFIG"]!, environment: env), env)
     }
 
-    @Test func a410DisablesTheEndpointAndItsMessagesFallBackUntilItIsEnabled() async throws {
+    @Test(arguments: TestBackend.allCases)
+    func a410DisablesTheEndpointAndItsMessagesFallBackUntilItIsEnabled(_ backend: TestBackend) async throws {
         let directory = try Paths.temporaryDirectory("gone")
         let server = try await LoopbackServer.http(logs: directory)
-        let (runtime, store, env) = try await setUp(directory, [
+        let (runtime, env) = try await runtime(directory, [
             "SMS_TRANSPORT": "webhook", "SMS_WEBHOOK_PRESET": "generic", "SMS_WEBHOOK_URL": "http://127.0.0.1:\(server.port)/status/410",
             "SMS_CONCURRENCY": "1",
-        ], events: 3)
-        let clock = ManualClock(start)
-        let metrics = TestMetrics()
-        let dispatcher = Dispatcher(queue: store, catalog: runtime.catalog, channels: try runtime.channelSetups(),
-                                    logger: Logger(label: "gone"), metrics: metrics, clock: clock.now)
-        await dispatcher.drain()
-        try await server.stop()
+        ])
+        try await backend.with(env, runtime: runtime, events: complaints(3), now: start) { opened in
+            let clock = ManualClock(start)
+            let metrics = TestMetrics()
+            let dispatcher = Dispatcher(queue: opened.outbox, catalog: runtime.catalog, channels: try runtime.channelSetups(),
+                                        logger: Logger(label: "gone"), metrics: metrics, clock: clock.now)
+            await dispatcher.drain()
+            try await server.stop()
 
-        // One request met the 410; the other two never went to the endpoint.
-        #expect(try server.received().count == 1)
-        let messages = try store.messages(limit: 100)
-        #expect(messages.count == 3)
-        #expect(messages.allSatisfy { $0.state == .sent && $0.channel == "email" }, "\(messages.map { "\($0.state) \($0.channel ?? "")" })")
-        #expect(messages.allSatisfy { $0.lastError == nil })
-        let history = try store.attempts(messageID: try #require(messages.first).id)
-        #expect(history.map(\.outcome) == ["gone", "sent"])
-        #expect(history.map(\.channel) == ["sms", "email"])
-        #expect(try metrics.expectCounter("tidings_message_fallbacks_total", [("channel", "sms"), ("to", "email")]).totalValue == 3)
-        #expect(try metrics.expectGauge("tidings_endpoint_disabled", [("channel", "sms")]).lastValue == 1)
+            // One request met the 410; the other two never went to the endpoint.
+            #expect(try server.received().count == 1)
+            let messages = try await opened.reads.messages(state: nil, customerID: nil, subjectID: nil, id: nil, after: nil, limit: 100)
+            #expect(messages.count == 3)
+            #expect(messages.allSatisfy { $0.state == .sent && $0.channel == "email" }, "\(messages.map { "\($0.state) \($0.channel ?? "")" })")
+            #expect(messages.allSatisfy { $0.lastError == nil })
+            let history = try await opened.reads.attempts(messageID: try #require(messages.first).id)
+            #expect(history.map(\.outcome) == ["gone", "sent"])
+            #expect(history.map(\.channel) == ["sms", "email"])
+            #expect(try metrics.expectCounter("tidings_message_fallbacks_total", [("channel", "sms"), ("to", "email")]).totalValue == 3)
+            #expect(try metrics.expectGauge("tidings_endpoint_disabled", [("channel", "sms")]).lastValue == 1)
 
-        let listed = try await ChildProcess.tidings(["endpoints"], environment: env, logs: directory)
-        #expect(listed.stdout.contains("sms\thttp://127.0.0.1:\(server.port)/status/410\tdisabled since"), "\(listed.stdout)\(listed.stderr)")
-        let enabled = try await ChildProcess.tidings(["endpoints", "enable", "sms"], environment: env, logs: directory)
-        #expect(enabled.stdout.contains("enabled the sms endpoint"))
-        #expect(try store.disabledEndpoints().isEmpty)
+            let listed = try await ChildProcess.tidings(["endpoints"], environment: opened.environment, logs: directory)
+            #expect(listed.stdout.contains("sms\thttp://127.0.0.1:\(server.port)/status/410\tdisabled since"), "\(listed.stdout)\(listed.stderr)")
+            let enabled = try await ChildProcess.tidings(["endpoints", "enable", "sms"], environment: opened.environment, logs: directory)
+            #expect(enabled.stdout.contains("enabled the sms endpoint"))
+            #expect(try await opened.reads.disabledEndpoints().isEmpty)
+        }
     }
 
-    @Test func aRateLimitSpacesSendsOnTheClock() async throws {
+    @Test(arguments: TestBackend.allCases)
+    func aRateLimitSpacesSendsOnTheClock(_ backend: TestBackend) async throws {
         let directory = try Paths.temporaryDirectory("rate")
-        let (runtime, store, _) = try await setUp(directory, ["SMS_RATE_LIMIT": "2", "SMS_RATE_BURST": "2"], events: 7)
-        let clock = ManualClock(start)
-        let dispatcher = Dispatcher(queue: store, catalog: runtime.catalog, channels: try runtime.channelSetups(),
-                                    logger: Logger(label: "rate"), clock: clock.now)
-        var sentAt: [Int] = []
-        for _ in 0..<4 {
-            sentAt.append(await dispatcher.drain())
-            clock.advance(1)
+        let (runtime, env) = try await runtime(directory, ["SMS_RATE_LIMIT": "2", "SMS_RATE_BURST": "2"])
+        try await backend.with(env, runtime: runtime, events: complaints(7), now: start) { opened in
+            let clock = ManualClock(start)
+            let dispatcher = Dispatcher(queue: opened.outbox, catalog: runtime.catalog, channels: try runtime.channelSetups(),
+                                        logger: Logger(label: "rate"), clock: clock.now)
+            var sentAt: [Int] = []
+            for _ in 0..<4 {
+                sentAt.append(await dispatcher.drain())
+                clock.advance(1)
+            }
+            #expect(sentAt == [2, 2, 2, 1])
+            #expect(try await opened.reads.messages(state: .sent, customerID: nil, subjectID: nil, id: nil, after: nil, limit: 100).count == 7)
         }
-        #expect(sentAt == [2, 2, 2, 1])
-        #expect(try store.messages(state: .sent).count == 7)
     }
 }
