@@ -21,7 +21,7 @@ struct Suite: AsyncParsableCommand {
     @Option(help: "Where to write the results as JSON.")
     var json = "var/bench/results.json"
 
-    @Option(help: "Scenarios to run, e.g. 1,2,6 (default: all).")
+    @Option(help: "Scenarios to run, e.g. 1,2,6 (default: all; 9 is PostgreSQL).")
     var only: String?
 
     @Option(help: "Scale every count by this factor (0.1 for a quick look; targets are for 1).")
@@ -40,7 +40,7 @@ struct Suite: AsyncParsableCommand {
             throw BenchError("no tidings binary at \(binary): build it with `swift build -c release`")
         }
         let bench = Bench(binary: binary, repository: root, work: workURL, scale: scale, logLevel: logLevel)
-        let chosen = Set((only ?? "1,2,3,4,5,6,7,8").split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) })
+        let chosen = Set((only ?? "1,2,3,4,5,6,7,8,9").split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) })
         var report = Report(started: ISO8601DateFormatter().string(from: Date()), machine: Self.machine(), scale: scale)
         let scenarios: [(Int, String, () async throws -> [Outcome])] = [
             (1, "append", bench.append),
@@ -51,6 +51,7 @@ struct Suite: AsyncParsableCommand {
             (6, "latency", bench.latency),
             (7, "disruption", bench.disruption),
             (8, "ingest during an append", bench.ingestDuringAppend),
+            (9, "PostgreSQL, one and three instances", bench.postgres),
         ]
         for (number, name, scenario) in scenarios where chosen.contains(number) {
             print("[\(number)] \(name)…")

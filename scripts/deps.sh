@@ -43,6 +43,16 @@ apt_install() {
         apt-get install -y -qq --no-install-recommends "${missing[@]}"
 }
 
+# PostgreSQL for the PostgreSQL backend's tests and benchmark, which start a private cluster of
+# their own (scripts/testservers/postgres_cluster.sh): the package's own cluster is not wanted.
+install_postgres() {
+    if command -v dpkg-query >/dev/null 2>&1 && ! installed postgresql-15; then
+        as_root mkdir -p /etc/postgresql-common/createcluster.d
+        echo "create_main_cluster = false" | as_root tee /etc/postgresql-common/createcluster.d/tidings-tests.conf >/dev/null
+        apt_install postgresql-15
+    fi
+}
+
 if command -v dpkg-query >/dev/null 2>&1; then
     # libcurl + OpenSSL and SQLite for the CCurl/GRDB targets, pkg-config to find libcurl,
     # python3 for the test servers, systemd for systemd-analyze (scripts/check-systemd.sh).
@@ -58,8 +68,9 @@ if $want_bench; then
     if command -v dpkg-query >/dev/null 2>&1; then
         installed postfix || echo "postfix postfix/main_mailer_type select No configuration" | as_root debconf-set-selections
         apt_install nginx-light postfix curl
+        install_postgres
     else
-        echo "deps: not a Debian system: install nginx, postfix (smtp-sink, smtp-source) and curl yourself" >&2
+        echo "deps: not a Debian system: install nginx, postfix (smtp-sink, smtp-source), curl and PostgreSQL 15 yourself" >&2
     fi
     exit 0
 fi
@@ -70,13 +81,7 @@ $want_test || exit 0
 # installed unit under a real systemd (scripts/boot-test.sh).
 if command -v dpkg-query >/dev/null 2>&1; then apt_install chromium debootstrap systemd-container; fi
 
-# PostgreSQL for the PostgreSQL backend's tests, which start a private cluster of their own
-# (scripts/testservers/postgres_cluster.sh): the package's own cluster is not wanted.
-if command -v dpkg-query >/dev/null 2>&1 && ! installed postgresql-15; then
-    as_root mkdir -p /etc/postgresql-common/createcluster.d
-    echo "create_main_cluster = false" | as_root tee /etc/postgresql-common/createcluster.d/tidings-tests.conf >/dev/null
-    apt_install postgresql-15
-fi
+install_postgres
 
 # Python modules for the integration tests' servers (scripts/testservers/), for checking
 # webhook signatures (standardwebhooks; twilio, whose RequestValidator signs the status callbacks
