@@ -10,6 +10,8 @@ public struct PostgresBackendError: DomainError {
         case writeFailed = "postgres.write_failed"
         case readFailed = "postgres.read_failed"
         case unreadableEvent = "postgres.unreadable_event"
+        /// What was asked cannot be done as asked (a customer forgotten already, or unknown).
+        case invalidRequest = "postgres.invalid_request"
     }
 
     public var code: Code

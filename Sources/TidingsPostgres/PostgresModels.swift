@@ -117,6 +117,13 @@ struct PostgresModels {
         }
     }
 
+    /// Models a forget purged from the tables: known to be gone for the rest of the batch.
+    mutating func forget(customers gone: [String], orders goneOrders: [String], tickets goneTickets: [String]) {
+        for id in gone { customers[id] = .some(nil); dirty[.customers]?[id] = nil }
+        for id in goneOrders { orders[id] = .some(nil); dirty[.orders]?[id] = nil }
+        for id in goneTickets { tickets[id] = .some(nil); dirty[.tickets]?[id] = nil }
+    }
+
     /// Writes what changed, one statement per table.
     mutating func flush(on connection: PostgresConnection, logger: Logger) async throws {
         defer { dirty.removeAll() }

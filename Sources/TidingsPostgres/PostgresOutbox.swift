@@ -23,7 +23,7 @@ public struct PostgresOutbox: OutboxQueue {
                                endpoints: [TidingsCore.Channel: String], now: Date,
                                lease: TimeInterval, owner: String) async throws -> OutboxClaim {
         try await backend.transaction("recording \(records.count) results and claiming messages") { connection in
-            try await record(records, now: now, on: connection)
+            let erased = try await record(records, now: now, on: connection)
             try await release(releasing, owner: owner, now: now, on: connection)
             let withdrawn = try await withdrawn(owner: owner, on: connection)
             for record in records {
@@ -40,14 +40,18 @@ public struct PostgresOutbox: OutboxQueue {
                 claimed += try await claim(channel: channel, limit: disabled[channel] == nil ? limit : 500, now: now, lease: lease, owner: owner,
                                            on: connection)
             }
-            return OutboxClaim(messages: claimed, disabled: disabled, withdrawn: withdrawn)
+            var erasedByChannel: [Channel: [String]] = [:]
+            for record in records where erased.contains(record.message.id) {
+                erasedByChannel[record.message.channel, default: []].append(record.message.key)
+            }
+            return OutboxClaim(messages: claimed, disabled: disabled, withdrawn: withdrawn, erased: erasedByChannel)
         }
     }
 
     public func record(_ records: [DeliveryRecord], now: Date) async throws {
         guard !records.isEmpty else { return }
         try await backend.transaction("recording \(records.count) delivery results") { connection in
-            try await record(records, now: now, on: connection)
+            _ = try await record(records, now: now, on: connection)
         }
     }
 
@@ -142,9 +146,10 @@ public struct PostgresOutbox: OutboxQueue {
             """, binds: PostgresBindings.of(now.timeIntervalSince1970, ids, owner)), logger: logger)
     }
 
-    /// Every result of a turn in two statements: the messages, then their attempts.
-    func record(_ records: [DeliveryRecord], now: Date, on connection: PostgresConnection) async throws {
-        guard !records.isEmpty else { return }
+    /// Every result of a turn in two statements: the messages, then their attempts. Returns the
+    /// ids of those whose contents were erased meanwhile (their customer was forgotten).
+    func record(_ records: [DeliveryRecord], now: Date, on connection: PostgresConnection) async throws -> Set<Int64> {
+        guard !records.isEmpty else { return [] }
         let t = now.timeIntervalSince1970
         let next = records.map(\.next)
         let ids = records.map(\.message.id)
@@ -172,6 +177,7 @@ public struct PostgresOutbox: OutboxQueue {
             ON CONFLICT (message_id, attempt) DO UPDATE SET channel = excluded.channel, at = excluded.at, outcome = excluded.outcome,
                 detail = excluded.detail
             """, logger: logger)
+        return try await PostgresErasure.eraseReturned(ids, on: connection, logger: logger)
     }
 
     /// The claims of `owner` a forget withdrew: handed to the dispatcher once, which drops them unsent.

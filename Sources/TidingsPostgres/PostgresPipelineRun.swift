@@ -127,8 +127,9 @@ struct PostgresPipelineRun {
             try await queueDisruption(stored)
             fanoutQueued = true
             return
-        case .forgotten:
-            throw EventFailure(key: HeldEvent.Key(position: stored.position), reason: Self.notYet("forgetting a customer"))
+        case .forgotten(let customer):
+            try await forget(customer)
+            return
         case .waiting(let entity, let reason):
             try await wait(stored.position, for: entity, reason: reason, until: now.addingTimeInterval(engine.customerWait))
             batch.waiting += 1
@@ -157,10 +158,14 @@ struct PostgresPipelineRun {
         }
     }
 
-    /// Why an event is held on PostgreSQL for now: `tidings events retry` applies it once the
-    /// backend does this too.
-    static func notYet(_ what: String) -> String {
-        "not applied: \(what) is not carried out on the PostgreSQL backend yet; it stays held until it is"
+    /// `tidings forget` purged the customer when it recorded the event; what the pipeline
+    /// applied of theirs since (events logged before it) goes now, with what this batch has
+    /// not written yet.
+    mutating func forget(_ customerID: String) async throws {
+        try await models.flush(on: connection, logger: logger)
+        try await timerChanges.write(on: connection, logger: logger)
+        let purged = try await PostgresErasure.purge(customerID, now: now, on: connection, logger: logger)
+        models.forget(customers: [customerID], orders: purged.orderIDs, tickets: purged.ticketIDs)
     }
 
     /// The projector's answer, loading the models it asks for that the batch has not loaded.

@@ -2,23 +2,6 @@ import Foundation
 import GRDB
 import TidingsCore
 
-/// What `tidings forget` erased.
-public struct ForgetSummary: Sendable, Hashable {
-    /// Where the `customer.forgotten` event stands in the log.
-    public var position: Int64
-    public var orders: Int
-    public var tickets: Int
-    /// The customer's messages, whatever their state: their contexts and addresses are gone.
-    public var messages: Int
-    /// Of those, the ones that will now never go out.
-    public var unsent: Int
-    /// Their idempotency keys: what the spool named its files by.
-    public var keys: [String]
-    /// The orders and tickets purged, for the pipeline's cache.
-    var orderIDs: [String] = []
-    var ticketIDs: [String] = []
-}
-
 extension Store {
     /// Erases a customer: deletes their key (what the log holds of them can never be read
     /// again), records `customer.forgotten`, purges their models, timers, contexts and

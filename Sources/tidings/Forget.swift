@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import TidingsApp
 import TidingsCore
+import TidingsPostgres
 import TidingsStore
 
 struct Forget: AsyncParsableCommand {
@@ -26,10 +27,24 @@ struct Forget: AsyncParsableCommand {
 
     func run() async throws {
         try await reporting {
-            let runtime = try await options.loadRuntime()
-            let store = try Store(path: runtime.config.databasePath, durability: runtime.config.durability)
-            let now = try await ConfigOption.clock(runtime.config, store)()
-            let report = try Erasure.forget(customerID: customerID, store: store, config: runtime.config, now: now, wipe: wipe)
+            let runtime = try await options.loadRuntime(postgres: true)
+            let report: Erasure.Report
+            switch runtime.config.database {
+            case .sqlite(let path):
+                let store = try Store(path: path, durability: runtime.config.durability)
+                let now = try await ConfigOption.clock(runtime.config, store)()
+                report = try Erasure.forget(customerID: customerID, store: store, config: runtime.config, now: now, wipe: wipe)
+            case .postgres(let settings):
+                guard !wipe else {
+                    throw Failure(message: "--wipe rewrites an SQLite file; on PostgreSQL, VACUUM (or autovacuum) reclaims deleted rows", exitCode: 64)
+                }
+                report = try await PostgresBackend.withRunning(settings, logger: Check.quietLogger) { backend in
+                    try await backend.migrate()
+                    let log = PostgresLog(backend: backend)
+                    let now = try await ConfigOption.clock(runtime.config, PostgresTimers(log: log))()
+                    return try await Erasure.forget(customerID: customerID, postgres: log, config: runtime.config, now: now)
+                }
+            }
             let summary = report.summary
             func count(_ n: Int, _ noun: String) -> String { "\(n) \(noun)\(n == 1 ? "" : "s")" }
             var line = """

@@ -3,7 +3,7 @@ import Testing
 import TidingsTestSupport
 
 /// The commands that work on PostgreSQL, run as a user runs them: `check`, `append` (all of a
-/// file or none of it), `status`, `endpoints`, `deliveries`, listing held events, and the others
+/// file or none of it), `status`, `endpoints`, `deliveries`, listing held events, `forget`, and the others
 /// saying they need SQLite.
 @Suite("Commands on PostgreSQL", .timeLimit(.minutes(3)))
 struct PostgresCommandsTests {
@@ -52,6 +52,12 @@ struct PostgresCommandsTests {
         #expect(retried.stdout.contains("queued 0 messages"), "\(retried.stdout)\(retried.stderr)")
         let quarantined = try await ChildProcess.tidings(["events", "quarantined"], environment: env, logs: directory)
         #expect(quarantined.status == 0, "\(quarantined.stderr)")
+
+        let forgot = try await ChildProcess.tidings(["forget", "c-1005"], environment: env, logs: directory)
+        #expect(forgot.status == 0 && forgot.stdout.contains("forgot customer c-1005 (customer.forgotten at position 48)"),
+                "\(forgot.stdout)\(forgot.stderr)")
+        let again2 = try await ChildProcess.tidings(["forget", "c-1005"], environment: env, logs: directory)
+        #expect(again2.status != 0 && again2.stderr.contains("was forgotten already"), "\(again2.stderr)")
 
         let other = try await ChildProcess.tidings(["rebuild"], environment: env, logs: directory)
         #expect(other.status == 2 && other.stderr.contains("needs the SQLite backend"))

@@ -1,5 +1,6 @@
 import Foundation
 import TidingsCore
+import TidingsPostgres
 import TidingsStore
 
 /// `tidings forget`: the store erases the customer; what the daemon wrote outside it (the
@@ -29,6 +30,15 @@ public enum Erasure {
         withExtendedLifetime(daemon) {}
         return Report(summary: summary, spoolFilesRemoved: removed, spoolFilesLeft: left, logEmptied: try store.truncateLog(),
                       freeSpaceClean: try store.freeSpaceIsClean())
+    }
+
+    /// On PostgreSQL: the same erasure in one transaction, and the spool's files. The server
+    /// overwrites deleted rows when (auto)vacuum reclaims them; there is no file of ours to wipe.
+    public static func forget(customerID: String, postgres log: PostgresLog, config: TidingsConfig, now: Date) async throws -> Report {
+        let summary = try await PostgresErasure(log: log).forget(customerID: customerID, eventID: "forget-\(UUID().uuidString.lowercased())",
+                                                                now: now)
+        let (removed, left) = SpoolFiles.remove(keys: summary.keys, directory: config.spoolDirectory)
+        return Report(summary: summary, spoolFilesRemoved: removed, spoolFilesLeft: left, logEmptied: true, freeSpaceClean: true)
     }
 
     static func daemonStopped(_ config: TidingsConfig) throws -> DaemonLock {
