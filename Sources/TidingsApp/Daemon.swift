@@ -22,7 +22,8 @@ public enum Daemon {
             let lock = try DaemonLock(databasePath: path)
             defer { withExtendedLifetime(lock) {} }  // held until every service has stopped
             let store = try Store(path: path, durability: runtime.config.durability)
-            let backend = Backend(log: store, pipeline: store, timers: store, outbox: store, status: store, reads: store, store: store, inline: true,
+            let backend = Backend(log: store, pipeline: store, timers: store, outbox: store, status: store, reads: store, retention: store, store: store,
+                                  inline: true,
                                   abandonDeadAppends: { try store.abandonAppends { AppendLock.isGone(databasePath: path, id: $0) } },
                                   description: "\(path)")
             try await run(runtime: runtime, backend: backend, logger: logger, registry: registry)
@@ -31,7 +32,7 @@ public enum Daemon {
             let log = PostgresLog(backend: database)
             let backend = Backend(log: log, pipeline: PostgresPipeline(log: log), timers: PostgresTimers(log: log),
                                   outbox: PostgresOutbox(backend: database), status: PostgresStatus(backend: database),
-                                  reads: PostgresReads(backend: database), store: nil, inline: false,
+                                  reads: PostgresReads(backend: database), retention: PostgresOutbox(backend: database), store: nil, inline: false,
                                   abandonDeadAppends: { 0 }, services: [.init(service: PostgresPoolService(backend: database))],
                                   description: "\(settings)")
             try await run(runtime: runtime, backend: backend, logger: logger, registry: registry) {
@@ -136,12 +137,8 @@ public enum Daemon {
         let sending: [ServiceGroupConfiguration.ServiceConfiguration] = runtime.config.dispatchEnabled ? [.init(service: dispatcher)] : []
         var retention: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if let days = runtime.config.retention {
-            if let store {
-                retention = [.init(service: RetentionService(store: store, retention: days, spoolDirectory: runtime.config.spoolDirectory,
-                                                             now: clock.now, logger: logger))]
-            } else {
-                logger.warning("outbox.retention is not carried out on the PostgreSQL backend yet: message contents are kept")
-            }
+            retention = [.init(service: RetentionService(store: backend.retention, retention: days, spoolDirectory: runtime.config.spoolDirectory,
+                                                         now: clock.now, logger: logger))]
         }
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: [

@@ -209,6 +209,9 @@ enum PostgresSchema {
             )
             """,
         ]),
+        ("v8: what outbox.retention still has to drop", [
+            "CREATE INDEX messages_retained ON messages (updated_at) WHERE erased_at IS NULL AND state IN \(Retention.endedStates.sqlList)",
+        ]),
     ]
 }
 

@@ -2,9 +2,7 @@ import Foundation
 import GRDB
 import TidingsCore
 
-extension Store {
-    /// Drops the context of up to `limit` messages that ended (`Retention.endedStates`) before
-    /// `cutoff` and still have one. Returns their keys, so the spool's copies can go too.
+extension Store: ContentRetention {
     public func eraseContents(endedBefore cutoff: Date, limit: Int, now: Date) async throws -> [String] {
         try await write("dropping the contents of old messages") { db in
             // Oldest first through `messages_retained`, which holds only what is still to do, so

@@ -124,6 +124,33 @@ struct PostgresOutboxTests {
         }
     }
 
+    /// `outbox.retention`: what ended messages said goes once they ended long enough ago, in
+    /// chunks, once; a message that may still be sent keeps it.
+    @Test func retentionDropsTheContentsOfEndedMessagesOnly() async throws {
+        try await PostgresTestCluster.withDatabase { database in
+            try await Self.insert(database, count: 5, due: now)
+            try await database.transaction("ending four") { connection in
+                try await connection.query("""
+                    UPDATE messages SET state = CASE WHEN key = 'ack-4' THEN 'dead' ELSE 'sent' END, updated_at = \(now.timeIntervalSince1970)
+                    """, logger: database.logger)
+            }
+            let outbox = PostgresOutbox(backend: database)
+            #expect(try await outbox.eraseContents(endedBefore: now, limit: 10, now: now).isEmpty)
+            let later = now.addingTimeInterval(1)
+            let first = try await outbox.eraseContents(endedBefore: later, limit: 3, now: later)
+            let second = try await outbox.eraseContents(endedBefore: later, limit: 3, now: later)
+            #expect(first.count == 3 && Set(first + second) == ["ack-0", "ack-1", "ack-2", "ack-3"])
+            #expect(try await outbox.eraseContents(endedBefore: later, limit: 3, now: later).isEmpty)
+            let erased = try await database.connection("reading erased") { connection in
+                var keys: [String] = []
+                for try await key in try await connection.query("SELECT key FROM messages WHERE erased_at IS NOT NULL ORDER BY key",
+                                                                logger: database.logger).decode(String.self) { keys.append(key) }
+                return keys
+            }
+            #expect(erased == ["ack-0", "ack-1", "ack-2", "ack-3"])
+        }
+    }
+
     /// Three dispatchers, each with its own pool as three instances would have, send 1,500
     /// emails from one outbox: each exactly once.
     @Test func threeDispatchersSendEveryMessageOnce() async throws {

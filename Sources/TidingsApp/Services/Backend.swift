@@ -13,6 +13,7 @@ struct Backend: Sendable {
     var outbox: any OutboxQueue
     var status: any StatusSource
     var reads: any ReadQueries
+    var retention: any ContentRetention
     /// The SQLite store: the HTTP reads, retention and the status page use it; nil on PostgreSQL.
     var store: Store?
     /// Whether a group commit applies its own events when the pipeline is caught up (SQLite:

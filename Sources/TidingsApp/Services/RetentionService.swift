@@ -10,7 +10,7 @@ import TidingsStore
 /// `outbox.retention`: once an hour, drops what messages that ended longer ago than that said
 /// (their contexts, and the spool's copies), in chunks so the writer is never held for long.
 public final class RetentionService: Service {
-    let store: Store
+    let store: any ContentRetention
     let retention: TimeInterval
     let spoolDirectory: String
     let now: @Sendable () -> Date
@@ -18,7 +18,7 @@ public final class RetentionService: Service {
     let logger: Logger
     let doorbell = Doorbell()
 
-    public init(store: Store, retention: TimeInterval, spoolDirectory: String, now: @escaping @Sendable () -> Date,
+    public init(store: any ContentRetention, retention: TimeInterval, spoolDirectory: String, now: @escaping @Sendable () -> Date,
                 interval: Duration = .seconds(3_600), logger: Logger) {
         self.store = store
         self.retention = retention
