@@ -100,6 +100,4 @@ public struct PostgresPipeline: PipelineStore {
         }
     }
 
-    /// Operators cannot ask for retries on PostgreSQL yet (`tidings events` needs the SQLite backend).
-    public func retryRequested(engine: WorkflowEngine, now: @escaping @Sendable () -> Date) async throws -> [HeldRetry] { [] }
 }

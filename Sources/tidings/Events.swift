@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import TidingsApp
 import TidingsCore
+import TidingsPostgres
 import TidingsStore
 
 struct Events: AsyncParsableCommand {
@@ -66,39 +67,62 @@ struct Events: AsyncParsableCommand {
 
         func run() async throws {
             try await reporting {
-                let runtime = try await options.loadRuntime()
+                let runtime = try await options.loadRuntime(postgres: true)
                 let config = runtime.config
-                let store = try Store(path: config.databasePath, durability: config.durability)
-                let before = try store.heldEvents().filter { all ? $0.kind == .quarantined : $0.key.position == position }
-                guard try store.requestRetry(position: all ? nil : position) > 0, !before.isEmpty else {
-                    throw Failure(message: all ? "no event is quarantined" : "no held event at position \(position ?? 0); see `tidings events quarantined`")
-                }
-                if DaemonLock.isHeld(databasePath: config.databasePath) {
-                    let deadline = Date().addingTimeInterval(wait)
-                    while try await store.retriesRequested() {
-                        guard Date() < deadline else {
-                            throw Failure(message: "the running daemon has not applied the retry within \(Int(wait)) s; it will when it can")
+                let chosen = { (held: HeldEvent) in all ? held.kind == .quarantined : held.key.position == position }
+                let nothing = Failure(message: all ? "no event is quarantined" : "no held event at position \(position ?? 0); see `tidings events quarantined`")
+                switch config.database {
+                case .sqlite(let path):
+                    let store = try Store(path: path, durability: config.durability)
+                    let before = try store.heldEvents().filter(chosen)
+                    guard try store.requestRetry(position: all ? nil : position) > 0, !before.isEmpty else { throw nothing }
+                    if DaemonLock.isHeld(databasePath: path) {
+                        let deadline = Date().addingTimeInterval(wait)
+                        while try await store.retriesRequested() {
+                            guard Date() < deadline else {
+                                throw Failure(message: "the running daemon has not applied the retry within \(Int(wait)) s; it will when it can")
+                            }
+                            try await Task.sleep(for: .milliseconds(50))
                         }
-                        try await Task.sleep(for: .milliseconds(50))
-                    }
-                } else {
-                    // No daemon: apply it here, holding the daemon's lock meanwhile.
-                    let lock = try DaemonLock(databasePath: config.databasePath)
-                    let now = try await ConfigOption.clock(config, store)
-                    _ = try withExtendedLifetime(lock) { try store.retryRequested(engine: runtime.engine, now: now()) }
-                }
-                let after = Dictionary(try store.heldEvents().map { ($0.key, $0) }, uniquingKeysWith: { first, _ in first })
-                var failed = false
-                for event in before {
-                    if let still = after[event.key] {
-                        failed = failed || still.kind == .quarantined
-                        print(StatusReport.printable("\(event.key): still \(still.kind.rawValue): \(still.reason)"))
                     } else {
-                        print("\(event.key): applied")
+                        // No daemon: apply it here, holding the daemon's lock meanwhile.
+                        let lock = try DaemonLock(databasePath: path)
+                        let now = try await ConfigOption.clock(config, store)
+                        _ = try withExtendedLifetime(lock) { try store.retryRequested(engine: runtime.engine, now: now()) }
+                    }
+                    try report(before, after: try store.heldEvents())
+                case .postgres(let settings):
+                    // Applied here, under the pipeline's lock; a running instance that sees the
+                    // request first applies it instead, and this leaves it alone.
+                    try await PostgresBackend.withRunning(settings, logger: Check.quietLogger) { backend in
+                        try await backend.migrate()
+                        let log = PostgresLog(backend: backend)
+                        let reads = PostgresReads(backend: backend)
+                        let pipeline = PostgresPipeline(log: log)
+                        let before = try await reads.heldEvents(kind: nil, limit: 100_000).filter(chosen)
+                        guard try await pipeline.requestRetry(position: all ? nil : position) > 0, !before.isEmpty else { throw nothing }
+                        let now = try await ConfigOption.clock(config, PostgresTimers(log: log))
+                        _ = try await pipeline.retryRequested(engine: runtime.engine, now: now)
+                        try report(before, after: try await reads.heldEvents(kind: nil, limit: 100_000))
                     }
                 }
-                if failed { throw ExitCode(1) }
             }
+        }
+
+        /// What became of each event asked for: applied, or still held and why. Exits 1 when
+        /// one is quarantined still.
+        func report(_ before: [HeldEvent], after held: [HeldEvent]) throws {
+            let after = Dictionary(held.map { ($0.key, $0) }, uniquingKeysWith: { first, _ in first })
+            var failed = false
+            for event in before {
+                if let still = after[event.key] {
+                    failed = failed || still.kind == .quarantined
+                    print(StatusReport.printable("\(event.key): still \(still.kind.rawValue): \(still.reason)"))
+                } else {
+                    print("\(event.key): applied")
+                }
+            }
+            if failed { throw ExitCode(1) }
         }
     }
 }

@@ -38,7 +38,7 @@ struct ConfigOption: ParsableArguments {
         guard case .postgres = database, !postgres else { return }
         throw Failure(message: """
             database.url points at PostgreSQL, where so far `tidings serve` (ingest, pipeline, deadlines, sending), \
-            `tidings status`, `tidings check`, `tidings export`, `tidings import`, `tidings forget`, `tidings deliveries`, `tidings endpoints` and listing held events work; this command needs the SQLite \
+            `tidings status`, `tidings check`, `tidings export`, `tidings import`, `tidings forget`, `tidings deliveries`, `tidings endpoints` and `tidings events` work; this command needs the SQLite \
             backend (unset database.url) until it is carried over too
             """, exitCode: 2)
     }

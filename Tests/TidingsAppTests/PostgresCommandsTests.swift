@@ -52,6 +52,8 @@ struct PostgresCommandsTests {
         #expect(retried.stdout.contains("queued 0 messages"), "\(retried.stdout)\(retried.stderr)")
         let quarantined = try await ChildProcess.tidings(["events", "quarantined"], environment: env, logs: directory)
         #expect(quarantined.status == 0, "\(quarantined.stderr)")
+        let retry = try await ChildProcess.tidings(["events", "retry", "--all"], environment: env, logs: directory)
+        #expect(retry.status == 1 && retry.stderr.contains("no event is quarantined"), "\(retry.stdout)\(retry.stderr)")
 
         let forgot = try await ChildProcess.tidings(["forget", "c-1005"], environment: env, logs: directory)
         #expect(forgot.status == 0 && forgot.stdout.contains("forgot customer c-1005 (customer.forgotten at position 48)"),
