@@ -56,4 +56,15 @@ extension PostgresOutbox {
             return SharedFlow(instances: instances, pauses: pauses)
         }
     }
+
+    /// How many dispatchers said they were alive in the last `aliveFor` seconds: whether any
+    /// instance runs (with sending on).
+    public func liveDispatchers() async throws -> Int {
+        try await backend.connection("counting the running instances") { connection in
+            for try await count in try await connection.query("""
+                SELECT count(*) FROM dispatchers WHERE seen_at >= now() - make_interval(secs => \(Self.aliveFor))
+                """, logger: logger).decode(Int.self) { return count }
+            return 0
+        }
+    }
 }

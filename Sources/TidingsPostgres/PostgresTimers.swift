@@ -67,6 +67,15 @@ public struct PostgresTimers: TimerStore {
         }
     }
 
+    public func appliedSimulatedTime() async throws -> Date? {
+        try await backend.connection("reading the applied simulated time") { connection in
+            for try await applied in try await connection.query("SELECT applied FROM clock WHERE id = 1", logger: logger).decode(Double?.self) {
+                return applied.map(Date.init(timeIntervalSince1970:))
+            }
+            return nil
+        }
+    }
+
     /// Moves the simulated time; it only goes forward.
     public func setSimulatedTime(_ time: Date) async throws {
         try await backend.transaction("setting the simulated time") { connection in

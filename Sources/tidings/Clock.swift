@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import TidingsApp
 import TidingsCore
-import TidingsStore
 
 struct Clock: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -21,12 +20,14 @@ struct Clock: AsyncParsableCommand {
 
         func run() async throws {
             try await reporting {
-                let config = try await options.load()
-                let store = try Store(path: config.databasePath, durability: config.durability)
-                let now = try await config.clockSource == .database ? store.simulatedTime() : ConfigOption.clock(config, store)()
+                let config = try await options.load(postgres: true)
+                let (now, next) = try await ConfigOption.withBackend(config) { parts in
+                    (try await config.clockSource == .database ? parts.timers.simulatedTime() : ConfigOption.clock(config, parts.timers)(),
+                     try await parts.timers.nextTimer())
+                }
                 print("source:  \(config.clockSource.rawValue)")
                 print("now:     \(now.map(Timestamp.format) ?? "not set yet (the system time is used until `tidings clock set`)")")
-                if let next = try await store.nextTimer() {
+                if let next {
                     print(StatusReport.printable("next:    \(Timestamp.format(next.dueAt))  \(next.type)  \(next.subject)"))
                 } else {
                     print("next:    no deadline timers running")
@@ -48,7 +49,7 @@ struct Clock: AsyncParsableCommand {
 
         func run() async throws {
             try await reporting {
-                let config = try await options.load()
+                let config = try await options.load(postgres: true)
                 guard config.clockSource == .database else {
                     throw Failure(message: "the clock is the system clock (clock.source: system); set clock.source: database (or CLOCK_SOURCE=database) to simulate time",
                                   exitCode: 64)
@@ -56,24 +57,26 @@ struct Clock: AsyncParsableCommand {
                 guard let date = Timestamp.parse(time) else {
                     throw Failure(message: "\(time) is not an RFC 3339 time such as 2026-11-24T08:00:00Z", exitCode: 64)
                 }
-                let store = try Store(path: config.databasePath, durability: config.durability)
-                try store.setSimulatedTime(date)
-                guard DaemonLock.isHeld(databasePath: config.databasePath) else {
-                    print("clock set to \(Timestamp.format(date)) (no daemon is running; it starts at this time)")
-                    return
-                }
-                // Return only once the daemon runs at the new time and has fired its deadlines,
-                // so whatever is appended next is applied at it.
-                let deadline = Date().addingTimeInterval(wait)
-                while try (store.appliedSimulatedTime() ?? .distantPast) < date {
-                    guard Date() < deadline else {
-                        throw Failure(message: """
-                            the clock is set to \(Timestamp.format(date)), but the running daemon has not taken it up within                             \(Int(wait)) s; does it run with clock.source: database (CLOCK_SOURCE=database) on this database?
-                            """)
+                try await ConfigOption.withBackend(config) { parts in
+                    try await parts.timers.setSimulatedTime(date)
+                    guard try await parts.daemonRunning() else {
+                        print("clock set to \(Timestamp.format(date)) (no daemon is running; it starts at this time)")
+                        return
                     }
-                    try await Task.sleep(for: .milliseconds(20))
+                    // Return only once the daemon runs at the new time and has fired its deadlines,
+                    // so whatever is appended next is applied at it.
+                    let deadline = Date().addingTimeInterval(wait)
+                    while try await (parts.timers.appliedSimulatedTime() ?? .distantPast) < date {
+                        guard Date() < deadline else {
+                            throw Failure(message: """
+                                the clock is set to \(Timestamp.format(date)), but the running daemon has not taken it up within \
+                                \(Int(wait)) s; does it run with clock.source: database (CLOCK_SOURCE=database) on this database?
+                                """)
+                        }
+                        try await Task.sleep(for: .milliseconds(20))
+                    }
+                    print("clock set to \(Timestamp.format(date))")
                 }
-                print("clock set to \(Timestamp.format(date))")
             }
         }
     }

@@ -33,8 +33,8 @@ struct Deliveries: AsyncParsableCommand {
                     filter = parsed
                 }
                 let config = try await options.load(postgres: true)
-                let messages = try await ConfigOption.withReads(config) { reads, _ in
-                    try await reads.messages(state: filter, customerID: customer, subjectID: nil, id: nil, after: after, limit: limit)
+                let messages = try await ConfigOption.withBackend(config) { parts in
+                    try await parts.reads.messages(state: filter, customerID: customer, subjectID: nil, id: nil, after: after, limit: limit)
                 }
                 print(StatusReport.render(messages))
             }
@@ -52,8 +52,8 @@ struct Deliveries: AsyncParsableCommand {
         func run() async throws {
             try await reporting {
                 let config = try await options.load(postgres: true)
-                let (message, attempts) = try await ConfigOption.withReads(config) { reads, _ in
-                    (try await reads.message(byID: id), try await reads.attempts(messageID: id))
+                let (message, attempts) = try await ConfigOption.withBackend(config) { parts in
+                    (try await parts.reads.message(byID: id), try await parts.reads.attempts(messageID: id))
                 }
                 guard let message else { throw Failure(message: "no message \(id)", exitCode: 1) }
                 print(StatusReport.render(message, attempts: attempts))
@@ -79,8 +79,8 @@ struct Deliveries: AsyncParsableCommand {
         func run() async throws {
             try await reporting {
                 let config = try await options.load(postgres: true)
-                let count = try await ConfigOption.withReads(config) { reads, timers in
-                    try await reads.retry(messageID: allDead ? nil : id, now: await ConfigOption.clock(config, timers)())
+                let count = try await ConfigOption.withBackend(config) { parts in
+                    try await parts.reads.retry(messageID: allDead ? nil : id, now: await ConfigOption.clock(config, parts.timers)())
                 }
                 if count == 0, let id { throw Failure(message: "message \(id) is not dead: only dead messages can be retried") }
                 print("queued \(count) message\(count == 1 ? "" : "s") for another attempt")

@@ -16,7 +16,7 @@ struct Endpoints: AsyncParsableCommand {
         func run() async throws {
             try await reporting {
                 let config = try await options.load(postgres: true)
-                let disabled = try await ConfigOption.withReads(config) { reads, _ in try await reads.disabledEndpoints() }
+                let disabled = try await ConfigOption.withBackend(config) { parts in try await parts.reads.disabledEndpoints() }
                 for (channel, channelConfig) in config.channels.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
                     let endpoint = channelConfig.endpoint
                     if let off = disabled.first(where: { $0.channel == channel && $0.target == endpoint }) {
@@ -45,7 +45,7 @@ struct Endpoints: AsyncParsableCommand {
                                   exitCode: 64)
                 }
                 let config = try await options.load(postgres: true)
-                let count = try await ConfigOption.withReads(config) { reads, _ in try await reads.enableEndpoints(channel: channel) }
+                let count = try await ConfigOption.withBackend(config) { parts in try await parts.reads.enableEndpoints(channel: channel) }
                 print(count == 0 ? "the \(channel.rawValue) endpoint was not disabled" : "enabled the \(channel.rawValue) endpoint")
             }
         }

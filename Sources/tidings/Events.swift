@@ -18,7 +18,7 @@ struct Events: AsyncParsableCommand {
     static func list(_ kind: HeldEvent.Kind, _ options: ConfigOption) async throws {
         try await Events().reporting {
             let config = try await options.load(postgres: true)
-            print(StatusReport.render(try await ConfigOption.withReads(config) { reads, _ in try await reads.heldEvents(kind: kind, limit: 100_000) }))
+            print(StatusReport.render(try await ConfigOption.withBackend(config) { parts in try await parts.reads.heldEvents(kind: kind, limit: 100_000) }))
         }
     }
 

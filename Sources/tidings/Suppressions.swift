@@ -25,9 +25,8 @@ struct Suppressions: AsyncParsableCommand {
         func run() async throws {
             try await reporting {
                 let channel = try self.channel.map(Suppressions.channel)
-                let config = try await options.load()
-                let store = try Store(path: config.databasePath, durability: config.durability)
-                let list = try store.suppressions(channel: channel)
+                let config = try await options.load(postgres: true)
+                let list = try await ConfigOption.withBackend(config) { parts in try await parts.reads.suppressions(channel: channel, customerID: nil) }
                 if list.isEmpty { print("no address is suppressed") }
                 for entry in list {
                     let s = entry.suppression
@@ -53,12 +52,14 @@ struct Suppressions: AsyncParsableCommand {
         func run() async throws {
             try await reporting {
                 let channel = try Suppressions.channel(self.channel)
-                let config = try await options.load()
-                let store = try Store(path: config.databasePath, durability: config.durability)
-                let now = try await ConfigOption.clock(config, store)()
-                let events = SuppressionLift.events(for: try store.suppressions(channel: channel), address: address, at: now)
-                guard !events.isEmpty else { throw Failure(message: "\(address) is not suppressed on \(channel.rawValue)", exitCode: 1) }
-                _ = try store.append(events, now: now)
+                let config = try await options.load(postgres: true)
+                let events = try await ConfigOption.withBackend(config) { parts in
+                    let now = try await ConfigOption.clock(config, parts.timers)()
+                    let events = SuppressionLift.events(for: try await parts.reads.suppressions(channel: channel, customerID: nil), address: address, at: now)
+                    guard !events.isEmpty else { throw Failure(message: "\(address) is not suppressed on \(channel.rawValue)", exitCode: 1) }
+                    _ = try await parts.log.append(batches: [events], now: now)
+                    return events
+                }
                 print("lifted the suppression of \(address) on \(channel.rawValue) for \(events.count) customer\(events.count == 1 ? "" : "s")")
             }
         }

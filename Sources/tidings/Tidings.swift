@@ -38,7 +38,7 @@ struct ConfigOption: ParsableArguments {
         guard case .postgres = database, !postgres else { return }
         throw Failure(message: """
             database.url points at PostgreSQL, where so far `tidings serve` (ingest, pipeline, deadlines, sending), \
-            `tidings status`, `tidings check`, `tidings export`, `tidings import`, `tidings forget`, `tidings deliveries`, `tidings endpoints` and `tidings events` work; this command needs the SQLite \
+            `tidings status`, `tidings check`, `tidings export`, `tidings import`, `tidings forget`, `tidings deliveries`, `tidings endpoints`, `tidings events`, `tidings clock` and `tidings suppressions` work; this command needs the SQLite \
             backend (unset database.url) until it is carried over too
             """, exitCode: 2)
     }
@@ -51,18 +51,29 @@ struct ConfigOption: ParsableArguments {
         return { clock.now() }
     }
 
-    /// Runs `body` on the configured backend's reads and timers: the SQLite store, or a
-    /// PostgreSQL pool for as long as `body` runs.
-    static func withReads<Result: Sendable>(_ config: TidingsConfig,
-                                            _ body: (any ReadQueries, any TimerStore) async throws -> Result) async throws -> Result {
+    /// What the commands that work on both backends use of the configured one.
+    struct Parts {
+        var reads: any ReadQueries
+        var timers: any TimerStore
+        var log: any EventLog
+        /// Whether a daemon runs on this database now (SQLite: its lock file; PostgreSQL: an
+        /// instance whose dispatcher said so in the last seconds).
+        var daemonRunning: () async throws -> Bool
+    }
+
+    /// Runs `body` on the configured backend: the SQLite store, or a PostgreSQL pool for as
+    /// long as `body` runs.
+    static func withBackend<Result: Sendable>(_ config: TidingsConfig, _ body: (Parts) async throws -> Result) async throws -> Result {
         switch config.database {
         case .sqlite(let path):
             let store = try Store(path: path, durability: config.durability)
-            return try await body(store, store)
+            return try await body(Parts(reads: store, timers: store, log: store, daemonRunning: { DaemonLock.isHeld(databasePath: path) }))
         case .postgres(let settings):
             return try await PostgresBackend.withRunning(settings, logger: Check.quietLogger) { backend in
                 try await backend.migrate()
-                return try await body(PostgresReads(backend: backend), PostgresTimers(log: PostgresLog(backend: backend)))
+                let log = PostgresLog(backend: backend)
+                return try await body(Parts(reads: PostgresReads(backend: backend), timers: PostgresTimers(log: log), log: log,
+                                            daemonRunning: { try await PostgresOutbox(backend: backend).liveDispatchers() > 0 }))
             }
         }
     }

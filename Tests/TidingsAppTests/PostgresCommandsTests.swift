@@ -3,7 +3,7 @@ import Testing
 import TidingsTestSupport
 
 /// The commands that work on PostgreSQL, run as a user runs them: `check`, `append` (all of a
-/// file or none of it), `status`, `endpoints`, `deliveries`, listing held events, `forget`, and the others
+/// file or none of it), `status`, `endpoints`, `deliveries`, held events, `forget`, `clock`, `suppressions`, and the others
 /// saying they need SQLite.
 @Suite("Commands on PostgreSQL", .timeLimit(.minutes(3)))
 struct PostgresCommandsTests {
@@ -60,6 +60,19 @@ struct PostgresCommandsTests {
                 "\(forgot.stdout)\(forgot.stderr)")
         let again2 = try await ChildProcess.tidings(["forget", "c-1005"], environment: env, logs: directory)
         #expect(again2.status != 0 && again2.stderr.contains("was forgotten already"), "\(again2.stderr)")
+
+        // The simulated clock, with no daemon running; the suppressions (none yet).
+        let simulated = env.merging(["CLOCK_SOURCE": "database"]) { $1 }
+        let set = try await ChildProcess.tidings(["clock", "set", "2026-11-24T08:00:00Z"], environment: simulated, logs: directory)
+        #expect(set.stdout.contains("clock set to 2026-11-24T08:00:00Z (no daemon is running"), "\(set.stdout)\(set.stderr)")
+        let back = try await ChildProcess.tidings(["clock", "set", "2026-11-23T08:00:00Z"], environment: simulated, logs: directory)
+        #expect(back.status != 0 && back.stderr.contains("it only moves forward"), "\(back.stderr)")
+        let shown = try await ChildProcess.tidings(["clock"], environment: simulated, logs: directory)
+        #expect(shown.stdout.contains("now:     2026-11-24T08:00:00Z"), "\(shown.stdout)\(shown.stderr)")
+        let suppressed = try await ChildProcess.tidings(["suppressions"], environment: env, logs: directory)
+        #expect(suppressed.stdout.contains("no address is suppressed"), "\(suppressed.stdout)\(suppressed.stderr)")
+        let lift = try await ChildProcess.tidings(["suppressions", "remove", "email", "x@example.com"], environment: env, logs: directory)
+        #expect(lift.status == 1 && lift.stderr.contains("x@example.com is not suppressed on email"), "\(lift.stderr)")
 
         let other = try await ChildProcess.tidings(["rebuild"], environment: env, logs: directory)
         #expect(other.status == 2 && other.stderr.contains("needs the SQLite backend"))

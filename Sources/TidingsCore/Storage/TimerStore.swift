@@ -21,4 +21,8 @@ public protocol TimerStore: Sendable {
     /// The simulated time (`clock.source: database`), and the one the daemon took up.
     func simulatedTime() async throws -> Date?
     func acknowledgeSimulatedTime(_ time: Date) async throws
+    /// `tidings clock set`: moves the simulated time (forward only), and reads back the time a
+    /// running daemon took up.
+    func setSimulatedTime(_ time: Date) async throws
+    func appliedSimulatedTime() async throws -> Date?
 }
