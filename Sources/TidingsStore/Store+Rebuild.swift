@@ -16,19 +16,6 @@ public struct RebuildProgress: Sendable {
     }
 }
 
-/// What a rebuild did.
-public struct RebuildSummary: Sendable {
-    public var events: Int
-    public var checkpoint: Int64
-    public var customers: Int
-    public var orders: Int
-    public var tickets: Int
-    public var timers: Int
-    /// Events left waiting for an order or ticket that does not exist (as the pipeline holds them).
-    public var waiting: Int
-    public var generation: Int64
-}
-
 extension Store {
     /// The tables a rebuild replaces, each copied as `rebuild_<name>` and swapped in.
     static let rebuiltTables = ["customers", "orders", "tickets", "timers"]

@@ -27,7 +27,7 @@ struct Append: AsyncParsableCommand {
 
     func run() async throws {
         try await reporting {
-            let config = try await options.load(postgres: true)
+            let config = try await options.load()
             let handle = try Self.input(file)
             if case .postgres(let settings) = config.database {
                 return try await appendToPostgres(handle, settings: settings, config: config)

@@ -12,7 +12,7 @@ struct Check: AsyncParsableCommand {
 
     func run() async throws {
         try await reporting {
-            let runtime = try await options.loadRuntime(postgres: true)
+            let runtime = try await options.loadRuntime()
             let problems = ConfigCheck.problems(in: runtime)
             guard problems.isEmpty else {
                 for problem in problems { FileHandle.standardError.write(Data("\(problem)\n".utf8)) }

@@ -20,7 +20,7 @@ struct Clock: AsyncParsableCommand {
 
         func run() async throws {
             try await reporting {
-                let config = try await options.load(postgres: true)
+                let config = try await options.load()
                 let (now, next) = try await ConfigOption.withBackend(config) { parts in
                     (try await config.clockSource == .database ? parts.timers.simulatedTime() : ConfigOption.clock(config, parts.timers)(),
                      try await parts.timers.nextTimer())
@@ -49,7 +49,7 @@ struct Clock: AsyncParsableCommand {
 
         func run() async throws {
             try await reporting {
-                let config = try await options.load(postgres: true)
+                let config = try await options.load()
                 guard config.clockSource == .database else {
                     throw Failure(message: "the clock is the system clock (clock.source: system); set clock.source: database (or CLOCK_SOURCE=database) to simulate time",
                                   exitCode: 64)

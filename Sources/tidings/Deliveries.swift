@@ -32,7 +32,7 @@ struct Deliveries: AsyncParsableCommand {
                     }
                     filter = parsed
                 }
-                let config = try await options.load(postgres: true)
+                let config = try await options.load()
                 let messages = try await ConfigOption.withBackend(config) { parts in
                     try await parts.reads.messages(state: filter, customerID: customer, subjectID: nil, id: nil, after: after, limit: limit)
                 }
@@ -51,7 +51,7 @@ struct Deliveries: AsyncParsableCommand {
 
         func run() async throws {
             try await reporting {
-                let config = try await options.load(postgres: true)
+                let config = try await options.load()
                 let (message, attempts) = try await ConfigOption.withBackend(config) { parts in
                     (try await parts.reads.message(byID: id), try await parts.reads.attempts(messageID: id))
                 }
@@ -78,7 +78,7 @@ struct Deliveries: AsyncParsableCommand {
 
         func run() async throws {
             try await reporting {
-                let config = try await options.load(postgres: true)
+                let config = try await options.load()
                 let count = try await ConfigOption.withBackend(config) { parts in
                     try await parts.reads.retry(messageID: allDead ? nil : id, now: await ConfigOption.clock(config, parts.timers)())
                 }

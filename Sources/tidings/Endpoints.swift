@@ -15,7 +15,7 @@ struct Endpoints: AsyncParsableCommand {
 
         func run() async throws {
             try await reporting {
-                let config = try await options.load(postgres: true)
+                let config = try await options.load()
                 let disabled = try await ConfigOption.withBackend(config) { parts in try await parts.reads.disabledEndpoints() }
                 for (channel, channelConfig) in config.channels.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
                     let endpoint = channelConfig.endpoint
@@ -44,7 +44,7 @@ struct Endpoints: AsyncParsableCommand {
                     throw Failure(message: "no channel \"\(self.channel)\"; channels are \(Channel.allCases.map(\.rawValue).joined(separator: ", "))",
                                   exitCode: 64)
                 }
-                let config = try await options.load(postgres: true)
+                let config = try await options.load()
                 let count = try await ConfigOption.withBackend(config) { parts in try await parts.reads.enableEndpoints(channel: channel) }
                 print(count == 0 ? "the \(channel.rawValue) endpoint was not disabled" : "enabled the \(channel.rawValue) endpoint")
             }

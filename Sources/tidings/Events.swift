@@ -17,7 +17,7 @@ struct Events: AsyncParsableCommand {
 
     static func list(_ kind: HeldEvent.Kind, _ options: ConfigOption) async throws {
         try await Events().reporting {
-            let config = try await options.load(postgres: true)
+            let config = try await options.load()
             print(StatusReport.render(try await ConfigOption.withBackend(config) { parts in try await parts.reads.heldEvents(kind: kind, limit: 100_000) }))
         }
     }
@@ -67,7 +67,7 @@ struct Events: AsyncParsableCommand {
 
         func run() async throws {
             try await reporting {
-                let runtime = try await options.loadRuntime(postgres: true)
+                let runtime = try await options.loadRuntime()
                 let config = runtime.config
                 let chosen = { (held: HeldEvent) in all ? held.kind == .quarantined : held.key.position == position }
                 let nothing = Failure(message: all ? "no event is quarantined" : "no held event at position \(position ?? 0); see `tidings events quarantined`")

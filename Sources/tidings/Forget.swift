@@ -27,7 +27,7 @@ struct Forget: AsyncParsableCommand {
 
     func run() async throws {
         try await reporting {
-            let runtime = try await options.loadRuntime(postgres: true)
+            let runtime = try await options.loadRuntime()
             let report: Erasure.Report
             switch runtime.config.database {
             case .sqlite(let path):

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import TidingsApp
 import TidingsCore
+import TidingsPostgres
 import TidingsStore
 
 struct PreviewCommand: AsyncParsableCommand {
@@ -30,6 +31,11 @@ struct PreviewCommand: AsyncParsableCommand {
         case text, json
     }
 
+    /// The events as the log would hold them next, after `head`.
+    static func stored(_ events: [CloudEvent], after head: Int64, at now: Date) -> [StoredEvent] {
+        events.enumerated().map { offset, event in StoredEvent(position: head + Int64(offset) + 1, recordedAt: now, event: event) }
+    }
+
     func run() async throws {
         try await reporting {
             let runtime = try await options.loadRuntime()
@@ -46,15 +52,29 @@ struct PreviewCommand: AsyncParsableCommand {
                 throw Failure(message: "previewed nothing: \(problems.count) problem\(problems.count == 1 ? "" : "s") in \(file)", exitCode: 65)
             }
             guard !events.isEmpty else { throw Failure(message: "no events in \(file)", exitCode: 65) }
-            let store = try Store(path: runtime.config.databasePath, durability: runtime.config.durability)
-            let now = try await ConfigOption.clock(runtime.config, store)()
-            let head = try store.status(now: now).head
-            var preview = Preview(engine: runtime.engine, base: StoredModels(store: store))
-            var previews: [PreviewedEvent] = []
-            for (offset, event) in events.enumerated() {
-                let stored = StoredEvent(position: head + Int64(offset) + 1, recordedAt: now, event: event)
-                let projection = try preview.project(stored, now: now)
-                previews.append(PreviewedEvent(event: event, projection: projection, catalog: runtime.catalog))
+            func previewed(_ base: some ModelLookup, head: Int64, now: Date) throws -> [PreviewedEvent] {
+                var preview = Preview(engine: runtime.engine, base: base)
+                var previews: [PreviewedEvent] = []
+                for (stored, event) in zip(Self.stored(events, after: head, at: now), events) {
+                    previews.append(PreviewedEvent(event: event, projection: try preview.project(stored, now: now), catalog: runtime.catalog))
+                }
+                return previews
+            }
+            let previews: [PreviewedEvent]
+            switch runtime.config.database {
+            case .sqlite(let path):
+                let store = try Store(path: path, durability: runtime.config.durability)
+                let now = try await ConfigOption.clock(runtime.config, store)()
+                previews = try previewed(StoredModels(store: store), head: try store.status(now: now).head, now: now)
+            case .postgres(let settings):
+                previews = try await PostgresBackend.withRunning(settings, logger: Check.quietLogger) { backend in
+                    try await backend.migrate()
+                    let log = PostgresLog(backend: backend)
+                    let now = try await ConfigOption.clock(runtime.config, PostgresTimers(log: log))()
+                    let head = try await log.head()
+                    let base = try await PostgresPreviewModels.load(for: Self.stored(events, after: head, at: now), backend: backend)
+                    return try previewed(base, head: head, now: now)
+                }
             }
             switch format {
             case .json:

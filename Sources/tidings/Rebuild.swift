@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import TidingsApp
 import TidingsCore
+import TidingsPostgres
 import TidingsStore
 
 struct Rebuild: AsyncParsableCommand {
@@ -10,7 +11,8 @@ struct Rebuild: AsyncParsableCommand {
         discussion: """
             Customers, orders, tickets and timers are made again from the log, up to where the pipeline stands, into \
             new tables, and swapped in with one transaction. A running daemon keeps accepting events and carries on \
-            on the new tables. The outbox is not touched: nothing is sent again. Events the pipeline quarantined stay \
+            on the new tables. (On PostgreSQL the tables are rebuilt in place in one transaction, and the pipelines of \
+            the running instances pause until it commits.) The outbox is not touched: nothing is sent again. Events the pipeline quarantined stay \
             out; events waiting for their order or ticket keep waiting.
             """)
 
@@ -22,11 +24,24 @@ struct Rebuild: AsyncParsableCommand {
     func run() async throws {
         try await reporting {
             let runtime = try await options.loadRuntime()
-            let store = try Store(path: runtime.config.databasePath, durability: runtime.config.durability)
-            let now = try await ConfigOption.clock(runtime.config, store)()
             var meter = ProgressMeter(terminal: isatty(STDERR_FILENO) == 1)
-            let summary = try store.rebuild(engine: runtime.engine, now: now, fanoutWait: .seconds(fanoutWait)) { meter.show($0) }
-            meter.finish()
+            let summary: RebuildSummary
+            switch runtime.config.database {
+            case .sqlite(let path):
+                let store = try Store(path: path, durability: runtime.config.durability)
+                let now = try await ConfigOption.clock(runtime.config, store)()
+                summary = try store.rebuild(engine: runtime.engine, now: now, fanoutWait: .seconds(fanoutWait)) { meter.show($0) }
+                meter.finish()
+            case .postgres(let settings):
+                // One transaction, under the pipeline's lock: every instance's pipeline pauses
+                // until it commits; ingest goes on.
+                summary = try await PostgresBackend.withRunning(settings, logger: Check.quietLogger) { backend in
+                    try await backend.migrate()
+                    let log = PostgresLog(backend: backend)
+                    let now = try await ConfigOption.clock(runtime.config, PostgresTimers(log: log))()
+                    return try await PostgresPipeline(log: log).rebuild(engine: runtime.engine, now: now)
+                }
+            }
             print("""
                 rebuilt from \(summary.events) events (up to position \(summary.checkpoint)) in \(meter.elapsed): \
                 \(summary.customers) customers, \(summary.orders) orders, \(summary.tickets) tickets, \(summary.timers) timers running

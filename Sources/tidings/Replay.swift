@@ -47,7 +47,7 @@ struct ReplayCommand: AsyncParsableCommand {
             let livePath = liveConfig ?? ProcessInfo.processInfo.environment["TIDINGS_CONFIG"] ?? "config/tidings.yaml"
             let live: Runtime
             do { live = try await Runtime.load(configPath: livePath) } catch { throw Failure(error, exitCode: 2) }
-            try ConfigOption.refuse(live.config.database, unless: false)
+            try ConfigOption.refuse(live.config.database, "replay")
             let candidate = try Self.candidate(config, live: live.config)
             let store = try Store(path: live.config.databasePath, durability: live.config.durability)
             let checkpoint = try await store.checkpoint()

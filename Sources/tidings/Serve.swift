@@ -10,7 +10,7 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         try await reporting {
-            let runtime = try await options.loadRuntime(postgres: true)
+            let runtime = try await options.loadRuntime()
             let logger = bootstrapLogging(level: runtime.config.logLevel)
             let registry = PrometheusCollectorRegistry()
             var factory = PrometheusMetricsFactory(registry: registry)

@@ -15,7 +15,7 @@ struct Status: AsyncParsableCommand {
 
     func run() async throws {
         try await reporting {
-            let config = try await options.load(postgres: true)
+            let config = try await options.load()
             switch config.database {
             case .sqlite(let path):
                 let store = try Store(path: path, durability: config.durability)

@@ -25,7 +25,7 @@ struct Suppressions: AsyncParsableCommand {
         func run() async throws {
             try await reporting {
                 let channel = try self.channel.map(Suppressions.channel)
-                let config = try await options.load(postgres: true)
+                let config = try await options.load()
                 let list = try await ConfigOption.withBackend(config) { parts in try await parts.reads.suppressions(channel: channel, customerID: nil) }
                 if list.isEmpty { print("no address is suppressed") }
                 for entry in list {
@@ -52,7 +52,7 @@ struct Suppressions: AsyncParsableCommand {
         func run() async throws {
             try await reporting {
                 let channel = try Suppressions.channel(self.channel)
-                let config = try await options.load(postgres: true)
+                let config = try await options.load()
                 let events = try await ConfigOption.withBackend(config) { parts in
                     let now = try await ConfigOption.clock(config, parts.timers)()
                     let events = SuppressionLift.events(for: try await parts.reads.suppressions(channel: channel, customerID: nil), address: address, at: now)

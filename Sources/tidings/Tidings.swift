@@ -21,25 +21,21 @@ struct ConfigOption: ParsableArguments {
 
     var path: String { config ?? ProcessInfo.processInfo.environment["TIDINGS_CONFIG"] ?? "config/tidings.yaml" }
 
-    /// `postgres`: whether the command works on the PostgreSQL backend yet; the others say so
-    /// and stop, rather than open an SQLite file nobody meant.
-    func load(postgres: Bool = false) async throws -> TidingsConfig {
-        let config: TidingsConfig
+    func load() async throws -> TidingsConfig {
         do {
-            config = try await ConfigLoader.load(path: path)
+            return try await ConfigLoader.load(path: path)
         } catch {
             throw Failure(error, exitCode: 2)
         }
-        try Self.refuse(config.database, unless: postgres)
-        return config
     }
 
-    static func refuse(_ database: DatabaseChoice, unless postgres: Bool) throws {
-        guard case .postgres = database, !postgres else { return }
+    /// For `tidings replay`, the one command not carried over to PostgreSQL yet: it says so
+    /// and stops, rather than open an SQLite file nobody meant.
+    static func refuse(_ database: DatabaseChoice, _ command: String) throws {
+        guard case .postgres = database else { return }
         throw Failure(message: """
-            database.url points at PostgreSQL, where so far `tidings serve` (ingest, pipeline, deadlines, sending), \
-            `tidings status`, `tidings check`, `tidings export`, `tidings import`, `tidings forget`, `tidings deliveries`, `tidings endpoints`, `tidings events`, `tidings clock` and `tidings suppressions` work; this command needs the SQLite \
-            backend (unset database.url) until it is carried over too
+            database.url points at PostgreSQL; `tidings \(command)` needs the SQLite backend until it is carried over too \
+            (export the log with `tidings export` and import it into an SQLite file to run it there)
             """, exitCode: 2)
     }
 
@@ -78,15 +74,12 @@ struct ConfigOption: ParsableArguments {
         }
     }
 
-    func loadRuntime(postgres: Bool = false) async throws -> Runtime {
-        let runtime: Runtime
+    func loadRuntime() async throws -> Runtime {
         do {
-            runtime = try await Runtime.load(configPath: path)
+            return try await Runtime.load(configPath: path)
         } catch {
             throw Failure(error, exitCode: 2)
         }
-        try Self.refuse(runtime.config.database, unless: postgres)
-        return runtime
     }
 }
 

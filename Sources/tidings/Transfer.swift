@@ -19,7 +19,7 @@ struct Export: AsyncParsableCommand {
 
     func run() async throws {
         try await reporting {
-            let config = try await options.load(postgres: true)
+            let config = try await options.load()
             let summary: LogTransfer.Summary
             if let output {
                 let partial = output + ".partial"
@@ -61,7 +61,7 @@ struct Import: AsyncParsableCommand {
 
     func run() async throws {
         try await reporting {
-            let runtime = try await options.loadRuntime(postgres: true)
+            let runtime = try await options.loadRuntime()
             let summary = try await LogTransfer.importLog(LineReader(handle: try Append.input(file)), into: runtime, now: Date())
             var line = "imported \(summary.events) event\(summary.events == 1 ? "" : "s") into \(runtime.config.database)"
             if summary.alreadyStored > 0 { line += " (\(summary.alreadyStored) repeated in the file, stored once)" }
