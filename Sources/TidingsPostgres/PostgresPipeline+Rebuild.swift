@@ -22,13 +22,7 @@ extension PostgresPipeline {
             let checkpoint = try await PostgresPipelineRun.checkpoint(on: connection, logger: logger)
             // Passed over as the pipeline passed them: quarantined for failing, not for a wait
             // that ran out (those still apply when their order or ticket comes).
-            var skipping: Set<HeldEvent.Key> = []
-            for try await (position, scope) in try await connection.query("""
-                SELECT position, scope FROM held_events WHERE kind = \(HeldEvent.Kind.quarantined.rawValue)
-                    AND (waiting_for IS NULL OR reason NOT LIKE \(HeldEvent.gaveUp + "%"))
-                """, logger: logger).decode((Int64, String).self) {
-                skipping.insert(HeldEvent.Key(position: position, order: scope.isEmpty ? nil : scope))
-            }
+            let skipping = try await Self.failedKeys(on: connection, logger: logger)
             var replay = Replay(engine: engine, skipping: skipping)
             var after: Int64 = 0
             while after < checkpoint {

@@ -36,13 +36,8 @@ extension Store {
     }
 }
 
-/// A message row as a dry run reads it: its route and what renders it.
-public struct DecidedRow: Sendable {
-    public var key: String
-    public var workflow: String
-    public var channel: Channel
-    public var recipient: String?
-    public var template: String
-    public var locale: String
-    public var context: Data
+extension Store: DryRunSource {
+    public func replay(_ replay: inout Replay, through target: Int64, now: Date, each: (Int64, [NotificationIntent]) throws -> Void) async throws {
+        try replayLog(into: &replay, through: target, now: now, each: each)
+    }
 }

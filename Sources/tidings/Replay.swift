@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import TidingsApp
 import TidingsCore
+import TidingsPostgres
 import TidingsStore
 
 struct ReplayCommand: AsyncParsableCommand {
@@ -47,18 +48,30 @@ struct ReplayCommand: AsyncParsableCommand {
             let livePath = liveConfig ?? ProcessInfo.processInfo.environment["TIDINGS_CONFIG"] ?? "config/tidings.yaml"
             let live: Runtime
             do { live = try await Runtime.load(configPath: livePath) } catch { throw Failure(error, exitCode: 2) }
-            try ConfigOption.refuse(live.config.database, "replay")
             let candidate = try Self.candidate(config, live: live.config)
-            let store = try Store(path: live.config.databasePath, durability: live.config.durability)
-            let checkpoint = try await store.checkpoint()
-            guard let found = try store.positions(recordedFrom: range.since, until: range.until), found.lowerBound <= checkpoint else {
-                throw Failure(message: "no events applied by the pipeline were recorded \(Self.describe(range))", exitCode: 1)
+            func compare(_ source: some DryRunSource, timers: any TimerStore) async throws -> (DryRunReport, Int, ClosedRange<Int64>) {
+                let checkpoint = try await source.checkpoint()
+                guard let found = try await source.positions(recordedFrom: range.since, until: range.until), found.lowerBound <= checkpoint else {
+                    throw Failure(message: "no events applied by the pipeline were recorded \(Self.describe(range))", exitCode: 1)
+                }
+                let positions = found.lowerBound...min(found.upperBound, checkpoint)
+                let now = try await ConfigOption.clock(live.config, timers)()
+                let (report, events) = try await DryRun.compare(store: source, live: live, candidate: candidate, positions: positions, now: now,
+                                                                examplesPerChange: examples)
+                return (report, events, positions)
             }
-            let positions = found.lowerBound...min(found.upperBound, checkpoint)
-            let now = try await ConfigOption.clock(live.config, store)()
-
-            let (report, events) = try DryRun.compare(store: store, live: live, candidate: candidate, positions: positions, now: now,
-                                                      examplesPerChange: examples)
+            let (report, events, positions): (DryRunReport, Int, ClosedRange<Int64>)
+            switch live.config.database {
+            case .sqlite(let path):
+                let store = try Store(path: path, durability: live.config.durability)
+                (report, events, positions) = try await compare(store, timers: store)
+            case .postgres(let settings):
+                (report, events, positions) = try await PostgresBackend.withRunning(settings, logger: Check.quietLogger) { backend in
+                    try await backend.migrate()
+                    let log = PostgresLog(backend: backend)
+                    return try await compare(PostgresPipeline(log: log), timers: PostgresTimers(log: log))
+                }
+            }
             let summary = DryRunSummary(report: report, events: events, positions: positions, range: Self.describe(range), candidate: config)
             print(format == .json ? summary.json : summary.text)
         }

@@ -29,16 +29,6 @@ struct ConfigOption: ParsableArguments {
         }
     }
 
-    /// For `tidings replay`, the one command not carried over to PostgreSQL yet: it says so
-    /// and stops, rather than open an SQLite file nobody meant.
-    static func refuse(_ database: DatabaseChoice, _ command: String) throws {
-        guard case .postgres = database else { return }
-        throw Failure(message: """
-            database.url points at PostgreSQL; `tidings \(command)` needs the SQLite backend until it is carried over too \
-            (export the log with `tidings export` and import it into an SQLite file to run it there)
-            """, exitCode: 2)
-    }
-
     /// The daemon's clock, as the running daemon sees it: the simulated time in the database with
     /// `clock.source: database`, else the system's. Every domain time a command writes comes from it.
     static func clock(_ config: TidingsConfig, _ store: any TimerStore) async throws -> @Sendable () -> Date {

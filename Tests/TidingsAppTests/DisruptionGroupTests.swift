@@ -58,7 +58,7 @@ struct DisruptionGroupTests {
 
         // The dry run's in-memory replay decides the same messages.
         let positions = try #require(try store.positions(recordedFrom: nil, until: nil))
-        let (report, _) = try DryRun.compare(store: store, live: runtime, candidate: runtime, positions: positions, now: now)
+        let (report, _) = try await DryRun.compare(store: store, live: runtime, candidate: runtime, positions: positions, now: now)
         #expect(report.rows.allSatisfy { $0.added + $0.removed + $0.changed == 0 }, "\(report.rows)")
     }
 

@@ -95,7 +95,7 @@ struct HostileInputTests {
         // everything was).
         let checkpoint = try await store.checkpoint()
         if let positions = try store.positions(recordedFrom: nil, until: nil) {
-            let (report, _) = try DryRun.compare(store: store, live: runtime, candidate: runtime,
+            let (report, _) = try await DryRun.compare(store: store, live: runtime, candidate: runtime,
                                                  positions: positions.lowerBound...min(positions.upperBound, checkpoint), now: now)
             let proactive = Set(runtime.workflows.workflows.filter { Deadlines.proactiveDelayTypes.contains($0.on) }.map(\.id))
             let differing = report.rows.filter { !proactive.contains($0.workflow) && $0.added + $0.removed + $0.changed > 0 }

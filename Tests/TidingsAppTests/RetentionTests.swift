@@ -53,7 +53,7 @@ struct RetentionTests {
 
         // The dry run compares what is left: nothing added, removed or changed.
         let head = try await store.head()
-        let (report, _) = try DryRun.compare(store: store, live: runtime, candidate: runtime, positions: 1...head, now: start)
+        let (report, _) = try await DryRun.compare(store: store, live: runtime, candidate: runtime, positions: 1...head, now: start)
         #expect(report.added == 0 && report.removed == 0 && report.changed == 0)
     }
 

@@ -1,21 +1,20 @@
 import Foundation
 import TidingsCore
-import TidingsStore
 
 /// `tidings replay --dry-run`: the log through a candidate's workflows and templates, in
 /// memory, against what the running configuration decided for the same events.
 public enum DryRun {
     /// Replays the log up to the end of `positions` with the candidate and compares the
     /// messages of the events in `positions`. Writes nothing.
-    public static func compare(store: Store, live: Runtime, candidate: Runtime, positions: ClosedRange<Int64>, now: Date,
-                               examplesPerChange: Int = 3) throws -> (report: DryRunReport, events: Int)
+    public static func compare(store: some DryRunSource, live: Runtime, candidate: Runtime, positions: ClosedRange<Int64>, now: Date,
+                               examplesPerChange: Int = 3) async throws -> (report: DryRunReport, events: Int)
     {
-        var replay = Replay(engine: candidate.engine, skipping: try store.failedEvents())
+        var replay = Replay(engine: candidate.engine, skipping: try await store.failedEvents())
         var proposed: [DryRunReport.Message] = []
         // As the outbox's side leaves them out: what a forgotten customer's messages said, or
         // what retention dropped, is gone, and cannot be compared.
-        let forgotten = try store.forgottenCustomers(), erased = try store.erasedKeys(positions: positions)
-        try store.replayLog(into: &replay, through: positions.upperBound, now: now) { _, intents in
+        let forgotten = try await store.forgottenCustomers(), erased = try await store.erasedKeys(positions: positions)
+        try await store.replay(&replay, through: positions.upperBound, now: now) { _, intents in
             for intent in intents where positions.contains(intent.eventPosition) && !forgotten.contains(intent.customerID)
                 && !erased.contains(intent.key) {
                 guard let channel = intent.channel else { continue }
@@ -25,7 +24,7 @@ public enum DryRun {
                                                                 context: intent.context) }))
             }
         }
-        let decided = try store.decidedMessages(positions: positions).map { row in
+        let decided = try await store.decidedMessages(positions: positions).map { row in
             DryRunReport.Message(key: row.key, workflow: row.workflow, channel: row.channel, recipient: row.recipient, words: words {
                 try live.catalog.render(template: row.template, channel: row.channel, locale: row.locale, context: JSONValue.parse(row.context))
             })
