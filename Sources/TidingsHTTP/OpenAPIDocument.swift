@@ -401,6 +401,7 @@ components:
           description: "The producer. (source, id) is unique in the log. Sources that start with urn:tidings: (in any case) are the daemon's own."
           type: string
           minLength: 1
+          maxLength: 256
           pattern: '^(?![Uu][Rr][Nn]:[Tt][Ii][Dd][Ii][Nn][Gg][Ss]:)[^\u0000-\u001F\u007F]+$'
         type: {$ref: '#/components/schemas/AttributeText'}
         subject:
@@ -428,9 +429,10 @@ components:
         are read as version 2.
       enum: [1, 2, '1', '2']
     AttributeText:
-      description: A string of at least one character, without control characters (U+0000 to U+001F, U+007F).
+      description: A string of 1 to 256 characters, without control characters (U+0000 to U+001F, U+007F).
       type: string
       minLength: 1
+      maxLength: 256
       pattern: '^[^\u0000-\u001F\u007F]+$'
     Timestamp:
       description: >

@@ -26,6 +26,23 @@ struct EventValidatorTests {
         #expect(event.time == Timestamp.parse("2026-11-23T09:00:00Z"))
     }
 
+    @Test func attributesAreAtMost256CharactersLong() {
+        let longest = String(repeating: "😀", count: EventValidator.maximumAttributeLength)
+        var json = event("order.delivered", data: [:], subject: .string(longest))
+        if case .object(var fields) = json {
+            fields["id"] = .string(longest)
+            fields["source"] = .string(longest)
+            json = .object(fields)
+        }
+        #expect(issues(json) == [])
+        if case .object(var fields) = json {
+            fields["id"] = .string(longest + "x")
+            fields["subject"] = .string(String(repeating: "o", count: 300))
+            json = .object(fields)
+        }
+        #expect(Set(issues(json)) == ["id", "subject"])
+    }
+
     @Test func namesMissingEnvelopeFields() {
         #expect(issues(["specversion": "1.0", "type": "shop.opened"]) == ["id", "source"])
         #expect(issues(.string("hello")) == ["(event)"])

@@ -34,6 +34,19 @@ struct PostgresLogTests {
         }
     }
 
+    /// The longest id and source validation lets through (256 characters of four bytes each)
+    /// fit PostgreSQL's unique index on (source, id).
+    @Test func theLongestAttributesFitTheIndex() async throws {
+        try await PostgresTestCluster.withDatabase { database in
+            let longest = String(repeating: "😀", count: EventValidator.maximumAttributeLength)
+            let event = CloudEvent(id: longest, source: longest, type: "order.shipped", subject: longest, time: nil, data: ["carrier": "DHL"])
+            let log = PostgresLog(backend: database)
+            let valid = try EventValidator.validate(event.raw).get()
+            #expect(try await log.append(batches: [[valid]], now: now).map(\.appended) == [1])
+            #expect(try await log.append(batches: [[event]], now: now).map(\.alreadyStored) == [1])
+        }
+    }
+
     @Test func migrationsRunOnceWhenInstancesStartTogether() async throws {
         try await PostgresTestCluster.withDatabase { database in
             let settings = database.settings

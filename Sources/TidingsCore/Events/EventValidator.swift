@@ -20,6 +20,10 @@ public enum EventValidator {
     /// Real events need four or five levels; the limit keeps the log, the read models and the
     /// template contexts far from the JSON writer's own limit.
     public static let maximumDepth = 32
+    /// The longest attribute (id, source, type, subject), in characters: they name and identify
+    /// an event, and (source, id) is a unique index, which PostgreSQL's B-tree caps at about
+    /// 2.7 kB a row. 256 characters are at most 1 kB each in UTF-8.
+    public static let maximumAttributeLength = 256
 
     public static func validate(_ json: JSONValue) -> Result<CloudEvent, EventValidationError> {
         guard case .object(let fields) = json else {
@@ -33,6 +37,10 @@ public enum EventValidator {
         func attribute(_ name: String, _ value: JSONValue) -> String? {
             guard let text = value.stringValue, !text.isEmpty else {
                 issues.append(FieldIssue(field: name, message: "must be a non-empty string"))
+                return nil
+            }
+            guard text.unicodeScalars.count <= maximumAttributeLength else {
+                issues.append(FieldIssue(field: name, message: "must be at most \(maximumAttributeLength) characters long, got \(text.unicodeScalars.count)"))
                 return nil
             }
             // A NUL would be cut off by SQLite's text functions, and line breaks and escapes
