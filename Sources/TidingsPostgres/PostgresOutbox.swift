@@ -157,7 +157,10 @@ public struct PostgresOutbox: OutboxQueue {
         let routeStarted = next.map { $0.routeStartedAt?.timeIntervalSince1970 ?? -1 }
         let errors = next.map { $0.lastError ?? "" }
         let hasError = next.map { $0.lastError != nil }
-        try await connection.query("""
+        // The erased among them (their customer forgotten while they were out) come back with
+        // the statement, so that erasing them again costs a round trip only when there are any.
+        var erased: [Int64] = []
+        for try await id in try await connection.query("""
             UPDATE messages m SET state = r.state, channel = r.channel, recipient = r.recipient, fallback = r.fallback,
                 route_attempts = r.attempts, due_at = r.due_at, lease_until = NULL, sent_at = NULLIF(r.sent_at, -1),
                 last_error = CASE WHEN r.has_error THEN r.error END, updated_at = \(t), route_started_at = NULLIF(r.route_started, -1)
@@ -167,7 +170,10 @@ public struct PostgresOutbox: OutboxQueue {
                         \(errors)::text[], \(hasError)::bool[], \(routeStarted)::float8[])
                 AS r(id, state, channel, recipient, fallback, attempts, due_at, sent_at, error, has_error, route_started)
             WHERE m.id = r.id
-            """, logger: logger)
+            RETURNING CASE WHEN m.erased_at IS NOT NULL THEN m.id END
+            """, logger: logger).decode(Int64?.self) {
+            if let id { erased.append(id) }
+        }
         try await connection.query("""
             INSERT INTO message_attempts (message_id, attempt, channel, at, outcome, detail)
             SELECT r.id, r.attempt, r.channel, \(t), r.outcome, r.detail
@@ -177,7 +183,7 @@ public struct PostgresOutbox: OutboxQueue {
             ON CONFLICT (message_id, attempt) DO UPDATE SET channel = excluded.channel, at = excluded.at, outcome = excluded.outcome,
                 detail = excluded.detail
             """, logger: logger)
-        return try await PostgresErasure.eraseReturned(ids, on: connection, logger: logger)
+        return try await PostgresErasure.eraseReturned(erased, on: connection, logger: logger)
     }
 
     /// The claims of `owner` a forget withdrew: handed to the dispatcher once, which drops them unsent.

@@ -58,4 +58,34 @@ struct PostgresErasureTests {
             #expect(refused.first?.refusal != nil)
         }
     }
+
+    /// A message out with the dispatcher when its customer is forgotten comes back with the
+    /// address and the server's answer: erased again, and its spool file named for removal.
+    @Test func aMessageOutWhenItsCustomerIsForgottenIsErasedWhenItComesBack() async throws {
+        let runtime = try Pipeline.runtime()
+        let now = Pipeline.start
+        try await PostgresTestCluster.withDatabase { backend in
+            let log = PostgresLog(backend: backend)
+            _ = try await log.append(batches: [try Pipeline.day()], now: now)
+            let pipeline = PostgresPipeline(log: log)
+            while try await pipeline.processBatch(limit: 100, engine: runtime.engine, now: { now }, fanoutLimit: 100).processed > 0 {}
+            let outbox = PostgresOutbox(backend: backend)
+            let claim = try await outbox.settleAndClaim([], releasing: [], room: [.email: 500, .sms: 500], endpoints: [:], now: now, lease: 60,
+                                                        owner: "a")
+            let out = try #require(claim.messages.first { $0.customerID == "c-1005" })
+            _ = try await PostgresErasure(log: log).forget(customerID: "c-1005", eventID: "forget-1", now: now)
+            var sent = out.progress
+            sent.state = .sent
+            let back = try await outbox.settleAndClaim([DeliveryRecord(message: out, outcome: .sent(detail: "250 ok"), next: sent)], releasing: [],
+                                                       room: [:], endpoints: [:], now: now, lease: 60, owner: "a")
+            #expect(back.erased == [out.channel: [out.key]])
+            let row = try await backend.connection("reading it") { connection in
+                for try await (state, recipient, detail) in try await connection.query("""
+                    SELECT m.state, m.recipient, a.detail FROM messages m JOIN message_attempts a ON a.message_id = m.id WHERE m.id = \(out.id)
+                    """, logger: backend.logger).decode((String, String?, String?).self) { return "\(state) \(recipient ?? "-") \(detail ?? "-")" }
+                return ""
+            }
+            #expect(row == "sent \(PersonalData.erasedRecipient) -")
+        }
+    }
 }
