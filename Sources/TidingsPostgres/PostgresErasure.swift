@@ -18,6 +18,9 @@ public struct PostgresErasure: Sendable {
 
     public func forget(customerID: String, eventID: String, now: Date) async throws -> ForgetSummary {
         var summary = try await log.backend.transaction("forgetting customer \(customerID)") { connection in
+            // Appends of personal data in flight finish first, and new ones wait (`AdvisoryLock.erasure`);
+            // two forgets of one customer take turns, and the second finds the first.
+            try await connection.query("SELECT pg_advisory_xact_lock(\(AdvisoryLock.erasure.rawValue))", logger: logger)
             for try await at in try await connection.query("SELECT forgotten_at FROM forgotten WHERE entity = \("customer:\(customerID)")",
                                                            logger: logger).decode(Double.self) {
                 throw PostgresBackendError(.invalidRequest, """

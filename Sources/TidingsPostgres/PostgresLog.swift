@@ -64,6 +64,9 @@ public struct PostgresLog: EventLog {
 
     func append(_ events: [CloudEvent], now: Date, recordedAt: [Date]? = nil, on connection: PostgresConnection) async throws -> AppendResult {
         guard !events.isEmpty else { return AppendResult(positions: [], alreadyStored: 0) }
+        if events.contains(where: { PersonalData.owner(of: $0) != nil }) {
+            try await connection.query("SELECT pg_advisory_xact_lock_shared(\(AdvisoryLock.erasure.rawValue))", logger: logger)
+        }
         if let refusal = try await refusal(events, on: connection) {
             var refused = AppendResult(positions: [], alreadyStored: 0)
             refused.refusal = refusal

@@ -69,10 +69,20 @@ extension PostgresPipelineRun {
             """, logger: logger).decode(Int64.self) { asked = true }
         guard asked else { return false }
         if let orderID = key.order {
+            // Queued again for the fan-out and told now; an order closed or gone meanwhile has
+            // nothing to be told, and its queue entry must not stay behind (it would keep the
+            // fan-out pending for good): it stays quarantined, saying so.
             try await connection.query("""
                 INSERT INTO fanout (event_position, order_id) VALUES (\(key.position), \(orderID)) ON CONFLICT DO NOTHING
                 """, logger: logger)
             try await alert([(key.position, orderID)])
+            var left = false
+            for try await _ in try await connection.query("""
+                DELETE FROM fanout WHERE event_position = \(key.position) AND order_id = \(orderID) RETURNING order_id
+                """, logger: logger).decode(String.self) { left = true }
+            if left {
+                throw EventFailure(key: key, reason: "not told: order \(orderID) is no longer open to a disruption (or no longer exists)")
+            }
         } else {
             guard let row = try await log.events(after: key.position - 1, limit: 1, on: connection).first else {
                 throw EventFailure(key: key, reason: "there is no event at position \(key.position)")

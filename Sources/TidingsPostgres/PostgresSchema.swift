@@ -220,6 +220,10 @@ enum AdvisoryLock: Int64 {
     case migrations = 0x7469_6469_6e67_0001
     case sequencer = 0x7469_6469_6e67_0002
     case pipeline = 0x7469_6469_6e67_0003
+    /// Held shared by every append of personal data and exclusively by a forget: an append
+    /// whose refusal check ran before a forget committed must not then make the customer a
+    /// new key and store their data after the forget.
+    case erasure = 0x7469_6469_6e67_0004
 }
 
 extension PostgresBackend {

@@ -9,7 +9,7 @@ import TidingsTestSupport
 /// `tidings serve` on PostgreSQL when the database goes away under it: `/readyz` says so, the
 /// daemon keeps running, and once the database takes connections again it is ready and
 /// processes what it is sent.
-@Suite("PostgreSQL: a lost database", .serialized, .timeLimit(.minutes(3)))
+@Suite("PostgreSQL: a lost database", .serialized, .timeLimit(.minutes(5)))
 struct DatabaseLossTests {
     static let token = "shop-ingest-token-0123456789"
 
@@ -41,7 +41,8 @@ struct DatabaseLossTests {
         #expect(refused.status >= 500, "an event the log could not take is not acknowledged: \(refused.status) \(refused.text)")
 
         _ = try await PostgresTestCluster.number("ALTER DATABASE \(database) ALLOW_CONNECTIONS true", in: "postgres")
-        try await Self.waitFor("ready again") { try await HTTPAPITests.call("GET", "\(daemon.base)/readyz").status == 200 }
+        // The pool tries again with a backoff that grows with the failures (to a minute at most).
+        try await Self.waitFor("ready again", within: 100) { try await HTTPAPITests.call("GET", "\(daemon.base)/readyz").status == 200 }
         #expect(daemon.child.process.isRunning)
         let accepted = try await HTTPAPITests.call("POST", "\(daemon.base)/v1/events", token: Self.token, type: "application/cloudevents+json",
                                                    body: Data(Self.event("loss-2").utf8))

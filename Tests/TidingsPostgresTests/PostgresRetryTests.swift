@@ -69,4 +69,37 @@ struct PostgresRetryTests {
             #expect(try await pipeline.retryRequested(engine: runtime.engine, now: { now }).isEmpty)
         }
     }
+
+    /// An order held under a disruption and closed since has nothing to be told: the retry
+    /// says so, and leaves no fan-out behind (which would keep the pipeline busy for good).
+    @Test func aDisruptionOrderClosedSinceStaysQuarantinedAndLeavesNoFanOut() async throws {
+        let runtime = try PostgresPipelineTests.runtime()
+        try await PostgresTestCluster.withDatabase { backend in
+            let log = PostgresLog(backend: backend)
+            let pipeline = PostgresPipeline(log: log)
+            var all = try events()
+            all += try [
+                CloudEvent(id: "d1", source: "urn:retry", type: "order.delivered", subject: "o-1", time: now, data: [:]),
+                CloudEvent(id: "x1", source: "urn:retry", type: "shipping.disruption_announced", subject: nil, time: now,
+                           data: ["region": "Berlin", "reason": "Storm", "new_estimate": "2026-11-25"]),
+            ].map { try EventValidator.validate($0.raw).get() }
+            _ = try await log.append(batches: [all], now: now)
+            while try await pipeline.processBatch(limit: 100, engine: runtime.engine, now: { now }, fanoutLimit: 100).processed > 0 {}
+            try await backend.transaction("holding o-1 under the disruption") { connection in
+                try await connection.query("""
+                    INSERT INTO held_events (position, scope, kind, reason, held_at) VALUES (5, 'o-1', 'quarantined', 'a test', 0)
+                    """, logger: backend.logger)
+            }
+            #expect(try await pipeline.requestRetry(position: 5) == 1)
+            let outcome = try await pipeline.retryRequested(engine: runtime.engine, now: { now })
+            #expect(outcome.map(\.key) == [HeldEvent.Key(position: 5, order: "o-1")])
+            #expect(outcome.first?.failure?.contains("no longer open") == true, "\(outcome)")
+            let fanout = try await backend.connection("counting the fan-out") { connection in
+                for try await count in try await connection.query("SELECT count(*) FROM fanout", logger: backend.logger).decode(Int.self) { return count }
+                return -1
+            }
+            #expect(fanout == 0)
+            #expect(try await pipeline.retriesRequested() == false)
+        }
+    }
 }

@@ -98,7 +98,16 @@ extension Dispatcher {
                 logger.error("cannot record delivery results at shutdown; the next start sends the unrecorded again, with the same keys",
                              metadata: ["count": "\(rest.count)", "claimed": "\(unsent.count)", "error": "\(error)"])
             }
-            if gates.withLock({ $0.sharing }) { await share(FlowReport(leaving: true), now: clock()) }
+            // What the breakers noted last goes with the goodbye.
+            if let last = gates.withLock({ book -> FlowReport? in
+                guard book.sharing else { return nil }
+                defer { book.report = FlowReport() }
+                return book.report
+            }) {
+                var goodbye = last
+                goodbye.leaving = true
+                await share(goodbye, now: clock())
+            }
         } onGracefulShutdown: {
             stopping.store(true, ordering: .relaxed)
             self.wakeup.ring()
@@ -127,7 +136,7 @@ extension Dispatcher {
         defer { handoff.offer(room(loop)) }
         guard !loop.writing, loop.failedAt.map({ ContinuousClock.now - $0 >= pollInterval }) ?? true else { return }
         let wanted = wants(loop)
-        guard recordingDue(loop) || !loop.releasing.isEmpty || wanted.values.contains(where: { $0 > 0 }) else { return }
+        guard recordingDue(loop) || !loop.releasing.isEmpty || wanted.values.contains(where: { $0 > 0 }) || shareDue() else { return }
         let records = loop.unrecorded
         let releasing = loop.releasing
         let sends = loop.finishedUnwritten

@@ -21,6 +21,15 @@ extension Dispatcher {
         }
     }
 
+    /// Whether an exchange is due (a breaker changed, or a `shareInterval` passed): a reason to
+    /// write even with nothing to record or claim, so that a dispatcher waiting on its share of
+    /// a slow rate limit still counts among the live ones.
+    func shareDue() -> Bool {
+        gates.withLock { book in
+            book.sharing && (!book.report.isEmpty || book.sharedAt.map { ContinuousClock.now - $0 >= Self.shareInterval } ?? true)
+        }
+    }
+
     /// Exchanges the report with the other instances and takes on what they agree on: this
     /// instance's share of each rate limit, and the pauses their breakers started. A failed
     /// exchange keeps the report for the next one; the gates stay as they are meanwhile.
@@ -34,6 +43,9 @@ extension Dispatcher {
                            metadata: ["error": "\(error)"])
             return
         }
+        // The pauses are weighed against the clock as it is now: the exchange may have taken a
+        // while, and a pause that ended meanwhile (this instance's own, probed since) is over.
+        let current = clock()
         gates.withLock { book in
             guard let shared else {
                 book.sharing = false
@@ -45,7 +57,7 @@ extension Dispatcher {
             }
             for channel in Array(book.gates.keys) {
                 guard var gate = book.gates[channel] else { continue }
-                if gate.adopt(shared, for: channel, now: now) { breakerChanged(channel, gate.breaker, byAnotherInstance: true) }
+                if gate.adopt(shared, for: channel, now: current) { breakerChanged(channel, gate.breaker, byAnotherInstance: true) }
                 book.gates[channel] = gate
             }
         }
