@@ -133,6 +133,20 @@ struct PostgresModels {
         try await Self.write(customers: customers, orders: orders, tickets: tickets, on: connection, logger: logger)
     }
 
+    /// What a replay of the log made (an import, a rebuild): its models, and the timers given.
+    static func write(replayed replay: Replay, timers: [(key: Replay.TimerSlot, value: Replay.Timer)], on connection: PostgresConnection,
+                      logger: Logger) async throws {
+        try await write(customers: replay.customers.map { ($0.key, $0.value.model, $0.value.position) },
+                        orders: replay.orders.map { ($0.key, $0.value.model, $0.value.position) },
+                        tickets: replay.tickets.map { ($0.key, $0.value.model, $0.value.position) }, on: connection, logger: logger)
+        guard !timers.isEmpty else { return }
+        try await connection.query("""
+            INSERT INTO timers (type, subject, due_at, scheduled_by)
+            SELECT * FROM unnest(\(timers.map(\.key.type))::text[], \(timers.map(\.key.subject))::text[],
+                                 \(timers.map(\.value.dueAt))::float8[], \(timers.map(\.value.scheduledBy))::int8[])
+            """, logger: logger)
+    }
+
     /// Upserts models with the position of the event that last changed each: the pipeline's
     /// batches and an import's rebuild write through this one definition of the tables.
     static func write(customers: [(String, Customer, Int64)], orders: [(String, Order, Int64)], tickets: [(String, Ticket, Int64)],

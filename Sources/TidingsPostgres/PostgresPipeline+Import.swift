@@ -68,21 +68,11 @@ extension PostgresPipeline {
                 }
                 after = (try? last.get().position) ?? after + Int64(page.count)
             }
-            try await PostgresModels.write(
-                customers: replay.customers.map { ($0.key, $0.value.model, $0.value.position) },
-                orders: replay.orders.map { ($0.key, $0.value.model, $0.value.position) },
-                tickets: replay.tickets.map { ($0.key, $0.value.model, $0.value.position) }, on: connection, logger: logger)
             // Only deadlines still to come, as a rebuild keeps them: one already past fired in the
             // old database (or would now send an apology for history).
             let timers = replay.timers.filter { $0.value.dueAt > now.timeIntervalSince1970 }
                 .sorted { ($0.key.type, $0.key.subject) < ($1.key.type, $1.key.subject) }
-            if !timers.isEmpty {
-                try await connection.query("""
-                    INSERT INTO timers (type, subject, due_at, scheduled_by)
-                    SELECT * FROM unnest(\(timers.map(\.key.type))::text[], \(timers.map(\.key.subject))::text[],
-                                         \(timers.map(\.value.dueAt))::float8[], \(timers.map(\.value.scheduledBy))::int8[])
-                    """, logger: logger)
-            }
+            try await PostgresModels.write(replayed: replay, timers: timers, on: connection, logger: logger)
             try await connection.query("""
                 INSERT INTO checkpoints (name, position) VALUES (\(PostgresPipelineRun.checkpointName), \(after))
                 ON CONFLICT (name) DO UPDATE SET position = excluded.position

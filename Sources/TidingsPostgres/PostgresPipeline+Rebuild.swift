@@ -45,17 +45,7 @@ extension PostgresPipeline {
             for table in ["customers", "orders", "tickets", "timers"] {
                 try await connection.query(PostgresQuery(unsafeSQL: "DELETE FROM \(table)"), logger: logger)
             }
-            try await PostgresModels.write(
-                customers: replay.customers.map { ($0.key, $0.value.model, $0.value.position) },
-                orders: replay.orders.map { ($0.key, $0.value.model, $0.value.position) },
-                tickets: replay.tickets.map { ($0.key, $0.value.model, $0.value.position) }, on: connection, logger: logger)
-            if !timers.isEmpty {
-                try await connection.query("""
-                    INSERT INTO timers (type, subject, due_at, scheduled_by)
-                    SELECT * FROM unnest(\(timers.map(\.key.type))::text[], \(timers.map(\.key.subject))::text[],
-                                         \(timers.map(\.value.dueAt))::float8[], \(timers.map(\.value.scheduledBy))::int8[])
-                    """, logger: logger)
-            }
+            try await PostgresModels.write(replayed: replay, timers: timers, on: connection, logger: logger)
             // A customer forgotten after the checkpoint: the replay brought back what their
             // events left without the sealed fields. It goes again at once.
             var forgotten: [String] = []

@@ -10,9 +10,7 @@ extension Dispatcher {
     /// `shareInterval`; nil when not due, or when no other instance shares the outbox.
     func takeFlowReport() -> FlowReport? {
         gates.withLock { book in
-            guard book.sharing else { return nil }
-            let due = !book.report.isEmpty || book.sharedAt.map { ContinuousClock.now - $0 >= Self.shareInterval } ?? true
-            guard due else { return nil }
+            guard book.shareDue else { return nil }
             defer {
                 book.report = FlowReport()
                 book.sharedAt = .now
@@ -25,9 +23,7 @@ extension Dispatcher {
     /// write even with nothing to record or claim, so that a dispatcher waiting on its share of
     /// a slow rate limit still counts among the live ones.
     func shareDue() -> Bool {
-        gates.withLock { book in
-            book.sharing && (!book.report.isEmpty || book.sharedAt.map { ContinuousClock.now - $0 >= Self.shareInterval } ?? true)
-        }
+        gates.withLock { $0.shareDue }
     }
 
     /// Exchanges the report with the other instances and takes on what they agree on: this

@@ -116,4 +116,10 @@ struct GateBook: Sendable {
     var sharing = true
     /// How many dispatchers share the rate limits, as last heard.
     var instances = 1
+
+    /// Whether an exchange with the other instances is due: a breaker changed, or a
+    /// `Dispatcher.shareInterval` passed since the last.
+    var shareDue: Bool {
+        sharing && (!report.isEmpty || sharedAt.map { ContinuousClock.now - $0 >= Dispatcher.shareInterval } ?? true)
+    }
 }
