@@ -168,7 +168,7 @@ extension Store {
     /// ticket of theirs. Nil when none is (and at once when nobody was ever forgotten). An
     /// event stored before the forget is not refused when it comes again: it is already stored,
     /// and an at-least-once producer must not see its whole batch refused for it.
-    static func refusal(_ db: Database, _ events: [CloudEvent]) throws -> String? {
+    static func refusal(_ db: Database, _ events: some Collection<CloudEvent>) throws -> String? {
         guard !events.isEmpty, try anyForgotten(db) else { return nil }
         let stored = try db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM events WHERE source = ? AND id = ?)")
         for event in events {
@@ -197,20 +197,51 @@ extension Store {
 
     /// The event's stored body, its personal fields sealed with its customer's key (made on
     /// first use), and whose key that is.
-    static func sealedBody(_ db: Database, _ event: CloudEvent, now: Double) throws -> (body: Data, sealedFor: String?) {
-        guard let owner = PersonalData.owner(of: event) else { return (try event.raw.encoded(), nil) }
-        let key = try customerKey(db, owner, now: now)
-        return (try Sealing.seal(event.raw, type: event.type, customerID: owner, key: key).encoded(), owner)
+    /// A body sealed beforehand (`sealAhead`) is kept when its key is the customer's stored
+    /// key, or becomes it; sealed again otherwise (another process gave the customer a key
+    /// meanwhile).
+    static func sealedBody(_ db: Database, _ event: EncodedEvent, keys: inout CustomerKeys, now: Double) throws -> (body: Data, sealedFor: String?) {
+        guard let owner = PersonalData.owner(of: event.event) else { return (event.body, nil) }
+        let key = try keys.key(db, owner, now: now, proposed: event.sealedFor == owner ? event.sealedWith : nil)
+        if event.sealedFor == owner, event.sealedWith == key { return (event.body, owner) }
+        return (try Sealing.seal(event.event.raw, type: event.event.type, customerID: owner, key: key).encoded(), owner)
     }
 
-    static func customerKey(_ db: Database, _ customerID: String, now: Double) throws -> Data {
+    /// The customer's key; made on first use (`proposed`, when the body was sealed with it).
+    static func customerKey(_ db: Database, _ customerID: String, now: Double, proposed: Data? = nil) throws -> Data {
         if let key = try Data.fetchOne(db.cachedStatement(sql: "SELECT key FROM customer_keys WHERE customer_id = ?"), arguments: [customerID]) {
             return key
         }
-        let key = Sealing.newKey()
+        let key = proposed ?? Sealing.newKey()
         try db.cachedStatement(sql: "INSERT INTO customer_keys (customer_id, key, created_at) VALUES (?, ?, ?)")
             .execute(arguments: [customerID, key, now])
         return key
+    }
+
+    /// Seals events' personal fields before they go to the writer, with the keys in `ring`
+    /// (read once per customer, or new): sealing is a fifth of an append's writing. The writer
+    /// checks each key against the stored one (`sealedBody`). Keys are never replaced, only
+    /// erased with their customer, whose events are refused from then on: so a ring kept for
+    /// one `tidings append` stays right.
+    static let ringLimit = 50_000
+
+    public func sealAhead(_ events: [EncodedEvent], ring: inout [String: Data]) throws -> [EncodedEvent] {
+        // Bounded: a file of a million customers must not keep a million keys.
+        if ring.count > Self.ringLimit { ring.removeAll(keepingCapacity: true) }
+        let owners = events.compactMap { PersonalData.owner(of: $0.event) }
+        let unknown = Array(Set(owners.filter { ring[$0] == nil }))
+        if !unknown.isEmpty {
+            let stored = try read("reading customers' keys") { db in
+                try Row.fetchAll(db, sql: "SELECT customer_id, key FROM customer_keys WHERE customer_id IN (SELECT value FROM json_each(?))",
+                                 arguments: [String(decoding: JSONValue.array(unknown.map { .string($0) }).encodedBytes(), as: UTF8.self)])
+            }
+            for row in stored { ring[row[0] as String] = row[1] as Data }
+            for owner in unknown where ring[owner] == nil { ring[owner] = Sealing.newKey() }
+        }
+        return try events.map { event in
+            guard let owner = PersonalData.owner(of: event.event), let key = ring[owner] else { return event }
+            return try event.sealed(key: key, owner: owner)
+        }
     }
 
     /// Seals the personal fields of events stored before sealing existed (migration v9).
@@ -228,12 +259,27 @@ extension Store {
             for row in rows {
                 // One the pipeline cannot read stays as it is: the pipeline quarantines it either way.
                 guard let json = try? JSONValue.parse(row["body"] as Data), let event = CloudEvent(stored: json) else { continue }
-                let sealed = try sealedBody(db, event, now: now.timeIntervalSince1970)
+                var keys = CustomerKeys()
+                let sealed = try sealedBody(db, EncodedEvent(event), keys: &keys, now: now.timeIntervalSince1970)
                 guard let owner = sealed.sealedFor else { continue }
                 try update.execute(arguments: [sealed.body, owner, row["position"] as Int64])
             }
             guard rows.count == page, let last = rows.last?["position"] as Int64? else { return }
             after = last
         }
+    }
+}
+
+/// Customers' keys looked up once per transaction: a customer's events tend to come together
+/// (registered, updated, an order placed), and each would ask again. Only within the writer's
+/// transaction, so a key can neither appear nor go meanwhile.
+struct CustomerKeys {
+    private var known: [String: Data] = [:]
+
+    mutating func key(_ db: Database, _ customerID: String, now: Double, proposed: Data? = nil) throws -> Data {
+        if let key = known[customerID] { return key }
+        let key = try Store.customerKey(db, customerID, now: now, proposed: proposed)
+        known[customerID] = key
+        return key
     }
 }

@@ -12,19 +12,25 @@ extension Store {
     /// Appends several requests' events in ONE transaction: concurrent requests share one
     /// fsync (group commit). Each batch gets its own result.
     public func append(batches: [[CloudEvent]], now: Date) throws -> [AppendResult] {
-        try write("appending \(batches.reduce(0) { $0 + $1.count }) events") { db in
-            try batches.map { try Self.append(db, $0, now: now) }
+        // Encoded before the writer is taken: nobody waits for it meanwhile.
+        let encoded = try batches.map { try $0.map(EncodedEvent.init) }
+        return try write("appending \(batches.reduce(0) { $0 + $1.count }) events") { db in
+            try encoded.map { try Self.append(db, $0, now: now) }
         }
+    }
+
+    static func append(_ db: Database, _ events: [CloudEvent], now: Date) throws -> AppendResult {
+        try append(db, events.map(EncodedEvent.init), now: now)
     }
 
     /// `appendID` marks the events of a staged `tidings append`, invisible until it finishes.
     /// `recordedAt`, when given, is each event's own time (`tidings import`), else `now`.
-    static func append(_ db: Database, _ events: [CloudEvent], now: Date, appendID: String? = nil, recordedAt: [Date]? = nil) throws
+    static func append(_ db: Database, _ events: [EncodedEvent], now: Date, appendID: String? = nil, recordedAt: [Date]? = nil) throws
         -> AppendResult
     {
         // NOT EXISTS rather than ON CONFLICT: a conflicting insert would still use up a
         // position, leaving gaps in the log.
-        if let refusal = try refusal(db, events) {
+        if let refusal = try refusal(db, events.lazy.map(\.event)) {
             var refused = AppendResult(positions: [], alreadyStored: 0)
             refused.refusal = refusal
             return refused
@@ -37,9 +43,11 @@ extension Store {
         var result = AppendResult(positions: [], alreadyStored: 0)
         result.positions.reserveCapacity(events.count)
         let now = now.timeIntervalSince1970
-        for (index, event) in events.enumerated() {
+        var keys = CustomerKeys()
+        for (index, encoded) in events.enumerated() {
+            let event = encoded.event
             let recorded = recordedAt.map { $0[index].timeIntervalSince1970 } ?? now
-            let stored = try sealedBody(db, event, now: recorded)
+            let stored = try sealedBody(db, encoded, keys: &keys, now: recorded)
             // Positional and unchecked: the statement is ours and takes exactly these eight.
             insert.setUncheckedArguments([event.source, event.id, event.type, event.subject, recorded, stored.body, appendID, stored.sealedFor])
             try insert.execute()

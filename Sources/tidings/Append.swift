@@ -21,7 +21,10 @@ struct Append: AsyncParsableCommand {
 
     /// Events per transaction: long enough to amortise the commit, short enough that an HTTP
     /// request waiting for the writer waits milliseconds.
-    static let chunk = 2_000
+    static let chunk = 1_000
+    /// Chunks prepared ahead of the writer: enough to keep the other core busy, few enough
+    /// that memory stays bounded whatever the file's size.
+    static let ahead = 1
     /// Problems printed at most; the rest are counted.
     static let shown = 1_000
 
@@ -42,14 +45,34 @@ struct Append: AsyncParsableCommand {
             var parser = EventFileParser(file: handle)
             var problems: [EventFileParser.Problem] = []
             var problemCount = 0
+            // The next chunks are parsed, validated and encoded on other threads while this
+            // one is written: the writer and the parser each keep a core busy.
+            // One chunk is written while the next is admitted; results are counted in order.
+            var ahead: [Task<EventFileParser.Prepared, Never>] = []
+            var writing: Task<AppendResult, any Error>?
+            var keys: [String: Data] = [:]
             do {
-                while let chunk = try parser.next(count: Self.chunk) {
+                while true {
+                    while ahead.count < Self.ahead, let items = try parser.nextItems(count: Self.chunk) {
+                        ahead.append(Task.detached { EventFileParser.prepare(items) })
+                    }
+                    guard !ahead.isEmpty else { break }
+                    let chunk = parser.admit(await ahead.removeFirst().value)
                     problemCount += chunk.problems.count
                     problems += chunk.problems.prefix(Self.shown - problems.count)
                     // After the first problem the rest is only read, for its problems.
-                    if problemCount == 0 { try staged.append(chunk.events, now: now()) }
+                    let sealed = problemCount == 0 ? try store.sealAhead(chunk.events, ring: &keys) : []
+                    if let written = writing {
+                        writing = nil
+                        try staged.count(await written.value)
+                    }
+                    if problemCount == 0 {
+                        writing = Task { [staged, now] in try await staged.write(sealed, now: now()) }
+                    }
                 }
+                if let written = writing { try staged.count(await written.value) }
             } catch {
+                _ = await writing?.result
                 throw Failure(message: "appended nothing: \(error)" + Self.abandon(staged))
             }
             guard problemCount == 0 else {

@@ -1,0 +1,33 @@
+import Foundation
+
+/// An event with its canonical bytes (`raw.encoded()`), encoded once and off the writer: the
+/// log stores these bytes, unless the event's personal fields are sealed first.
+public struct EncodedEvent: Sendable {
+    public var event: CloudEvent
+    public var body: Data
+    /// Set once `body` is sealed already (`sealed(key:owner:)`): whose key, and the key, which
+    /// the writer checks against the stored one before it keeps the body.
+    public private(set) var sealedFor: String?
+    public private(set) var sealedWith: Data?
+
+    public init(_ event: CloudEvent) throws(JSONValue.EncodingError) {
+        self.event = event
+        self.body = try event.raw.encoded()
+    }
+
+    /// The body with the event's personal fields sealed with `key`, off the writer.
+    public func sealed(key: Data, owner: String) throws -> EncodedEvent {
+        var sealed = self
+        sealed.body = try Sealing.seal(event.raw, type: event.type, customerID: owner, key: key).encoded()
+        sealed.sealedFor = owner
+        sealed.sealedWith = key
+        return sealed
+    }
+
+    /// A hash of the whole body. `Data`'s own hash reads only its first 80 bytes.
+    public var contentHash: Int {
+        var hasher = Hasher()
+        body.withUnsafeBytes { hasher.combine(bytes: $0) }
+        return hasher.finalize()
+    }
+}

@@ -1,0 +1,51 @@
+import Foundation
+import Testing
+import TidingsCore
+@testable import TidingsStore
+
+/// `tidings append` seals personal fields before the writer takes a chunk, with keys read
+/// once per customer; the writer keeps such a body only when its key is the stored one.
+@Suite("Sealing ahead of the writer")
+struct SealAheadTests {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tidings-seal-\(UUID().uuidString)")
+    let now = Date(timeIntervalSince1970: 1_795_000_000)
+
+    func store() throws -> Store { try Store(path: directory.appendingPathComponent("t.sqlite").path) }
+
+    func registered(_ customer: String, name: String, id: String) -> CloudEvent {
+        CloudEvent(id: id, source: "urn:test", type: "customer.registered", subject: customer, time: now,
+                   data: ["name": .string(name), "email": .string("\(customer)@example.com")])
+    }
+
+    func names(_ store: Store) throws -> [String?] {
+        try store.events(after: 0, limit: 100).map { $0.event.data["name"]?.stringValue }
+    }
+
+    @Test func bodiesSealedAheadAreStoredAndOpenWithTheStoredKey() throws {
+        let store = try store()
+        var ring: [String: Data] = [:]
+        let sealed = try store.sealAhead([registered("c-1", name: "Ann", id: "e1"), registered("c-2", name: "Bo", id: "e2")].map(EncodedEvent.init),
+                                         ring: &ring)
+        #expect(sealed.allSatisfy { $0.sealedFor != nil && !String(decoding: $0.body, as: UTF8.self).contains("Ann") })
+        var staged = try store.beginAppend(id: "a1", now: now)
+        try staged.append(sealed, now: now)
+        try staged.finish()
+        #expect(try names(store) == ["Ann", "Bo"])
+        // The ring's new keys became the stored ones, so the next chunk's bodies are kept.
+        let stored = try store.read("keys") { db in try Data.fetchOne(db, sql: "SELECT key FROM customer_keys WHERE customer_id = 'c-1'") }
+        #expect(stored == ring["c-1"])
+    }
+
+    /// Another process gave the customer a key between sealing and writing: the body sealed
+    /// with the ring's key would never open, so the writer seals it again with the stored one.
+    @Test func aKeyStoredMeanwhileWinsAndTheBodyIsSealedAgain() throws {
+        let store = try store()
+        var ring: [String: Data] = [:]
+        let sealed = try store.sealAhead([registered("c-1", name: "Ann", id: "e1")].map(EncodedEvent.init), ring: &ring)
+        _ = try store.append([registered("c-1", name: "Ann B", id: "e0")], now: now)  // HTTP ingest, meanwhile
+        var staged = try store.beginAppend(id: "a1", now: now)
+        try staged.append(sealed, now: now)
+        try staged.finish()
+        #expect(try names(store) == ["Ann B", "Ann"])
+    }
+}
