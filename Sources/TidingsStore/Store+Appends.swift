@@ -16,7 +16,7 @@ public struct StagedAppend: Sendable {
 
     /// Appends a chunk, in a transaction of its own.
     public mutating func append(_ events: [CloudEvent], now: Date) throws {
-        try append(events.map(EncodedEvent.init), now: now)
+        try append(events.map(EncodedEvent.init(unencoded:)), now: now)
     }
 
     /// Appends a chunk encoded beforehand (off the writer), in a transaction of its own.
@@ -47,7 +47,7 @@ public struct StagedAppend: Sendable {
         guard events.count == recordedAt.count else {
             throw StoreError(.invalidRequest, "importing \(events.count) events with \(recordedAt.count) recording times: one each")
         }
-        let encoded = try events.map(EncodedEvent.init)
+        let encoded = events.map(EncodedEvent.init(unencoded:))
         let chunk = try store.write("importing \(events.count) events in append \(id)") { db in
             try Store.append(db, encoded, now: now, appendID: id, recordedAt: recordedAt)
         }

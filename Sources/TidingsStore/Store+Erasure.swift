@@ -201,9 +201,9 @@ extension Store {
     /// key, or becomes it; sealed again otherwise (another process gave the customer a key
     /// meanwhile).
     static func sealedBody(_ db: Database, _ event: EncodedEvent, keys: inout CustomerKeys, now: Double) throws -> (body: Data, sealedFor: String?) {
-        guard let owner = PersonalData.owner(of: event.event) else { return (event.body, nil) }
+        guard let owner = PersonalData.owner(of: event.event) else { return (try event.body ?? event.event.raw.encoded(), nil) }
         let key = try keys.key(db, owner, now: now, proposed: event.sealedFor == owner ? event.sealedWith : nil)
-        if event.sealedFor == owner, event.sealedWith == key { return (event.body, owner) }
+        if event.sealedFor == owner, event.sealedWith == key, let body = event.body { return (body, owner) }
         return (try Sealing.seal(event.event.raw, type: event.event.type, customerID: owner, key: key).encoded(), owner)
     }
 
@@ -260,7 +260,7 @@ extension Store {
                 // One the pipeline cannot read stays as it is: the pipeline quarantines it either way.
                 guard let json = try? JSONValue.parse(row["body"] as Data), let event = CloudEvent(stored: json) else { continue }
                 var keys = CustomerKeys()
-                let sealed = try sealedBody(db, EncodedEvent(event), keys: &keys, now: now.timeIntervalSince1970)
+                let sealed = try sealedBody(db, EncodedEvent(unencoded: event), keys: &keys, now: now.timeIntervalSince1970)
                 guard let owner = sealed.sealedFor else { continue }
                 try update.execute(arguments: [sealed.body, owner, row["position"] as Int64])
             }

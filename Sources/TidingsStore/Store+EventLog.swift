@@ -12,15 +12,13 @@ extension Store {
     /// Appends several requests' events in ONE transaction: concurrent requests share one
     /// fsync (group commit). Each batch gets its own result.
     public func append(batches: [[CloudEvent]], now: Date) throws -> [AppendResult] {
-        // Encoded before the writer is taken: nobody waits for it meanwhile.
-        let encoded = try batches.map { try $0.map(EncodedEvent.init) }
-        return try write("appending \(batches.reduce(0) { $0 + $1.count }) events") { db in
-            try encoded.map { try Self.append(db, $0, now: now) }
+        try write("appending \(batches.reduce(0) { $0 + $1.count }) events") { db in
+            try batches.map { try Self.append(db, $0, now: now) }
         }
     }
 
     static func append(_ db: Database, _ events: [CloudEvent], now: Date) throws -> AppendResult {
-        try append(db, events.map(EncodedEvent.init), now: now)
+        try append(db, events.map(EncodedEvent.init(unencoded:)), now: now)
     }
 
     /// `appendID` marks the events of a staged `tidings append`, invisible until it finishes.

@@ -8,11 +8,9 @@ extension Store {
     public func append(batches: [[CloudEvent]], now: Date, projecting inline: InlineProjection) async throws -> ([AppendResult], PipelineBatch?) {
         let count = batches.reduce(0) { $0 + $1.count }
         guard count <= inline.maxEvents else { return (try await append(batches: batches, now: now), nil) }
-        // Encoded before the writer is taken: nobody waits for it meanwhile.
-        let encoded = try batches.map { try $0.map(EncodedEvent.init) }
         let (results, applied) = try await write("appending \(count) events") { [models] db in
             let before = try Self.head(db)
-            let results = try encoded.map { try Self.append(db, $0, now: now) }
+            let results = try batches.map { try Self.append(db, $0, now: now) }
             guard results.contains(where: { $0.appended > 0 }), try Self.checkpoint(db, Self.pipelineCheckpoint) == before else {
                 return (results, Result<PipelineBatch?, any Error>.success(nil))
             }

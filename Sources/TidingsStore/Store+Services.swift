@@ -8,10 +8,8 @@ import TidingsCore
 
 extension Store: EventLog {
     public func append(batches: [[CloudEvent]], now: Date) async throws -> [AppendResult] {
-        // Encoded before the writer is taken: nobody waits for it meanwhile.
-        let encoded = try batches.map { try $0.map(EncodedEvent.init) }
-        return try await write("appending \(batches.reduce(0) { $0 + $1.count }) events") { db in
-            try encoded.map { try Self.append(db, $0, now: now) }
+        try await write("appending \(batches.reduce(0) { $0 + $1.count }) events") { db in
+            try batches.map { try Self.append(db, $0, now: now) }
         }
     }
 }

@@ -4,7 +4,9 @@ import Foundation
 /// log stores these bytes, unless the event's personal fields are sealed first.
 public struct EncodedEvent: Sendable {
     public var event: CloudEvent
-    public var body: Data
+    /// Nil when the writer is to encode it (HTTP ingest: the encoding of an event whose
+    /// personal fields are sealed would be thrown away).
+    public var body: Data?
     /// Set once `body` is sealed already (`sealed(key:owner:)`): whose key, and the key, which
     /// the writer checks against the stored one before it keeps the body.
     public private(set) var sealedFor: String?
@@ -13,6 +15,10 @@ public struct EncodedEvent: Sendable {
     public init(_ event: CloudEvent) throws(JSONValue.EncodingError) {
         self.event = event
         self.body = try event.raw.encoded()
+    }
+
+    public init(unencoded event: CloudEvent) {
+        self.event = event
     }
 
     /// The body with the event's personal fields sealed with `key`, off the writer.
@@ -24,10 +30,11 @@ public struct EncodedEvent: Sendable {
         return sealed
     }
 
-    /// A hash of the whole body. `Data`'s own hash reads only its first 80 bytes.
+    /// A hash of the whole body (of none, unencoded). `Data`'s own hash reads only its first
+    /// 80 bytes.
     public var contentHash: Int {
         var hasher = Hasher()
-        body.withUnsafeBytes { hasher.combine(bytes: $0) }
+        body?.withUnsafeBytes { hasher.combine(bytes: $0) }
         return hasher.finalize()
     }
 }
