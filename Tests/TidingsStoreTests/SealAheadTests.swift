@@ -24,9 +24,9 @@ struct SealAheadTests {
     @Test func bodiesSealedAheadAreStoredAndOpenWithTheStoredKey() throws {
         let store = try store()
         var ring: [String: Data] = [:]
-        let sealed = try store.sealAhead([registered("c-1", name: "Ann", id: "e1"), registered("c-2", name: "Bo", id: "e2")].map(EncodedEvent.init),
+        let sealed = try store.sealAhead([registered("c-1", name: "Ann", id: "e1"), registered("c-2", name: "Bo", id: "e2")].map { try EncodedEvent($0) },
                                          ring: &ring)
-        #expect(sealed.allSatisfy { $0.sealedFor != nil && !String(decoding: $0.body, as: UTF8.self).contains("Ann") })
+        #expect(sealed.allSatisfy { $0.sealedFor != nil && !String(decoding: $0.body ?? Data(), as: UTF8.self).contains("Ann") })
         var staged = try store.beginAppend(id: "a1", now: now)
         try staged.append(sealed, now: now)
         try staged.finish()
@@ -41,7 +41,7 @@ struct SealAheadTests {
     @Test func aKeyStoredMeanwhileWinsAndTheBodyIsSealedAgain() throws {
         let store = try store()
         var ring: [String: Data] = [:]
-        let sealed = try store.sealAhead([registered("c-1", name: "Ann", id: "e1")].map(EncodedEvent.init), ring: &ring)
+        let sealed = try store.sealAhead([registered("c-1", name: "Ann", id: "e1")].map { try EncodedEvent($0) }, ring: &ring)
         _ = try store.append([registered("c-1", name: "Ann B", id: "e0")], now: now)  // HTTP ingest, meanwhile
         var staged = try store.beginAppend(id: "a1", now: now)
         try staged.append(sealed, now: now)
