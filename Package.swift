@@ -31,6 +31,10 @@ let package = Package(
             pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
+        .systemLibrary(
+            name: "CSQLiteConfig",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
         .target(
             name: "TidingsCore",
             dependencies: [
@@ -41,6 +45,7 @@ let package = Package(
         .target(
             name: "TidingsStore",
             dependencies: [
+                "CSQLiteConfig",
                 "TidingsCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]

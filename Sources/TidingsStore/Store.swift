@@ -1,3 +1,4 @@
+import CSQLiteConfig
 import Foundation
 import GRDB
 import TidingsCore
@@ -20,7 +21,16 @@ public final class Store: Sendable {
     /// Read models the pipeline decoded, kept across its batches.
     let models = ModelCache()
 
+    /// SQLite set up once per process, before its first connection: connections without
+    /// mutexes of their own and allocations without statistics (`CSQLiteConfig`). Together a
+    /// twentieth of an append's writer. Too late (SQLite already in use) changes nothing.
+    static let sqliteConfigured: Void = {
+        _ = tidings_sqlite_multithread()
+        _ = tidings_sqlite_no_memstatus()
+    }()
+
     public init(path: String, durability: Durability = .full) throws {
+        _ = Self.sqliteConfigured
         self.path = path
         let directory = (path as NSString).deletingLastPathComponent
         if !directory.isEmpty {
