@@ -79,16 +79,19 @@ extension Store {
     /// `id` names it; hold its `AppendLock` before, so nobody takes it for dead.
     public func beginAppend(id: String, now: Date) throws -> StagedAppend {
         try write("starting an append") { db in
-            // A process of its own: its writer's page cache stays small. The index pages an
-            // append touches come back from the OS's cache for a pread, and 16 MB of cache
-            // was a sixth of the command's memory (bench scenario 1: 95 MB with 4).
-            try db.execute(sql: "PRAGMA cache_size = -4000")
             try db.execute(sql: """
                 INSERT INTO appends (id, first_position, started_at)
                 VALUES (?, (SELECT COALESCE(MAX(position), 0) + 1 FROM events), ?)
                 """, arguments: [id, now.timeIntervalSince1970])
         }
         return StagedAppend(id: id, store: self)
+    }
+
+    /// Keeps the writer's page cache small, for `tidings append`, a process of its own: the
+    /// index pages it touches come back from the OS's cache for a pread, and 16 MB of cache
+    /// was a sixth of the command's memory (bench scenario 1: 95 MB with 4, as fast).
+    public func useSmallWriterCache() throws {
+        try write("shrinking the page cache") { db in try db.execute(sql: "PRAGMA cache_size = -4000") }
     }
 
     /// The appends still in progress, oldest first.

@@ -208,9 +208,17 @@ extension Store {
     }
 
     /// The customer's key; made on first use (`proposed`, when the body was sealed with it).
+    /// Never for a forgotten customer: their new events are refused, and one stored already
+    /// (sent again, its insert a no-op) is sealed with a key that is thrown away. Storing one
+    /// would let the history sealed with it be read again, if it were the key the forget erased
+    /// (a `tidings append` seals ahead with keys it read before the forget).
     static func customerKey(_ db: Database, _ customerID: String, now: Double, proposed: Data? = nil) throws -> Data {
         if let key = try Data.fetchOne(db.cachedStatement(sql: "SELECT key FROM customer_keys WHERE customer_id = ?"), arguments: [customerID]) {
             return key
+        }
+        if try anyForgotten(db),
+           try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM forgotten WHERE entity = ?)"), arguments: ["customer:\(customerID)"]) == true {
+            return Sealing.newKey()
         }
         let key = proposed ?? Sealing.newKey()
         try db.cachedStatement(sql: "INSERT INTO customer_keys (customer_id, key, created_at) VALUES (?, ?, ?)")
@@ -218,15 +226,16 @@ extension Store {
         return key
     }
 
-    /// Seals events' personal fields before they go to the writer, with the keys in `ring`
-    /// (read once per customer, or new): sealing is a fifth of an append's writing. The writer
-    /// checks each key against the stored one (`sealedBody`). Keys are never replaced, only
-    /// erased with their customer, whose events are refused from then on: so a ring kept for
-    /// one `tidings append` stays right.
+    /// Keys kept by `sealAhead` at most: a file of a million customers must not keep a
+    /// million keys.
     static let ringLimit = 50_000
 
+    /// Seals events' personal fields before they go to the writer, with the keys in `ring`
+    /// (read once per customer, or new): sealing was a fifth of an append's writing. The writer
+    /// keeps such a body only when its key is the customer's stored key, or becomes it, and
+    /// seals it again otherwise (another process gave the customer a key meanwhile). A key the
+    /// ring holds after a `tidings forget` erased it is never stored again (`customerKey`).
     public func sealAhead(_ events: [EncodedEvent], ring: inout [String: Data]) throws -> [EncodedEvent] {
-        // Bounded: a file of a million customers must not keep a million keys.
         if ring.count > Self.ringLimit { ring.removeAll(keepingCapacity: true) }
         let owners = events.compactMap { PersonalData.owner(of: $0.event) }
         let unknown = Array(Set(owners.filter { ring[$0] == nil }))

@@ -21,11 +21,10 @@ public final class Store: Sendable {
     /// Read models the pipeline decoded, kept across its batches.
     let models = ModelCache()
 
-    /// SQLite set up once per process, before its first connection: connections without
-    /// mutexes of their own and allocations without statistics (`CSQLiteConfig`). Together a
-    /// twentieth of an append's writer. Too late (SQLite already in use) changes nothing.
+    /// SQLite set up once per process, before its first connection: allocations without
+    /// statistics, which took a global mutex around each (`CSQLiteConfig`; 4% of an append's
+    /// writer was `pthread_mutex_lock` and `unlock`). Too late (SQLite in use) changes nothing.
     static let sqliteConfigured: Void = {
-        _ = tidings_sqlite_multithread()
         _ = tidings_sqlite_no_memstatus()
     }()
 

@@ -41,6 +41,7 @@ struct Append: AsyncParsableCommand {
             try store.abandonAppends { AppendLock.isGone(databasePath: config.databasePath, id: $0) }
             let id = UUID().uuidString.lowercased()
             let lock = try AppendLock(databasePath: config.databasePath, id: id)
+            try store.useSmallWriterCache()
             var staged = try store.beginAppend(id: id, now: now())
             var parser = EventFileParser(file: handle)
             var problems: [EventFileParser.Problem] = []

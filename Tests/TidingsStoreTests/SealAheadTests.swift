@@ -48,4 +48,22 @@ struct SealAheadTests {
         try staged.finish()
         #expect(try names(store) == ["Ann B", "Ann"])
     }
+
+    /// A forget between sealing ahead and writing erases the key the ring holds. An event of
+    /// theirs sent again (stored already, so not refused) must not put that key back: the
+    /// whole history sealed with it would be readable again.
+    @Test func aKeyErasedByAForgetIsNeverStoredAgain() throws {
+        let store = try store()
+        _ = try store.append([registered("c-1", name: "Ann", id: "e1")], now: now)
+        var ring: [String: Data] = [:]
+        let sealed = try store.sealAhead([registered("c-1", name: "Ann", id: "e1")].map { try EncodedEvent($0) }, ring: &ring)
+        _ = try store.forget(customerID: "c-1", eventID: "f1", now: now)
+        var staged = try store.beginAppend(id: "a1", now: now)
+        try staged.append(sealed, now: now)
+        try staged.finish()
+        #expect(staged.alreadyStored == 1)
+        let keys = try store.read("keys") { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM customer_keys WHERE customer_id = 'c-1'") }
+        #expect(keys == 0)
+        #expect(try names(store).first == .some(nil))
+    }
 }

@@ -136,7 +136,8 @@ public struct EventFileParser {
     }
 
     /// The same `(source, id)` again with other content would be dropped as "already stored".
-    /// Content compares by the canonical bytes, which equal exactly when the JSON does.
+    /// Content compares by the canonical bytes, what the log would store: `-0` for `0`, or a
+    /// string in another Unicode normalisation, counts as other content.
     mutating func conflict(_ event: EncodedEvent, place: Int, unit: String) -> FieldIssue? {
         let identity = Identity(source: event.event.source, id: event.event.id)
         let content = event.contentHash
