@@ -188,11 +188,15 @@ extension Store {
 
     /// The forgotten entity an event is about, and whose it was.
     static func forgotten(_ db: Database, _ event: CloudEvent) throws -> (entity: String, customer: String)? {
-        let lookup = try db.cachedStatement(sql: "SELECT customer_id FROM forgotten WHERE entity = ?")
         for entity in PersonalData.entities(of: event) {
-            if let customer = try String.fetchOne(lookup, arguments: [entity]) { return (entity, customer) }
+            if let customer = try forgottenOwner(db, entity: entity) { return (entity, customer) }
         }
         return nil
+    }
+
+    /// Whose the entity (`customer:c-1`, `order:o-1`) was, if it was forgotten.
+    static func forgottenOwner(_ db: Database, entity: String) throws -> String? {
+        try String.fetchOne(db.cachedStatement(sql: "SELECT customer_id FROM forgotten WHERE entity = ?"), arguments: [entity])
     }
 
     /// The event's stored body, its personal fields sealed with its customer's key (made on
@@ -204,7 +208,7 @@ extension Store {
         guard let owner = PersonalData.owner(of: event.event) else { return (try event.body ?? event.event.raw.encoded(), nil) }
         let key = try keys.key(db, owner, now: now, proposed: event.sealedFor == owner ? event.sealedWith : nil)
         if event.sealedFor == owner, event.sealedWith == key, let body = event.body { return (body, owner) }
-        return (try Sealing.seal(event.event.raw, type: event.event.type, customerID: owner, key: key).encoded(), owner)
+        return (try event.sealedBody(key: key, owner: owner), owner)
     }
 
     /// The customer's key; made on first use (`proposed`, when the body was sealed with it).
@@ -216,8 +220,7 @@ extension Store {
         if let key = try Data.fetchOne(db.cachedStatement(sql: "SELECT key FROM customer_keys WHERE customer_id = ?"), arguments: [customerID]) {
             return key
         }
-        if try anyForgotten(db),
-           try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM forgotten WHERE entity = ?)"), arguments: ["customer:\(customerID)"]) == true {
+        if try anyForgotten(db), try forgottenOwner(db, entity: "customer:\(customerID)") != nil {
             return Sealing.newKey()
         }
         let key = proposed ?? Sealing.newKey()
@@ -263,12 +266,12 @@ extension Store {
             """)
         let update = try db.cachedStatement(sql: "UPDATE events SET body = ?, sealed_for = ? WHERE position = ?")
         var after: Int64 = 0
+        var keys = CustomerKeys()
         while true {
             let rows = try Row.fetchAll(select, arguments: [after, page])
             for row in rows {
                 // One the pipeline cannot read stays as it is: the pipeline quarantines it either way.
                 guard let json = try? JSONValue.parse(row["body"] as Data), let event = CloudEvent(stored: json) else { continue }
-                var keys = CustomerKeys()
                 let sealed = try sealedBody(db, EncodedEvent(unencoded: event), keys: &keys, now: now.timeIntervalSince1970)
                 guard let owner = sealed.sealedFor else { continue }
                 try update.execute(arguments: [sealed.body, owner, row["position"] as Int64])

@@ -24,17 +24,14 @@ public struct EncodedEvent: Sendable {
     /// The body with the event's personal fields sealed with `key`, off the writer.
     public func sealed(key: Data, owner: String) throws -> EncodedEvent {
         var sealed = self
-        sealed.body = try Sealing.seal(event.raw, type: event.type, customerID: owner, key: key).encoded()
+        sealed.body = try sealedBody(key: key, owner: owner)
         sealed.sealedFor = owner
         sealed.sealedWith = key
         return sealed
     }
 
-    /// A hash of the whole body (of none, unencoded). `Data`'s own hash reads only its first
-    /// 80 bytes.
-    public var contentHash: Int {
-        var hasher = Hasher()
-        body?.withUnsafeBytes { hasher.combine(bytes: $0) }
-        return hasher.finalize()
+    /// What the log stores for the event when `owner`'s key is `key`.
+    public func sealedBody(key: Data, owner: String) throws -> Data {
+        try Sealing.seal(event.raw, type: event.type, customerID: owner, key: key).encoded()
     }
 }

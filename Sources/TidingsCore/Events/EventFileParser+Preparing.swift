@@ -27,7 +27,14 @@ extension EventFileParser {
     public struct Prepared: Sendable {
         struct Outcome: Sendable {
             var number: Int
-            var result: Result<EncodedEvent, Issues>
+            var result: Result<Candidate, Issues>
+        }
+
+        /// A valid event, with a hash of its whole canonical body for the duplicate check
+        /// (`Data`'s own hash reads only its first 80 bytes).
+        struct Candidate: Sendable {
+            var event: EncodedEvent
+            var content: Int
         }
 
         struct Issues: Error, Sendable {
@@ -53,7 +60,7 @@ extension EventFileParser {
         return prepared
     }
 
-    static func prepare(_ item: ArraySlice<UInt8>) -> Result<EncodedEvent, Prepared.Issues> {
+    static func prepare(_ item: ArraySlice<UInt8>) -> Result<Prepared.Candidate, Prepared.Issues> {
         guard let json = try? JSONValue.parse(item) else {
             return .failure(Prepared.Issues(issues: [FieldIssue(field: "(json)", message: "is not valid JSON")]))
         }
@@ -63,7 +70,10 @@ extension EventFileParser {
         case .success(let event):
             if let issue = EventValidator.reservation(of: event) { return .failure(Prepared.Issues(issues: [issue])) }
             do {
-                return .success(try EncodedEvent(event))
+                let encoded = try EncodedEvent(event)
+                var hasher = Hasher()
+                encoded.body?.withUnsafeBytes { hasher.combine(bytes: $0) }
+                return .success(Prepared.Candidate(event: encoded, content: hasher.finalize()))
             } catch {
                 return .failure(Prepared.Issues(issues: [FieldIssue(field: "(json)", message: "cannot be stored: \(error)")]))
             }

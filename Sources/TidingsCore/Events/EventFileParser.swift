@@ -120,11 +120,11 @@ public struct EventFileParser {
             switch outcome.result {
             case .failure(let issues):
                 problems += issues.issues.map { problem(outcome.number, unit: prepared.unit, $0) }
-            case .success(let event):
-                if let issue = conflict(event, place: outcome.number, unit: prepared.unit) {
+            case .success(let candidate):
+                if let issue = conflict(candidate, place: outcome.number, unit: prepared.unit) {
                     problems.append(problem(outcome.number, unit: prepared.unit, issue))
                 } else {
-                    events.append(event)
+                    events.append(candidate.event)
                 }
             }
         }
@@ -138,9 +138,10 @@ public struct EventFileParser {
     /// The same `(source, id)` again with other content would be dropped as "already stored".
     /// Content compares by the canonical bytes, what the log would store: `-0` for `0`, or a
     /// string in another Unicode normalisation, counts as other content.
-    mutating func conflict(_ event: EncodedEvent, place: Int, unit: String) -> FieldIssue? {
+    mutating func conflict(_ candidate: Prepared.Candidate, place: Int, unit: String) -> FieldIssue? {
+        let event = candidate.event
         let identity = Identity(source: event.event.source, id: event.event.id)
-        let content = event.contentHash
+        let content = candidate.content
         guard let earlier = seen[identity] else {
             seen[identity] = (content, place)
             return nil
