@@ -43,19 +43,41 @@ public final class PostgresBackend: Sendable {
     }
 
     /// Runs `body` in one transaction: committed when it returns, rolled back when it throws.
+    /// Not PostgresNIO's `withTransaction`: its BEGIN, COMMIT and ROLLBACK would wait forever on a
+    /// connection the server closed (see `PostgresConnection.run`).
     @discardableResult
     func transaction<Result: Sendable>(_ what: String, _ code: PostgresBackendError.Code = .writeFailed,
                                        _ body: (PostgresConnection) async throws -> Result) async throws -> Result {
         do {
             try await awaitConnection(what)
-            return try await client.withTransaction(logger: logger) { connection in try await body(connection) }
-        } catch let error as PostgresTransactionError where error.closureError != nil && !(error.closureError is PSQLError) {
-            // An error of our own (an event the pipeline sets aside, a refusal) comes out as it
-            // went in; the transaction was rolled back.
-            throw error.closureError!
+            return try await client.withConnection { connection in
+                try await connection.run("BEGIN", logger: logger)
+                let result: Result
+                do {
+                    result = try await body(connection)
+                } catch {
+                    do {
+                        try await connection.run("ROLLBACK", logger: logger)
+                    } catch {
+                        // Never hand the pool a connection that may still be inside the transaction.
+                        try? await connection.close()
+                    }
+                    // An error of our own (an event the pipeline sets aside, a refusal) comes out as it went in.
+                    throw error is PSQLError ? error : BodyError(error: error)
+                }
+                try await connection.run("COMMIT", logger: logger)
+                return result
+            }
+        } catch let error as BodyError {
+            throw error.error
         } catch {
             throw PostgresBackendError.wrapping(error, code, what)
         }
+    }
+
+    /// What a transaction's body threw, passed through as it is.
+    private struct BodyError: Error {
+        var error: any Error
     }
 
     /// Runs `body` on one connection, outside a transaction.
@@ -141,10 +163,10 @@ public final class PostgresBackend: Sendable {
         let applied = try await migrate()
         return try await connection("reading the server's version and the log's size") { connection in
             var version = ""
-            for try await text in try await connection.query("SHOW server_version", logger: logger).decode(String.self) { version = text }
+            for try await text in try await connection.run("SHOW server_version", logger: logger).decode(String.self) { version = text }
             var events: Int64 = 0
             var unsequenced: Int64 = 0
-            let counts = try await connection.query("SELECT COUNT(*), COUNT(*) FILTER (WHERE position IS NULL) FROM events", logger: logger)
+            let counts = try await connection.run("SELECT COUNT(*), COUNT(*) FILTER (WHERE position IS NULL) FROM events", logger: logger)
             for try await (all, waiting) in counts.decode((Int64, Int64).self) {
                 events = all
                 unsequenced = waiting

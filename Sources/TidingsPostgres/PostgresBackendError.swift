@@ -26,9 +26,6 @@ public struct PostgresBackendError: DomainError {
     /// table, the constraint or the role), never the query's bound values.
     static func wrapping(_ error: any Error, _ code: Code, _ what: String) -> PostgresBackendError {
         if let error = error as? PostgresBackendError { return error }
-        if let error = error as? PostgresTransactionError {
-            return wrapping(error.closureError ?? error.commitError ?? error.beginError ?? error.rollbackError ?? error, code, what)
-        }
         if let error = error as? PSQLError {
             if let server = error.serverInfo, let text = server[.message] {
                 let state = server[.sqlState].map { " (SQLSTATE \($0))" } ?? ""

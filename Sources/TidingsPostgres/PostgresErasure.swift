@@ -20,15 +20,15 @@ public struct PostgresErasure: Sendable {
         var summary = try await log.backend.transaction("forgetting customer \(customerID)") { connection in
             // Appends of personal data in flight finish first, and new ones wait (`AdvisoryLock.erasure`);
             // two forgets of one customer take turns, and the second finds the first.
-            try await connection.query("SELECT pg_advisory_xact_lock(\(AdvisoryLock.erasure.rawValue))", logger: logger)
-            for try await at in try await connection.query("SELECT forgotten_at FROM forgotten WHERE entity = \("customer:\(customerID)")",
+            try await connection.run("SELECT pg_advisory_xact_lock(\(AdvisoryLock.erasure.rawValue))", logger: logger)
+            for try await at in try await connection.run("SELECT forgotten_at FROM forgotten WHERE entity = \("customer:\(customerID)")",
                                                            logger: logger).decode(Double.self) {
                 throw PostgresBackendError(.invalidRequest, """
                     customer \(customerID) was forgotten already, at \(Timestamp.format(Date(timeIntervalSince1970: at))): nothing of theirs is left to erase
                     """)
             }
             var known = false
-            for try await exists in try await connection.query("""
+            for try await exists in try await connection.run("""
                 SELECT EXISTS (SELECT 1 FROM customer_keys WHERE customer_id = \(customerID)) OR EXISTS (SELECT 1 FROM customers WHERE id = \(customerID))
                     OR EXISTS (SELECT 1 FROM orders WHERE customer_id = \(customerID)) OR EXISTS (SELECT 1 FROM tickets WHERE customer_id = \(customerID))
                     OR EXISTS (SELECT 1 FROM messages WHERE customer_id = \(customerID))
@@ -43,13 +43,13 @@ public struct PostgresErasure: Sendable {
             guard appended.positionsLater == 1 else {
                 throw PostgresBackendError(.invalidRequest, "an event with the id \(eventID) is in the log already; run tidings forget again")
             }
-            try await connection.query("DELETE FROM customer_keys WHERE customer_id = \(customerID)", logger: logger)
+            try await connection.run("DELETE FROM customer_keys WHERE customer_id = \(customerID)", logger: logger)
             return try await Self.purge(customerID, now: now, on: connection, logger: logger)
         }
         // Its position is given after the commit, by whichever instance sequences first.
         try await log.sequence()
         summary.position = try await log.backend.connection("finding the forget in the log") { connection in
-            for try await position in try await connection.query("""
+            for try await position in try await connection.run("""
                 SELECT position FROM events WHERE id = \(eventID) AND type = \(PersonalData.forgottenType)
                 """, logger: logger).decode(Int64?.self) { return position ?? 0 }
             return 0
@@ -63,31 +63,31 @@ public struct PostgresErasure: Sendable {
     static func purge(_ customerID: String, now: Date, on connection: PostgresConnection, logger: Logger) async throws -> ForgetSummary {
         let at = now.timeIntervalSince1970
         var orders: [String] = [], tickets: [String] = []
-        for try await id in try await connection.query("SELECT id FROM orders WHERE customer_id = \(customerID)", logger: logger).decode(String.self) {
+        for try await id in try await connection.run("SELECT id FROM orders WHERE customer_id = \(customerID)", logger: logger).decode(String.self) {
             orders.append(id)
         }
-        for try await id in try await connection.query("SELECT id FROM tickets WHERE customer_id = \(customerID)", logger: logger).decode(String.self) {
+        for try await id in try await connection.run("SELECT id FROM tickets WHERE customer_id = \(customerID)", logger: logger).decode(String.self) {
             tickets.append(id)
         }
         let entities = ["customer:\(customerID)"] + orders.map { "order:\($0)" } + tickets.map { "ticket:\($0)" }
-        try await connection.query("""
+        try await connection.run("""
             INSERT INTO forgotten (entity, customer_id, forgotten_at) SELECT e, \(customerID), \(at) FROM unnest(\(entities)::text[]) AS e
             ON CONFLICT (entity) DO NOTHING
             """, logger: logger)
-        try await connection.query("""
+        try await connection.run("""
             DELETE FROM timers WHERE (type LIKE 'order.%' AND subject = ANY(\(orders)::text[]))
                 OR (type LIKE 'ticket.%' AND subject = ANY(\(tickets)::text[]))
             """, logger: logger)
-        try await connection.query("DELETE FROM fanout WHERE order_id = ANY(\(orders)::text[])", logger: logger)
-        try await connection.query("DELETE FROM orders WHERE customer_id = \(customerID)", logger: logger)
-        try await connection.query("DELETE FROM tickets WHERE customer_id = \(customerID)", logger: logger)
-        try await connection.query("DELETE FROM customers WHERE id = \(customerID)", logger: logger)
+        try await connection.run("DELETE FROM fanout WHERE order_id = ANY(\(orders)::text[])", logger: logger)
+        try await connection.run("DELETE FROM orders WHERE customer_id = \(customerID)", logger: logger)
+        try await connection.run("DELETE FROM tickets WHERE customer_id = \(customerID)", logger: logger)
+        try await connection.run("DELETE FROM customers WHERE id = \(customerID)", logger: logger)
         // Events waiting for the customer's orders or tickets wait for what will never come.
-        try await connection.query("""
+        try await connection.run("""
             DELETE FROM held_events WHERE waiting_for IN (SELECT entity FROM forgotten WHERE customer_id = \(customerID))
             """, logger: logger)
         var unsent = 0
-        for try await _ in try await connection.query("""
+        for try await _ in try await connection.run("""
             UPDATE messages SET state = \(MessageState.skipped.rawValue), last_error = \(PersonalData.unsentReason), updated_at = \(at),
                 lease_until = NULL,
                 claimed_from = CASE WHEN state = \(MessageState.sending.rawValue) THEN \(PersonalData.withdrawnMark) ELSE claimed_from END
@@ -95,20 +95,20 @@ public struct PostgresErasure: Sendable {
             RETURNING id
             """, logger: logger).decode(Int64.self) { unsent += 1 }
         var keys: [String] = []
-        for try await key in try await connection.query("SELECT key FROM messages WHERE customer_id = \(customerID) ORDER BY id", logger: logger)
+        for try await key in try await connection.run("SELECT key FROM messages WHERE customer_id = \(customerID) ORDER BY id", logger: logger)
             .decode(String.self) { keys.append(key) }
         // The history stays (states, times, attempts); what it said and to whom does not (the
         // fallback routes carry addresses too).
-        try await connection.query("""
+        try await connection.run("""
             UPDATE messages SET context = convert_to('{}', 'UTF8'), recipient = CASE WHEN recipient IS NULL THEN NULL ELSE \(PersonalData.erasedRecipient) END,
                 fallback = '[]', erased_at = COALESCE(erased_at, \(at)),
                 last_error = CASE WHEN last_error IS NULL OR last_error = \(PersonalData.unsentReason) THEN last_error ELSE '(erased)' END
             WHERE customer_id = \(customerID)
             """, logger: logger)
-        try await connection.query("""
+        try await connection.run("""
             UPDATE message_attempts SET detail = NULL WHERE message_id IN (SELECT id FROM messages WHERE customer_id = \(customerID))
             """, logger: logger)
-        try await connection.query("""
+        try await connection.run("""
             UPDATE message_receipts SET detail = NULL WHERE message_id IN (SELECT id FROM messages WHERE customer_id = \(customerID))
             """, logger: logger)
         return ForgetSummary(position: 0, orders: orders.count, tickets: tickets.count, messages: keys.count, unsent: unsent, keys: keys,
@@ -122,7 +122,7 @@ public struct PostgresErasure: Sendable {
         guard !ids.isEmpty else { return [] }
         let retried = PersonalData.retriedStates.map(\.rawValue)
         var erased: Set<Int64> = []
-        for try await id in try await connection.query("""
+        for try await id in try await connection.run("""
             UPDATE messages SET
                 state = CASE WHEN state = ANY(\(retried)::text[]) THEN \(MessageState.skipped.rawValue) ELSE state END,
                 last_error = CASE WHEN state = ANY(\(retried)::text[]) THEN \(PersonalData.unsentReason)
@@ -132,7 +132,7 @@ public struct PostgresErasure: Sendable {
             RETURNING id
             """, logger: logger).decode(Int64.self) { erased.insert(id) }
         if !erased.isEmpty {
-            try await connection.query("UPDATE message_attempts SET detail = NULL WHERE message_id = ANY(\(Array(erased))::int8[])", logger: logger)
+            try await connection.run("UPDATE message_attempts SET detail = NULL WHERE message_id = ANY(\(Array(erased))::int8[])", logger: logger)
         }
         return erased
     }

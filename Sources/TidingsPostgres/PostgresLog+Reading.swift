@@ -11,8 +11,8 @@ extension PostgresLog {
         try await backend.transaction("giving the log's new events their positions") { connection in
             // The lock first, in a statement of its own: the update's snapshot, taken after it,
             // then sees the last sequencer's positions (READ COMMITTED: a snapshot per statement).
-            try await connection.query("SELECT pg_advisory_xact_lock(\(AdvisoryLock.sequencer.rawValue))", logger: logger)
-            let rows = try await connection.query("""
+            try await connection.run("SELECT pg_advisory_xact_lock(\(AdvisoryLock.sequencer.rawValue))", logger: logger)
+            let rows = try await connection.run("""
                 WITH top AS (SELECT COALESCE(MAX(position), 0) AS position FROM events),
                 next AS (
                     SELECT entry, row_number() OVER (ORDER BY entry) AS n FROM (
@@ -32,7 +32,7 @@ extension PostgresLog {
     public func head() async throws -> Int64 {
         try await backend.connection("reading the log head") { connection in
             var head: Int64 = 0
-            for try await position in try await connection.query("SELECT COALESCE(MAX(position), 0) FROM events", logger: logger)
+            for try await position in try await connection.run("SELECT COALESCE(MAX(position), 0) FROM events", logger: logger)
                 .decode(Int64.self) { head = position }
             return head
         }
@@ -45,7 +45,7 @@ extension PostgresLog {
     }
 
     func events(after position: Int64, limit: Int, on connection: PostgresConnection) async throws -> [Result<StoredEvent, PostgresBackendError>] {
-        let rows = try await connection.query("""
+        let rows = try await connection.run("""
             SELECT e.position, e.recorded_at, e.body, e.sealed_for, k.key FROM events e
             LEFT JOIN customer_keys k ON k.customer_id = e.sealed_for
             WHERE e.position > \(position) ORDER BY e.position LIMIT \(limit)

@@ -65,7 +65,7 @@ public struct PostgresLog: EventLog {
     func append(_ events: [CloudEvent], now: Date, recordedAt: [Date]? = nil, on connection: PostgresConnection) async throws -> AppendResult {
         guard !events.isEmpty else { return AppendResult(positions: [], alreadyStored: 0) }
         if events.contains(where: { PersonalData.owner(of: $0) != nil }) {
-            try await connection.query("SELECT pg_advisory_xact_lock_shared(\(AdvisoryLock.erasure.rawValue))", logger: logger)
+            try await connection.run("SELECT pg_advisory_xact_lock_shared(\(AdvisoryLock.erasure.rawValue))", logger: logger)
         }
         if let refusal = try await refusal(events, on: connection) {
             var refused = AppendResult(positions: [], alreadyStored: 0)
@@ -94,7 +94,7 @@ public struct PostgresLog: EventLog {
         }
         // One statement for the request: arrays cannot hold NULLs here, so empty strings stand
         // for them (an owner is never empty; a subject may be, hence its own flags).
-        let inserted = try await connection.query("""
+        let inserted = try await connection.run("""
             INSERT INTO events (source, id, type, subject, recorded_at, body, sealed_for)
             SELECT s, i, t, CASE WHEN hs THEN sub END, r, b, NULLIF(sf, '')
             FROM unnest(\(sources)::text[], \(ids)::text[], \(types)::text[], \(subjects)::text[], \(hasSubject)::bool[],
@@ -117,7 +117,7 @@ public struct PostgresLog: EventLog {
         guard !forgotten.isEmpty else { return nil }
         for (event, about) in zip(events, entities) {
             guard let entity = about.first(where: { forgotten[$0] != nil }), let customer = forgotten[entity] else { continue }
-            let stored = try await connection.query("SELECT 1 FROM events WHERE source = \(event.source) AND id = \(event.id)", logger: logger)
+            let stored = try await connection.run("SELECT 1 FROM events WHERE source = \(event.source) AND id = \(event.id)", logger: logger)
             var isStored = false
             for try await _ in stored.decode(Int32.self) { isStored = true }
             if !isStored { return PersonalData.refusal(eventID: event.id, entity: entity, customerID: customer) }
@@ -129,7 +129,7 @@ public struct PostgresLog: EventLog {
     func forgotten(among entities: [String], on connection: PostgresConnection) async throws -> [String: String] {
         guard !entities.isEmpty else { return [:] }
         var forgotten: [String: String] = [:]
-        let rows = try await connection.query("SELECT entity, customer_id FROM forgotten WHERE entity = ANY(\(entities)::text[])", logger: logger)
+        let rows = try await connection.run("SELECT entity, customer_id FROM forgotten WHERE entity = ANY(\(entities)::text[])", logger: logger)
         for try await (entity, customer) in rows.decode((String, String).self) { forgotten[entity] = customer }
         return forgotten
     }
@@ -144,7 +144,7 @@ public struct PostgresLog: EventLog {
         let missing = owners.filter { keys[$0] == nil }
         guard !missing.isEmpty else { return keys }
         let fresh = missing.map { _ in ByteBuffer(bytes: Sealing.newKey()) }
-        try await connection.query("""
+        try await connection.run("""
             INSERT INTO customer_keys (customer_id, key, created_at)
             SELECT c, k, \(now.timeIntervalSince1970) FROM unnest(\(missing)::text[], \(fresh)::bytea[]) AS n(c, k)
             ON CONFLICT (customer_id) DO NOTHING
@@ -155,7 +155,7 @@ public struct PostgresLog: EventLog {
 
     private func storedKeys(_ owners: [String], on connection: PostgresConnection) async throws -> [String: Data] {
         var keys: [String: Data] = [:]
-        let rows = try await connection.query("SELECT customer_id, key FROM customer_keys WHERE customer_id = ANY(\(owners)::text[])",
+        let rows = try await connection.run("SELECT customer_id, key FROM customer_keys WHERE customer_id = ANY(\(owners)::text[])",
                                               logger: logger)
         for try await (customer, key) in rows.decode((String, Data).self) { keys[customer] = key }
         return keys

@@ -78,7 +78,7 @@ struct PostgresModels {
         }
         guard !missing.isEmpty else { return }
         var found: Set<String> = []
-        let rows = try await connection.query(PostgresQuery(unsafeSQL: "SELECT id, doc FROM \(kind.rawValue) WHERE id = ANY($1)",
+        let rows = try await connection.run(PostgresQuery(unsafeSQL: "SELECT id, doc FROM \(kind.rawValue) WHERE id = ANY($1)",
                                                             binds: PostgresBindings.of(missing)), logger: logger)
         for try await (id, doc) in rows.decode((String, Data).self) {
             found.insert(id)
@@ -140,7 +140,7 @@ struct PostgresModels {
                         orders: replay.orders.map { ($0.key, $0.value.model, $0.value.position) },
                         tickets: replay.tickets.map { ($0.key, $0.value.model, $0.value.position) }, on: connection, logger: logger)
         guard !timers.isEmpty else { return }
-        try await connection.query("""
+        try await connection.run("""
             INSERT INTO timers (type, subject, due_at, scheduled_by)
             SELECT * FROM unnest(\(timers.map(\.key.type))::text[], \(timers.map(\.key.subject))::text[],
                                  \(timers.map(\.value.dueAt))::float8[], \(timers.map(\.value.scheduledBy))::int8[])
@@ -153,7 +153,7 @@ struct PostgresModels {
                       on connection: PostgresConnection, logger: Logger) async throws {
         if !customers.isEmpty {
             let rows = customers
-            try await connection.query("""
+            try await connection.run("""
                 INSERT INTO customers (id, doc, position, suppressed)
                 SELECT * FROM unnest(\(rows.map(\.0))::text[], \(try rows.map { ByteBuffer(bytes: try $0.1.document()) })::bytea[],
                                      \(rows.map(\.2))::int8[], \(rows.map { $0.1.suppressed.count })::int4[])
@@ -162,7 +162,7 @@ struct PostgresModels {
         }
         if !orders.isEmpty {
             let rows = orders
-            try await connection.query("""
+            try await connection.run("""
                 INSERT INTO orders (id, doc, position, customer_id, status, region, carrier)
                 SELECT i, d, p, c, s, NULLIF(r, ''), NULLIF(ca, '')
                 FROM unnest(\(rows.map(\.0))::text[], \(try rows.map { ByteBuffer(bytes: try $0.1.document()) })::bytea[],
@@ -175,7 +175,7 @@ struct PostgresModels {
         }
         if !tickets.isEmpty {
             let rows = tickets
-            try await connection.query("""
+            try await connection.run("""
                 INSERT INTO tickets (id, doc, position, customer_id, kind, status)
                 SELECT * FROM unnest(\(rows.map(\.0))::text[], \(try rows.map { ByteBuffer(bytes: try $0.1.document()) })::bytea[],
                                      \(rows.map(\.2))::int8[], \(rows.map(\.1.customerID))::text[], \(rows.map(\.1.kind))::text[],

@@ -8,7 +8,7 @@ extension PostgresOutbox: ContentRetention {
     public func eraseContents(endedBefore cutoff: Date, limit: Int, now: Date) async throws -> [String] {
         try await backend.transaction("dropping the contents of old messages") { connection in
             var keys: [String] = []
-            for try await key in try await connection.query("""
+            for try await key in try await connection.run("""
                 UPDATE messages SET context = convert_to('{}', 'UTF8'), erased_at = \(now.timeIntervalSince1970)
                 WHERE id IN (
                     SELECT id FROM messages WHERE state = ANY(\(Retention.endedStates.map(\.rawValue))::text[]) AND erased_at IS NULL

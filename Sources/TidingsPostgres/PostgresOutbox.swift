@@ -28,7 +28,7 @@ public struct PostgresOutbox: OutboxQueue {
             let withdrawn = try await withdrawn(owner: owner, on: connection)
             for record in records {
                 guard case .gone(let reason) = record.outcome, let target = endpoints[record.message.channel] else { continue }
-                try await connection.query("""
+                try await connection.run("""
                     INSERT INTO endpoints (channel, target, disabled_at, reason)
                     VALUES (\(record.message.channel.rawValue), \(target), \(now.timeIntervalSince1970), \(reason))
                     ON CONFLICT DO NOTHING
@@ -86,7 +86,7 @@ public struct PostgresOutbox: OutboxQueue {
             binds.append(owner)
             binds.append(room)
             binds.append(t + lease)
-            let rows = try await connection.query(PostgresQuery(unsafeSQL: """
+            let rows = try await connection.run(PostgresQuery(unsafeSQL: """
                 UPDATE messages SET state = \(MessageState.sending.sqlLiteral), claimed_from = \(OutboxClaimText.claimedFrom),
                     lease_until = $5, claimed_by = $3,
                     attempts = attempts + 1, route_attempts = route_attempts + 1, route_started_at = COALESCE(route_started_at, $2),
@@ -124,7 +124,7 @@ public struct PostgresOutbox: OutboxQueue {
     /// not abandoned: a later one answers it (`In-Reply-To`), so they read as one conversation.
     func threadRoot(of message: OutboxMessage, on connection: PostgresConnection) async throws -> String? {
         guard let subjectID = message.subjectID else { return nil }
-        let rows = try await connection.query(PostgresQuery(unsafeSQL: """
+        let rows = try await connection.run(PostgresQuery(unsafeSQL: """
             SELECT key FROM messages
             WHERE customer_id = $1 AND id < $2 AND subject_id = $3 AND channel = '\(Channel.email.rawValue)'
                 AND state NOT IN \([MessageState.skipped, .suppressed, .dead, .parked].sqlList)
@@ -138,7 +138,7 @@ public struct PostgresOutbox: OutboxQueue {
     /// was claimed from, as if never claimed, attempt and all.
     func release(_ ids: [Int64], owner: String, now: Date, on connection: PostgresConnection) async throws {
         guard !ids.isEmpty else { return }
-        try await connection.query(PostgresQuery(unsafeSQL: """
+        try await connection.run(PostgresQuery(unsafeSQL: """
             UPDATE messages SET state = COALESCE(claimed_from, \(MessageState.retrying.sqlLiteral)), claimed_from = NULL, lease_until = NULL,
                 claimed_by = NULL, attempts = attempts - 1, route_attempts = route_attempts - 1,
                 route_started_at = CASE WHEN route_attempts = 1 THEN NULL ELSE route_started_at END, updated_at = $1
@@ -160,7 +160,7 @@ public struct PostgresOutbox: OutboxQueue {
         // The erased among them (their customer forgotten while they were out) come back with
         // the statement, so that erasing them again costs a round trip only when there are any.
         var erased: [Int64] = []
-        for try await id in try await connection.query("""
+        for try await id in try await connection.run("""
             UPDATE messages m SET state = r.state, channel = r.channel, recipient = r.recipient, fallback = r.fallback,
                 route_attempts = r.attempts, due_at = r.due_at, lease_until = NULL, sent_at = NULLIF(r.sent_at, -1),
                 last_error = CASE WHEN r.has_error THEN r.error END, updated_at = \(t), route_started_at = NULLIF(r.route_started, -1)
@@ -174,7 +174,7 @@ public struct PostgresOutbox: OutboxQueue {
             """, logger: logger).decode(Int64?.self) {
             if let id { erased.append(id) }
         }
-        try await connection.query("""
+        try await connection.run("""
             INSERT INTO message_attempts (message_id, attempt, channel, at, outcome, detail)
             SELECT r.id, r.attempt, r.channel, \(t), r.outcome, r.detail
             FROM unnest(\(ids)::int8[], \(records.map(\.message.totalAttempts))::int8[], \(records.map(\.message.channel.rawValue))::text[],
@@ -189,7 +189,7 @@ public struct PostgresOutbox: OutboxQueue {
     /// The claims of `owner` a forget withdrew: handed to the dispatcher once, which drops them unsent.
     func withdrawn(owner: String, on connection: PostgresConnection) async throws -> Set<Int64> {
         var ids: Set<Int64> = []
-        let rows = try await connection.query("""
+        let rows = try await connection.run("""
             UPDATE messages SET claimed_from = NULL WHERE claimed_from = \(PersonalData.withdrawnMark) AND claimed_by = \(owner) RETURNING id
             """, logger: logger)
         for try await id in rows.decode(Int64.self) { ids.insert(id) }
@@ -200,7 +200,7 @@ public struct PostgresOutbox: OutboxQueue {
     func disabledEndpoints(among endpoints: [Channel: String], on connection: PostgresConnection) async throws -> [Channel: DisabledEndpoint] {
         guard !endpoints.isEmpty else { return [:] }
         var disabled: [Channel: DisabledEndpoint] = [:]
-        let rows = try await connection.query("SELECT channel, target, disabled_at, reason FROM endpoints", logger: logger)
+        let rows = try await connection.run("SELECT channel, target, disabled_at, reason FROM endpoints", logger: logger)
         for try await (name, target, since, reason) in rows.decode((String, String, Double, String).self) {
             guard let channel = Channel(rawValue: name), endpoints[channel] == target else { continue }
             disabled[channel] = DisabledEndpoint(channel: channel, target: target, since: Date(timeIntervalSince1970: since), reason: reason)

@@ -6,7 +6,7 @@ import TidingsCore
 extension PostgresPipeline: DryRunSource {
     public func positions(recordedFrom since: Date?, until: Date?) async throws -> ClosedRange<Int64>? {
         try await backend.connection("reading the log's range") { connection in
-            for try await (low, high) in try await connection.query("""
+            for try await (low, high) in try await connection.run("""
                 SELECT MIN(position), MAX(position) FROM events
                 WHERE position IS NOT NULL AND recorded_at >= \(since?.timeIntervalSince1970 ?? -Double.greatestFiniteMagnitude)
                     AND recorded_at < \(until?.timeIntervalSince1970 ?? Double.greatestFiniteMagnitude)
@@ -27,7 +27,7 @@ extension PostgresPipeline: DryRunSource {
     /// they still apply when their order or ticket comes.
     static func failedKeys(on connection: PostgresConnection, logger: Logger) async throws -> Set<HeldEvent.Key> {
         var keys: Set<HeldEvent.Key> = []
-        for try await (position, scope) in try await connection.query("""
+        for try await (position, scope) in try await connection.run("""
             SELECT position, scope FROM held_events WHERE kind = \(HeldEvent.Kind.quarantined.rawValue)
                 AND (waiting_for IS NULL OR reason NOT LIKE \(HeldEvent.gaveUp + "%"))
             """, logger: logger).decode((Int64, String).self) {
@@ -49,7 +49,7 @@ extension PostgresPipeline: DryRunSource {
     func texts(_ what: String, _ query: PostgresQuery) async throws -> Set<String> {
         try await backend.connection(what) { connection in
             var texts: Set<String> = []
-            for try await text in try await connection.query(query, logger: logger).decode(String.self) { texts.insert(text) }
+            for try await text in try await connection.run(query, logger: logger).decode(String.self) { texts.insert(text) }
             return texts
         }
     }
@@ -57,7 +57,7 @@ extension PostgresPipeline: DryRunSource {
     public func decidedMessages(positions: ClosedRange<Int64>) async throws -> [DecidedRow] {
         try await backend.connection("reading the outbox") { connection in
             var rows: [DecidedRow] = []
-            for try await (key, workflow, channel, recipient, template, locale, context) in try await connection.query("""
+            for try await (key, workflow, channel, recipient, template, locale, context) in try await connection.run("""
                 SELECT key, workflow, channel, recipient, template, locale, context FROM messages
                 WHERE event_position BETWEEN \(positions.lowerBound) AND \(positions.upperBound) AND channel IS NOT NULL
                     AND state NOT IN \(unescaped: [MessageState.skipped, .parked].sqlList) AND erased_at IS NULL

@@ -28,11 +28,11 @@ extension PostgresPipeline {
             // Positions are given here, not by the sequencer: the lock keeps it out meanwhile, and
             // the table's lock keeps out appends from a daemon still running (they would be
             // numbered into the history and counted as applied).
-            try await connection.query("LOCK TABLE events IN EXCLUSIVE MODE", logger: logger)
-            try await connection.query("SELECT pg_advisory_xact_lock(\(AdvisoryLock.sequencer.rawValue))", logger: logger)
-            try await connection.query("SELECT pg_advisory_xact_lock(\(AdvisoryLock.pipeline.rawValue))", logger: logger)
+            try await connection.run("LOCK TABLE events IN EXCLUSIVE MODE", logger: logger)
+            try await connection.run("SELECT pg_advisory_xact_lock(\(AdvisoryLock.sequencer.rawValue))", logger: logger)
+            try await connection.run("SELECT pg_advisory_xact_lock(\(AdvisoryLock.pipeline.rawValue))", logger: logger)
             var existing: Int64 = 0
-            for try await count in try await connection.query("SELECT COUNT(*) FROM events", logger: logger).decode(Int64.self) { existing = count }
+            for try await count in try await connection.run("SELECT COUNT(*) FROM events", logger: logger).decode(Int64.self) { existing = count }
             guard existing == 0 else {
                 throw PostgresBackendError(.writeFailed, "the log is not empty (\(existing) events): import only into a new database")
             }
@@ -43,7 +43,7 @@ extension PostgresPipeline {
                 summary.appended += result.appended
                 summary.alreadyStored += result.alreadyStored
             }
-            try await connection.query("""
+            try await connection.run("""
                 UPDATE events e SET position = n.position
                 FROM (SELECT entry, row_number() OVER (ORDER BY entry) AS position FROM events) n WHERE e.entry = n.entry
                 """, logger: logger)
@@ -59,7 +59,7 @@ extension PostgresPipeline {
                     } catch {
                         // As the pipeline would: set aside, saying why, and the rest applied.
                         replay.skipping.insert(HeldEvent.Key(position: position))
-                        try await connection.query("""
+                        try await connection.run("""
                             INSERT INTO held_events (position, scope, kind, reason, held_at)
                             VALUES (\(position), '', \(HeldEvent.Kind.quarantined.rawValue), \("\(error)"), \(now.timeIntervalSince1970))
                             """, logger: logger)
@@ -73,7 +73,7 @@ extension PostgresPipeline {
             let timers = replay.timers.filter { $0.value.dueAt > now.timeIntervalSince1970 }
                 .sorted { ($0.key.type, $0.key.subject) < ($1.key.type, $1.key.subject) }
             try await PostgresModels.write(replayed: replay, timers: timers, on: connection, logger: logger)
-            try await connection.query("""
+            try await connection.run("""
                 INSERT INTO checkpoints (name, position) VALUES (\(PostgresPipelineRun.checkpointName), \(after))
                 ON CONFLICT (name) DO UPDATE SET position = excluded.position
                 """, logger: logger)

@@ -10,9 +10,9 @@ import TidingsCore
 extension PostgresPipeline {
     public func rebuild(engine: WorkflowEngine, now: Date) async throws -> RebuildSummary {
         try await backend.transaction("rebuilding the read models and timers") { connection in
-            try await connection.query("SELECT pg_advisory_xact_lock(\(AdvisoryLock.pipeline.rawValue))", logger: logger)
+            try await connection.run("SELECT pg_advisory_xact_lock(\(AdvisoryLock.pipeline.rawValue))", logger: logger)
             var pending = false
-            for try await any in try await connection.query("SELECT EXISTS (SELECT 1 FROM fanout)", logger: logger).decode(Bool.self) { pending = any }
+            for try await any in try await connection.run("SELECT EXISTS (SELECT 1 FROM fanout)", logger: logger).decode(Bool.self) { pending = any }
             guard !pending else {
                 // The rebuilt orders would meet the disruption a second time.
                 throw PostgresBackendError(.invalidRequest, """
@@ -38,18 +38,18 @@ extension PostgresPipeline {
             // A deadline already due that the running daemons do not hold has fired (its event
             // is in the log) or was never set: firing it again would send an old apology.
             var running: Set<String> = []
-            for try await (type, subject) in try await connection.query("SELECT type, subject FROM timers", logger: logger)
+            for try await (type, subject) in try await connection.run("SELECT type, subject FROM timers", logger: logger)
                 .decode((String, String).self) { running.insert("\(type) \(subject)") }
             let timers = replay.timers.filter { $0.value.dueAt > now.timeIntervalSince1970 || running.contains("\($0.key.type) \($0.key.subject)") }
                 .sorted { ($0.key.type, $0.key.subject) < ($1.key.type, $1.key.subject) }
             for table in ["customers", "orders", "tickets", "timers"] {
-                try await connection.query(PostgresQuery(unsafeSQL: "DELETE FROM \(table)"), logger: logger)
+                try await connection.run(PostgresQuery(unsafeSQL: "DELETE FROM \(table)"), logger: logger)
             }
             try await PostgresModels.write(replayed: replay, timers: timers, on: connection, logger: logger)
             // A customer forgotten after the checkpoint: the replay brought back what their
             // events left without the sealed fields. It goes again at once.
             var forgotten: [String] = []
-            for try await customer in try await connection.query("""
+            for try await customer in try await connection.run("""
                 SELECT customer_id FROM forgotten WHERE entity = 'customer:' || customer_id
                 """, logger: logger).decode(String.self) { forgotten.append(customer) }
             for customer in forgotten where replay.customers[customer] != nil
@@ -58,7 +58,7 @@ extension PostgresPipeline {
                 _ = try await PostgresErasure.purge(customer, now: now, on: connection, logger: logger)
             }
             func count(_ table: String) async throws -> Int {
-                for try await n in try await connection.query(PostgresQuery(unsafeSQL: "SELECT count(*) FROM \(table)"), logger: logger)
+                for try await n in try await connection.run(PostgresQuery(unsafeSQL: "SELECT count(*) FROM \(table)"), logger: logger)
                     .decode(Int.self) { return n }
                 return 0
             }

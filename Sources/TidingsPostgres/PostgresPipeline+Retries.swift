@@ -11,7 +11,7 @@ extension PostgresPipeline {
     public func requestRetry(position: Int64?) async throws -> Int {
         try await backend.transaction("marking held events for a retry") { connection in
             var count = 0
-            for try await _ in try await connection.query("""
+            for try await _ in try await connection.run("""
                 UPDATE held_events SET retry_requested = true
                 WHERE (\(position)::int8 IS NULL AND kind = \(HeldEvent.Kind.quarantined.rawValue)) OR position = \(position)
                 RETURNING position
@@ -25,7 +25,7 @@ extension PostgresPipeline {
     public func retryRequested(engine: WorkflowEngine, now: @escaping @Sendable () -> Date) async throws -> [HeldRetry] {
         let keys = try await backend.connection("reading requested retries") { connection in
             var keys: [HeldEvent.Key] = []
-            for try await (position, scope) in try await connection.query("""
+            for try await (position, scope) in try await connection.run("""
                 SELECT position, scope FROM held_events WHERE retry_requested ORDER BY position, scope
                 """, logger: logger).decode((Int64, String).self) {
                 keys.append(HeldEvent.Key(position: position, order: scope.isEmpty ? nil : scope))
@@ -36,7 +36,7 @@ extension PostgresPipeline {
         for key in keys {
             do {
                 let applied = try await backend.transaction("retrying the held event at position \(key.position)") { connection in
-                    try await connection.query("SELECT pg_advisory_xact_lock(\(AdvisoryLock.pipeline.rawValue))", logger: logger)
+                    try await connection.run("SELECT pg_advisory_xact_lock(\(AdvisoryLock.pipeline.rawValue))", logger: logger)
                     var run = PostgresPipelineRun(connection: connection, log: log, engine: engine, now: now(), setAside: [:])
                     return try await run.reapply(key)
                 }
@@ -46,7 +46,7 @@ extension PostgresPipeline {
                     let run = PostgresPipelineRun(connection: connection, log: log, engine: engine, now: now(), setAside: [:])
                     try await run.quarantine(failure.key, reason: failure.reason)
                     if failure.key != key {
-                        try await connection.query("""
+                        try await connection.run("""
                             UPDATE held_events SET retry_requested = false WHERE position = \(key.position) AND scope = \(key.scope)
                             """, logger: logger)
                     }
@@ -64,7 +64,7 @@ extension PostgresPipelineRun {
     /// is no longer asked for (another process applied it first).
     mutating func reapply(_ key: HeldEvent.Key) async throws -> Bool {
         var asked = false
-        for try await _ in try await connection.query("""
+        for try await _ in try await connection.run("""
             DELETE FROM held_events WHERE position = \(key.position) AND scope = \(key.scope) AND retry_requested RETURNING position
             """, logger: logger).decode(Int64.self) { asked = true }
         guard asked else { return false }
@@ -72,12 +72,12 @@ extension PostgresPipelineRun {
             // Queued again for the fan-out and told now; an order closed or gone meanwhile has
             // nothing to be told, and its queue entry must not stay behind (it would keep the
             // fan-out pending for good): it stays quarantined, saying so.
-            try await connection.query("""
+            try await connection.run("""
                 INSERT INTO fanout (event_position, order_id) VALUES (\(key.position), \(orderID)) ON CONFLICT DO NOTHING
                 """, logger: logger)
             try await alert([(key.position, orderID)])
             var left = false
-            for try await _ in try await connection.query("""
+            for try await _ in try await connection.run("""
                 DELETE FROM fanout WHERE event_position = \(key.position) AND order_id = \(orderID) RETURNING order_id
                 """, logger: logger).decode(String.self) { left = true }
             if left {

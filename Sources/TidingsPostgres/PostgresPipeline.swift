@@ -65,7 +65,7 @@ public struct PostgresPipeline: PipelineStore {
 
     /// Takes the pipeline's lock for this transaction, if no other instance holds it.
     static func lead(on connection: PostgresConnection, logger: Logger) async throws -> Bool {
-        for try await taken in try await connection.query("SELECT pg_try_advisory_xact_lock(\(AdvisoryLock.pipeline.rawValue))", logger: logger)
+        for try await taken in try await connection.run("SELECT pg_try_advisory_xact_lock(\(AdvisoryLock.pipeline.rawValue))", logger: logger)
             .decode(Bool.self) { return taken }
         return false
     }
@@ -75,7 +75,7 @@ public struct PostgresPipeline: PipelineStore {
     }
 
     static func nextWaitEnd(on connection: PostgresConnection, logger: Logger) async throws -> Date? {
-        let rows = try await connection.query("""
+        let rows = try await connection.run("""
             SELECT MIN(t) FROM (
                 SELECT MIN(due_at) AS t FROM messages WHERE state = \(MessageState.parked.rawValue)
                 UNION ALL
@@ -86,7 +86,7 @@ public struct PostgresPipeline: PipelineStore {
     }
 
     static func head(on connection: PostgresConnection, logger: Logger) async throws -> Int64 {
-        for try await head in try await connection.query("SELECT COALESCE(MAX(position), 0) FROM events", logger: logger).decode(Int64.self) {
+        for try await head in try await connection.run("SELECT COALESCE(MAX(position), 0) FROM events", logger: logger).decode(Int64.self) {
             return head
         }
         return 0
@@ -94,7 +94,7 @@ public struct PostgresPipeline: PipelineStore {
 
     public func retriesRequested() async throws -> Bool {
         try await backend.connection("looking for requested retries") { connection in
-            for try await any in try await connection.query("SELECT EXISTS (SELECT 1 FROM held_events WHERE retry_requested)", logger: logger)
+            for try await any in try await connection.run("SELECT EXISTS (SELECT 1 FROM held_events WHERE retry_requested)", logger: logger)
                 .decode(Bool.self) { return any }
             return false
         }

@@ -22,11 +22,11 @@ extension PostgresPipelineRun {
             binds.append(carrier)
             sql += " AND lower(carrier) = lower($\(binds.count))"
         }
-        try await connection.query(PostgresQuery(unsafeSQL: sql + " ON CONFLICT DO NOTHING", binds: binds), logger: logger)
+        try await connection.run(PostgresQuery(unsafeSQL: sql + " ON CONFLICT DO NOTHING", binds: binds), logger: logger)
     }
 
     func fanoutPending() async throws -> Bool {
-        for try await pending in try await connection.query("SELECT EXISTS (SELECT 1 FROM fanout)", logger: logger).decode(Bool.self) {
+        for try await pending in try await connection.run("SELECT EXISTS (SELECT 1 FROM fanout)", logger: logger).decode(Bool.self) {
             return pending
         }
         return false
@@ -34,7 +34,7 @@ extension PostgresPipelineRun {
 
     func queue(_ query: PostgresQuery) async throws -> [(position: Int64, orderID: String)] {
         var queued: [(position: Int64, orderID: String)] = []
-        for try await (position, order) in try await connection.query(query, logger: logger).decode((Int64, String).self) {
+        for try await (position, order) in try await connection.run(query, logger: logger).decode((Int64, String).self) {
             queued.append((position, order))
         }
         return queued
@@ -62,7 +62,7 @@ extension PostgresPipelineRun {
         var handled = 0
         guard !queued.isEmpty else { return handled }
         var oldestQueued = Int64.max
-        for try await oldest in try await connection.query("SELECT MIN(event_position) FROM fanout", logger: logger).decode(Int64?.self) {
+        for try await oldest in try await connection.run("SELECT MIN(event_position) FROM fanout", logger: logger).decode(Int64?.self) {
             oldestQueued = oldest ?? .max
         }
         var asking = Yielding.Counter(yielding)
@@ -73,7 +73,7 @@ extension PostgresPipelineRun {
                 break
             }
             var group: [String] = []
-            for try await id in try await connection.query("""
+            for try await id in try await connection.run("""
                 SELECT o.id FROM orders o
                 WHERE o.customer_id = (SELECT customer_id FROM orders WHERE id = \(orderID)) AND o.status IN \(unescaped: DisruptionScope.statuses.sqlList)
                     AND EXISTS (SELECT 1 FROM fanout f WHERE f.event_position = \(position) AND f.order_id = o.id)
@@ -96,7 +96,7 @@ extension PostgresPipelineRun {
             var members: [String] = []
             for id in group {
                 told.insert(["\(position)", id])
-                try await connection.query("DELETE FROM fanout WHERE event_position = \(position) AND order_id = \(id)", logger: logger)
+                try await connection.run("DELETE FROM fanout WHERE event_position = \(position) AND order_id = \(id)", logger: logger)
                 let key = HeldEvent.Key(position: position, order: id)
                 if setAside[key] == nil { members.append(id) } else { try await guarded(key) { _ in } }  // quarantined, saying why
             }

@@ -24,7 +24,7 @@ extension PostgresPipelineRun {
         if let since = placement.toldSince { placement.told(try await toldAlready(intent, since: since)) }
         let fallback = try Route.document(intent.fallbacks)
         if let parkedID {
-            let rows = try await connection.query("""
+            let rows = try await connection.run("""
                 UPDATE messages SET channel = \(intent.channel?.rawValue), recipient = \(intent.recipient), fallback = \(fallback),
                     locale = \(intent.locale), context = \(context), state = \(placement.state.rawValue), due_at = \(placement.dueAt),
                     updated_at = \(t), last_error = \(placement.note)
@@ -37,7 +37,7 @@ extension PostgresPipelineRun {
             // A new order-status message makes the unsent ones about its order stale: in the
             // same statement as its insert (one round trip), and only if it was inserted.
             let supersedes = placement.state == .pending && OutboxPlacement.supersedes(intent)
-            let rows = try await connection.query("""
+            let rows = try await connection.run("""
                 WITH placed AS (
                     INSERT INTO messages (key, workflow, category, customer_id, subject_id, event_position, channel, recipient,
                         fallback, template, locale, context, state, created_at, due_at, updated_at, last_error, event_at, priority)
@@ -63,7 +63,7 @@ extension PostgresPipelineRun {
             }
             let covered = DisruptionScope.covered(by: intent.context)
             if !covered.isEmpty {
-                try await connection.query("""
+                try await connection.run("""
                     INSERT INTO message_subjects (subject_id, message_id) SELECT s, \(id) FROM unnest(\(covered)::text[]) AS s
                     ON CONFLICT DO NOTHING
                     """, logger: logger)
@@ -88,7 +88,7 @@ extension PostgresPipelineRun {
 
     /// A key already in the outbox must be this very message, met again on a replay.
     func checkSameMessage(_ intent: NotificationIntent) async throws {
-        let rows = try await connection.query("SELECT id, workflow, event_position FROM messages WHERE key = \(intent.key)", logger: logger)
+        let rows = try await connection.run("SELECT id, workflow, event_position FROM messages WHERE key = \(intent.key)", logger: logger)
         for try await (id, workflow, position) in rows.decode((Int64, String, Int64).self) {
             if let conflict = OutboxPlacement.keyConflict(intent, messageID: id, workflow: workflow, position: position) {
                 throw PostgresBackendError(.writeFailed, conflict)
@@ -100,7 +100,7 @@ extension PostgresPipelineRun {
     func toldAlready(_ intent: NotificationIntent, since position: Int64) async throws -> String? {
         let workflows = engine.workflows.delayNoticeWorkflows
         guard !workflows.isEmpty, let subject = intent.subjectID else { return nil }
-        let rows = try await connection.query(PostgresQuery(unsafeSQL: """
+        let rows = try await connection.run(PostgresQuery(unsafeSQL: """
             SELECT id, state, sent_at FROM messages
             WHERE id IN (SELECT id FROM messages WHERE subject_id = $1 UNION ALL SELECT message_id FROM message_subjects WHERE subject_id = $1)
                 AND workflow = ANY($2) AND event_position >= $3 AND state IN \(MessageState.deliveredOrUnderway.sqlList) AND key <> $4
@@ -115,7 +115,7 @@ extension PostgresPipelineRun {
     /// Unsent messages about the same order made stale by a new order-status message.
     func suppressSuperseded(by intent: NotificationIntent, eventType: String) async throws -> [TidingsCore.Channel] {
         guard OutboxPlacement.supersedes(intent), let subject = intent.subjectID else { return [] }
-        let rows = try await connection.query(PostgresQuery(unsafeSQL: """
+        let rows = try await connection.run(PostgresQuery(unsafeSQL: """
             UPDATE messages SET state = \(MessageState.suppressed.sqlLiteral), last_error = $1, updated_at = $2
             WHERE subject_id = $3 AND category = $4 AND state IN \(MessageState.unsent.sqlList) AND key <> $5
             RETURNING channel
@@ -132,7 +132,7 @@ extension PostgresPipelineRun {
     /// One that cannot be routed is skipped with the reason, in a savepoint of its own: the
     /// customer's event itself must still apply.
     mutating func releaseParked(for customer: Customer) async throws {
-        let rows = try await connection.query("""
+        let rows = try await connection.run("""
             SELECT m.id, m.key, m.workflow, m.category, m.subject_id, m.event_position, m.template, m.context, m.event_at, e.type
             FROM messages m JOIN events e ON e.position = m.event_position
             WHERE m.customer_id = \(customer.id) AND m.state = \(MessageState.parked.rawValue) ORDER BY m.event_position, m.id
@@ -146,7 +146,7 @@ extension PostgresPipelineRun {
                            category, eventAt))
         }
         for row in parked {
-            try await connection.query("SAVEPOINT parked", logger: logger)
+            try await connection.run("SAVEPOINT parked", logger: logger)
             do {
                 if let subject = row.message.subjectID { try await models.load(.orders, [subject], on: connection, logger: logger) }
                 let ticketID = row.message.context.value(atPath: "ticket.id")?.stringValue
@@ -156,12 +156,12 @@ extension PostgresPipelineRun {
                                             ticket: ticketID.flatMap { models.tickets[$0] ?? nil }, now: now)
                 let placement = try await place(intent, eventType: row.message.eventType, eventAt: Date(timeIntervalSince1970: row.eventAt ?? t),
                                                 replacing: row.id)
-                try await connection.query("RELEASE SAVEPOINT parked", logger: logger)
+                try await connection.run("RELEASE SAVEPOINT parked", logger: logger)
                 batch.count(placement)
                 batch.releasedMessages += 1
             } catch where Self.belongsToTheEvent(error) {
-                try await connection.query("ROLLBACK TO SAVEPOINT parked", logger: logger)
-                try await connection.query("""
+                try await connection.run("ROLLBACK TO SAVEPOINT parked", logger: logger)
+                try await connection.run("""
                     UPDATE messages SET state = \(MessageState.skipped.rawValue),
                         last_error = \(OutboxPlacement.unroutable(customerID: customer.id, error: error)), updated_at = \(t)
                     WHERE id = \(row.id)

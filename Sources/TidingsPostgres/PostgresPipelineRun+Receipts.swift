@@ -7,7 +7,7 @@ extension PostgresPipelineRun {
     /// (`OutboxStateMachine.receive`), and, when it closed the customer's address, the move of
     /// their queued messages off it. `customer` is the customer as the receipt left them.
     mutating func receive(_ receipt: Receipt, _ stored: StoredEvent, customer: Customer?) async throws {
-        let rows = try await connection.query("""
+        let rows = try await connection.run("""
             SELECT id, workflow, state, channel, recipient, fallback, route_attempts, due_at, route_started_at, last_error, erased_at
             FROM messages WHERE key = \(receipt.key) FOR UPDATE
             """, logger: logger)
@@ -21,7 +21,7 @@ extension PostgresPipelineRun {
             batch.receiptsUnmatched += 1
             return try await reroute(receipt, customer: customer)
         }
-        try await connection.query("""
+        try await connection.run("""
             INSERT INTO message_receipts (message_id, event_position, at, channel, status, kind, provider, detail)
             VALUES (\(found.id), \(stored.position), \(stored.recordedAt.timeIntervalSince1970), \(receipt.channel.rawValue),
                 \(receipt.status.rawValue), \(receipt.kind?.rawValue), \(receipt.provider), \(receipt.reason))
@@ -54,7 +54,7 @@ extension PostgresPipelineRun {
     /// are locked as they are read (`FOR UPDATE`): another instance's dispatcher may be claiming
     /// them, and a claim that commits first takes its message out of this set.
     mutating func reroute(_ customer: Customer, around suppression: Suppression) async throws {
-        let rows = try await connection.query("""
+        let rows = try await connection.run("""
             SELECT id, state, channel, recipient, fallback, route_attempts, due_at, route_started_at, last_error FROM messages
             WHERE customer_id = \(customer.id) AND state IN \(unescaped: MessageState.unsent.sqlList)
             FOR UPDATE
@@ -96,7 +96,7 @@ extension PostgresPipelineRun {
     }
 
     func update(_ id: Int64, to next: DeliveryProgress) async throws {
-        try await connection.query("""
+        try await connection.run("""
             UPDATE messages SET state = \(next.state.rawValue), channel = \(next.route.channel.rawValue), recipient = \(next.route.recipient),
                 fallback = \(try Route.document(next.fallbacks)), route_attempts = \(next.attempts), due_at = \(next.dueAt.timeIntervalSince1970),
                 last_error = \(next.lastError), route_started_at = \(next.routeStartedAt?.timeIntervalSince1970), updated_at = \(t)

@@ -70,7 +70,7 @@ struct PostgresPipelineRun {
         try await models.flush(on: connection, logger: logger)
         try await timerChanges.write(on: connection, logger: logger)
         if let last {
-            try await connection.query("""
+            try await connection.run("""
                 INSERT INTO checkpoints (name, position) VALUES (\(Self.checkpointName), \(last))
                 ON CONFLICT (name) DO UPDATE SET position = excluded.position
                 """, logger: logger)
@@ -80,7 +80,7 @@ struct PostgresPipelineRun {
     }
 
     static func checkpoint(on connection: PostgresConnection, logger: Logger) async throws -> Int64 {
-        for try await position in try await connection.query("SELECT position FROM checkpoints WHERE name = \(checkpointName)", logger: logger)
+        for try await position in try await connection.run("SELECT position FROM checkpoints WHERE name = \(checkpointName)", logger: logger)
             .decode(Int64.self) { return position }
         return 0
     }

@@ -10,7 +10,7 @@ extension PostgresReads {
         binds.append(messageID)
         return try await backend.connection("reading the history of message \(messageID)") { connection in
             var attempts: [AttemptSummary] = []
-            let rows = try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
+            let rows = try await connection.run(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
             for try await (attempt, channel, at, outcome, detail, _) in rows.decode((Int, String, Double, String, String?, Int).self) {
                 attempts.append(AttemptSummary(attempt: attempt, channel: channel, at: Date(timeIntervalSince1970: at), outcome: outcome,
                                                detail: detail))
@@ -22,7 +22,7 @@ extension PostgresReads {
     public func disabledEndpoints() async throws -> [DisabledEndpoint] {
         try await backend.connection("listing disabled endpoints") { connection in
             var disabled: [DisabledEndpoint] = []
-            let rows = try await connection.query("SELECT channel, target, disabled_at, reason FROM endpoints ORDER BY channel, target",
+            let rows = try await connection.run("SELECT channel, target, disabled_at, reason FROM endpoints ORDER BY channel, target",
                                                   logger: logger)
             for try await (name, target, since, reason) in rows.decode((String, String, Double, String).self) {
                 // A channel a newer Tidings knows: listed by that version, not this one.
@@ -36,7 +36,7 @@ extension PostgresReads {
     public func enableEndpoints(channel: TidingsCore.Channel) async throws -> Int {
         try await backend.transaction("enabling the \(channel.rawValue) endpoint") { connection in
             var count = 0
-            for try await _ in try await connection.query("DELETE FROM endpoints WHERE channel = \(channel.rawValue) RETURNING 1", logger: logger)
+            for try await _ in try await connection.run("DELETE FROM endpoints WHERE channel = \(channel.rawValue) RETURNING 1", logger: logger)
                 .decode(Int.self) { count += 1 }
             return count
         }

@@ -27,7 +27,7 @@ public struct PostgresReads: ReadQueries {
 
     func document(_ table: String, _ id: String) async throws -> Data? {
         try await backend.connection("reading \(table) \(id)") { connection in
-            let rows = try await connection.query(PostgresQuery(unsafeSQL: "SELECT doc FROM \(table) WHERE id = $1", binds: PostgresBindings.of(id)),
+            let rows = try await connection.run(PostgresQuery(unsafeSQL: "SELECT doc FROM \(table) WHERE id = $1", binds: PostgresBindings.of(id)),
                                                   logger: logger)
             for try await doc in rows.decode(Data.self) { return doc }
             return nil
@@ -69,7 +69,7 @@ public struct PostgresReads: ReadQueries {
         return try await backend.connection("listing messages") { connection in
             var messages: [MessageSummary] = []
             for try await (id, key, workflow, customer, subject, channel, recipient, state, attempts, created, sent, error) in try await connection
-                .query(query, logger: logger)
+                .run(query, logger: logger)
                 .decode((Int64, String, String, String, String?, String?, String?, String, Int64, Double, Double?, String?).self) {
                 messages.append(MessageSummary(
                     id: id, key: key, workflow: workflow, customerID: customer, subjectID: subject, channel: channel, recipient: recipient,
@@ -83,7 +83,7 @@ public struct PostgresReads: ReadQueries {
     public func suppressions(channel: TidingsCore.Channel?, customerID: String?) async throws -> [SuppressedAddress] {
         try await backend.connection("listing suppressed addresses") { connection in
             var list: [SuppressedAddress] = []
-            let rows = try await connection.query("""
+            let rows = try await connection.run("""
                 SELECT doc FROM customers WHERE suppressed > 0 AND (\(customerID)::text IS NULL OR id = \(customerID)) ORDER BY id
                 """, logger: logger)
             for try await doc in rows.decode(Data.self) {
@@ -112,7 +112,7 @@ public struct PostgresReads: ReadQueries {
     func targets(_ query: PostgresQuery) async throws -> [ReceiptTarget] {
         try await backend.connection("looking up messages for a receipt") { connection in
             var targets: [ReceiptTarget] = []
-            for try await (key, customer, channel, recipient, state) in try await connection.query(query, logger: logger)
+            for try await (key, customer, channel, recipient, state) in try await connection.run(query, logger: logger)
                 .decode((String, String, String?, String?, String).self) {
                 guard let channel = channel.flatMap(TidingsCore.Channel.init(rawValue:)), let state = MessageState(rawValue: state) else { continue }
                 targets.append(ReceiptTarget(key: key, customerID: customer, channel: channel, recipient: recipient ?? "", state: state))
@@ -124,7 +124,7 @@ public struct PostgresReads: ReadQueries {
     public func throughput(since: Date) async throws -> (events: Int, sent: Int) {
         try await backend.connection("counting recent work") { connection in
             let t = since.timeIntervalSince1970
-            for try await (events, sent) in try await connection.query("""
+            for try await (events, sent) in try await connection.run("""
                 SELECT (SELECT COUNT(*) FROM events WHERE recorded_at >= \(t)), (SELECT COUNT(*) FROM messages WHERE sent_at >= \(t))
                 """, logger: logger).decode((Int64, Int64).self) { return (Int(events), Int(sent)) }
             return (0, 0)
@@ -134,7 +134,7 @@ public struct PostgresReads: ReadQueries {
     public func openTickets(limit: Int) async throws -> [Ticket] {
         try await backend.connection("listing open tickets") { connection in
             var tickets: [Ticket] = []
-            for try await doc in try await connection.query("""
+            for try await doc in try await connection.run("""
                 SELECT doc FROM tickets WHERE status <> 'resolved' ORDER BY position LIMIT \(limit)
                 """, logger: logger).decode(Data.self) {
                 if let ticket = try? Ticket(document: doc) { tickets.append(ticket) }
@@ -146,7 +146,7 @@ public struct PostgresReads: ReadQueries {
     public func heldEvents(kind: HeldEvent.Kind?, limit: Int) async throws -> [HeldEvent] {
         try await backend.connection("listing held events") { connection in
             var held: [HeldEvent] = []
-            for try await row in try await connection.query("""
+            for try await row in try await connection.run("""
                 SELECT h.position, h.scope, h.kind, h.waiting_for, h.reason, h.held_at, h.expires_at, h.attempts, h.retry_requested,
                     e.type, e.subject
                 FROM held_events h LEFT JOIN events e ON e.position = h.position
@@ -166,12 +166,12 @@ public struct PostgresReads: ReadQueries {
     public func deliveryRates() async throws -> [DeliveryRate] {
         try await backend.connection("counting delivery outcomes") { connection in
             var counts: [DeliveryRate.Count] = []
-            for try await (channel, workflow, n) in try await connection.query("""
+            for try await (channel, workflow, n) in try await connection.run("""
                 SELECT COALESCE(channel, '-'), workflow, COUNT(*) FROM messages WHERE state = \(MessageState.sent.rawValue) GROUP BY 1, 2
                 """, logger: logger).decode((String, String, Int64).self) {
                 counts.append(DeliveryRate.Count(channel: channel, workflow: workflow, status: nil, messages: Int(n)))
             }
-            for try await (channel, workflow, status, n) in try await connection.query("""
+            for try await (channel, workflow, status, n) in try await connection.run("""
                 SELECT r.channel, m.workflow, r.status, COUNT(DISTINCT r.message_id)
                 FROM message_receipts r JOIN messages m ON m.id = r.message_id GROUP BY 1, 2, 3
                 """, logger: logger).decode((String, String, String, Int64).self) {
@@ -186,7 +186,7 @@ public struct PostgresReads: ReadQueries {
     public func retry(messageID: Int64?, now: Date) async throws -> Int {
         let t = now.timeIntervalSince1970
         return try await backend.transaction("queueing messages for retry") { connection in
-            let rows = try await connection.query("""
+            let rows = try await connection.run("""
                 UPDATE messages SET state = \(MessageState.pending.rawValue), route_attempts = 0, route_started_at = NULL, due_at = \(t),
                     updated_at = \(t)
                 WHERE state IN \(unescaped: MessageState.retryable.sqlList) AND (\(messageID)::int8 IS NULL OR id = \(messageID))

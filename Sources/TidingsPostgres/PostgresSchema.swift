@@ -231,12 +231,12 @@ extension PostgresBackend {
     @discardableResult
     public func migrate() async throws -> [String] {
         try await transaction("bringing the PostgreSQL schema up to date", .migrationFailed) { connection in
-            try await connection.query("SELECT pg_advisory_xact_lock(\(AdvisoryLock.migrations.rawValue))", logger: logger)
-            try await connection.query("""
+            try await connection.run("SELECT pg_advisory_xact_lock(\(AdvisoryLock.migrations.rawValue))", logger: logger)
+            try await connection.run("""
                 CREATE TABLE IF NOT EXISTS schema_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())
                 """, logger: logger)
             var applied: [String] = []
-            for try await name in try await connection.query("SELECT name FROM schema_migrations", logger: logger).decode(String.self) {
+            for try await name in try await connection.run("SELECT name FROM schema_migrations", logger: logger).decode(String.self) {
                 applied.append(name)
             }
             let known = Set(PostgresSchema.migrations.map(\.name))
@@ -247,9 +247,9 @@ extension PostgresBackend {
             }
             for migration in PostgresSchema.migrations where !applied.contains(migration.name) {
                 for statement in migration.sql {
-                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                    try await connection.run(PostgresQuery(unsafeSQL: statement), logger: logger)
                 }
-                try await connection.query("INSERT INTO schema_migrations (name) VALUES (\(migration.name))", logger: logger)
+                try await connection.run("INSERT INTO schema_migrations (name) VALUES (\(migration.name))", logger: logger)
                 applied.append(migration.name)
             }
             return applied

@@ -17,19 +17,19 @@ public struct PostgresStatus: StatusSource {
     public func status(now: Date) async throws -> StoreStatus {
         try await backend.connection("reading the status") { connection in
             var outbox: [MessageState: [String: Int]] = [:]
-            for try await (name, channel, count) in try await connection.query("""
+            for try await (name, channel, count) in try await connection.run("""
                 SELECT state, COALESCE(channel, '-'), COUNT(*) FROM messages GROUP BY 1, 2
                 """, logger: logger).decode((String, String, Int64).self) {
                 guard let state = MessageState(rawValue: name) else { continue }
                 outbox[state, default: [:]][channel] = Int(count)
             }
             var held: [HeldEvent.Kind: Int] = [:]
-            for try await (name, count) in try await connection.query("SELECT kind, COUNT(*) FROM held_events GROUP BY kind", logger: logger)
+            for try await (name, count) in try await connection.run("SELECT kind, COUNT(*) FROM held_events GROUP BY kind", logger: logger)
                 .decode((String, Int64).self) {
                 if let kind = HeldEvent.Kind(rawValue: name) { held[kind] = Int(count) }
             }
             let t = now.timeIntervalSince1970
-            let rows = try await connection.query("""
+            let rows = try await connection.run("""
                 SELECT (SELECT COALESCE(MAX(position), 0) FROM events),
                     (SELECT COALESCE(MAX(position), 0) FROM checkpoints WHERE name = \(PostgresPipelineRun.checkpointName)),
                     (SELECT COUNT(*) FROM messages WHERE state = \(MessageState.sending.rawValue)
@@ -59,7 +59,7 @@ public struct PostgresStatus: StatusSource {
             group.addTask {
                 do {
                     try await backend.transaction("checking the database takes writes") { connection in
-                        try await connection.query("SELECT txid_current()", logger: logger)
+                        try await connection.run("SELECT txid_current()", logger: logger)
                     }
                     return true
                 } catch {

@@ -61,13 +61,13 @@ struct PostgresTimerChanges {
             }
         }
         if !deletes.isEmpty {
-            try await connection.query("""
+            try await connection.run("""
                 DELETE FROM timers t USING unnest(\(deletes.map(\.type))::text[], \(deletes.map(\.subject))::text[]) AS d(type, subject)
                 WHERE t.type = d.type AND t.subject = d.subject
                 """, logger: logger)
         }
         if !conditional.isEmpty {
-            try await connection.query("""
+            try await connection.run("""
                 DELETE FROM timers t
                 USING unnest(\(conditional.map(\.0.type))::text[], \(conditional.map(\.0.subject))::text[], \(conditional.map(\.1))::float8[])
                     AS d(type, subject, due_at)
@@ -75,7 +75,7 @@ struct PostgresTimerChanges {
                 """, logger: logger)
         }
         if !upserts.isEmpty {
-            try await connection.query("""
+            try await connection.run("""
                 INSERT INTO timers (type, subject, due_at, scheduled_by)
                 SELECT * FROM unnest(\(upserts.map(\.0.type))::text[], \(upserts.map(\.0.subject))::text[],
                                      \(upserts.map(\.0.dueAt.timeIntervalSince1970))::float8[], \(upserts.map(\.1))::int8[])

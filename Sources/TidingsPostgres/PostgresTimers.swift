@@ -19,7 +19,7 @@ public struct PostgresTimers: TimerStore {
 
     public func fireDueTimers(now: Date, limit: Int) async throws -> TimerFiring {
         try await backend.transaction("firing due deadline timers") { connection in
-            let rows = try await connection.query("""
+            let rows = try await connection.run("""
                 DELETE FROM timers WHERE (type, subject) IN (
                     SELECT type, subject FROM timers WHERE due_at <= \(now.timeIntervalSince1970)
                     ORDER BY due_at, type, subject LIMIT \(limit) FOR UPDATE SKIP LOCKED)
@@ -44,7 +44,7 @@ public struct PostgresTimers: TimerStore {
 
     public func nextTimer() async throws -> DeadlineTimer? {
         try await backend.connection("reading the next timer") { connection in
-            let rows = try await connection.query("SELECT type, subject, due_at FROM timers ORDER BY due_at LIMIT 1", logger: logger)
+            let rows = try await connection.run("SELECT type, subject, due_at FROM timers ORDER BY due_at LIMIT 1", logger: logger)
             for try await (type, subject, due) in rows.decode((String, String, Double).self) {
                 return DeadlineTimer(type: type, subject: subject, dueAt: Date(timeIntervalSince1970: due))
             }
@@ -54,7 +54,7 @@ public struct PostgresTimers: TimerStore {
 
     public func simulatedTime() async throws -> Date? {
         try await backend.connection("reading the simulated time") { connection in
-            for try await now in try await connection.query("SELECT now FROM clock WHERE id = 1", logger: logger).decode(Double.self) {
+            for try await now in try await connection.run("SELECT now FROM clock WHERE id = 1", logger: logger).decode(Double.self) {
                 return Date(timeIntervalSince1970: now)
             }
             return nil
@@ -63,13 +63,13 @@ public struct PostgresTimers: TimerStore {
 
     public func acknowledgeSimulatedTime(_ time: Date) async throws {
         try await backend.transaction("acknowledging the simulated time") { connection in
-            try await connection.query("UPDATE clock SET applied = \(time.timeIntervalSince1970) WHERE id = 1", logger: logger)
+            try await connection.run("UPDATE clock SET applied = \(time.timeIntervalSince1970) WHERE id = 1", logger: logger)
         }
     }
 
     public func appliedSimulatedTime() async throws -> Date? {
         try await backend.connection("reading the applied simulated time") { connection in
-            for try await applied in try await connection.query("SELECT applied FROM clock WHERE id = 1", logger: logger).decode(Double?.self) {
+            for try await applied in try await connection.run("SELECT applied FROM clock WHERE id = 1", logger: logger).decode(Double?.self) {
                 return applied.map(Date.init(timeIntervalSince1970:))
             }
             return nil
@@ -80,13 +80,13 @@ public struct PostgresTimers: TimerStore {
     public func setSimulatedTime(_ time: Date) async throws {
         try await backend.transaction("setting the simulated time") { connection in
             let t = time.timeIntervalSince1970
-            for try await current in try await connection.query("SELECT now FROM clock WHERE id = 1 FOR UPDATE", logger: logger).decode(Double.self)
+            for try await current in try await connection.run("SELECT now FROM clock WHERE id = 1 FOR UPDATE", logger: logger).decode(Double.self)
                 where current > t {
                 throw PostgresBackendError(.writeFailed, """
                     the simulated time is already \(Timestamp.format(Date(timeIntervalSince1970: current))); it only moves forward
                     """)
             }
-            try await connection.query("""
+            try await connection.run("""
                 INSERT INTO clock (id, now) VALUES (1, \(t)) ON CONFLICT (id) DO UPDATE SET now = excluded.now
                 """, logger: logger)
         }

@@ -1,0 +1,73 @@
+import Foundation
+import Logging
+import PostgresNIO
+import Synchronization
+import Testing
+import TidingsTestSupport
+@testable import TidingsPostgres
+
+/// PostgresNIO 1.33 drops a query written to a connection after the server closed it (the
+/// channel's handlers are gone, and nothing fails the query's promise): its caller would wait
+/// forever. A pipeline batch busy between two queries when the database went away did exactly
+/// that, and the instance never projected again. Our queries and transactions check first.
+@Suite("PostgreSQL: a connection the server closes", .timeLimit(.minutes(2)))
+struct PostgresConnectionLossTests {
+    @Test func aTransactionWhoseConnectionClosesFailsInsteadOfWaiting() async throws {
+        try await PostgresTestCluster.withDatabase { database in
+            let outcome = Mutex<String?>(nil)
+            // A task of its own, so that a query that never returns fails the test instead of hanging the suite.
+            let attempt = Task {
+                let result: String
+                do {
+                    try await database.transaction("a transaction that loses its connection") { connection in
+                        var pid: Int32 = 0
+                        for try await value in try await connection.run("SELECT pg_backend_pid()", logger: database.logger).decode(Int32.self) {
+                            pid = value
+                        }
+                        _ = try await PostgresTestCluster.number("SELECT count(pg_terminate_backend(\(pid)))", in: "postgres")
+                        // The channel is closed and its handlers removed: what a batch busy
+                        // projecting between two queries finds.
+                        try? await connection.closeFuture.get()
+                        try await connection.run("SELECT 1", logger: database.logger)
+                    }
+                    result = "committed"
+                } catch let error as PostgresBackendError {
+                    result = error.code.rawValue
+                } catch {
+                    result = "\(error)"
+                }
+                outcome.withLock { $0 = result }
+            }
+            let deadline = ContinuousClock.now + .seconds(30)
+            while outcome.withLock({ $0 }) == nil && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            let result = outcome.withLock { $0 }
+            #expect(result == PostgresBackendError.Code.cannotConnect.rawValue, "the transaction returned \(result ?? "nothing within 30 s")")
+            if result == nil { attempt.cancel() }
+            // The pool goes on with a new connection.
+            let answer = try await database.connection("reading after the loss") { connection in
+                var one = 0
+                for try await value in try await connection.run("SELECT 1", logger: database.logger).decode(Int.self) { one = value }
+                return one
+            }
+            #expect(answer == 1)
+        }
+    }
+
+    /// The check holds only if every query goes through it.
+    @Test func everyQueryOfTheBackendIsChecked() throws {
+        let sources = URL(filePath: #filePath).deletingLastPathComponent().appending(path: "../../Sources/TidingsPostgres").standardized
+        var unchecked: [String] = []
+        let names = try FileManager.default.contentsOfDirectory(atPath: sources.path()).filter { $0.hasSuffix(".swift") }
+        #expect(names.count > 20, "read \(sources.path())")
+        for name in names {
+            let text = try String(contentsOf: sources.appending(path: name), encoding: .utf8)
+            for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
+            where line.contains(".query(") && !line.contains("self.query(query") || line.contains("withTransaction(") {
+                unchecked.append("\(name):\(number + 1): \(line.trimmingCharacters(in: .whitespaces))")
+            }
+        }
+        #expect(unchecked.isEmpty, "queries that bypass PostgresConnection.run: \(unchecked)")
+    }
+}
