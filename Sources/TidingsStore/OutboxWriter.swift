@@ -18,6 +18,8 @@ struct OutboxWriter {
     let update: Statement
     let existing: Statement
     let suppress: Statement
+    /// The orders a message names besides its subject (a disruption alert about several).
+    let subjects: Statement
     /// Nil when no workflow sends delay notices: then no alert can be redundant.
     let toldAboutDelay: Statement?
 
@@ -37,6 +39,7 @@ struct OutboxWriter {
             WHERE id = ? AND state = '\(MessageState.parked.rawValue)'
             """)
         existing = try db.cachedStatement(sql: "SELECT id, workflow, event_position FROM messages WHERE key = ?")
+        subjects = try db.cachedStatement(sql: "INSERT OR IGNORE INTO message_subjects (subject_id, message_id) VALUES (?, ?)")
         suppress = try db.cachedStatement(sql: """
             UPDATE messages SET state = '\(MessageState.suppressed.rawValue)', last_error = ?, updated_at = ?
             WHERE subject_id = ? AND category = ? AND state IN \(MessageState.unsent.sqlList) AND key <> ?
@@ -83,7 +86,7 @@ struct OutboxWriter {
             }
             let id = db.lastInsertedRowID
             for order in DisruptionScope.covered(by: intent.context) {
-                try db.cachedStatement(sql: "INSERT OR IGNORE INTO message_subjects (subject_id, message_id) VALUES (?, ?)").execute(arguments: [order, id])
+                try subjects.execute(arguments: [order, id])
             }
         }
         switch state {

@@ -78,8 +78,10 @@ extension PipelineRun {
         let earlier = try db.cachedStatement(sql: """
             SELECT event_position, order_id FROM fanout WHERE order_id = ? AND event_position < ? ORDER BY event_position
             """)
-        var told: Set<[String]> = []
-        for (position, orderID) in queued where handled < budget && !told.contains(["\(position)", orderID]) {
+        var told: Set<HeldEvent.Key> = []
+        // The announcement, read and decoded once for all the customers it reaches in this call.
+        var announcements: [Int64: StoredEvent] = [:]
+        for (position, orderID) in queued where handled < budget && !told.contains(HeldEvent.Key(position: position, order: orderID)) {
             if asking.shouldStop() {
                 batch.yielded = true
                 break
@@ -99,16 +101,19 @@ extension PipelineRun {
             handled += group.count
             var members: [String] = []
             for id in group {
-                told.insert(["\(position)", id])
-                try done.execute(arguments: [position, id])
                 let key = HeldEvent.Key(position: position, order: id)
+                told.insert(key)
+                try done.execute(arguments: [position, id])
                 if setAside[key] == nil { members.append(id) } else { try guarded(key) { _ in } }  // quarantined, saying why
             }
             guard let first = members.first else { continue }
             var projections: [Projection] = []
             var announcement: StoredEvent?
             try guarded(HeldEvent.Key(position: position, order: first)) { run in
-                guard let stored = try Store.loggedEvents(run.db, after: position - 1, limit: 1).first?.decoded() else { return }
+                if announcements[position] == nil {
+                    announcements[position] = try Store.loggedEvents(run.db, after: position - 1, limit: 1).first?.decoded()
+                }
+                guard let stored = announcements[position] else { return }
                 announcement = stored
                 let orders = try members.compactMap { try run.models.order($0) }
                 guard let customerID = orders.first?.customerID else { return }
