@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PostgresNIO
+import Synchronization
 
 /// One PostgreSQL database shared by every Tidings instance that points at it: a connection
 /// pool, the migrations, and the transactions the backend's parts run in.
@@ -49,8 +50,7 @@ public final class PostgresBackend: Sendable {
     func transaction<Result: Sendable>(_ what: String, _ code: PostgresBackendError.Code = .writeFailed,
                                        _ body: (PostgresConnection) async throws -> Result) async throws -> Result {
         do {
-            try await awaitConnection(what)
-            return try await client.withConnection { connection in
+            return try await withLease(what) { connection in
                 try await connection.run("BEGIN", logger: logger)
                 let result: Result
                 do {
@@ -84,8 +84,7 @@ public final class PostgresBackend: Sendable {
     func connection<Result: Sendable>(_ what: String, _ code: PostgresBackendError.Code = .readFailed,
                                       _ body: (PostgresConnection) async throws -> Result) async throws -> Result {
         do {
-            try await awaitConnection(what)
-            return try await client.withConnection { connection in try await body(connection) }
+            return try await withLease(what) { connection in try await body(connection) }
         } catch {
             throw PostgresBackendError.wrapping(error, code, what)
         }
@@ -94,27 +93,43 @@ public final class PostgresBackend: Sendable {
     /// How long a caller waits for a connection before it hears that there is none.
     static let connectionWait: Duration = .seconds(5)
 
-    /// The pool waits for a connection for as long as the database is gone; its callers (an
-    /// HTTP request above all, which must be answered) hear so within `connectionWait`
-    /// instead, and retry as they would after any failed query.
-    private func awaitConnection(_ what: String) async throws {
-        let leased = try await withThrowingTaskGroup(of: Bool.self) { group in
+    /// The pool waits for a connection for as long as the database is gone (or every
+    /// connection is busy); its callers (an HTTP request above all, which must be answered)
+    /// hear so within `connectionWait` instead, and retry as they would after any failed query.
+    /// One lease: a task holds it and lends the connection to `body`, which runs here, unbounded;
+    /// only the wait for the lease is bounded (checking first and leasing again left the second
+    /// wait unbounded).
+    private func withLease<Result: Sendable>(_ what: String, _ body: (PostgresConnection) async throws -> Result) async throws -> Result {
+        let (lent, lend) = AsyncThrowingStream.makeStream(of: PostgresConnection.self)
+        let done = Release()
+        return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
-                try await self.client.withConnection { _ in }
-                return true
+                do {
+                    try await self.client.withConnection { connection in
+                        lend.yield(connection)
+                        lend.finish()
+                        // Not given back on cancellation (a shutdown): only once `body` is done with it.
+                        await done.wait()
+                    }
+                } catch {
+                    lend.finish(throwing: error)
+                }
             }
             group.addTask {
-                try await Task.sleep(for: Self.connectionWait)
-                return false
+                try? await Task.sleep(for: Self.connectionWait)
+                // After the lease this changes nothing: the stream has finished.
+                lend.finish(throwing: PostgresBackendError(.cannotConnect, """
+                    \(what): no connection to PostgreSQL within \(Self.connectionWait) (the server is unreachable or refuses connections, \
+                    or every connection of database.url's max_connections is busy); retried
+                    """))
             }
-            defer { group.cancelAll() }
-            return try await group.next() ?? false
-        }
-        guard leased else {
-            throw PostgresBackendError(.cannotConnect, """
-                \(what): no connection to PostgreSQL within \(Self.connectionWait) (the server is unreachable or refuses connections, \
-                or every connection of database.url's max_connections is busy); retried
-                """)
+            defer {
+                done.open()
+                group.cancelAll()
+            }
+            var connections = lent.makeAsyncIterator()
+            guard let connection = try await connections.next() else { throw CancellationError() }
+            return try await body(connection)
         }
     }
 
@@ -182,5 +197,35 @@ extension PostgresBindings {
         var binds = PostgresBindings()
         for value in values { binds.append(value) }
         return binds
+    }
+}
+
+/// A one-time signal that a waiting task hears even if it was cancelled meanwhile (an
+/// `AsyncStream` would end its wait at cancellation).
+private final class Release: Sendable {
+    private struct State {
+        var opened = false
+        var waiter: CheckedContinuation<Void, Never>?
+    }
+
+    private let state = Mutex(State())
+
+    func wait() async {
+        await withCheckedContinuation { continuation in
+            let opened = state.withLock { state in
+                if !state.opened { state.waiter = continuation }
+                return state.opened
+            }
+            if opened { continuation.resume() }
+        }
+    }
+
+    func open() {
+        let waiter = state.withLock { state in
+            state.opened = true
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume()
     }
 }

@@ -55,6 +55,41 @@ struct PostgresConnectionLossTests {
         }
     }
 
+    /// The wait for a connection is bounded even when the pool is busy, and a connection stays
+    /// with its transaction until the transaction is done, even when its task is cancelled
+    /// (a shutdown): handed to another caller meanwhile, two transactions would share it.
+    @Test func aBusyPoolAnswersWithinTheWaitAndNeverLendsAConnectionTwice() async throws {
+        var settings = try await PostgresTestCluster.settings(database: try await PostgresTestCluster.newDatabase())
+        settings.maximumConnections = 1
+        try await PostgresBackend.withRunning(settings) { database in
+            try await database.migrate()
+            let (holding, held) = AsyncStream.makeStream(of: Void.self)
+            let (finishing, finish) = AsyncStream.makeStream(of: Void.self)
+            let holder = Task {
+                try await database.transaction("holding the only connection") { connection in
+                    held.yield()
+                    // Ends only when the test says so, cancelled or not.
+                    await Task { for await _ in finishing {} }.value
+                    for try await one in try await connection.run("SELECT 1", logger: database.logger).decode(Int.self) { #expect(one == 1) }
+                }
+            }
+            for await _ in holding { break }
+            holder.cancel()
+            let started = ContinuousClock.now
+            await #expect(throws: PostgresBackendError.self) {
+                try await database.connection("waiting for the busy pool") { _ in }
+            }
+            #expect(ContinuousClock.now - started < PostgresBackend.connectionWait + .seconds(5))
+            finish.finish()
+            // The holder's own query may fail: its task was cancelled.
+            _ = await holder.result
+            // Given back once done: the next caller has it.
+            try await database.connection("after the holder") { connection in
+                for try await one in try await connection.run("SELECT 1", logger: database.logger).decode(Int.self) { #expect(one == 1) }
+            }
+        }
+    }
+
     /// The check holds only if every query goes through it.
     @Test func everyQueryOfTheBackendIsChecked() throws {
         let sources = URL(filePath: #filePath).deletingLastPathComponent().appending(path: "../../Sources/TidingsPostgres").standardized
