@@ -1,7 +1,6 @@
 import Foundation
 import Logging
 import PostgresNIO
-import Synchronization
 
 /// One PostgreSQL database shared by every Tidings instance that points at it: a connection
 /// pool, the migrations, and the transactions the backend's parts run in.
@@ -101,7 +100,7 @@ public final class PostgresBackend: Sendable {
     /// wait unbounded).
     private func withLease<Result: Sendable>(_ what: String, _ body: (PostgresConnection) async throws -> Result) async throws -> Result {
         let (lent, lend) = AsyncThrowingStream.makeStream(of: PostgresConnection.self)
-        let done = Release()
+        let done = Signal<Void>()
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 do {
@@ -124,7 +123,7 @@ public final class PostgresBackend: Sendable {
                     """))
             }
             defer {
-                done.open()
+                done.send(())
                 group.cancelAll()
             }
             var connections = lent.makeAsyncIterator()
@@ -197,35 +196,5 @@ extension PostgresBindings {
         var binds = PostgresBindings()
         for value in values { binds.append(value) }
         return binds
-    }
-}
-
-/// A one-time signal that a waiting task hears even if it was cancelled meanwhile (an
-/// `AsyncStream` would end its wait at cancellation).
-private final class Release: Sendable {
-    private struct State {
-        var opened = false
-        var waiter: CheckedContinuation<Void, Never>?
-    }
-
-    private let state = Mutex(State())
-
-    func wait() async {
-        await withCheckedContinuation { continuation in
-            let opened = state.withLock { state in
-                if !state.opened { state.waiter = continuation }
-                return state.opened
-            }
-            if opened { continuation.resume() }
-        }
-    }
-
-    func open() {
-        let waiter = state.withLock { state in
-            state.opened = true
-            defer { state.waiter = nil }
-            return state.waiter
-        }
-        waiter?.resume()
     }
 }
