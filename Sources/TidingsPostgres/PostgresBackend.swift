@@ -143,21 +143,13 @@ public final class PostgresBackend: Sendable {
     /// Connects, brings the schema up to date, and says what it found; gives up after
     /// `timeout` (the pool itself would go on trying to connect).
     public func check(timeout: Duration = .seconds(10)) async throws -> Standing {
-        try await withThrowingTaskGroup(of: Standing?.self) { group in
-            group.addTask { try await self.check() }
-            group.addTask {
-                try await Task.sleep(for: timeout)
-                return nil
-            }
-            defer { group.cancelAll() }
-            guard let standing = try await group.next() ?? nil else {
-                throw PostgresBackendError(.cannotConnect, """
-                    no answer from PostgreSQL at \(settings.host):\(settings.port) within \(timeout): is the server running, \
-                    and does it accept connections from here (listen_addresses, pg_hba.conf)?
-                    """)
-            }
-            return standing
+        guard let standing = try await answer(within: timeout, { try await self.check() }) else {
+            throw PostgresBackendError(.cannotConnect, """
+                no answer from PostgreSQL at \(settings.host):\(settings.port) within \(timeout): is the server running, \
+                and does it accept connections from here (listen_addresses, pg_hba.conf)?
+                """)
         }
+        return standing
     }
 
     /// One connection of its own, opened and closed: the pool would retry a refused or failed

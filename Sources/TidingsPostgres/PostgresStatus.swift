@@ -53,28 +53,14 @@ public struct PostgresStatus: StatusSource {
     }
 
     /// A write transaction that does nothing, given two seconds: a lost connection or a
-    /// database that cannot take writes answers false, never hangs the caller. The check runs
-    /// in a task of its own that is not waited for: a query lost on a closing connection
-    /// (see `PostgresConnection.run`) would hold a task group's caller forever.
+    /// database that cannot take writes answers false, never hangs the caller (`answer(within:)`).
     public func isWritable() async -> Bool {
-        let answer = Signal<Bool>()
-        let check = Task {
-            do {
-                try await backend.transaction("checking the database takes writes") { connection in
-                    try await connection.run("SELECT txid_current()", logger: logger)
-                }
-                answer.send(true)
-            } catch {
-                answer.send(false)
+        let writable = try? await answer(within: .seconds(2)) {
+            try await backend.transaction("checking the database takes writes") { connection in
+                try await connection.run("SELECT txid_current()", logger: logger)
             }
+            return true
         }
-        let timer = Task {
-            try? await Task.sleep(for: .seconds(2))
-            answer.send(false)
-        }
-        let writable = await answer.wait()
-        check.cancel()
-        timer.cancel()
-        return writable
+        return writable == true
     }
 }

@@ -31,3 +31,22 @@ final class Signal<Value: Sendable>: Sendable {
         waiter?.resume(returning: value)
     }
 }
+
+/// What `work` returns (or throws), or nil when `timeout` passes first. `work` runs in a task
+/// of its own, cancelled and not waited for once the time is up: a query lost on a closing
+/// connection (see `PostgresConnection.run`) would hold a task group's caller forever.
+func answer<Value: Sendable>(within timeout: Duration, _ work: @escaping @Sendable () async throws -> Value) async throws -> Value? {
+    let answer = Signal<Result<Value, any Error>?>()
+    let worker = Task {
+        do { answer.send(.success(try await work())) } catch { answer.send(.failure(error)) }
+    }
+    let timer = Task {
+        try? await Task.sleep(for: timeout)
+        answer.send(nil)
+    }
+    defer {
+        worker.cancel()
+        timer.cancel()
+    }
+    return try await answer.wait()?.get()
+}

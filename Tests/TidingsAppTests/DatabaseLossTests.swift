@@ -49,7 +49,9 @@ struct DatabaseLossTests {
                                                    body: Data(Self.event("loss-2").utf8))
         #expect((200..<300).contains(accepted.status), "\(accepted.status) \(accepted.text)")
         // The pipeline's own connections come back with the same backoff: /readyz can answer
-        // from one that is back while the pipeline's still waits (once 30 s was not enough).
+        // from one that is back while the pipeline's still waits. (The runs that once went past
+        // 30 s and 100 s here were a batch waiting forever on a query lost on its closed
+        // connection: `PostgresConnectionLossTests`.)
         try await Self.waitFor("the event projected", within: 150) {
             try await PostgresTestCluster.number("SELECT COUNT(*) FROM customers WHERE id = 'loss-2'", in: database) == 1
         }

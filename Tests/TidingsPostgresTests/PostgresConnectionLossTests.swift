@@ -1,7 +1,6 @@
 import Foundation
 import Logging
 import PostgresNIO
-import Synchronization
 import Testing
 import TidingsTestSupport
 @testable import TidingsPostgres
@@ -14,10 +13,9 @@ import TidingsTestSupport
 struct PostgresConnectionLossTests {
     @Test func aTransactionWhoseConnectionClosesFailsInsteadOfWaiting() async throws {
         try await PostgresTestCluster.withDatabase { database in
-            let outcome = Mutex<String?>(nil)
-            // A task of its own, so that a query that never returns fails the test instead of hanging the suite.
-            let attempt = Task {
-                let result: String
+            // A task of its own (`answer(within:)`), so that a query that never returns fails the
+            // test instead of hanging the suite.
+            let result = try await answer(within: .seconds(30)) { () async -> String in
                 do {
                     try await database.transaction("a transaction that loses its connection") { connection in
                         var pid: Int32 = 0
@@ -30,21 +28,14 @@ struct PostgresConnectionLossTests {
                         try? await connection.closeFuture.get()
                         try await connection.run("SELECT 1", logger: database.logger)
                     }
-                    result = "committed"
+                    return "committed"
                 } catch let error as PostgresBackendError {
-                    result = error.code.rawValue
+                    return error.code.rawValue
                 } catch {
-                    result = "\(error)"
+                    return "\(error)"
                 }
-                outcome.withLock { $0 = result }
             }
-            let deadline = ContinuousClock.now + .seconds(30)
-            while outcome.withLock({ $0 }) == nil && ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(20))
-            }
-            let result = outcome.withLock { $0 }
             #expect(result == PostgresBackendError.Code.cannotConnect.rawValue, "the transaction returned \(result ?? "nothing within 30 s")")
-            if result == nil { attempt.cancel() }
             // The pool goes on with a new connection.
             let answer = try await database.connection("reading after the loss") { connection in
                 var one = 0
