@@ -108,7 +108,7 @@ struct PreviewedEvent {
         messages = projection.intents.map { intent in
             guard let channel = intent.channel, !intent.awaitingCustomer else { return Message(intent: intent, rendered: nil) }
             return Message(intent: intent, rendered: Result {
-                try catalog.render(template: intent.template, channel: channel, locale: intent.locale, context: intent.context)
+                try catalog.render(template: intent.template, channel: channel, locale: intent.locale, context: intent.context.json)
             })
         }
     }

@@ -85,7 +85,7 @@ struct HostileInputTests {
             let projection = try preview.project(StoredEvent(position: 1_000_000 + Int64(offset), recordedAt: now, event: event), now: now)
             for intent in projection.intents {
                 guard let channel = intent.channel else { continue }
-                _ = try? runtime.catalog.render(template: intent.template, channel: channel, locale: intent.locale, context: intent.context)
+                _ = try? runtime.catalog.render(template: intent.template, channel: channel, locale: intent.locale, context: intent.context.json)
             }
         }
 

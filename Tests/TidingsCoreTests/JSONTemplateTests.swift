@@ -24,7 +24,7 @@ struct JSONTemplateTests {
         return TemplateContext.make(event: SampleData.event(type: type), customer: SampleData.customer, order: SampleData.order,
                                     ticket: isTicket ? SampleData.ticket(promises: .standard) : nil,
                                     shop: ShopInfo(name: "Northwind <Goods> & \"Co\"", email: "help@northwind.example", url: "https://n.example", phone: "+44 1"),
-                                    promises: .standard)
+                                    promises: .standard).json
     }
 
     /// Both engines, the way `TemplateCatalog` sets them up.

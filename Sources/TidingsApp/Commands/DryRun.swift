@@ -21,7 +21,7 @@ public enum DryRun {
                 proposed.append(DryRunReport.Message(
                     key: intent.key, workflow: intent.workflow, channel: channel, recipient: intent.recipient,
                     words: words { try candidate.catalog.render(template: intent.template, channel: channel, locale: intent.locale,
-                                                                context: intent.context) }))
+                                                                context: intent.context.json) }))
             }
         }
         let decided = try await store.decidedMessages(positions: positions).map { row in

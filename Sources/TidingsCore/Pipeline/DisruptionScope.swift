@@ -25,6 +25,14 @@ public struct DisruptionScope: Sendable, Hashable {
         return (context["orders"]?.arrayValue ?? []).compactMap { $0["id"]?.stringValue }
     }
 
+    /// `covered(by:)` for a context before it is stored.
+    public static func covered(by context: MessageContext) -> [String] {
+        switch context {
+        case .made(let made): made.listedOrders.map(\.id)
+        case .document(let value): covered(by: value)
+        }
+    }
+
     /// The statuses an affected order can have: on its way, not yet delivered.
     public static let statuses = Order.Status.undelivered
 

@@ -121,7 +121,7 @@ public struct Replay: ModelLookup {
             }
             let message = ParkedMessage(key: intent.key, workflow: intent.workflow, customerID: intent.customerID, subjectID: intent.subjectID,
                                         eventPosition: intent.eventPosition, eventType: stored.event.type, template: intent.template,
-                                        context: intent.context)
+                                        context: intent.context.json)
             parked[intent.customerID, default: []].append(Parked(message: message, category: intent.category, parkedAt: stored.recordedAt))
         }
         return placed

@@ -14,6 +14,8 @@ protocol FieldSink {
     mutating func set(_ key: String, _ value: Bool?)
     mutating func set(_ key: String, _ value: Date?)
     mutating func set(_ key: String, strings: [String])
+    /// A value as it is (a template context's event data).
+    mutating func set(_ key: String, _ value: JSONValue?)
     /// A nested object, its fields written by `fields`.
     mutating func object(_ key: String, _ fields: (inout Self) -> Void)
     /// An array of objects, one per item.
@@ -29,12 +31,14 @@ extension FieldWriter: FieldSink {
     }
 
     mutating func object(_ key: String, _ fields: (inout FieldWriter) -> Void) {
+        guard wants(key) else { return }
         var nested = FieldWriter()
         fields(&nested)
         self.fields[key] = nested.value
     }
 
     mutating func objects<Items: Sequence>(_ key: String, _ items: Items, _ fields: (inout FieldWriter, Items.Element) -> Void) {
+        guard wants(key) else { return }
         self.fields[key] = .array(items.map { item in
             var nested = FieldWriter()
             fields(&nested, item)
@@ -50,6 +54,9 @@ struct DocumentWriter: FieldSink {
     private var empty = true
     /// A number with no JSON form (NaN, an infinity): the document fails as the tree's would.
     private var failed = false
+    /// How deep the object being written is: a value written as it is (`JSONValue`) may be
+    /// nested no deeper than the tree's writer allows.
+    private var depth = 0
 
     init() {
         writer.append("{")
@@ -112,6 +119,12 @@ struct DocumentWriter: FieldSink {
         writer.append("]")
     }
 
+    mutating func set(_ key: String, _ value: JSONValue?) {
+        guard let value else { return }
+        self.key(key)
+        do { try writer.write(value, depth: depth + 1) } catch { failed = true }
+    }
+
     mutating func object(_ key: String, _ fields: (inout DocumentWriter) -> Void) {
         self.key(key)
         nested(fields)
@@ -133,7 +146,9 @@ struct DocumentWriter: FieldSink {
     private mutating func nested(_ fields: (inout DocumentWriter) -> Void) {
         writer.append("{")
         empty = true
+        depth += 1
         fields(&self)
+        depth -= 1
         writer.append("}")
         empty = false
     }

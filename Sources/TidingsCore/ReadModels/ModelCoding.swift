@@ -114,17 +114,27 @@ struct FieldReader {
     }
 }
 
-/// Builds one JSON object, leaving out what is absent.
+/// Builds one JSON object, leaving out what is absent; or (`only`) just one of its fields.
 struct FieldWriter {
     var fields: [String: JSONValue] = [:]
+    /// The one field to keep: a workflow condition asks about one member of a template context.
+    var only: String?
 
-    mutating func set(_ key: String, _ value: String?) { if let value { fields[key] = .string(value) } }
-    mutating func set(_ key: String, _ value: Double?) { if let value { fields[key] = .number(value) } }
-    mutating func set(_ key: String, _ value: Int64?) { if let value { fields[key] = .number(Double(value)) } }
-    mutating func set(_ key: String, _ value: Bool?) { if let value { fields[key] = .bool(value) } }
-    mutating func set(_ key: String, _ value: Date?) { if let value { fields[key] = .number(value.timeIntervalSinceReferenceDate) } }
-    mutating func set(_ key: String, _ value: JSONValue?) { if let value { fields[key] = value } }
-    mutating func set(_ key: String, strings: [String]) { fields[key] = .array(strings.map(JSONValue.string)) }
+    init(only: String? = nil) {
+        self.only = only
+    }
+
+    func wants(_ key: String) -> Bool { only == nil || only == key }
+
+    mutating func set(_ key: String, _ value: String?) { if let value, wants(key) { fields[key] = .string(value) } }
+    mutating func set(_ key: String, _ value: Double?) { if let value, wants(key) { fields[key] = .number(value) } }
+    mutating func set(_ key: String, _ value: Int64?) { if let value, wants(key) { fields[key] = .number(Double(value)) } }
+    mutating func set(_ key: String, _ value: Bool?) { if let value, wants(key) { fields[key] = .bool(value) } }
+    mutating func set(_ key: String, _ value: Date?) {
+        if let value, wants(key) { fields[key] = .number(value.timeIntervalSinceReferenceDate) }
+    }
+    mutating func set(_ key: String, _ value: JSONValue?) { if let value, wants(key) { fields[key] = value } }
+    mutating func set(_ key: String, strings: [String]) { if wants(key) { fields[key] = .array(strings.map(JSONValue.string)) } }
 
     var value: JSONValue { .object(fields) }
 }

@@ -73,6 +73,6 @@ public enum SampleData {
         second?.id = "o-sample-2"
         let group = workflow.on == Deadlines.disruption ? [order, second].compactMap { $0 } : []
         return TemplateContext.make(event: stored, customer: customer, order: order, ticket: ticket, shop: engine.shop,
-                                    promises: engine.promises, group: group)
+                                    promises: engine.promises, group: group).json
     }
 }

@@ -20,7 +20,7 @@ public struct NotificationIntent: Sendable, Hashable {
     public var skipReason: String?
     public var template: String
     public var locale: String
-    public var context: JSONValue
+    public var context: MessageContext
     /// Not to be sent before this (the end of the customer's quiet hours); nil for at once.
     public var notBefore: Date?
     /// The customer is not known yet (another producer's registration has not arrived): the

@@ -51,12 +51,12 @@ public struct WorkflowEngine: Sendable {
         let eventID = scope.map { "\(stored.event.id)\u{0}\($0)" } ?? stored.event.id
         var intents: [NotificationIntent] = []
         // Conditions on the customer's details wait, with the message, until the customer is known.
-        for workflow in matching where Self.matches(workflow.when, context, skipping: customer == nil ? "customer." : nil) {
+        for workflow in matching where Self.matches(workflow.when, .made(context), skipping: customer == nil ? "customer." : nil) {
             var intent = NotificationIntent(
                 key: IdempotencyKey.make(workflow: workflow.id, source: stored.event.source, eventID: eventID), workflow: workflow.id,
                 category: workflow.category, customerID: person.id, subjectID: scope ?? stored.event.subject, eventPosition: stored.position,
                 channel: nil, recipient: nil, fallbacks: [], skipReason: nil, template: workflow.template,
-                locale: person.locale ?? workflows.fallbackLocale, context: context)
+                locale: person.locale ?? workflows.fallbackLocale, context: .made(context))
             switch workflow.to {
             case .staff:
                 intent.locale = workflows.fallbackLocale
@@ -92,12 +92,12 @@ public struct WorkflowEngine: Sendable {
         var intent = NotificationIntent(
             key: parked.key, workflow: parked.workflow, category: category, customerID: customer.id, subjectID: parked.subjectID,
             eventPosition: parked.eventPosition, channel: nil, recipient: nil, fallbacks: [], skipReason: nil, template: parked.template,
-            locale: customer.locale ?? workflows.fallbackLocale, context: context)
+            locale: customer.locale ?? workflows.fallbackLocale, context: .document(context))
         guard let workflow = workflows.workflow(id: parked.workflow), workflow.to == .customer else {
             intent.skipReason = "the workflow \(parked.workflow) is no longer configured for customers"
             return intent
         }
-        guard Self.matches(workflow.when, context) else {
+        guard Self.matches(workflow.when, .document(context)) else {
             intent.skipReason = "the workflow's conditions (when) do not hold for this customer"
             return intent
         }
@@ -136,7 +136,7 @@ public struct WorkflowEngine: Sendable {
 
     /// Every condition must hold; a condition holds when the value at its path equals one of
     /// the listed values. Conditions under `skipping` (a path prefix) are not checked yet.
-    static func matches(_ conditions: [String: [String]], _ context: JSONValue, skipping prefix: String? = nil) -> Bool {
+    static func matches(_ conditions: [String: [String]], _ context: MessageContext, skipping prefix: String? = nil) -> Bool {
         conditions.allSatisfy { path, allowed in
             if let prefix, path.hasPrefix(prefix) { return true }
             guard let value = context.value(atPath: path)?.textValue else { return false }
