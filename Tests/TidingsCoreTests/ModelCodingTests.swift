@@ -71,3 +71,76 @@ struct ModelCodingTests {
         #expect(throws: (any Error).self) { try Customer(document: Array("null".utf8)) }
     }
 }
+
+/// The pipeline reads stored models straight from their bytes (`init(documentBytes:)`), the
+/// API and tests from trees (`init(json:)`): on any document the tree reads, both give the same
+/// model, and no document, however damaged, crashes either.
+@Suite("Read models from their bytes")
+struct ModelBytesTests {
+    func check<M: JSONModel & Equatable>(_ model: M, _ random: inout JSONParserTests.SplitMix64) throws {
+        let document = try model.document()
+        #expect(try M(documentBytes: document) == model)
+        // Whitespace where JSON allows it, and a byte order mark, read the same.
+        let spaced = Array("\u{FEFF} ".utf8) + Self.spaced(document)
+        #expect(try M(documentBytes: spaced) == model)
+        for _ in 0..<40 {
+            var damaged = document
+            for _ in 0..<(1 + random.next(below: 3)) {
+                let index = random.next(below: damaged.count)
+                switch random.next(below: 3) {
+                case 0: damaged[index] = UInt8(random.next(below: 256))
+                case 1: damaged.remove(at: index)
+                default:
+                    let structural = Array("{}[]\",:\\ n0".utf8)
+                    damaged.insert(structural[random.next(below: structural.count)], at: index)
+                }
+            }
+            let tree = try? damaged.withUnsafeBufferPointer { try JSONParser.parse($0) }
+            let fromTree = tree.flatMap { try? M(json: $0) }
+            let fromBytes = try? M(documentBytes: damaged)
+            if let fromTree { #expect(fromBytes == fromTree, "what the tree reads, the bytes read the same") }
+        }
+    }
+
+    /// Whitespace after every separator outside strings.
+    static func spaced(_ document: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = []
+        var inString = false, escaped = false
+        for byte in document {
+            out.append(byte)
+            if inString {
+                if escaped { escaped = false } else if byte == UInt8(ascii: "\\") { escaped = true } else if byte == UInt8(ascii: "\"") { inString = false }
+            } else if byte == UInt8(ascii: "\"") {
+                inString = true
+            } else if byte == UInt8(ascii: ",") || byte == UInt8(ascii: ":") {
+                out += [0x20, 0x0A]
+            }
+        }
+        return out
+    }
+
+    @Test func bytesAndTreesReadTheSameModels() throws {
+        var random = JSONParserTests.SplitMix64(seed: 0xB17E5)
+        let (orders, customers, tickets) = ModelCodingTests().models()
+        for _ in 0..<50 {
+            for order in orders { try check(order, &random) }
+            for customer in customers { try check(customer, &random) }
+            for ticket in tickets { try check(ticket, &random) }
+        }
+        for _ in 0..<300 {
+            try check(TemplateContextTests.order(&random), &random)
+            try check(TemplateContextTests.customer(&random), &random)
+            try check(TemplateContextTests.ticket(&random), &random)
+        }
+    }
+
+    @Test func escapedKeysAndDuplicatesReadAsTheParserReadsThem() throws {
+        let document = Array(#"{"\u0069d":"c-1","id":"c-2","name":null,"preferences":{"channels":["sms"]}}"#.utf8)
+        let customer = try Customer(documentBytes: document)
+        #expect(customer.id == "c-1", "the first of duplicate keys wins, escaped or not")
+        #expect(customer.name == nil && customer.preferences.channels == [.sms])
+        #expect(throws: (any Error).self) { try Customer(documentBytes: Array(#"{"id":"c-1"} x"#.utf8)) }
+        #expect(throws: (any Error).self) { try Customer(documentBytes: Array(#"{"id":"c-\u12"}"#.utf8)) }
+        #expect(throws: (any Error).self) { try Order(documentBytes: Array(#"{"id":"o","items":[{"sku":1}}"#.utf8)) }
+    }
+}

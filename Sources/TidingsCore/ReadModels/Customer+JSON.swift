@@ -1,8 +1,11 @@
 import Foundation
 
 extension Customer: JSONModel {
-    public init(json: JSONValue) throws(ModelDecodingError) {
-        let r = try FieldReader(json, "customer")
+    public init(json: JSONValue) throws(ModelDecodingError) { try self.init(fields: FieldReader(json, "customer")) }
+
+    public init(documentBytes: [UInt8]) throws(ModelDecodingError) { try self.init(fields: FieldReader(document: documentBytes, "customer")) }
+
+    init(fields r: FieldReader) throws(ModelDecodingError) {
         self.init(id: try r.string("id"))
         name = try r.optionalString("name")
         givenName = try r.optionalString("givenName")
@@ -16,19 +19,16 @@ extension Customer: JSONModel {
         registeredAt = try r.optionalDate("registeredAt")
         updatedAt = try r.optionalDate("updatedAt")
         // Absent in documents written before receipts existed.
-        suppressed = try r.array("suppressed").map { item throws(ModelDecodingError) in
-            let s = try FieldReader(item, "customer.suppressed")
+        suppressed = try r.objects("suppressed").map { s throws(ModelDecodingError) in
             return Suppression(channel: try s.raw("channel", as: Channel.self), address: try s.string("address"),
                                reason: try s.raw("reason", as: Suppression.Reason.self), detail: try s.optionalString("detail"),
                                since: try s.date("since"), key: try s.optionalString("key"))
         }
-        if let preferences = r.present("preferences") {
-            let p = try FieldReader(preferences, "customer.preferences")
+        if let p = try r.object("preferences") {
             self.preferences.channels = try p.strings("channels").compactMap(Channel.init(rawValue:))
             self.preferences.consent = Set(try p.strings("consent").compactMap(Channel.init(rawValue:)))
             self.preferences.optOut = Set(try p.strings("optOut"))
-            if let quiet = p.present("quietHours") {
-                let q = try FieldReader(quiet, "customer.preferences.quietHours")
+            if let q = try p.object("quietHours") {
                 self.preferences.quietHours = QuietHours(start: try q.string("start"), end: try q.string("end"))
             }
         }

@@ -6,6 +6,8 @@ import Foundation
 /// since 2001-01-01, absent optionals left out; so rows written by either still read.
 public protocol JSONModel {
     init(json: JSONValue) throws(ModelDecodingError)
+    /// A stored document, read without building its tree.
+    init(documentBytes: [UInt8]) throws(ModelDecodingError)
     var json: JSONValue { get }
     /// The stored document: `json`'s bytes, which a model may write without the tree.
     func document() throws(JSONValue.EncodingError) -> [UInt8]
@@ -21,97 +23,10 @@ public struct ModelDecodingError: Error, Sendable, CustomStringConvertible {
 
 extension JSONModel {
     public init(document: some Collection<UInt8>) throws {
-        let value = try Array(document).withUnsafeBufferPointer { try JSONParser.parse($0) }
-        try self.init(json: value)
+        try self.init(documentBytes: Array(document))
     }
 
     public func document() throws(JSONValue.EncodingError) -> [UInt8] { try json.encodedBytes() }
-}
-
-/// Reads the fields of one JSON object, naming what is wrong.
-struct FieldReader {
-    let fields: [String: JSONValue]
-    let type: String
-
-    init(_ value: JSONValue, _ type: String) throws(ModelDecodingError) {
-        guard case .object(let fields) = value else { throw ModelDecodingError(field: type, problem: "is not an object") }
-        self.fields = fields
-        self.type = type
-    }
-
-    func fail(_ key: String, _ problem: String) -> ModelDecodingError { ModelDecodingError(field: "\(type).\(key)", problem: problem) }
-
-    func present(_ key: String) -> JSONValue? {
-        guard let value = fields[key], value != .null else { return nil }
-        return value
-    }
-
-    func string(_ key: String) throws(ModelDecodingError) -> String {
-        guard let text = try optionalString(key) else { throw fail(key, "is missing") }
-        return text
-    }
-
-    func optionalString(_ key: String) throws(ModelDecodingError) -> String? {
-        guard let value = present(key) else { return nil }
-        guard case .string(let text) = value else { throw fail(key, "is not a string") }
-        return text
-    }
-
-    func number(_ key: String) throws(ModelDecodingError) -> Double {
-        guard let value = try optionalNumber(key) else { throw fail(key, "is missing") }
-        return value
-    }
-
-    func optionalNumber(_ key: String) throws(ModelDecodingError) -> Double? {
-        guard let value = present(key) else { return nil }
-        guard case .number(let number) = value else { throw fail(key, "is not a number") }
-        return number
-    }
-
-    func position(_ key: String) throws(ModelDecodingError) -> Int64 {
-        guard let value = try optionalPosition(key) else { throw fail(key, "is missing") }
-        return value
-    }
-
-    func optionalPosition(_ key: String) throws(ModelDecodingError) -> Int64? {
-        guard let number = try optionalNumber(key) else { return nil }
-        guard let position = Int64(exactly: number) else { throw fail(key, "is not a whole number") }
-        return position
-    }
-
-    func date(_ key: String) throws(ModelDecodingError) -> Date {
-        Date(timeIntervalSinceReferenceDate: try number(key))
-    }
-
-    func optionalDate(_ key: String) throws(ModelDecodingError) -> Date? {
-        try optionalNumber(key).map(Date.init(timeIntervalSinceReferenceDate:))
-    }
-
-    func optionalBool(_ key: String) throws(ModelDecodingError) -> Bool? {
-        guard let value = present(key) else { return nil }
-        guard case .bool(let flag) = value else { throw fail(key, "is not true or false") }
-        return flag
-    }
-
-    func array(_ key: String) throws(ModelDecodingError) -> [JSONValue] {
-        guard let value = present(key) else { return [] }
-        guard case .array(let items) = value else { throw fail(key, "is not an array") }
-        return items
-    }
-
-    func strings(_ key: String) throws(ModelDecodingError) -> [String] {
-        var texts: [String] = []
-        for item in try array(key) {
-            guard case .string(let text) = item else { throw fail(key, "holds something other than strings") }
-            texts.append(text)
-        }
-        return texts
-    }
-
-    func raw<T: RawRepresentable>(_ key: String, as: T.Type) throws(ModelDecodingError) -> T where T.RawValue == String {
-        guard let value = T(rawValue: try string(key)) else { throw fail(key, "is not a known value") }
-        return value
-    }
 }
 
 /// Builds one JSON object, leaving out what is absent; or (`only`) just one of its fields.
@@ -140,8 +55,11 @@ struct FieldWriter {
 }
 
 extension TimelineEntry: JSONModel {
-    public init(json: JSONValue) throws(ModelDecodingError) {
-        let r = try FieldReader(json, "timeline")
+    public init(json: JSONValue) throws(ModelDecodingError) { try self.init(fields: FieldReader(json, "timeline")) }
+
+    public init(documentBytes: [UInt8]) throws(ModelDecodingError) { try self.init(fields: FieldReader(document: documentBytes, "timeline")) }
+
+    init(fields r: FieldReader) throws(ModelDecodingError) {
         self.init(at: try r.date("at"), type: try r.string("type"), position: try r.position("position"), note: try r.optionalString("note"))
     }
 
@@ -155,10 +73,10 @@ extension TimelineEntry: JSONModel {
         w.set("type", type)
     }
 
-    static func list(_ items: [JSONValue]) throws(ModelDecodingError) -> [TimelineEntry] {
+    static func list(_ items: [FieldReader]) throws(ModelDecodingError) -> [TimelineEntry] {
         var entries: [TimelineEntry] = []
         entries.reserveCapacity(items.count)
-        for item in items { entries.append(try TimelineEntry(json: item)) }
+        for item in items { entries.append(try TimelineEntry(fields: item)) }
         return entries
     }
 }

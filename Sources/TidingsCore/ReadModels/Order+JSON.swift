@@ -1,29 +1,29 @@
 import Foundation
 
 extension Order: JSONModel {
-    public init(json: JSONValue) throws(ModelDecodingError) {
-        let r = try FieldReader(json, "order")
+    public init(json: JSONValue) throws(ModelDecodingError) { try self.init(fields: FieldReader(json, "order")) }
+
+    public init(documentBytes: [UInt8]) throws(ModelDecodingError) { try self.init(fields: FieldReader(document: documentBytes, "order")) }
+
+    init(fields r: FieldReader) throws(ModelDecodingError) {
         var items: [Item] = []
-        for item in try r.array("items") {
-            let i = try FieldReader(item, "order.items")
+        for i in try r.objects("items") {
             items.append(Item(sku: try i.string("sku"), name: try i.string("name"), quantity: try i.number("quantity"),
                               unitPrice: try i.number("unitPrice")))
         }
         self.init(id: try r.string("id"), customerID: try r.string("customerID"), status: try r.raw("status", as: Status.self), items: items,
                   total: try r.number("total"), currency: try r.string("currency"), placedAt: try r.date("placedAt"),
                   shipBy: try r.optionalDate("shipBy"), deliverBy: try r.optionalDate("deliverBy"))
-        if let shipping = r.present("shipping") {
-            let s = try FieldReader(shipping, "order.shipping")
+        if let s = try r.object("shipping") {
             self.shipping = Shipping(region: try s.optionalString("region"), postcode: try s.optionalString("postcode"),
                                      carrier: try s.optionalString("carrier"))
         }
-        if let tracking = r.present("tracking") {
-            let t = try FieldReader(tracking, "order.tracking")
+        if let t = try r.object("tracking") {
             self.tracking = Tracking(carrier: try t.optionalString("carrier"), number: try t.optionalString("number"),
                                      url: try t.optionalString("url"), estimatedDelivery: try t.optionalString("estimatedDelivery"))
         }
         outOfStock = try r.strings("outOfStock")
-        timeline = try TimelineEntry.list(try r.array("timeline"))
+        timeline = try TimelineEntry.list(try r.objects("timeline"))
         delayNoticeAt = try r.optionalDate("delayNoticeAt")
         delayNoticeHeld = try r.optionalBool("delayNoticeHeld")
         delayNoticePosition = try r.optionalPosition("delayNoticePosition")

@@ -1,14 +1,17 @@
 import Foundation
 
 extension Ticket: JSONModel {
-    public init(json: JSONValue) throws(ModelDecodingError) {
-        let r = try FieldReader(json, "ticket")
+    public init(json: JSONValue) throws(ModelDecodingError) { try self.init(fields: FieldReader(json, "ticket")) }
+
+    public init(documentBytes: [UInt8]) throws(ModelDecodingError) { try self.init(fields: FieldReader(document: documentBytes, "ticket")) }
+
+    init(fields r: FieldReader) throws(ModelDecodingError) {
         self.init(id: try r.string("id"), customerID: try r.string("customerID"), kind: try r.string("kind"),
                   status: try r.raw("status", as: Status.self), summary: try r.optionalString("summary"), orderID: try r.optionalString("orderID"),
                   channel: try r.optionalString("channel"), openedAt: try r.date("openedAt"), firstResponseAt: try r.optionalDate("firstResponseAt"),
                   resolvedAt: try r.optionalDate("resolvedAt"), firstResponseDue: try r.date("firstResponseDue"),
                   resolutionDue: try r.date("resolutionDue"), resolutionDueSoon: try r.optionalDate("resolutionDueSoon"),
-                  timeline: try TimelineEntry.list(try r.array("timeline")))
+                  timeline: try TimelineEntry.list(try r.objects("timeline")))
     }
 
     public var json: JSONValue { FieldWriter.value { write(to: &$0) } }
