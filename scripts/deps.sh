@@ -77,17 +77,19 @@ fi
 
 $want_test || exit 0
 
-# A real browser for the status-page test (headless); debootstrap and systemd-nspawn to boot the
-# installed unit under a real systemd (scripts/boot-test.sh).
-if command -v dpkg-query >/dev/null 2>&1; then apt_install chromium debootstrap systemd-container; fi
+# A real browser for the status-page and console tests (headless, the console's driven by
+# Selenium through chromium-driver); debootstrap and systemd-nspawn to boot the installed unit
+# under a real systemd (scripts/boot-test.sh).
+if command -v dpkg-query >/dev/null 2>&1; then apt_install chromium chromium-driver debootstrap systemd-container; fi
 
 install_postgres
 
 # Python modules for the integration tests' servers (scripts/testservers/), for checking
 # webhook signatures (standardwebhooks; twilio, whose RequestValidator signs the status callbacks
-# the receipt tests send), and schemathesis for checking the API against openapi.yaml.
+# the receipt tests send), schemathesis for checking the API against openapi.yaml, and selenium
+# with axe-core (axe_selenium_python) to drive the console in Chromium and check its accessibility.
 missing_py=()
-for mod in aiosmtpd standardwebhooks schemathesis twilio; do
+for mod in aiosmtpd standardwebhooks schemathesis twilio selenium axe_selenium_python; do
     python3 -c "import $mod" >/dev/null 2>&1 || missing_py+=("$mod")
 done
 (( ${#missing_py[@]} )) || exit 0

@@ -50,10 +50,12 @@ public struct APIEnvironment: Sendable {
     public var clock: @Sendable () -> Date
     /// Called once the server listens.
     public var listening: @Sendable () -> Void
+    /// The templates, for the console to show a message as it was sent; nil shows none.
+    public var catalog: TemplateCatalog?
 
     public init(store: Store?, status: any StatusSource, reads: any ReadQueries, commit: GroupCommit, settings: HTTPSettings, registry: PrometheusCollectorRegistry,
                 pipelineHeartbeat: @escaping @Sendable () -> Date, clock: @escaping @Sendable () -> Date,
-                listening: @escaping @Sendable () -> Void = {}) {
+                listening: @escaping @Sendable () -> Void = {}, catalog: TemplateCatalog? = nil) {
         self.store = store
         self.status = status
         self.reads = reads
@@ -63,6 +65,7 @@ public struct APIEnvironment: Sendable {
         self.pipelineHeartbeat = pipelineHeartbeat
         self.clock = clock
         self.listening = listening
+        self.catalog = catalog
     }
 }
 
@@ -169,7 +172,7 @@ struct API: Sendable {
                          body: ResponseBody(byteBuffer: ByteBuffer(string: OpenAPIDocument.yaml)))
             },
             Route(method: .get, path: "/") { _, _ in try await statusPage() },
-        ]
+        ] + consoleRoutes
     }
 
     func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) throws -> Response {

@@ -61,14 +61,22 @@ struct TokenCheck: Sendable {
         guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") else {
             throw Problem.unauthorized("send `Authorization: Bearer <token>` with a token that has the \(scope.rawValue) scope")
         }
-        let presented = Array(SHA256.hash(data: Data(header.dropFirst(7).trimmingCharacters(in: .whitespaces).utf8)))
-        var match: APIToken?
-        for token in tokens where Self.equal(token.digest, presented) { match = token }
-        guard let match else { throw Problem.unauthorized("the bearer token is not known") }
+        guard let match = token(presented: header.dropFirst(7).trimmingCharacters(in: .whitespaces)) else {
+            throw Problem.unauthorized("the bearer token is not known")
+        }
         guard match.scopes.contains(scope) || (scope == .read && match.scopes.contains(.admin)) else {
             throw Problem(.forbidden, "Forbidden", detail: "token \"\(match.name)\" lacks the \(scope.rawValue) scope")
         }
         return match.name
+    }
+
+    /// The configured token a presented one is, compared with every digest (timing tells
+    /// nothing about which, or how close).
+    func token(presented: String) -> APIToken? {
+        let digest = Array(SHA256.hash(data: Data(presented.utf8)))
+        var match: APIToken?
+        for token in tokens where Self.equal(token.digest, digest) { match = token }
+        return match
     }
 
     /// Compares every byte whatever the first difference, so timing tells nothing.

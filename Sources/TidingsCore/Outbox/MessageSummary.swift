@@ -62,7 +62,7 @@ public struct ReceiptTarget: Sendable, Hashable {
 
 /// What the HTTP API reads of the models and the outbox, and the operator's retry: both
 /// backends answer it.
-public protocol ReadQueries: Sendable {
+public protocol ReadQueries: ConsoleQueries {
     func order(id: String) async throws -> Order?
     func ticket(id: String) async throws -> Ticket?
     func customer(id: String) async throws -> Customer?

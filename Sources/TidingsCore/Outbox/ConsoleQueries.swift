@@ -1,0 +1,30 @@
+import Foundation
+
+/// What the support console reads besides the `/v1` reads: a customer found by an address,
+/// their orders and tickets (whose timelines are the events about them), and what a message
+/// was rendered from. Both backends answer it.
+public protocol ConsoleQueries: Sendable {
+    /// Customers whose email (without regard to ASCII case) or phone is `contact`.
+    func customers(withContact contact: String, limit: Int) async throws -> [Customer]
+    /// A customer's orders and tickets, newest first.
+    func orders(customerID: String, limit: Int) async throws -> [Order]
+    func tickets(customerID: String, limit: Int) async throws -> [Ticket]
+    /// What a message is rendered from; nil for an unknown id.
+    func messageContent(id: Int64) async throws -> MessageContent?
+}
+
+/// A message's template, channel, locale and the context frozen when its event happened: the
+/// console renders it as the customer saw it.
+public struct MessageContent: Sendable, Hashable {
+    public var template: String
+    public var channel: Channel?
+    public var locale: String
+    public var context: JSONValue
+
+    public init(template: String, channel: Channel?, locale: String, context: JSONValue) {
+        self.template = template
+        self.channel = channel
+        self.locale = locale
+        self.context = context
+    }
+}

@@ -1,0 +1,103 @@
+import Foundation
+import TidingsCore
+
+extension ConsolePage {
+    /// One message of a timeline, as the page shows it: its attempts, and its content as the
+    /// customer saw it (or why it cannot be shown).
+    struct ShownMessage {
+        var summary: MessageSummary
+        var attempts: [AttemptSummary]
+        var rendered: Result<RenderedMessage, ConsoleError>?
+    }
+
+    /// A customer's details, their orders and tickets with the promises made, and everything
+    /// that happened and was sent, in time order.
+    static func customer(_ customer: Customer, orders: [Order], tickets: [Ticket], timeline: CustomerTimeline,
+                         messages: [Int64: ShownMessage], now: Date, session: ConsoleSession) -> String {
+        var body = "<h1>Customer \(e(customer.id))</h1>\n<dl>\n"
+        let details: [(String, String?)] = [
+            ("Name", customer.name), ("Email", customer.email), ("Phone", customer.phone), ("Locale", customer.locale),
+            ("Time zone", customer.timezone), ("Channels", customer.preferences.channels.map(\.rawValue).joined(separator: ", ")),
+            ("Quiet hours", customer.preferences.quietHours.map { "\($0.start)–\($0.end)" }),
+            ("Suppressed", customer.suppressed.map { "\($0.channel.rawValue) \($0.address) (\($0.reason.rawValue))" }.joined(separator: "; ")),
+        ]
+        for (label, value) in details where !(value ?? "").isEmpty { body += "<dt>\(e(label))</dt><dd>\(e(value ?? ""))</dd>\n" }
+        body += "</dl>\n"
+        if !tickets.isEmpty {
+            body += """
+                <h2>Tickets and promises</h2>
+                <table><thead><tr><th scope="col">Ticket</th><th scope="col">Kind</th><th scope="col">Status</th>
+                <th scope="col">First response due</th><th scope="col">Resolution due</th></tr></thead><tbody>
+
+                """
+            for ticket in tickets {
+                body += "<tr><td>\(e(ticket.reference))</td><td>\(e(ticket.kind))</td><td>\(e(ticket.status.rawValue))</td>"
+                body += "<td>\(promise(due: ticket.firstResponseDue, kept: ticket.firstResponseAt, now: now))</td>"
+                body += "<td>\(promise(due: ticket.resolutionDue, kept: ticket.resolvedAt, now: now))</td></tr>\n"
+            }
+            body += "</tbody></table>\n"
+        }
+        if !orders.isEmpty {
+            body += """
+                <h2>Orders</h2>
+                <table><thead><tr><th scope="col">Order</th><th scope="col">Status</th><th scope="col">Total</th>
+                <th scope="col">Deliver by</th><th scope="col">Tracking</th></tr></thead><tbody>
+
+                """
+            for order in orders {
+                body += "<tr><td>\(e(order.id))</td><td>\(e(order.status.rawValue))</td><td>\(e(TemplateContext.money(order.total))) \(e(order.currency))</td>"
+                body += "<td>\(e(order.deliverBy.map(Timestamp.day) ?? "–"))</td><td>\(e([order.tracking?.carrier, order.tracking?.number].compactMap { $0 }.joined(separator: " ")))</td></tr>\n"
+            }
+            body += "</tbody></table>\n"
+        }
+        body += "<h2>Timeline</h2>\n<ol class=\"timeline\">\n"
+        for entry in timeline.entries {
+            switch entry.item {
+            case .event(let type, let subject, let note):
+                body += "<li class=\"event\"><span class=\"meta\">\(e(time(entry.at)))</span> event <strong>\(e(type))</strong> about \(e(subject))"
+                body += (note.map { " — \(e($0))" } ?? "") + "</li>\n"
+            case .message(let summary):
+                body += messageItem(messages[summary.id] ?? ShownMessage(summary: summary, attempts: [], rendered: nil), at: entry.at)
+            }
+        }
+        return layout(title: "Customer \(customer.id)", session: session, body + "</ol>")
+    }
+
+    /// A promise as text: kept (when), broken (kept late, or overdue now), or still open.
+    static func promise(due: Date, kept: Date?, now: Date) -> String {
+        if let kept { return kept <= due ? "kept (\(e(time(kept))))" : "<strong>broken</strong>: kept \(e(time(kept))), due \(e(time(due)))" }
+        return due < now ? "<strong>overdue</strong> since \(e(time(due)))" : "due \(e(time(due)))"
+    }
+
+    static func messageItem(_ shown: ShownMessage, at: Date) -> String {
+        let m = shown.summary
+        var html = "<li class=\"message\" id=\"message-\(m.id)\"><span class=\"meta\">\(e(time(at)))</span> message <strong>\(e(m.workflow))</strong>"
+        html += " by \(e(m.channel ?? "no channel")) to \(e(m.recipient ?? "nobody"))"
+        html += ": <span class=\"state-\(e(m.state.rawValue))\">\(e(m.state.rawValue))</span>"
+        if let sent = m.sentAt { html += " (sent \(e(time(sent))))" }
+        html += "<div class=\"meta\">key <code>\(e(m.key))</code>\(m.lastError.map { " · \(e($0))" } ?? "")</div>\n"
+        if !shown.attempts.isEmpty {
+            html += "<details><summary>\(shown.attempts.count) attempt\(shown.attempts.count == 1 ? "" : "s")</summary><table><tbody>\n"
+            for attempt in shown.attempts {
+                html += "<tr><td>\(attempt.attempt)</td><td>\(e(time(attempt.at)))</td><td>\(e(attempt.channel))</td>"
+                html += "<td>\(e(attempt.outcome))</td><td>\(e(attempt.detail ?? ""))</td></tr>\n"
+            }
+            html += "</tbody></table></details>\n"
+        }
+        switch shown.rendered {
+        case .success(let rendered)?:
+            if let subject = rendered.subject { html += "<div>Subject: <strong>\(e(subject))</strong></div>\n" }
+            if rendered.html != nil {
+                html += "<iframe sandbox src=\"/console/messages/\(m.id)/email\" title=\"The email \(e(m.workflow)) as sent\"></iframe>\n"
+                html += "<details><summary>Plain text</summary><pre>\(e(rendered.text))</pre></details>\n"
+            } else {
+                html += "<pre>\(e(rendered.text))</pre>\n"
+            }
+        case .failure(let error)?:
+            html += "<p class=\"problem\">Its content cannot be shown: \(e(error.message))</p>\n"
+        case nil:
+            break
+        }
+        return html + "</li>\n"
+    }
+}

@@ -1,0 +1,43 @@
+import Foundation
+import GRDB
+import TidingsCore
+
+extension Store {
+    /// A scan of the customers' documents: the console's search is rare, and an index on
+    /// addresses would be one more place a forgotten customer's address has to go from.
+    public func customers(withContact contact: String, limit: Int) async throws -> [Customer] {
+        try await read("searching customers") { db in
+            try Data.fetchAll(db, sql: """
+                SELECT doc FROM customers
+                WHERE lower(json_extract(CAST(doc AS TEXT), '$.email')) = lower(?1) OR json_extract(CAST(doc AS TEXT), '$.phone') = ?1
+                ORDER BY id LIMIT ?2
+                """, arguments: [contact, limit]).map { try Customer(document: $0) }
+        }
+    }
+
+    /// Most recently changed first.
+    public func orders(customerID: String, limit: Int) async throws -> [Order] {
+        try await read("reading the orders of \(customerID)") { db in
+            try Data.fetchAll(db, sql: "SELECT doc FROM orders WHERE customer_id = ? ORDER BY position DESC LIMIT ?",
+                              arguments: [customerID, limit]).map { try Order(document: $0) }
+        }
+    }
+
+    public func tickets(customerID: String, limit: Int) async throws -> [Ticket] {
+        try await read("reading the tickets of \(customerID)") { db in
+            try Data.fetchAll(db, sql: "SELECT doc FROM tickets WHERE customer_id = ? ORDER BY position DESC LIMIT ?",
+                              arguments: [customerID, limit]).map { try Ticket(document: $0) }
+        }
+    }
+
+    public func messageContent(id: Int64) async throws -> MessageContent? {
+        try await read("reading message \(id)") { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT template, channel, locale, context FROM messages WHERE id = ?", arguments: [id]) else {
+                return nil
+            }
+            let context = (try? JSONValue.parse(row["context"] as Data)) ?? .null
+            return MessageContent(template: row["template"], channel: (row["channel"] as String?).flatMap(Channel.init(rawValue:)),
+                                  locale: row["locale"], context: context)
+        }
+    }
+}

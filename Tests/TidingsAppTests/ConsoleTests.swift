@@ -1,0 +1,118 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Testing
+import TidingsCore
+
+/// The support console of the real `tidings serve`, through a client that neither follows
+/// redirects nor keeps cookies by itself, so each step is seen as a browser would take it.
+@Suite("Console against the daemon", .serialized)
+struct ConsoleTests {
+    /// Tells URLSession not to follow redirects: the test reads each 303 itself.
+    final class NoRedirects: NSObject, URLSessionTaskDelegate, Sendable {
+        func urlSession(_ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
+                        newRequest request: URLRequest, completionHandler: @escaping @Sendable (URLRequest?) -> Void) {
+            completionHandler(nil)
+        }
+    }
+
+    static let session: URLSession = {
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.httpShouldSetCookies = false
+        configuration.httpCookieAcceptPolicy = .never
+        return URLSession(configuration: configuration, delegate: NoRedirects(), delegateQueue: nil)
+    }()
+
+    static func call(_ method: String, _ url: String, cookie: String? = nil, form: String? = nil) async throws -> HTTPAPITests.Reply {
+        var request = URLRequest(url: try #require(URL(string: url)))
+        request.httpMethod = method
+        if let cookie { request.setValue(cookie, forHTTPHeaderField: "Cookie") }
+        if let form {
+            request.setValue("application/x-www-form-urlencoded", forHTTPHeaderField: "Content-Type")
+            request.httpBody = Data(form.utf8)
+        }
+        let (data, response) = try await session.data(for: request)
+        let http = try #require(response as? HTTPURLResponse)
+        var fields: [String: String] = [:]
+        for (name, value) in http.allHeaderFields { fields["\(name)".lowercased()] = "\(value)" }
+        return HTTPAPITests.Reply(status: http.statusCode, headers: fields, body: data)
+    }
+
+    @Test func aSupportAgentLogsInFindsACustomerAndReadsWhatTheyWereTold() async throws {
+        let directory = try Paths.temporaryDirectory("console")
+        let daemon = try await HTTPAPITests.start(directory)
+        let base = daemon.base
+        let events = [
+            HTTPAPITests.event("c-9", "customer.registered", "c-9",
+                               #"{"name":"Ann <script>alert(1)</script>","email":"Ann9@Example.com","phone":"+447700900999"}"#),
+            HTTPAPITests.event("o-9", "order.placed", "o-9",
+                               #"{"customer_id":"c-9","total":9.5,"currency":"EUR","items":[{"sku":"A","name":"Mug","quantity":1,"unit_price":9.5}]}"#),
+            HTTPAPITests.event("t-9", "ticket.opened", "t-9", #"{"customer_id":"c-9","kind":"complaint","summary":"Chipped mug","order_id":"o-9"}"#),
+        ]
+        let posted = try await HTTPAPITests.call("POST", "\(base)/v1/events", token: HTTPAPITests.ingest, type: "application/x-ndjson",
+                                                 body: Data(events.joined(separator: "\n").utf8))
+        #expect(posted.status == 201, "\(posted.text)")
+        _ = try await ChildProcess.tidings(["status", "--wait-idle", "30"], environment: daemon.env, logs: directory)
+
+        // Nothing without a login: every page sends the browser to the login form.
+        for path in ["/console", "/console/search?q=c-9", "/console/customers/c-9", "/console/messages/1/email"] {
+            let reply = try await Self.call("GET", base + path)
+            #expect(reply.status == 303 && reply.headers["location"] == "/console/login", "\(path): \(reply.status)")
+            #expect(!reply.text.contains("Ann"))
+        }
+        let form = try await Self.call("GET", "\(base)/console/login")
+        #expect(form.status == 200 && form.text.contains(#"<label for="token">API token</label>"#))
+        #expect(form.headers["content-security-policy"]?.contains("default-src 'none'") == true)
+        #expect(form.headers["content-security-policy"]?.contains("script-src") == false, "no scripts allowed at all")
+
+        // An ingest token cannot log in; neither can a wrong one.
+        for token in [HTTPAPITests.ingest, "not-a-token-at-all-0000"] {
+            let refused = try await Self.call("POST", "\(base)/console/login", form: "token=\(token)")
+            #expect(refused.status == 401 && refused.headers["set-cookie"] == nil && refused.text.contains("role=\"alert\""))
+        }
+        let login = try await Self.call("POST", "\(base)/console/login", form: "token=\(HTTPAPITests.reader)")
+        #expect(login.status == 303 && login.headers["location"] == "/console/search")
+        let setCookie = try #require(login.headers["set-cookie"])
+        #expect(setCookie.contains("HttpOnly") && setCookie.contains("SameSite=Strict") && setCookie.contains("Path=/console"))
+        let cookie = try #require(setCookie.split(separator: ";").first.map(String.init))
+
+        // Found by email (any case), phone, order id, ticket reference and message key.
+        let byEmail = try await Self.call("GET", "\(base)/console/search?q=ann9%40example.COM", cookie: cookie)
+        #expect(byEmail.status == 200 && byEmail.text.contains(#"href="/console/customers/c-9""#), "\(byEmail.text)")
+        #expect(byEmail.text.contains("Ann &lt;script&gt;alert(1)&lt;/script&gt;") && !byEmail.text.contains("<script>"))
+        for query in ["%2B447700900999", "o-9", "T-9"] {
+            let found = try await Self.call("GET", "\(base)/console/search?q=\(query)", cookie: cookie)
+            #expect(found.text.contains(#"href="/console/customers/c-9""#), "\(query)")
+        }
+        let nothing = try await Self.call("GET", "\(base)/console/search?q=%3Cnobody%3E", cookie: cookie)
+        #expect(nothing.text.contains("Nothing matches <strong>&lt;nobody&gt;</strong>"))
+
+        // The timeline: events, the complaint's promise, and the acknowledgement as sent.
+        let page = try await Self.call("GET", "\(base)/console/customers/c-9", cookie: cookie)
+        #expect(page.status == 200)
+        let html = page.text
+        #expect(html.contains("Tickets and promises") && html.contains("T-9"))
+        #expect(html.contains("event <strong>ticket.opened</strong> about T-9"))
+        #expect(html.contains("message <strong>complaint_acknowledgement</strong>"))
+        #expect(html.contains("We&#39;re on it: your complaint T-9"), "the acknowledgement's subject as rendered")
+        #expect(!html.contains("<script>"))
+        #expect(page.headers["cache-control"] == "no-store" && page.headers["x-frame-options"] == "DENY")
+        let id = try #require(html.firstMatch(of: /<iframe sandbox src="\/console\/messages\/(\d+)\/email" title="The email complaint_acknowledgement/)?.1)
+        let email = try await Self.call("GET", "\(base)/console/messages/\(id)/email", cookie: cookie)
+        #expect(email.status == 200 && email.text.contains("T-9"))
+        #expect(email.headers["content-security-policy"]?.contains("sandbox") == true)
+        #expect(email.headers["x-frame-options"] == "SAMEORIGIN")
+        let missing = try await Self.call("GET", "\(base)/console/customers/c-404", cookie: cookie)
+        #expect(missing.status == 404)
+
+        // A tampered cookie is no login; logging out ends it in the browser.
+        let tampered = try await Self.call("GET", "\(base)/console/search", cookie: cookie.replacingOccurrences(of: ".read.", with: ".admin."))
+        #expect(tampered.status == 303)
+        let logout = try await Self.call("POST", "\(base)/console/logout", cookie: cookie)
+        #expect(logout.status == 303 && logout.headers["set-cookie"]?.contains("Max-Age=0") == true)
+
+        daemon.child.signal(SIGTERM)
+        #expect(try await daemon.child.wait(timeout: 30) == 0)
+    }
+}

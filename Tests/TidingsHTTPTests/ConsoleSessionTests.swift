@@ -1,0 +1,76 @@
+import Foundation
+import Testing
+@testable import TidingsCore
+@testable import TidingsHTTP
+
+/// Console logins are cookies the server signed: they must not be forged, outlive their day,
+/// or outlive the token (or the scope) they were made from.
+@Suite("Console sessions")
+struct ConsoleSessionTests {
+    let reader = APIToken(name: "site", scopes: [.read], token: "reader-token-0123456789")
+    let admin = APIToken(name: "ops", scopes: [.admin], token: "admin-token-0123456789a")
+    let ingest = APIToken(name: "shop", scopes: [.ingest], token: "ingest-token-0123456789")
+    let now = Date(timeIntervalSince1970: 1_795_000_000)
+
+    @Test func aSignedSessionReadsBackUntilItExpires() throws {
+        let keys = ConsoleSession.Keys(tokens: [reader, admin, ingest])
+        let session = try #require(keys.session(for: reader, now: now))
+        let cookie = keys.cookieValue(session)
+        #expect(keys.session(from: cookie, now: now.addingTimeInterval(3600)) == session)
+        #expect(keys.session(from: cookie, now: now.addingTimeInterval(ConsoleSession.lifetime + 1)) == nil, "expired")
+        #expect(try #require(keys.session(for: admin, now: now)).admin)
+        #expect(keys.session(for: ingest, now: now) == nil, "an ingest token cannot log in")
+    }
+
+    @Test func aForgedOrForeignSessionIsRefused() throws {
+        let keys = ConsoleSession.Keys(tokens: [reader, admin])
+        let cookie = keys.cookieValue(try #require(keys.session(for: reader, now: now)))
+        var parts = cookie.split(separator: ".").map(String.init)
+        parts[2] = "admin"
+        #expect(keys.session(from: parts.joined(separator: "."), now: now) == nil, "a read login made admin by hand")
+        parts = cookie.split(separator: ".").map(String.init)
+        parts[3] = String(Int64(now.timeIntervalSince1970) + 1_000_000)
+        #expect(keys.session(from: parts.joined(separator: "."), now: now) == nil, "a longer life by hand")
+        for garbage in ["", "v1", "v1....", "v1.x.read.1.y", String(repeating: ".", count: 9), cookie + "x"] {
+            #expect(keys.session(from: garbage, now: now) == nil)
+        }
+        let other = ConsoleSession.Keys(tokens: [reader, admin, ingest])
+        #expect(other.session(from: cookie, now: now) == nil, "another set of tokens signs with another key")
+    }
+
+    @Test func aSessionEndsWithItsTokenOrScope() throws {
+        let session = try #require(ConsoleSession.Keys(tokens: [reader, admin]).session(for: admin, now: now))
+        // The same names, the admin token's scope narrowed to read: the key changes with the
+        // tokens, and even under one key an admin session needs an admin token.
+        let narrowed = ConsoleSession.Keys(tokens: [reader, APIToken(name: "ops", scopes: [.read], token: "admin-token-0123456789a")])
+        #expect(narrowed.session(from: narrowed.cookieValue(session), now: now) == nil)
+        let without = ConsoleSession.Keys(tokens: [reader])
+        #expect(without.session(from: without.cookieValue(session), now: now) == nil, "a removed token's session")
+    }
+
+    @Test func formsDecodeAsBrowsersSendThem() {
+        #expect(API.formFields("token=a%2Bb+c&token=second&x") == ["token": "a+b c", "x": ""])
+        #expect(API.formFields("") == [:])
+        #expect(API.formFields("token=%zz%")["token"] == "", "a value that does not decode is empty, not half decoded")
+    }
+
+    @Test func theTimelineIsInTimeOrderEventsBeforeTheirMessages() throws {
+        var customer = Customer(id: "c-1")
+        customer.registeredAt = now
+        var order = try #require(Reducers.order(nil, StoredEvent(position: 2, recordedAt: now.addingTimeInterval(60), event: CloudEvent(
+            id: "o", source: "s", type: "order.placed", subject: "o-1", time: nil,
+            data: ["customer_id": "c-1", "total": 5, "currency": "EUR", "items": [["sku": "A", "name": "Mug", "quantity": 1, "unit_price": 5]]])), promises: .standard))
+        order.timeline.append(TimelineEntry(at: now.addingTimeInterval(120), type: "order.shipped", position: 3, note: nil))
+        let message = MessageSummary(id: 1, key: "k", workflow: "order_confirmation", customerID: "c-1", subjectID: "o-1", channel: "email",
+                                     recipient: "a@example.com", state: .sent, attempts: 1, createdAt: now.addingTimeInterval(60), sentAt: nil,
+                                     lastError: nil)
+        let timeline = CustomerTimeline(customer: customer, orders: [order], tickets: [], messages: [message])
+        let labels = timeline.entries.map { entry -> String in
+            switch entry.item {
+            case .event(let type, _, _): type
+            case .message(let summary): summary.workflow
+            }
+        }
+        #expect(labels == ["customer.registered", "order.placed", "order_confirmation", "order.shipped"])
+    }
+}
