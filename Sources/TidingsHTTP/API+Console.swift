@@ -13,8 +13,12 @@ extension API {
                 consoleSession(request) == nil ? redirect("/console/login") : redirect("/console/search")
             },
             Route(method: .get, path: "/console/login") { _, _ in page(ConsolePage.login()) },
-            Route(method: .post, path: "/console/login") { request, _ in try await consoleLogin(request) },
-            Route(method: .post, path: "/console/logout") { _, _ in
+            Route(method: .post, path: "/console/login") { request, _ in
+                guard fromThisSite(request) else { return page(ConsolePage.login(problem: "The login did not come from this console."), status: .forbidden) }
+                return try await consoleLogin(request)
+            },
+            Route(method: .post, path: "/console/logout") { request, _ in
+                guard fromThisSite(request) else { return redirect("/console/search") }
                 var response = redirect("/console/login")
                 response.headers[.setCookie] = "\(ConsoleSession.cookieName)=; Path=/console; HttpOnly; SameSite=Strict; Max-Age=0"
                 return response
@@ -27,12 +31,53 @@ extension API {
                 try await loggedIn(request) { session in try await consoleSearch(request, session) }
             },
             Route(method: .get, path: "/console/customers/:id") { request, context in
-                try await loggedIn(request) { session in try await consoleCustomer(context.parameters.get("id") ?? "", session) }
+                try await loggedIn(request) { session in try await consoleCustomer(Self.parameter(context, "id") ?? "", session) }
             },
             Route(method: .get, path: "/console/messages/:id/email") { request, context in
-                try await loggedIn(request) { _ in try await consoleEmail(context.parameters.get("id").flatMap(Int64.init)) }
+                try await loggedIn(request) { _ in try await consoleEmail(Self.parameter(context, "id").flatMap(Int64.init)) }
+            },
+            Route(method: .get, path: "/console/promises") { request, _ in
+                try await loggedIn(request) { session in try await consolePromises(session) }
+            },
+            Route(method: .get, path: "/console/operations") { request, _ in
+                try await loggedIn(request) { session in try await consoleOperations(session) }
+            },
+            Route(method: .get, path: "/console/messages/:id/retry") { request, context in
+                try await loggedIn(request) { session in try await confirmRetry(Self.parameter(context, "id").flatMap(Int64.init), session) }
+            },
+            Route(method: .post, path: "/console/messages/:id/retry") { request, context in
+                try await loggedIn(request) { session in
+                    try await administering(request, session) { try await consoleRetry(Self.parameter(context, "id").flatMap(Int64.init), session) }
+                }
+            },
+            Route(method: .get, path: "/console/endpoints/:channel/enable") { request, context in
+                try await loggedIn(request) { session in confirmEnable(Self.parameter(context, "channel").flatMap(Channel.init(rawValue:)), session) }
+            },
+            Route(method: .post, path: "/console/endpoints/:channel/enable") { request, context in
+                try await loggedIn(request) { session in
+                    try await administering(request, session) {
+                        try await consoleEnable(Self.parameter(context, "channel").flatMap(Channel.init(rawValue:)), session)
+                    }
+                }
             },
         ]
+    }
+
+    /// A customer page renders each message it shows: at most this many.
+    static let shownMessages = 200
+
+    /// A path parameter as the id it names (Hummingbird leaves it percent-encoded).
+    static func parameter(_ context: BasicRequestContext, _ name: String) -> String? {
+        context.parameters.get(name).map { $0.removingPercentEncoding ?? $0 }
+    }
+
+    /// A POST without an `Origin` (an older client) or from this host; a browser sends it on
+    /// every POST, so a form on another site is refused even where the cookie would go along.
+    func fromThisSite(_ request: Request) -> Bool {
+        guard let origin = request.headers[.origin] else { return true }
+        guard let authority = request.head.authority, let url = URL(string: origin), let host = url.host else { return false }
+        let name = host.contains(":") ? "[\(host)]" : host
+        return authority == (url.port.map { "\(name):\($0)" } ?? name)
     }
 
     var sessionKeys: ConsoleSession.Keys { ConsoleSession.Keys(tokens: environment.settings.tokens) }
@@ -63,7 +108,8 @@ extension API {
     }
 
     func consoleSearch(_ request: Request, _ session: ConsoleSession) async throws -> Response {
-        let query = (request.uri.queryParameters.get("q") ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        // As a form sends it: `+` is a space.
+        let query = (Self.formFields(request.uri.query ?? "")["q"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
         guard !query.isEmpty else { return page(ConsolePage.search("", found: nil, session: session)) }
         let reads = environment.reads
         var found = ConsolePage.Found()
@@ -74,15 +120,12 @@ extension API {
         for id in Set([query, query.lowercased()]) {
             if let ticket = try await reads.ticket(id: id), !found.tickets.contains(where: { $0.id == ticket.id }) { found.tickets.append(ticket) }
         }
-        if let target = try await reads.receiptTarget(key: query) {
-            found.messages += try await reads.messages(state: nil, customerID: target.customerID, subjectID: nil, id: nil, after: nil, limit: 500)
-                .filter { $0.key == target.key }
-        }
+        if let id = try await reads.messageID(key: query), let message = try await reads.message(byID: id) { found.messages.append(message) }
         return page(ConsolePage.search(query, found: found, session: session))
     }
 
-    /// Up to 500 messages and 100 orders and tickets: a customer with more is rare, and the
-    /// page says what it shows.
+    /// Up to `shownMessages` messages and 100 orders and tickets: a customer with more is rare,
+    /// and the page says when it shows only the first.
     func consoleCustomer(_ id: String, _ session: ConsoleSession) async throws -> Response {
         let reads = environment.reads
         guard let customer = try await reads.customer(id: id) else {
@@ -90,15 +133,15 @@ extension API {
         }
         let orders = try await reads.orders(customerID: id, limit: 100)
         let tickets = try await reads.tickets(customerID: id, limit: 100)
-        let messages = try await reads.messages(state: nil, customerID: id, subjectID: nil, id: nil, after: nil, limit: 500)
+        let messages = try await reads.messages(state: nil, customerID: id, subjectID: nil, id: nil, after: nil, limit: Self.shownMessages + 1)
         var shown: [Int64: ConsolePage.ShownMessage] = [:]
-        for message in messages {
+        for message in messages.prefix(Self.shownMessages) {
             shown[message.id] = ConsolePage.ShownMessage(summary: message, attempts: try await reads.attempts(messageID: message.id),
                                                          rendered: try await render(message.id))
         }
-        let timeline = CustomerTimeline(customer: customer, orders: orders, tickets: tickets, messages: messages)
+        let timeline = CustomerTimeline(customer: customer, orders: orders, tickets: tickets, messages: Array(messages.prefix(Self.shownMessages)))
         return page(ConsolePage.customer(customer, orders: orders, tickets: tickets, timeline: timeline, messages: shown, now: environment.clock(),
-                                         session: session))
+                                         more: messages.count > Self.shownMessages, session: session))
     }
 
     /// A message's content as the customer saw it; nil for one without a channel (skipped,
@@ -133,14 +176,15 @@ extension API {
         return Response(status: .seeOther, headers: headers)
     }
 
-    // Not among swift-http-types' names; both are valid field names.
+    // Not among swift-http-types' names; both are valid field names. `same-origin`, not
+    // `no-referrer`: with the latter a browser sends `Origin: null` on the console's own forms.
     static let frameOptions = HTTPField.Name("X-Frame-Options")!
     static let referrerPolicy = HTTPField.Name("Referrer-Policy")!
 
     static func consoleHeaders(policy: String) -> HTTPFields {
         [
             .contentType: "text/html; charset=utf-8", .contentSecurityPolicy: policy, .cacheControl: "no-store",
-            .xContentTypeOptions: "nosniff", Self.referrerPolicy: "no-referrer", Self.frameOptions: "DENY",
+            .xContentTypeOptions: "nosniff", Self.referrerPolicy: "same-origin", Self.frameOptions: "DENY",
         ]
     }
 

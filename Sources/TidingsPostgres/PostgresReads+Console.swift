@@ -24,15 +24,48 @@ extension PostgresReads {
             .map { try Ticket(document: $0) }
     }
 
+    public func messageID(key: String) async throws -> Int64? {
+        try await backend.connection("finding message \(key)") { connection in
+            let rows = try await connection.run(PostgresQuery(unsafeSQL: "SELECT id FROM messages WHERE key = $1", binds: PostgresBindings.of(key)),
+                                                logger: logger)
+            for try await id in rows.decode(Int64.self) { return id }
+            return nil
+        }
+    }
+
     public func messageContent(id: Int64) async throws -> MessageContent? {
         try await backend.connection("reading message \(id)") { connection in
-            let rows = try await connection.run(PostgresQuery(unsafeSQL: "SELECT template, channel, locale, context FROM messages WHERE id = $1",
+            let rows = try await connection.run(PostgresQuery(unsafeSQL: "SELECT template, channel, locale, context FROM messages WHERE id = $1 AND erased_at IS NULL",
                                                               binds: PostgresBindings.of(id)), logger: logger)
             for try await (template, channel, locale, context) in rows.decode((String, String?, String, Data).self) {
                 return MessageContent(template: template, channel: channel.flatMap(Channel.init(rawValue:)), locale: locale,
                                       context: (try? JSONValue.parse(context)) ?? .null)
             }
             return nil
+        }
+    }
+
+    public func acknowledgements(since: Date, limit: Int) async throws -> [ResponseReport.Acknowledgement] {
+        try await backend.connection("reading acknowledgement times") { connection in
+            let rows = try await connection.run(PostgresQuery(unsafeSQL: """
+                SELECT event_at, sent_at FROM messages
+                WHERE category = '\(Workflow.Category.acknowledgement.rawValue)' AND sent_at IS NOT NULL AND event_at >= $1
+                ORDER BY id DESC LIMIT \(limit)
+                """, binds: PostgresBindings.of(since.timeIntervalSince1970)), logger: logger)
+            var samples: [ResponseReport.Acknowledgement] = []
+            for try await (eventAt, sentAt) in rows.decode((Double, Double).self) {
+                samples.append(ResponseReport.Acknowledgement(eventAt: Date(timeIntervalSince1970: eventAt), sentAt: Date(timeIntervalSince1970: sentAt)))
+            }
+            return samples
+        }
+    }
+
+    public func recentTickets(limit: Int) async throws -> [Ticket] {
+        try await backend.connection("reading recent tickets") { connection in
+            let rows = try await connection.run(PostgresQuery(unsafeSQL: "SELECT doc FROM tickets ORDER BY position DESC LIMIT \(limit)"), logger: logger)
+            var tickets: [Ticket] = []
+            for try await doc in rows.decode(Data.self) { tickets.append(try Ticket(document: doc)) }
+            return tickets
         }
     }
 

@@ -30,9 +30,32 @@ extension Store {
         }
     }
 
+    public func acknowledgements(since: Date, limit: Int) async throws -> [ResponseReport.Acknowledgement] {
+        try await read("reading acknowledgement times") { db in
+            try Row.fetchAll(db, sql: """
+                SELECT event_at, sent_at FROM messages
+                WHERE category = '\(Workflow.Category.acknowledgement.rawValue)' AND sent_at IS NOT NULL AND event_at >= ?
+                ORDER BY id DESC LIMIT ?
+                """, arguments: [since.timeIntervalSince1970, limit]).map { row in
+                ResponseReport.Acknowledgement(eventAt: Date(timeIntervalSince1970: row[0]), sentAt: Date(timeIntervalSince1970: row[1]))
+            }
+        }
+    }
+
+    public func recentTickets(limit: Int) async throws -> [Ticket] {
+        try await read("reading recent tickets") { db in
+            try Data.fetchAll(db, sql: "SELECT doc FROM tickets ORDER BY position DESC LIMIT ?", arguments: [limit]).map { try Ticket(document: $0) }
+        }
+    }
+
+    public func messageID(key: String) async throws -> Int64? {
+        try await read("finding message \(key)") { db in try Int64.fetchOne(db, sql: "SELECT id FROM messages WHERE key = ?", arguments: [key]) }
+    }
+
     public func messageContent(id: Int64) async throws -> MessageContent? {
         try await read("reading message \(id)") { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT template, channel, locale, context FROM messages WHERE id = ?", arguments: [id]) else {
+            guard let row = try Row.fetchOne(db, sql: "SELECT template, channel, locale, context FROM messages WHERE id = ? AND erased_at IS NULL",
+                                             arguments: [id]) else {
                 return nil
             }
             let context = (try? JSONValue.parse(row["context"] as Data)) ?? .null

@@ -24,9 +24,12 @@ struct ConsoleTests {
         return URLSession(configuration: configuration, delegate: NoRedirects(), delegateQueue: nil)
     }()
 
-    static func call(_ method: String, _ url: String, cookie: String? = nil, form: String? = nil) async throws -> HTTPAPITests.Reply {
+    static func call(_ method: String, _ url: String, cookie: String? = nil, form: String? = nil, origin: String? = nil) async throws
+        -> HTTPAPITests.Reply
+    {
         var request = URLRequest(url: try #require(URL(string: url)))
         request.httpMethod = method
+        if let origin { request.setValue(origin, forHTTPHeaderField: "Origin") }
         if let cookie { request.setValue(cookie, forHTTPHeaderField: "Cookie") }
         if let form {
             request.setValue("application/x-www-form-urlencoded", forHTTPHeaderField: "Content-Type")
@@ -71,7 +74,9 @@ struct ConsoleTests {
             let refused = try await Self.call("POST", "\(base)/console/login", form: "token=\(token)")
             #expect(refused.status == 401 && refused.headers["set-cookie"] == nil && refused.text.contains("role=\"alert\""))
         }
-        let login = try await Self.call("POST", "\(base)/console/login", form: "token=\(HTTPAPITests.reader)")
+        let foreign = try await Self.call("POST", "\(base)/console/login", form: "token=\(HTTPAPITests.reader)", origin: "https://evil.example")
+        #expect(foreign.status == 403 && foreign.headers["set-cookie"] == nil, "a login form posted from another site")
+        let login = try await Self.call("POST", "\(base)/console/login", form: "token=\(HTTPAPITests.reader)", origin: base)
         #expect(login.status == 303 && login.headers["location"] == "/console/search")
         let setCookie = try #require(login.headers["set-cookie"])
         #expect(setCookie.contains("HttpOnly") && setCookie.contains("SameSite=Strict") && setCookie.contains("Path=/console"))
@@ -98,13 +103,33 @@ struct ConsoleTests {
         #expect(html.contains("We&#39;re on it: your complaint T-9"), "the acknowledgement's subject as rendered")
         #expect(!html.contains("<script>"))
         #expect(page.headers["cache-control"] == "no-store" && page.headers["x-frame-options"] == "DENY")
-        let id = try #require(html.firstMatch(of: /<iframe sandbox src="\/console\/messages\/(\d+)\/email" title="The email complaint_acknowledgement/)?.1)
+        let id = try #require(html.firstMatch(of: /<iframe sandbox loading="lazy" src="\/console\/messages\/(\d+)\/email" title="The email complaint_acknowledgement/)?.1)
         let email = try await Self.call("GET", "\(base)/console/messages/\(id)/email", cookie: cookie)
         #expect(email.status == 200 && email.text.contains("T-9"))
         #expect(email.headers["content-security-policy"]?.contains("sandbox") == true)
         #expect(email.headers["x-frame-options"] == "SAMEORIGIN")
         let missing = try await Self.call("GET", "\(base)/console/customers/c-404", cookie: cookie)
         #expect(missing.status == 404)
+
+        // The promises page: charts with their numbers beside them.
+        let promises = try await Self.call("GET", "\(base)/console/promises", cookie: cookie)
+        #expect(promises.status == 200 && promises.text.contains(#"<svg id="latency-chart""#) && promises.text.contains(#"id="latency-table""#))
+        #expect(promises.text.contains(#"<svg id="promises-chart""#) && promises.text.contains("<td>complaint</td>"))
+        // Operations: a read-only login sees, but cannot act; an admin can, on a dead message only.
+        let operations = try await Self.call("GET", "\(base)/console/operations", cookie: cookie)
+        #expect(operations.status == 200 && operations.text.contains("Outbox by state"))
+        let confirm = try await Self.call("GET", "\(base)/console/messages/\(id)/retry", cookie: cookie)
+        #expect(confirm.text.contains("This needs an admin login"))
+        let refused = try await Self.call("POST", "\(base)/console/messages/\(id)/retry", cookie: cookie, origin: base)
+        #expect(refused.status == 403 && refused.text.contains("read only"))
+        let admin = try await Self.call("POST", "\(base)/console/login", form: "token=\(HTTPAPITests.admin)")
+        let adminCookie = try #require(admin.headers["set-cookie"]?.split(separator: ";").first.map(String.init))
+        let notDead = try await Self.call("POST", "\(base)/console/messages/\(id)/retry", cookie: adminCookie, origin: base)
+        #expect(notDead.status == 409 && notDead.text.contains("is not dead"))
+        let crossSite = try await Self.call("POST", "\(base)/console/endpoints/sms/enable", cookie: adminCookie, origin: "https://evil.example")
+        #expect(crossSite.status == 403)
+        let enabled = try await Self.call("POST", "\(base)/console/endpoints/sms/enable", cookie: adminCookie)
+        #expect(enabled.status == 200 && enabled.text.contains("0 sms endpoint(s) enabled"))
 
         // A tampered cookie is no login; logging out ends it in the browser.
         let tampered = try await Self.call("GET", "\(base)/console/search", cookie: cookie.replacingOccurrences(of: ".read.", with: ".admin."))

@@ -1,24 +1,28 @@
 #!/usr/bin/env python3
 """The support console in a real headless Chromium, driven by Selenium (chromium-driver).
 
-Usage: console_browser.py BASE_URL TOKEN SEARCH CUSTOMER_ID SCREENSHOT
+Usage: console_browser.py BASE_URL READ_TOKEN ADMIN_TOKEN SEARCH CUSTOMER_ID SCREENSHOT_DIR
 
-Logs in with TOKEN, searches for SEARCH, opens the customer's timeline, reads the complaint
-acknowledgement as sent (its subject on the page, its email in the sandboxed frame), saves a
-screenshot, and runs axe-core's accessibility rules on the login, search and timeline pages.
-Prints a JSON report; exits 1 if anything failed.
+Logs in with the read token, searches for SEARCH, opens the customer's timeline and reads the
+complaint acknowledgement as sent (its subject on the page, its email in the sandboxed frame);
+opens the promises page (its charts and their tables; a screenshot); tries to retry the dead
+message and is refused; logs in again as admin and retries it. axe-core's accessibility rules
+run on every page. Prints a JSON report; exits 1 if anything failed.
 """
 import json
 import sys
 
 from axe_selenium_python import Axe
 from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import WebDriverWait
 
 
 def main():
-    base, token, search, customer, screenshot = sys.argv[1:6]
+    base, token, admin, search, customer, shots = sys.argv[1:7]
     options = webdriver.ChromeOptions()
     options.binary_location = "/usr/bin/chromium"
     for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1200,1000"):
@@ -40,13 +44,30 @@ def main():
         accessibility[page] = {"violations": len(results["violations"]), "serious": serious}
         check(not serious, f"{page}: serious accessibility violations: {serious}")
 
-    try:
+    def log_in(secret):
         driver.get(base + "/console")
         check(driver.current_url.endswith("/console/login"), f"not sent to the login page: {driver.current_url}")
-        audit("login")
-        driver.find_element(By.ID, "token").send_keys(token)
+        driver.find_element(By.ID, "token").send_keys(secret)
         driver.find_element(By.CSS_SELECTOR, "form.login button").click()
-        check(driver.current_url.endswith("/console/search"), f"not logged in: {driver.current_url}")
+        WebDriverWait(driver, 10, ignored_exceptions=(WebDriverException,)).until(expected_conditions.url_contains("/console/search"))
+
+    # Waits ride out a page that is being replaced (a node of the old document, not yet the new).
+    def retry_dead():
+        driver.get(base + "/console/operations")
+        links = driver.find_elements(By.PARTIAL_LINK_TEXT, "Retry")
+        if not links:
+            return "no dead message to retry on the operations page: " + driver.find_element(By.TAG_NAME, "main").text[:600]
+        links[0].click()
+        WebDriverWait(driver, 10, ignored_exceptions=(WebDriverException,)).until(expected_conditions.text_to_be_present_in_element((By.TAG_NAME, "h1"), "Retry message"))
+        driver.find_element(By.CSS_SELECTOR, "main form button").click()
+        # The answer replaces the page: wait for its heading, not the confirmation's.
+        WebDriverWait(driver, 10, ignored_exceptions=(WebDriverException,)).until(lambda d: any(word in d.find_element(By.TAG_NAME, "h1").text for word in ("Refused", "Retried", "Not retried")))
+        return driver.find_element(By.TAG_NAME, "main").text
+
+    try:
+        driver.get(base + "/console")
+        audit("login")
+        log_in(token)
 
         box = driver.find_element(By.ID, "q")
         box.send_keys(search)
@@ -65,8 +86,27 @@ def main():
         email = driver.find_element(By.TAG_NAME, "body").text
         check("Your reference" in email, "the email as sent does not show in its frame")
         driver.switch_to.default_content()
-        driver.save_screenshot(screenshot)
+        driver.save_screenshot(shots + "/timeline.png")
         audit("timeline")
+
+        driver.find_element(By.LINK_TEXT, "Promises").click()
+        for chart in ("latency-chart", "promises-chart"):
+            check(len(driver.find_elements(By.CSS_SELECTOR, f"svg#{chart} title")) == 1, f"no chart {chart} with a title")
+        check(len(driver.find_elements(By.CSS_SELECTOR, "table#latency-table tbody tr")) >= 1, "the latency chart has no table of numbers")
+        check(len(driver.find_elements(By.CSS_SELECTOR, "table#promises-table tbody tr")) >= 1, "the promises chart has no table of numbers")
+        driver.save_screenshot(shots + "/promises.png")
+        audit("promises")
+
+        driver.get(base + "/console/operations")
+        audit("operations")
+        refused = retry_dead()
+        check("read only" in refused, f"a read-only login retried a message: {refused}")
+        driver.get(base + "/console/search")
+        driver.find_element(By.CSS_SELECTOR, "nav form[action='/console/logout'] button").click()
+        WebDriverWait(driver, 10, ignored_exceptions=(WebDriverException,)).until(expected_conditions.url_contains("/console/login"))
+        log_in(admin)
+        retried = retry_dead()
+        check("back in the queue" in retried, f"the admin's retry did not happen: {retried}")
     finally:
         driver.quit()
     print(json.dumps({"failures": failures, "accessibility": accessibility}, indent=2))

@@ -9,8 +9,16 @@ public protocol ConsoleQueries: Sendable {
     /// A customer's orders and tickets, newest first.
     func orders(customerID: String, limit: Int) async throws -> [Order]
     func tickets(customerID: String, limit: Int) async throws -> [Ticket]
-    /// What a message is rendered from; nil for an unknown id.
+    /// The message with this key, if there is one (whatever its state or channel).
+    func messageID(key: String) async throws -> Int64?
+    /// What a message is rendered from; nil for an unknown id, or one whose content was erased
+    /// (`tidings forget`, retention).
     func messageContent(id: Int64) async throws -> MessageContent?
+    /// Acknowledgements accepted by their server whose event was recorded since `since`,
+    /// newest first: the console's latency chart.
+    func acknowledgements(since: Date, limit: Int) async throws -> [ResponseReport.Acknowledgement]
+    /// The tickets changed most recently: the console's promise chart.
+    func recentTickets(limit: Int) async throws -> [Ticket]
 }
 
 /// A message's template, channel, locale and the context frozen when its event happened: the

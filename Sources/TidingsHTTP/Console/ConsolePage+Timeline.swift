@@ -13,7 +13,7 @@ extension ConsolePage {
     /// A customer's details, their orders and tickets with the promises made, and everything
     /// that happened and was sent, in time order.
     static func customer(_ customer: Customer, orders: [Order], tickets: [Ticket], timeline: CustomerTimeline,
-                         messages: [Int64: ShownMessage], now: Date, session: ConsoleSession) -> String {
+                         messages: [Int64: ShownMessage], now: Date, more: Bool = false, session: ConsoleSession) -> String {
         var body = "<h1>Customer \(e(customer.id))</h1>\n<dl>\n"
         let details: [(String, String?)] = [
             ("Name", customer.name), ("Email", customer.email), ("Phone", customer.phone), ("Locale", customer.locale),
@@ -24,33 +24,25 @@ extension ConsolePage {
         for (label, value) in details where !(value ?? "").isEmpty { body += "<dt>\(e(label))</dt><dd>\(e(value ?? ""))</dd>\n" }
         body += "</dl>\n"
         if !tickets.isEmpty {
-            body += """
-                <h2>Tickets and promises</h2>
-                <table><thead><tr><th scope="col">Ticket</th><th scope="col">Kind</th><th scope="col">Status</th>
-                <th scope="col">First response due</th><th scope="col">Resolution due</th></tr></thead><tbody>
-
-                """
-            for ticket in tickets {
-                body += "<tr><td>\(e(ticket.reference))</td><td>\(e(ticket.kind))</td><td>\(e(ticket.status.rawValue))</td>"
-                body += "<td>\(promise(due: ticket.firstResponseDue, kept: ticket.firstResponseAt, now: now))</td>"
-                body += "<td>\(promise(due: ticket.resolutionDue, kept: ticket.resolvedAt, now: now))</td></tr>\n"
-            }
-            body += "</tbody></table>\n"
+            body += "<h2>Tickets and promises</h2>\n"
+            body += table(["Ticket", "Kind", "Status", "First response due", "Resolution due"], tickets.map { ticket in
+                [e(ticket.reference), e(ticket.kind), e(ticket.status.rawValue), promise(due: ticket.firstResponseDue, kept: ticket.firstResponseAt, now: now),
+                 promise(due: ticket.resolutionDue, kept: ticket.resolvedAt, now: now)]
+            }, empty: "")
         }
         if !orders.isEmpty {
-            body += """
-                <h2>Orders</h2>
-                <table><thead><tr><th scope="col">Order</th><th scope="col">Status</th><th scope="col">Total</th>
-                <th scope="col">Deliver by</th><th scope="col">Tracking</th></tr></thead><tbody>
-
-                """
-            for order in orders {
-                body += "<tr><td>\(e(order.id))</td><td>\(e(order.status.rawValue))</td><td>\(e(TemplateContext.money(order.total))) \(e(order.currency))</td>"
-                body += "<td>\(e(order.deliverBy.map(Timestamp.day) ?? "–"))</td><td>\(e([order.tracking?.carrier, order.tracking?.number].compactMap { $0 }.joined(separator: " ")))</td></tr>\n"
-            }
-            body += "</tbody></table>\n"
+            body += "<h2>Orders</h2>\n"
+            body += table(["Order", "Status", "Total", "Deliver by", "Tracking"], orders.map { order in
+                [e(order.id), e(order.status.rawValue), e("\(TemplateContext.money(order.total)) \(order.currency)"), e(order.deliverBy.map(Timestamp.day) ?? "–"),
+                 e([order.tracking?.carrier, order.tracking?.number].compactMap { $0 }.joined(separator: " "))]
+            }, empty: "")
         }
-        body += "<h2>Timeline</h2>\n<ol class=\"timeline\">\n"
+        body += "<h2>Timeline</h2>\n"
+        if more {
+            body += "<p>This customer has more messages than the page shows: here are the first \(API.shownMessages); "
+                + "<code>tidings deliveries list</code> lists them all.</p>\n"
+        }
+        body += "<ol class=\"timeline\">\n"
         for entry in timeline.entries {
             switch entry.item {
             case .event(let type, let subject, let note):
@@ -88,7 +80,7 @@ extension ConsolePage {
         case .success(let rendered)?:
             if let subject = rendered.subject { html += "<div>Subject: <strong>\(e(subject))</strong></div>\n" }
             if rendered.html != nil {
-                html += "<iframe sandbox src=\"/console/messages/\(m.id)/email\" title=\"The email \(e(m.workflow)) as sent\"></iframe>\n"
+                html += "<iframe sandbox loading=\"lazy\" src=\"/console/messages/\(m.id)/email\" title=\"The email \(e(m.workflow)) as sent\"></iframe>\n"
                 html += "<details><summary>Plain text</summary><pre>\(e(rendered.text))</pre></details>\n"
             } else {
                 html += "<pre>\(e(rendered.text))</pre>\n"

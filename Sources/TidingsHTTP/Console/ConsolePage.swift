@@ -22,6 +22,8 @@ enum ConsolePage {
             header = """
                 <header><nav aria-label="console">
                 <a href="/console/search">Tidings console</a>
+                <a href="/console/promises">Promises</a>
+                <a href="/console/operations">Operations</a>
                 <form method="get" action="/console/search" role="search"><label for="q">Search</label>
                 <input id="q" name="q" type="search" value="\(e(query))" placeholder="customer id, email, phone, order, ticket or message key">
                 <button type="submit">Search</button></form>
@@ -99,6 +101,16 @@ enum ConsolePage {
     /// An id as one path segment (ids are the shops' own and may hold anything).
     static func pathComponent(_ id: String) -> String {
         id.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/?#%"))) ?? ""
+    }
+
+    /// A table with a header row; `rows` hold HTML already escaped. No rows: `empty`, as a
+    /// sentence.
+    static func table(_ headers: [String], _ rows: [[String]], id: String? = nil, caption: String? = nil, empty: String) -> String {
+        guard !rows.isEmpty else { return "<p>\(e(empty))</p>\n" }
+        var html = "<table\(id.map { " id=\"\(e($0))\"" } ?? "")>" + (caption.map { "<caption>\(e($0))</caption>" } ?? "")
+        html += "<thead><tr>" + headers.map { "<th scope=\"col\">\(e($0))</th>" }.joined() + "</tr></thead><tbody>\n"
+        for row in rows { html += "<tr>" + row.map { "<td>\($0)</td>" }.joined() + "</tr>\n" }
+        return html + "</tbody></table>\n"
     }
 
     static func notFound(_ what: String, session: ConsoleSession) -> String {
