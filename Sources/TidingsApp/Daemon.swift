@@ -124,7 +124,7 @@ public enum Daemon {
         let http = APIServer.service(APIEnvironment(
             store: store, status: backend.status, reads: backend.reads, commit: commit, settings: runtime.config.http, registry: registry,
             pipelineHeartbeat: { Date(timeIntervalSince1970: Double(pipeline.heartbeat.load(ordering: .relaxed))) }, clock: clock.now,
-            listening: { started.fire() }, catalog: runtime.catalog), logger: logger)
+            listening: { started.fire() }, catalog: runtime.catalog, engine: runtime.engine), logger: logger)
         let status = try await backend.status.status(now: clock.now())
         var metadata: Logger.Metadata = ["database": "\(backend.description)", "head": "\(status.head)",
                                          "checkpoint": "\(status.checkpoint)", "workflows": "\(runtime.workflows.workflows.count)",

@@ -36,6 +36,12 @@ extension API {
             Route(method: .get, path: "/console/messages/:id/email") { request, context in
                 try await loggedIn(request) { _ in try await consoleEmail(Self.parameter(context, "id").flatMap(Int64.init)) }
             },
+            Route(method: .get, path: "/console/preview") { request, _ in
+                try await loggedIn(request) { session in consolePreview(request, session) }
+            },
+            Route(method: .get, path: "/console/preview/email") { request, _ in
+                try await loggedIn(request) { _ in consolePreviewEmail(request) }
+            },
             Route(method: .get, path: "/console/promises") { request, _ in
                 try await loggedIn(request) { session in try await consolePromises(session) }
             },

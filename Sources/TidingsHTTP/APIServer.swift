@@ -52,10 +52,12 @@ public struct APIEnvironment: Sendable {
     public var listening: @Sendable () -> Void
     /// The templates, for the console to show a message as it was sent; nil shows none.
     public var catalog: TemplateCatalog?
+    /// The workflows and shop, for the console's preview; nil shows none.
+    public var engine: WorkflowEngine?
 
     public init(store: Store?, status: any StatusSource, reads: any ReadQueries, commit: GroupCommit, settings: HTTPSettings, registry: PrometheusCollectorRegistry,
                 pipelineHeartbeat: @escaping @Sendable () -> Date, clock: @escaping @Sendable () -> Date,
-                listening: @escaping @Sendable () -> Void = {}, catalog: TemplateCatalog? = nil) {
+                listening: @escaping @Sendable () -> Void = {}, catalog: TemplateCatalog? = nil, engine: WorkflowEngine? = nil) {
         self.store = store
         self.status = status
         self.reads = reads
@@ -66,6 +68,7 @@ public struct APIEnvironment: Sendable {
         self.clock = clock
         self.listening = listening
         self.catalog = catalog
+        self.engine = engine
     }
 }
 

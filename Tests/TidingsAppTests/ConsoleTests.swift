@@ -131,6 +131,16 @@ struct ConsoleTests {
         let enabled = try await Self.call("POST", "\(base)/console/endpoints/sms/enable", cookie: adminCookie)
         #expect(enabled.status == 200 && enabled.text.contains("0 sms endpoint(s) enabled"))
 
+        // The preview: every channel the template has, rendered from a sample, in any locale.
+        let preview = try await Self.call("GET", "\(base)/console/preview?workflow=complaint_acknowledgement&locale=de", cookie: cookie)
+        #expect(preview.status == 200 && preview.text.contains("<h3>email</h3>") && preview.text.contains("<h3>sms</h3>"))
+        #expect(preview.text.contains(#"<option value="de" selected>de</option>"#))
+        #expect(preview.text.contains(#"src="/console/preview/email?workflow=complaint_acknowledgement&amp;locale=de""#))
+        let previewEmail = try await Self.call("GET", "\(base)/console/preview/email?workflow=complaint_acknowledgement&locale=de", cookie: cookie)
+        #expect(previewEmail.status == 200 && previewEmail.headers["content-security-policy"]?.contains("sandbox") == true)
+        let unknown = try await Self.call("GET", "\(base)/console/preview?workflow=%3Cnone%3E", cookie: cookie)
+        #expect(unknown.status == 404 && !unknown.text.contains("<none>"))
+
         // A tampered cookie is no login; logging out ends it in the browser.
         let tampered = try await Self.call("GET", "\(base)/console/search", cookie: cookie.replacingOccurrences(of: ".read.", with: ".admin."))
         #expect(tampered.status == 303)

@@ -5,7 +5,7 @@ Usage: console_browser.py BASE_URL READ_TOKEN ADMIN_TOKEN SEARCH CUSTOMER_ID SCR
 
 Logs in with the read token, searches for SEARCH, opens the customer's timeline and reads the
 complaint acknowledgement as sent (its subject on the page, its email in the sandboxed frame);
-opens the promises page (its charts and their tables; a screenshot); tries to retry the dead
+opens the promises page (its charts and their tables; a screenshot) and the preview; tries to retry the dead
 message and is refused; logs in again as admin and retries it. axe-core's accessibility rules
 run on every page. Prints a JSON report; exits 1 if anything failed.
 """
@@ -18,7 +18,7 @@ from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 
 def main():
@@ -96,6 +96,14 @@ def main():
         check(len(driver.find_elements(By.CSS_SELECTOR, "table#promises-table tbody tr")) >= 1, "the promises chart has no table of numbers")
         driver.save_screenshot(shots + "/promises.png")
         audit("promises")
+
+        driver.find_element(By.LINK_TEXT, "Preview").click()
+        Select(driver.find_element(By.ID, "workflow")).select_by_value("complaint_acknowledgement")
+        driver.find_element(By.CSS_SELECTOR, "main form button").click()
+        WebDriverWait(driver, 10, ignored_exceptions=(WebDriverException,)).until(
+            expected_conditions.text_to_be_present_in_element((By.TAG_NAME, "h2"), "complaint_acknowledgement"))
+        check(len(driver.find_elements(By.CSS_SELECTOR, "iframe[sandbox]")) == 1, "the previewed email is not in a sandboxed frame")
+        audit("preview")
 
         driver.get(base + "/console/operations")
         audit("operations")

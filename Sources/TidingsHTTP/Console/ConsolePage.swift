@@ -24,6 +24,7 @@ enum ConsolePage {
                 <a href="/console/search">Tidings console</a>
                 <a href="/console/promises">Promises</a>
                 <a href="/console/operations">Operations</a>
+                <a href="/console/preview">Preview</a>
                 <form method="get" action="/console/search" role="search"><label for="q">Search</label>
                 <input id="q" name="q" type="search" value="\(e(query))" placeholder="customer id, email, phone, order, ticket or message key">
                 <button type="submit">Search</button></form>

@@ -1,0 +1,58 @@
+import Foundation
+import TidingsCore
+
+extension ConsolePage {
+    /// One channel of a previewed workflow: its rendering, or why it does not render.
+    struct PreviewedChannel {
+        var channel: Channel
+        var rendered: Result<RenderedMessage, ConsoleError>
+    }
+
+    /// Pick a workflow and a locale; see every channel it has templates for, rendered from a
+    /// sample event of its type (the one `tidings check` renders), nothing stored or sent.
+    static func preview(workflows: [Workflow], locales: [String], chosen: Workflow?, locale: String, channels: [PreviewedChannel],
+                        session: ConsoleSession) -> String {
+        var body = """
+            <h1>Workflow and template preview</h1>
+            <form method="get" action="/console/preview" class="login">
+            <label for="workflow">Workflow</label><select id="workflow" name="workflow">
+
+            """
+        for workflow in workflows {
+            let selected = workflow.id == chosen?.id ? " selected" : ""
+            body += "<option value=\"\(e(workflow.id))\"\(selected)>\(e(workflow.id)) (on \(e(workflow.on)))</option>\n"
+        }
+        body += "</select>\n<label for=\"locale\">Locale</label><select id=\"locale\" name=\"locale\">\n"
+        for one in locales {
+            body += "<option value=\"\(e(one))\"\(one == locale ? " selected" : "")>\(e(one))</option>\n"
+        }
+        body += "</select>\n<button type=\"submit\">Preview</button></form>\n"
+        guard let chosen else { return layout(title: "Preview", session: session, body) }
+        body += "<h2>\(e(chosen.id)) in \(e(locale))</h2>\n<p>Template <code>\(e(chosen.template))</code>, "
+        body += "to \(e(chosen.to == .staff ? "staff" : "the customer")), category \(e(chosen.category.rawValue)), "
+        body += "channels \(e(chosen.channels.map(\.name).joined(separator: ", "))). Rendered from a sample \(e(chosen.on)) event.</p>\n"
+        if channels.isEmpty { body += "<p class=\"problem\">This template has no files for any channel.</p>\n" }
+        for previewed in channels {
+            body += "<h3>\(e(previewed.channel.rawValue))</h3>\n"
+            switch previewed.rendered {
+            case .success(let rendered):
+                if let subject = rendered.subject { body += "<div>Subject: <strong>\(e(subject))</strong></div>\n" }
+                if rendered.html != nil {
+                    let query = "workflow=\(e(formValue(chosen.id)))&amp;locale=\(e(formValue(locale)))"
+                    body += "<iframe sandbox src=\"/console/preview/email?\(query)\" title=\"The email \(e(chosen.id)) in \(e(locale))\"></iframe>\n"
+                    body += "<details><summary>Plain text</summary><pre>\(e(rendered.text))</pre></details>\n"
+                } else {
+                    body += "<pre>\(e(rendered.text))</pre>\n"
+                }
+            case .failure(let error):
+                body += "<p class=\"problem\">It does not render: \(e(error.message))</p>\n"
+            }
+        }
+        return layout(title: "Preview \(chosen.id)", session: session, body)
+    }
+
+    /// A value for a query string.
+    static func formValue(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? ""
+    }
+}
