@@ -33,6 +33,12 @@ extension API {
             Route(method: .get, path: "/console/customers/:id") { request, context in
                 try await loggedIn(request) { session in try await consoleCustomer(Self.parameter(context, "id") ?? "", session) }
             },
+            Route(method: .get, path: "/console/orders/:id") { request, context in
+                try await loggedIn(request) { session in try await consoleOrder(Self.parameter(context, "id") ?? "", session) }
+            },
+            Route(method: .get, path: "/console/tickets/:id") { request, context in
+                try await loggedIn(request) { session in try await consoleTicket(Self.parameter(context, "id") ?? "", session) }
+            },
             Route(method: .get, path: "/console/messages/:id/email") { request, context in
                 try await loggedIn(request) { _ in try await consoleEmail(Self.parameter(context, "id").flatMap(Int64.init)) }
             },
@@ -140,14 +146,81 @@ extension API {
         let orders = try await reads.orders(customerID: id, limit: 100)
         let tickets = try await reads.tickets(customerID: id, limit: 100)
         let messages = try await reads.messages(state: nil, customerID: id, subjectID: nil, id: nil, after: nil, limit: Self.shownMessages + 1)
+        let shown = try await show(messages)
+        let now = environment.clock()
+        let due = try await reads.dueTimes(customerID: id)
+        var scheduled = try await reads.timers(subjects: orders.map(\.id) + tickets.map(\.id)).map { timer in
+            ConsolePage.Scheduled(at: timer.dueAt, what: "deadline \(timer.type) about \(timer.subject)")
+        }
+        for message in messages {
+            guard let at = due[message.id], at > now else { continue }  // due now: the dispatcher has it
+            scheduled.append(ConsolePage.Scheduled(at: at, what: "message \(message.workflow) by \(message.channel ?? "email") waits until then "
+                + "(the customer's quiet hours, or its next try)"))
+        }
+        scheduled.sort { $0.at < $1.at }
+        let timeline = Timeline(customer: customer, orders: orders, tickets: tickets, messages: Array(messages.prefix(Self.shownMessages)))
+        return page(ConsolePage.customer(customer, orders: orders, tickets: tickets, timeline: timeline, messages: shown, scheduled: scheduled, now: now,
+                                         more: messages.count > Self.shownMessages, session: session))
+    }
+
+    /// The first `shownMessages` messages with their attempts and content.
+    func show(_ messages: [MessageSummary]) async throws -> [Int64: ConsolePage.ShownMessage] {
         var shown: [Int64: ConsolePage.ShownMessage] = [:]
         for message in messages.prefix(Self.shownMessages) {
-            shown[message.id] = ConsolePage.ShownMessage(summary: message, attempts: try await reads.attempts(messageID: message.id),
+            shown[message.id] = ConsolePage.ShownMessage(summary: message, attempts: try await environment.reads.attempts(messageID: message.id),
                                                          rendered: try await render(message.id))
         }
-        let timeline = CustomerTimeline(customer: customer, orders: orders, tickets: tickets, messages: Array(messages.prefix(Self.shownMessages)))
-        return page(ConsolePage.customer(customer, orders: orders, tickets: tickets, timeline: timeline, messages: shown, now: environment.clock(),
-                                         more: messages.count > Self.shownMessages, session: session))
+        return shown
+    }
+
+    /// An order: its items, the delivery promise, and everything that happened to it and was
+    /// said about it (with the messages about several orders that name it).
+    func consoleOrder(_ id: String, _ session: ConsoleSession) async throws -> Response {
+        let reads = environment.reads
+        guard let order = try await reads.order(id: id) else {
+            return page(ConsolePage.notFound("There is no order \(id).", session: session), status: .notFound)
+        }
+        let messages = try await reads.messages(state: nil, customerID: nil, subjectID: id, id: nil, after: nil, limit: Self.shownMessages + 1)
+        let e = ConsolePage.e
+        let delivered = order.timeline.last { $0.type == "order.delivered" }?.at
+        var details: [(String, String)] = [
+            ("Status", e(order.status.rawValue)), ("Total", e("\(TemplateContext.money(order.total)) \(order.currency)")),
+            ("Items", e(order.items.map { "\(String(format: "%g", $0.quantity)) × \($0.name)" }
+                .joined(separator: ", "))),
+            ("Placed", e(ConsolePage.time(order.placedAt))),
+        ]
+        if let shipBy = order.shipBy { details.append(("Ship by", e(Timestamp.day(shipBy)))) }
+        if let deliverBy = order.deliverBy { details.append(("Deliver by (promised)", e(Timestamp.day(deliverBy)))) }
+        if let delivered { details.append(("Delivered", e(ConsolePage.time(delivered)))) }
+        if let tracking = order.tracking {
+            details.append(("Tracking", e([tracking.carrier, tracking.number, tracking.estimatedDelivery.map { "expected \($0)" }].compactMap { $0 }
+                .joined(separator: " "))))
+        }
+        let timeline = Timeline(customer: nil, orders: [order], tickets: [], messages: Array(messages.prefix(Self.shownMessages)))
+        return page(ConsolePage.subject(title: "Order \(order.id)", details: details, customerID: order.customerID, timeline: timeline,
+                                        messages: try await show(messages), more: messages.count > Self.shownMessages, session: session))
+    }
+
+    /// A ticket (by id or reference): its promises and its timeline.
+    func consoleTicket(_ id: String, _ session: ConsoleSession) async throws -> Response {
+        let reads = environment.reads
+        var found = try await reads.ticket(id: id)
+        if found == nil, id != id.lowercased() { found = try await reads.ticket(id: id.lowercased()) }
+        guard let ticket = found else {
+            return page(ConsolePage.notFound("There is no ticket \(id).", session: session), status: .notFound)
+        }
+        let messages = try await reads.messages(state: nil, customerID: nil, subjectID: ticket.id, id: nil, after: nil, limit: Self.shownMessages + 1)
+        let e = ConsolePage.e, now = environment.clock()
+        var details: [(String, String)] = [
+            ("Kind", e(ticket.kind)), ("Status", e(ticket.status.rawValue)), ("Opened", e(ConsolePage.time(ticket.openedAt))),
+            ("First response", ConsolePage.promise(due: ticket.firstResponseDue, kept: ticket.firstResponseAt, now: now)),
+            ("Resolution", ConsolePage.promise(due: ticket.resolutionDue, kept: ticket.resolvedAt, now: now)),
+        ]
+        if let summary = ticket.summary { details.append(("Summary", e(summary))) }
+        if let orderID = ticket.orderID { details.append(("Order", ConsolePage.link(order: orderID))) }
+        let timeline = Timeline(customer: nil, orders: [], tickets: [ticket], messages: Array(messages.prefix(Self.shownMessages)))
+        return page(ConsolePage.subject(title: "Ticket \(ticket.reference)", details: details, customerID: ticket.customerID, timeline: timeline,
+                                        messages: try await show(messages), more: messages.count > Self.shownMessages, session: session))
     }
 
     /// A message's content as the customer saw it; nil for one without a channel (skipped,

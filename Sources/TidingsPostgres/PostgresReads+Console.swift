@@ -60,6 +60,33 @@ extension PostgresReads {
         }
     }
 
+    public func timers(subjects: [String]) async throws -> [DeadlineTimer] {
+        guard !subjects.isEmpty else { return [] }
+        return try await backend.connection("reading timers") { connection in
+            var binds = PostgresBindings()
+            for subject in subjects { binds.append(subject) }
+            let list = (1...subjects.count).map { "$\($0)" }.joined(separator: ", ")
+            let rows = try await connection.run(PostgresQuery(unsafeSQL: "SELECT type, subject, due_at FROM timers WHERE subject IN (\(list)) ORDER BY due_at",
+                                                              binds: binds), logger: logger)
+            var timers: [DeadlineTimer] = []
+            for try await (type, subject, due) in rows.decode((String, String, Double).self) {
+                timers.append(DeadlineTimer(type: type, subject: subject, dueAt: Date(timeIntervalSince1970: due)))
+            }
+            return timers
+        }
+    }
+
+    public func dueTimes(customerID: String) async throws -> [Int64: Date] {
+        try await backend.connection("reading due times of \(customerID)") { connection in
+            let rows = try await connection.run(PostgresQuery(
+                unsafeSQL: "SELECT id, due_at FROM messages WHERE customer_id = $1 AND state IN \(MessageState.unsent.sqlList)",
+                binds: PostgresBindings.of(customerID)), logger: logger)
+            var due: [Int64: Date] = [:]
+            for try await (id, at) in rows.decode((Int64, Double).self) { due[id] = Date(timeIntervalSince1970: at) }
+            return due
+        }
+    }
+
     public func recentTickets(limit: Int) async throws -> [Ticket] {
         try await backend.connection("reading recent tickets") { connection in
             let rows = try await connection.run(PostgresQuery(unsafeSQL: "SELECT doc FROM tickets ORDER BY position DESC LIMIT \(limit)"), logger: logger)

@@ -42,6 +42,29 @@ extension Store {
         }
     }
 
+    public func timers(subjects: [String]) async throws -> [DeadlineTimer] {
+        guard !subjects.isEmpty else { return [] }
+        return try await read("reading timers") { db in
+            try Row.fetchAll(db, sql: """
+                SELECT type, subject, due_at FROM timers WHERE subject IN (\(Array(repeating: "?", count: subjects.count).joined(separator: ", ")))
+                ORDER BY due_at
+                """, arguments: StatementArguments(subjects)).map { row in
+                DeadlineTimer(type: row[0], subject: row[1], dueAt: Date(timeIntervalSince1970: row[2]))
+            }
+        }
+    }
+
+    public func dueTimes(customerID: String) async throws -> [Int64: Date] {
+        try await read("reading due times of \(customerID)") { db in
+            var due: [Int64: Date] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT id, due_at FROM messages WHERE customer_id = ? AND state IN \(MessageState.unsent.sqlList)",
+                                        arguments: [customerID]) {
+                due[row[0]] = Date(timeIntervalSince1970: row[1])
+            }
+            return due
+        }
+    }
+
     public func recentTickets(limit: Int) async throws -> [Ticket] {
         try await read("reading recent tickets") { db in
             try Data.fetchAll(db, sql: "SELECT doc FROM tickets ORDER BY position DESC LIMIT ?", arguments: [limit]).map { try Ticket(document: $0) }

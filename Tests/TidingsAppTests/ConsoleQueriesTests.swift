@@ -45,6 +45,16 @@ struct ConsoleQueriesTests {
             let rendered = try runtime.catalog.render(template: content.template, channel: .email, locale: content.locale, context: content.context)
             #expect(rendered.subject?.contains("T-1") == true)
             #expect(try await reads.messageContent(id: 999_999) == nil)
+            #expect(try await reads.messageID(key: ack.key) == ack.id)
+
+            // What is still to come: the ticket's deadlines, and the unsent messages' due times.
+            let timers = try await reads.timers(subjects: ["o-1", "t-1"])
+            #expect(timers.contains { $0.type == Deadlines.responseOverdue && $0.subject == "t-1" }, "\(timers)")
+            #expect(timers.map(\.dueAt) == timers.map(\.dueAt).sorted())
+            #expect(try await reads.timers(subjects: []).isEmpty)
+            let due = try await reads.dueTimes(customerID: "c-1")
+            #expect(due[ack.id] != nil, "nothing sent yet: the acknowledgement is pending")
+            #expect(Set(due.keys).isSubset(of: Set(messages.map(\.id))))
         }
     }
 }

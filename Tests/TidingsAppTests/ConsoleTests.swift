@@ -98,6 +98,7 @@ struct ConsoleTests {
         #expect(page.status == 200)
         let html = page.text
         #expect(html.contains("Tickets and promises") && html.contains("T-9"))
+        #expect(html.contains("<h2>Still to come</h2>") && html.contains("deadline ticket.response_overdue about t-9"), "the complaint's deadline")
         #expect(html.contains("event <strong>ticket.opened</strong> about T-9"))
         #expect(html.contains("message <strong>complaint_acknowledgement</strong>"))
         #expect(html.contains("We&#39;re on it: your complaint T-9"), "the acknowledgement's subject as rendered")
@@ -108,6 +109,14 @@ struct ConsoleTests {
         #expect(email.status == 200 && email.text.contains("T-9"))
         #expect(email.headers["content-security-policy"]?.contains("sandbox") == true)
         #expect(email.headers["x-frame-options"] == "SAMEORIGIN")
+        // One order, one ticket (by its reference): the promise and their own timelines.
+        let orderPage = try await Self.call("GET", "\(base)/console/orders/o-9", cookie: cookie)
+        #expect(orderPage.status == 200 && orderPage.text.contains("<h1>Order o-9</h1>") && orderPage.text.contains("1 × Mug"))
+        #expect(orderPage.text.contains("message <strong>order_confirmation</strong>") && !orderPage.text.contains("complaint_acknowledgement"))
+        let ticketPage = try await Self.call("GET", "\(base)/console/tickets/T-9", cookie: cookie)
+        #expect(ticketPage.status == 200 && ticketPage.text.contains("<h1>Ticket T-9</h1>") && ticketPage.text.contains("message <strong>complaint_acknowledgement</strong>"))
+        #expect(ticketPage.text.contains(#"<a href="/console/orders/o-9">o-9</a>"#))
+        #expect(try await Self.call("GET", "\(base)/console/orders/o-404", cookie: cookie).status == 404)
         let missing = try await Self.call("GET", "\(base)/console/customers/c-404", cookie: cookie)
         #expect(missing.status == 404)
 

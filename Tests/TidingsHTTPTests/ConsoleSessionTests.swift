@@ -64,7 +64,7 @@ struct ConsoleSessionTests {
         let message = MessageSummary(id: 1, key: "k", workflow: "order_confirmation", customerID: "c-1", subjectID: "o-1", channel: "email",
                                      recipient: "a@example.com", state: .sent, attempts: 1, createdAt: now.addingTimeInterval(60), sentAt: nil,
                                      lastError: nil)
-        let timeline = CustomerTimeline(customer: customer, orders: [order], tickets: [], messages: [message])
+        let timeline = Timeline(customer: customer, orders: [order], tickets: [], messages: [message])
         let labels = timeline.entries.map { entry -> String in
             switch entry.item {
             case .event(let type, _, _): type

@@ -17,6 +17,11 @@ public protocol ConsoleQueries: Sendable {
     /// Acknowledgements accepted by their server whose event was recorded since `since`,
     /// newest first: the console's latency chart.
     func acknowledgements(since: Date, limit: Int) async throws -> [ResponseReport.Acknowledgement]
+    /// The deadline timers still running for these orders and tickets, soonest first.
+    func timers(subjects: [String]) async throws -> [DeadlineTimer]
+    /// When each of a customer's unsent messages (pending or retrying) is due: later than now
+    /// for one held for quiet hours or waiting for its next try.
+    func dueTimes(customerID: String) async throws -> [Int64: Date]
     /// The tickets changed most recently: the console's promise chart.
     func recentTickets(limit: Int) async throws -> [Ticket]
 }

@@ -10,10 +10,16 @@ extension ConsolePage {
         var rendered: Result<RenderedMessage, ConsoleError>?
     }
 
+    /// Something that will happen unless things change: a deadline timer, or a message held.
+    struct Scheduled {
+        var at: Date
+        var what: String
+    }
+
     /// A customer's details, their orders and tickets with the promises made, and everything
     /// that happened and was sent, in time order.
-    static func customer(_ customer: Customer, orders: [Order], tickets: [Ticket], timeline: CustomerTimeline,
-                         messages: [Int64: ShownMessage], now: Date, more: Bool = false, session: ConsoleSession) -> String {
+    static func customer(_ customer: Customer, orders: [Order], tickets: [Ticket], timeline: Timeline,
+                         messages: [Int64: ShownMessage], scheduled: [Scheduled] = [], now: Date, more: Bool = false, session: ConsoleSession) -> String {
         var body = "<h1>Customer \(e(customer.id))</h1>\n<dl>\n"
         let details: [(String, String?)] = [
             ("Name", customer.name), ("Email", customer.email), ("Phone", customer.phone), ("Locale", customer.locale),
@@ -26,20 +32,28 @@ extension ConsolePage {
         if !tickets.isEmpty {
             body += "<h2>Tickets and promises</h2>\n"
             body += table(["Ticket", "Kind", "Status", "First response due", "Resolution due"], tickets.map { ticket in
-                [e(ticket.reference), e(ticket.kind), e(ticket.status.rawValue), promise(due: ticket.firstResponseDue, kept: ticket.firstResponseAt, now: now),
+                [link(ticket: ticket), e(ticket.kind), e(ticket.status.rawValue), promise(due: ticket.firstResponseDue, kept: ticket.firstResponseAt, now: now),
                  promise(due: ticket.resolutionDue, kept: ticket.resolvedAt, now: now)]
             }, empty: "")
         }
         if !orders.isEmpty {
             body += "<h2>Orders</h2>\n"
             body += table(["Order", "Status", "Total", "Deliver by", "Tracking"], orders.map { order in
-                [e(order.id), e(order.status.rawValue), e("\(TemplateContext.money(order.total)) \(order.currency)"), e(order.deliverBy.map(Timestamp.day) ?? "–"),
+                [link(order: order.id), e(order.status.rawValue), e("\(TemplateContext.money(order.total)) \(order.currency)"), e(order.deliverBy.map(Timestamp.day) ?? "–"),
                  e([order.tracking?.carrier, order.tracking?.number].compactMap { $0 }.joined(separator: " "))]
             }, empty: "")
         }
-        body += "<h2>Timeline</h2>\n"
+        body += "<h2>Still to come</h2>\n"
+        body += table(["When", "What"], scheduled.map { [e(time($0.at)), e($0.what)] }, empty: "Nothing is scheduled for this customer.")
+        body += timelineSection(timeline, messages: messages, more: more)
+        return layout(title: "Customer \(customer.id)", session: session, body)
+    }
+
+    /// The timeline as a list, each message with its attempts and content.
+    static func timelineSection(_ timeline: Timeline, messages: [Int64: ShownMessage], more: Bool) -> String {
+        var body = "<h2>Timeline</h2>\n"
         if more {
-            body += "<p>This customer has more messages than the page shows: here are the first \(API.shownMessages); "
+            body += "<p>There are more messages than the page shows: here are the first \(API.shownMessages); "
                 + "<code>tidings deliveries list</code> lists them all.</p>\n"
         }
         body += "<ol class=\"timeline\">\n"
@@ -52,7 +66,16 @@ extension ConsolePage {
                 body += messageItem(messages[summary.id] ?? ShownMessage(summary: summary, attempts: [], rendered: nil), at: entry.at)
             }
         }
-        return layout(title: "Customer \(customer.id)", session: session, body + "</ol>")
+        return body + "</ol>\n"
+    }
+
+    /// One order or ticket: what it is, the promise made about it, and its own timeline.
+    static func subject(title: String, details: [(String, String)], customerID: String, timeline: Timeline, messages: [Int64: ShownMessage],
+                        more: Bool, session: ConsoleSession) -> String {
+        var body = "<h1>\(e(title))</h1>\n<dl>\n<dt>Customer</dt><dd>\(link(customer: customerID))</dd>\n"
+        for (label, value) in details { body += "<dt>\(e(label))</dt><dd>\(value)</dd>\n" }
+        body += "</dl>\n" + timelineSection(timeline, messages: messages, more: more)
+        return layout(title: title, session: session, body)
     }
 
     /// A promise as text: kept (when), broken (kept late, or overdue now), or still open.

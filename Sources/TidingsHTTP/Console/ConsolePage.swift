@@ -84,10 +84,10 @@ enum ConsolePage {
             body += "<li>Customer \(link(customer: customer.id)) \(e(customer.name ?? "")) \(e(customer.email ?? "")) \(e(customer.phone ?? ""))</li>\n"
         }
         for order in found.orders {
-            body += "<li>Order <strong>\(e(order.id))</strong> (\(e(order.status.rawValue))) of customer \(link(customer: order.customerID))</li>\n"
+            body += "<li>Order \(link(order: order.id)) (\(e(order.status.rawValue))) of customer \(link(customer: order.customerID))</li>\n"
         }
         for ticket in found.tickets {
-            body += "<li>Ticket <strong>\(e(ticket.reference))</strong> (\(e(ticket.kind)), \(e(ticket.status.rawValue))) of customer \(link(customer: ticket.customerID))</li>\n"
+            body += "<li>Ticket \(link(ticket: ticket)) (\(e(ticket.kind)), \(e(ticket.status.rawValue))) of customer \(link(customer: ticket.customerID))</li>\n"
         }
         for message in found.messages {
             body += "<li>Message <code>\(e(message.key))</code> (\(e(message.workflow)), \(e(message.state.rawValue))) to customer \(link(customer: message.customerID))</li>\n"
@@ -97,6 +97,14 @@ enum ConsolePage {
 
     static func link(customer id: String) -> String {
         "<a href=\"/console/customers/\(e(pathComponent(id)))\">\(e(id))</a>"
+    }
+
+    static func link(order id: String) -> String {
+        "<a href=\"/console/orders/\(e(pathComponent(id)))\">\(e(id))</a>"
+    }
+
+    static func link(ticket: Ticket) -> String {
+        "<a href=\"/console/tickets/\(e(pathComponent(ticket.id)))\">\(e(ticket.reference))</a>"
     }
 
     /// An id as one path segment (ids are the shops' own and may hold anything).

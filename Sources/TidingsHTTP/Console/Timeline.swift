@@ -1,10 +1,10 @@
 import Foundation
 import TidingsCore
 
-/// What happened to a customer and what they were told, in one list in time order: the
-/// events about them (from their orders' and tickets' timelines, and their own registration)
-/// and every message, whatever became of it.
-struct CustomerTimeline {
+/// What happened and what was said, in one list in time order: the events (from the orders'
+/// and tickets' timelines, and a customer's own registration) and every message, whatever
+/// became of it. For a customer, or for one order or ticket.
+struct Timeline {
     enum Item {
         /// An event about the customer, their order or ticket.
         case event(type: String, subject: String, note: String?)
@@ -18,10 +18,10 @@ struct CustomerTimeline {
 
     let entries: [Entry]
 
-    init(customer: Customer, orders: [Order], tickets: [Ticket], messages: [MessageSummary]) {
+    init(customer: Customer?, orders: [Order], tickets: [Ticket], messages: [MessageSummary]) {
         var entries: [Entry] = []
-        if let at = customer.registeredAt { entries.append(Entry(at: at, item: .event(type: "customer.registered", subject: customer.id, note: nil))) }
-        if let at = customer.updatedAt, at != customer.registeredAt {
+        if let customer, let at = customer.registeredAt { entries.append(Entry(at: at, item: .event(type: "customer.registered", subject: customer.id, note: nil))) }
+        if let customer, let at = customer.updatedAt, at != customer.registeredAt {
             entries.append(Entry(at: at, item: .event(type: "customer.updated (latest)", subject: customer.id, note: nil)))
         }
         for order in orders {
