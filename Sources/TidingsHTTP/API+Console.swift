@@ -148,14 +148,13 @@ extension API {
         let messages = try await reads.messages(state: nil, customerID: id, subjectID: nil, id: nil, after: nil, limit: Self.shownMessages + 1)
         let shown = try await show(messages)
         let now = environment.clock()
-        let due = try await reads.dueTimes(customerID: id)
         var scheduled = try await reads.timers(subjects: orders.map(\.id) + tickets.map(\.id)).map { timer in
             ConsolePage.Scheduled(at: timer.dueAt, what: "deadline \(timer.type) about \(timer.subject)")
         }
-        for message in messages {
-            guard let at = due[message.id], at > now else { continue }  // due now: the dispatcher has it
-            scheduled.append(ConsolePage.Scheduled(at: at, what: "message \(message.workflow) by \(message.channel ?? "email") waits until then "
-                + "(the customer's quiet hours, or its next try)"))
+        // Due now or earlier: the dispatcher has it; later: held.
+        for held in try await reads.heldMessages(customerID: id, after: now) {
+            scheduled.append(ConsolePage.Scheduled(at: held.dueAt, what: "message \(held.workflow) (\(held.id)) by \(held.channel ?? "email") "
+                + "waits until then (the customer's quiet hours, or its next try)"))
         }
         scheduled.sort { $0.at < $1.at }
         let timeline = Timeline(customer: customer, orders: orders, tickets: tickets, messages: Array(messages.prefix(Self.shownMessages)))

@@ -15,12 +15,14 @@ extension API {
         let now = environment.clock()
         let hours = 48, days = 14
         let samples = try await reads.acknowledgements(since: now.addingTimeInterval(-Double(hours) * 3600), limit: 50_000)
-        let tickets = try await reads.recentTickets(limit: 5_000)
-        let data = ConsolePage.PromisesData(
+        let recentLimit = 5_000, openLimit = 2_000
+        let tickets = try await reads.recentTickets(limit: recentLimit)
+        let open = try await reads.openTickets(limit: openLimit)
+        var data = ConsolePage.PromisesData(
             now: now, latencies: ResponseReport.latencies(samples, hours: hours, now: now), hours: hours,
             promises: ResponseReport.promises(tickets, days: days, now: now), days: days,
-            atRisk: StatusPage.atRisk(try await reads.openTickets(limit: 500), now: now, within: 7 * 86_400),
-            delivery: try await reads.deliveryRates())
+            atRisk: StatusPage.atRisk(open, now: now, within: 7 * 86_400), delivery: try await reads.deliveryRates())
+        data.ticketsRead = (tickets.count, recentLimit, open.count, openLimit)
         return page(ConsolePage.promises(data, session: session))
     }
 
@@ -48,8 +50,8 @@ extension API {
     func consoleRetry(_ id: Int64?, _ session: ConsoleSession) async throws -> Response {
         guard let id else { return page(ConsolePage.notFound("There is no such message.", session: session), status: .notFound) }
         let count = try await environment.reads.retry(messageID: id, now: environment.clock())
-        Self.consoleLogger.notice("console: message retried", metadata: [
-            "login": "\(session.tokenName)", "message": "\(id)", "retried": "\(count)",
+        Self.consoleLogger.notice(count > 0 ? "console: message retried" : "console: retry asked, message not dead", metadata: [
+            "login": "\(session.tokenName)", "message": "\(id)",
         ])
         guard count > 0 else {
             return page(ConsolePage.outcome(title: "Not retried", text: "Message \(id) is not dead (or does not exist): nothing was retried.",

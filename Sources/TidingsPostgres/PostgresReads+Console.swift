@@ -76,14 +76,17 @@ extension PostgresReads {
         }
     }
 
-    public func dueTimes(customerID: String) async throws -> [Int64: Date] {
-        try await backend.connection("reading due times of \(customerID)") { connection in
-            let rows = try await connection.run(PostgresQuery(
-                unsafeSQL: "SELECT id, due_at FROM messages WHERE customer_id = $1 AND state IN \(MessageState.unsent.sqlList)",
-                binds: PostgresBindings.of(customerID)), logger: logger)
-            var due: [Int64: Date] = [:]
-            for try await (id, at) in rows.decode((Int64, Double).self) { due[id] = Date(timeIntervalSince1970: at) }
-            return due
+    public func heldMessages(customerID: String, after now: Date) async throws -> [HeldMessage] {
+        try await backend.connection("reading the held messages of \(customerID)") { connection in
+            let rows = try await connection.run(PostgresQuery(unsafeSQL: """
+                SELECT id, workflow, channel, due_at FROM messages
+                WHERE customer_id = $1 AND state IN \(MessageState.unsent.sqlList) AND due_at > $2 ORDER BY due_at LIMIT 100
+                """, binds: PostgresBindings.of(customerID, now.timeIntervalSince1970)), logger: logger)
+            var held: [HeldMessage] = []
+            for try await (id, workflow, channel, due) in rows.decode((Int64, String, String?, Double).self) {
+                held.append(HeldMessage(id: id, workflow: workflow, channel: channel, dueAt: Date(timeIntervalSince1970: due)))
+            }
+            return held
         }
     }
 

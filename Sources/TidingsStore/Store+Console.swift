@@ -54,14 +54,14 @@ extension Store {
         }
     }
 
-    public func dueTimes(customerID: String) async throws -> [Int64: Date] {
-        try await read("reading due times of \(customerID)") { db in
-            var due: [Int64: Date] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT id, due_at FROM messages WHERE customer_id = ? AND state IN \(MessageState.unsent.sqlList)",
-                                        arguments: [customerID]) {
-                due[row[0]] = Date(timeIntervalSince1970: row[1])
+    public func heldMessages(customerID: String, after now: Date) async throws -> [HeldMessage] {
+        try await read("reading the held messages of \(customerID)") { db in
+            try Row.fetchAll(db, sql: """
+                SELECT id, workflow, channel, due_at FROM messages
+                WHERE customer_id = ? AND state IN \(MessageState.unsent.sqlList) AND due_at > ? ORDER BY due_at LIMIT 100
+                """, arguments: [customerID, now.timeIntervalSince1970]).map { row in
+                HeldMessage(id: row[0], workflow: row[1], channel: row[2], dueAt: Date(timeIntervalSince1970: row[3]))
             }
-            return due
         }
     }
 

@@ -27,6 +27,16 @@ struct ResponseReportTests {
         #expect(ResponseReport.latencies([ack(0.5, -3)], hours: 1, now: now).first?.p50 == 0)
     }
 
+    @Test func theChartsAxesHaveEveryHourAndDayOfTheirWindow() {
+        let hours = ResponseReport.hourStarts(hours: 48, now: now)
+        #expect(hours.count == 48)
+        #expect(hours.last.map { Int($0.timeIntervalSince1970) % 3600 } == 0 && hours.last! <= now && now.timeIntervalSince(hours.last!) < 3600)
+        #expect(zip(hours, hours.dropFirst()).allSatisfy { $1.timeIntervalSince($0) == 3600 })
+        let days = ResponseReport.dayLabels(days: 14, now: now)
+        #expect(days.count == 14 && days.last == String(Timestamp.format(now).prefix(10)) && days == days.sorted())
+        #expect(ResponseReport.hourStarts(hours: 0, now: now).isEmpty && ResponseReport.dayLabels(days: -1, now: now).isEmpty)
+    }
+
     @Test func promisesAreKeptBrokenOrNotYetDecided() throws {
         func ticket(_ id: String, kind: String, openedHoursAgo: Double, answeredAfter: Double?, resolvedAfter: Double?) -> Ticket {
             let opened = now.addingTimeInterval(-openedHoursAgo * 3600)

@@ -40,6 +40,19 @@ public enum ResponseReport {
         }
     }
 
+    /// The starts of the last `hours` hours up to and including the current one, oldest first:
+    /// the chart's axis, an hour without acknowledgements included.
+    public static func hourStarts(hours: Int, now: Date) -> [Date] {
+        let current = (now.timeIntervalSince1970 / 3600).rounded(.down) * 3600
+        return (0..<max(hours, 0)).reversed().map { Date(timeIntervalSince1970: current - Double($0) * 3600) }
+    }
+
+    /// The last `days` days (UTC) up to and including today, oldest first, as `yyyy-mm-dd`.
+    public static func dayLabels(days: Int, now: Date) -> [String] {
+        let today = (now.timeIntervalSince1970 / 86_400).rounded(.down) * 86_400
+        return (0..<max(days, 0)).reversed().map { String(Timestamp.format(Date(timeIntervalSince1970: today - Double($0) * 86_400)).prefix(10)) }
+    }
+
     /// The hours of the last `hours` up to `now` that had acknowledgements, oldest first.
     /// Percentiles by nearest rank, so each is a latency that happened.
     public static func latencies(_ samples: [Acknowledgement], hours: Int, now: Date) -> [HourlyLatency] {
@@ -63,9 +76,10 @@ public enum ResponseReport {
         return sorted[min(max(index, 0), sorted.count - 1)]
     }
 
-    /// Tickets opened in the last `days` days up to `now`, per day (UTC) and kind, oldest first.
+    /// Tickets opened in the last `days` days (UTC, today included) up to `now`, per day and
+    /// kind, oldest first.
     public static func promises(_ tickets: [Ticket], days: Int, now: Date) -> [DailyPromises] {
-        let since = now.addingTimeInterval(-Double(days) * 86_400)
+        let since = Date(timeIntervalSince1970: (now.timeIntervalSince1970 / 86_400).rounded(.down) * 86_400 - Double(max(days, 1) - 1) * 86_400)
         var rows: [String: DailyPromises] = [:]
         for ticket in tickets where ticket.openedAt >= since && ticket.openedAt <= now {
             let day = String(Timestamp.format(ticket.openedAt).prefix(10))

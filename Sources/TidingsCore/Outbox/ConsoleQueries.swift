@@ -19,11 +19,26 @@ public protocol ConsoleQueries: Sendable {
     func acknowledgements(since: Date, limit: Int) async throws -> [ResponseReport.Acknowledgement]
     /// The deadline timers still running for these orders and tickets, soonest first.
     func timers(subjects: [String]) async throws -> [DeadlineTimer]
-    /// When each of a customer's unsent messages (pending or retrying) is due: later than now
-    /// for one held for quiet hours or waiting for its next try.
-    func dueTimes(customerID: String) async throws -> [Int64: Date]
+    /// A customer's unsent messages (pending or retrying) due after `now`: held for their quiet
+    /// hours, or waiting for a next try. Soonest first.
+    func heldMessages(customerID: String, after now: Date) async throws -> [HeldMessage]
     /// The tickets changed most recently: the console's promise chart.
     func recentTickets(limit: Int) async throws -> [Ticket]
+}
+
+/// An unsent message and when it is due.
+public struct HeldMessage: Sendable, Hashable {
+    public var id: Int64
+    public var workflow: String
+    public var channel: String?
+    public var dueAt: Date
+
+    public init(id: Int64, workflow: String, channel: String?, dueAt: Date) {
+        self.id = id
+        self.workflow = workflow
+        self.channel = channel
+        self.dueAt = dueAt
+    }
 }
 
 /// A message's template, channel, locale and the context frozen when its event happened: the

@@ -11,6 +11,9 @@ extension ConsolePage {
         var days: Int
         var atRisk: [StatusPage.Risk]
         var delivery: [DeliveryRate]
+        /// The page read at most so many tickets (recent ones, open ones); more exist when it
+        /// read that many, and it says so.
+        var ticketsRead = (recent: 0, recentLimit: Int.max, open: 0, openLimit: Int.max)
     }
 
     /// Acknowledgement latency and promises kept as charts, each with its numbers in a table,
@@ -22,14 +25,19 @@ extension ConsolePage {
         if data.latencies.isEmpty {
             body += "<p>No acknowledgement was sent in this time.</p>\n"
         } else {
-            let labels = data.latencies.map { String(Timestamp.format($0.hour).dropFirst(11).prefix(5)) }
+            // Every hour of the window on the axis, an hour without acknowledgements a gap.
+            let hours = ResponseReport.hourStarts(hours: data.hours, now: data.now)
+            let byHour = Dictionary(data.latencies.map { ($0.hour, $0) }, uniquingKeysWith: { first, _ in first })
+            let labels = hours.map { String(Timestamp.format($0).dropFirst(11).prefix(5)) }
+            func values(_ pick: (ResponseReport.HourlyLatency) -> TimeInterval) -> [Double?] { hours.map { byHour[$0].map(pick) } }
             body += "<figure>" + SVGChart.lines(
                 id: "latency-chart", title: "Acknowledgement latency per hour",
-                description: "p50, p90 and p99 of the time to acknowledge, per hour; the table below has the numbers.", labels: labels,
+                description: "p50, p90 and p99 of the time to acknowledge, per hour, gaps where there was none; the table below has the numbers.",
+                labels: labels,
                 series: [
-                    SVGChart.Series(name: "p50", values: data.latencies.map(\.p50), style: .first),
-                    SVGChart.Series(name: "p90", values: data.latencies.map(\.p90), style: .second),
-                    SVGChart.Series(name: "p99", values: data.latencies.map(\.p99), style: .third),
+                    SVGChart.Series(name: "p50", values: values(\.p50), style: .first),
+                    SVGChart.Series(name: "p90", values: values(\.p90), style: .second),
+                    SVGChart.Series(name: "p99", values: values(\.p99), style: .third),
                 ], format: duration) + "</figure>\n"
             body += table(["Hour", "Acknowledgements", "p50", "p90", "p99"], data.latencies.map { row in
                 [e(String(Timestamp.format(row.hour).prefix(16))), "\(row.count)", e(duration(row.p50)), e(duration(row.p90)), e(duration(row.p99))]
@@ -39,7 +47,7 @@ extension ConsolePage {
         if data.promises.isEmpty {
             body += "<p>No ticket was opened in this time.</p>\n"
         } else {
-            let days = Array(Set(data.promises.map(\.day))).sorted()
+            let days = ResponseReport.dayLabels(days: data.days, now: data.now)
             func share(_ pick: (ResponseReport.DailyPromises) -> ResponseReport.DailyPromises.Decided) -> [Double?] {
                 days.map { day in
                     let decided = data.promises.filter { $0.day == day }.map(pick)
@@ -55,11 +63,17 @@ extension ConsolePage {
                     SVGChart.Series(name: "answered in time", values: share(\.answered), style: .first),
                     SVGChart.Series(name: "resolved in time", values: share(\.resolved), style: .second),
                 ]) + "</figure>\n"
+            if data.ticketsRead.recent >= data.ticketsRead.recentLimit {
+                body += "<p>Counted from the \(data.ticketsRead.recentLimit) most recently changed tickets: there are more.</p>\n"
+            }
             body += table(["Day", "Kind", "Opened", "Answered in time", "Resolved in time"], data.promises.map { row in
                 [e(row.day), e(row.kind), "\(row.opened)", decided(row.answered), decided(row.resolved)]
             }, id: "promises-table", caption: "Promises per day opened and ticket kind (open tickets not yet due are not counted)", empty: "")
         }
         body += "<h2 id=\"deadlines\">Deadlines coming up and passed</h2>\n"
+        if data.ticketsRead.open >= data.ticketsRead.openLimit {
+            body += "<p>Of the first \(data.ticketsRead.openLimit) open tickets only: there are more (<code>tidings status</code> counts them).</p>\n"
+        }
         body += table(["Ticket", "Kind", "Promise", "Due", "Customer"], data.atRisk.map { risk in
             [e(risk.ticket.reference), e(risk.ticket.kind), e(risk.promise),
              e(time(risk.due)) + (risk.due < data.now ? " <strong>(passed)</strong>" : ""), link(customer: risk.ticket.customerID)]

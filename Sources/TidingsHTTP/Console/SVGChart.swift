@@ -54,7 +54,17 @@ enum SVGChart {
         for one in series {
             let points = one.values.enumerated().compactMap { index, value in value.map { (x(index, of: labels.count), y($0, maximum)) } }
             guard !points.isEmpty else { continue }
-            let path = points.enumerated().map { "\($0.offset == 0 ? "M" : "L")\(f($0.element.0)) \(f($0.element.1))" }.joined()
+            // A line joins neighbouring values only: after a gap it starts again.
+            var path = ""
+            var joined = false
+            for (index, value) in one.values.enumerated() {
+                guard let value else {
+                    joined = false
+                    continue
+                }
+                path += "\(joined ? "L" : "M")\(f(x(index, of: labels.count))) \(f(y(value, maximum)))"
+                joined = true
+            }
             svg += "<path d=\"\(path)\" fill=\"none\" stroke=\"\(one.style.colour)\" stroke-width=\"2\"\(one.style.dashes)/>"
             svg += points.map { one.style.marker(x: $0.0, y: $0.1) }.joined()
         }
