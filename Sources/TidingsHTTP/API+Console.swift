@@ -49,7 +49,7 @@ extension API {
                 try await loggedIn(request) { _ in consolePreviewEmail(request) }
             },
             Route(method: .get, path: "/console/promises") { request, _ in
-                try await loggedIn(request) { session in try await consolePromises(session) }
+                try await loggedIn(request) { session in try await consolePromises(request, session) }
             },
             Route(method: .get, path: "/console/operations") { request, _ in
                 try await loggedIn(request) { session in try await consoleOperations(session) }

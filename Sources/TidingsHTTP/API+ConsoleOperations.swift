@@ -10,10 +10,13 @@ import TidingsCore
 extension API {
     static let consoleLogger = Logger(label: "tidings.console")
 
-    func consolePromises(_ session: ConsoleSession) async throws -> Response {
+    /// `?hours=` (1-2160, 48 by default) and `?days=` (1-365, 14) set the charts' windows.
+    func consolePromises(_ request: Request, _ session: ConsoleSession) async throws -> Response {
         let reads = environment.reads
         let now = environment.clock()
-        let hours = 48, days = 14
+        let form = Self.formFields(request.uri.query ?? "")
+        let hours = form["hours"].flatMap(Int.init).map { min(max($0, 1), 2_160) } ?? 48
+        let days = form["days"].flatMap(Int.init).map { min(max($0, 1), 365) } ?? 14
         let samples = try await reads.acknowledgements(since: now.addingTimeInterval(-Double(hours) * 3600), limit: 50_000)
         let recentLimit = 5_000, openLimit = 2_000
         let tickets = try await reads.recentTickets(limit: recentLimit)

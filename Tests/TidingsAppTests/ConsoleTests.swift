@@ -124,6 +124,8 @@ struct ConsoleTests {
         let promises = try await Self.call("GET", "\(base)/console/promises", cookie: cookie)
         #expect(promises.status == 200 && promises.text.contains(#"<svg id="latency-chart""#) && promises.text.contains(#"id="latency-table""#))
         #expect(promises.text.contains(#"<svg id="promises-chart""#) && promises.text.contains("<td>complaint</td>"))
+        let wider = try await Self.call("GET", "\(base)/console/promises?hours=9999&days=x", cookie: cookie)
+        #expect(wider.text.contains("last 2160 hours") && wider.text.contains("last 14 days"), "windows are bounded, and nonsense is the default")
         // Operations: a read-only login sees, but cannot act; an admin can, on a dead message only.
         let operations = try await Self.call("GET", "\(base)/console/operations", cookie: cookie)
         #expect(operations.status == 200 && operations.text.contains("Outbox by state"))

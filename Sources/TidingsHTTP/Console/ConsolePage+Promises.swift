@@ -19,7 +19,15 @@ extension ConsolePage {
     /// Acknowledgement latency and promises kept as charts, each with its numbers in a table,
     /// then the deadlines coming up or passed, and what the providers said of deliveries.
     static func promises(_ data: PromisesData, session: ConsoleSession) -> String {
-        var body = "<h1>Promises and response</h1>\n<p>As of \(e(time(data.now))).</p>\n"
+        var body = """
+            <h1>Promises and response</h1>
+            <p>As of \(e(time(data.now))).</p>
+            <form method="get" action="/console/promises" class="window"><label for="hours">Latency over the last hours</label>
+            <input id="hours" name="hours" type="number" min="1" max="2160" value="\(data.hours)">
+            <label for="days">Promises over the last days</label><input id="days" name="days" type="number" min="1" max="365" value="\(data.days)">
+            <button type="submit">Show</button></form>
+
+            """
         body += "<h2 id=\"latency\">Acknowledgement latency, last \(data.hours) hours</h2>\n"
         body += "<p>From a complaint or query being recorded to its acknowledgement being accepted by the mail or SMS server.</p>\n"
         if data.latencies.isEmpty {

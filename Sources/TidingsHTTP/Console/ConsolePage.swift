@@ -133,7 +133,7 @@ enum ConsolePage {
         nav label{color:#fff}nav input{width:26rem;max-width:60vw;padding:.3rem}
         main{max-width:72rem;margin:1.5rem auto;padding:0 1rem}h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem}
         table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.35rem .6rem;border-bottom:1px solid #c3c4c7;vertical-align:top}
-        .login{display:grid;gap:.5rem;max-width:24rem}.login input{padding:.4rem}button{padding:.3rem .8rem;cursor:pointer}
+        .login{display:grid;gap:.5rem;max-width:24rem}.window{display:flex;gap:.6rem;align-items:center;flex-wrap:wrap}.window input{width:5rem}.login input{padding:.4rem}button{padding:.3rem .8rem;cursor:pointer}
         .problem{color:#8a1f1f;font-weight:600}.state-dead,.state-skipped,.state-suppressed{color:#8a1f1f;font-weight:600}
         .state-sent,.state-delivered{color:#00632a;font-weight:600}pre{white-space:pre-wrap;background:#f6f7f7;padding:.6rem;margin:.3rem 0}
         iframe{width:100%;height:24rem;border:1px solid #c3c4c7;background:#fff}.event{color:#3c434a}
