@@ -92,8 +92,6 @@ extension API {
         return authority == (url.port.map { "\(name):\($0)" } ?? name)
     }
 
-    var sessionKeys: ConsoleSession.Keys { ConsoleSession.Keys(tokens: environment.settings.tokens) }
-
     func consoleSession(_ request: Request) -> ConsoleSession? {
         guard let value = request.cookies[ConsoleSession.cookieName]?.value else { return nil }
         return sessionKeys.session(from: value, now: Date())
@@ -223,9 +221,10 @@ extension API {
     }
 
     /// A message's content as the customer saw it; nil for one without a channel (skipped,
-    /// parked) or whose content was erased.
+    /// parked) or whose content was erased. A stored context that does not read says so.
     func render(_ id: Int64) async throws -> Result<RenderedMessage, ConsoleError>? {
-        guard let content = try await environment.reads.messageContent(id: id), let channel = content.channel, content.context != .null else { return nil }
+        guard let content = try await environment.reads.messageContent(id: id), let channel = content.channel else { return nil }
+        guard content.context != .null else { return .failure(ConsoleError(.cannotRender, "its stored context does not read")) }
         guard let catalog = environment.catalog else { return .failure(ConsoleError(.noTemplates, "this server has no templates loaded")) }
         do {
             return .success(try catalog.render(template: content.template, channel: channel, locale: content.locale, context: content.context))
@@ -267,13 +266,13 @@ extension API {
     }
 
     /// `application/x-www-form-urlencoded` fields; the first of a repeated name wins.
+    /// A name or value whose escape is broken reads as empty, not half decoded.
     static func formFields(_ body: String) -> [String: String] {
         var fields: [String: String] = [:]
-        for pair in body.split(separator: "&") {
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            func decode(_ text: Substring) -> String { String(text).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? "" }
-            let name = decode(parts[0])
-            if fields[name] == nil { fields[name] = parts.count > 1 ? decode(parts[1]) : "" }
+        for pair in Array(body.utf8).split(separator: UInt8(ascii: "&")) {
+            let parts = pair.split(separator: UInt8(ascii: "="), maxSplits: 1, omittingEmptySubsequences: false)
+            let name = FormEncoding.decode(parts[0]) ?? ""
+            if fields[name] == nil { fields[name] = parts.count > 1 ? FormEncoding.decode(parts[1]) ?? "" : "" }
         }
         return fields
     }

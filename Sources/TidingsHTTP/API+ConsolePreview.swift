@@ -23,8 +23,8 @@ extension API {
     func consolePreviewEmail(_ request: Request) -> Response {
         let form = Self.formFields(request.uri.query ?? "")
         guard let engine = environment.engine, let catalog = environment.catalog, let workflow = form["workflow"].flatMap(engine.workflows.workflow(id:)),
-              case .success(let rendered)? = Self.previewed(workflow, locale: form["locale"] ?? catalog.fallbackLocale, engine: engine, catalog: catalog)
-                  .first(where: { $0.channel == .email })?.rendered, let html = rendered.html
+              case .success(let rendered)? = Self.previewed(workflow, locale: form["locale"] ?? catalog.fallbackLocale, engine: engine, catalog: catalog,
+                                                            channels: [.email]).first?.rendered, let html = rendered.html
         else {
             return Response(status: .notFound, headers: [.contentType: "text/plain; charset=utf-8"],
                             body: ResponseBody(byteBuffer: ByteBuffer(string: "no email template for this workflow and locale")))
@@ -35,9 +35,10 @@ extension API {
     }
 
     /// Every channel the workflow's template has files for, rendered from the sample context.
-    static func previewed(_ workflow: Workflow, locale: String, engine: WorkflowEngine, catalog: TemplateCatalog) -> [ConsolePage.PreviewedChannel] {
+    static func previewed(_ workflow: Workflow, locale: String, engine: WorkflowEngine, catalog: TemplateCatalog,
+                          channels: [Channel] = Channel.allCases) -> [ConsolePage.PreviewedChannel] {
         let context = SampleData.context(for: workflow, engine: engine)
-        return Channel.allCases.compactMap { channel in
+        return channels.compactMap { channel in
             guard let first = TemplatePart.parts(for: channel).first, catalog.template(workflow.template, first, locale: locale) != nil else { return nil }
             do {
                 return ConsolePage.PreviewedChannel(channel: channel,

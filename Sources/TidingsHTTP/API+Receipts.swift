@@ -90,7 +90,7 @@ extension API {
         }
         let body = try await collect(request)
         let url = base + "/twilio" + (request.uri.query.map { "?" + $0 } ?? "")
-        guard let pairs = TwilioSignature.formPairs(body), let signature = request.headers[.twilioSignature],
+        guard let pairs = FormEncoding.pairs(body), let signature = request.headers[.twilioSignature],
               TwilioSignature.verify(signature, url: url, parameters: pairs, authToken: token)
         else { throw refused(context, "twilio", "the X-Twilio-Signature does not verify for \(url)") }
         guard let key = request.uri.queryParameters.get("key") else {

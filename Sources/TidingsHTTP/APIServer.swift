@@ -139,6 +139,14 @@ public struct HTTPServerError: DomainError {
 struct API: Sendable {
     let environment: APIEnvironment
     let tokens: TokenCheck
+    /// Console sessions are signed with a key derived from the tokens: derived once.
+    let sessionKeys: ConsoleSession.Keys
+
+    init(environment: APIEnvironment, tokens: TokenCheck) {
+        self.environment = environment
+        self.tokens = tokens
+        sessionKeys = ConsoleSession.Keys(tokens: tokens.tokens)
+    }
 
     struct Route: Sendable {
         var method: HTTPRequest.Method

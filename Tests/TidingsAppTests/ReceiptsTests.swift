@@ -185,7 +185,7 @@ struct ReceiptsTests {
 
         // Twilio was told where to report: the callback URL carries the message's key.
         let request = try #require(try sink.received().first { $0["path"]?.stringValue == "/Messages.json" })
-        let form = try #require(TwilioSignature.formPairs(Array((request["body"]?.stringValue ?? "").utf8)))
+        let form = try #require(FormEncoding.pairs(Array((request["body"]?.stringValue ?? "").utf8)))
         let callback = try #require(form.first { $0.0 == "StatusCallback" }?.1)
         #expect(callback == "http://127.0.0.1/tidings/v1/receipts/twilio?key=\(shipped.key)")
         let query = try #require(callback.split(separator: "?", maxSplits: 1).last)

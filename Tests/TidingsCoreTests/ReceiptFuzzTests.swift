@@ -40,7 +40,7 @@ struct ReceiptFuzzTests {
         for _ in 0..<2_000 {
             let bytes = (0..<Int.random(in: 0...600, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }
             _ = try? BounceReport.parse(Array("Content-Type: multipart/report; boundary=x\r\n\r\n--x\r\n".utf8) + bytes)
-            _ = TwilioSignature.formPairs(bytes)
+            _ = FormEncoding.pairs(bytes)
             _ = TwilioSignature.verify(String(decoding: bytes, as: UTF8.self), url: "https://x.example/r", parameters: [], authToken: "t")
             _ = HubSignature.verify(String(decoding: bytes, as: UTF8.self), body: bytes, appSecret: "s")
             if let json = try? JSONValue.parse(bytes) { _ = MessengerDelivery.notifications(in: json) }

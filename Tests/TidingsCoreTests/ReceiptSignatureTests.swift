@@ -32,10 +32,10 @@ struct ReceiptSignatureTests {
     }
 
     @Test func formBodiesDecodeAsTwilioSendsThem() throws {
-        let pairs = try #require(TwilioSignature.formPairs(Array("MessageStatus=delivered&To=%2B447700900123&Body=a+b%26c&Empty=".utf8)))
+        let pairs = try #require(FormEncoding.pairs(Array("MessageStatus=delivered&To=%2B447700900123&Body=a+b%26c&Empty=".utf8)))
         #expect(pairs.map(\.0) == ["MessageStatus", "To", "Body", "Empty"])
         #expect(pairs.map(\.1) == ["delivered", "+447700900123", "a b&c", ""])
-        #expect(TwilioSignature.formPairs(Array("a=%ZZ".utf8)) == nil)
+        #expect(FormEncoding.pairs(Array("a=%ZZ".utf8)) == nil)
     }
 
     @Test func metaSignaturesAreTheBodysHMAC() {

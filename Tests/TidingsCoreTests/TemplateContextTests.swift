@@ -89,7 +89,7 @@ struct TemplateContextTests {
                 continue
             }
             #expect(bytes == (try tree.encodedBytes()))
-            for key in (tree.objectValue?.keys).map(Array.init) ?? [] + ["nothing"] {
+            for key in ((tree.objectValue?.keys).map(Array.init) ?? []) + ["nothing"] {
                 #expect(context.member(key) == tree[key])
             }
             let made = MessageContext.made(context)

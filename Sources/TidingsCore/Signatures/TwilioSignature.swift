@@ -22,21 +22,4 @@ public enum TwilioSignature {
         let expected = Data(base64Encoded: compute(url: url, parameters: parameters, authToken: authToken)) ?? Data()
         return presented.count == expected.count && zip(presented, expected).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
     }
-
-    /// `application/x-www-form-urlencoded` pairs, decoded (`+` is a space); nil when a `%`
-    /// escape is broken or the bytes are not UTF-8.
-    public static func formPairs(_ body: [UInt8]) -> [(String, String)]? {
-        var pairs: [(String, String)] = []
-        for field in body.split(separator: UInt8(ascii: "&")) where !field.isEmpty {
-            let parts = field.split(separator: UInt8(ascii: "="), maxSplits: 1, omittingEmptySubsequences: false)
-            guard let name = decode(parts[0]), let value = decode(parts.count > 1 ? parts[1] : []) else { return nil }
-            pairs.append((name, value))
-        }
-        return pairs
-    }
-
-    static func decode(_ bytes: ArraySlice<UInt8>) -> String? {
-        let text = String(decoding: bytes.map { $0 == UInt8(ascii: "+") ? UInt8(ascii: " ") : $0 }, as: UTF8.self)
-        return text.removingPercentEncoding
-    }
 }

@@ -55,24 +55,17 @@ public struct UnsubscribeLinks: Sendable {
     /// Whether `token` is the one this secret gives for the customer and category (compared in
     /// constant time).
     public func verify(customerID: String, category: String, token: String) -> Bool {
-        guard let mac = Self.base64URLDecoded(token) else { return false }
+        guard let mac = Data(base64URLEncoded: token) else { return false }
         return HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: Self.message(customerID, category), using: key)
     }
 
     func token(customerID: String, category: String) -> String {
         let mac = HMAC<SHA256>.authenticationCode(for: Self.message(customerID, category), using: key)
-        return Data(mac).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        return Data(mac).base64URLEncoded
     }
 
     /// Length-prefixed, so `a|b` + `c` and `a` + `b|c` sign differently.
     static func message(_ customerID: String, _ category: String) -> Data {
         Data("\(customerID.utf8.count):\(customerID)|\(category)".utf8)
-    }
-
-    static func base64URLDecoded(_ text: String) -> Data? {
-        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
-        return Data(base64Encoded: base64)
     }
 }

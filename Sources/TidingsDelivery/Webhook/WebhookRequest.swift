@@ -22,7 +22,7 @@ enum WebhookRequest {
         case .twilio:
             headers = ["Content-Type: application/x-www-form-urlencoded", "I-Twilio-Idempotency-Token: \(message.key)"]
             var fields = [("To", message.recipient), ("From", settings.from ?? ""), ("Body", message.content.text)]
-            if let callback = settings.statusCallback { fields.append(("StatusCallback", "\(callback)?key=\(percentEncode(message.key))")) }
+            if let callback = settings.statusCallback { fields.append(("StatusCallback", "\(callback)?key=\(FormEncoding.percentEncode(message.key))")) }
             body = Array(formEncode(fields).utf8)
         case .chat:
             headers = ["Content-Type: application/json"]
@@ -31,7 +31,7 @@ enum WebhookRequest {
         case .messenger:
             headers = ["Content-Type: application/json"]
             if let token = settings.token, !token.isEmpty {
-                url += (url.contains("?") ? "&" : "?") + "access_token=" + percentEncode(token)
+                url += (url.contains("?") ? "&" : "?") + "access_token=" + FormEncoding.percentEncode(token)
             }
             let payload: JSONValue = [
                 "recipient": ["id": .string(message.recipient)],
@@ -65,13 +65,7 @@ enum WebhookRequest {
     }
 
     static func formEncode(_ pairs: [(String, String)]) -> String {
-        pairs.map { "\(percentEncode($0.0))=\(percentEncode($0.1))" }.joined(separator: "&")
+        pairs.map { "\(FormEncoding.percentEncode($0.0))=\(FormEncoding.percentEncode($0.1))" }.joined(separator: "&")
     }
 
-    /// application/x-www-form-urlencoded: unreserved characters stay, everything else is %XX.
-    static func percentEncode(_ text: String) -> String {
-        text.addingPercentEncoding(withAllowedCharacters: unreserved) ?? ""
-    }
-
-    private static let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 }

@@ -38,7 +38,7 @@ extension ConsolePage {
             case .success(let rendered):
                 if let subject = rendered.subject { body += "<div>Subject: <strong>\(e(subject))</strong></div>\n" }
                 if rendered.html != nil {
-                    let query = "workflow=\(e(formValue(chosen.id)))&amp;locale=\(e(formValue(locale)))"
+                    let query = "workflow=\(e(FormEncoding.percentEncode(chosen.id)))&amp;locale=\(e(FormEncoding.percentEncode(locale)))"
                     body += "<iframe sandbox src=\"/console/preview/email?\(query)\" title=\"The email \(e(chosen.id)) in \(e(locale))\"></iframe>\n"
                     body += "<details><summary>Plain text</summary><pre>\(e(rendered.text))</pre></details>\n"
                 } else {
@@ -49,10 +49,5 @@ extension ConsolePage {
             }
         }
         return layout(title: "Preview \(chosen.id)", session: session, body)
-    }
-
-    /// A value for a query string.
-    static func formValue(_ text: String) -> String {
-        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? ""
     }
 }

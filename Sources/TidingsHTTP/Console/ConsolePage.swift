@@ -96,20 +96,15 @@ enum ConsolePage {
     }
 
     static func link(customer id: String) -> String {
-        "<a href=\"/console/customers/\(e(pathComponent(id)))\">\(e(id))</a>"
+        "<a href=\"/console/customers/\(e(FormEncoding.percentEncode(id)))\">\(e(id))</a>"
     }
 
     static func link(order id: String) -> String {
-        "<a href=\"/console/orders/\(e(pathComponent(id)))\">\(e(id))</a>"
+        "<a href=\"/console/orders/\(e(FormEncoding.percentEncode(id)))\">\(e(id))</a>"
     }
 
     static func link(ticket: Ticket) -> String {
-        "<a href=\"/console/tickets/\(e(pathComponent(ticket.id)))\">\(e(ticket.reference))</a>"
-    }
-
-    /// An id as one path segment (ids are the shops' own and may hold anything).
-    static func pathComponent(_ id: String) -> String {
-        id.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/?#%"))) ?? ""
+        "<a href=\"/console/tickets/\(e(FormEncoding.percentEncode(ticket.id)))\">\(e(ticket.reference))</a>"
     }
 
     /// A table with a header row; `rows` hold HTML already escaped. No rows: `empty`, as a

@@ -46,7 +46,7 @@ struct ConsoleSession: Sendable, Hashable {
             let parts = value.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
             guard parts.count == 5, parts[0] == "v1",
                   TokenCheck.equal(Array(mac(parts[0..<4].joined(separator: ".")).utf8), Array(parts[4].utf8)),
-                  let nameBytes = Data(base64URL: parts[1]), let name = String(data: nameBytes, encoding: .utf8),
+                  let nameBytes = Data(base64URLEncoded: parts[1]), let name = String(data: nameBytes, encoding: .utf8),
                   let seconds = Double(parts[3]), ["read", "admin"].contains(parts[2])
             else { return nil }
             let session = ConsoleSession(tokenName: name, admin: parts[2] == "admin", expires: Date(timeIntervalSince1970: seconds))
@@ -57,25 +57,11 @@ struct ConsoleSession: Sendable, Hashable {
         }
 
         private static func payload(_ session: ConsoleSession) -> String {
-            "v1.\(Data(session.tokenName.utf8).base64URL).\(session.admin ? "admin" : "read").\(Int64(session.expires.timeIntervalSince1970))"
+            "v1.\(Data(session.tokenName.utf8).base64URLEncoded).\(session.admin ? "admin" : "read").\(Int64(session.expires.timeIntervalSince1970))"
         }
 
         private func mac(_ payload: String) -> String {
-            Data(HMAC<SHA256>.authenticationCode(for: Array(payload.utf8), using: key)).base64URL
+            Data(HMAC<SHA256>.authenticationCode(for: Array(payload.utf8), using: key)).base64URLEncoded
         }
-    }
-}
-
-extension Data {
-    /// Base64 with the URL alphabet and no padding: safe in a cookie.
-    var base64URL: String {
-        base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
-    }
-
-    init?(base64URL text: String) {
-        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
-        self.init(base64Encoded: base64)
     }
 }

@@ -52,21 +52,21 @@ enum SVGChart {
         let maximum = niceMaximum(series.flatMap { $0.values.compactMap { $0 } }.max() ?? 0)
         var svg = open(id: id, title: title, description: description) + axes(maximum: maximum, format: format) + xLabels(labels)
         for one in series {
-            let points = one.values.enumerated().compactMap { index, value in value.map { (x(index, of: labels.count), y($0, maximum)) } }
-            guard !points.isEmpty else { continue }
             // A line joins neighbouring values only: after a gap it starts again.
-            var path = ""
+            var path = "", markers = ""
             var joined = false
             for (index, value) in one.values.enumerated() {
                 guard let value else {
                     joined = false
                     continue
                 }
-                path += "\(joined ? "L" : "M")\(f(x(index, of: labels.count))) \(f(y(value, maximum)))"
+                let (px, py) = (x(index, of: labels.count), y(value, maximum))
+                path += "\(joined ? "L" : "M")\(f(px)) \(f(py))"
+                markers += one.style.marker(x: px, y: py)
                 joined = true
             }
-            svg += "<path d=\"\(path)\" fill=\"none\" stroke=\"\(one.style.colour)\" stroke-width=\"2\"\(one.style.dashes)/>"
-            svg += points.map { one.style.marker(x: $0.0, y: $0.1) }.joined()
+            guard !path.isEmpty else { continue }
+            svg += "<path d=\"\(path)\" fill=\"none\" stroke=\"\(one.style.colour)\" stroke-width=\"2\"\(one.style.dashes)/>" + markers
         }
         return svg + legend(series, bars: false) + "</svg>"
     }
