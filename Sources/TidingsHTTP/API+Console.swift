@@ -20,7 +20,7 @@ extension API {
             Route(method: .post, path: "/console/logout") { request, _ in
                 guard fromThisSite(request) else { return redirect("/console/search") }
                 var response = redirect("/console/login")
-                response.headers[.setCookie] = "\(ConsoleSession.cookieName)=; Path=/console; HttpOnly; SameSite=Strict; Max-Age=0"
+                response.headers[.setCookie] = sessionCookie("", maxAge: 0)
                 return response
             },
             Route(method: .get, path: "/console/console.css") { _, _ in
@@ -31,22 +31,22 @@ extension API {
                 try await loggedIn(request) { session in try await consoleSearch(request, session) }
             },
             Route(method: .get, path: "/console/customers/:id") { request, context in
-                try await loggedIn(request) { session in try await consoleCustomer(Self.parameter(context, "id") ?? "", session) }
+                try await loggedIn(request) { session in try await consoleCustomer(Self.parameter(context, "id") ?? "", before: Self.before(request), session) }
             },
             Route(method: .get, path: "/console/orders/:id") { request, context in
-                try await loggedIn(request) { session in try await consoleOrder(Self.parameter(context, "id") ?? "", session) }
+                try await loggedIn(request) { session in try await consoleOrder(Self.parameter(context, "id") ?? "", before: Self.before(request), session) }
             },
             Route(method: .get, path: "/console/tickets/:id") { request, context in
-                try await loggedIn(request) { session in try await consoleTicket(Self.parameter(context, "id") ?? "", session) }
+                try await loggedIn(request) { session in try await consoleTicket(Self.parameter(context, "id") ?? "", before: Self.before(request), session) }
             },
             Route(method: .get, path: "/console/messages/:id/email") { request, context in
                 try await loggedIn(request) { _ in try await consoleEmail(Self.parameter(context, "id").flatMap(Int64.init)) }
             },
             Route(method: .get, path: "/console/preview") { request, _ in
-                try await loggedIn(request) { session in consolePreview(request, session) }
+                try await loggedIn(request) { session in try await consolePreview(request, session) }
             },
             Route(method: .get, path: "/console/preview/email") { request, _ in
-                try await loggedIn(request) { _ in consolePreviewEmail(request) }
+                try await loggedIn(request) { _ in try await consolePreviewEmail(request) }
             },
             Route(method: .get, path: "/console/promises") { request, _ in
                 try await loggedIn(request) { session in try await consolePromises(request, session) }
@@ -75,18 +75,44 @@ extension API {
         ]
     }
 
-    /// A customer page renders each message it shows: at most this many.
+    /// A timeline page renders each message it shows: at most this many.
     static let shownMessages = 200
+
+    /// `?before=`: the page of messages older than this id.
+    static func before(_ request: Request) -> Int64? {
+        formFields(request.uri.query ?? "")["before"].flatMap(Int64.init)
+    }
+
+    /// The newest `shownMessages` messages below `before`, oldest first, and the stretch of
+    /// time they cover: the events shown with them are those of the same stretch.
+    func timelinePage(customerID: String?, subjectID: String?, before: Int64?) async throws -> Timeline.Page {
+        let reads = environment.reads
+        let newest = try await reads.latestMessages(customerID: customerID, subjectID: subjectID, before: before, limit: Self.shownMessages + 1)
+        let shown = Array(newest.prefix(Self.shownMessages).reversed())
+        let earlier = newest.count > Self.shownMessages ? shown.first?.id : nil
+        // Until the first message of the newer page, which is the message `before` names.
+        var until: Date?
+        if let before { until = try await reads.message(byID: before)?.createdAt }
+        return Timeline.Page(messages: shown, from: earlier == nil ? nil : shown.first?.createdAt, until: until, earlier: earlier, later: before != nil)
+    }
 
     /// A path parameter as the id it names (Hummingbird leaves it percent-encoded).
     static func parameter(_ context: BasicRequestContext, _ name: String) -> String? {
         context.parameters.get(name).map { $0.removingPercentEncoding ?? $0 }
     }
 
-    /// A POST without an `Origin` (an older client) or from this host; a browser sends it on
-    /// every POST, so a form on another site is refused even where the cookie would go along.
+    /// `Secure` when browsers reach the console over https (`http.public_origin`).
+    func sessionCookie(_ value: String, maxAge: Int) -> String {
+        let secure = environment.settings.publicOrigin?.hasPrefix("https://") == true ? "; Secure" : ""
+        return "\(ConsoleSession.cookieName)=\(value); Path=/console; HttpOnly; SameSite=Strict; Max-Age=\(maxAge)\(secure)"
+    }
+
+    /// A POST without an `Origin` (an older client) or from this site: `http.public_origin`
+    /// when set, else this host. A browser sends it on every POST, so a form on another site is
+    /// refused even where the cookie would go along.
     func fromThisSite(_ request: Request) -> Bool {
         guard let origin = request.headers[.origin] else { return true }
+        if let expected = environment.settings.publicOrigin { return HTTPSettings.origin(origin) == expected }
         guard let authority = request.head.authority, let url = URL(string: origin), let host = url.host else { return false }
         let name = host.contains(":") ? "[\(host)]" : host
         return authority == (url.port.map { "\(name):\($0)" } ?? name)
@@ -112,8 +138,7 @@ extension API {
             return page(ConsolePage.login(problem: "That token is not known, or has neither the read nor the admin scope."), status: .unauthorized)
         }
         var response = redirect("/console/search")
-        response.headers[.setCookie] = "\(ConsoleSession.cookieName)=\(sessionKeys.cookieValue(session)); Path=/console; HttpOnly; "
-            + "SameSite=Strict; Max-Age=\(Int(ConsoleSession.lifetime))"
+        response.headers[.setCookie] = sessionCookie(sessionKeys.cookieValue(session), maxAge: Int(ConsoleSession.lifetime))
         return response
     }
 
@@ -134,36 +159,44 @@ extension API {
         return page(ConsolePage.search(query, found: found, session: session))
     }
 
-    /// Up to `shownMessages` messages and 100 orders and tickets: a customer with more is rare,
-    /// and the page says when it shows only the first.
-    func consoleCustomer(_ id: String, _ session: ConsoleSession) async throws -> Response {
+    /// A page of up to `shownMessages` messages (the latest first; `before` pages back) and
+    /// 100 orders and tickets: a customer with more is rare, and the page says so.
+    func consoleCustomer(_ id: String, before: Int64?, _ session: ConsoleSession) async throws -> Response {
         let reads = environment.reads
         guard let customer = try await reads.customer(id: id) else {
             return page(ConsolePage.notFound("There is no customer \(id) (a forgotten customer is gone).", session: session), status: .notFound)
         }
-        let orders = try await reads.orders(customerID: id, limit: 100)
-        let tickets = try await reads.tickets(customerID: id, limit: 100)
-        let messages = try await reads.messages(state: nil, customerID: id, subjectID: nil, id: nil, after: nil, limit: Self.shownMessages + 1)
-        let shown = try await show(messages)
+        let listed = 100
+        var orders = try await reads.orders(customerID: id, limit: listed + 1)
+        var tickets = try await reads.tickets(customerID: id, limit: listed + 1)
+        var held = try await reads.heldMessages(customerID: id, after: environment.clock(), limit: listed + 1)
+        var cut: [String] = []
+        if orders.count > listed { cut.append("orders"); orders.removeLast() }
+        if tickets.count > listed { cut.append("tickets"); tickets.removeLast() }
+        if held.count > listed { cut.append("held messages"); held.removeLast() }
+        let messages = try await timelinePage(customerID: id, subjectID: nil, before: before)
         let now = environment.clock()
         var scheduled = try await reads.timers(subjects: orders.map(\.id) + tickets.map(\.id)).map { timer in
             ConsolePage.Scheduled(at: timer.dueAt, what: "deadline \(timer.type) about \(timer.subject)")
         }
         // Due now or earlier: the dispatcher has it; later: held.
-        for held in try await reads.heldMessages(customerID: id, after: now) {
+        for held in held {
             scheduled.append(ConsolePage.Scheduled(at: held.dueAt, what: "message \(held.workflow) (\(held.id)) by \(held.channel ?? "email") "
                 + "waits until then (the customer's quiet hours, or its next try)"))
         }
         scheduled.sort { $0.at < $1.at }
-        let timeline = Timeline(customer: customer, orders: orders, tickets: tickets, messages: Array(messages.prefix(Self.shownMessages)))
-        return page(ConsolePage.customer(customer, orders: orders, tickets: tickets, timeline: timeline, messages: shown, scheduled: scheduled, now: now,
-                                         more: messages.count > Self.shownMessages, session: session))
+        let timeline = Timeline(customer: customer, orders: orders, tickets: tickets, page: messages)
+        return page(ConsolePage.customer(customer, orders: orders, tickets: tickets, timeline: timeline, messages: try await show(messages.messages),
+                                         scheduled: scheduled, now: now, paging: ConsolePage.Paging(page: messages, path: "/console/customers/", id: id),
+                                         cut: cut.isEmpty ? nil : "Only the latest \(listed) \(cut.joined(separator: ", ")) are shown (the soonest \(listed), for held "
+                                            + "messages); `tidings deliveries list --customer` lists every message.",
+                                         session: session))
     }
 
-    /// The first `shownMessages` messages with their attempts and content.
+    /// A page's messages with their attempts and content.
     func show(_ messages: [MessageSummary]) async throws -> [Int64: ConsolePage.ShownMessage] {
         var shown: [Int64: ConsolePage.ShownMessage] = [:]
-        for message in messages.prefix(Self.shownMessages) {
+        for message in messages {
             shown[message.id] = ConsolePage.ShownMessage(summary: message, attempts: try await environment.reads.attempts(messageID: message.id),
                                                          rendered: try await render(message.id))
         }
@@ -172,12 +205,12 @@ extension API {
 
     /// An order: its items, the delivery promise, and everything that happened to it and was
     /// said about it (with the messages about several orders that name it).
-    func consoleOrder(_ id: String, _ session: ConsoleSession) async throws -> Response {
+    func consoleOrder(_ id: String, before: Int64?, _ session: ConsoleSession) async throws -> Response {
         let reads = environment.reads
         guard let order = try await reads.order(id: id) else {
             return page(ConsolePage.notFound("There is no order \(id).", session: session), status: .notFound)
         }
-        let messages = try await reads.messages(state: nil, customerID: nil, subjectID: id, id: nil, after: nil, limit: Self.shownMessages + 1)
+        let messages = try await timelinePage(customerID: nil, subjectID: id, before: before)
         let e = ConsolePage.e
         let delivered = order.timeline.last { $0.type == "order.delivered" }?.at
         var details: [(String, String)] = [
@@ -193,20 +226,21 @@ extension API {
             details.append(("Tracking", e([tracking.carrier, tracking.number, tracking.estimatedDelivery.map { "expected \($0)" }].compactMap { $0 }
                 .joined(separator: " "))))
         }
-        let timeline = Timeline(customer: nil, orders: [order], tickets: [], messages: Array(messages.prefix(Self.shownMessages)))
+        let timeline = Timeline(customer: nil, orders: [order], tickets: [], page: messages)
         return page(ConsolePage.subject(title: "Order \(order.id)", details: details, customerID: order.customerID, timeline: timeline,
-                                        messages: try await show(messages), more: messages.count > Self.shownMessages, session: session))
+                                        messages: try await show(messages.messages),
+                                        paging: ConsolePage.Paging(page: messages, path: "/console/orders/", id: order.id), session: session))
     }
 
     /// A ticket (by id or reference): its promises and its timeline.
-    func consoleTicket(_ id: String, _ session: ConsoleSession) async throws -> Response {
+    func consoleTicket(_ id: String, before: Int64?, _ session: ConsoleSession) async throws -> Response {
         let reads = environment.reads
         var found = try await reads.ticket(id: id)
         if found == nil, id != id.lowercased() { found = try await reads.ticket(id: id.lowercased()) }
         guard let ticket = found else {
             return page(ConsolePage.notFound("There is no ticket \(id).", session: session), status: .notFound)
         }
-        let messages = try await reads.messages(state: nil, customerID: nil, subjectID: ticket.id, id: nil, after: nil, limit: Self.shownMessages + 1)
+        let messages = try await timelinePage(customerID: nil, subjectID: ticket.id, before: before)
         let e = ConsolePage.e, now = environment.clock()
         var details: [(String, String)] = [
             ("Kind", e(ticket.kind)), ("Status", e(ticket.status.rawValue)), ("Opened", e(ConsolePage.time(ticket.openedAt))),
@@ -215,9 +249,10 @@ extension API {
         ]
         if let summary = ticket.summary { details.append(("Summary", e(summary))) }
         if let orderID = ticket.orderID { details.append(("Order", ConsolePage.link(order: orderID))) }
-        let timeline = Timeline(customer: nil, orders: [], tickets: [ticket], messages: Array(messages.prefix(Self.shownMessages)))
+        let timeline = Timeline(customer: nil, orders: [], tickets: [ticket], page: messages)
         return page(ConsolePage.subject(title: "Ticket \(ticket.reference)", details: details, customerID: ticket.customerID, timeline: timeline,
-                                        messages: try await show(messages), more: messages.count > Self.shownMessages, session: session))
+                                        messages: try await show(messages.messages),
+                                        paging: ConsolePage.Paging(page: messages, path: "/console/tickets/", id: ticket.id), session: session))
     }
 
     /// A message's content as the customer saw it; nil for one without a channel (skipped,

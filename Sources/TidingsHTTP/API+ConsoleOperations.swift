@@ -6,7 +6,8 @@ import TidingsCore
 
 /// The console's promises and operations pages, and its two actions: retrying a dead message
 /// and enabling a channel's disabled endpoints. An action takes an admin login, a confirmation
-/// page, and a POST from this site; each is logged with the login's name.
+/// page, and a POST from this site; each is recorded with the login's name (`OperatorAction`)
+/// and logged.
 extension API {
     static let consoleLogger = Logger(label: "tidings.console")
 
@@ -35,7 +36,8 @@ extension API {
         let data = ConsolePage.OperationsData(
             now: now, status: try await environment.status.status(now: now),
             dead: try await reads.messages(state: .dead, customerID: nil, subjectID: nil, id: nil, after: nil, limit: 200),
-            quarantined: try await reads.heldEvents(kind: .quarantined, limit: 200), disabled: try await reads.disabledEndpoints())
+            quarantined: try await reads.heldEvents(kind: .quarantined, limit: 200), disabled: try await reads.disabledEndpoints(),
+            actions: try await reads.operatorActions(limit: ConsolePage.listedActions))
         return page(ConsolePage.operations(data, session: session))
     }
 
@@ -52,7 +54,7 @@ extension API {
 
     func consoleRetry(_ id: Int64?, _ session: ConsoleSession) async throws -> Response {
         guard let id else { return page(ConsolePage.notFound("There is no such message.", session: session), status: .notFound) }
-        let count = try await environment.reads.retry(messageID: id, now: environment.clock())
+        let count = try await environment.reads.retry(messageID: id, now: environment.clock(), by: session.actor)
         Self.consoleLogger.notice(count > 0 ? "console: message retried" : "console: retry asked, message not dead", metadata: [
             "login": "\(session.tokenName)", "message": "\(id)",
         ])
@@ -73,7 +75,7 @@ extension API {
 
     func consoleEnable(_ channel: Channel?, _ session: ConsoleSession) async throws -> Response {
         guard let channel else { return page(ConsolePage.notFound("There is no such channel.", session: session), status: .notFound) }
-        let count = try await environment.reads.enableEndpoints(channel: channel)
+        let count = try await environment.reads.enableEndpoints(channel: channel, now: environment.clock(), by: session.actor)
         Self.consoleLogger.notice("console: endpoints enabled", metadata: [
             "login": "\(session.tokenName)", "channel": "\(channel.rawValue)", "enabled": "\(count)",
         ])

@@ -2,29 +2,77 @@ import Foundation
 import Hummingbird
 import TidingsCore
 
-/// The console's workflow and template preview: a workflow's templates rendered from the
-/// sample event `tidings check` uses, in any locale the templates have.
+/// The console's workflow and template preview: a workflow's templates in any locale they
+/// have, rendered from the sample event `tidings check` uses, or from the data of a real
+/// message (the context frozen from its event when it was made).
 extension API {
-    func consolePreview(_ request: Request, _ session: ConsoleSession) -> Response {
+    /// What the preview renders from.
+    enum PreviewData {
+        case sample
+        /// A stored message: its id, the event type its workflow runs on, and its context.
+        case message(id: Int64, on: String, context: JSONValue, locale: String)
+    }
+
+    func consolePreview(_ request: Request, _ session: ConsoleSession) async throws -> Response {
         guard let engine = environment.engine, let catalog = environment.catalog else {
             return page(ConsolePage.notFound("This server has no workflows or templates loaded.", session: session), status: .notFound)
         }
         let form = Self.formFields(request.uri.query ?? "")
         let workflows = engine.workflows.workflows.sorted { $0.id < $1.id }
-        let chosen = form["workflow"].flatMap(engine.workflows.workflow(id:))
+        let asked = (form["message"] ?? "").trimmingCharacters(in: .whitespaces)
+        let data: PreviewData
+        switch try await previewData(asked, engine: engine) {
+        case .success(let found): data = found
+        case .failure(let problem):
+            return page(ConsolePage.preview(workflows: workflows, locales: Self.locales(of: nil, in: catalog), chosen: nil, locale: catalog.fallbackLocale,
+                                            message: asked, channels: [], problem: problem.message, session: session), status: .notFound)
+        }
+        var chosen = form["workflow"].flatMap { $0.isEmpty ? nil : engine.workflows.workflow(id: $0) }
+        if chosen == nil, (form["workflow"] ?? "").isEmpty, case .message(let id, _, _, _) = data {
+            chosen = try await environment.reads.message(byID: id).flatMap { engine.workflows.workflow(id: $0.workflow) }
+        }
         let locales = Self.locales(of: chosen?.template, in: catalog)
-        let locale = form["locale"].flatMap { locales.contains($0) ? $0 : nil } ?? catalog.fallbackLocale
-        let channels = chosen.map { Self.previewed($0, locale: locale, engine: engine, catalog: catalog) } ?? []
-        let status: HTTPResponse.Status = form["workflow"] != nil && chosen == nil ? .notFound : .ok
-        return page(ConsolePage.preview(workflows: workflows, locales: locales, chosen: chosen, locale: locale, channels: channels, session: session),
-                    status: status)
+        var fallback = catalog.fallbackLocale
+        if case .message(_, _, _, let locale) = data, locales.contains(locale) { fallback = locale }
+        let locale = form["locale"].flatMap { locales.contains($0) ? $0 : nil } ?? fallback
+        var problem: String?
+        if let chosen, case .message(let id, let on, _, _) = data, on != chosen.on {
+            problem = "Message \(id) was made from a \(on) event; \(chosen.id) runs on \(chosen.on) events: pick a workflow on \(on)."
+        }
+        let channels = problem == nil ? chosen.map { Self.previewed($0, locale: locale, data: data, engine: engine, catalog: catalog) } ?? [] : []
+        let unknown = !(form["workflow"] ?? "").isEmpty && chosen == nil
+        if unknown { problem = "There is no workflow \(form["workflow"] ?? "")." }
+        return page(ConsolePage.preview(workflows: workflows, locales: locales, chosen: problem == nil ? chosen : nil, locale: locale, message: asked,
+                                        channels: channels, problem: problem, session: session),
+                    status: unknown ? .notFound : problem == nil ? .ok : .unprocessableContent)
     }
 
-    func consolePreviewEmail(_ request: Request) -> Response {
+    /// The sample for an empty field; else the message with that id or key, if its content is
+    /// still stored and reads.
+    func previewData(_ asked: String, engine: WorkflowEngine) async throws -> Result<PreviewData, ConsoleError> {
+        guard !asked.isEmpty else { return .success(.sample) }
+        let reads = environment.reads
+        var id = Int64(asked)
+        if id == nil { id = try await reads.messageID(key: asked) }
+        guard let id, let message = try await reads.message(byID: id) else {
+            return .failure(ConsoleError(.notFound, "There is no message \(asked) (give its id or key, as the timeline shows them)."))
+        }
+        guard let content = try await reads.messageContent(id: id) else {
+            return .failure(ConsoleError(.notFound, "Message \(id)'s content was erased (its customer was forgotten, or retention dropped it)."))
+        }
+        guard content.context != .null else { return .failure(ConsoleError(.cannotRender, "Message \(id)'s stored context does not read.")) }
+        guard let workflow = engine.workflows.workflow(id: message.workflow) else {
+            return .failure(ConsoleError(.notFound, "Message \(id) was made by workflow \(message.workflow), which this server no longer has."))
+        }
+        return .success(.message(id: id, on: workflow.on, context: content.context, locale: content.locale))
+    }
+
+    func consolePreviewEmail(_ request: Request) async throws -> Response {
         let form = Self.formFields(request.uri.query ?? "")
         guard let engine = environment.engine, let catalog = environment.catalog, let workflow = form["workflow"].flatMap(engine.workflows.workflow(id:)),
-              case .success(let rendered)? = Self.previewed(workflow, locale: form["locale"] ?? catalog.fallbackLocale, engine: engine, catalog: catalog,
-                                                            channels: [.email]).first?.rendered, let html = rendered.html
+              case .success(let data) = try await previewData(form["message"] ?? "", engine: engine),
+              case .success(let rendered)? = Self.previewed(workflow, locale: form["locale"] ?? catalog.fallbackLocale, data: data, engine: engine,
+                                                            catalog: catalog, channels: [.email]).first?.rendered, let html = rendered.html
         else {
             return Response(status: .notFound, headers: [.contentType: "text/plain; charset=utf-8"],
                             body: ResponseBody(byteBuffer: ByteBuffer(string: "no email template for this workflow and locale")))
@@ -34,10 +82,15 @@ extension API {
         return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: html)))
     }
 
-    /// Every channel the workflow's template has files for, rendered from the sample context.
-    static func previewed(_ workflow: Workflow, locale: String, engine: WorkflowEngine, catalog: TemplateCatalog,
+    /// Every channel the workflow's template has files for, rendered from the sample context
+    /// or the message's.
+    static func previewed(_ workflow: Workflow, locale: String, data: PreviewData, engine: WorkflowEngine, catalog: TemplateCatalog,
                           channels: [Channel] = Channel.allCases) -> [ConsolePage.PreviewedChannel] {
-        let context = SampleData.context(for: workflow, engine: engine)
+        let context: JSONValue
+        switch data {
+        case .sample: context = SampleData.context(for: workflow, engine: engine)
+        case .message(_, _, let stored, _): context = stored
+        }
         return channels.compactMap { channel in
             guard let first = TemplatePart.parts(for: channel).first, catalog.template(workflow.template, first, locale: locale) != nil else { return nil }
             do {

@@ -58,11 +58,11 @@ extension API {
 
     /// `POST /v1/deliveries/{id}/retry` (admin): a dead message gets another go.
     func retry(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
-        _ = try tokens.authorize(request, .admin)
+        let name = try tokens.authorize(request, .admin)
         let raw = try context.parameters.require("id")
         guard let id = Int64(raw) else { throw Problem(.notFound, "Not Found", detail: "no message \(raw)") }
         guard let message = try await environment.reads.message(byID: id) else { throw Problem(.notFound, "Not Found", detail: "no message \(id)") }
-        guard try await environment.reads.retry(messageID: id, now: environment.clock()) == 1 else {
+        guard try await environment.reads.retry(messageID: id, now: environment.clock(), by: OperatorAction.Actor(via: .api, name: name)) == 1 else {
             throw Problem(.conflict, "Conflict", detail: "message \(id) is \(message.state.rawValue); only dead messages can be retried")
         }
         return try json(["id": .number(Double(id)), "state": "pending"], status: .accepted)

@@ -27,6 +27,10 @@ public struct HTTPSettings: Sendable {
     public var readTimeout = Duration.seconds(30)
     /// Connections accepted at once; further ones wait in the listen backlog.
     public var maxConnections = 1_024
+    /// How browsers reach this server (`https://tidings.example`), when a proxy stands in front:
+    /// the console's POSTs must come from it, and over https its cookie is `Secure`. Nil: the
+    /// request's own `Host`, and no `Secure` (plain http on a private network or loopback).
+    public var publicOrigin: String?
     /// Checks the one-click unsubscribe links of `/v1/unsubscribe`; nil when not configured.
     public var unsubscribe: UnsubscribeLinks?
     public var receipts = ReceiptSettings()
@@ -189,5 +193,20 @@ struct API: Sendable {
     func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) throws -> Response {
         Response(status: status, headers: [.contentType: "application/json"],
                  body: ResponseBody(byteBuffer: ByteBuffer(bytes: try value.encodedBytes())))
+    }
+}
+
+extension HTTPSettings {
+    /// An origin as browsers send it in `Origin`: lower-case scheme and host, the port only
+    /// when it is not the scheme's default. Nil for anything but an http(s) origin without a
+    /// path, query or user.
+    public static func origin(_ text: String) -> String? {
+        guard let url = URLComponents(string: text), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
+              let host = url.host?.lowercased(), !host.isEmpty, url.path.isEmpty || url.path == "/", url.query == nil, url.fragment == nil,
+              url.user == nil, url.password == nil
+        else { return nil }
+        let name = host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host
+        guard let port = url.port, port != (scheme == "https" ? 443 : 80) else { return "\(scheme)://\(name)" }
+        return "\(scheme)://\(name):\(port)"
     }
 }

@@ -3,13 +3,17 @@ import PostgresNIO
 import TidingsCore
 
 extension PostgresReads {
-    /// A scan of the customers' documents, as on SQLite (`Store.customers(withContact:)`).
+    /// A scan of the customers' documents as text, as on SQLite (`Store.customers(withContact:)`):
+    /// a document that is not JSON fails no search. Both sides are bytes with ASCII letters
+    /// lowered (through `encode(..., 'escape')`, which any bytes survive), so one that is not
+    /// UTF-8 cannot either, and the case rule is SQLite's: ASCII only.
     public func customers(withContact contact: String, limit: Int) async throws -> [Customer] {
-        try await documents("searching customers", """
+        let candidates = try await documents("searching customers", """
             SELECT doc FROM customers
-            WHERE lower(convert_from(doc, 'UTF8')::jsonb ->> 'email') = lower($1) OR convert_from(doc, 'UTF8')::jsonb ->> 'phone' = $1
-            ORDER BY id LIMIT \(limit)
-            """, contact).map { try Customer(document: $0) }
+            WHERE position(decode(lower(encode(convert_to($1, 'UTF8'), 'escape')), 'escape') IN decode(lower(encode(doc, 'escape')), 'escape')) > 0
+            ORDER BY id LIMIT \(Customer.contactCandidates(limit))
+            """, contact)
+        return Array(candidates.compactMap { try? Customer(document: $0) }.filter { $0.hasContact(contact) }.prefix(limit))
     }
 
     public func orders(customerID: String, limit: Int) async throws -> [Order] {
@@ -76,11 +80,11 @@ extension PostgresReads {
         }
     }
 
-    public func heldMessages(customerID: String, after now: Date) async throws -> [HeldMessage] {
+    public func heldMessages(customerID: String, after now: Date, limit: Int) async throws -> [HeldMessage] {
         try await backend.connection("reading the held messages of \(customerID)") { connection in
             let rows = try await connection.run(PostgresQuery(unsafeSQL: """
                 SELECT id, workflow, channel, due_at FROM messages
-                WHERE customer_id = $1 AND state IN \(MessageState.unsent.sqlList) AND due_at > $2 ORDER BY due_at LIMIT 100
+                WHERE customer_id = $1 AND state IN \(MessageState.unsent.sqlList) AND due_at > $2 ORDER BY due_at LIMIT \(limit)
                 """, binds: PostgresBindings.of(customerID, now.timeIntervalSince1970)), logger: logger)
             var held: [HeldMessage] = []
             for try await (id, workflow, channel, due) in rows.decode((Int64, String, String?, Double).self) {

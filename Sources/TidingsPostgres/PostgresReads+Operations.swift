@@ -33,12 +33,41 @@ extension PostgresReads {
         }
     }
 
-    public func enableEndpoints(channel: TidingsCore.Channel) async throws -> Int {
+    public func enableEndpoints(channel: TidingsCore.Channel, now: Date, by actor: OperatorAction.Actor) async throws -> Int {
         try await backend.transaction("enabling the \(channel.rawValue) endpoint") { connection in
             var count = 0
             for try await _ in try await connection.run("DELETE FROM endpoints WHERE channel = \(channel.rawValue) RETURNING 1", logger: logger)
                 .decode(Int.self) { count += 1 }
+            try await record(OperatorAction(at: now, actor: actor, kind: .enableEndpoints, target: channel.rawValue, affected: count), on: connection)
             return count
+        }
+    }
+}
+
+extension PostgresReads {
+    /// Written in the transaction of the action's effect: recorded if and only if it happened.
+    func record(_ action: OperatorAction, on connection: PostgresConnection) async throws {
+        try await connection.run("""
+            INSERT INTO operator_actions (at, via, actor, kind, target, affected)
+            VALUES (\(action.at.timeIntervalSince1970), \(action.actor.via.rawValue), \(action.actor.name), \(action.kind.rawValue), \(action.target),
+                    \(Int64(action.affected)))
+            """, logger: logger)
+    }
+
+    /// Newest first; a row of a kind or door this version does not know is an error.
+    public func operatorActions(limit: Int) async throws -> [OperatorAction] {
+        try await backend.connection("reading operator actions") { connection in
+            var actions: [OperatorAction] = []
+            let rows = try await connection.run("SELECT at, via, actor, kind, target, affected FROM operator_actions ORDER BY id DESC LIMIT \(limit)",
+                                                logger: logger)
+            for try await (at, via, actor, kind, target, affected) in rows.decode((Double, String, String, String, String, Int64).self) {
+                guard let door = OperatorAction.Via(rawValue: via), let what = OperatorAction.Kind(rawValue: kind) else {
+                    throw PostgresBackendError(.readFailed, "an operator action reads \(via) \(kind): not a door and kind this version knows (is a newer version writing?)")
+                }
+                actions.append(OperatorAction(at: Date(timeIntervalSince1970: at), actor: OperatorAction.Actor(via: door, name: actor), kind: what,
+                                              target: target, affected: Int(affected)))
+            }
+            return actions
         }
     }
 }

@@ -37,6 +37,16 @@ public struct PostgresReads: ReadQueries {
     public func messages(state: MessageState?, customerID: String?, subjectID: String?, id: Int64?, after: Int64?, limit: Int) async throws
         -> [MessageSummary]
     {
+        try await listMessages(state: state, customerID: customerID, subjectID: subjectID, id: id, after: after, limit: limit)
+    }
+
+    /// A customer's or a subject's messages, newest first, below `before` (the console's pages).
+    public func latestMessages(customerID: String?, subjectID: String?, before: Int64?, limit: Int) async throws -> [MessageSummary] {
+        try await listMessages(customerID: customerID, subjectID: subjectID, before: before, newestFirst: true, limit: limit)
+    }
+
+    private func listMessages(state: MessageState? = nil, customerID: String?, subjectID: String?, id: Int64? = nil, after: Int64? = nil,
+                              before: Int64? = nil, newestFirst: Bool = false, limit: Int) async throws -> [MessageSummary] {
         var conditions: [String] = []
         var binds = PostgresBindings()
         if let subjectID {
@@ -47,6 +57,10 @@ public struct PostgresReads: ReadQueries {
         if let after {
             binds.append(after)
             conditions.append("id > $\(binds.count)")
+        }
+        if let before {
+            binds.append(before)
+            conditions.append("id < $\(binds.count)")
         }
         if let id {
             binds.append(id)
@@ -64,7 +78,7 @@ public struct PostgresReads: ReadQueries {
         let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
         let query = PostgresQuery(unsafeSQL: """
             SELECT id, key, workflow, customer_id, subject_id, channel, recipient, state, attempts, created_at, sent_at, last_error
-            FROM messages \(filter) ORDER BY id LIMIT $\(binds.count)
+            FROM messages \(filter) ORDER BY id \(newestFirst ? "DESC" : "") LIMIT $\(binds.count)
             """, binds: binds)
         return try await backend.connection("listing messages") { connection in
             var messages: [MessageSummary] = []
@@ -183,7 +197,7 @@ public struct PostgresReads: ReadQueries {
 
     /// Dead messages start again on the channel they died on, with a fresh count of attempts.
     /// One whose contents were erased has nothing left to send and stays.
-    public func retry(messageID: Int64?, now: Date) async throws -> Int {
+    public func retry(messageID: Int64?, now: Date, by actor: OperatorAction.Actor) async throws -> Int {
         let t = now.timeIntervalSince1970
         return try await backend.transaction("queueing messages for retry") { connection in
             let rows = try await connection.run("""
@@ -195,6 +209,8 @@ public struct PostgresReads: ReadQueries {
                 """, logger: logger)
             var count = 0
             for try await _ in rows.decode(Int64.self) { count += 1 }
+            try await record(OperatorAction(at: now, actor: actor, kind: .retry, target: OperatorAction.retryTarget(messageID), affected: count),
+                             on: connection)
             return count
         }
     }

@@ -212,6 +212,20 @@ enum PostgresSchema {
         ("v8: what outbox.retention still has to drop", [
             "CREATE INDEX messages_retained ON messages (updated_at) WHERE erased_at IS NULL AND state IN \(Retention.endedStates.sqlList)",
         ]),
+        ("v9: operator actions", [
+            // Retries and enables done by hand, written with their effect (`OperatorAction`).
+            """
+            CREATE TABLE operator_actions (
+                id bigserial PRIMARY KEY,
+                at double precision NOT NULL,
+                via text NOT NULL,
+                actor text NOT NULL,
+                kind text NOT NULL,
+                target text NOT NULL,
+                affected bigint NOT NULL
+            )
+            """,
+        ]),
     ]
 }
 

@@ -293,6 +293,20 @@ enum Schema {
                 CREATE INDEX messages_by_state ON messages (state, channel, due_at);
                 """)
         }
+        migrator.registerMigration("v13: operator actions") { db in
+            // Retries and enables done by hand, written with their effect (`OperatorAction`).
+            try db.execute(sql: """
+                CREATE TABLE operator_actions (
+                    id INTEGER PRIMARY KEY,
+                    at REAL NOT NULL,
+                    via TEXT NOT NULL,
+                    actor TEXT NOT NULL,
+                    kind TEXT NOT NULL,
+                    target TEXT NOT NULL,
+                    affected INTEGER NOT NULL
+                );
+                """)
+        }
         return migrator
     }
 

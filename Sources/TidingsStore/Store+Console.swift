@@ -4,14 +4,15 @@ import TidingsCore
 
 extension Store {
     /// A scan of the customers' documents: the console's search is rare, and an index on
-    /// addresses would be one more place a forgotten customer's address has to go from.
+    /// addresses would be one more place a forgotten customer's address has to go from. The
+    /// documents are searched as text and `Customer.hasContact` decides, so one document that
+    /// is not JSON cannot fail every search (json_extract would).
     public func customers(withContact contact: String, limit: Int) async throws -> [Customer] {
         try await read("searching customers") { db in
-            try Data.fetchAll(db, sql: """
-                SELECT doc FROM customers
-                WHERE lower(json_extract(CAST(doc AS TEXT), '$.email')) = lower(?1) OR json_extract(CAST(doc AS TEXT), '$.phone') = ?1
-                ORDER BY id LIMIT ?2
-                """, arguments: [contact, limit]).map { try Customer(document: $0) }
+            let candidates = try Data.fetchAll(db, sql: """
+                SELECT doc FROM customers WHERE instr(lower(CAST(doc AS TEXT)), lower(?1)) > 0 ORDER BY id LIMIT ?2
+                """, arguments: [contact, Customer.contactCandidates(limit)])
+            return Array(candidates.compactMap { try? Customer(document: $0) }.filter { $0.hasContact(contact) }.prefix(limit))
         }
     }
 
@@ -54,12 +55,12 @@ extension Store {
         }
     }
 
-    public func heldMessages(customerID: String, after now: Date) async throws -> [HeldMessage] {
+    public func heldMessages(customerID: String, after now: Date, limit: Int) async throws -> [HeldMessage] {
         try await read("reading the held messages of \(customerID)") { db in
             try Row.fetchAll(db, sql: """
                 SELECT id, workflow, channel, due_at FROM messages
-                WHERE customer_id = ? AND state IN \(MessageState.unsent.sqlList) AND due_at > ? ORDER BY due_at LIMIT 100
-                """, arguments: [customerID, now.timeIntervalSince1970]).map { row in
+                WHERE customer_id = ? AND state IN \(MessageState.unsent.sqlList) AND due_at > ? ORDER BY due_at LIMIT ?
+                """, arguments: [customerID, now.timeIntervalSince1970, limit]).map { row in
                 HeldMessage(id: row[0], workflow: row[1], channel: row[2], dueAt: Date(timeIntervalSince1970: row[3]))
             }
         }

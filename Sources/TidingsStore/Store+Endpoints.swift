@@ -30,10 +30,12 @@ extension Store {
 
     /// Enables a channel's endpoints again; returns how many were disabled.
     @discardableResult
-    public func enableEndpoints(channel: Channel) throws -> Int {
+    public func enableEndpoints(channel: Channel, now: Date, by actor: OperatorAction.Actor) throws -> Int {
         try write("enabling the \(channel.rawValue) endpoint") { db in
             try db.execute(sql: "DELETE FROM endpoints WHERE channel = ?", arguments: [channel.rawValue])
-            return db.changesCount
+            let count = db.changesCount
+            try Self.record(db, OperatorAction(at: now, actor: actor, kind: .enableEndpoints, target: channel.rawValue, affected: count))
+            return count
         }
     }
 

@@ -206,7 +206,7 @@ extension Store {
     /// start again on the channel they died on, with a fresh count of attempts. One whose
     /// contents were erased (its customer was forgotten) has nothing left to send and stays.
     @discardableResult
-    public func retry(messageID: Int64?, now: Date) throws -> Int {
+    public func retry(messageID: Int64?, now: Date, by actor: OperatorAction.Actor) throws -> Int {
         try write("queueing messages for retry") { db in
             let t = now.timeIntervalSince1970
             try db.execute(sql: """
@@ -214,7 +214,9 @@ extension Store {
                     updated_at = ?
                 WHERE state IN \(MessageState.retryable.sqlList) AND (? IS NULL OR id = ?) AND erased_at IS NULL
                 """, arguments: [t, t, messageID, messageID])
-            return db.changesCount
+            let count = db.changesCount
+            try Self.record(db, OperatorAction(at: now, actor: actor, kind: .retry, target: OperatorAction.retryTarget(messageID), affected: count))
+            return count
         }
     }
 }

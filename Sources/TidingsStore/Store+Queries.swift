@@ -45,6 +45,17 @@ extension Store {
     /// Messages, oldest first, filtered; `after` pages by id.
     public func messages(state: MessageState? = nil, customerID: String? = nil, subjectID: String? = nil, id: Int64? = nil,
                          after: Int64? = nil, limit: Int = 50) throws -> [MessageSummary] {
+        try listMessages(state: state, customerID: customerID, subjectID: subjectID, id: id, after: after, limit: limit)
+    }
+
+    /// A customer's or a subject's messages, newest first, below `before`: the console pages
+    /// back through a long history.
+    public func latestMessages(customerID: String?, subjectID: String?, before: Int64?, limit: Int) async throws -> [MessageSummary] {
+        try listMessages(customerID: customerID, subjectID: subjectID, before: before, newestFirst: true, limit: limit)
+    }
+
+    private func listMessages(state: MessageState? = nil, customerID: String?, subjectID: String?, id: Int64? = nil, after: Int64? = nil,
+                              before: Int64? = nil, newestFirst: Bool = false, limit: Int) throws -> [MessageSummary] {
         try read("listing messages") { db in
             var conditions: [String] = []
             var arguments: StatementArguments = []
@@ -56,6 +67,10 @@ extension Store {
             if let after {
                 conditions.append("id > ?")
                 arguments += [after]
+            }
+            if let before {
+                conditions.append("id < ?")
+                arguments += [before]
             }
             if let id {
                 conditions.append("id = ?")
@@ -73,7 +88,7 @@ extension Store {
             let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
             let rows = try Row.fetchAll(db, sql: """
                 SELECT id, key, workflow, customer_id, subject_id, channel, recipient, state, attempts, created_at, sent_at, last_error
-                FROM messages \(filter) ORDER BY id LIMIT ?
+                FROM messages \(filter) ORDER BY id \(newestFirst ? "DESC" : "") LIMIT ?
                 """, arguments: arguments)
             return rows.map { row in
                 MessageSummary(

@@ -80,7 +80,7 @@ struct Deliveries: AsyncParsableCommand {
             try await reporting {
                 let config = try await options.load()
                 let count = try await ConfigOption.withBackend(config) { parts in
-                    try await parts.reads.retry(messageID: allDead ? nil : id, now: await ConfigOption.clock(config, parts.timers)())
+                    try await parts.reads.retry(messageID: allDead ? nil : id, now: await ConfigOption.clock(config, parts.timers)(), by: .commandLine)
                 }
                 if count == 0, let id { throw Failure(message: "message \(id) is not dead: only dead messages can be retried") }
                 print("queued \(count) message\(count == 1 ? "" : "s") for another attempt")

@@ -45,7 +45,9 @@ struct Endpoints: AsyncParsableCommand {
                                   exitCode: 64)
                 }
                 let config = try await options.load()
-                let count = try await ConfigOption.withBackend(config) { parts in try await parts.reads.enableEndpoints(channel: channel) }
+                let count = try await ConfigOption.withBackend(config) { parts in
+                    try await parts.reads.enableEndpoints(channel: channel, now: await ConfigOption.clock(config, parts.timers)(), by: .commandLine)
+                }
                 print(count == 0 ? "the \(channel.rawValue) endpoint was not disabled" : "enabled the \(channel.rawValue) endpoint")
             }
         }

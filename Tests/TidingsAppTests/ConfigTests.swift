@@ -106,6 +106,8 @@ struct ConfigTests {
         ("sms:\n  retry:\n    schedule: 5s\n    give_up_after: 1d\n", "has no effect"),
         ("email:\n  retry:\n    initial_delay: inf\n", "email.retry.initial_delay must be a duration"),
         ("dispatcher:\n  lease_seconds: 20\n", "dispatcher.lease_seconds must be at least"),
+        ("http:\n  public_origin: https://tidings.example/console\n", "http.public_origin must be the scheme, host and port"),
+        ("http:\n  public_origin: ftp://tidings.example\n", "http.public_origin must be"),
         ("sms:\n  transport: webhook\n  webhook:\n    preset: generic\n    url: https://x.test/\n    secret: hunter2\n", "sms.webhook.secret must be one or more whsec_"),
     ])
     func badSettingsAreNamed(yaml: String, message: String) async throws {

@@ -141,16 +141,35 @@ struct ConsoleTests {
         #expect(crossSite.status == 403)
         let enabled = try await Self.call("POST", "\(base)/console/endpoints/sms/enable", cookie: adminCookie)
         #expect(enabled.status == 200 && enabled.text.contains("0 sms endpoint(s) enabled"))
+        // Both actions are recorded, with who asked; a refused one is not an action.
+        let recorded = try await Self.call("GET", "\(base)/console/operations", cookie: cookie)
+        #expect(recorded.text.contains("<td>ops (console)</td><td>endpoints.enable</td><td>sms</td><td>0</td>"), "\(recorded.text)")
+        #expect(recorded.text.contains("<td>ops (console)</td><td>message.retry</td><td>\(id)</td><td>0</td>"))
+        #expect(!recorded.text.contains("site (console)"), "the read-only login's refused retry did nothing")
 
         // The preview: every channel the template has, rendered from a sample, in any locale.
         let preview = try await Self.call("GET", "\(base)/console/preview?workflow=complaint_acknowledgement&locale=de", cookie: cookie)
         #expect(preview.status == 200 && preview.text.contains("<h3>email</h3>") && preview.text.contains("<h3>sms</h3>"))
         #expect(preview.text.contains(#"<option value="de" selected>de</option>"#))
-        #expect(preview.text.contains(#"src="/console/preview/email?workflow=complaint_acknowledgement&amp;locale=de""#))
+        #expect(preview.text.contains(#"src="/console/preview/email?workflow=complaint_acknowledgement&amp;locale=de&amp;message=""#))
         let previewEmail = try await Self.call("GET", "\(base)/console/preview/email?workflow=complaint_acknowledgement&locale=de", cookie: cookie)
         #expect(previewEmail.status == 200 && previewEmail.headers["content-security-policy"]?.contains("sandbox") == true)
         let unknown = try await Self.call("GET", "\(base)/console/preview?workflow=%3Cnone%3E", cookie: cookie)
         #expect(unknown.status == 404 && !unknown.text.contains("<none>"))
+        // ... or from a real message's data (by id or key), the timeline's link to it.
+        #expect(html.contains(#"<a href="/console/preview?message=\#(id)">"#))
+        let real = try await Self.call("GET", "\(base)/console/preview?message=\(id)&locale=de", cookie: cookie)
+        #expect(real.status == 200 && real.text.contains("<h2>complaint_acknowledgement in de</h2>") && real.text.contains("Rendered from the data of message"))
+        #expect(real.text.contains("T-9") && !real.text.contains("T-SAMPLE"), "the real ticket's reference, not the sample's")
+        let key = try #require(html.firstMatch(of: /key <code>([^<]+)<\/code>/)?.1)
+        let byKey = try await Self.call("GET", "\(base)/console/preview?message=\(FormEncoding.percentEncode(String(key)))", cookie: cookie)
+        #expect(byKey.status == 200 && byKey.text.contains("Rendered from the data of message"), "\(key)")
+        let realEmail = try await Self.call("GET", "\(base)/console/preview/email?workflow=complaint_acknowledgement&locale=en&message=\(id)", cookie: cookie)
+        #expect(realEmail.status == 200 && realEmail.text.contains("T-9"))
+        let mismatched = try await Self.call("GET", "\(base)/console/preview?message=\(id)&workflow=order_confirmation", cookie: cookie)
+        #expect(mismatched.status == 422 && mismatched.text.contains("runs on order.placed events"))
+        let noMessage = try await Self.call("GET", "\(base)/console/preview?message=999999", cookie: cookie)
+        #expect(noMessage.status == 404 && noMessage.text.contains("There is no message 999999"))
 
         // A tampered cookie is no login; logging out ends it in the browser.
         let tampered = try await Self.call("GET", "\(base)/console/search", cookie: cookie.replacingOccurrences(of: ".read.", with: ".admin."))
@@ -158,6 +177,25 @@ struct ConsoleTests {
         let logout = try await Self.call("POST", "\(base)/console/logout", cookie: cookie)
         #expect(logout.status == 303 && logout.headers["set-cookie"]?.contains("Max-Age=0") == true)
 
+        daemon.child.signal(SIGTERM)
+        #expect(try await daemon.child.wait(timeout: 30) == 0)
+    }
+
+    /// Behind a TLS proxy (`http.public_origin`): the cookie is `Secure`, and a POST must come
+    /// from that origin, not from the address the proxy forwards to.
+    @Test func behindAnHTTPSProxyTheCookieIsSecureAndOnlyThatOriginMayPost() async throws {
+        let directory = try Paths.temporaryDirectory("console-origin")
+        let daemon = try await HTTPAPITests.start(directory, extra: ["HTTP_PUBLIC_ORIGIN": "https://Tidings.Example:443"])
+        let base = daemon.base
+        let direct = try await Self.call("POST", "\(base)/console/login", form: "token=\(HTTPAPITests.reader)", origin: base)
+        #expect(direct.status == 403 && direct.headers["set-cookie"] == nil, "not the public origin")
+        let login = try await Self.call("POST", "\(base)/console/login", form: "token=\(HTTPAPITests.reader)", origin: "https://tidings.example")
+        #expect(login.status == 303)
+        let setCookie = try #require(login.headers["set-cookie"])
+        #expect(setCookie.contains("; Secure") && setCookie.contains("HttpOnly"), "\(setCookie)")
+        let cookie = try #require(setCookie.split(separator: ";").first.map(String.init))
+        let logout = try await Self.call("POST", "\(base)/console/logout", cookie: cookie, origin: "https://tidings.example")
+        #expect(logout.headers["set-cookie"]?.contains("Max-Age=0; Secure") == true)
         daemon.child.signal(SIGTERM)
         #expect(try await daemon.child.wait(timeout: 30) == 0)
     }

@@ -1,7 +1,9 @@
 import Foundation
+import GRDB
+import PostgresNIO
 import TidingsApp
 import TidingsCore
-import TidingsPostgres
+@testable import TidingsPostgres
 import TidingsStore
 import TidingsTestSupport
 
@@ -17,6 +19,8 @@ enum TestBackend: String, CaseIterable, Sendable, CustomStringConvertible {
         var outbox: any OutboxQueue
         var reads: any ReadQueries
         var environment: [String: String]
+        /// Runs a statement as it is, to damage a row on purpose.
+        var execute: @Sendable (String) async throws -> Void
     }
 
     /// Runs `body` on a new database of this kind (SQLite: the file `environment` names) with
@@ -28,7 +32,8 @@ enum TestBackend: String, CaseIterable, Sendable, CustomStringConvertible {
             let store = try Store(path: runtime.config.databasePath, durability: .normal)
             _ = try store.append(events, now: now)
             _ = try store.processBatch(limit: 1_000, engine: runtime.engine, now: now)
-            return try await body(Opened(outbox: store, reads: store, environment: environment))
+            return try await body(Opened(outbox: store, reads: store, environment: environment,
+                                         execute: { sql in try await store.pool.write { db in try db.execute(sql: sql) } }))
         case .postgres:
             let name = try await PostgresTestCluster.newDatabase()
             let settings = try await PostgresTestCluster.settings(database: name)
@@ -42,7 +47,11 @@ enum TestBackend: String, CaseIterable, Sendable, CustomStringConvertible {
                                              environment: environment.merging([
                                                  "DATABASE_URL": "postgres://tidings@127.0.0.1:\(settings.port)/\(name)?sslmode=disable",
                                                  "DATABASE_PASSWORD": PostgresTestCluster.password,
-                                             ]) { $1 }))
+                                             ]) { $1 }, execute: { sql in
+                                                 try await backend.transaction("damaging a row") { connection in
+                                                     _ = try await connection.query(PostgresQuery(unsafeSQL: sql), logger: backend.logger)
+                                                 }
+                                             }))
             }
         }
     }

@@ -72,5 +72,32 @@ struct ConsoleSessionTests {
             }
         }
         #expect(labels == ["customer.registered", "order.placed", "order_confirmation", "order.shipped"])
+
+        // A page of a longer history shows the events of its own stretch of time: from its
+        // oldest message (older events are on the earlier page) to the next page's first.
+        let page = Timeline.Page(messages: [message], from: message.createdAt, until: now.addingTimeInterval(100), earlier: 1, later: true)
+        let paged = Timeline(customer: customer, orders: [order], tickets: [], page: page).entries.map { entry -> String in
+            switch entry.item {
+            case .event(let type, _, _): type
+            case .message(let summary): summary.workflow
+            }
+        }
+        #expect(paged == ["order.placed", "order_confirmation"])
+        let paging = ConsolePage.Paging(page: page, path: "/console/customers/", id: "c 1")
+        #expect(paging.earlier == "/console/customers/c%201?before=1" && paging.latest == "/console/customers/c%201")
+        let html = ConsolePage.timelineSection(Timeline(customer: nil, orders: [], tickets: [], page: page), messages: [:], paging: paging)
+        #expect(html.contains(#"<a href="/console/customers/c%201?before=1">Earlier messages</a>"#))
+        let first = ConsolePage.Paging(page: Timeline.Page(messages: [message], from: nil, until: nil, earlier: nil, later: false), path: "/x/", id: "c")
+        #expect(first.earlier == nil && first.latest == nil)
+    }
+
+    /// `http.public_origin` and `Origin` headers compare in the form browsers send.
+    @Test func originsCompareAsBrowsersSendThem() {
+        #expect(HTTPSettings.origin("https://Tidings.Example:443") == "https://tidings.example")
+        #expect(HTTPSettings.origin("http://127.0.0.1:8080") == "http://127.0.0.1:8080")
+        #expect(HTTPSettings.origin("http://[::1]:80/") == "http://[::1]")
+        for bad in ["https://tidings.example/console", "ftp://x", "tidings.example", "https://u:p@x", "https://x?a=1", "null", ""] {
+            #expect(HTTPSettings.origin(bad) == nil, "\(bad)")
+        }
     }
 }

@@ -4,10 +4,11 @@
 Usage: console_browser.py BASE_URL READ_TOKEN ADMIN_TOKEN SEARCH CUSTOMER_ID SCREENSHOT_DIR
 
 Logs in with the read token, searches for SEARCH, opens the customer's timeline and reads the
-complaint acknowledgement as sent (its subject on the page, its email in the sandboxed frame);
-opens the promises page (its charts and their tables; a screenshot) and the preview; tries to retry the dead
-message and is refused; logs in again as admin and retries it. axe-core's accessibility rules
-run on every page. Prints a JSON report; exits 1 if anything failed.
+complaint acknowledgement as sent (its subject on the page, its email in the sandboxed frame),
+and previews that message's data in every channel; opens the promises page (its charts and
+their tables; a screenshot) and the preview of a sample; tries to retry the dead message and is
+refused; logs in again as admin, retries it, and finds the retry among the operators' actions.
+axe-core's accessibility rules run on every page. Prints a JSON report; exits 1 if anything failed.
 """
 import json
 import sys
@@ -89,6 +90,16 @@ def main():
         driver.save_screenshot(shots + "/timeline.png")
         audit("timeline")
 
+        # The acknowledgement's own data, previewed in every channel the template has.
+        acknowledgement = driver.find_element(By.XPATH, "//li[contains(@class, 'message')][.//strong[text()='complaint_acknowledgement']]")
+        acknowledgement.find_element(By.PARTIAL_LINK_TEXT, "Preview its data").click()
+        WebDriverWait(driver, 10, ignored_exceptions=(WebDriverException,)).until(
+            expected_conditions.text_to_be_present_in_element((By.TAG_NAME, "h2"), "complaint_acknowledgement"))
+        page = driver.find_element(By.TAG_NAME, "main").text
+        check("Rendered from the data of message" in page, "the preview is not of the real message's data")
+        check("sms" in [h.text for h in driver.find_elements(By.TAG_NAME, "h3")], "the real message's data is not shown as an SMS too")
+        audit("preview of a message")
+
         driver.find_element(By.LINK_TEXT, "Promises").click()
         for chart in ("latency-chart", "promises-chart"):
             check(len(driver.find_elements(By.CSS_SELECTOR, f"svg#{chart} title")) == 1, f"no chart {chart} with a title")
@@ -115,6 +126,9 @@ def main():
         log_in(admin)
         retried = retry_dead()
         check("back in the queue" in retried, f"the admin's retry did not happen: {retried}")
+        driver.get(base + "/console/operations")
+        actions = [row.text for row in driver.find_elements(By.CSS_SELECTOR, "table#actions-table tbody tr")]
+        check(any("message.retry" in row and "(console)" in row for row in actions), f"the retry is not among the operators' actions: {actions}")
     finally:
         driver.quit()
     print(json.dumps({"failures": failures, "accessibility": accessibility}, indent=2))

@@ -2,7 +2,7 @@ import Foundation
 import TidingsHTTP
 
 extension Settings {
-    /// `http.listen`, `http.body_limit`, `http.ready_max_lag` and the secret `http.tokens`:
+    /// `http.listen`, `http.body_limit`, `http.ready_max_lag`, `http.public_origin` and the secret `http.tokens`:
     /// entries of `name scopes token` (scopes ingest, read, admin, comma-separated), one per
     /// line or separated by `;`.
     func httpSettings() throws -> HTTPSettings {
@@ -21,6 +21,15 @@ extension Settings {
         settings.idleTimeout = .seconds(try duration("http.idle_timeout", default: 30, range: 1...3_600) ?? 30)
         settings.readTimeout = .seconds(try duration("http.read_timeout", default: 30, range: 1...3_600) ?? 30)
         settings.maxConnections = try number("http.max_connections", default: settings.maxConnections, range: 1...1_000_000)
+        if let origin = text("http.public_origin") {
+            guard let normalized = HTTPSettings.origin(origin) else {
+                throw ConfigError(.invalidValue, """
+                    http.public_origin must be the scheme, host and port browsers reach this server at, without a path, \
+                    such as https://tidings.example; got "\(origin)"
+                    """)
+            }
+            settings.publicOrigin = normalized
+        }
         if let raw = try secret("http.tokens") {
             do {
                 settings.tokens = try APIToken.parse(raw)

@@ -21,9 +21,14 @@ public protocol ConsoleQueries: Sendable {
     func timers(subjects: [String]) async throws -> [DeadlineTimer]
     /// A customer's unsent messages (pending or retrying) due after `now`: held for their quiet
     /// hours, or waiting for a next try. Soonest first.
-    func heldMessages(customerID: String, after now: Date) async throws -> [HeldMessage]
+    func heldMessages(customerID: String, after now: Date, limit: Int) async throws -> [HeldMessage]
     /// The tickets changed most recently: the console's promise chart.
     func recentTickets(limit: Int) async throws -> [Ticket]
+    /// A customer's or an order's or ticket's messages (as `messages(subjectID:)` finds them),
+    /// newest first, with ids below `before`: the console's timeline pages back from the latest.
+    func latestMessages(customerID: String?, subjectID: String?, before: Int64?, limit: Int) async throws -> [MessageSummary]
+    /// The operators' retries and enables, newest first.
+    func operatorActions(limit: Int) async throws -> [OperatorAction]
 }
 
 /// An unsent message and when it is due.

@@ -83,13 +83,14 @@ public protocol ReadQueries: ConsoleQueries {
     func openTickets(limit: Int) async throws -> [Ticket]
     func heldEvents(kind: HeldEvent.Kind?, limit: Int) async throws -> [HeldEvent]
     func deliveryRates() async throws -> [DeliveryRate]
-    /// Puts dead messages (one, or all) back in the queue; returns how many.
-    func retry(messageID: Int64?, now: Date) async throws -> Int
+    /// Puts dead messages (one, or all) back in the queue; returns how many. Recorded as an
+    /// `OperatorAction` in the same transaction.
+    func retry(messageID: Int64?, now: Date, by actor: OperatorAction.Actor) async throws -> Int
     /// A message's attempts and receipts, oldest first (`tidings deliveries show`).
     func attempts(messageID: Int64) async throws -> [AttemptSummary]
     /// Every endpoint disabled after a 410, and enabling a channel's again (`tidings endpoints`).
     func disabledEndpoints() async throws -> [DisabledEndpoint]
-    func enableEndpoints(channel: Channel) async throws -> Int
+    func enableEndpoints(channel: Channel, now: Date, by actor: OperatorAction.Actor) async throws -> Int
 }
 
 extension ReadQueries {

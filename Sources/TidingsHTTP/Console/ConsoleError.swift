@@ -7,6 +7,8 @@ struct ConsoleError: DomainError {
         case cannotRender = "console.cannot_render"
         /// The console has no template catalog (a test server, or a daemon started without one).
         case noTemplates = "console.no_templates"
+        /// What a page was asked for is not there (or no longer: erased, a workflow removed).
+        case notFound = "console.not_found"
     }
 
     var code: Code

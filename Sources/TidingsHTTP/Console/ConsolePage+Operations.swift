@@ -8,10 +8,15 @@ extension ConsolePage {
         var dead: [MessageSummary]
         var quarantined: [HeldEvent]
         var disabled: [DisabledEndpoint]
+        var actions: [OperatorAction] = []
     }
 
+    /// How many of the latest operator actions the page lists.
+    static let listedActions = 50
+
     /// The outbox by state, dead messages, quarantined events and disabled endpoints. Retrying
-    /// and enabling take an admin login and a confirmation, and are logged with the login's name.
+    /// and enabling take an admin login and a confirmation, and are recorded (from the API and
+    /// the command line too) and listed here.
     static func operations(_ data: OperationsData, session: ConsoleSession) -> String {
         let status = data.status
         var body = """
@@ -40,6 +45,10 @@ extension ConsolePage {
             [e(endpoint.channel.rawValue), e(endpoint.target), e(time(endpoint.since)), e(endpoint.reason),
              "<a href=\"/console/endpoints/\(e(endpoint.channel.rawValue))/enable\">Enable…</a>"]
         }, empty: "None.")
+        body += "<h2 id=\"actions\">Actions by operators</h2>\n<p>The latest \(listedActions), newest first, from the console, the API and the command line.</p>\n"
+        body += table(["When", "Who", "Did", "To", "Changed"], data.actions.map { action in
+            [e(time(action.at)), e("\(action.actor.name) (\(action.actor.via.rawValue))"), e(action.kind.rawValue), e(action.target), "\(action.affected)"]
+        }, id: "actions-table", empty: "None yet.")
         return layout(title: "Operations", session: session, body)
     }
 

@@ -10,6 +10,20 @@ extension ConsolePage {
         var rendered: Result<RenderedMessage, ConsoleError>?
     }
 
+    /// Links to a timeline's older page and back to its latest.
+    struct Paging {
+        var earlier: String?
+        var latest: String?
+
+        init(page: Timeline.Page, path: String, id: String) {
+            let base = path + FormEncoding.percentEncode(id)
+            earlier = page.earlier.map { "\(base)?before=\($0)" }
+            latest = page.later ? base : nil
+        }
+
+        init() {}
+    }
+
     /// Something that will happen unless things change: a deadline timer, or a message held.
     struct Scheduled {
         var at: Date
@@ -19,8 +33,10 @@ extension ConsolePage {
     /// A customer's details, their orders and tickets with the promises made, and everything
     /// that happened and was sent, in time order.
     static func customer(_ customer: Customer, orders: [Order], tickets: [Ticket], timeline: Timeline,
-                         messages: [Int64: ShownMessage], scheduled: [Scheduled] = [], now: Date, more: Bool = false, session: ConsoleSession) -> String {
-        var body = "<h1>Customer \(e(customer.id))</h1>\n<dl>\n"
+                         messages: [Int64: ShownMessage], scheduled: [Scheduled] = [], now: Date, paging: Paging = Paging(), cut: String? = nil, session: ConsoleSession) -> String {
+        var body = "<h1>Customer \(e(customer.id))</h1>\n"
+        if let cut { body += "<p>\(e(cut))</p>\n" }
+        body += "<dl>\n"
         let details: [(String, String?)] = [
             ("Name", customer.name), ("Email", customer.email), ("Phone", customer.phone), ("Locale", customer.locale),
             ("Time zone", customer.timezone), ("Channels", customer.preferences.channels.map(\.rawValue).joined(separator: ", ")),
@@ -45,16 +61,18 @@ extension ConsolePage {
         }
         body += "<h2>Still to come</h2>\n"
         body += table(["When", "What"], scheduled.map { [e(time($0.at)), e($0.what)] }, empty: "Nothing is scheduled for this customer.")
-        body += timelineSection(timeline, messages: messages, more: more)
+        body += timelineSection(timeline, messages: messages, paging: paging)
         return layout(title: "Customer \(customer.id)", session: session, body)
     }
 
     /// The timeline as a list, each message with its attempts and content.
-    static func timelineSection(_ timeline: Timeline, messages: [Int64: ShownMessage], more: Bool) -> String {
+    static func timelineSection(_ timeline: Timeline, messages: [Int64: ShownMessage], paging: Paging) -> String {
         var body = "<h2>Timeline</h2>\n"
-        if more {
-            body += "<p>There are more messages than the page shows: here are the first \(API.shownMessages); "
-                + "<code>tidings deliveries list</code> lists them all.</p>\n"
+        if paging.earlier != nil || paging.latest != nil {
+            body += "<p>A long history: this page shows \(API.shownMessages) messages at most, and the events of the same time."
+            if let earlier = paging.earlier { body += " <a href=\"\(e(earlier))\">Earlier messages</a>" }
+            if let latest = paging.latest { body += " <a href=\"\(e(latest))\">Latest messages</a>" }
+            body += "</p>\n"
         }
         body += "<ol class=\"timeline\">\n"
         for entry in timeline.entries {
@@ -71,10 +89,10 @@ extension ConsolePage {
 
     /// One order or ticket: what it is, the promise made about it, and its own timeline.
     static func subject(title: String, details: [(String, String)], customerID: String, timeline: Timeline, messages: [Int64: ShownMessage],
-                        more: Bool, session: ConsoleSession) -> String {
+                        paging: Paging, session: ConsoleSession) -> String {
         var body = "<h1>\(e(title))</h1>\n<dl>\n<dt>Customer</dt><dd>\(link(customer: customerID))</dd>\n"
         for (label, value) in details { body += "<dt>\(e(label))</dt><dd>\(value)</dd>\n" }
-        body += "</dl>\n" + timelineSection(timeline, messages: messages, more: more)
+        body += "</dl>\n" + timelineSection(timeline, messages: messages, paging: paging)
         return layout(title: title, session: session, body)
     }
 
@@ -101,6 +119,7 @@ extension ConsolePage {
         }
         switch shown.rendered {
         case .success(let rendered)?:
+            html += "<div class=\"meta\"><a href=\"/console/preview?message=\(m.id)\">Preview its data in every channel and locale</a></div>\n"
             if let subject = rendered.subject { html += "<div>Subject: <strong>\(e(subject))</strong></div>\n" }
             if rendered.html != nil {
                 html += "<iframe sandbox loading=\"lazy\" src=\"/console/messages/\(m.id)/email\" title=\"The email \(e(m.workflow)) as sent\"></iframe>\n"

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import TidingsCore
 
 /// A console login, kept in a cookie the server signed: `v1.<name>.<scope>.<expiry>.<mac>`.
 /// Nothing is stored server-side, so every instance on one database accepts it. The signing key
@@ -12,6 +13,9 @@ struct ConsoleSession: Sendable, Hashable {
     var expires: Date
 
     static let cookieName = "tidings_console"
+
+    /// Who the console's actions are recorded as.
+    var actor: OperatorAction.Actor { OperatorAction.Actor(via: .console, name: tokenName) }
     /// How long a login lasts: a working day.
     static let lifetime: TimeInterval = 8 * 3600
 

@@ -16,7 +16,27 @@ struct Timeline {
         var item: Item
     }
 
-    let entries: [Entry]
+    /// One page of a long history: its messages, and the events from the oldest of them (none
+    /// older: from the start) up to the first message of the next page (none: to now).
+    struct Page {
+        var messages: [MessageSummary]
+        var from: Date?
+        var until: Date?
+        /// The `before` that shows the page of older messages, if there are any.
+        var earlier: Int64?
+        /// Whether this is an older page, with newer messages after it.
+        var later: Bool
+    }
+
+    private(set) var entries: [Entry]
+
+    init(customer: Customer?, orders: [Order], tickets: [Ticket], page: Page) {
+        self.init(customer: customer, orders: orders, tickets: tickets, messages: page.messages)
+        entries = entries.filter { entry in
+            guard case .event = entry.item else { return true }
+            return (page.from.map { entry.at >= $0 } ?? true) && (page.until.map { entry.at < $0 } ?? true)
+        }
+    }
 
     init(customer: Customer?, orders: [Order], tickets: [Ticket], messages: [MessageSummary]) {
         var entries: [Entry] = []

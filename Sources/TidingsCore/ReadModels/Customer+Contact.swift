@@ -1,0 +1,18 @@
+import Foundation
+
+extension Customer {
+    /// The console's search by address: the email without regard to ASCII case, or the phone
+    /// as stored. The stores find candidates by text and this decides.
+    public func hasContact(_ contact: String) -> Bool {
+        if let email, Self.asciiLowercased(email) == Self.asciiLowercased(contact) { return true }
+        return phone == contact
+    }
+
+    /// How many candidates a store reads to find `limit` customers by address: a document
+    /// that merely contains the text ("joann@…" for "ann@…") is a candidate too.
+    public static func contactCandidates(_ limit: Int) -> Int { max(limit * 10, 100) }
+
+    static func asciiLowercased(_ text: String) -> String {
+        String(decoding: text.utf8.map { (65...90).contains($0) ? $0 + 32 : $0 }, as: UTF8.self)
+    }
+}
