@@ -90,9 +90,12 @@ extension API {
         let newest = try await reads.latestMessages(customerID: customerID, subjectID: subjectID, before: before, limit: Self.shownMessages + 1)
         let shown = Array(newest.prefix(Self.shownMessages).reversed())
         let earlier = newest.count > Self.shownMessages ? shown.first?.id : nil
-        // Until the first message of the newer page, which is the message `before` names.
+        // Until the first message of the newer page: the oldest of this customer's or subject's
+        // from `before` on (ids and creation times rise together: one writer numbers them).
         var until: Date?
-        if let before { until = try await reads.message(byID: before)?.createdAt }
+        if let before {
+            until = try await reads.messages(state: nil, customerID: customerID, subjectID: subjectID, id: nil, after: before - 1, limit: 1).first?.createdAt
+        }
         return Timeline.Page(messages: shown, from: earlier == nil ? nil : shown.first?.createdAt, until: until, earlier: earlier, later: before != nil)
     }
 
@@ -188,8 +191,8 @@ extension API {
         let timeline = Timeline(customer: customer, orders: orders, tickets: tickets, page: messages)
         return page(ConsolePage.customer(customer, orders: orders, tickets: tickets, timeline: timeline, messages: try await show(messages.messages),
                                          scheduled: scheduled, now: now, paging: ConsolePage.Paging(page: messages, path: "/console/customers/", id: id),
-                                         cut: cut.isEmpty ? nil : "Only the latest \(listed) \(cut.joined(separator: ", ")) are shown (the soonest \(listed), for held "
-                                            + "messages); `tidings deliveries list --customer` lists every message.",
+                                         cut: cut.isEmpty ? nil : "This customer has more than \(listed) \(cut.joined(separator: ", ")): the page shows "
+                                            + "the latest \(listed) orders and tickets and the soonest \(listed) held messages.",
                                          session: session))
     }
 

@@ -35,16 +35,19 @@ extension API {
         var fallback = catalog.fallbackLocale
         if case .message(_, _, _, let locale) = data, locales.contains(locale) { fallback = locale }
         let locale = form["locale"].flatMap { locales.contains($0) ? $0 : nil } ?? fallback
-        var problem: String?
-        if let chosen, case .message(let id, let on, _, _) = data, on != chosen.on {
-            problem = "Message \(id) was made from a \(on) event; \(chosen.id) runs on \(chosen.on) events: pick a workflow on \(on)."
-        }
+        var problem = chosen.flatMap { Self.mismatch($0, data) }
         let channels = problem == nil ? chosen.map { Self.previewed($0, locale: locale, data: data, engine: engine, catalog: catalog) } ?? [] : []
         let unknown = !(form["workflow"] ?? "").isEmpty && chosen == nil
         if unknown { problem = "There is no workflow \(form["workflow"] ?? "")." }
         return page(ConsolePage.preview(workflows: workflows, locales: locales, chosen: problem == nil ? chosen : nil, locale: locale, message: asked,
                                         channels: channels, problem: problem, session: session),
                     status: unknown ? .notFound : problem == nil ? .ok : .unprocessableContent)
+    }
+
+    /// Why a workflow cannot render a message's data: it runs on another event type.
+    static func mismatch(_ workflow: Workflow, _ data: PreviewData) -> String? {
+        guard case .message(let id, let on, _, _) = data, on != workflow.on else { return nil }
+        return "Message \(id) was made from a \(on) event; \(workflow.id) runs on \(workflow.on) events: pick a workflow on \(on)."
     }
 
     /// The sample for an empty field; else the message with that id or key, if its content is
@@ -70,7 +73,7 @@ extension API {
     func consolePreviewEmail(_ request: Request) async throws -> Response {
         let form = Self.formFields(request.uri.query ?? "")
         guard let engine = environment.engine, let catalog = environment.catalog, let workflow = form["workflow"].flatMap(engine.workflows.workflow(id:)),
-              case .success(let data) = try await previewData(form["message"] ?? "", engine: engine),
+              case .success(let data) = try await previewData(form["message"] ?? "", engine: engine), Self.mismatch(workflow, data) == nil,
               case .success(let rendered)? = Self.previewed(workflow, locale: form["locale"] ?? catalog.fallbackLocale, data: data, engine: engine,
                                                             catalog: catalog, channels: [.email]).first?.rendered, let html = rendered.html
         else {

@@ -5,15 +5,32 @@ import TidingsCore
 extension PostgresReads {
     /// A scan of the customers' documents as text, as on SQLite (`Store.customers(withContact:)`):
     /// a document that is not JSON fails no search. Both sides are bytes with ASCII letters
-    /// lowered (through `encode(..., 'escape')`, which any bytes survive), so one that is not
-    /// UTF-8 cannot either, and the case rule is SQLite's: ASCII only.
+    /// lowered by `translate` (whatever the database's locale) through `encode(..., 'escape')`,
+    /// which any bytes survive: one that is not UTF-8 cannot fail it either, and the case rule
+    /// is `hasContact`'s, ASCII only.
     public func customers(withContact contact: String, limit: Int) async throws -> [Customer] {
-        let candidates = try await documents("searching customers", """
-            SELECT doc FROM customers
-            WHERE position(decode(lower(encode(convert_to($1, 'UTF8'), 'escape')), 'escape') IN decode(lower(encode(doc, 'escape')), 'escape')) > 0
-            ORDER BY id LIMIT \(Customer.contactCandidates(limit))
-            """, contact)
-        return Array(candidates.compactMap { try? Customer(document: $0) }.filter { $0.hasContact(contact) }.prefix(limit))
+        func lowered(_ bytes: String) -> String {
+            "decode(translate(encode(\(bytes), 'escape'), 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz'), 'escape')"
+        }
+        let sql = """
+            SELECT id, doc FROM customers WHERE id > $2 AND position(\(lowered("convert_to($1, 'UTF8')")) IN \(lowered("doc"))) > 0
+            ORDER BY id LIMIT \(Customer.contactPage)
+            """
+        return try await backend.connection("searching customers") { connection in
+            var found: [Customer] = []
+            var after = ""
+            while found.count < limit {
+                var count = 0
+                for try await (id, doc) in try await connection.run(PostgresQuery(unsafeSQL: sql, binds: PostgresBindings.of(contact, after)), logger: logger)
+                    .decode((String, Data).self) {
+                    count += 1
+                    after = id
+                    if let customer = try? Customer(document: doc), customer.hasContact(contact) { found.append(customer) }
+                }
+                guard count == Customer.contactPage else { break }
+            }
+            return Array(found.prefix(limit))
+        }
     }
 
     public func orders(customerID: String, limit: Int) async throws -> [Order] {

@@ -8,11 +8,19 @@ extension Store {
     /// documents are searched as text and `Customer.hasContact` decides, so one document that
     /// is not JSON cannot fail every search (json_extract would).
     public func customers(withContact contact: String, limit: Int) async throws -> [Customer] {
+        // SQLite's lower() changes ASCII letters only: the rule `hasContact` applies.
         try await read("searching customers") { db in
-            let candidates = try Data.fetchAll(db, sql: """
-                SELECT doc FROM customers WHERE instr(lower(CAST(doc AS TEXT)), lower(?1)) > 0 ORDER BY id LIMIT ?2
-                """, arguments: [contact, Customer.contactCandidates(limit)])
-            return Array(candidates.compactMap { try? Customer(document: $0) }.filter { $0.hasContact(contact) }.prefix(limit))
+            var found: [Customer] = []
+            var after = ""
+            while found.count < limit {
+                let rows = try Row.fetchAll(db, sql: """
+                    SELECT id, doc FROM customers WHERE id > ?2 AND instr(lower(CAST(doc AS TEXT)), lower(?1)) > 0 ORDER BY id LIMIT ?3
+                    """, arguments: [contact, after, Customer.contactPage])
+                found += rows.compactMap { try? Customer(document: $0["doc"] as Data) }.filter { $0.hasContact(contact) }
+                guard rows.count == Customer.contactPage, let last = rows.last else { break }
+                after = last["id"]
+            }
+            return Array(found.prefix(limit))
         }
     }
 

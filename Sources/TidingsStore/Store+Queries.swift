@@ -45,58 +45,60 @@ extension Store {
     /// Messages, oldest first, filtered; `after` pages by id.
     public func messages(state: MessageState? = nil, customerID: String? = nil, subjectID: String? = nil, id: Int64? = nil,
                          after: Int64? = nil, limit: Int = 50) throws -> [MessageSummary] {
-        try listMessages(state: state, customerID: customerID, subjectID: subjectID, id: id, after: after, limit: limit)
+        try read("listing messages") { db in
+            try Self.listMessages(db, state: state, customerID: customerID, subjectID: subjectID, id: id, after: after, limit: limit)
+        }
     }
 
     /// A customer's or a subject's messages, newest first, below `before`: the console pages
     /// back through a long history.
     public func latestMessages(customerID: String?, subjectID: String?, before: Int64?, limit: Int) async throws -> [MessageSummary] {
-        try listMessages(customerID: customerID, subjectID: subjectID, before: before, newestFirst: true, limit: limit)
+        try await read("listing messages") { db in
+            try Self.listMessages(db, customerID: customerID, subjectID: subjectID, before: before, newestFirst: true, limit: limit)
+        }
     }
 
-    private func listMessages(state: MessageState? = nil, customerID: String?, subjectID: String?, id: Int64? = nil, after: Int64? = nil,
-                              before: Int64? = nil, newestFirst: Bool = false, limit: Int) throws -> [MessageSummary] {
-        try read("listing messages") { db in
-            var conditions: [String] = []
-            var arguments: StatementArguments = []
-            if let subjectID {
-                // With the messages about several orders that name this one.
-                conditions.append("(subject_id = ? OR id IN (SELECT message_id FROM message_subjects WHERE subject_id = ?))")
-                arguments += [subjectID, subjectID]
-            }
-            if let after {
-                conditions.append("id > ?")
-                arguments += [after]
-            }
-            if let before {
-                conditions.append("id < ?")
-                arguments += [before]
-            }
-            if let id {
-                conditions.append("id = ?")
-                arguments += [id]
-            }
-            if let state {
-                conditions.append("state = ?")
-                arguments += [state.rawValue]
-            }
-            if let customerID {
-                conditions.append("customer_id = ?")
-                arguments += [customerID]
-            }
-            arguments += [limit]
-            let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
-            let rows = try Row.fetchAll(db, sql: """
-                SELECT id, key, workflow, customer_id, subject_id, channel, recipient, state, attempts, created_at, sent_at, last_error
-                FROM messages \(filter) ORDER BY id \(newestFirst ? "DESC" : "") LIMIT ?
-                """, arguments: arguments)
-            return rows.map { row in
-                MessageSummary(
-                    id: row["id"], key: row["key"], workflow: row["workflow"], customerID: row["customer_id"], subjectID: row["subject_id"],
-                    channel: row["channel"], recipient: row["recipient"], state: MessageState(rawValue: row["state"]) ?? .pending,
-                    attempts: row["attempts"], createdAt: Date(timeIntervalSince1970: row["created_at"]),
-                    sentAt: (row["sent_at"] as Double?).map(Date.init(timeIntervalSince1970:)), lastError: row["last_error"])
-            }
+    private static func listMessages(_ db: Database, state: MessageState? = nil, customerID: String?, subjectID: String?, id: Int64? = nil,
+                                     after: Int64? = nil, before: Int64? = nil, newestFirst: Bool = false, limit: Int) throws -> [MessageSummary] {
+        var conditions: [String] = []
+        var arguments: StatementArguments = []
+        if let subjectID {
+            // With the messages about several orders that name this one.
+            conditions.append("(subject_id = ? OR id IN (SELECT message_id FROM message_subjects WHERE subject_id = ?))")
+            arguments += [subjectID, subjectID]
+        }
+        if let after {
+            conditions.append("id > ?")
+            arguments += [after]
+        }
+        if let before {
+            conditions.append("id < ?")
+            arguments += [before]
+        }
+        if let id {
+            conditions.append("id = ?")
+            arguments += [id]
+        }
+        if let state {
+            conditions.append("state = ?")
+            arguments += [state.rawValue]
+        }
+        if let customerID {
+            conditions.append("customer_id = ?")
+            arguments += [customerID]
+        }
+        arguments += [limit]
+        let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        let rows = try Row.fetchAll(db, sql: """
+            SELECT id, key, workflow, customer_id, subject_id, channel, recipient, state, attempts, created_at, sent_at, last_error
+            FROM messages \(filter) ORDER BY id \(newestFirst ? "DESC" : "") LIMIT ?
+            """, arguments: arguments)
+        return rows.map { row in
+            MessageSummary(
+                id: row["id"], key: row["key"], workflow: row["workflow"], customerID: row["customer_id"], subjectID: row["subject_id"],
+                channel: row["channel"], recipient: row["recipient"], state: MessageState(rawValue: row["state"]) ?? .pending,
+                attempts: row["attempts"], createdAt: Date(timeIntervalSince1970: row["created_at"]),
+                sentAt: (row["sent_at"] as Double?).map(Date.init(timeIntervalSince1970:)), lastError: row["last_error"])
         }
     }
 

@@ -120,10 +120,15 @@ struct ConsoleQueriesTests {
     }
 
     /// The search by address reads documents as text: one that is not JSON, or not UTF-8,
-    /// fails no search, and a document that merely contains the address is not a match.
+    /// fails no search, and a document that merely contains the address is not a match, even
+    /// when more of those than a page of candidates come before the one that is.
     @Test(arguments: TestBackend.allCases)
     func aDamagedCustomerDocumentFailsNoSearch(_ backend: TestBackend) async throws {
-        try await opened(backend, "console-damaged-\(backend)", events: events) { opened, _ in
+        let decoys = (0..<(Customer.contactPage + 100)).map { n in
+            CloudEvent(id: "a-\(n)", source: "urn:console", type: "customer.registered", subject: "a-\(n)", time: start,
+                       data: ["name": "Decoy", "email": .string("\(n)ann@example.com")])
+        }
+        try await opened(backend, "console-damaged-\(backend)", events: events + decoys) { opened, _ in
             let reads = opened.reads
             #expect(try await reads.customers(withContact: "ann@example.com", limit: 10).map(\.id) == ["c-1"], "not joann@example.com")
             #expect(try await reads.customers(withContact: "JOANN@example.COM", limit: 10).map(\.id) == ["c-3"])

@@ -168,6 +168,11 @@ struct ConsoleTests {
         #expect(realEmail.status == 200 && realEmail.text.contains("T-9"))
         let mismatched = try await Self.call("GET", "\(base)/console/preview?message=\(id)&workflow=order_confirmation", cookie: cookie)
         #expect(mismatched.status == 422 && mismatched.text.contains("runs on order.placed events"))
+        // The form sends its empty choices: the message's own workflow and locale.
+        let ownWorkflow = try await Self.call("GET", "\(base)/console/preview?workflow=&locale=&message=\(id)", cookie: cookie)
+        #expect(ownWorkflow.status == 200 && ownWorkflow.text.contains("<h2>complaint_acknowledgement in en</h2>"))
+        let mismatchedEmail = try await Self.call("GET", "\(base)/console/preview/email?workflow=order_confirmation&locale=en&message=\(id)", cookie: cookie)
+        #expect(mismatchedEmail.status == 404, "another event type's template is not rendered with this message's data")
         let noMessage = try await Self.call("GET", "\(base)/console/preview?message=999999", cookie: cookie)
         #expect(noMessage.status == 404 && noMessage.text.contains("There is no message 999999"))
 

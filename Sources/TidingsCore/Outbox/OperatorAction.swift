@@ -23,9 +23,13 @@ public struct OperatorAction: Sendable, Hashable {
             self.name = name
         }
 
-        /// The user running a command, as the system names them.
+        /// The user running a command, as the system names them (not `$USER`, which anyone
+        /// sets), and who ran it through sudo.
         public static var commandLine: Actor {
-            Actor(via: .cli, name: ProcessInfo.processInfo.environment["SUDO_USER"] ?? ProcessInfo.processInfo.environment["USER"] ?? "unknown")
+            let uid = getuid()
+            let user = getpwuid(uid).map { String(cString: $0.pointee.pw_name) } ?? "uid \(uid)"
+            let sudo = ProcessInfo.processInfo.environment["SUDO_USER"].map { " (sudo by \($0))" } ?? ""
+            return Actor(via: .cli, name: user + sudo)
         }
     }
 

@@ -8,9 +8,9 @@ extension Customer {
         return phone == contact
     }
 
-    /// How many candidates a store reads to find `limit` customers by address: a document
-    /// that merely contains the text ("joann@…" for "ann@…") is a candidate too.
-    public static func contactCandidates(_ limit: Int) -> Int { max(limit * 10, 100) }
+    /// How many candidates a store reads at a time, by id, until it has found enough: a
+    /// document that merely contains the text ("joann@…" for "ann@…") is a candidate too.
+    public static let contactPage = 500
 
     static func asciiLowercased(_ text: String) -> String {
         String(decoding: text.utf8.map { (65...90).contains($0) ? $0 + 32 : $0 }, as: UTF8.self)

@@ -17,6 +17,7 @@ extension ConsolePage {
             <h1>Workflow and template preview</h1>
             <form method="get" action="/console/preview" class="login">
             <label for="workflow">Workflow</label><select id="workflow" name="workflow">
+            <option value="">the message's own (with a message)</option>
 
             """
         for workflow in workflows {
@@ -24,6 +25,7 @@ extension ConsolePage {
             body += "<option value=\"\(e(workflow.id))\"\(selected)>\(e(workflow.id)) (on \(e(workflow.on)))</option>\n"
         }
         body += "</select>\n<label for=\"locale\">Locale</label><select id=\"locale\" name=\"locale\">\n"
+        body += "<option value=\"\">the message's own, or the default</option>\n"
         for one in locales {
             body += "<option value=\"\(e(one))\"\(one == locale ? " selected" : "")>\(e(one))</option>\n"
         }
