@@ -78,9 +78,10 @@ extension API {
     /// A timeline page renders each message it shows: at most this many.
     static let shownMessages = 200
 
-    /// `?before=`: the page of messages older than this id.
+    /// `?before=`: the page of messages older than this id. Ids start at 1: anything else is
+    /// the first page (and `before - 1` cannot overflow).
     static func before(_ request: Request) -> Int64? {
-        formFields(request.uri.query ?? "")["before"].flatMap(Int64.init)
+        formFields(request.uri.query ?? "")["before"].flatMap(Int64.init).flatMap { $0 > 0 ? $0 : nil }
     }
 
     /// The newest `shownMessages` messages below `before`, oldest first, and the stretch of

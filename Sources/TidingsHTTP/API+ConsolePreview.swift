@@ -39,8 +39,9 @@ extension API {
         let channels = problem == nil ? chosen.map { Self.previewed($0, locale: locale, data: data, engine: engine, catalog: catalog) } ?? [] : []
         let unknown = !(form["workflow"] ?? "").isEmpty && chosen == nil
         if unknown { problem = "There is no workflow \(form["workflow"] ?? "")." }
+        let own = (workflow: !asked.isEmpty && (form["workflow"] ?? "").isEmpty, locale: !asked.isEmpty && (form["locale"] ?? "").isEmpty)
         return page(ConsolePage.preview(workflows: workflows, locales: locales, chosen: problem == nil ? chosen : nil, locale: locale, message: asked,
-                                        channels: channels, problem: problem, session: session),
+                                        channels: channels, own: own, problem: problem, session: session),
                     status: unknown ? .notFound : problem == nil ? .ok : .unprocessableContent)
     }
 

@@ -19,7 +19,7 @@ extension PostgresReads {
         return try await backend.connection("searching customers") { connection in
             var found: [Customer] = []
             var after = ""
-            while found.count < limit {
+            for _ in 0..<Customer.contactPages where found.count < limit {
                 var count = 0
                 for try await (id, doc) in try await connection.run(PostgresQuery(unsafeSQL: sql, binds: PostgresBindings.of(contact, after)), logger: logger)
                     .decode((String, Data).self) {

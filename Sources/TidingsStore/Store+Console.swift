@@ -12,7 +12,7 @@ extension Store {
         try await read("searching customers") { db in
             var found: [Customer] = []
             var after = ""
-            while found.count < limit {
+            for _ in 0..<Customer.contactPages where found.count < limit {
                 let rows = try Row.fetchAll(db, sql: """
                     SELECT id, doc FROM customers WHERE id > ?2 AND instr(lower(CAST(doc AS TEXT)), lower(?1)) > 0 ORDER BY id LIMIT ?3
                     """, arguments: [contact, after, Customer.contactPage])

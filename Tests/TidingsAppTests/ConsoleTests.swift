@@ -171,6 +171,7 @@ struct ConsoleTests {
         // The form sends its empty choices: the message's own workflow and locale.
         let ownWorkflow = try await Self.call("GET", "\(base)/console/preview?workflow=&locale=&message=\(id)", cookie: cookie)
         #expect(ownWorkflow.status == 200 && ownWorkflow.text.contains("<h2>complaint_acknowledgement in en</h2>"))
+        #expect(ownWorkflow.text.contains(#"<option value="" selected>the message's own (with a message)</option>"#), "kept for the next message")
         let mismatchedEmail = try await Self.call("GET", "\(base)/console/preview/email?workflow=order_confirmation&locale=en&message=\(id)", cookie: cookie)
         #expect(mismatchedEmail.status == 404, "another event type's template is not rendered with this message's data")
         let noMessage = try await Self.call("GET", "\(base)/console/preview?message=999999", cookie: cookie)

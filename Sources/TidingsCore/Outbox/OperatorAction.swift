@@ -28,7 +28,8 @@ public struct OperatorAction: Sendable, Hashable {
         public static var commandLine: Actor {
             let uid = getuid()
             let user = getpwuid(uid).map { String(cString: $0.pointee.pw_name) } ?? "uid \(uid)"
-            let sudo = ProcessInfo.processInfo.environment["SUDO_USER"].map { " (sudo by \($0))" } ?? ""
+            // SUDO_USER is anyone's to set: believed only from a process sudo made root.
+            let sudo = uid == 0 ? ProcessInfo.processInfo.environment["SUDO_USER"].map { " (sudo by \($0))" } ?? "" : ""
             return Actor(via: .cli, name: user + sudo)
         }
     }

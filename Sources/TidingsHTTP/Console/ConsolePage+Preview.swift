@@ -11,23 +11,25 @@ extension ConsolePage {
     /// Pick a workflow and a locale; see every channel it has templates for, rendered from a
     /// sample event of its type (the one `tidings check` renders) or from a real message's
     /// data, nothing stored or sent.
+    /// `own` keeps the form's empty choices selected ("the message's own") when they were the
+    /// ones asked for, so the form can be sent again for another message.
     static func preview(workflows: [Workflow], locales: [String], chosen: Workflow?, locale: String, message: String, channels: [PreviewedChannel],
-                        problem: String? = nil, session: ConsoleSession) -> String {
+                        own: (workflow: Bool, locale: Bool) = (false, false), problem: String? = nil, session: ConsoleSession) -> String {
         var body = """
             <h1>Workflow and template preview</h1>
             <form method="get" action="/console/preview" class="login">
             <label for="workflow">Workflow</label><select id="workflow" name="workflow">
-            <option value="">the message's own (with a message)</option>
+            <option value=""\(own.workflow ? " selected" : "")>the message's own (with a message)</option>
 
             """
         for workflow in workflows {
-            let selected = workflow.id == chosen?.id ? " selected" : ""
+            let selected = !own.workflow && workflow.id == chosen?.id ? " selected" : ""
             body += "<option value=\"\(e(workflow.id))\"\(selected)>\(e(workflow.id)) (on \(e(workflow.on)))</option>\n"
         }
         body += "</select>\n<label for=\"locale\">Locale</label><select id=\"locale\" name=\"locale\">\n"
-        body += "<option value=\"\">the message's own, or the default</option>\n"
+        body += "<option value=\"\"\(own.locale ? " selected" : "")>the message's own, or the default</option>\n"
         for one in locales {
-            body += "<option value=\"\(e(one))\"\(one == locale ? " selected" : "")>\(e(one))</option>\n"
+            body += "<option value=\"\(e(one))\"\(!own.locale && one == locale ? " selected" : "")>\(e(one))</option>\n"
         }
         body += "</select>\n<label for=\"message\">Data of a real message (its id or key; empty: a sample event)</label>"
         body += "<input id=\"message\" name=\"message\" value=\"\(e(message))\">\n"
