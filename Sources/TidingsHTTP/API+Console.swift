@@ -78,10 +78,15 @@ extension API {
     /// A timeline page renders each message it shows: at most this many.
     static let shownMessages = 200
 
+    /// The request's query as a form sends it (`+` is a space).
+    static func query(_ request: Request) -> [String: String] {
+        FormEncoding.fields((request.uri.query ?? "").utf8)
+    }
+
     /// `?before=`: the page of messages older than this id. Ids start at 1: anything else is
     /// the first page (and `before - 1` cannot overflow).
     static func before(_ request: Request) -> Int64? {
-        formFields(request.uri.query ?? "")["before"].flatMap(Int64.init).flatMap { $0 > 0 ? $0 : nil }
+        query(request)["before"].flatMap(Int64.init).flatMap { $0 > 0 ? $0 : nil }
     }
 
     /// The newest `shownMessages` messages below `before`, oldest first, and the stretch of
@@ -134,8 +139,7 @@ extension API {
     }
 
     func consoleLogin(_ request: Request) async throws -> Response {
-        let body = try await request.body.collect(upTo: 16 * 1024)
-        let form = Self.formFields(String(buffer: body))
+        let form = FormEncoding.fields(try await collect(request, limit: 16 * 1024))
         guard let presented = form["token"], let token = tokens.token(presented: presented.trimmingCharacters(in: .whitespaces)),
               let session = sessionKeys.session(for: token, now: Date())
         else {
@@ -148,17 +152,14 @@ extension API {
 
     func consoleSearch(_ request: Request, _ session: ConsoleSession) async throws -> Response {
         // As a form sends it: `+` is a space.
-        let query = (Self.formFields(request.uri.query ?? "")["q"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        let query = (Self.query(request)["q"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
         guard !query.isEmpty else { return page(ConsolePage.search("", found: nil, session: session)) }
         let reads = environment.reads
         var found = ConsolePage.Found()
         if let customer = try await reads.customer(id: query) { found.customers.append(customer) }
         for customer in try await reads.customers(withContact: query, limit: 20) where customer.id != query { found.customers.append(customer) }
         if let order = try await reads.order(id: query) { found.orders.append(order) }
-        // A reference is the ticket's id in capitals.
-        for id in Set([query, query.lowercased()]) {
-            if let ticket = try await reads.ticket(id: id), !found.tickets.contains(where: { $0.id == ticket.id }) { found.tickets.append(ticket) }
-        }
+        found.tickets = try await tickets(idOrReference: query)
         if let id = try await reads.messageID(key: query), let message = try await reads.message(byID: id) { found.messages.append(message) }
         return page(ConsolePage.search(query, found: found, session: session))
     }
@@ -170,16 +171,15 @@ extension API {
         guard let customer = try await reads.customer(id: id) else {
             return page(ConsolePage.notFound("There is no customer \(id) (a forgotten customer is gone).", session: session), status: .notFound)
         }
-        let listed = 100
+        let listed = 100, now = environment.clock()
         var orders = try await reads.orders(customerID: id, limit: listed + 1)
         var tickets = try await reads.tickets(customerID: id, limit: listed + 1)
-        var held = try await reads.heldMessages(customerID: id, after: environment.clock(), limit: listed + 1)
+        var held = try await reads.heldMessages(customerID: id, after: now, limit: listed + 1)
         var cut: [String] = []
         if orders.count > listed { cut.append("orders"); orders.removeLast() }
         if tickets.count > listed { cut.append("tickets"); tickets.removeLast() }
         if held.count > listed { cut.append("held messages"); held.removeLast() }
         let messages = try await timelinePage(customerID: id, subjectID: nil, before: before)
-        let now = environment.clock()
         var scheduled = try await reads.timers(subjects: orders.map(\.id) + tickets.map(\.id)).map { timer in
             ConsolePage.Scheduled(at: timer.dueAt, what: "deadline \(timer.type) about \(timer.subject)")
         }
@@ -236,12 +236,19 @@ extension API {
                                         paging: ConsolePage.Paging(page: messages, path: "/console/orders/", id: order.id), session: session))
     }
 
+    /// The ticket with this id, and the one it is the reference of (a reference is the id in
+    /// capitals): the id first.
+    func tickets(idOrReference text: String) async throws -> [Ticket] {
+        var tickets: [Ticket] = []
+        for id in text == text.lowercased() ? [text] : [text, text.lowercased()] {
+            if let ticket = try await environment.reads.ticket(id: id) { tickets.append(ticket) }
+        }
+        return tickets
+    }
+
     /// A ticket (by id or reference): its promises and its timeline.
     func consoleTicket(_ id: String, before: Int64?, _ session: ConsoleSession) async throws -> Response {
-        let reads = environment.reads
-        var found = try await reads.ticket(id: id)
-        if found == nil, id != id.lowercased() { found = try await reads.ticket(id: id.lowercased()) }
-        guard let ticket = found else {
+        guard let ticket = try await tickets(idOrReference: id).first else {
             return page(ConsolePage.notFound("There is no ticket \(id).", session: session), status: .notFound)
         }
         let messages = try await timelinePage(customerID: nil, subjectID: ticket.id, before: before)
@@ -273,12 +280,19 @@ extension API {
     }
 
     func consoleEmail(_ id: Int64?) async throws -> Response {
-        guard let id, case .success(let rendered)? = try await render(id), let html = rendered.html else {
-            return Response(status: .notFound, headers: [.contentType: "text/plain; charset=utf-8"],
-                            body: ResponseBody(byteBuffer: ByteBuffer(string: "no email content for this message")))
+        var html: String?
+        if let id, case .success(let rendered)? = try await render(id) { html = rendered.html }
+        return Self.emailFrame(html, missing: "no email content for this message")
+    }
+
+    /// An email's HTML for a sandboxed frame of the console's own pages, under the email's own
+    /// policy; without one, a plain 404 that says what is missing.
+    static func emailFrame(_ html: String?, missing: String) -> Response {
+        guard let html else {
+            return Response(status: .notFound, headers: [.contentType: "text/plain; charset=utf-8"], body: ResponseBody(byteBuffer: ByteBuffer(string: missing)))
         }
-        var headers = Self.consoleHeaders(policy: ConsolePage.emailPolicy)
-        headers[Self.frameOptions] = "SAMEORIGIN"
+        var headers = consoleHeaders(policy: ConsolePage.emailPolicy)
+        headers[frameOptions] = "SAMEORIGIN"
         return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: html)))
     }
 
@@ -302,17 +316,5 @@ extension API {
             .contentType: "text/html; charset=utf-8", .contentSecurityPolicy: policy, .cacheControl: "no-store",
             .xContentTypeOptions: "nosniff", Self.referrerPolicy: "same-origin", Self.frameOptions: "DENY",
         ]
-    }
-
-    /// `application/x-www-form-urlencoded` fields; the first of a repeated name wins.
-    /// A name or value whose escape is broken reads as empty, not half decoded.
-    static func formFields(_ body: String) -> [String: String] {
-        var fields: [String: String] = [:]
-        for pair in Array(body.utf8).split(separator: UInt8(ascii: "&")) {
-            let parts = pair.split(separator: UInt8(ascii: "="), maxSplits: 1, omittingEmptySubsequences: false)
-            let name = FormEncoding.decode(parts[0]) ?? ""
-            if fields[name] == nil { fields[name] = parts.count > 1 ? FormEncoding.decode(parts[1]) ?? "" : "" }
-        }
-        return fields
     }
 }

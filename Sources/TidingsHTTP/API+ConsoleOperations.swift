@@ -15,7 +15,7 @@ extension API {
     func consolePromises(_ request: Request, _ session: ConsoleSession) async throws -> Response {
         let reads = environment.reads
         let now = environment.clock()
-        let form = Self.formFields(request.uri.query ?? "")
+        let form = Self.query(request)
         let hours = form["hours"].flatMap(Int.init).map { min(max($0, 1), 2_160) } ?? 48
         let days = form["days"].flatMap(Int.init).map { min(max($0, 1), 365) } ?? 14
         let samples = try await reads.acknowledgements(since: now.addingTimeInterval(-Double(hours) * 3600), limit: 50_000)

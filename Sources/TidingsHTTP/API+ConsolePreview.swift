@@ -9,15 +9,15 @@ extension API {
     /// What the preview renders from.
     enum PreviewData {
         case sample
-        /// A stored message: its id, the event type its workflow runs on, and its context.
-        case message(id: Int64, on: String, context: JSONValue, locale: String)
+        /// A stored message: its id, the workflow that made it, and its context and locale.
+        case message(id: Int64, workflow: Workflow, context: JSONValue, locale: String)
     }
 
     func consolePreview(_ request: Request, _ session: ConsoleSession) async throws -> Response {
         guard let engine = environment.engine, let catalog = environment.catalog else {
             return page(ConsolePage.notFound("This server has no workflows or templates loaded.", session: session), status: .notFound)
         }
-        let form = Self.formFields(request.uri.query ?? "")
+        let form = Self.query(request)
         let workflows = engine.workflows.workflows.sorted { $0.id < $1.id }
         let asked = (form["message"] ?? "").trimmingCharacters(in: .whitespaces)
         let data: PreviewData
@@ -27,19 +27,19 @@ extension API {
             return page(ConsolePage.preview(workflows: workflows, locales: Self.locales(of: nil, in: catalog), chosen: nil, locale: catalog.fallbackLocale,
                                             message: asked, channels: [], problem: problem.message, session: session), status: .notFound)
         }
-        var chosen = form["workflow"].flatMap { $0.isEmpty ? nil : engine.workflows.workflow(id: $0) }
-        if chosen == nil, (form["workflow"] ?? "").isEmpty, case .message(let id, _, _, _) = data {
-            chosen = try await environment.reads.message(byID: id).flatMap { engine.workflows.workflow(id: $0.workflow) }
-        }
+        // Empty: the message's own workflow and locale (with a message).
+        let askedWorkflow = form["workflow"] ?? "", askedLocale = form["locale"] ?? ""
+        var chosen = askedWorkflow.isEmpty ? nil : engine.workflows.workflow(id: askedWorkflow)
+        if askedWorkflow.isEmpty, case .message(_, let own, _, _) = data { chosen = own }
         let locales = Self.locales(of: chosen?.template, in: catalog)
         var fallback = catalog.fallbackLocale
         if case .message(_, _, _, let locale) = data, locales.contains(locale) { fallback = locale }
-        let locale = form["locale"].flatMap { locales.contains($0) ? $0 : nil } ?? fallback
+        let locale = locales.contains(askedLocale) ? askedLocale : fallback
         var problem = chosen.flatMap { Self.mismatch($0, data) }
         let channels = problem == nil ? chosen.map { Self.previewed($0, locale: locale, data: data, engine: engine, catalog: catalog) } ?? [] : []
-        let unknown = !(form["workflow"] ?? "").isEmpty && chosen == nil
-        if unknown { problem = "There is no workflow \(form["workflow"] ?? "")." }
-        let own = (workflow: !asked.isEmpty && (form["workflow"] ?? "").isEmpty, locale: !asked.isEmpty && (form["locale"] ?? "").isEmpty)
+        let unknown = !askedWorkflow.isEmpty && chosen == nil
+        if unknown { problem = "There is no workflow \(askedWorkflow)." }
+        let own = (workflow: !asked.isEmpty && askedWorkflow.isEmpty, locale: !asked.isEmpty && askedLocale.isEmpty)
         return page(ConsolePage.preview(workflows: workflows, locales: locales, chosen: problem == nil ? chosen : nil, locale: locale, message: asked,
                                         channels: channels, own: own, problem: problem, session: session),
                     status: unknown ? .notFound : problem == nil ? .ok : .unprocessableContent)
@@ -47,8 +47,8 @@ extension API {
 
     /// Why a workflow cannot render a message's data: it runs on another event type.
     static func mismatch(_ workflow: Workflow, _ data: PreviewData) -> String? {
-        guard case .message(let id, let on, _, _) = data, on != workflow.on else { return nil }
-        return "Message \(id) was made from a \(on) event; \(workflow.id) runs on \(workflow.on) events: pick a workflow on \(on)."
+        guard case .message(let id, let own, _, _) = data, own.on != workflow.on else { return nil }
+        return "Message \(id) was made from a \(own.on) event; \(workflow.id) runs on \(workflow.on) events: pick a workflow on \(own.on)."
     }
 
     /// The sample for an empty field; else the message with that id or key, if its content is
@@ -68,23 +68,20 @@ extension API {
         guard let workflow = engine.workflows.workflow(id: message.workflow) else {
             return .failure(ConsoleError(.notFound, "Message \(id) was made by workflow \(message.workflow), which this server no longer has."))
         }
-        return .success(.message(id: id, on: workflow.on, context: content.context, locale: content.locale))
+        return .success(.message(id: id, workflow: workflow, context: content.context, locale: content.locale))
     }
 
     func consolePreviewEmail(_ request: Request) async throws -> Response {
-        let form = Self.formFields(request.uri.query ?? "")
+        let form = Self.query(request)
         guard let engine = environment.engine, let catalog = environment.catalog, let workflow = form["workflow"].flatMap(engine.workflows.workflow(id:)),
               case .success(let data) = try await previewData(form["message"] ?? "", engine: engine), Self.mismatch(workflow, data) == nil,
               case .success(let rendered)? = Self.previewed(workflow, locale: form["locale"] ?? catalog.fallbackLocale, data: data, engine: engine,
-                                                            catalog: catalog, channels: [.email]).first?.rendered, let html = rendered.html
-        else {
-            return Response(status: .notFound, headers: [.contentType: "text/plain; charset=utf-8"],
-                            body: ResponseBody(byteBuffer: ByteBuffer(string: "no email template for this workflow and locale")))
-        }
-        var headers = Self.consoleHeaders(policy: ConsolePage.emailPolicy)
-        headers[Self.frameOptions] = "SAMEORIGIN"
-        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: html)))
+                                                            catalog: catalog, channels: [.email]).first?.rendered
+        else { return Self.emailFrame(nil, missing: Self.noEmailTemplate) }
+        return Self.emailFrame(rendered.html, missing: Self.noEmailTemplate)
     }
+
+    static let noEmailTemplate = "no email template for this workflow and locale"
 
     /// Every channel the workflow's template has files for, rendered from the sample context
     /// or the message's.

@@ -24,8 +24,9 @@ extension API {
 
     /// The body, refused with 413 as soon as it passes the limit, and with 408 when it takes
     /// longer than `http.read_timeout` to arrive (a client trickling bytes holds a connection).
-    func collect(_ request: Request) async throws -> [UInt8] {
-        let limit = environment.settings.bodyLimit
+    /// `limit` is `http.body_limit` unless a route takes less (the console's login).
+    func collect(_ request: Request, limit: Int? = nil) async throws -> [UInt8] {
+        let limit = limit ?? environment.settings.bodyLimit
         if let length = request.headers[.contentLength].flatMap(Int.init), length > limit { throw tooLarge(limit) }
         let timeout = environment.settings.readTimeout
         return try await withThrowingTaskGroup(of: [UInt8]?.self) { group in

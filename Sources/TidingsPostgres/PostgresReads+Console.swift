@@ -3,8 +3,8 @@ import PostgresNIO
 import TidingsCore
 
 extension PostgresReads {
-    /// A scan of the customers' documents as text, as on SQLite (`Store.customers(withContact:)`):
-    /// a document that is not JSON fails no search. Both sides are bytes with ASCII letters
+    /// A scan of the customers' documents as text (`ContactSearch`), as on SQLite: a document
+    /// that is not JSON fails no search. Both sides are bytes with ASCII letters
     /// lowered by `translate` (whatever the database's locale) through `encode(..., 'escape')`,
     /// which any bytes survive: one that is not UTF-8 cannot fail it either, and the case rule
     /// is `hasContact`'s, ASCII only.
@@ -14,22 +14,17 @@ extension PostgresReads {
         }
         let sql = """
             SELECT id, doc FROM customers WHERE id > $2 AND position(\(lowered("convert_to($1, 'UTF8')")) IN \(lowered("doc"))) > 0
-            ORDER BY id LIMIT \(Customer.contactPage)
+            ORDER BY id LIMIT \(ContactSearch.pageSize)
             """
         return try await backend.connection("searching customers") { connection in
-            var found: [Customer] = []
-            var after = ""
-            for _ in 0..<Customer.contactPages where found.count < limit {
-                var count = 0
-                for try await (id, doc) in try await connection.run(PostgresQuery(unsafeSQL: sql, binds: PostgresBindings.of(contact, after)), logger: logger)
-                    .decode((String, Data).self) {
-                    count += 1
-                    after = id
-                    if let customer = try? Customer(document: doc), customer.hasContact(contact) { found.append(customer) }
-                }
-                guard count == Customer.contactPage else { break }
+            var search = ContactSearch(contact: contact, limit: limit)
+            while let after = search.next {
+                var rows: [(id: String, document: Data)] = []
+                for try await row in try await connection.run(PostgresQuery(unsafeSQL: sql, binds: PostgresBindings.of(contact, after)), logger: logger)
+                    .decode((String, Data).self) { rows.append(row) }
+                search.take(rows)
             }
-            return Array(found.prefix(limit))
+            return search.customers
         }
     }
 
@@ -84,11 +79,8 @@ extension PostgresReads {
     public func timers(subjects: [String]) async throws -> [DeadlineTimer] {
         guard !subjects.isEmpty else { return [] }
         return try await backend.connection("reading timers") { connection in
-            var binds = PostgresBindings()
-            for subject in subjects { binds.append(subject) }
-            let list = (1...subjects.count).map { "$\($0)" }.joined(separator: ", ")
-            let rows = try await connection.run(PostgresQuery(unsafeSQL: "SELECT type, subject, due_at FROM timers WHERE subject IN (\(list)) ORDER BY due_at",
-                                                              binds: binds), logger: logger)
+            let rows = try await connection.run(PostgresQuery(unsafeSQL: "SELECT type, subject, due_at FROM timers WHERE subject = ANY($1) ORDER BY due_at",
+                                                              binds: PostgresBindings.of(subjects)), logger: logger)
             var timers: [DeadlineTimer] = []
             for try await (type, subject, due) in rows.decode((String, String, Double).self) {
                 timers.append(DeadlineTimer(type: type, subject: subject, dueAt: Date(timeIntervalSince1970: due)))

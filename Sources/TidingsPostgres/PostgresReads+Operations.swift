@@ -61,11 +61,10 @@ extension PostgresReads {
             let rows = try await connection.run("SELECT at, via, actor, kind, target, affected FROM operator_actions ORDER BY id DESC LIMIT \(limit)",
                                                 logger: logger)
             for try await (at, via, actor, kind, target, affected) in rows.decode((Double, String, String, String, String, Int64).self) {
-                guard let door = OperatorAction.Via(rawValue: via), let what = OperatorAction.Kind(rawValue: kind) else {
-                    throw PostgresBackendError(.readFailed, "an operator action reads \(via) \(kind): not a door and kind this version knows (is a newer version writing?)")
+                guard let action = OperatorAction(at: at, via: via, actor: actor, kind: kind, target: target, affected: Int(affected)) else {
+                    throw PostgresBackendError(.readFailed, OperatorAction.unknownRow(via: via, kind: kind))
                 }
-                actions.append(OperatorAction(at: Date(timeIntervalSince1970: at), actor: OperatorAction.Actor(via: door, name: actor), kind: what,
-                                              target: target, affected: Int(affected)))
+                actions.append(action)
             }
             return actions
         }

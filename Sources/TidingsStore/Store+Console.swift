@@ -3,24 +3,19 @@ import GRDB
 import TidingsCore
 
 extension Store {
-    /// A scan of the customers' documents: the console's search is rare, and an index on
-    /// addresses would be one more place a forgotten customer's address has to go from. The
-    /// documents are searched as text and `Customer.hasContact` decides, so one document that
-    /// is not JSON cannot fail every search (json_extract would).
+    /// A scan of the customers' documents (`ContactSearch`): the console's search is rare, and
+    /// an index on addresses would be one more place a forgotten customer's address has to go
+    /// from. Searched as text, so one document that is not JSON cannot fail every search
+    /// (json_extract would); SQLite's lower() folds ASCII letters only, as `hasContact` does.
     public func customers(withContact contact: String, limit: Int) async throws -> [Customer] {
-        // SQLite's lower() changes ASCII letters only: the rule `hasContact` applies.
         try await read("searching customers") { db in
-            var found: [Customer] = []
-            var after = ""
-            for _ in 0..<Customer.contactPages where found.count < limit {
-                let rows = try Row.fetchAll(db, sql: """
+            var search = ContactSearch(contact: contact, limit: limit)
+            while let after = search.next {
+                search.take(try Row.fetchAll(db, sql: """
                     SELECT id, doc FROM customers WHERE id > ?2 AND instr(lower(CAST(doc AS TEXT)), lower(?1)) > 0 ORDER BY id LIMIT ?3
-                    """, arguments: [contact, after, Customer.contactPage])
-                found += rows.compactMap { try? Customer(document: $0["doc"] as Data) }.filter { $0.hasContact(contact) }
-                guard rows.count == Customer.contactPage, let last = rows.last else { break }
-                after = last["id"]
+                    """, arguments: [contact, after, ContactSearch.pageSize]).map { ($0["id"], $0["doc"]) })
             }
-            return Array(found.prefix(limit))
+            return search.customers
         }
     }
 

@@ -16,16 +16,11 @@ extension Store {
         try await read("reading operator actions") { db in
             try Row.fetchAll(db, sql: "SELECT at, via, actor, kind, target, affected FROM operator_actions ORDER BY id DESC LIMIT ?",
                              arguments: [limit]).map { row in
-                try Self.operatorAction(at: row[0], via: row[1], actor: row[2], kind: row[3], target: row[4], affected: row[5])
+                guard let action = OperatorAction(at: row[0], via: row[1], actor: row[2], kind: row[3], target: row[4], affected: row[5]) else {
+                    throw StoreError(.corruptRow, OperatorAction.unknownRow(via: row[1], kind: row[3]))
+                }
+                return action
             }
         }
-    }
-
-    static func operatorAction(at: Double, via: String, actor: String, kind: String, target: String, affected: Int) throws -> OperatorAction {
-        guard let via = OperatorAction.Via(rawValue: via), let kind = OperatorAction.Kind(rawValue: kind) else {
-            throw StoreError(.corruptRow, "an operator action reads \(via) \(kind): not a door and kind this version knows (is a newer version writing?)")
-        }
-        return OperatorAction(at: Date(timeIntervalSince1970: at), actor: OperatorAction.Actor(via: via, name: actor), kind: kind, target: target,
-                              affected: affected)
     }
 }

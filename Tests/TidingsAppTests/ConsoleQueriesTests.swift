@@ -124,7 +124,7 @@ struct ConsoleQueriesTests {
     /// when more of those than a page of candidates come before the one that is.
     @Test(arguments: TestBackend.allCases)
     func aDamagedCustomerDocumentFailsNoSearch(_ backend: TestBackend) async throws {
-        let decoys = (0..<(Customer.contactPage + 100)).map { n in
+        let decoys = (0..<(ContactSearch.pageSize + 100)).map { n in
             CloudEvent(id: "a-\(n)", source: "urn:console", type: "customer.registered", subject: "a-\(n)", time: start,
                        data: ["name": "Decoy", "email": .string("\(n)ann@example.com")])
         }

@@ -72,9 +72,9 @@ struct ModelCodingTests {
     }
 }
 
-/// The pipeline reads stored models straight from their bytes (`init(documentBytes:)`), the
-/// API and tests from trees (`init(json:)`): on any document the tree reads, both give the same
-/// model, and no document, however damaged, crashes either.
+/// Stored models are read straight from their bytes (`init(documentBytes:)`); the tree reader
+/// (`init(json:)`) is kept as the reference to check it against: on any document the tree
+/// reads, both give the same model, and no document, however damaged, crashes either.
 @Suite("Read models from their bytes")
 struct ModelBytesTests {
     func check<M: JSONModel & Equatable>(_ model: M, _ random: inout JSONParserTests.SplitMix64) throws {

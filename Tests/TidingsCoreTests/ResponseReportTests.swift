@@ -13,11 +13,11 @@ struct ResponseReportTests {
         return ResponseReport.Acknowledgement(eventAt: at, sentAt: at.addingTimeInterval(seconds))
     }
 
-    @Test func latenciesArePerHourByNearestRank() {
+    @Test func latenciesArePerHourByNearestRank() throws {
         let samples = (1...100).map { ack(0.1, Double($0) / 1000) } + [ack(2.2, 5), ack(2.3, 7), ack(60, 1)]
         let rows = ResponseReport.latencies(samples, hours: 48, now: now)
         #expect(rows.count == 2, "an hour with none has no row; one 60 hours back is outside")
-        let latest = rows.last!
+        let latest = try #require(rows.last)
         func ms(_ seconds: TimeInterval) -> Int { Int((seconds * 1000).rounded()) }
         #expect(latest.count == 100 && ms(latest.p50) == 50 && ms(latest.p90) == 90 && ms(latest.p99) == 99)
         #expect(ms(rows.first!.p50) == 5_000 && ms(rows.first!.p99) == 7_000)

@@ -94,7 +94,7 @@ struct ErasureStoreTests {
         let claim = try store.settleAndClaim([], room: [:], now: fixtures.now, lease: 60, owner: "d1")
         #expect(claim.withdrawn == [email.id])
         #expect(try store.settleAndClaim([], room: [:], now: fixtures.now, lease: 60, owner: "d1").withdrawn.isEmpty, "once")
-        #expect(try store.retry(messageID: nil, now: fixtures.now, by: .commandLine) == 0, "nothing is left to send")
+        #expect(try store.retry(messageID: nil, now: fixtures.now, by: OperatorAction.Actor(via: .cli, name: "test")) == 0, "nothing is left to send")
 
         let again = try store.append([try #require(fixtures.day.first)], now: fixtures.now)
         #expect(again.refusal == nil && again.alreadyStored == 1)

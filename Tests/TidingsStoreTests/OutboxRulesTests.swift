@@ -62,7 +62,7 @@ struct OutboxRulesTests {
         #expect(!claimed.isEmpty == OutboxStateMachine.isClaimable(progress(situation), now: now), "claim: \(situation)")
 
         let (retrying, id) = try store(situation, "retry-\(situation.state)-\(situation.due)-\(situation.leaseRunOut)")
-        #expect((try retrying.retry(messageID: id, now: now, by: .commandLine) == 1) == (OutboxStateMachine.retry(progress(situation), now: now) != nil),
+        #expect((try retrying.retry(messageID: id, now: now, by: OperatorAction.Actor(via: .cli, name: "test")) == 1) == (OutboxStateMachine.retry(progress(situation), now: now) != nil),
                 "retry: \(situation)")
 
         let (stale, staleID) = try store(situation, "stale-\(situation.state)-\(situation.due)-\(situation.leaseRunOut)")

@@ -202,7 +202,7 @@ struct StoreTests {
         let dead = try #require(try store.messages(state: .dead).first)
         #expect(dead.lastError == "email: SMTP 550 no such user")
         #expect(dead.attempts == 3)
-        #expect(try store.retry(messageID: dead.id, now: now, by: .commandLine) == 1)
+        #expect(try store.retry(messageID: dead.id, now: now, by: OperatorAction.Actor(via: .cli, name: "test")) == 1)
         #expect(try store.messages(state: .dead).isEmpty)
         #expect(try store.claim(channel: .email, limit: 10, now: now.addingTimeInterval(402), lease: 60, owner: "d1").first?.progress.attempts == 1)
     }
@@ -299,7 +299,7 @@ struct StoreTests {
         // Another URL for the channel is not disabled: the operator has moved on.
         #expect(try store.settleAndClaim([], room: [:], endpoints: [.sms: "https://new.example"], now: now, lease: 60, owner: "d1").disabled.isEmpty)
         #expect(try store.disabledEndpoints().map(\.target) == ["https://sms.example/hook"])
-        #expect(try store.enableEndpoints(channel: .sms, now: Date(), by: .commandLine) == 1)
+        #expect(try store.enableEndpoints(channel: .sms, now: Date(), by: OperatorAction.Actor(via: .cli, name: "test")) == 1)
         #expect(try store.settleAndClaim([], room: [:], endpoints: endpoints, now: now, lease: 60, owner: "d1").disabled.isEmpty)
     }
 

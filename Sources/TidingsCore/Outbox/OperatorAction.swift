@@ -22,16 +22,6 @@ public struct OperatorAction: Sendable, Hashable {
             self.via = via
             self.name = name
         }
-
-        /// The user running a command, as the system names them (not `$USER`, which anyone
-        /// sets), and who ran it through sudo.
-        public static var commandLine: Actor {
-            let uid = getuid()
-            let user = getpwuid(uid).map { String(cString: $0.pointee.pw_name) } ?? "uid \(uid)"
-            // SUDO_USER is anyone's to set: believed only from a process sudo made root.
-            let sudo = uid == 0 ? ProcessInfo.processInfo.environment["SUDO_USER"].map { " (sudo by \($0))" } ?? "" : ""
-            return Actor(via: .cli, name: user + sudo)
-        }
     }
 
     public var at: Date
@@ -48,6 +38,17 @@ public struct OperatorAction: Sendable, Hashable {
         self.kind = kind
         self.target = target
         self.affected = affected
+    }
+
+    /// A row as the stores keep it; nil for a door or kind this version does not know (the
+    /// store says so with `unknownRow`: a newer version may be writing).
+    public init?(at: Double, via: String, actor: String, kind: String, target: String, affected: Int) {
+        guard let door = Via(rawValue: via), let what = Kind(rawValue: kind) else { return nil }
+        self.init(at: Date(timeIntervalSince1970: at), actor: Actor(via: door, name: actor), kind: what, target: target, affected: affected)
+    }
+
+    public static func unknownRow(via: String, kind: String) -> String {
+        "an operator action reads \(via) \(kind): not a door and kind this version knows (is a newer version writing?)"
     }
 
     /// What a retry of one message, or of every dead one, names as its target.

@@ -43,10 +43,8 @@ public struct DisruptionScope: Sendable, Hashable {
         return true
     }
 
-    /// SQLite's `NOCASE`: A-Z fold to a-z, nothing else does.
+    /// SQLite's `NOCASE`, as the queue's SQL compares.
     static func same(_ value: String?, _ wanted: String) -> Bool {
-        guard let value else { return false }
-        func fold(_ byte: UInt8) -> UInt8 { (65...90).contains(byte) ? byte + 32 : byte }
-        return value.utf8.count == wanted.utf8.count && zip(value.utf8, wanted.utf8).allSatisfy { fold($0) == fold($1) }
+        value?.equalsIgnoringASCIICase(wanted) ?? false
     }
 }

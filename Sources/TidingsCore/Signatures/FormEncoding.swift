@@ -14,12 +14,31 @@ public enum FormEncoding {
     /// not UTF-8.
     public static func pairs(_ body: [UInt8]) -> [(String, String)]? {
         var pairs: [(String, String)] = []
-        for field in body.split(separator: UInt8(ascii: "&")) where !field.isEmpty {
-            let parts = field.split(separator: UInt8(ascii: "="), maxSplits: 1, omittingEmptySubsequences: false)
-            guard let name = decode(parts[0]), let value = decode(parts.count > 1 ? parts[1] : []) else { return nil }
+        for (name, value) in raw(body) {
+            guard let name = decode(name), let value = decode(value) else { return nil }
             pairs.append((name, value))
         }
         return pairs
+    }
+
+    /// The fields of a form or query, forgiving as a browser's page must be: the first of a
+    /// repeated name wins, and a name or value whose escape is broken reads as empty, not half
+    /// decoded.
+    public static func fields(_ body: some Collection<UInt8>) -> [String: String] {
+        var fields: [String: String] = [:]
+        for (name, value) in raw(Array(body)) {
+            let key = decode(name) ?? ""
+            if fields[key] == nil { fields[key] = decode(value) ?? "" }
+        }
+        return fields
+    }
+
+    /// `name=value` pairs split at `&` and the first `=`, not decoded; empty fields are skipped.
+    private static func raw(_ body: [UInt8]) -> [(ArraySlice<UInt8>, ArraySlice<UInt8>)] {
+        body.split(separator: UInt8(ascii: "&")).map { field in
+            let parts = field.split(separator: UInt8(ascii: "="), maxSplits: 1, omittingEmptySubsequences: false)
+            return (parts[0], parts.count > 1 ? parts[1] : [])
+        }
     }
 
     /// One name or value: `+` is a space; nil when a `%` escape is broken.

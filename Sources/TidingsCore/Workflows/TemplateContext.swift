@@ -7,18 +7,19 @@ import Foundation
 /// workflow conditions get the tree (`json`, `member`) from the same function. Money is
 /// preformatted and dates are text, so templates stay logic-free.
 public struct TemplateContext: Sendable, Hashable {
-    public var customer: Customer
-    public var shop: ShopInfo
+    // `let`: `ticketTerms` is worked out from the customer and the ticket when the context is made.
+    public let customer: Customer
+    public let shop: ShopInfo
     var eventID: String
     var eventType: String
     var eventTime: Date
     /// The event's data as sent (`dataValue` makes it customer-facing when written).
     var data: JSONValue
-    public var order: Order?
+    public let order: Order?
     /// A disruption's affected orders of this customer, the first being `order`; nil for any
     /// other event.
     var disruptionGroup: [Order]?
-    public var ticket: Ticket?
+    public let ticket: Ticket?
     /// The ticket's promise, and the zone its promised times are shown in.
     var ticketTerms: TicketTerms?
 

@@ -20,8 +20,6 @@ extension ConsolePage {
             earlier = page.earlier.map { "\(base)?before=\($0)" }
             latest = page.later ? base : nil
         }
-
-        init() {}
     }
 
     /// Something that will happen unless things change: a deadline timer, or a message held.
@@ -33,7 +31,7 @@ extension ConsolePage {
     /// A customer's details, their orders and tickets with the promises made, and everything
     /// that happened and was sent, in time order.
     static func customer(_ customer: Customer, orders: [Order], tickets: [Ticket], timeline: Timeline,
-                         messages: [Int64: ShownMessage], scheduled: [Scheduled] = [], now: Date, paging: Paging = Paging(), cut: String? = nil, session: ConsoleSession) -> String {
+                         messages: [Int64: ShownMessage], scheduled: [Scheduled], now: Date, paging: Paging, cut: String?, session: ConsoleSession) -> String {
         var body = "<h1>Customer \(e(customer.id))</h1>\n"
         if let cut { body += "<p>\(e(cut))</p>\n" }
         body += "<dl>\n"

@@ -85,7 +85,7 @@ enum SVGChart {
                 let x0 = left + slot * Double(index) + slot / 2 - barWidth * Double(series.count) / 2 + barWidth * Double(s)
                 let y0 = y(value, 1)
                 svg += "<rect x=\"\(f(x0))\" y=\"\(f(y0))\" width=\"\(f(barWidth - 2))\" height=\"\(f(height - bottom - y0))\" "
-                svg += "fill=\"\(s == 1 ? "url(#\(id)-hatch)" : one.style.colour)\" stroke=\"#1d2327\" stroke-width=\"0.5\"/>"
+                svg += "fill=\"\(one.style == .second ? "url(#\(id)-hatch)" : one.style.colour)\" stroke=\"#1d2327\" stroke-width=\"0.5\"/>"
             }
         }
         return svg + legend(series, bars: true, hatch: "\(id)-hatch") + "</svg>"
@@ -122,7 +122,7 @@ enum SVGChart {
             let x0 = left + Double(index) * 170
             let y0 = height - 14
             if bars {
-                svg += "<rect x=\"\(f(x0))\" y=\"\(f(y0 - 9))\" width=\"14\" height=\"10\" fill=\"\(index == 1 ? "url(#\(hatch))" : one.style.colour)\" stroke=\"#1d2327\" stroke-width=\"0.5\"/>"
+                svg += "<rect x=\"\(f(x0))\" y=\"\(f(y0 - 9))\" width=\"14\" height=\"10\" fill=\"\(one.style == .second ? "url(#\(hatch))" : one.style.colour)\" stroke=\"#1d2327\" stroke-width=\"0.5\"/>"
             } else {
                 svg += "<line x1=\"\(f(x0))\" y1=\"\(f(y0 - 4))\" x2=\"\(f(x0 + 24))\" y2=\"\(f(y0 - 4))\" stroke=\"\(one.style.colour)\" stroke-width=\"2\"\(one.style.dashes)/>"
                 svg += one.style.marker(x: x0 + 12, y: y0 - 4)

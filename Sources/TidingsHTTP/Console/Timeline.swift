@@ -28,17 +28,9 @@ struct Timeline {
         var later: Bool
     }
 
-    private(set) var entries: [Entry]
+    let entries: [Entry]
 
     init(customer: Customer?, orders: [Order], tickets: [Ticket], page: Page) {
-        self.init(customer: customer, orders: orders, tickets: tickets, messages: page.messages)
-        entries = entries.filter { entry in
-            guard case .event = entry.item else { return true }
-            return (page.from.map { entry.at >= $0 } ?? true) && (page.until.map { entry.at < $0 } ?? true)
-        }
-    }
-
-    init(customer: Customer?, orders: [Order], tickets: [Ticket], messages: [MessageSummary]) {
         var entries: [Entry] = []
         if let customer, let at = customer.registeredAt { entries.append(Entry(at: at, item: .event(type: "customer.registered", subject: customer.id, note: nil))) }
         if let customer, let at = customer.updatedAt, at != customer.registeredAt {
@@ -50,7 +42,9 @@ struct Timeline {
         for ticket in tickets {
             entries += ticket.timeline.map { Entry(at: $0.at, item: .event(type: $0.type, subject: ticket.reference, note: $0.note)) }
         }
-        entries += messages.map { Entry(at: $0.createdAt, item: .message($0)) }
+        // The events of the page's stretch of time only.
+        entries = entries.filter { entry in (page.from.map { entry.at >= $0 } ?? true) && (page.until.map { entry.at < $0 } ?? true) }
+        entries += page.messages.map { Entry(at: $0.createdAt, item: .message($0)) }
         // Stable: an event comes before the messages it caused, recorded in the same instant.
         self.entries = entries.enumerated().sorted { ($0.element.at, $0.offset) < ($1.element.at, $1.offset) }.map(\.element)
     }
