@@ -19,22 +19,31 @@ struct PipelineRun {
     var fanoutQueued = false
     /// The read-model tables' generation this batch works on (a rebuild counts it up).
     let generation: Int64
+    /// This batch's events and models, read ahead while the batch before was applied.
+    let ahead: Lookahead?
 
-    init(db: Database, engine: WorkflowEngine, now: Date, cache: ModelCache, setAside: [HeldEvent.Key: String] = [:]) throws {
+    init(db: Database, engine: WorkflowEngine, now: Date, cache: ModelCache, setAside: [HeldEvent.Key: String] = [:],
+         ahead: Lookahead? = nil) throws {
         self.db = db
         self.engine = engine
         projector = Projector(engine: engine)
         self.now = now
         self.setAside = setAside
+        self.ahead = ahead
         generation = try Store.checkpoint(db, Store.readModelsGeneration)
-        models = ReadModelCache(db: db, committed: cache.snapshot(generation: generation).tables)
+        let committed = cache.snapshot(generation: generation).tables
+        if let (aheadModels, stale) = ahead?.models(generation: generation, cache: cache) {
+            models = ReadModelCache(db: db, committed: committed, ahead: aheadModels, stale: stale)
+        } else {
+            models = ReadModelCache(db: db, committed: committed)
+        }
         outbox = try OutboxWriter(db: db, now: now, engine: engine)
         timers = try TimerWriter(db: db)
         held = try HeldEventWriter(db: db, now: now)
     }
 
     /// What this batch read and wrote, for the shared cache once it commits.
-    var loaded: ModelCache.Snapshot { ModelCache.Snapshot(tables: models.loaded, generation: generation) }
+    var loaded: ModelCache.Snapshot { ModelCache.Snapshot(tables: models.loaded, generation: generation, written: models.written) }
 
     /// Applies up to `limit` events after the checkpoint, then tells up to `fanoutLimit` orders
     /// about a disruption, so a disruption of 100,000 orders is worked off between batches.
@@ -53,7 +62,7 @@ struct PipelineRun {
                 batch.yielded = true
                 break
             }
-            try guarded(HeldEvent.Key(position: row.position)) { run in try run.apply(row.decoded()) }
+            try guarded(HeldEvent.Key(position: row.position)) { run in try run.apply(run.ahead?.event(row) ?? row.decoded()) }
             asking.count()
             batch.processed += 1
             last = row.position

@@ -10,15 +10,22 @@ struct ReadModelCache: ModelLookup {
     var orders: EntityTable<Order>
     var tickets: EntityTable<Ticket>
 
-    init(db: Database, committed: ModelCache.Tables) {
-        customers = EntityTable(db: db, table: .customers, committed: committed.customers)
-        orders = EntityTable(db: db, table: .orders, committed: committed.orders)
-        tickets = EntityTable(db: db, table: .tickets, committed: committed.tickets)
+    /// `ahead`: models read ahead of this batch (`Lookahead`), each used unless `stale`
+    /// names it (written since they were read).
+    init(db: Database, committed: ModelCache.Tables, ahead: ModelCache.Tables = ModelCache.Tables(), stale: ModelCache.Written = ModelCache.Written()) {
+        customers = EntityTable(db: db, table: .customers, committed: committed.customers, ahead: ahead.customers, stale: stale.customers)
+        orders = EntityTable(db: db, table: .orders, committed: committed.orders, ahead: ahead.orders, stale: stale.orders)
+        tickets = EntityTable(db: db, table: .tickets, committed: committed.tickets, ahead: ahead.tickets, stale: stale.tickets)
     }
 
     /// What this batch read and wrote, for the shared cache once it commits.
     var loaded: ModelCache.Tables {
         ModelCache.Tables(customers: customers.loaded, orders: orders.loaded, tickets: tickets.loaded)
+    }
+
+    /// What this batch changed or deleted.
+    var written: ModelCache.Written {
+        ModelCache.Written(customers: customers.written, orders: orders.written, tickets: tickets.written)
     }
 
     mutating func customer(_ id: String) throws -> Customer? { try customers.get(id) }
@@ -41,25 +48,33 @@ struct ReadModelCache: ModelLookup {
 }
 
 /// One read-model table in a batch. Models are looked up in this batch's own, then in what
-/// earlier batches left in the shared cache, then in the database.
+/// earlier batches left in the shared cache, then in what was read ahead, then in the database.
 struct EntityTable<Model: JSONModel & Sendable> {
     let db: Database
     let table: ModelTable<Model>
     /// What earlier batches committed (a snapshot, not copied unless written).
     let committed: [String: Model?]
+    /// Read ahead of this batch, from a snapshot that may predate the latest commits: those
+    /// in `stale` were written since.
+    let ahead: [String: Model?]
+    let stale: Set<String>
     /// What this batch read or wrote: handed to the shared cache once the batch commits.
     private(set) var loaded: [String: Model?] = [:]
+    /// What this batch changed or deleted: a read ahead made before its commit must not use them.
+    private(set) var written: Set<String> = []
     private var dirty: [String: Int64] = [:]
 
-    init(db: Database, table: ModelTable<Model>, committed: [String: Model?]) {
+    init(db: Database, table: ModelTable<Model>, committed: [String: Model?], ahead: [String: Model?] = [:], stale: Set<String> = []) {
         self.db = db
         self.table = table
         self.committed = committed
+        self.ahead = ahead
+        self.stale = stale
     }
 
     mutating func get(_ id: String) throws -> Model? {
         if let cached = loaded[id] { return cached }
-        if let cached = committed[id] {
+        if let cached = committed[id] ?? (stale.contains(id) ? nil : ahead[id]) {
             loaded[id] = .some(cached)
             return cached
         }
@@ -76,6 +91,7 @@ struct EntityTable<Model: JSONModel & Sendable> {
     mutating func put(_ id: String, _ model: Model, position: Int64) {
         loaded[id] = .some(model)
         dirty[id] = position
+        written.insert(id)
     }
 
     /// Models deleted from the table: known not to exist, for this batch and the shared cache.
@@ -83,6 +99,7 @@ struct EntityTable<Model: JSONModel & Sendable> {
         for id in ids {
             loaded[id] = .some(nil)
             dirty[id] = nil
+            written.insert(id)
         }
     }
 

@@ -104,7 +104,9 @@ extension Store {
 
     /// Events as stored, each decoded on its own: one unreadable event must not make its
     /// neighbours unreadable too (the pipeline quarantines it and goes on).
-    static func loggedEvents(_ db: Database, after position: Int64, limit: Int) throws -> [LoggedEvent] {
+    /// `skipping`: the first events after `position` are passed over (a read ahead of the batch
+    /// that starts there).
+    static func loggedEvents(_ db: Database, after position: Int64, skipping: Int = 0, limit: Int) throws -> [LoggedEvent] {
         // Only below a running append's first event: all of it becomes visible at once, and
         // nothing committed after it is read before it.
         // With the key of the customer whose fields are sealed in it: none once forgotten.
@@ -112,9 +114,9 @@ extension Store {
             SELECT e.position, e.recorded_at, e.body, e.sealed_for, k.key FROM events e
             LEFT JOIN customer_keys k ON k.customer_id = e.sealed_for
             WHERE e.position > ? AND e.position < \(visibleBelow)
-            ORDER BY e.position LIMIT ?
+            ORDER BY e.position LIMIT ? OFFSET ?
             """)
-        let rows = try Row.fetchCursor(statement, arguments: [position, limit])
+        let rows = try Row.fetchCursor(statement, arguments: [position, limit, skipping])
         var events: [LoggedEvent] = []
         while let row = try rows.next() {
             events.append(LoggedEvent(position: row[0], recordedAt: row[1], body: row[2], sealedFor: row[3], key: row[4]))
@@ -124,7 +126,7 @@ extension Store {
 }
 
 /// An event's row in the log, not yet decoded.
-struct LoggedEvent {
+struct LoggedEvent: Sendable {
     var position: Int64
     var recordedAt: Double
     var body: Data

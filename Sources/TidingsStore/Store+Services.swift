@@ -41,15 +41,39 @@ extension Store: PipelineStore {
         try await read("reading the checkpoint") { db in try Self.checkpoint(db, Self.pipelineCheckpoint) }
     }
 
+    /// While a backlog lasts, the batch after this one is read ahead on a reader (`Lookahead`),
+    /// on the other core, as this one is applied on the writer.
     public func processBatch(limit: Int, engine: WorkflowEngine, now: @escaping @Sendable () -> Date, fanoutLimit: Int, yielding: Yielding,
                              handoff: ClaimHandoff?) async throws -> PipelineBatch
+    {
+        let (ahead, from) = lookahead.take()
+        async let next = readAhead(after: from, skipping: limit, limit: limit)
+        let batch = try await processBatch(limit: limit, engine: engine, now: now, fanoutLimit: fanoutLimit, yielding: yielding, handoff: handoff,
+                                           ahead: ahead)
+        lookahead.store(await next, from: batch.processed == limit || batch.yielded ? batch.checkpoint : nil)
+        return batch
+    }
+
+    /// The events after the first `skipping` after `position`, and their models; nil when
+    /// there is no backlog to read ahead in (`position` nil), or the read fails (the writer then
+    /// reads for itself).
+    func readAhead(after position: Int64?, skipping: Int, limit: Int) async -> Lookahead? {
+        guard let position else { return nil }
+        let sequence = models.sequence  // before the read's snapshot: every commit it counts is in it
+        return try? await read("reading the next batch ahead") { [models] db in
+            try Lookahead.read(db, after: position, skipping: skipping, limit: limit, sequence: sequence, cache: models)
+        }
+    }
+
+    func processBatch(limit: Int, engine: WorkflowEngine, now: @escaping @Sendable () -> Date, fanoutLimit: Int, yielding: Yielding,
+                      handoff: ClaimHandoff?, ahead: Lookahead?) async throws -> PipelineBatch
     {
         var setAside: [HeldEvent.Key: String] = [:]
         while true {
             do {
                 let aside = setAside
                 return try await write("applying a pipeline batch") { [models] db in
-                    var run = try PipelineRun(db: db, engine: engine, now: now(), cache: models, setAside: aside)
+                    var run = try PipelineRun(db: db, engine: engine, now: now(), cache: models, setAside: aside, ahead: ahead)
                     var batch = try run.run(limit: limit, fanoutLimit: fanoutLimit, yielding: yielding)
                     // For the loop's next turn; ingest's own batches do without (a scan of the
                     // held events on every commit).

@@ -20,6 +20,8 @@ public final class Store: Sendable {
     public let path: String
     /// Read models the pipeline decoded, kept across its batches.
     let models = ModelCache()
+    /// What the pipeline read ahead for its next batch.
+    let lookahead = LookaheadSlot()
 
     /// SQLite set up once per process, before its first connection: allocations without
     /// statistics, which took a global mutex around each (`CSQLiteConfig`; 4% of an append's

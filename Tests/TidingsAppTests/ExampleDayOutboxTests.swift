@@ -12,8 +12,10 @@ import TidingsStore
 struct ExampleDayOutboxTests {
     static let recordPath = Paths.root.appendingPathComponent("Tests/Records/example-day-outbox.txt")
 
-    @Test func isTheSameAsBeforeThePipelineWasRebuilt() async throws {
-        let lines = try await Self.outbox()
+    /// Through the daemon's path as well, where a batch is read ahead while the one before it
+    /// is applied (`Lookahead`).
+    @Test(arguments: [false, true]) func isTheSameAsBeforeThePipelineWasRebuilt(readingAhead: Bool) async throws {
+        let lines = try await Self.outbox(readingAhead: readingAhead)
         let recorded = try String(contentsOf: Self.recordPath, encoding: .utf8).split(separator: "\n").map(String.init)
         #expect(lines.count > 50)
         let missing = recorded.filter { !lines.contains($0) }
@@ -22,8 +24,8 @@ struct ExampleDayOutboxTests {
     }
 
     /// One line per message, sorted by key.
-    static func outbox() async throws -> [String] {
-        let (runtime, store) = try await projectedDay()
+    static func outbox(readingAhead: Bool = false) async throws -> [String] {
+        let (runtime, store) = try await projectedDay(readingAhead: readingAhead)
         let rendered = try store.pool.read { db in
             try Dictionary(uniqueKeysWithValues: Row.fetchAll(db, sql: "SELECT key, template, channel, locale, context FROM messages").map { row in
                 (row["key"] as String, row)
@@ -43,7 +45,9 @@ struct ExampleDayOutboxTests {
 
     /// The example day appended and projected on a fixed clock; the deadlines it promises
     /// fire a day, a week and two months later.
-    static func projectedDay(jumps: [TimeInterval] = [86_400, 7 * 86_400, 60 * 86_400]) async throws -> (Runtime, Store) {
+    static func projectedDay(jumps: [TimeInterval] = [86_400, 7 * 86_400, 60 * 86_400], readingAhead: Bool = false) async throws
+        -> (Runtime, Store)
+    {
         let directory = try Paths.temporaryDirectory("example-day")
         let env = Paths.environment(in: directory).merging(["DATABASE_SYNCHRONOUS": "normal"]) { $1 }
         let runtime = try await Runtime.load(configPath: env["TIDINGS_CONFIG"]!, environment: env)
@@ -54,16 +58,25 @@ struct ExampleDayOutboxTests {
             return try EventValidator.validate(parsed).get()
         }
         _ = try store.append(events, now: start)
-        try drain(store, runtime, start)
+        try await drain(store, runtime, start, readingAhead: readingAhead)
         for jump in jumps {
             let now = start.addingTimeInterval(jump)
             while try store.fireDueTimers(now: now).timers > 0 {}
-            try drain(store, runtime, now)
+            try await drain(store, runtime, now, readingAhead: readingAhead)
         }
         return (runtime, store)
     }
 
     static let start = Timestamp.parse("2026-11-18T12:00:00Z")!
+
+    /// As `drain`, through the daemon's path (`PipelineStore`), which reads each batch ahead.
+    static func drain(_ store: Store, _ runtime: Runtime, _ now: Date, readingAhead: Bool) async throws {
+        guard readingAhead else { return try drain(store, runtime, now) }
+        while true {
+            let batch = try await store.processBatch(limit: 7, engine: runtime.engine, now: { now }, fanoutLimit: 3)
+            if batch.processed == 0 && !batch.fanoutPending { return }
+        }
+    }
 
     /// Small batches and fan-out chunks, so that the day crosses many of them.
     static func drain(_ store: Store, _ runtime: Runtime, _ now: Date) throws {

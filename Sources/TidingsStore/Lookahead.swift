@@ -1,0 +1,117 @@
+import Foundation
+import GRDB
+import Synchronization
+import TidingsCore
+
+/// The next batch's events decoded, and the models they name read from their rows, on a WAL
+/// reader while the writer applies the batch before: in a catch-up nearly every event's models
+/// miss the cache (an entity's events lie tens of thousands of positions apart), and reading
+/// and decoding them was a quarter of the writer's time. Now the other core does it.
+///
+/// What it read is a snapshot that may predate the latest commits, so the writer checks it:
+/// an event is used only if its row still has the key it was decoded with (a forget deletes
+/// the key), and a model only if the tables' generation is the same (a rebuild or a forget from
+/// another process counts it up) and no commit since wrote it (`ModelCache.written(since:)`).
+/// What fails a check, or was not read ahead, is read on the writer as before.
+struct Lookahead: Sendable {
+    /// Every commit up to this one is in what was read (`ModelCache.sequence`).
+    var sequence: UInt64
+    var generation: Int64
+    var events: [Int64: Decoded] = [:]
+    var models = ModelCache.Tables()
+
+    struct Decoded: Sendable {
+        var row: LoggedEvent
+        var event: StoredEvent
+    }
+
+    /// The event of `row`: as read ahead when its row is unchanged, else decoded now.
+    func event(_ row: LoggedEvent) throws -> StoredEvent {
+        if let decoded = events[row.position], decoded.row.key == row.key, decoded.row.sealedFor == row.sealedFor,
+           decoded.row.body == row.body, decoded.row.recordedAt == row.recordedAt
+        {
+            return decoded.event
+        }
+        return try row.decoded()
+    }
+
+    /// The models read ahead that the batch at `generation` may use, and those it must not.
+    func models(generation: Int64, cache: ModelCache) -> (ahead: ModelCache.Tables, stale: ModelCache.Written)? {
+        guard self.generation == generation, let stale = cache.written(since: sequence) else { return nil }
+        return (models, stale)
+    }
+
+    /// Reads the `limit` events after the first `skipping` ones after `position`, and the
+    /// models they name that the shared cache does not hold. An event or model that does not
+    /// read is left out: the writer meets it and deals with it as it always has.
+    static func read(_ db: Database, after position: Int64, skipping: Int, limit: Int, sequence: UInt64, cache: ModelCache) throws -> Lookahead {
+        let generation = try Store.checkpoint(db, Store.readModelsGeneration)
+        var ahead = Lookahead(sequence: sequence, generation: generation)
+        let committed = cache.tables(generation: generation)
+        var reader = ModelReader(db: db, committed: committed)
+        for row in try Store.loggedEvents(db, after: position, skipping: skipping, limit: limit) {
+            guard let event = try? row.decoded() else { continue }
+            ahead.events[row.position] = Decoded(row: row, event: event)
+            try reader.read(Projector.modelsNamed(by: event.event))
+        }
+        ahead.models = reader.read
+        return ahead
+    }
+}
+
+/// Reads models by id for a lookahead, and the models those name in turn.
+private struct ModelReader {
+    let db: Database
+    let committed: ModelCache.Tables
+    var read = ModelCache.Tables()
+
+    mutating func read(_ names: ModelNames) throws {
+        for id in names.customers { _ = try Self.fetch(db, id, .customers, committed.customers, &read.customers) }
+        for id in names.orders {
+            if let order = try Self.fetch(db, id, .orders, committed.orders, &read.orders) { try read(Projector.modelsNamed(by: order)) }
+        }
+        for id in names.tickets {
+            if let ticket = try Self.fetch(db, id, .tickets, committed.tickets, &read.tickets) { try read(Projector.modelsNamed(by: ticket)) }
+        }
+    }
+
+    /// The model, when it was read now; nil when it is cached already, absent, or does not read.
+    /// Static, so that `read` is the only access to the dictionary it fills: a method on `self`
+    /// would hold a second reference to it and copy it on every insert.
+    private static func fetch<Model: JSONModel & Sendable>(_ db: Database, _ id: String, _ table: ModelTable<Model>, _ committed: [String: Model?],
+                                                           _ read: inout [String: Model?]) throws -> Model? {
+        guard committed[id] == nil, read[id] == nil else { return nil }
+        let doc = try Data.fetchOne(db.cachedStatement(sql: "SELECT doc FROM \(table.name) WHERE id = ?"), arguments: [id])
+        guard let doc else {
+            read[id] = .some(nil)
+            return nil
+        }
+        guard let model = try? Model(document: doc) else { return nil }
+        read[id] = .some(model)
+        return model
+    }
+}
+
+/// What the daemon's pipeline read ahead for its next batch, and where that batch starts.
+final class LookaheadSlot: Sendable {
+    private struct State {
+        var ahead: Lookahead?
+        /// Where the batch after the next begins to be read ahead from: the last batch's
+        /// checkpoint, when it was full (a backlog); nil when the pipeline is caught up.
+        var from: Int64?
+    }
+
+    private let state = Mutex(State())
+
+    /// What was read ahead for this batch, and where the next batch's read ahead begins.
+    func take() -> (ahead: Lookahead?, from: Int64?) {
+        state.withLock { state in
+            defer { state.ahead = nil }
+            return (state.ahead, state.from)
+        }
+    }
+
+    func store(_ ahead: Lookahead?, from: Int64?) {
+        state.withLock { $0 = State(ahead: ahead, from: from) }
+    }
+}
