@@ -140,8 +140,12 @@ public enum Daemon {
             retention = [.init(service: RetentionService(store: backend.retention, retention: days, spoolDirectory: runtime.config.spoolDirectory,
                                                          now: clock.now, logger: logger))]
         }
+        // SQLite: the write-ahead log is copied back beside the writer, not in its commits.
+        let checkpoints: [ServiceGroupConfiguration.ServiceConfiguration] = try store.map { store in
+            [.init(service: CheckpointService(checkpoints: try store.walCheckpoints(), logger: logger))]
+        } ?? []
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
-            services: [
+            services: checkpoints + [
                 .init(service: pipeline),
                 .init(service: timers),
             ] + sending + retention + [
