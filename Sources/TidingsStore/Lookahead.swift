@@ -27,11 +27,7 @@ struct Lookahead: Sendable {
 
     /// The event of `row`: as read ahead when its row is unchanged, else decoded now.
     func event(_ row: LoggedEvent) throws -> StoredEvent {
-        if let decoded = events[row.position], decoded.row.key == row.key, decoded.row.sealedFor == row.sealedFor,
-           decoded.row.body == row.body, decoded.row.recordedAt == row.recordedAt
-        {
-            return decoded.event
-        }
+        if let decoded = events[row.position], decoded.row == row { return decoded.event }
         return try row.decoded()
     }
 
@@ -81,12 +77,8 @@ private struct ModelReader {
     private static func fetch<Model: JSONModel & Sendable>(_ db: Database, _ id: String, _ table: ModelTable<Model>, _ committed: [String: Model?],
                                                            _ read: inout [String: Model?]) throws -> Model? {
         guard committed[id] == nil, read[id] == nil else { return nil }
-        let doc = try Data.fetchOne(db.cachedStatement(sql: "SELECT doc FROM \(table.name) WHERE id = ?"), arguments: [id])
-        guard let doc else {
-            read[id] = .some(nil)
-            return nil
-        }
-        guard let model = try? Model(document: doc) else { return nil }
+        // One that does not read is left to the writer, which says why.
+        guard let model = try? table.fetch(db, id: id) else { return nil }
         read[id] = .some(model)
         return model
     }

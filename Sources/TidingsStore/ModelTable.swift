@@ -17,6 +17,16 @@ struct ModelTable<Model: JSONModel & Sendable>: Sendable {
         return "INSERT INTO \(table ?? name) (\(names)) VALUES (\(placeholders)) ON CONFLICT (id) DO UPDATE SET \(updates)"
     }
 
+    /// The model in the row with `id`, nil when there is none.
+    func fetch(_ db: Database, id: String) throws -> Model? {
+        let doc = try Data.fetchOne(db.cachedStatement(sql: "SELECT doc FROM \(name) WHERE id = ?"), arguments: [id])
+        return try doc.map { data in
+            do { return try Model(document: data) } catch {
+                throw StoreError(.corruptRow, "the \(name) row \(id) does not read (\(error))")
+            }
+        }
+    }
+
     func arguments(_ id: String, _ model: Model, position: Int64) throws -> StatementArguments {
         let arguments: [any DatabaseValueConvertible] = [id, Data(try model.document()), position] + values(model)
         return StatementArguments(arguments.map { $0.databaseValue })

@@ -78,12 +78,7 @@ struct EntityTable<Model: JSONModel & Sendable> {
             loaded[id] = .some(cached)
             return cached
         }
-        let doc = try Data.fetchOne(db.cachedStatement(sql: "SELECT doc FROM \(table.name) WHERE id = ?"), arguments: [id])
-        let model = try doc.map { data in
-            do { return try Model(document: data) } catch {
-                throw StoreError(.corruptRow, "the \(table.name) row \(id) does not read (\(error))")
-            }
-        }
+        let model = try table.fetch(db, id: id)
         loaded[id] = .some(model)
         return model
     }

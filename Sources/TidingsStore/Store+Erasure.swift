@@ -102,12 +102,17 @@ extension Store {
 
     /// Writes the write-ahead log back into the database and empties it: it still holds the
     /// pages as they were before a forget. False when readers kept it from finishing (the
-    /// daemon's next checkpoint overwrites them).
-    public func truncateLog() throws -> Bool {
+    /// daemon's next checkpoint overwrites them). Tried for up to a second: a running daemon
+    /// checkpoints beside its writer (`WALCheckpoints`), and SQLite refuses a second
+    /// checkpoint at once rather than waiting for the first.
+    public func truncateLog(tries: Int = 100) throws -> Bool {
         do {
             return try pool.barrierWriteWithoutTransaction { db in
-                let row = try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)")
-                return (row?[0] as Int?) == 0
+                for _ in 1..<max(1, tries) {
+                    if try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)")?[0] as Int? == 0 { return true }
+                    usleep(10_000)
+                }
+                return try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)")?[0] as Int? == 0
             }
         } catch {
             throw Self.failure(error, .writeFailed, "emptying the write-ahead log")

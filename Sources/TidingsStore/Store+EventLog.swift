@@ -126,7 +126,7 @@ extension Store {
 }
 
 /// An event's row in the log, not yet decoded.
-struct LoggedEvent: Sendable {
+struct LoggedEvent: Sendable, Equatable {
     var position: Int64
     var recordedAt: Double
     var body: Data

@@ -41,26 +41,7 @@ public final class Store: Sendable {
                 throw StoreError(.cannotOpen, "cannot create the database directory \(directory): \(error.localizedDescription)")
             }
         }
-        var configuration = Configuration()
-        // Another process (`tidings append` beside `tidings serve`) may hold the write lock.
-        // Asked again every millisecond, for up to 15 s: SQLite's own busy timeout sleeps in
-        // growing steps of up to 100 ms, and an append that takes the lock again at once after
-        // each commit kept a request out for a second and more (bench scenario 8).
-        configuration.busyMode = .callback { tries in
-            guard tries < Self.busyTries else { return false }
-            usleep(1_000)
-            return true
-        }
-        configuration.label = "tidings"
-        // GRDB's default (.userInitiated) asks libdispatch for a raised thread priority, which
-        // an unprivileged service is refused; it then logs "Failed to set thread priority".
-        configuration.qos = .default
-        configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA cache_size = -16000")
-            // What is deleted is overwritten with zeros, not left in free pages: a forgotten
-            // customer's models, contexts and key must not stay readable in the file.
-            try db.execute(sql: "PRAGMA secure_delete = ON")
-        }
+        let configuration = Self.configuration
         do {
             // Processes that open one database at once (`serve` and a `status` beside it) take
             // turns: SQLite refuses, without waiting, to switch a fresh file to WAL while another
@@ -81,6 +62,31 @@ public final class Store: Sendable {
         } catch {
             throw StoreError(.cannotOpen, "cannot open the database at \(path): \(error)")
         }
+    }
+
+    /// How every connection of ours is opened: the pool's, and the one that checkpoints the log.
+    static var configuration: Configuration {
+        var configuration = Configuration()
+        // Another process (`tidings append` beside `tidings serve`) may hold the write lock.
+        // Asked again every millisecond, for up to 15 s: SQLite's own busy timeout sleeps in
+        // growing steps of up to 100 ms, and an append that takes the lock again at once after
+        // each commit kept a request out for a second and more (bench scenario 8).
+        configuration.busyMode = .callback { tries in
+            guard tries < Self.busyTries else { return false }
+            usleep(1_000)
+            return true
+        }
+        configuration.label = "tidings"
+        // GRDB's default (.userInitiated) asks libdispatch for a raised thread priority, which
+        // an unprivileged service is refused; it then logs "Failed to set thread priority".
+        configuration.qos = .default
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA cache_size = -16000")
+            // What is deleted is overwritten with zeros, not left in free pages: a forgotten
+            // customer's models, contexts and key must not stay readable in the file.
+            try db.execute(sql: "PRAGMA secure_delete = ON")
+        }
+        return configuration
     }
 
     /// The synchronous setting in force on the writer connection (for tests and `status`).

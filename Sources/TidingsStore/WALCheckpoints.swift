@@ -10,19 +10,21 @@ import GRDB
 ///
 /// While these run, the writer's own automatic checkpoint stays on as a backstop, at a size
 /// it reaches only if they fall behind (a reader holding an old snapshot, a slow disk), and
-/// it is set back when they stop.
+/// it is set back when they stop (the setting is the connection's: it ends with the process).
 public final class WALCheckpoints: Sendable {
     /// The writer's automatic checkpoint while these run: 16,000 pages (64 MB of log).
     public static let backstopPages = 16_000
     /// SQLite's default, restored when they stop.
-    static let defaultPages = 1_000
+    public static let defaultPages = 1_000
 
     let connection: DatabaseQueue
     let writer: DatabasePool
 
     init(path: String, writer: DatabasePool) throws {
         do {
-            connection = try DatabaseQueue(path: path)
+            var configuration = Store.configuration
+            configuration.label = "tidings-checkpoints"
+            connection = try DatabaseQueue(path: path, configuration: configuration)
         } catch {
             throw StoreError(.cannotOpen, "cannot open a connection to checkpoint \(path): \(error)")
         }
@@ -38,6 +40,8 @@ public final class WALCheckpoints: Sendable {
     func setWriterAutomaticCheckpoint(_ pages: Int) async throws {
         do {
             try await writer.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_autocheckpoint = \(pages)") }
+        } catch is CancellationError {
+            throw CancellationError()
         } catch {
             throw StoreError(.writeFailed, "setting the writer's automatic checkpoint failed: \(error)")
         }
@@ -58,6 +62,8 @@ public final class WALCheckpoints: Sendable {
             }
         } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED {
             return nil
+        } catch is CancellationError {
+            throw CancellationError()
         } catch {
             throw StoreError(.writeFailed, "checkpointing the write-ahead log failed: \(error)")
         }

@@ -46,6 +46,7 @@ struct CheckpointServiceTests {
             await group.triggerGracefulShutdown()
             try await tasks.waitForAll()
         }
-        #expect(try await checkpoints.writerAutomaticCheckpoint() == 1_000)
+        #expect(try await checkpoints.writerAutomaticCheckpoint() == WALCheckpoints.defaultPages)
+        try? FileManager.default.removeItem(at: directory)
     }
 }

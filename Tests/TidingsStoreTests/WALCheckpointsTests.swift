@@ -44,7 +44,8 @@ struct WALCheckpointsTests {
         #expect(rows == 1_501)
 
         try await checkpoints.handBack()
-        #expect(try await checkpoints.writerAutomaticCheckpoint() == 1_000)
+        #expect(try await checkpoints.writerAutomaticCheckpoint() == WALCheckpoints.defaultPages)
+        try? FileManager.default.removeItem(at: directory)
     }
 
     @Test func withoutThemTheWriterCheckpointsInItsCommit() async throws {
@@ -52,5 +53,6 @@ struct WALCheckpointsTests {
         let before = try fileSize(store)
         try await writeLog(store)
         #expect(try fileSize(store) > before + 5_000_000)
+        try? FileManager.default.removeItem(at: directory)
     }
 }

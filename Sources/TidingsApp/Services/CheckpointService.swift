@@ -6,7 +6,7 @@ import TidingsDelivery
 import TidingsStore
 
 /// Checkpoints SQLite's write-ahead log beside the writer, on the other core (`WALCheckpoints`):
-/// soon after the log changed, seldom while it does not.
+/// every 10 ms while the log grows, twice a second while it stands still.
 final class CheckpointService: Service {
     let checkpoints: WALCheckpoints
     let logger: Logger
@@ -37,13 +37,16 @@ final class CheckpointService: Service {
                         try await checkpoints.takeOver()
                         handedOver = true
                     }
-                    if let (log, copied) = try await checkpoints.checkpoint() {
-                        // A log copied to its end starts afresh at the writer's next commit.
-                        changed = log != last || copied < log
+                    if let (log, _) = try await checkpoints.checkpoint() {
+                        // Copied to its end, the log starts afresh at the writer's next commit. What
+                        // a reader held back is copied at a later look.
+                        changed = log != last && log > 0
                         last = log
                     }
                     if failing { logger.notice("checkpointing the write-ahead log works again") }
                     failing = false
+                } catch is CancellationError {
+                    break
                 } catch {
                     // The writer's own checkpoint is the backstop: nothing is lost meanwhile.
                     if !failing { logger.error("checkpointing the write-ahead log failed; the writer does it meanwhile", metadata: ["error": "\(error)"]) }
@@ -58,8 +61,9 @@ final class CheckpointService: Service {
         guard handedOver else { return }
         do {
             try await checkpoints.handBack()
-        } catch {
+        } catch where !(error is CancellationError) {
+            // Cancelled, the daemon is going down with its connections, and the setting with them.
             logger.warning("could not give checkpoints back to the writer's commits", metadata: ["error": "\(error)"])
-        }
+        } catch {}
     }
 }
