@@ -12,11 +12,17 @@ import TidingsStore
 struct CheckpointServiceTests {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tidings-ckpt-\(UUID().uuidString)")
 
-    /// Polls `condition` until it holds; throws after 10 s.
-    func until(_ condition: () async throws -> Bool) async throws {
-        let deadline = ContinuousClock.now + .seconds(10)
+    struct Timeout: Error, CustomStringConvertible {
+        var what: String
+        var description: String { "waited 60 s for \(what)" }
+    }
+
+    /// Polls `condition` until it holds; throws, saying what it waited for, after 60 s: the
+    /// whole suite runs in parallel on two cores, and a slow turn must not fail the test.
+    func until(_ what: String, _ condition: () async throws -> Bool) async throws {
+        let deadline = ContinuousClock.now + .seconds(60)
         while try await !condition() {
-            guard ContinuousClock.now < deadline else { throw CancellationError() }
+            guard ContinuousClock.now < deadline else { throw Timeout(what: what) }
             try await Task.sleep(for: .milliseconds(5))
         }
     }
@@ -31,14 +37,16 @@ struct CheckpointServiceTests {
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             do {
-                try await until { try await checkpoints.writerAutomaticCheckpoint() == WALCheckpoints.backstopPages }
+                try await until("the service to take checkpoints over") {
+                    try await checkpoints.writerAutomaticCheckpoint() == WALCheckpoints.backstopPages
+                }
                 let before = try size()
                 try await store.pool.write { db in
                     try db.execute(sql: "CREATE TABLE scratch (b BLOB)")
                     for _ in 0..<1_500 { try db.execute(sql: "INSERT INTO scratch (b) VALUES (randomblob(4000))") }
                 }
                 // Copied into the database file by the service, not by the commit.
-                try await until { try size() > before + 5_000_000 }
+                try await until("the log to be copied into the database file") { try size() > before + 5_000_000 }
             } catch {
                 await group.triggerGracefulShutdown()
                 throw error
