@@ -108,11 +108,11 @@ extension Store {
     public func truncateLog(tries: Int = 100) throws -> Bool {
         do {
             return try pool.barrierWriteWithoutTransaction { db in
-                for _ in 1..<max(1, tries) {
+                for attempt in 1...max(1, tries) {
                     if try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)")?[0] as Int? == 0 { return true }
-                    usleep(10_000)
+                    if attempt < tries { usleep(10_000) }
                 }
-                return try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)")?[0] as Int? == 0
+                return false
             }
         } catch {
             throw Self.failure(error, .writeFailed, "emptying the write-ahead log")
