@@ -62,14 +62,11 @@ struct DisruptionGroupTests {
         #expect(report.rows.allSatisfy { $0.added + $0.removed + $0.changed == 0 }, "\(report.rows)")
     }
 
-    /// While requests wait for the writer, a fan-out stops between customers and the next
-    /// batch goes on from there: every order is told once, as without the wait.
-    @Test func aFanOutGivesUpTheWriterBetweenCustomers() async throws {
-        let (runtime, store) = try await open("disruption-yield")
-        let now = try #require(Timestamp.parse("2026-11-23T12:00:00Z"))
+    /// `count` customers with an order each in the North West, and snow announced there.
+    static func snowOnCustomers(_ count: Int) -> [CloudEvent] {
         let time = Timestamp.parse("2026-11-23T10:00:00Z")
         var log: [CloudEvent] = []
-        for n in 1...3 {
+        for n in 1...count {
             log.append(CloudEvent(id: "c-\(n)", source: "urn:test", type: "customer.registered", subject: "c-\(n)", time: time,
                                   data: ["name": "C", "email": .string("c\(n)@example.com")]))
             log.append(CloudEvent(id: "p-\(n)", source: "urn:test", type: "order.placed", subject: "o-\(n)", time: time, data: [
@@ -79,6 +76,15 @@ struct DisruptionGroupTests {
         }
         log.append(CloudEvent(id: "snow", source: "urn:test", type: Deadlines.disruption, subject: nil, time: time,
                               data: ["region": "North West England", "reason": "snow"]))
+        return log
+    }
+
+    /// While requests wait for the writer, a fan-out stops between customers and the next
+    /// batch goes on from there: every order is told once, as without the wait.
+    @Test func aFanOutGivesUpTheWriterBetweenCustomers() async throws {
+        let (runtime, store) = try await open("disruption-yield")
+        let now = try #require(Timestamp.parse("2026-11-23T12:00:00Z"))
+        let log = Self.snowOnCustomers(3)
         _ = try store.append(log, now: now)
         let applied = try await store.processBatch(limit: 100, engine: runtime.engine, now: { now }, fanoutLimit: 0)
         #expect(applied.processed == log.count)
@@ -94,5 +100,28 @@ struct DisruptionGroupTests {
         #expect(!rest.fanoutPending)
         let alerts = try store.messages(limit: 100).filter { $0.workflow == "disruption_alert" }
         #expect(alerts.compactMap(\.subjectID).sorted() == ["o-1", "o-2", "o-3"], "\(alerts.map { "\($0.subjectID ?? "-") \($0.state)" })")
+    }
+
+    /// While the dispatcher waits for the writer, a fan-out commits once it has told its
+    /// minimum of customers, so the alerts it placed can be claimed and sent during the rest.
+    @Test func aFanOutGivesTheWriterToTheDispatcherAfterItsMinimum() async throws {
+        let (runtime, store) = try await open("disruption-sending")
+        let now = try #require(Timestamp.parse("2026-11-23T12:00:00Z"))
+        let log = Self.snowOnCustomers(5)
+        _ = try store.append(log, now: now)
+        _ = try await store.processBatch(limit: 100, engine: runtime.engine, now: { now }, fanoutLimit: 0)
+
+        let sending = Yielding(stride: 1, waiting: { false }, sending: { true }, sendingAfter: 2)
+        let first = try await store.processBatch(limit: 100, engine: runtime.engine, now: { now }, fanoutLimit: 1000, yielding: sending)
+        #expect(first.yielded)
+        #expect(first.disruptionAlerts == 2)
+        let second = try await store.processBatch(limit: 100, engine: runtime.engine, now: { now }, fanoutLimit: 1000, yielding: sending)
+        #expect(second.disruptionAlerts == 2)
+        let last = try await store.processBatch(limit: 100, engine: runtime.engine, now: { now }, fanoutLimit: 1000, yielding: sending)
+        #expect(!last.yielded)
+        #expect(last.disruptionAlerts == 1)
+        #expect(!last.fanoutPending)
+        let alerts = try store.messages(limit: 100).filter { $0.workflow == "disruption_alert" }
+        #expect(alerts.compactMap(\.subjectID).sorted() == (1...5).map { "o-\($0)" })
     }
 }

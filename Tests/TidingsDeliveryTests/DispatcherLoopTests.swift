@@ -96,6 +96,17 @@ struct DispatcherLoopTests {
 
     /// What the pipeline claims for the running dispatcher is sent, though nobody rang it.
     /// The poll interval is long, so only the handover can have woken it in time.
+    /// A write that came back slowly (the writer held by a fan-out) widens the window for the
+    /// next, in steps of a quick write, up to `mostDepth`; a quick one narrows it again.
+    @Test func theWindowFollowsHowLongTheLastWriteTook() {
+        #expect(Dispatcher.depth(after: .zero) == 1)
+        #expect(Dispatcher.depth(after: .microseconds(500)) == 1)
+        #expect(Dispatcher.depth(after: .milliseconds(4)) == 1)
+        #expect(Dispatcher.depth(after: .milliseconds(5)) == 2)
+        #expect(Dispatcher.depth(after: .milliseconds(30)) == 8)
+        #expect(Dispatcher.depth(after: .seconds(2)) == Dispatcher.mostDepth)
+    }
+
     @Test func claimsHandedOverAreSentWithoutARing() async throws {
         let store = try store(tickets: 0)
         let transport = StoppingTransport(stopAt: 5)

@@ -39,6 +39,8 @@ public final class PipelineService: Service {
     /// Whether HTTP requests wait for the writer: then batches are small, and a long batch
     /// stops early (`Yielding`), so that ingest is never held behind one.
     let ingestWaiting: @Sendable () -> Bool
+    /// Whether the dispatcher waits for the same writer (SQLite): a fan-out stops for it too.
+    let sendingWaits: @Sendable () -> Bool
     /// The batch size while requests wait, and how far it grows while the pipeline falls
     /// behind: each batch costs a commit besides its events, so batches this small could not
     /// keep up with a steady stream of single-event requests (each cycle of ingest commits and
@@ -59,11 +61,12 @@ public final class PipelineService: Service {
     public init(store: any PipelineStore, engine: WorkflowEngine, dispatcher: Doorbell, batchSize: Int, pollInterval: Duration, logger: Logger,
                 fanoutBatch: Int = 1000, clock: @escaping @Sendable () -> Date,
                 abandonDeadAppends: @escaping @Sendable () throws -> Int = { 0 }, ingestWaiting: @escaping @Sendable () -> Bool = { false },
-                doorbell: Doorbell = Doorbell(), handoff: ClaimHandoff? = nil) {
+                sendingWaits: @escaping @Sendable () -> Bool = { false }, doorbell: Doorbell = Doorbell(), handoff: ClaimHandoff? = nil) {
         self.doorbell = doorbell
         self.handoff = handoff
         self.abandonDeadAppends = abandonDeadAppends
         self.ingestWaiting = ingestWaiting
+        self.sendingWaits = sendingWaits
         self.fanoutBatch = fanoutBatch
         self.store = store
         self.engine = engine
@@ -147,7 +150,7 @@ public final class PipelineService: Service {
                                                                  fanoutLimit: requestsWaiting ? min(fanoutBatch, Self.smallBatch * 4) : fanoutBatch,
                                                                  yielding: Yielding(stride: small, waiting: { [self] in
                                                                      ingestWaiting() || stopping.load(ordering: .relaxed)
-                                                                 }), handoff: handoff)
+                                                                 }, sending: sendingWaits), handoff: handoff)
                         fanoutPending = batch.fanoutPending
                         advance(to: batch.checkpoint)
                         processed.increment(by: batch.processed)

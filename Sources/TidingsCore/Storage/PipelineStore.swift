@@ -104,13 +104,22 @@ public struct PipelineBatch: Sendable, Hashable {
 /// so a request that arrives during a batch waits for its commit: after every `stride` events
 /// the batch asks `waiting` (do requests wait for the writer?) and, if so, commits what it has.
 /// Large batches then cost ingest nothing, and the pipeline keeps them for throughput.
+/// A disruption's fan-out also stops for `sending` (the dispatcher waits for the writer to claim
+/// and record), once it has told `sendingAfter` orders: it places messages faster than one claim
+/// a batch can take, so they would otherwise wait for the whole fan-out before going out; the
+/// minimum keeps the commits it costs few.
 public struct Yielding: Sendable {
     public var stride: Int
     public var waiting: @Sendable () -> Bool
+    public var sending: @Sendable () -> Bool
+    public var sendingAfter: Int
 
-    public init(stride: Int, waiting: @escaping @Sendable () -> Bool) {
+    public init(stride: Int, waiting: @escaping @Sendable () -> Bool, sending: @escaping @Sendable () -> Bool = { false },
+                sendingAfter: Int = 200) {
         self.stride = max(1, stride)
         self.waiting = waiting
+        self.sending = sending
+        self.sendingAfter = sendingAfter
     }
 
     /// Never stops early: the whole batch, as asked.
@@ -120,17 +129,26 @@ public struct Yielding: Sendable {
     /// fan-out both ask through it.
     public struct Counter {
         let yielding: Yielding
+        let forSending: Bool
         var since = 0
+        var done = 0
 
-        public init(_ yielding: Yielding) { self.yielding = yielding }
+        /// `forSending`: the fan-out's counter, which stops for the dispatcher as well.
+        public init(_ yielding: Yielding, forSending: Bool = false) {
+            self.yielding = yielding
+            self.forSending = forSending
+        }
 
-        public mutating func count(_ work: Int = 1) { since += work }
+        public mutating func count(_ work: Int = 1) {
+            since += work
+            done += work
+        }
 
         /// Whether to stop now: asked once `stride` units of work were done since the last time.
         public mutating func shouldStop() -> Bool {
             guard since >= yielding.stride else { return false }
             since = 0
-            return yielding.waiting()
+            return yielding.waiting() || (forSending && done >= yielding.sendingAfter && yielding.sending())
         }
     }
 }

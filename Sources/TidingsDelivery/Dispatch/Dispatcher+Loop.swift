@@ -36,6 +36,9 @@ extension Dispatcher {
         /// When the claims held were last looked at for leases half gone: once a poll interval,
         /// not at every step (a step comes with every finished send).
         var leasesCheckedAt: ContinuousClock.Instant?
+        /// How many times the usual window the channels claim ahead and leave unrecorded: more
+        /// while writes take long to come back (`depth(after:)`).
+        var depth = 1
     }
 
     /// What a write brought back: the claim, or the error and the results it could not record.
@@ -45,6 +48,8 @@ extension Dispatcher {
         var result: Result<OutboxClaim, any Error>
         var records: [DeliveryRecord]
         var releasing: [Int64]
+        /// From the write's start to its result, waiting for the writer included.
+        var took: Duration
     }
 
     /// How many sends a channel may have in flight or finished but not yet recorded, per unit
@@ -52,6 +57,23 @@ extension Dispatcher {
     /// send wait for the commit before it (a commit takes 1-2 ms here, with its fsync); four
     /// let sends go on while results are written.
     public static let unrecordedPerSlot = 4
+
+    /// The most the window grows while writes come back slowly: a disruption's fan-out holds
+    /// the writer for tens of milliseconds at a time, and a window sized for a write every few
+    /// milliseconds would send a few hundred messages a second meanwhile. A crash then sends
+    /// again at most this many times `unrecordedPerSlot` per unit of concurrency.
+    public static let mostDepth = 16
+
+    /// The write a window of `aheadPerSlot` is sized for: claims for 16 webhooks last about this
+    /// long at full speed.
+    static let quickWrite: Duration = .milliseconds(4)
+
+    /// The window for the next writes: as many quick writes as the last one took, within
+    /// `mostDepth`. It shrinks as soon as writes are quick again.
+    static func depth(after took: Duration) -> Int {
+        let ratio = took / quickWrite
+        return ratio.isFinite ? min(mostDepth, max(1, Int(ratio.rounded(.up)))) : mostDepth
+    }
 
     /// How long results may wait for a write when nothing else needs one: a write takes the
     /// writer from ingest and the pipeline, with a commit and an fsync, so results are
@@ -149,13 +171,17 @@ extension Dispatcher {
         group.addTask {
             if let report { await self.share(report, now: now) }
             let result: Result<OutboxClaim, any Error>
+            let started = ContinuousClock.now
+            self.writing.store(true, ordering: .relaxed)
             do {
                 result = .success(try await self.queue.settleAndClaim(records, releasing: releasing, room: wanted, endpoints: self.endpoints,
                                                                       now: now, lease: self.lease, owner: self.owner))
             } catch {
                 result = .failure(error)
             }
-            self.written.withLock { $0 = Written(wanted: wanted, sends: sends, result: result, records: records, releasing: releasing) }
+            self.writing.store(false, ordering: .relaxed)
+            let took = ContinuousClock.now - started
+            self.written.withLock { $0 = Written(wanted: wanted, sends: sends, result: result, records: records, releasing: releasing, took: took) }
             self.wakeup.ring()
         }
     }
@@ -167,7 +193,7 @@ extension Dispatcher {
         if ContinuousClock.now - since >= Self.recordDelay { return true }
         return gates.withLock { book in
             loop.finishedUnwritten.contains { channel, count in
-                count * 2 >= (book.gates[channel]?.concurrency ?? 1) * Self.unrecordedPerSlot
+                count * 2 >= (book.gates[channel]?.concurrency ?? 1) * Self.unrecordedPerSlot * loop.depth
             }
         }
     }
@@ -185,6 +211,7 @@ extension Dispatcher {
     func absorb(_ loop: inout Loop) {
         guard let written = written.withLock({ written in defer { written = nil }; return written }) else { return }
         loop.writing = false
+        loop.depth = Self.depth(after: written.took)
         let rungDuring = loop.rungDuringWrite
         loop.rungDuringWrite = false
         loop.recording.removeAll()
@@ -241,7 +268,7 @@ extension Dispatcher {
 
     /// The messages each gate lets start now, taken from the front of the channel's claims, as
     /// long as the channel's sends in flight and its unrecorded results stay within
-    /// `unrecordedPerSlot` times its concurrency.
+    /// `unrecordedPerSlot` times its concurrency (times the loop's depth).
     /// Claims held so long that half their lease is gone are given back instead: a dispatcher
     /// on another machine may take over a lease that runs out.
     /// The claims are changed in place: copying a channel's queue of messages at every step was
@@ -271,7 +298,7 @@ extension Dispatcher {
                     continue
                 }
                 let unrecorded = (loop.finishedUnwritten[channel] ?? 0) + (loop.recording[channel] ?? 0)
-                let count = max(0, min(gate.room(now: now), gate.concurrency * Self.unrecordedPerSlot - gate.inFlight - unrecorded, queued))
+                let count = max(0, min(gate.room(now: now), gate.concurrency * Self.unrecordedPerSlot * loop.depth - gate.inFlight - unrecorded, queued))
                 for message in loop.ahead[channel, default: []].prefix(count) {
                     guard !halfGone(message) else {
                         loop.releasing.append(message.id)
@@ -302,15 +329,15 @@ extension Dispatcher {
         }
     }
 
-    /// How many more messages to claim per channel: up to `aheadPerSlot` times its concurrency,
-    /// once it is down to half of that; one at most while its breaker is paused (the probe);
+    /// How many more messages to claim per channel: up to `aheadPerSlot` times its concurrency
+    /// (times the loop's depth), once it is down to half of that; one at most while its breaker is paused (the probe);
     /// none for a channel whose last claim found nothing more, until there may be more.
     func wants(_ loop: Loop) -> [Channel: Int] {
         gates.withLock { book in
             var wanted: [Channel: Int] = [:]
             for (channel, gate) in book.gates {
                 let held = loop.ahead[channel]?.count ?? 0
-                let depth = gate.breaker.isPaused ? 1 : gate.concurrency * Self.aheadPerSlot
+                let depth = gate.breaker.isPaused ? 1 : gate.concurrency * Self.aheadPerSlot * loop.depth
                 if let since = loop.exhausted[channel], ContinuousClock.now - since < pollInterval { continue }
                 guard held <= depth / 2 else { continue }
                 wanted[channel] = depth - held

@@ -55,6 +55,12 @@ public final class Dispatcher: Service {
     /// dispatching loop (or `drain`) only, never by sends.
     let gates: Mutex<GateBook>
     let finished = Mutex<[DeliveryRecord]>([])
+    /// Set while the loop's write (results and claims) waits for the writer or runs.
+    let writing = Atomic<Bool>(false)
+
+    /// Whether the dispatcher waits for the writer now: a disruption's fan-out, which holds it
+    /// for long batches, gives it up early then (`Yielding.sending`), so sending keeps pace.
+    public var isWriting: Bool { writing.load(ordering: .relaxed) }
 
     public init(queue: any OutboxQueue, catalog: TemplateCatalog, channels: [Channel: ChannelSetup], lease: TimeInterval = 120,
                 pollInterval: Duration = .milliseconds(250), logger: Logger, metrics: MetricsFactory = MetricsSystem.factory,

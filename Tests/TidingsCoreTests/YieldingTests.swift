@@ -1,0 +1,35 @@
+import Testing
+import TidingsCore
+
+@Suite("Yielding the writer")
+struct YieldingTests {
+    /// The event loop's counter stops for requests only; the fan-out's also for the dispatcher,
+    /// and only once it has told `sendingAfter` orders, so that its commits stay few.
+    @Test func onlyTheFanOutStopsForTheDispatcherAndNotBeforeItsMinimum() {
+        let yielding = Yielding(stride: 1, waiting: { false }, sending: { true }, sendingAfter: 3)
+        var events = Yielding.Counter(yielding)
+        var fanout = Yielding.Counter(yielding, forSending: true)
+        var stoppedAt: Int?
+        for done in 0..<10 {
+            let stopped = events.shouldStop()
+            #expect(!stopped, "the event loop stopped for the dispatcher after \(done)")
+            events.count()
+            if stoppedAt == nil, fanout.shouldStop() { stoppedAt = done }
+            fanout.count()
+        }
+        #expect(stoppedAt == 3)
+    }
+
+    @Test func requestsStopEitherAtItsStride() {
+        let yielding = Yielding(stride: 2, waiting: { true }, sending: { false })
+        for forSending in [false, true] {
+            var counter = Yielding.Counter(yielding, forSending: forSending)
+            var stops: [Int] = []
+            for done in 0..<6 {
+                if counter.shouldStop() { stops.append(done) }
+                counter.count()
+            }
+            #expect(stops == [2, 4], "forSending \(forSending)")
+        }
+    }
+}
