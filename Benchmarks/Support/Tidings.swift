@@ -109,6 +109,18 @@ struct Progress {
         }
     }
 
+    /// When the first message of a workflow was sent, and when half of them were, in seconds
+    /// after `start` (by the database's record of each send).
+    func sentSpread(workflow: String, after start: Date) throws -> (first: Double, half: Double) {
+        let times = try pool.read { db in
+            try Double.fetchAll(db, sql: "SELECT sent_at FROM messages WHERE workflow = ? AND sent_at IS NOT NULL ORDER BY sent_at",
+                                arguments: [workflow])
+        }
+        guard let first = times.first else { return (0, 0) }
+        let since = start.timeIntervalSince1970
+        return (first - since, times[times.count / 2] - since)
+    }
+
     /// Whether a disruption still has orders to tell (rows in `fanout`): cheap enough to ask
     /// every 20 ms.
     func fanoutPending() throws -> Bool {
