@@ -15,7 +15,7 @@ import sys
 
 from axe_selenium_python import Axe
 from selenium import webdriver
-from selenium.common.exceptions import WebDriverException
+from selenium.common.exceptions import JavascriptException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
@@ -38,9 +38,18 @@ def main():
             failures.append(what)
 
     def audit(page):
-        axe = Axe(driver)
-        axe.inject()
-        results = axe.run()
+        # A page still being replaced (a form just submitted) can take the injected script with
+        # it before the run: wait for a loaded document, and inject again if axe went missing.
+        for attempt in range(3):
+            WebDriverWait(driver, 10).until(lambda d: d.execute_script("return document.readyState") == "complete")
+            axe = Axe(driver)
+            axe.inject()
+            try:
+                results = axe.run()
+                break
+            except JavascriptException as error:
+                if "axe is not defined" not in str(error) or attempt == 2:
+                    raise
         serious = [f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']]}" for v in results["violations"] if v["impact"] in ("serious", "critical")]
         accessibility[page] = {"violations": len(results["violations"]), "serious": serious}
         check(not serious, f"{page}: serious accessibility violations: {serious}")
@@ -73,6 +82,7 @@ def main():
         box = driver.find_element(By.ID, "q")
         box.send_keys(search)
         box.submit()
+        WebDriverWait(driver, 10).until(expected_conditions.staleness_of(box))
         audit("search")
         driver.find_element(By.LINK_TEXT, customer).click()
         check(driver.current_url.endswith("/console/customers/" + customer), f"not on the timeline: {driver.current_url}")
