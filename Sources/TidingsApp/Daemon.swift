@@ -110,12 +110,13 @@ public enum Daemon {
         // One writer for both in SQLite; PostgreSQL's dispatcher writes beside the pipeline.
         let sharesWriter = backend.store != nil
         let sendingWaits: @Sendable () -> Bool = { sharesWriter && dispatcher.isWriting }
+        let fanningOut: @Sendable (Bool) -> Void = { running in dispatcher.fanningOut(sharesWriter && running) }
         let pipeline = PipelineService(
             store: backend.pipeline, engine: runtime.engine, dispatcher: dispatcher.doorbell, batchSize: runtime.config.pipelineBatchSize,
             pollInterval: runtime.config.pipelinePollInterval, logger: logger, fanoutBatch: runtime.config.fanoutBatch, clock: clock.now,
             abandonDeadAppends: backend.abandonDeadAppends,
             ingestWaiting: { commit.hasWaitingRequests },
-            sendingWaits: sendingWaits, doorbell: pipelineBell,
+            sendingWaits: sendingWaits, fanningOut: fanningOut, doorbell: pipelineBell,
             handoff: runtime.config.dispatchEnabled ? dispatcher.handoff : nil)
         applied.withLock { $0 = pipeline }
         let timers = ClockService(store: backend.timers, now: clock.now, simulated: clock, pipeline: pipeline.doorbell, dispatcher: dispatcher.doorbell,

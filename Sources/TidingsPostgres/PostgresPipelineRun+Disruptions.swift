@@ -65,7 +65,7 @@ extension PostgresPipelineRun {
         for try await oldest in try await connection.run("SELECT MIN(event_position) FROM fanout", logger: logger).decode(Int64?.self) {
             oldestQueued = oldest ?? .max
         }
-        var asking = Yielding.Counter(yielding, forSending: true)
+        var asking = Yielding.Counter(yielding, fanOut: true)
         var told: Set<[String]> = []
         for (position, orderID) in queued where handled < budget && !told.contains(["\(position)", orderID]) {
             if asking.shouldStop() {

@@ -65,7 +65,7 @@ extension PipelineRun {
         // An earlier announcement can still be queued for an order only below the oldest queued
         // position: usually there is none, and the per-order lookup below is skipped.
         let oldestQueued = try Int64.fetchOne(db.cachedStatement(sql: "SELECT MIN(event_position) FROM fanout")) ?? .max
-        var asking = Yielding.Counter(yielding, forSending: true)
+        var asking = Yielding.Counter(yielding, fanOut: true)
         let done = try db.cachedStatement(sql: "DELETE FROM fanout WHERE event_position = ? AND order_id = ?")
         // By the customer's open orders first (orders_by_customer), then the queue's key: walking
         // a disruption's whole queue per order would be quadratic in its size.

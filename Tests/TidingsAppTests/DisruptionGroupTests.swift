@@ -69,14 +69,18 @@ struct DisruptionGroupTests {
         for n in 1...count {
             log.append(CloudEvent(id: "c-\(n)", source: "urn:test", type: "customer.registered", subject: "c-\(n)", time: time,
                                   data: ["name": "C", "email": .string("c\(n)@example.com")]))
-            log.append(CloudEvent(id: "p-\(n)", source: "urn:test", type: "order.placed", subject: "o-\(n)", time: time, data: [
-                "customer_id": .string("c-\(n)"), "items": [["sku": "MUG", "name": "Mug", "quantity": 1, "unit_price": 12]], "total": 12,
-                "currency": "GBP", "shipping": ["region": "North West England", "carrier": "DPD"],
-            ]))
+            log.append(placed("o-\(n)", customer: "c-\(n)"))
         }
         log.append(CloudEvent(id: "snow", source: "urn:test", type: Deadlines.disruption, subject: nil, time: time,
                               data: ["region": "North West England", "reason": "snow"]))
         return log
+    }
+
+    static func placed(_ order: String, customer: String) -> CloudEvent {
+        CloudEvent(id: "p-\(order)", source: "urn:test", type: "order.placed", subject: order, time: Timestamp.parse("2026-11-23T10:00:00Z"), data: [
+            "customer_id": .string(customer), "items": [["sku": "MUG", "name": "Mug", "quantity": 1, "unit_price": 12]], "total": 12,
+            "currency": "GBP", "shipping": ["region": "North West England", "carrier": "DPD"],
+        ])
     }
 
     /// While requests wait for the writer, a fan-out stops between customers and the next
@@ -103,25 +107,27 @@ struct DisruptionGroupTests {
     }
 
     /// While the dispatcher waits for the writer, a fan-out commits once it has told its
-    /// minimum of customers, so the alerts it placed can be claimed and sent during the rest.
+    /// minimum of orders, so the alerts it placed can be claimed and sent during the rest; a
+    /// customer's orders are never split across the stop (c-2 has three, across the minimum).
     @Test func aFanOutGivesTheWriterToTheDispatcherAfterItsMinimum() async throws {
         let (runtime, store) = try await open("disruption-sending")
         let now = try #require(Timestamp.parse("2026-11-23T12:00:00Z"))
-        let log = Self.snowOnCustomers(5)
+        var log = Self.snowOnCustomers(5)
+        log.insert(contentsOf: [Self.placed("o-2b", customer: "c-2"), Self.placed("o-2c", customer: "c-2")], at: log.count - 1)
         _ = try store.append(log, now: now)
         _ = try await store.processBatch(limit: 100, engine: runtime.engine, now: { now }, fanoutLimit: 0)
 
         let sending = Yielding(stride: 1, waiting: { false }, sending: { true }, sendingAfter: 2)
-        let first = try await store.processBatch(limit: 100, engine: runtime.engine, now: { now }, fanoutLimit: 1000, yielding: sending)
-        #expect(first.yielded)
-        #expect(first.disruptionAlerts == 2)
-        let second = try await store.processBatch(limit: 100, engine: runtime.engine, now: { now }, fanoutLimit: 1000, yielding: sending)
-        #expect(second.disruptionAlerts == 2)
-        let last = try await store.processBatch(limit: 100, engine: runtime.engine, now: { now }, fanoutLimit: 1000, yielding: sending)
-        #expect(!last.yielded)
-        #expect(last.disruptionAlerts == 1)
-        #expect(!last.fanoutPending)
+        var told: [Int] = []
+        while true {
+            let batch = try await store.processBatch(limit: 100, engine: runtime.engine, now: { now }, fanoutLimit: 1000, yielding: sending)
+            told.append(batch.disruptionAlerts)
+            guard batch.fanoutPending else { break }
+            #expect(batch.yielded)
+        }
+        // o-1, then c-2's three together (past the minimum), and the stop; o-3 and o-4; o-5.
+        #expect(told == [4, 2, 1])
         let alerts = try store.messages(limit: 100).filter { $0.workflow == "disruption_alert" }
-        #expect(alerts.compactMap(\.subjectID).sorted() == (1...5).map { "o-\($0)" })
+        #expect(alerts.compactMap(\.subjectID).sorted() == ["customer:c-2", "o-1", "o-3", "o-4", "o-5"])
     }
 }

@@ -53,13 +53,15 @@ struct DispatcherLoopTests {
     /// Runs a dispatcher on `store` in a service group until `transport` asks it to stop;
     /// `started` runs beside it.
     func run(_ store: Store, _ transport: StoppingTransport, concurrency: Int, pollInterval: Duration = .milliseconds(250),
+             queue: (any OutboxQueue)? = nil, fanningOut: Bool = false,
              started: @escaping @Sendable (Dispatcher) async throws -> Void = { _ in }) async throws {
         let dispatcher = Dispatcher(
-            queue: store, catalog: try TemplateCatalog(files: ["ack/en/email.subject.mustache": "Hi", "ack/en/email.text.mustache": "Hello",
+            queue: queue ?? store, catalog: try TemplateCatalog(files: ["ack/en/email.subject.mustache": "Hi", "ack/en/email.text.mustache": "Hello",
                                                                "ack/en/email.html.mustache": "<p>Hello</p>"], fallbackLocale: "en"),
             channels: [.email: Dispatcher.ChannelSetup(transport: transport, endpoint: "test", retry: .email,
                                                        gate: ChannelGate(concurrency: concurrency))],
             pollInterval: pollInterval, logger: Logger(label: "loop"), clock: { [start] in start })
+        dispatcher.fanningOut(fanningOut)
         let group = ServiceGroup(configuration: .init(services: [dispatcher], logger: Logger(label: "loop")))
         transport.stop.withLock { $0 = { await group.triggerGracefulShutdown() } }
         try await withThrowingTaskGroup { tasks in
@@ -94,8 +96,6 @@ struct DispatcherLoopTests {
         return try await store.processBatch(limit: 100, engine: engine, now: { start }, fanoutLimit: 0, yielding: .never, handoff: dispatcher.handoff)
     }
 
-    /// What the pipeline claims for the running dispatcher is sent, though nobody rang it.
-    /// The poll interval is long, so only the handover can have woken it in time.
     /// A write that came back slowly (the writer held by a fan-out) widens the window for the
     /// next, in steps of a quick write, up to `mostDepth`; a quick one narrows it again.
     @Test func theWindowFollowsHowLongTheLastWriteTook() {
@@ -107,6 +107,8 @@ struct DispatcherLoopTests {
         #expect(Dispatcher.depth(after: .seconds(2)) == Dispatcher.mostDepth)
     }
 
+    /// What the pipeline claims for the running dispatcher is sent, though nobody rang it.
+    /// The poll interval is long, so only the handover can have woken it in time.
     @Test func claimsHandedOverAreSentWithoutARing() async throws {
         let store = try store(tickets: 0)
         let transport = StoppingTransport(stopAt: 5)
@@ -179,6 +181,39 @@ struct DispatcherLoopTests {
         #expect(pending.count == 10 - sent)
         #expect(pending.allSatisfy { $0.attempts == 0 })
         for message in pending { #expect(try store.attempts(messageID: message.id).isEmpty) }
+    }
+
+    /// The store, with every write 30 ms slow (the writer held by someone else), noting how
+    /// many messages each write asked to claim.
+    final class SlowQueue: OutboxQueue {
+        let store: Store
+        let asked = Mutex<[Int]>([])
+
+        init(_ store: Store) { self.store = store }
+
+        func settleAndClaim(_ records: [DeliveryRecord], releasing: [Int64], room: [Channel: Int], endpoints: [Channel: String], now: Date,
+                            lease: TimeInterval, owner: String) async throws -> OutboxClaim {
+            asked.withLock { $0.append(room[.email] ?? 0) }
+            try await Task.sleep(for: .milliseconds(30))
+            return try await store.settleAndClaim(records, releasing: releasing, room: room, endpoints: endpoints, now: now, lease: lease, owner: owner)
+        }
+
+        func record(_ records: [DeliveryRecord], now: Date) async throws { try await store.record(records, now: now) }
+        func releaseInterruptedClaims(now: Date) async throws -> Int { try await store.releaseInterruptedClaims(now: now) }
+    }
+
+    /// Slow writes widen the window only while the pipeline says a fan-out runs: then a claim
+    /// asks for more than four per unit of concurrency; otherwise never.
+    @Test(arguments: [false, true]) func slowWritesWidenTheWindowOnlyDuringAFanOut(fanningOut: Bool) async throws {
+        let store = try store(tickets: 200)
+        let queue = SlowQueue(store)
+        let transport = StoppingTransport(stopAt: 200)
+        try await run(store, transport, concurrency: 2, pollInterval: .milliseconds(20), queue: queue, fanningOut: fanningOut)
+        let usual = 2 * Dispatcher.aheadPerSlot
+        let most = queue.asked.withLock { $0.max() ?? 0 }
+        #expect(fanningOut ? most > usual : most <= usual, "asked for at most \(most), the usual window is \(usual)")
+        #expect(Set(transport.sent.withLock { $0 }).count == 200)
+        #expect(try store.messages(state: .sent, limit: 1000).count == 200)
     }
 
     @Test func everyMessageIsSentOnceAndRecorded() async throws {

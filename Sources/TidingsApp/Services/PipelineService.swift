@@ -41,6 +41,8 @@ public final class PipelineService: Service {
     let ingestWaiting: @Sendable () -> Bool
     /// Whether the dispatcher waits for the same writer (SQLite): a fan-out stops for it too.
     let sendingWaits: @Sendable () -> Bool
+    /// Tells the dispatcher whether a fan-out is running, after every batch and at the end.
+    let fanningOut: @Sendable (Bool) -> Void
     /// The batch size while requests wait, and how far it grows while the pipeline falls
     /// behind: each batch costs a commit besides its events, so batches this small could not
     /// keep up with a steady stream of single-event requests (each cycle of ingest commits and
@@ -61,12 +63,14 @@ public final class PipelineService: Service {
     public init(store: any PipelineStore, engine: WorkflowEngine, dispatcher: Doorbell, batchSize: Int, pollInterval: Duration, logger: Logger,
                 fanoutBatch: Int = 1000, clock: @escaping @Sendable () -> Date,
                 abandonDeadAppends: @escaping @Sendable () throws -> Int = { 0 }, ingestWaiting: @escaping @Sendable () -> Bool = { false },
-                sendingWaits: @escaping @Sendable () -> Bool = { false }, doorbell: Doorbell = Doorbell(), handoff: ClaimHandoff? = nil) {
+                sendingWaits: @escaping @Sendable () -> Bool = { false }, fanningOut: @escaping @Sendable (Bool) -> Void = { _ in },
+                doorbell: Doorbell = Doorbell(), handoff: ClaimHandoff? = nil) {
         self.doorbell = doorbell
         self.handoff = handoff
         self.abandonDeadAppends = abandonDeadAppends
         self.ingestWaiting = ingestWaiting
         self.sendingWaits = sendingWaits
+        self.fanningOut = fanningOut
         self.fanoutBatch = fanoutBatch
         self.store = store
         self.engine = engine
@@ -152,6 +156,7 @@ public final class PipelineService: Service {
                                                                      ingestWaiting() || stopping.load(ordering: .relaxed)
                                                                  }, sending: sendingWaits), handoff: handoff)
                         fanoutPending = batch.fanoutPending
+                        fanningOut(fanoutPending)
                         advance(to: batch.checkpoint)
                         processed.increment(by: batch.processed)
                         report(batch)
@@ -168,6 +173,7 @@ public final class PipelineService: Service {
                     // A busy or failing disk is not fatal: say so and try again shortly. If it
                     // lasts, the watchdog stops pinging and systemd restarts the daemon.
                     last = nil
+                    fanningOut(false)
                     lastError.withLock { $0 = "\(error)" }
                     logger.error("pipeline batch failed; retrying in 1 s", metadata: ["error": "\(error)"])
                     await doorbell.wait(timeout: .seconds(1))
@@ -177,6 +183,7 @@ public final class PipelineService: Service {
             self.stopping.store(true, ordering: .relaxed)
             self.doorbell.ring()
         }
+        fanningOut(false)
         logger.info("pipeline stopped", metadata: ["checkpoint": "\(position.load(ordering: .relaxed))"])
     }
 

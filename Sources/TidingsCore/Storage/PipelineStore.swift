@@ -129,14 +129,14 @@ public struct Yielding: Sendable {
     /// fan-out both ask through it.
     public struct Counter {
         let yielding: Yielding
-        let forSending: Bool
+        let fanOut: Bool
         var since = 0
         var done = 0
 
-        /// `forSending`: the fan-out's counter, which stops for the dispatcher as well.
-        public init(_ yielding: Yielding, forSending: Bool = false) {
+        /// `fanOut`: the fan-out's counter, which stops for the dispatcher as well.
+        public init(_ yielding: Yielding, fanOut: Bool = false) {
             self.yielding = yielding
-            self.forSending = forSending
+            self.fanOut = fanOut
         }
 
         public mutating func count(_ work: Int = 1) {
@@ -148,7 +148,7 @@ public struct Yielding: Sendable {
         public mutating func shouldStop() -> Bool {
             guard since >= yielding.stride else { return false }
             since = 0
-            return yielding.waiting() || (forSending && done >= yielding.sendingAfter && yielding.sending())
+            return yielding.waiting() || (fanOut && done >= yielding.sendingAfter && yielding.sending())
         }
     }
 }

@@ -37,7 +37,7 @@ extension Dispatcher {
         /// not at every step (a step comes with every finished send).
         var leasesCheckedAt: ContinuousClock.Instant?
         /// How many times the usual window the channels claim ahead and leave unrecorded: more
-        /// while writes take long to come back (`depth(after:)`).
+        /// while a fan-out makes writes take long to come back (`depth(after:)`).
         var depth = 1
     }
 
@@ -58,10 +58,10 @@ extension Dispatcher {
     /// let sends go on while results are written.
     public static let unrecordedPerSlot = 4
 
-    /// The most the window grows while writes come back slowly: a disruption's fan-out holds
-    /// the writer for tens of milliseconds at a time, and a window sized for a write every few
-    /// milliseconds would send a few hundred messages a second meanwhile. A crash then sends
-    /// again at most this many times `unrecordedPerSlot` per unit of concurrency.
+    /// The most the window grows while a disruption's fan-out holds the writer for tens of
+    /// milliseconds at a time (`fanningOut`): a window sized for a write every few milliseconds
+    /// would send a few hundred messages a second meanwhile. A crash then sends again at most
+    /// this many times `unrecordedPerSlot` per unit of concurrency.
     public static let mostDepth = 16
 
     /// The write a window of `aheadPerSlot` is sized for: claims for 16 webhooks last about this
@@ -211,7 +211,11 @@ extension Dispatcher {
     func absorb(_ loop: inout Loop) {
         guard let written = written.withLock({ written in defer { written = nil }; return written }) else { return }
         loop.writing = false
-        loop.depth = Self.depth(after: written.took)
+        if case .success = written.result, fanOut.load(ordering: .relaxed) {
+            loop.depth = Self.depth(after: written.took)
+        } else {
+            loop.depth = 1
+        }
         let rungDuring = loop.rungDuringWrite
         loop.rungDuringWrite = false
         loop.recording.removeAll()
@@ -330,17 +334,21 @@ extension Dispatcher {
     }
 
     /// How many more messages to claim per channel: up to `aheadPerSlot` times its concurrency
-    /// (times the loop's depth), once it is down to half of that; one at most while its breaker is paused (the probe);
-    /// none for a channel whose last claim found nothing more, until there may be more.
+    /// (times the loop's depth, unless it is rate-limited), once it is down to half of that; one
+    /// at most while its breaker is paused (the probe); none for a channel whose last claim found
+    /// nothing more, until there may be more.
     func wants(_ loop: Loop) -> [Channel: Int] {
         gates.withLock { book in
             var wanted: [Channel: Int] = [:]
             for (channel, gate) in book.gates {
                 let held = loop.ahead[channel]?.count ?? 0
-                let depth = gate.breaker.isPaused ? 1 : gate.concurrency * Self.aheadPerSlot * loop.depth
+                // A rate-limited channel sends no faster for a wider window: its claims would
+                // only wait longer, towards half their lease.
+                let widened = gate.limiter == nil ? loop.depth : 1
+                let window = gate.breaker.isPaused ? 1 : gate.concurrency * Self.aheadPerSlot * widened
                 if let since = loop.exhausted[channel], ContinuousClock.now - since < pollInterval { continue }
-                guard held <= depth / 2 else { continue }
-                wanted[channel] = depth - held
+                guard held <= window / 2 else { continue }
+                wanted[channel] = window - held
             }
             return wanted
         }

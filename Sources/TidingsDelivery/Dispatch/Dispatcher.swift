@@ -57,10 +57,19 @@ public final class Dispatcher: Service {
     let finished = Mutex<[DeliveryRecord]>([])
     /// Set while the loop's write (results and claims) waits for the writer or runs.
     let writing = Atomic<Bool>(false)
+    /// Set while a disruption's fan-out holds the one SQLite writer in long chunks.
+    let fanOut = Atomic<Bool>(false)
 
     /// Whether the dispatcher waits for the writer now: a disruption's fan-out, which holds it
     /// for long batches, gives it up early then (`Yielding.sending`), so sending keeps pace.
     public var isWriting: Bool { writing.load(ordering: .relaxed) }
+
+    /// Told by the pipeline (on SQLite, where both share one writer) whether a fan-out is
+    /// running: only then does the window follow how long writes take (`depth(after:)`).
+    /// A slow disk, a failing database or PostgreSQL's round trips leave it as it is.
+    public func fanningOut(_ running: Bool) {
+        fanOut.store(running, ordering: .relaxed)
+    }
 
     public init(queue: any OutboxQueue, catalog: TemplateCatalog, channels: [Channel: ChannelSetup], lease: TimeInterval = 120,
                 pollInterval: Duration = .milliseconds(250), logger: Logger, metrics: MetricsFactory = MetricsSystem.factory,
