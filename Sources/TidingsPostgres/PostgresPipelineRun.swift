@@ -62,11 +62,13 @@ struct PostgresPipelineRun {
             batch.processed += 1
             last = position
         }
+        let eventsYielded = batch.yielded
         if fanoutLimit > 0 {
             if !batch.yielded { batch.disruptionAlerts = try await alertDisrupted(limit: fanoutLimit, yielding: yielding) }
             batch.fanoutPending = try await fanoutPending()
         }
-        if rows.count < limit, !batch.yielded { try await endWaits() }
+        // A fan-out's chunks may stop early (for requests): waits still end.
+        if rows.count < limit, !eventsYielded { try await endWaits() }
         try await models.flush(on: connection, logger: logger)
         try await timerChanges.write(on: connection, logger: logger)
         if let last {

@@ -67,11 +67,13 @@ struct PipelineRun {
             batch.processed += 1
             last = row.position
         }
+        let eventsYielded = batch.yielded
         if fanoutLimit > 0 {
             if !batch.yielded { batch.disruptionAlerts = try alertDisrupted(limit: fanoutLimit, yielding: yielding) }
             batch.fanoutPending = try Store.fanoutPending(db)
         }
-        if rows.count < limit, !batch.yielded { try endWaits() }
+        // A fan-out's chunks nearly all stop early while alerts are sent: waits still end.
+        if rows.count < limit, !eventsYielded { try endWaits() }
         try models.flush()
         if let last {
             try Store.setCheckpoint(db, Store.pipelineCheckpoint, last)

@@ -100,6 +100,24 @@ struct NoSilentLossTests {
 
     /// Several producers: customers and their orders arrive in any order, yet every order gets
     /// its confirmation (the report: 510 of 2,500 vanished).
+    /// A disruption's chunks stop early while the dispatcher waits for the writer, nearly
+    /// every one of them: the waits that ran out still end in those batches.
+    @Test func aWaitEndsDuringAFanOutThatGivesTheWriterAway() async throws {
+        let store = try store()
+        var log = [placed("o-9", customer: "c-9")]
+        for n in 1...3 { log += [customer("c-\(n)"), placed("o-\(n)", customer: "c-\(n)")] }
+        log.append(event("shipping.disruption_announced", nil, ["region": "North West", "reason": "snow"]))
+        _ = try store.append(log, now: t0)
+        let parked = try await store.processBatch(limit: 500, engine: engine, now: { [t0] in t0 }, fanoutLimit: 0)
+        #expect(parked.parked == 1)
+        let later = t0.addingTimeInterval(3_601)
+        let sending = Yielding(stride: 1, waiting: { false }, sending: { true }, sendingAfter: 1)
+        let batch = try await store.processBatch(limit: 500, engine: engine, now: { later }, fanoutLimit: 1000, yielding: sending)
+        #expect(batch.yielded && batch.fanoutPending)
+        #expect(batch.parkedExpired == 1)
+        #expect(try messages(store, "confirm").map(\.state) == [.skipped, .pending, .pending, .pending])
+    }
+
     @Test func producersInAnyOrderLoseNoConfirmation() throws {
         let store = try store()
         var events: [CloudEvent] = []
