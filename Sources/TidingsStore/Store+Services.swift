@@ -17,7 +17,7 @@ extension Store: EventLog {
 extension Store: OutboxQueue {
     public func settleAndClaim(_ records: [DeliveryRecord], releasing: [Int64], room: [Channel: Int], endpoints: [Channel: String], now: Date,
                                lease: TimeInterval, owner: String) async throws -> OutboxClaim {
-        try await write("recording \(records.count) results and claiming messages") { db in
+        try await writeWithoutSync("recording \(records.count) results and claiming messages") { db in
             try Self.settleAndClaim(db, records, releasing: releasing, room: room, endpoints: endpoints, now: now, lease: lease, owner: owner)
         }
     }

@@ -18,6 +18,8 @@ public final class Store: Sendable {
 
     public let pool: DatabasePool
     public let path: String
+    /// The synchronous setting the writer runs at (`database.synchronous`).
+    let durability: Durability
     /// Read models the pipeline decoded, kept across its batches.
     let models = ModelCache()
     /// What the pipeline read ahead for its next batch.
@@ -33,6 +35,7 @@ public final class Store: Sendable {
     public init(path: String, durability: Durability = .full) throws {
         _ = Self.sqliteConfigured
         self.path = path
+        self.durability = durability
         let directory = (path as NSString).deletingLastPathComponent
         if !directory.isEmpty {
             do {
@@ -127,6 +130,35 @@ extension Store {
     /// daemon's services use, so that a batch being written never holds a cooperative thread.
     func write<T: Sendable>(_ what: String, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         do { return try await pool.write(body) } catch { throw Self.failure(error, .writeFailed, what) }
+    }
+
+    /// A write whose loss in a power cut costs a message sent again under its own key, never a
+    /// message: the dispatcher's results and claims. It commits without waiting for the disk
+    /// (`synchronous = NORMAL` for its transaction alone); the next commit that does wait, or
+    /// the next checkpoint, makes it durable with everything before it, since the log is
+    /// written in order. A killed process loses nothing either way: the commit is in the log.
+    func writeWithoutSync<T: Sendable>(_ what: String, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        guard durability == .full else { return try await write(what, body) }
+        do {
+            return try await pool.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA synchronous = \(Durability.normal.rawValue)")
+                var result: T?
+                do {
+                    try db.inTransaction {
+                        result = try body(db)
+                        return .commit
+                    }
+                } catch {
+                    try db.execute(sql: "PRAGMA synchronous = \(Durability.full.rawValue)")
+                    throw error
+                }
+                try db.execute(sql: "PRAGMA synchronous = \(Durability.full.rawValue)")
+                guard let result else { throw StoreError(.writeFailed, "\(what) returned nothing") }
+                return result
+            }
+        } catch {
+            throw Self.failure(error, .writeFailed, what)
+        }
     }
 
     func read<T>(_ what: String, _ body: (Database) throws -> T) throws -> T {

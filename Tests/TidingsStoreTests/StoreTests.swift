@@ -35,6 +35,25 @@ struct StoreTests {
         #expect(try store().synchronousMode() == 2)  // FULL
     }
 
+    /// The dispatcher's results and claims commit without waiting for the disk, and only they:
+    /// the writer is back at FULL after each, whether it committed or failed, and what it
+    /// wrote is there.
+    @Test func theDispatchersWriteAloneSkipsTheSync() async throws {
+        let store = try store()
+        _ = try store.append(day, now: now)
+        _ = try store.processBatch(limit: 100, engine: engine, now: now)
+        let claim = try await store.settleAndClaim([], releasing: [], room: [.email: 10], endpoints: [:], now: now, lease: 60, owner: "test")
+        #expect(!claim.messages.isEmpty)
+        #expect(try store.synchronousMode() == 2)
+        let during = try await store.writeWithoutSync("reading the setting") { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }
+        #expect(during == 1)  // NORMAL, inside its transaction
+        await #expect(throws: StoreError.self) {
+            try await store.writeWithoutSync("failing") { db in try db.execute(sql: "INSERT INTO no_such_table VALUES (1)") }
+        }
+        #expect(try store.synchronousMode() == 2)
+        #expect(try store.messages(state: .sending, limit: 10).count == claim.messages.count)
+    }
+
     /// `serve` and a `status` beside it may both open a fresh database: each must find it
     /// migrated, not fail on a table the other just created.
     @Test func processesOpeningAFreshDatabaseAtOnceTakeTurnsToMigrate() async throws {
