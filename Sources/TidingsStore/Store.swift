@@ -139,23 +139,28 @@ extension Store {
     /// written in order. A killed process loses nothing either way: the commit is in the log.
     func writeWithoutSync<T: Sendable>(_ what: String, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         guard durability == .full else { return try await write(what, body) }
+        // In a task of its own: a cancelled access makes GRDB refuse every statement but a
+        // rollback, so the setting could not be put back, and a commit could be reported failed.
+        let pool = self.pool
         do {
-            return try await pool.writeWithoutTransaction { db in
-                try db.execute(sql: "PRAGMA synchronous = \(Durability.normal.rawValue)")
-                var result: T?
-                do {
-                    try db.inTransaction {
-                        result = try body(db)
-                        return .commit
+            return try await Task {
+                try await pool.writeWithoutTransaction { db in
+                    try db.execute(sql: "PRAGMA synchronous = \(Durability.normal.rawValue)")
+                    var result: T?
+                    do {
+                        try db.inTransaction {
+                            result = try body(db)
+                            return .commit
+                        }
+                    } catch {
+                        try db.execute(sql: "PRAGMA synchronous = \(Durability.full.rawValue)")
+                        throw error
                     }
-                } catch {
                     try db.execute(sql: "PRAGMA synchronous = \(Durability.full.rawValue)")
-                    throw error
+                    guard let result else { throw StoreError(.writeFailed, "\(what) returned nothing") }
+                    return result
                 }
-                try db.execute(sql: "PRAGMA synchronous = \(Durability.full.rawValue)")
-                guard let result else { throw StoreError(.writeFailed, "\(what) returned nothing") }
-                return result
-            }
+            }.value
         } catch {
             throw Self.failure(error, .writeFailed, what)
         }

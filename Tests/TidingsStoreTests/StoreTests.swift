@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import TidingsCore
 @testable import TidingsStore
@@ -52,6 +53,26 @@ struct StoreTests {
         }
         #expect(try store.synchronousMode() == 2)
         #expect(try store.messages(state: .sending, limit: 10).count == claim.messages.count)
+
+        // The caller cancelled while the write runs (a stopping dispatcher): the write still
+        // commits, says so, and puts the setting back (GRDB refuses a cancelled access's
+        // statements, the commit among them).
+        let caller = Mutex<Task<Int, any Error>?>(nil)
+        let (known, knowing) = AsyncStream<Void>.makeStream()
+        let task = Task {
+            for await _ in known { break }  // until the task is known to the body below
+            return try await store.writeWithoutSync("cancelled midway") { db in
+                caller.withLock { $0?.cancel() }
+                try db.execute(sql: "UPDATE messages SET attempts = attempts + 1 WHERE state = 'sending'")
+                return db.changesCount
+            }
+        }
+        caller.withLock { $0 = task }
+        knowing.yield()
+        let outcome = await task.result
+        #expect(task.isCancelled)
+        #expect((try? outcome.get()) == claim.messages.count, "\(outcome)")
+        #expect(try store.synchronousMode() == 2)
     }
 
     /// `serve` and a `status` beside it may both open a fresh database: each must find it
