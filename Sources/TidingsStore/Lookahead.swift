@@ -77,9 +77,13 @@ private struct ModelReader {
     private static func fetch<Model: JSONModel & Sendable>(_ db: Database, _ id: String, _ table: ModelTable<Model>, _ committed: [String: Model?],
                                                            _ read: inout [String: Model?]) throws -> Model? {
         guard committed[id] == nil, read[id] == nil else { return nil }
-        // One that does not read is left to the writer, which says why.
-        guard let model = try? table.fetch(db, id: id) else { return nil }
-        read[id] = .some(model)
+        let model: Model?
+        do {
+            model = try table.fetch(db, id: id)
+        } catch let error as StoreError where error.code == .corruptRow {
+            return nil  // left to the writer, which says why
+        }
+        read[id] = .some(model)  // nil: known not to exist, which the writer uses too
         return model
     }
 }

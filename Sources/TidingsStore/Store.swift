@@ -146,19 +146,18 @@ extension Store {
             return try await Task {
                 try await pool.writeWithoutTransaction { db in
                     try db.execute(sql: "PRAGMA synchronous = \(Durability.normal.rawValue)")
-                    var result: T?
-                    do {
+                    let outcome = Result { () throws -> T in
+                        var result: T?
                         try db.inTransaction {
                             result = try body(db)
                             return .commit
                         }
-                    } catch {
-                        try db.execute(sql: "PRAGMA synchronous = \(Durability.full.rawValue)")
-                        throw error
+                        guard let result else { throw StoreError(.writeFailed, "\(what) returned nothing") }
+                        return result
                     }
+                    // Committed or not, the writer goes back to waiting for the disk.
                     try db.execute(sql: "PRAGMA synchronous = \(Durability.full.rawValue)")
-                    guard let result else { throw StoreError(.writeFailed, "\(what) returned nothing") }
-                    return result
+                    return try outcome.get()
                 }
             }.value
         } catch {

@@ -71,8 +71,7 @@ extension Dispatcher {
     /// The window for the next writes: as many quick writes as the last one took, within
     /// `mostDepth`. It shrinks as soon as writes are quick again.
     static func depth(after took: Duration) -> Int {
-        let ratio = took / quickWrite
-        return ratio.isFinite ? min(mostDepth, max(1, Int(ratio.rounded(.up)))) : mostDepth
+        Int(min(Double(mostDepth), max(1, (took / quickWrite).rounded(.up))))
     }
 
     /// How long results may wait for a write when nothing else needs one: a write takes the
