@@ -76,6 +76,7 @@ public struct PostgresLog: EventLog {
         var sources: [String] = [], ids: [String] = [], types: [String] = [], subjects: [String] = [], hasSubject: [Bool] = []
         var bodies: [ByteBuffer] = [], sealedFor: [String] = []
         let recorded = recordedAt?.map(\.timeIntervalSince1970) ?? Array(repeating: now.timeIntervalSince1970, count: events.count)
+        var nonces = Sealing.Nonces()
         for event in events {
             sources.append(event.source)
             ids.append(event.id)
@@ -84,7 +85,7 @@ public struct PostgresLog: EventLog {
             hasSubject.append(event.subject != nil)
             let raw: JSONValue
             if let owner = PersonalData.owner(of: event), let key = keys[owner] {
-                raw = try Sealing.seal(event.raw, type: event.type, customerID: owner, key: key)
+                raw = try Sealing.seal(event.raw, type: event.type, customerID: owner, key: key, nonces: &nonces)
                 sealedFor.append(owner)
             } else {
                 raw = event.raw

@@ -213,7 +213,7 @@ extension Store {
         guard let owner = PersonalData.owner(of: event.event) else { return (try event.body ?? event.event.raw.encoded(), nil) }
         let key = try keys.key(db, owner, now: now, proposed: event.sealedFor == owner ? event.sealedWith : nil)
         if event.sealedFor == owner, event.sealedWith == key, let body = event.body { return (body, owner) }
-        return (try event.sealedBody(key: key, owner: owner), owner)
+        return (try event.sealedBody(key: key, owner: owner, nonces: &keys.nonces), owner)
     }
 
     /// The customer's key; made on first use (`proposed`, when the body was sealed with it).
@@ -255,9 +255,10 @@ extension Store {
             for row in stored { ring[row[0] as String] = row[1] as Data }
             for owner in unknown where ring[owner] == nil { ring[owner] = Sealing.newKey() }
         }
+        var nonces = Sealing.Nonces()
         return try events.map { event in
             guard let owner = PersonalData.owner(of: event.event), let key = ring[owner] else { return event }
-            return try event.sealed(key: key, owner: owner)
+            return try event.sealed(key: key, owner: owner, nonces: &nonces)
         }
     }
 
@@ -292,6 +293,8 @@ extension Store {
 /// transaction, so a key can neither appear nor go meanwhile.
 struct CustomerKeys {
     private var known: [String: Data] = [:]
+    /// For the bodies sealed in the transaction.
+    var nonces = Sealing.Nonces()
 
     mutating func key(_ db: Database, _ customerID: String, now: Double, proposed: Data? = nil) throws -> Data {
         if let key = known[customerID] { return key }

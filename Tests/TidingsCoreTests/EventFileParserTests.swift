@@ -51,4 +51,21 @@ struct EventFileParserTests {
         #expect(twoArrays.problems == ["file: (json): there is more after the array's closing ]: a file holds one JSON array, or NDJSON"], "\(twoArrays)")
         #expect(try read("[\(event("a"))]  \n\n", block: 2).problems.isEmpty)
     }
+
+    /// An event whose personal fields are sealed is compared by a hash of its tree, not of its
+    /// bytes: written otherwise but the same, it is the same; one field other, it is not.
+    @Test func aSealedEventTwiceIsComparedByItsContent() throws {
+        let registered = #"{"specversion":"1.0","id":"r","source":"urn:t","type":"customer.registered","subject":"c-1","data":{"name":"Zo\u00eb","email":"zoe@example.com","locale":"en"}}"#
+        let reordered = #"{ "data": {"locale":"en", "email":"zoe@example.com", "name":"Zoë"}, "subject":"c-1","type":"customer.registered","source":"urn:t","id":"r","specversion":"1.0" }"#
+        let same = try read([registered, reordered].joined(separator: "\n"), block: 7)
+        #expect(same.events == ["r", "r"] && same.problems.isEmpty, "\(same)")
+        for other in [
+            registered.replacingOccurrences(of: "zoe@", with: "zoë@"),
+            registered.replacingOccurrences(of: #""locale":"en""#, with: #""locale":"en","x":-0"#),
+            registered.replacingOccurrences(of: "Zo\\u00eb", with: "Zoe\\u0308"),
+        ] {
+            let found = try read([registered, other].joined(separator: "\n"), block: 7)
+            #expect(found.events == ["r"] && found.problems.first?.contains("also line 1") == true, "\(found)")
+        }
+    }
 }

@@ -133,4 +133,23 @@ struct EventValidatorTests {
         json["datacontenttype"] = "text/plain"
         #expect(issues(json) == ["datacontenttype"])
     }
+
+    /// The one-pass search for "json" finds what a search at every offset finds, "jjson" and
+    /// "jsjson" included.
+    @Test func aContentTypeNamesJSONAsASearchAtEveryOffsetSays() {
+        func everyOffset(_ text: String) -> Bool {
+            let bytes = Array(text.utf8).map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }
+            let json = Array("json".utf8)
+            return bytes.count >= json.count && (0...(bytes.count - json.count)).contains { bytes[$0..<$0 + json.count].elementsEqual(json) }
+        }
+        var random = JSONParserTests.SplitMix64(seed: 77)
+        let pieces = ["j", "s", "o", "n", "J", "S", "O", "N", "x", "/", "+", "é", "🏻"]
+        for text in ["jjson", "jsjson", "jsojson", "json", "jso", "", "application/problem+JSON"] {
+            #expect(EventValidator.namesJSON(text) == everyOffset(text), "\(text)")
+        }
+        for _ in 0..<5_000 {
+            let text = (0..<random.next(below: 9)).map { _ in pieces[random.next(below: pieces.count)] }.joined()
+            #expect(EventValidator.namesJSON(text) == everyOffset(text), "\(text)")
+        }
+    }
 }

@@ -85,4 +85,23 @@ struct SealingTests {
             #expect(Sealing.open(sealed, type: "customer.registered", customerID: "c-1", key: key)["data"]?["name"]?.stringValue == text)
         }
     }
+
+    /// Nonces come sixteen at a time from one read of the kernel: every one of them is new,
+    /// across the reads too, and what they seal opens.
+    @Test func noncesTakenInBatchesAreAllDistinctAndSealedFieldsOpen() throws {
+        var nonces = Sealing.Nonces()
+        var seen: Set<Data> = []
+        for _ in 0..<(Sealing.Nonces.batch * 3 + 5) {
+            #expect(seen.insert(Data(try nonces.take())).inserted)
+        }
+        let key = Sealing.newKey()
+        #expect(key.count == 32 && key != Sealing.newKey())
+        var sealedNonces: Set<String> = []
+        for _ in 0..<20 {
+            let sealed = try Sealing.seal(customer, type: "customer.registered", customerID: "c-1", key: key, nonces: &nonces)
+            #expect(Sealing.open(sealed, type: "customer.registered", customerID: "c-1", key: key) == customer)
+            let box = Data(base64Encoded: sealed["data"]?["email"]?["sealed"]?.stringValue ?? "") ?? Data()
+            #expect(sealedNonces.insert(box.prefix(12).base64EncodedString()).inserted)
+        }
+    }
 }

@@ -22,16 +22,16 @@ public struct EncodedEvent: Sendable {
     }
 
     /// The body with the event's personal fields sealed with `key`, off the writer.
-    public func sealed(key: Data, owner: String) throws -> EncodedEvent {
+    public func sealed(key: Data, owner: String, nonces: inout Sealing.Nonces) throws -> EncodedEvent {
         var sealed = self
-        sealed.body = try sealedBody(key: key, owner: owner)
+        sealed.body = try sealedBody(key: key, owner: owner, nonces: &nonces)
         sealed.sealedFor = owner
         sealed.sealedWith = key
         return sealed
     }
 
     /// What the log stores for the event when `owner`'s key is `key`.
-    public func sealedBody(key: Data, owner: String) throws -> Data {
-        try Sealing.seal(event.raw, type: event.type, customerID: owner, key: key).encoded()
+    public func sealedBody(key: Data, owner: String, nonces: inout Sealing.Nonces) throws -> Data {
+        try Sealing.seal(event.raw, type: event.type, customerID: owner, key: key, nonces: &nonces).encoded()
     }
 }

@@ -31,7 +31,7 @@ extension EventFileParser {
         }
 
         /// A valid event, with a hash of its whole canonical body for the duplicate check
-        /// (`Data`'s own hash reads only its first 80 bytes).
+        /// (`JSONValue.contentHash`).
         struct Candidate: Sendable {
             var event: EncodedEvent
             var content: Int
@@ -70,6 +70,12 @@ extension EventFileParser {
         case .success(let event):
             if let issue = EventValidator.reservation(of: event) { return .failure(Prepared.Issues(issues: [issue])) }
             do {
+                // One whose personal fields are sealed is encoded once, sealed (`sealAhead`), and
+                // hashed from its tree; the others from their bytes, which is quicker. Which
+                // depends on the content alone, so the same content always hashes the same way.
+                guard PersonalData.owner(of: event) == nil else {
+                    return .success(Prepared.Candidate(event: EncodedEvent(unencoded: event), content: event.raw.contentHash))
+                }
                 let encoded = try EncodedEvent(event)
                 var hasher = Hasher()
                 encoded.body?.withUnsafeBytes { hasher.combine(bytes: $0) }

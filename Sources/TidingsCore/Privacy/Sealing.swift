@@ -13,13 +13,20 @@ public enum Sealing {
 
     /// A new random key for one customer.
     public static func newKey() -> Data {
-        SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }
+        Data(Nonces.random(count: 32))
     }
 
     /// The event's stored JSON with its personal fields sealed; unchanged when it has none.
     public static func seal(_ raw: JSONValue, type: String, customerID: String, key: Data) throws -> JSONValue {
+        var nonces = Nonces()
+        return try seal(raw, type: type, customerID: customerID, key: key, nonces: &nonces)
+    }
+
+    /// `seal`, with nonces from `nonces`: one source for many events.
+    public static func seal(_ raw: JSONValue, type: String, customerID: String, key: Data, nonces: inout Nonces) throws -> JSONValue {
         guard let rule = PersonalData.rules[type], var data = raw["data"] else { return raw }
         let symmetric = SymmetricKey(data: key)
+        let customer = Data(customerID.utf8)
         /// A string as its text; anything else (an address as an object, lines as a list) as
         /// its JSON, under its own marker, so it reads back as it was.
         func sealed(_ value: JSONValue) throws -> JSONValue {
@@ -29,7 +36,7 @@ public enum Sealing {
             case .string(let text): (plain, name) = (Data(text.utf8), marker)
             default: (plain, name) = (try value.encoded(), jsonMarker)
             }
-            let box = try AES.GCM.seal(plain, using: symmetric, authenticating: Data(customerID.utf8))
+            let box = try AES.GCM.seal(plain, using: symmetric, nonce: nonces.take(), authenticating: customer)
             guard let combined = box.combined else { return value }
             return .object([name: .string(combined.base64EncodedString())])
         }
