@@ -104,10 +104,10 @@ public struct PostgresOutbox: OutboxQueue {
                     state: .sending, route: Route(channel: channel, recipient: recipient ?? ""), fallbacks: Route.routes(fallback) ?? [],
                     attempts: Int(routeAttempts), dueAt: Date(timeIntervalSince1970: dueAt), leaseUntil: leaseUntil.map(Date.init(timeIntervalSince1970:)),
                     lastError: lastError, routeStartedAt: routeStartedAt.map(Date.init(timeIntervalSince1970:)))
-                // An unreadable context must not stop every other message: it fails on its own when sent.
+                // Parsed where it is rendered: an unreadable one fails on its own then.
                 claimed.append(OutboxMessage(
                     id: id, key: key, workflow: workflow, category: category, customerID: customerID, subjectID: subjectID,
-                    template: template, locale: locale, context: (try? JSONValue.parse(context)) ?? .null, totalAttempts: Int(attempts),
+                    template: template, locale: locale, storedContext: context, totalAttempts: Int(attempts),
                     eventAt: eventAt.map(Date.init(timeIntervalSince1970:)), progress: progress,
                     priority: ClaimPriority(rawValue: Int(priority)) ?? .normal))
             }

@@ -142,11 +142,11 @@ extension Store {
                 fallbacks: Route.routes(fallback) ?? [], attempts: column(.routeAttempts),
                 dueAt: Date(timeIntervalSince1970: column(.dueAt)), leaseUntil: leaseUntil.map(Date.init(timeIntervalSince1970:)),
                 lastError: column(.lastError), routeStartedAt: routeStartedAt.map(Date.init(timeIntervalSince1970:)))
-            // An unreadable context must not stop every other message: it fails on its own when sent.
+            // Parsed where it is rendered, off the writer: an unreadable one fails on its own then.
             return OutboxMessage(
                 id: id, key: column(.key), workflow: column(.workflow), category: column(.category),
                 customerID: customerID, subjectID: subjectID, template: column(.template), locale: column(.locale),
-                context: (try? JSONValue.parse(context)) ?? .null, totalAttempts: column(.attempts),
+                storedContext: context, totalAttempts: column(.attempts),
                 eventAt: eventAt.map(Date.init(timeIntervalSince1970:)), progress: progress,
                 priority: ClaimPriority(rawValue: column(.priority)) ?? .normal,
                 threadRoot: channel == .email ? try threadRoot(db, customerID: customerID, subjectID: subjectID, before: id) : nil)

@@ -10,7 +10,10 @@ public struct OutboxMessage: Sendable, Hashable {
     public var subjectID: String?
     public var template: String
     public var locale: String
-    public var context: JSONValue
+    /// The template context as stored, parsed where the message is rendered (`context`): parsed
+    /// in the claim, it held the writer for a sixth of the claim's time, while the dispatcher
+    /// renders its messages on other threads.
+    public var storedContext: Data
     /// Attempts on every route so far, this one included.
     public var totalAttempts: Int
     /// When the event behind it was recorded: where its latency starts.
@@ -23,11 +26,23 @@ public struct OutboxMessage: Sendable, Hashable {
     /// one is a later email: it answers that one, so mail clients show one conversation.
     public var threadRoot: String?
 
+    /// The context, parsed afresh: read it once per send. Null when the stored bytes do not
+    /// parse, so that one unreadable context fails only its own message.
+    public var context: JSONValue { (try? JSONValue.parse(storedContext)) ?? .null }
+
     public var channel: Channel { progress.route.channel }
     public var recipient: String { progress.route.recipient }
 
     public init(id: Int64, key: String, workflow: String, category: String, customerID: String, subjectID: String?, template: String,
                 locale: String, context: JSONValue, totalAttempts: Int, eventAt: Date?, progress: DeliveryProgress,
+                priority: ClaimPriority = .normal, threadRoot: String? = nil) {
+        self.init(id: id, key: key, workflow: workflow, category: category, customerID: customerID, subjectID: subjectID, template: template,
+                  locale: locale, storedContext: (try? context.encoded()) ?? Data("null".utf8), totalAttempts: totalAttempts, eventAt: eventAt,
+                  progress: progress, priority: priority, threadRoot: threadRoot)
+    }
+
+    public init(id: Int64, key: String, workflow: String, category: String, customerID: String, subjectID: String?, template: String,
+                locale: String, storedContext: Data, totalAttempts: Int, eventAt: Date?, progress: DeliveryProgress,
                 priority: ClaimPriority = .normal, threadRoot: String? = nil) {
         self.id = id
         self.key = key
@@ -37,7 +52,7 @@ public struct OutboxMessage: Sendable, Hashable {
         self.subjectID = subjectID
         self.template = template
         self.locale = locale
-        self.context = context
+        self.storedContext = storedContext
         self.totalAttempts = totalAttempts
         self.eventAt = eventAt
         self.progress = progress

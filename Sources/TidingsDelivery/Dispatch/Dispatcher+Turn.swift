@@ -108,15 +108,16 @@ extension Dispatcher {
     func deliver(_ message: OutboxMessage, _ setup: ChannelSetup) async {
         let outcome: DeliveryOutcome
         do {
-            guard message.context != .null else {
+            let context = message.context
+            guard context != .null else {
                 throw DeliveryError(.invalidMessage, "the stored template context of message \(message.id) is not readable JSON")
             }
             let content = try catalog.render(template: message.template, channel: message.channel, locale: message.locale,
-                                             context: message.context)
+                                             context: context)
             let outgoing = OutgoingMessage(
                 key: message.key, channel: message.channel, workflow: message.workflow, category: message.category,
                 customerID: message.customerID, subjectID: message.subjectID, recipient: message.recipient,
-                recipientName: message.context.value(atPath: "customer.name")?.stringValue, content: content, date: clock(),
+                recipientName: context.value(atPath: "customer.name")?.stringValue, content: content, date: clock(),
                 threadRoot: message.threadRoot)
             outcome = await setup.transport.send(outgoing)
         } catch {
