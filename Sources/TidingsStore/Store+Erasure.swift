@@ -291,7 +291,7 @@ extension Store {
 /// Customers' keys looked up once per transaction: a customer's events tend to come together
 /// (registered, updated, an order placed), and each would ask again. Only within the writer's
 /// transaction, so a key can neither appear nor go meanwhile.
-struct CustomerKeys {
+struct CustomerKeys: ~Copyable {
     private var known: [String: Data] = [:]
     /// For the bodies sealed in the transaction.
     var nonces = Sealing.Nonces()

@@ -62,30 +62,34 @@ struct MultiInstanceTests {
         }
         defer { for daemon in daemons { daemon.child.signal(SIGKILL) } }
 
-        // 200 requests of 25 customers' events, round robin; the first instance is killed after
-        // 80 of them, and what it did not answer goes to the next.
+        // 200 requests of 25 customers' events, round robin. From the 120th on, the first
+        // instance is killed as soon as it holds claims not yet recorded (the receiver holds each
+        // of its sends for half a second), and what it did not answer goes to the next. The
+        // requests go on meanwhile: waiting with them held, on a busy machine the other two could
+        // drain the outbox, leaving the first nothing to hold, and the test waiting forever.
         let customers = 5_000
         var killed = false
+        /// The first instance's run, once the database shows two of its claims not yet recorded.
+        func holdingClaims() async throws -> String? {
+            guard let key = try receiver.received().last(where: { $0["path"]?.stringValue?.contains("delay") == true })?["headers"]?["webhook-id"]?
+                .stringValue, let owner = try await PostgresTestCluster.texts("SELECT claimed_by FROM messages WHERE key = '\(key)'", in: database).first
+            else { return nil }
+            let held = try await PostgresTestCluster.number("""
+                SELECT COUNT(*) FROM messages WHERE state = 'sending' AND claimed_by = '\(owner)'
+                """, in: database)
+            return held >= 2 ? owner : nil
+        }
         for (request, first) in stride(from: 0, to: customers, by: 25).enumerated() {
-            if request == 120 {
-                // The first instance dies holding claims: its sends (the receiver holds each for
-                // half a second) name its run, and it is killed while the database shows claims of
-                // that run not yet recorded.
-                var owner: String?
-                while owner == nil {
-                    if let key = try receiver.received().last(where: { $0["path"]?.stringValue?.contains("delay") == true })?["headers"]?["webhook-id"]?
-                        .stringValue {
-                        owner = try await PostgresTestCluster.texts("SELECT claimed_by FROM messages WHERE key = '\(key)'", in: database).first
+            if request >= 120 && !killed {
+                let until = ContinuousClock.now + .seconds(2)
+                while !killed && ContinuousClock.now < until {
+                    if try await holdingClaims() != nil {
+                        daemons[0].child.signal(SIGKILL)
+                        killed = true
+                    } else {
+                        try await Task.sleep(for: .milliseconds(5))
                     }
-                    if owner == nil { try await Task.sleep(for: .milliseconds(20)) }
                 }
-                while try await PostgresTestCluster.number("""
-                    SELECT COUNT(*) FROM messages WHERE state = 'sending' AND claimed_by = '\(owner ?? "")'
-                    """, in: database) < 2 {
-                    try await Task.sleep(for: .milliseconds(5))
-                }
-                daemons[0].child.signal(SIGKILL)
-                killed = true
             }
             let lines = (first..<(first + 25)).flatMap(Self.events)
             var target = request % 3
@@ -96,6 +100,7 @@ struct MultiInstanceTests {
                 target = (target + 1) % 3
             }
         }
+        try #require(killed, "the first instance never held two claims at once while requests came in")
 
         let expectedKeys = customers
         // The killed instance's claims come back when their lease (40 s) runs out.

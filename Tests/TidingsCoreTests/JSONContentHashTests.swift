@@ -25,6 +25,7 @@ struct JSONContentHashTests {
     @Test func valuesThatCompareEqualButWriteOtherwiseHashOtherwise() {
         #expect(JSONValue.number(0).contentHash != JSONValue.number(-0.0).contentHash)
         #expect(JSONValue.string("\u{e9}").contentHash != JSONValue.string("e\u{301}").contentHash)
+        #expect(JSONValue.object(["\u{e9}": 1]).contentHash != JSONValue.object(["e\u{301}": 1]).contentHash)
         #expect(JSONValue.array(["ab", "c"]).contentHash != JSONValue.array(["a", "bc"]).contentHash)
         #expect(JSONValue.object(["a": ["b": 1]]).contentHash != JSONValue.object(["a": [:], "b": 1]).contentHash)
         #expect(JSONValue.null.contentHash != JSONValue.array([]).contentHash)

@@ -30,8 +30,9 @@ extension EventFileParser {
             var result: Result<Candidate, Issues>
         }
 
-        /// A valid event, with a hash of its whole canonical body for the duplicate check
-        /// (`JSONValue.contentHash`).
+        /// A valid event, with a hash of its canonical content for the duplicate check: of its
+        /// bytes, or `JSONValue.contentHash` for one sealed later (never `Data`'s own hash,
+        /// which reads only the first 80 bytes).
         struct Candidate: Sendable {
             var event: EncodedEvent
             var content: Int
@@ -73,6 +74,8 @@ extension EventFileParser {
                 // One whose personal fields are sealed is encoded once, sealed (`sealAhead`), and
                 // hashed from its tree; the others from their bytes, which is quicker. Which
                 // depends on the content alone, so the same content always hashes the same way.
+                // A valid event always encodes (finite numbers, 32 levels at most), so the
+                // encoding put off to the sealing cannot fail there instead of on its line.
                 guard PersonalData.owner(of: event) == nil else {
                     return .success(Prepared.Candidate(event: EncodedEvent(unencoded: event), content: event.raw.contentHash))
                 }

@@ -10,9 +10,9 @@ public struct OutboxMessage: Sendable, Hashable {
     public var subjectID: String?
     public var template: String
     public var locale: String
-    /// The template context as stored, parsed where the message is rendered (`context`): parsed
-    /// in the claim, it held the writer for a sixth of the claim's time, while the dispatcher
-    /// renders its messages on other threads.
+    /// The template context as stored, parsed where the message is rendered (`parsedContext`):
+    /// parsed in the claim, it held the writer for a quarter of the claim's time, while the
+    /// dispatcher renders its messages on other threads. Messages compare by these bytes.
     public var storedContext: Data
     /// Attempts on every route so far, this one included.
     public var totalAttempts: Int
@@ -26,9 +26,9 @@ public struct OutboxMessage: Sendable, Hashable {
     /// one is a later email: it answers that one, so mail clients show one conversation.
     public var threadRoot: String?
 
-    /// The context, parsed afresh: read it once per send. Null when the stored bytes do not
-    /// parse, so that one unreadable context fails only its own message.
-    public var context: JSONValue { (try? JSONValue.parse(storedContext)) ?? .null }
+    /// The context, parsed afresh at every call: once per send. Null when the stored bytes do
+    /// not parse, so that one unreadable context fails only its own message.
+    public func parsedContext() -> JSONValue { (try? JSONValue.parse(storedContext)) ?? .null }
 
     public var channel: Channel { progress.route.channel }
     public var recipient: String { progress.route.recipient }

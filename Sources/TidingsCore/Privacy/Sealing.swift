@@ -13,7 +13,7 @@ public enum Sealing {
 
     /// A new random key for one customer.
     public static func newKey() -> Data {
-        Data(Nonces.random(count: 32))
+        Data(randomBytes(count: 32))
     }
 
     /// The event's stored JSON with its personal fields sealed; unchanged when it has none.

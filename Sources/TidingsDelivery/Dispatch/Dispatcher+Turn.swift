@@ -108,7 +108,7 @@ extension Dispatcher {
     func deliver(_ message: OutboxMessage, _ setup: ChannelSetup) async {
         let outcome: DeliveryOutcome
         do {
-            let context = message.context
+            let context = message.parsedContext()
             guard context != .null else {
                 throw DeliveryError(.invalidMessage, "the stored template context of message \(message.id) is not readable JSON")
             }
