@@ -28,9 +28,12 @@ public struct StagedAppend: Sendable {
 
     /// Writes a chunk, in a transaction of its own, suspended meanwhile: the caller prepares
     /// the next chunk while this one commits. Give the result to `count` in the order written.
-    public func write(_ events: [EncodedEvent], now: Date) async throws -> AppendResult {
-        try await store.write("appending \(events.count) events of append \(id)") { [id] db in
-            try Store.append(db, events, now: now, appendID: id)
+    /// The chunk is taken out of `events` on the writer, and freed there: its parsed events
+    /// were a twentieth of the preparing's thread, and the writer waits for the next chunk.
+    public func write(_ events: Handover<[EncodedEvent]>, now: Date) async throws -> AppendResult {
+        try await store.write("appending events of append \(id)") { [id] db in
+            let chunk = events.take() ?? []
+            return try Store.append(db, chunk, now: now, appendID: id)
         }
     }
 

@@ -68,7 +68,8 @@ struct Append: AsyncParsableCommand {
                         try staged.count(await written.value)
                     }
                     if problemCount == 0 {
-                        writing = Task { [staged, now] in try await staged.write(sealed, now: now()) }
+                        let handover = Handover(consume sealed)
+                        writing = Task { [staged, now] in try await staged.write(handover, now: now()) }
                     }
                 }
                 if let written = writing { try staged.count(await written.value) }
