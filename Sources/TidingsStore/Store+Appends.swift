@@ -32,7 +32,10 @@ public struct StagedAppend: Sendable {
     /// were a twentieth of the preparing's thread, and the writer waits for the next chunk.
     public func write(_ events: Handover<[EncodedEvent]>, now: Date) async throws -> AppendResult {
         try await store.write("appending events of append \(id)") { [id] db in
-            let chunk = events.take() ?? []
+            // Taken once: a chunk written twice would store nothing the second time, silently.
+            guard let chunk = events.take() else {
+                throw StoreError(.writeFailed, "a chunk of append \(id) was handed to the writer twice; run the append again")
+            }
             return try Store.append(db, chunk, now: now, appendID: id)
         }
     }

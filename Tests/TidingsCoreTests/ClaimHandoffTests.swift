@@ -9,7 +9,7 @@ import TidingsCore
 struct ClaimHandoffTests {
     func message(_ id: Int64, _ channel: Channel = .email) -> OutboxMessage {
         OutboxMessage(id: id, key: "k\(id)", workflow: "ack", category: "acknowledgement", customerID: "c", subjectID: nil, template: "ack",
-                      locale: "en", context: .null, totalAttempts: 1, eventAt: nil,
+                      locale: "en", storedContext: Data("null".utf8), totalAttempts: 1, eventAt: nil,
                       progress: DeliveryProgress(state: .sending, route: Route(channel: channel, recipient: "a@example.com"), fallbacks: [],
                                                  attempts: 1, dueAt: Date(timeIntervalSince1970: 0)),
                       priority: .first)

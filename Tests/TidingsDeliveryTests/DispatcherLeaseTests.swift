@@ -63,7 +63,7 @@ struct DispatcherLeaseTests {
             lease: 60, logger: Logger(label: "lease"), clock: clock.now)
         func claimed(_ id: Int64, leaseLeft: TimeInterval) -> OutboxMessage {
             OutboxMessage(id: id, key: "ack.\(id)", workflow: "ack", category: "acknowledgement", customerID: "c-1", subjectID: nil,
-                          template: "ack", locale: "en", context: .null, totalAttempts: 1, eventAt: nil,
+                          template: "ack", locale: "en", storedContext: Data("null".utf8), totalAttempts: 1, eventAt: nil,
                           progress: DeliveryProgress(state: .sending, route: Route(channel: .email, recipient: "a@example.com"), fallbacks: [],
                                                      attempts: 1, dueAt: start, leaseUntil: start.addingTimeInterval(leaseLeft)))
         }

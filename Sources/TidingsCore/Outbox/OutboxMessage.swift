@@ -34,14 +34,6 @@ public struct OutboxMessage: Sendable, Hashable {
     public var recipient: String { progress.route.recipient }
 
     public init(id: Int64, key: String, workflow: String, category: String, customerID: String, subjectID: String?, template: String,
-                locale: String, context: JSONValue, totalAttempts: Int, eventAt: Date?, progress: DeliveryProgress,
-                priority: ClaimPriority = .normal, threadRoot: String? = nil) {
-        self.init(id: id, key: key, workflow: workflow, category: category, customerID: customerID, subjectID: subjectID, template: template,
-                  locale: locale, storedContext: (try? context.encoded()) ?? Data("null".utf8), totalAttempts: totalAttempts, eventAt: eventAt,
-                  progress: progress, priority: priority, threadRoot: threadRoot)
-    }
-
-    public init(id: Int64, key: String, workflow: String, category: String, customerID: String, subjectID: String?, template: String,
                 locale: String, storedContext: Data, totalAttempts: Int, eventAt: Date?, progress: DeliveryProgress,
                 priority: ClaimPriority = .normal, threadRoot: String? = nil) {
         self.id = id
