@@ -139,26 +139,25 @@ public enum Daemon {
         if !runtime.config.dispatchEnabled {
             logger.warning("sending is off (dispatcher.enabled: false): messages wait in the outbox until it is on again")
         }
-        let sending: [ServiceGroupConfiguration.ServiceConfiguration] = runtime.config.dispatchEnabled ? [.init(service: dispatcher)] : []
-        var retention: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        let sending: [any Service] = runtime.config.dispatchEnabled ? [dispatcher] : []
+        var retention: [any Service] = []
         if let days = runtime.config.retention {
-            retention = [.init(service: RetentionService(store: backend.retention, retention: days, spoolDirectory: runtime.config.spoolDirectory,
-                                                         now: clock.now, logger: logger))]
+            retention = [RetentionService(store: backend.retention, retention: days, spoolDirectory: runtime.config.spoolDirectory,
+                                          now: clock.now, logger: logger)]
         }
         // SQLite: the write-ahead log is copied back beside the writer, not in its commits.
         let checkpoints: [ServiceGroupConfiguration.ServiceConfiguration] = try store.map { store in
             [.init(service: CheckpointService(checkpoints: try store.walCheckpoints(), logger: logger))]
         } ?? []
+        // A group stops its services in reverse order, each after the last has stopped. The
+        // loops and the HTTP server stop together: no new requests, those in flight finish,
+        // a running batch stops at its next check, and the dispatcher records what it sent.
+        // Then the group commit drains, and the write-ahead log is copied back last.
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: checkpoints + [
-                .init(service: pipeline),
-                .init(service: timers),
-            ] + sending + retention + [
                 .init(service: commit),
+                .init(service: StoppingTogether([pipeline, timers] + sending + retention + [http])),
                 .init(service: notify),
-                // Last, so it stops first: no new requests, those in flight finish, then the
-                // group commit drains and the pipeline and dispatcher stop.
-                .init(service: http),
             ],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
