@@ -43,7 +43,7 @@ public struct Runtime: Sendable {
             }
             setups[channel] = Dispatcher.ChannelSetup(
                 transport: transport, endpoint: channelConfig.endpoint, retry: channelConfig.retry,
-                gate: ChannelGate(concurrency: channelConfig.concurrency, breaker: channelConfig.breaker, limiter: channelConfig.rateLimit))
+                gate: ChannelGate(concurrency: channelConfig.concurrency, queued: transport.holds, breaker: channelConfig.breaker, limiter: channelConfig.rateLimit))
         }
         return setups
     }

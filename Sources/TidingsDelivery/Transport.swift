@@ -40,9 +40,15 @@ public protocol Transport: Sendable {
     func close()
     /// Drops what the transport kept of these messages (their customer was forgotten).
     func erase(keys: [String])
+    /// How many sends beyond the channel's concurrency it takes and holds until a connection
+    /// frees, to start each the moment one does (`CurlWorker`).
+    var holds: Int { get }
 }
 
 extension Transport {
     /// Most transports keep nothing once a message is handed over.
     public func erase(keys: [String]) {}
+
+    /// Most transports send at once: sends beyond their concurrency would only wait.
+    public var holds: Int { 0 }
 }

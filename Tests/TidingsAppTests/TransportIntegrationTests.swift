@@ -88,4 +88,24 @@ struct TransportIntegrationTests {
         try await server.stop()
         #expect(try await send("/hook").label == "transient")
     }
+
+    /// A transport takes more sends than it has connections (`holds`) and starts each when a
+    /// connection frees. A send's timeout counts from its start, not from its handover: four
+    /// sends of a second each through one connection, with a 3 s timeout, all go out (waiting
+    /// in libcurl's own queue, the fourth would time out after 3 s without being sent).
+    @Test func sendsHeldForAConnectionTimeOutOnlyOnceStarted() async throws {
+        let directory = try Paths.temporaryDirectory("webhook-held")
+        let server = try await LoopbackServer.http(logs: directory)
+        let transport = try WebhookTransport(settings: WebhookTransport.Settings(
+            preset: .generic, url: "http://127.0.0.1:\(server.port)/hook?delay=1", concurrency: 1, timeoutSeconds: 3), label: "test")
+        #expect(transport.holds == 1)
+        let outcomes = await withTaskGroup(of: DeliveryOutcome.self) { group in
+            for n in 0..<4 { group.addTask { await transport.send(message(n, channel: .sms, to: "+447700900123")) } }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(outcomes.allSatisfy { $0.label == "sent" }, "\(outcomes.filter { $0.label != "sent" })")
+        #expect(try server.received().count == 4)
+        transport.close()
+        try await server.stop()
+    }
 }

@@ -84,6 +84,20 @@ struct FlowControlTests {
         #expect(limited.nextOpening(now: now) == at(0.25))
     }
 
+    /// A transport that holds sends for its connections gets that many more started, except
+    /// under a rate limit, where they would only wait.
+    @Test func aGateStartsWhatTheTransportHoldsBesideItsConcurrency() {
+        var gate = ChannelGate(concurrency: 4, queued: 4)
+        #expect(gate.room(now: now) == 8)
+        gate.started(8, now: now)
+        #expect(gate.room(now: now) == 0)
+        #expect(gate.nextOpening(now: now) == nil)
+        gate.finished(.sent(detail: "HTTP 200"), now: now)
+        #expect(gate.room(now: now) == 1)
+        let limited = ChannelGate(concurrency: 4, queued: 4, limiter: RateLimiter(perSecond: 100, burst: 100))
+        #expect(limited.queued == 0)
+    }
+
     @Test func instancesTakeEqualSharesOfARateLimit() {
         var limiter = RateLimiter(perSecond: 9, burst: 6)
         limiter.share(among: 3, now: now)

@@ -4,19 +4,24 @@ import Foundation
 /// circuit breaker together. Pure; the dispatcher keeps one per channel.
 public struct ChannelGate: Sendable, Hashable {
     public let concurrency: Int
+    /// Sends handed to the transport beyond `concurrency`, which it holds until a connection
+    /// frees (`Transport.holds`): none while a rate limit spaces the sends, since they would
+    /// only wait there.
+    public let queued: Int
     public private(set) var breaker: CircuitBreaker
     public private(set) var limiter: RateLimiter?
     public private(set) var inFlight = 0
 
-    public init(concurrency: Int, breaker: CircuitBreaker = CircuitBreaker(), limiter: RateLimiter? = nil) {
+    public init(concurrency: Int, queued: Int = 0, breaker: CircuitBreaker = CircuitBreaker(), limiter: RateLimiter? = nil) {
         self.concurrency = max(1, concurrency)
+        self.queued = limiter == nil ? max(0, queued) : 0
         self.breaker = breaker
         self.limiter = limiter
     }
 
     /// Messages that may start now.
     public mutating func room(now: Date) -> Int {
-        var room = max(0, concurrency - inFlight)
+        var room = max(0, concurrency + queued - inFlight)
         if let allowed = breaker.allowance(now: now) { room = min(room, allowed) }
         if let tokens = limiter?.available(now: now) { room = min(room, tokens) }
         return room
@@ -50,7 +55,7 @@ public struct ChannelGate: Sendable, Hashable {
     /// When room may open up without a send finishing: the rate limit's next token or the end
     /// of the breaker's pause. The dispatcher sleeps no longer than this.
     public func nextOpening(now: Date) -> Date? {
-        guard inFlight < concurrency else { return nil }
+        guard inFlight < concurrency + queued else { return nil }
         return [breaker.reopensAt, limiter?.nextToken(now: now)].compactMap { $0 }.min()
     }
 }

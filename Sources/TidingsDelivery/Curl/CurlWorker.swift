@@ -7,16 +7,27 @@ import Synchronization
 /// at once and one connection cache, so SMTP sessions and HTTP keep-alive connections are
 /// reused across messages.
 ///
-/// `@unchecked Sendable` is safe because the multi handle, the easy handles, `active` and
-/// `idle` are only touched on `queue`; the only state shared across threads is `incoming`,
-/// which a Mutex guards, and `curl_multi_wakeup`, which libcurl documents as callable from any
-/// thread.
+/// At most `maxActive` transfers run at once; requests beyond them wait here, in order, and the
+/// turn that sees a transfer finish starts the next on the connection it freed. A dispatcher
+/// that hands over more than that keeps every connection busy without a round trip of its own
+/// between one transfer's end and the next one's start. They wait here, not in libcurl's
+/// queue of transfers pending a connection, because a transfer's timeouts start when it is
+/// added: a slow endpoint would time out requests that never reached it.
+///
+/// `@unchecked Sendable` is safe because the multi handle, the easy handles, `active`,
+/// `waiting` and `idle` are only touched on `queue`; the only state shared across threads is
+/// `incoming`, which a Mutex guards, and `curl_multi_wakeup`, which libcurl documents as
+/// callable from any thread.
 public final class CurlWorker: @unchecked Sendable {
     private typealias Completion = CheckedContinuation<CurlResponse, Never>
 
     private let queue: DispatchQueue
     private let multi: UnsafeMutableRawPointer
     private var active: [UnsafeMutableRawPointer: (CurlTransfer, Completion)] = [:]
+    /// Requests handed over while `maxActive` transfers ran, first to start first.
+    private var waiting: [(CurlRequest, Completion)] = []
+    private var waitingStart = 0
+    private let maxActive: Int
     /// Finished transfers, reset, for the next requests: an easy handle costs more to create
     /// than to reset.
     private var idle: [CurlTransfer] = []
@@ -27,7 +38,7 @@ public final class CurlWorker: @unchecked Sendable {
 
     /// - Parameters:
     ///   - label: names the Dispatch queue (shows in stack traces).
-    ///   - maxConnectionsPerHost: caps parallel connections to one server.
+    ///   - maxConnectionsPerHost: caps parallel connections to one server, and transfers running at once.
     public init(label: String, maxConnectionsPerHost: Int) throws {
         CurlGlobal.ensureInitialised()
         guard let multi = curl_multi_init() else {
@@ -35,6 +46,7 @@ public final class CurlWorker: @unchecked Sendable {
         }
         self.multi = multi
         maxIdle = max(4, maxConnectionsPerHost * 2)
+        maxActive = max(1, maxConnectionsPerHost)
         // Default QoS: a raised one asks for a thread priority an unprivileged service is refused.
         queue = DispatchQueue(label: "tidings.curl.\(label)", qos: .default)
         _ = tidings_multi_setopt_long(multi, CURLMOPT_MAX_HOST_CONNECTIONS, max(1, maxConnectionsPerHost))
@@ -64,7 +76,10 @@ public final class CurlWorker: @unchecked Sendable {
             }
             active.removeAll()
             idle.removeAll()
-            for (_, completion) in incoming.withLock({ pending in defer { pending.removeAll() }; return pending }) {
+            let unstarted = waiting[waitingStart...] + incoming.withLock { pending in defer { pending.removeAll() }; return pending }
+            waiting.removeAll()
+            waitingStart = 0
+            for (_, completion) in unstarted {
                 completion.resume(returning: Self.failure("worker closed before the transfer started"))
             }
         }
@@ -76,21 +91,56 @@ public final class CurlWorker: @unchecked Sendable {
         pump()
     }
 
-    /// One turn: start new transfers, let libcurl work, collect finished ones, then wait up to
-    /// 100 ms for socket activity (or a wakeup) before the next turn. The wait blocks this
-    /// queue's thread only, and only while transfers are running.
+    /// One turn: start what there is room for, let libcurl work, collect finished transfers, and
+    /// start the waiting requests on the connections they freed, until nothing more finishes;
+    /// then wait up to 100 ms for socket activity (or a wakeup) before the next turn. The wait
+    /// blocks this queue's thread only, and only while transfers are running.
     private func pump() {
-        for (request, completion) in incoming.withLock({ pending in defer { pending.removeAll() }; return pending }) {
+        waiting += incoming.withLock { pending in defer { pending.removeAll() }; return pending }
+        var finished = false
+        repeat {
+            startWaiting()
+            var running: Int32 = 0
+            curl_multi_perform(multi, &running)
+            finished = collectFinished()
+        } while finished && waitingStart < waiting.count
+        if active.isEmpty && waitingStart == waiting.count && incoming.withLock({ $0.isEmpty }) {
+            waiting.removeAll(keepingCapacity: true)
+            waitingStart = 0
+            pumping = false
+            return
+        }
+        curl_multi_poll(multi, nil, 0, 100, nil)
+        queue.async { self.pump() }
+    }
+
+    /// Starts waiting requests while fewer than `maxActive` transfers run.
+    private func startWaiting() {
+        while active.count < maxActive && waitingStart < waiting.count {
+            let (request, completion) = waiting[waitingStart]
+            waitingStart += 1
             start(request, completion)
         }
-        var running: Int32 = 0
-        curl_multi_perform(multi, &running)
+        // The started prefix goes once it is most of the array: not an O(n) shift per start.
+        if waitingStart == waiting.count {
+            waiting.removeAll(keepingCapacity: true)
+            waitingStart = 0
+        } else if waitingStart > 64 && waitingStart * 2 > waiting.count {
+            waiting.removeFirst(waitingStart)
+            waitingStart = 0
+        }
+    }
+
+    /// Hands every finished transfer its response; returns whether any finished.
+    private func collectFinished() -> Bool {
+        var finished = false
         var left: Int32 = 0
         while let message = curl_multi_info_read(multi, &left) {
             guard message.pointee.msg == CURLMSG_DONE, let handle = message.pointee.easy_handle else { continue }
             let code = message.pointee.data.result
             curl_multi_remove_handle(multi, handle)
             if let (transfer, completion) = active.removeValue(forKey: handle) {
+                finished = true
                 completion.resume(returning: transfer.response(code: code))
                 if idle.count < maxIdle {
                     transfer.reset()
@@ -98,12 +148,7 @@ public final class CurlWorker: @unchecked Sendable {
                 }
             }
         }
-        if active.isEmpty && incoming.withLock({ $0.isEmpty }) {
-            pumping = false
-            return
-        }
-        curl_multi_poll(multi, nil, 0, 100, nil)
-        queue.async { self.pump() }
+        return finished
     }
 
     private func start(_ request: CurlRequest, _ completion: Completion) {

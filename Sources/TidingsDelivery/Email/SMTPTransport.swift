@@ -38,6 +38,9 @@ public final class SMTPTransport: Transport {
         worker = try CurlWorker(label: "smtp", maxConnectionsPerHost: settings.concurrency)
     }
 
+    /// As many as it has connections: its worker starts the next on the connection a transfer frees.
+    public var holds: Int { settings.concurrency }
+
     public func send(_ message: OutgoingMessage) async -> DeliveryOutcome {
         let bytes: [UInt8]
         do {

@@ -50,6 +50,9 @@ public final class WebhookTransport: Transport {
         worker = try CurlWorker(label: label, maxConnectionsPerHost: settings.concurrency)
     }
 
+    /// As many as it has connections: its worker starts the next on the connection a transfer frees.
+    public var holds: Int { settings.concurrency }
+
     public func send(_ message: OutgoingMessage) async -> DeliveryOutcome {
         let request: CurlRequest
         do {
