@@ -43,6 +43,11 @@ public protocol Transport: Sendable {
     /// How many sends beyond the channel's concurrency it takes and holds until a connection
     /// frees, to start each the moment one does (`CurlWorker`).
     var holds: Int { get }
+    /// Sends the message, or gives it back unsent (nil): one it held for a connection that
+    /// waited too long, or that was held when `giveBack()` was called.
+    func attempt(_ message: OutgoingMessage) async -> DeliveryOutcome?
+    /// Gives back every message it holds and has not started (the dispatcher is stopping).
+    func giveBack()
 }
 
 extension Transport {
@@ -51,4 +56,8 @@ extension Transport {
 
     /// Most transports send at once: sends beyond their concurrency would only wait.
     public var holds: Int { 0 }
+
+    public func attempt(_ message: OutgoingMessage) async -> DeliveryOutcome? { await send(message) }
+
+    public func giveBack() {}
 }

@@ -89,23 +89,56 @@ struct TransportIntegrationTests {
         #expect(try await send("/hook").label == "transient")
     }
 
-    /// A transport takes more sends than it has connections (`holds`) and starts each when a
-    /// connection frees. A send's timeout counts from its start, not from its handover: four
-    /// sends of a second each through one connection, with a 3 s timeout, all go out (waiting
-    /// in libcurl's own queue, the fourth would time out after 3 s without being sent).
-    @Test func sendsHeldForAConnectionTimeOutOnlyOnceStarted() async throws {
-        let directory = try Paths.temporaryDirectory("webhook-held")
+    func post(_ port: Int, delay: Double, timeout: Int) -> CurlRequest {
+        CurlRequest(url: "http://127.0.0.1:\(port)/hook?delay=\(delay)", payload: .http(method: "POST", headers: [], body: Array("{}".utf8)),
+                    connectTimeoutMilliseconds: timeout, timeoutMilliseconds: timeout)
+    }
+
+    /// A worker starts requests beyond its connections as they free (`Transport.holds`), and a
+    /// request's timeout counts from its start, not from its handover: three one-second
+    /// requests through one connection, with a 2.5 s timeout, all go out (waiting in libcurl's
+    /// own queue, the third would time out after 2.5 s without being sent).
+    @Test func requestsHeldForAConnectionTimeOutOnlyOnceStarted() async throws {
+        let directory = try Paths.temporaryDirectory("curl-held")
         let server = try await LoopbackServer.http(logs: directory)
-        let transport = try WebhookTransport(settings: WebhookTransport.Settings(
-            preset: .generic, url: "http://127.0.0.1:\(server.port)/hook?delay=1", concurrency: 1, timeoutSeconds: 3), label: "test")
-        #expect(transport.holds == 1)
-        let outcomes = await withTaskGroup(of: DeliveryOutcome.self) { group in
-            for n in 0..<4 { group.addTask { await transport.send(message(n, channel: .sms, to: "+447700900123")) } }
+        let worker = try CurlWorker(label: "test", maxConnectionsPerHost: 1, holdLimit: .seconds(60))
+        let responses = await withTaskGroup(of: CurlResponse.self) { group in
+            for _ in 0..<3 { group.addTask { await worker.perform(post(server.port, delay: 1, timeout: 2_500)) } }
             return await group.reduce(into: []) { $0.append($1) }
         }
-        #expect(outcomes.allSatisfy { $0.label == "sent" }, "\(outcomes.filter { $0.label != "sent" })")
-        #expect(try server.received().count == 4)
-        transport.close()
+        #expect(responses.map(\.responseCode) == [204, 204, 204], "\(responses.map(\.errorMessage))")
+        #expect(try server.received().count == 3)
+        worker.close()
+        try await server.stop()
+    }
+
+    /// What a worker holds goes back unsent when it waits longer than the hold limit, or when
+    /// the dispatcher stops (`giveBack`): never sent, so the claim is released as it was.
+    @Test func heldRequestsGoBackUnsentAfterTheHoldLimitOrWhenAsked() async throws {
+        let directory = try Paths.temporaryDirectory("curl-give-back")
+        let server = try await LoopbackServer.http(logs: directory)
+        let quick = try CurlWorker(label: "test", maxConnectionsPerHost: 1, holdLimit: .milliseconds(300))
+        let stale = await withTaskGroup(of: CurlResponse.self) { group in
+            for _ in 0..<3 { group.addTask { await quick.perform(post(server.port, delay: 1.5, timeout: 10_000)) } }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(stale.filter(\.givenBack).count == 2)
+        #expect(stale.filter { $0.responseCode == 204 }.count == 1)
+        quick.close()
+
+        let patient = try CurlWorker(label: "test", maxConnectionsPerHost: 1, holdLimit: .seconds(60))
+        async let asked = withTaskGroup(of: CurlResponse.self) { group in
+            for _ in 0..<3 { group.addTask { await patient.perform(post(server.port, delay: 1, timeout: 10_000)) } }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+        let deadline = ContinuousClock.now + .seconds(30)
+        while patient.held < 2 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+        patient.giveBack()
+        let responses = await asked
+        #expect(responses.filter(\.givenBack).count == 2)
+        #expect(responses.filter { $0.responseCode == 204 }.count == 1)
+        #expect(try server.received().count == 2)
+        patient.close()
         try await server.stop()
     }
 }

@@ -98,6 +98,21 @@ struct FlowControlTests {
         #expect(limited.queued == 0)
     }
 
+    /// A send given back unsent frees its slot and says nothing of the endpoint: a probe given
+    /// back leaves room for another probe.
+    @Test func aSendGivenBackFreesItsSlotAndLetsAnotherProbe() {
+        var gate = ChannelGate(concurrency: 2, queued: 2, breaker: CircuitBreaker(threshold: 1, coolDown: 10))
+        let epoch = gate.started(1, now: now)
+        gate.finished(.transient(reason: "HTTP 503"), now: now, startedIn: epoch)
+        #expect(gate.room(now: now) == 0)  // paused
+        #expect(gate.room(now: at(10)) == 1)  // the probe
+        let probe = gate.started(1, now: at(10))
+        #expect(gate.room(now: at(10)) == 0)
+        gate.givenBack(now: at(10), startedIn: probe)
+        #expect(gate.inFlight == 0)
+        #expect(gate.room(now: at(10)) == 1)
+    }
+
     @Test func instancesTakeEqualSharesOfARateLimit() {
         var limiter = RateLimiter(perSecond: 9, burst: 6)
         limiter.share(among: 3, now: now)

@@ -14,12 +14,24 @@ struct DispatcherLoopTests {
     let start = Date(timeIntervalSince1970: 1_795_000_000)
 
     /// Sends, and asks the service group to stop at the `stopAt`th send.
+    /// With `givesBackFirst`, it gives each message back unsent once, as a transport holding
+    /// it for a connection too long would.
     final class StoppingTransport: Transport, Sendable {
         let stopAt: Int
+        let givesBackFirst: Bool
         let sent = Mutex<[String]>([])
+        let givenBack = Mutex<Set<String>>([])
         let stop = Mutex<(@Sendable () async -> Void)?>(nil)
 
-        init(stopAt: Int) { self.stopAt = stopAt }
+        init(stopAt: Int, givesBackFirst: Bool = false) {
+            self.stopAt = stopAt
+            self.givesBackFirst = givesBackFirst
+        }
+
+        func attempt(_ message: OutgoingMessage) async -> DeliveryOutcome? {
+            if givesBackFirst, givenBack.withLock({ $0.insert(message.key).inserted }) { return nil }
+            return await send(message)
+        }
 
         func send(_ message: OutgoingMessage) async -> DeliveryOutcome {
             let last = sent.withLock { sent in sent.append(message.key); return sent.count == stopAt }
@@ -224,5 +236,19 @@ struct DispatcherLoopTests {
         #expect(keys.count == 300)
         #expect(Set(keys).count == 300)
         #expect(try store.messages(state: .sent, limit: 1000).count == 300)
+    }
+
+    /// A send given back unsent goes back to the front of the claims and starts again: each
+    /// message is sent once, with one attempt counted, and its slot is not lost.
+    @Test func sendsGivenBackStartAgainWithoutAnAttemptCounted() async throws {
+        let store = try store(tickets: 40)
+        let transport = StoppingTransport(stopAt: 40, givesBackFirst: true)
+        try await run(store, transport, concurrency: 2, pollInterval: .milliseconds(20))
+        let keys = transport.sent.withLock { $0 }
+        #expect(Set(keys).count == 40 && keys.count == 40)
+        #expect(transport.givenBack.withLock { $0.count } == 40)
+        let messages = try store.messages(state: .sent, limit: 1000)
+        #expect(messages.count == 40)
+        #expect(messages.allSatisfy { $0.attempts == 1 }, "\(messages.map(\.attempts))")
     }
 }

@@ -42,6 +42,13 @@ public struct ChannelGate: Sendable, Hashable {
         breaker.record(outcome.endpointSignal, now: now, startedIn: epoch)
     }
 
+    /// A send came back unsent from the transport that held it: its slot is free again, and it
+    /// says nothing about the endpoint (a probe given back leaves room for another).
+    public mutating func givenBack(now: Date, startedIn epoch: Int? = nil) {
+        inFlight = max(0, inFlight - 1)
+        breaker.record(.neutral, now: now, startedIn: epoch)
+    }
+
     /// Takes on what the instances sharing the outbox agree on: this instance's share of the
     /// rate limit, and a pause another instance's breaker started. Returns whether the breaker
     /// changed.

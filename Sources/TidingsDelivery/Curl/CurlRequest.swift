@@ -47,6 +47,9 @@ public struct CurlResponse: Sendable {
     public var responseCode: Int
     public var headers: [String]
     public var body: [UInt8]
+    /// The worker held the request for a connection and gave it back unsent: it waited too
+    /// long, or the worker was told to give back what it holds (`CurlWorker.giveBack()`).
+    public var givenBack = false
 
     public var succeeded: Bool { curlCode == 0 }
 

@@ -12,7 +12,10 @@ import Synchronization
 /// that hands over more than that keeps every connection busy without a round trip of its own
 /// between one transfer's end and the next one's start. They wait here, not in libcurl's
 /// queue of transfers pending a connection, because a transfer's timeouts start when it is
-/// added: a slow endpoint would time out requests that never reached it.
+/// added: a slow endpoint would time out requests that never reached it. A request that waits
+/// longer than `holdLimit` goes back unsent (`CurlResponse.givenBack`): behind a slow endpoint
+/// holding gains nothing, and a send must start well within its claim's lease and carry a
+/// fresh timestamp and signature.
 ///
 /// `@unchecked Sendable` is safe because the multi handle, the easy handles, `active`,
 /// `waiting` and `idle` are only touched on `queue`; the only state shared across threads is
@@ -24,10 +27,13 @@ public final class CurlWorker: @unchecked Sendable {
     private let queue: DispatchQueue
     private let multi: UnsafeMutableRawPointer
     private var active: [UnsafeMutableRawPointer: (CurlTransfer, Completion)] = [:]
-    /// Requests handed over while `maxActive` transfers ran, first to start first.
-    private var waiting: [(CurlRequest, Completion)] = []
+    /// Requests handed over while `maxActive` transfers ran, first to start first, with when
+    /// they began to wait.
+    private var waiting: [(request: CurlRequest, completion: Completion, since: ContinuousClock.Instant)] = []
     private var waitingStart = 0
     private let maxActive: Int
+    /// How long a request may wait for a connection before it goes back unsent.
+    let holdLimit: Duration
     /// Finished transfers, reset, for the next requests: an easy handle costs more to create
     /// than to reset.
     private var idle: [CurlTransfer] = []
@@ -39,7 +45,9 @@ public final class CurlWorker: @unchecked Sendable {
     /// - Parameters:
     ///   - label: names the Dispatch queue (shows in stack traces).
     ///   - maxConnectionsPerHost: caps parallel connections to one server, and transfers running at once.
-    public init(label: String, maxConnectionsPerHost: Int) throws {
+    ///   - holdLimit: how long a request may wait for a connection before it goes back unsent.
+    public init(label: String, maxConnectionsPerHost: Int, holdLimit: Duration = .seconds(1)) throws {
+        self.holdLimit = holdLimit
         CurlGlobal.ensureInitialised()
         guard let multi = curl_multi_init() else {
             throw DeliveryError(.transport, "libcurl could not create a multi handle (out of memory?)")
@@ -76,12 +84,29 @@ public final class CurlWorker: @unchecked Sendable {
             }
             active.removeAll()
             idle.removeAll()
-            let unstarted = waiting[waitingStart...] + incoming.withLock { pending in defer { pending.removeAll() }; return pending }
+            let unstarted = waiting[waitingStart...].map(\.completion) + incoming.withLock { pending in defer { pending.removeAll() }; return pending }.map(\.1)
             waiting.removeAll()
             waitingStart = 0
-            for (_, completion) in unstarted {
+            for completion in unstarted {
                 completion.resume(returning: Self.failure("worker closed before the transfer started"))
             }
+        }
+    }
+
+    /// Requests handed over and not started: waiting for a connection, or for the next turn.
+    public var held: Int {
+        queue.sync { waiting.count - waitingStart + incoming.withLock(\.count) }
+    }
+
+    /// Gives back, unsent, every request not started yet (the dispatcher is stopping: what it
+    /// handed over and was never sent goes back to the outbox as it was).
+    public func giveBack() {
+        queue.async {
+            let unstarted = self.waiting[self.waitingStart...].map(\.completion)
+                + self.incoming.withLock { pending in defer { pending.removeAll() }; return pending }.map(\.1)
+            self.waiting.removeAll(keepingCapacity: true)
+            self.waitingStart = 0
+            for completion in unstarted { completion.resume(returning: Self.givenBack) }
         }
     }
 
@@ -96,7 +121,9 @@ public final class CurlWorker: @unchecked Sendable {
     /// then wait up to 100 ms for socket activity (or a wakeup) before the next turn. The wait
     /// blocks this queue's thread only, and only while transfers are running.
     private func pump() {
-        waiting += incoming.withLock { pending in defer { pending.removeAll() }; return pending }
+        let now = ContinuousClock.now
+        waiting += incoming.withLock { pending in defer { pending.removeAll() }; return pending }.map { ($0.0, $0.1, now) }
+        giveBackStale(now: now)
         var finished = false
         repeat {
             startWaiting()
@@ -114,10 +141,18 @@ public final class CurlWorker: @unchecked Sendable {
         queue.async { self.pump() }
     }
 
+    /// Gives back the requests that waited longer than `holdLimit`, oldest first.
+    private func giveBackStale(now: ContinuousClock.Instant) {
+        while waitingStart < waiting.count && now - waiting[waitingStart].since > holdLimit {
+            waiting[waitingStart].completion.resume(returning: Self.givenBack)
+            waitingStart += 1
+        }
+    }
+
     /// Starts waiting requests while fewer than `maxActive` transfers run.
     private func startWaiting() {
         while active.count < maxActive && waitingStart < waiting.count {
-            let (request, completion) = waiting[waitingStart]
+            let (request, completion, _) = waiting[waitingStart]
             waitingStart += 1
             start(request, completion)
         }
@@ -174,6 +209,13 @@ public final class CurlWorker: @unchecked Sendable {
             return
         }
         active[transfer.handle] = (transfer, completion)
+    }
+
+    /// A request held for a connection and given back unsent.
+    static var givenBack: CurlResponse {
+        var response = failure("given back unsent: it waited for a connection")
+        response.givenBack = true
+        return response
     }
 
     /// A response for a transfer that never reached the network (CURLE_FAILED_INIT).

@@ -98,7 +98,11 @@ extension Dispatcher {
                     step(&loop, group: &group)
                     await wakeup.wait(timeout: waitLimit(loop))
                 }
+                // What the transports hold for a connection comes back unsent, not after the
+                // sends before it: a stop waits only for the sends on connections.
+                for (_, setup) in channels { setup.transport.giveBack() }
             }
+            takeBack(takeGivenBack(), into: &loop)
             // Every send and the last write have finished: record what is left, and give back
             // what was claimed ahead and never sent, with what the pipeline claimed for us
             // (waiting for a batch that holds room, so its claims are not left to a lease).
@@ -141,6 +145,7 @@ extension Dispatcher {
     /// the gates have room for, and start the next write if one is due.
     func step(_ loop: inout Loop, group: inout DiscardingTaskGroup) {
         let finished = takeFinished()
+        takeBack(takeGivenBack(), into: &loop)
         for record in finished { loop.finishedUnwritten[record.message.channel, default: 0] += 1 }
         loop.unrecorded += finished
         // Claims handed over first: a write's result may withdraw one of them (a forget).
@@ -152,7 +157,7 @@ extension Dispatcher {
         }
         let now = clock()
         for (message, setup) in startable(&loop, now: now) {
-            group.addTask { await self.deliver(message, setup) }
+            group.addTask { await self.deliver(message, setup, mayGiveBack: true) }
         }
         defer { handoff.offer(room(loop)) }
         guard !loop.writing, loop.failedAt.map({ ContinuousClock.now - $0 >= pollInterval }) ?? true else { return }
@@ -250,6 +255,14 @@ extension Dispatcher {
                 }
                 if got[channel, default: 0] > 0 { loop.ahead[channel]?.sort(by: OutboxMessage.sendsBefore) }
             }
+        }
+    }
+
+    /// Puts sends given back unsent at the front of their channels' claims, in their order.
+    func takeBack(_ messages: [OutboxMessage], into loop: inout Loop) {
+        guard !messages.isEmpty else { return }
+        for (channel, back) in Dictionary(grouping: messages, by: \.channel) {
+            loop.ahead[channel, default: []].insert(contentsOf: back.sorted(by: OutboxMessage.sendsBefore), at: 0)
         }
     }
 

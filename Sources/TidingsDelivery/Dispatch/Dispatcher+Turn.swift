@@ -70,6 +70,19 @@ extension Dispatcher {
         }
     }
 
+    /// Takes the sends that transports gave back unsent, and frees their gates' slots.
+    func takeGivenBack() -> [OutboxMessage] {
+        let messages = givenBack.withLock { messages in defer { messages.removeAll() }; return messages }
+        guard !messages.isEmpty else { return [] }
+        let now = clock()
+        gates.withLock { book in
+            for message in messages {
+                book.gates[message.channel]?.givenBack(now: now, startedIn: book.epochs.removeValue(forKey: message.id))
+            }
+        }
+        return messages
+    }
+
     /// Takes the results that finished since the last turn, and lets their gates know.
     func takeFinished() -> [DeliveryRecord] {
         let records = finished.withLock { records in defer { records.removeAll() }; return records }
@@ -104,8 +117,10 @@ extension Dispatcher {
         }
     }
 
-    /// Renders and sends one message, then settles it with the outbox state machine.
-    func deliver(_ message: OutboxMessage, _ setup: ChannelSetup) async {
+    /// Renders and sends one message, then settles it with the outbox state machine. The
+    /// running loop lets the transport give it back unsent (`Transport.attempt`): it goes back
+    /// to the front of the channel's claims, to start again when there is room.
+    func deliver(_ message: OutboxMessage, _ setup: ChannelSetup, mayGiveBack: Bool = false) async {
         let outcome: DeliveryOutcome
         do {
             let context = message.parsedContext()
@@ -119,7 +134,16 @@ extension Dispatcher {
                 customerID: message.customerID, subjectID: message.subjectID, recipient: message.recipient,
                 recipientName: context.value(atPath: "customer.name")?.stringValue, content: content, date: clock(),
                 threadRoot: message.threadRoot)
-            outcome = await setup.transport.send(outgoing)
+            if mayGiveBack {
+                guard let attempted = await setup.transport.attempt(outgoing) else {
+                    givenBack.withLock { $0.append(message) }
+                    wakeup.ring()
+                    return
+                }
+                outcome = attempted
+            } else {
+                outcome = await setup.transport.send(outgoing)
+            }
         } catch {
             outcome = .permanent(reason: "cannot render: \(error)")
         }

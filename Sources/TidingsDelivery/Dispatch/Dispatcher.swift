@@ -55,6 +55,8 @@ public final class Dispatcher: Service {
     /// dispatching loop (or `drain`) only, never by sends.
     let gates: Mutex<GateBook>
     let finished = Mutex<[DeliveryRecord]>([])
+    /// Sends a transport held for a connection and gave back unsent, still claimed.
+    let givenBack = Mutex<[OutboxMessage]>([])
     /// Set while the loop's write (results and claims) waits for the writer or runs.
     let writing = Atomic<Bool>(false)
     /// Set while a disruption's fan-out holds the one SQLite writer in long chunks.

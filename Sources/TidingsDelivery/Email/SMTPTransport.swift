@@ -42,6 +42,12 @@ public final class SMTPTransport: Transport {
     public var holds: Int { settings.concurrency }
 
     public func send(_ message: OutgoingMessage) async -> DeliveryOutcome {
+        await attempt(message) ?? .transient(reason: "not sent: it waited too long for a connection")
+    }
+
+    public func giveBack() { worker.giveBack() }
+
+    public func attempt(_ message: OutgoingMessage) async -> DeliveryOutcome? {
         let bytes: [UInt8]
         do {
             bytes = try Self.mime(for: message, from: settings.from, options: settings.options).build()
@@ -66,6 +72,7 @@ public final class SMTPTransport: Transport {
             username: settings.username, password: settings.password, connectTimeoutMilliseconds: 10_000,
             timeoutMilliseconds: settings.timeoutSeconds * 1000)
         let response = await worker.perform(request)
+        guard !response.givenBack else { return nil }
         learn(from: response)
         return Self.classify(response)
     }

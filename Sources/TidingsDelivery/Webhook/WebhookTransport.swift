@@ -54,14 +54,22 @@ public final class WebhookTransport: Transport {
     public var holds: Int { settings.concurrency }
 
     public func send(_ message: OutgoingMessage) async -> DeliveryOutcome {
+        await attempt(message) ?? .transient(reason: "not sent: it waited too long for a connection")
+    }
+
+    public func attempt(_ message: OutgoingMessage) async -> DeliveryOutcome? {
         let request: CurlRequest
         do {
             request = try WebhookRequest.build(message, settings: settings)
         } catch {
             return .permanent(reason: "cannot build the request body: \(error)")
         }
-        return Self.classify(await worker.perform(request), now: message.date)
+        let response = await worker.perform(request)
+        guard !response.givenBack else { return nil }
+        return Self.classify(response, now: message.date)
     }
+
+    public func giveBack() { worker.giveBack() }
 
     public func close() { worker.close() }
 
