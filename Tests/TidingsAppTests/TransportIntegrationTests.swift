@@ -89,9 +89,14 @@ struct TransportIntegrationTests {
         #expect(try await send("/hook").label == "transient")
     }
 
-    func post(_ port: Int, delay: Double, timeout: Int) -> CurlRequest {
-        CurlRequest(url: "http://127.0.0.1:\(port)/hook?delay=\(delay)", payload: .http(method: "POST", headers: [], body: Array("{}".utf8)),
-                    connectTimeoutMilliseconds: timeout, timeoutMilliseconds: timeout)
+    /// Three posts handed to `worker` at once, each answered after `delay` seconds.
+    func threePosts(_ worker: CurlWorker, port: Int, delay: Double, timeout: Int) async -> [CurlResponse] {
+        let request = CurlRequest(url: "http://127.0.0.1:\(port)/hook?delay=\(delay)", payload: .http(method: "POST", headers: [], body: Array("{}".utf8)),
+                                  connectTimeoutMilliseconds: timeout, timeoutMilliseconds: timeout)
+        return await withTaskGroup(of: CurlResponse.self) { group in
+            for _ in 0..<3 { group.addTask { await worker.perform(request) } }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
     }
 
     /// A worker starts requests beyond its connections as they free (`Transport.holds`), and a
@@ -102,10 +107,7 @@ struct TransportIntegrationTests {
         let directory = try Paths.temporaryDirectory("curl-held")
         let server = try await LoopbackServer.http(logs: directory)
         let worker = try CurlWorker(label: "test", maxConnectionsPerHost: 1, holdLimit: .seconds(60))
-        let responses = await withTaskGroup(of: CurlResponse.self) { group in
-            for _ in 0..<3 { group.addTask { await worker.perform(post(server.port, delay: 1, timeout: 2_500)) } }
-            return await group.reduce(into: []) { $0.append($1) }
-        }
+        let responses = await threePosts(worker, port: server.port, delay: 1, timeout: 2_500)
         #expect(responses.map(\.responseCode) == [204, 204, 204], "\(responses.map(\.errorMessage))")
         #expect(try server.received().count == 3)
         worker.close()
@@ -118,19 +120,13 @@ struct TransportIntegrationTests {
         let directory = try Paths.temporaryDirectory("curl-give-back")
         let server = try await LoopbackServer.http(logs: directory)
         let quick = try CurlWorker(label: "test", maxConnectionsPerHost: 1, holdLimit: .milliseconds(300))
-        let stale = await withTaskGroup(of: CurlResponse.self) { group in
-            for _ in 0..<3 { group.addTask { await quick.perform(post(server.port, delay: 1.5, timeout: 10_000)) } }
-            return await group.reduce(into: []) { $0.append($1) }
-        }
+        let stale = await threePosts(quick, port: server.port, delay: 1.5, timeout: 10_000)
         #expect(stale.filter(\.givenBack).count == 2)
         #expect(stale.filter { $0.responseCode == 204 }.count == 1)
         quick.close()
 
         let patient = try CurlWorker(label: "test", maxConnectionsPerHost: 1, holdLimit: .seconds(60))
-        async let asked = withTaskGroup(of: CurlResponse.self) { group in
-            for _ in 0..<3 { group.addTask { await patient.perform(post(server.port, delay: 1, timeout: 10_000)) } }
-            return await group.reduce(into: []) { $0.append($1) }
-        }
+        async let asked = threePosts(patient, port: server.port, delay: 1, timeout: 10_000)
         let deadline = ContinuousClock.now + .seconds(30)
         while patient.held < 2 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
         patient.giveBack()
