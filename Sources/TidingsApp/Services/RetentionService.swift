@@ -60,7 +60,8 @@ public final class RetentionService: Service {
             for failure in spool.left {
                 logger.warning("a spool file past outbox.retention could not be removed; remove it by hand", metadata: ["file": "\(failure)"])
             }
-            if keys.count < chunk { break }
+            // A stop ends the sweep between chunks; the next start goes on from there.
+            if keys.count < chunk || Task.isShuttingDownGracefully || Task.isCancelled { break }
         }
         if erased > 0 {
             Counter(label: "tidings_message_contents_dropped_total").increment(by: erased)
