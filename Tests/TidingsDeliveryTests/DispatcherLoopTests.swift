@@ -62,17 +62,22 @@ struct DispatcherLoopTests {
         Workflow(id: "ack", on: "ticket.opened", category: .acknowledgement, channels: [.fixed(.email)], template: "ack"),
     ]), shop: ShopInfo(name: "S", email: "s@s.example", url: "https://s.example", phone: ""))
 
+    func dispatcher(_ queue: any OutboxQueue, _ transport: StoppingTransport, concurrency: Int,
+                    pollInterval: Duration = .milliseconds(250)) throws -> Dispatcher {
+        Dispatcher(
+            queue: queue, catalog: try TemplateCatalog(files: ["ack/en/email.subject.mustache": "Hi", "ack/en/email.text.mustache": "Hello",
+                                                          "ack/en/email.html.mustache": "<p>Hello</p>"], fallbackLocale: "en"),
+            channels: [.email: Dispatcher.ChannelSetup(transport: transport, endpoint: "test", retry: .email,
+                                                       gate: ChannelGate(concurrency: concurrency))],
+            pollInterval: pollInterval, logger: Logger(label: "loop"), clock: { [start] in start })
+    }
+
     /// Runs a dispatcher on `store` in a service group until `transport` asks it to stop;
     /// `started` runs beside it.
     func run(_ store: Store, _ transport: StoppingTransport, concurrency: Int, pollInterval: Duration = .milliseconds(250),
              queue: (any OutboxQueue)? = nil, fanningOut: Bool = false,
              started: @escaping @Sendable (Dispatcher) async throws -> Void = { _ in }) async throws {
-        let dispatcher = Dispatcher(
-            queue: queue ?? store, catalog: try TemplateCatalog(files: ["ack/en/email.subject.mustache": "Hi", "ack/en/email.text.mustache": "Hello",
-                                                               "ack/en/email.html.mustache": "<p>Hello</p>"], fallbackLocale: "en"),
-            channels: [.email: Dispatcher.ChannelSetup(transport: transport, endpoint: "test", retry: .email,
-                                                       gate: ChannelGate(concurrency: concurrency))],
-            pollInterval: pollInterval, logger: Logger(label: "loop"), clock: { [start] in start })
+        let dispatcher = try dispatcher(queue ?? store, transport, concurrency: concurrency, pollInterval: pollInterval)
         dispatcher.fanningOut(fanningOut)
         let group = ServiceGroup(configuration: .init(services: [dispatcher], logger: Logger(label: "loop")))
         transport.stop.withLock { $0 = { await group.triggerGracefulShutdown() } }
@@ -250,5 +255,28 @@ struct DispatcherLoopTests {
         let messages = try store.messages(state: .sent, limit: 1000)
         #expect(messages.count == 40)
         #expect(messages.allSatisfy { $0.attempts == 1 }, "\(messages.map(\.attempts))")
+    }
+
+    /// A send given back unsent goes back to the front of the claims, unless a forget withdrew
+    /// its claim while it was in flight: then it is dropped, never started again.
+    @Test(arguments: [false, true]) func aSendGivenBackAfterAForgetIsDropped(forgotten: Bool) async throws {
+        let store = try store(tickets: 1)
+        let dispatcher = try dispatcher(store, StoppingTransport(stopAt: 1), concurrency: 1)
+        let claim = try await store.settleAndClaim([], releasing: [], room: [.email: 1], endpoints: [:], now: start, lease: 60,
+                                                   owner: dispatcher.owner)
+        let message = try #require(claim.messages.first)
+        var loop = Dispatcher.Loop()
+        loop.ahead[.email] = [message]
+        #expect(dispatcher.startable(&loop, now: start).count == 1)
+        // The loop's next write comes back, withdrawing the claim if the customer was forgotten.
+        let written = OutboxClaim(messages: [], disabled: [:], withdrawn: forgotten ? [message.id] : [])
+        dispatcher.written.withLock { $0 = Dispatcher.Written(wanted: [:], sends: [:], result: .success(written), records: [], releasing: [], took: .zero) }
+        loop.writing = true
+        dispatcher.absorb(&loop)
+        dispatcher.givenBack.withLock { $0.append(message) }
+        dispatcher.takeBack(dispatcher.takeGivenBack(), into: &loop)
+        #expect(loop.ahead[.email, default: []].map(\.id) == (forgotten ? [] : [message.id]))
+        #expect(loop.withdrawnInFlight.isEmpty)
+        #expect(dispatcher.gates.withLock { $0.gates[.email]?.inFlight } == 0)
     }
 }

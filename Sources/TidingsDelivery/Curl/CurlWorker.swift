@@ -32,6 +32,8 @@ public final class CurlWorker: @unchecked Sendable {
     private var waiting: [(request: CurlRequest, completion: Completion, since: ContinuousClock.Instant)] = []
     private var waitingStart = 0
     private let maxActive: Int
+    /// Set by `giveBack()` for good: from then on nothing new starts, every request goes back.
+    private let givingBack = Atomic<Bool>(false)
     /// How long a request may wait for a connection before it goes back unsent.
     let holdLimit: Duration
     /// Finished transfers, reset, for the next requests: an easy handle costs more to create
@@ -67,7 +69,8 @@ public final class CurlWorker: @unchecked Sendable {
 
     /// Runs one transfer and returns its response; never throws: failures are in the response.
     public func perform(_ request: CurlRequest) async -> CurlResponse {
-        await withCheckedContinuation { (completion: Completion) in
+        if givingBack.load(ordering: .acquiring) { return Self.givenBack }
+        return await withCheckedContinuation { (completion: Completion) in
             incoming.withLock { $0.append((request, completion)) }
             curl_multi_wakeup(multi)
             queue.async { self.startPumping() }
@@ -94,20 +97,25 @@ public final class CurlWorker: @unchecked Sendable {
     }
 
     /// Requests handed over and not started: waiting for a connection, or for the next turn.
+    /// For tests: it waits for the worker's queue, so never call it on that queue.
     public var held: Int {
         queue.sync { waiting.count - waitingStart + incoming.withLock(\.count) }
     }
 
-    /// Gives back, unsent, every request not started yet (the dispatcher is stopping: what it
-    /// handed over and was never sent goes back to the outbox as it was).
+    /// Gives back, unsent, every request not started yet, and every request handed over from
+    /// now on (the dispatcher is stopping: what it handed over and was never sent goes back to
+    /// the outbox as it was). Transfers already running finish.
     public func giveBack() {
-        queue.async {
-            let unstarted = self.waiting[self.waitingStart...].map(\.completion)
-                + self.incoming.withLock { pending in defer { pending.removeAll() }; return pending }.map(\.1)
-            self.waiting.removeAll(keepingCapacity: true)
-            self.waitingStart = 0
-            for completion in unstarted { completion.resume(returning: Self.givenBack) }
-        }
+        givingBack.store(true, ordering: .releasing)
+        curl_multi_wakeup(multi)
+        queue.async { self.giveBackUnstarted() }
+    }
+
+    private func giveBackUnstarted() {
+        let unstarted = waiting[waitingStart...].map(\.completion) + incoming.withLock { pending in defer { pending.removeAll() }; return pending }.map(\.1)
+        waiting.removeAll(keepingCapacity: true)
+        waitingStart = 0
+        for completion in unstarted { completion.resume(returning: Self.givenBack) }
     }
 
     private func startPumping() {
@@ -121,9 +129,10 @@ public final class CurlWorker: @unchecked Sendable {
     /// then wait up to 100 ms for socket activity (or a wakeup) before the next turn. The wait
     /// blocks this queue's thread only, and only while transfers are running.
     private func pump() {
+        // A request handed over just as `giveBack()` was called may have missed its block.
+        if givingBack.load(ordering: .acquiring) { giveBackUnstarted() }
         let now = ContinuousClock.now
         waiting += incoming.withLock { pending in defer { pending.removeAll() }; return pending }.map { ($0.0, $0.1, now) }
-        giveBackStale(now: now)
         var finished = false
         repeat {
             startWaiting()
@@ -131,6 +140,8 @@ public final class CurlWorker: @unchecked Sendable {
             curl_multi_perform(multi, &running)
             finished = collectFinished()
         } while finished && waitingStart < waiting.count
+        // After the transfers that finished during the wait freed their connections.
+        giveBackStale(now: .now)
         if active.isEmpty && waitingStart == waiting.count && incoming.withLock({ $0.isEmpty }) {
             waiting.removeAll(keepingCapacity: true)
             waitingStart = 0

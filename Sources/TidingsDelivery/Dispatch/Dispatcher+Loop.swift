@@ -23,6 +23,9 @@ extension Dispatcher {
         /// crash would send twice, and they stay within the channel's concurrency.
         var finishedUnwritten: [Channel: Int] = [:]
         var recording: [Channel: Int] = [:]
+        /// Sends in flight whose claims a forget withdrew: if a transport gives one back unsent,
+        /// it is dropped, never started again.
+        var withdrawnInFlight: Set<Int64> = []
         /// When a channel's last claim came back short: nothing more was due then. It is
         /// claimed again when the pipeline queues messages or after the poll interval.
         /// Monotonic time: a simulated clock that stands still must not stop the polling.
@@ -146,7 +149,10 @@ extension Dispatcher {
     func step(_ loop: inout Loop, group: inout DiscardingTaskGroup) {
         let finished = takeFinished()
         takeBack(takeGivenBack(), into: &loop)
-        for record in finished { loop.finishedUnwritten[record.message.channel, default: 0] += 1 }
+        for record in finished {
+            loop.finishedUnwritten[record.message.channel, default: 0] += 1
+            if !loop.withdrawnInFlight.isEmpty { loop.withdrawnInFlight.remove(record.message.id) }
+        }
         loop.unrecorded += finished
         // Claims handed over first: a write's result may withdraw one of them (a forget).
         takeHandedOver(&loop)
@@ -238,6 +244,8 @@ extension Dispatcher {
             // sent while its customer was being forgotten goes.
             if !claim.withdrawn.isEmpty {
                 for channel in Array(loop.ahead.keys) { loop.ahead[channel]?.removeAll { claim.withdrawn.contains($0.id) } }
+                let inFlight = gates.withLock { book in claim.withdrawn.filter { book.epochs[$0] != nil } }
+                loop.withdrawnInFlight.formUnion(inFlight)
             }
             for (channel, keys) in claim.erased { channels[channel]?.transport.erase(keys: keys) }
             let work = sort(claim)
@@ -258,8 +266,10 @@ extension Dispatcher {
         }
     }
 
-    /// Puts sends given back unsent at the front of their channels' claims, in their order.
+    /// Puts sends given back unsent at the front of their channels' claims, in their order; a
+    /// forget's withdrawn claims are dropped (the forget took them back, and erased them).
     func takeBack(_ messages: [OutboxMessage], into loop: inout Loop) {
+        let messages = messages.filter { loop.withdrawnInFlight.remove($0.id) == nil }
         guard !messages.isEmpty else { return }
         for (channel, back) in Dictionary(grouping: messages, by: \.channel) {
             loop.ahead[channel, default: []].insert(contentsOf: back.sorted(by: OutboxMessage.sendsBefore), at: 0)

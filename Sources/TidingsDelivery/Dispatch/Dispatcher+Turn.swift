@@ -18,7 +18,9 @@ extension Dispatcher {
         let room = gates.withLock { book in
             var room: [Channel: Int] = [:]
             for (channel, var gate) in book.gates {
-                room[channel] = gate.room(now: now)
+                // No more than the connections: a turn waits for all its sends, so a send held
+                // for a connection would only wait, and could come back unsent.
+                room[channel] = min(gate.room(now: now), max(0, gate.concurrency - gate.inFlight))
                 book.gates[channel] = gate
             }
             return room

@@ -57,8 +57,11 @@ public final class SMTPTransport: Transport {
         // libcurl announces SMTPUTF8 when the server offers it, and otherwise sends the UTF-8
         // address anyway: so an address that needs it goes only to a server that offers it.
         if SMTPCapabilities.needsSMTPUTF8(message.recipient) {
-            guard let offered = await capabilitiesOfTheRelay() else {
-                return .transient(reason: "cannot reach the SMTP server to learn whether it takes UTF-8 addresses (SMTPUTF8)")
+            let offered: SMTPCapabilities
+            switch await capabilitiesOfTheRelay() {
+            case .known(let capabilities): offered = capabilities
+            case .givenBack: return nil
+            case .unknown: return .transient(reason: "cannot reach the SMTP server to learn whether it takes UTF-8 addresses (SMTPUTF8)")
             }
             guard offered.smtpUTF8 else {
                 return .permanent(reason: """
@@ -77,14 +80,26 @@ public final class SMTPTransport: Transport {
         return Self.classify(response)
     }
 
+    /// What asking the relay for its extensions gave.
+    enum RelayAnswer {
+        case known(SMTPCapabilities)
+        /// Not asked: the worker held the probe for a connection and gave it back, so the
+        /// message goes back unsent too, with no attempt counted.
+        case givenBack
+        /// Asked, and no answer.
+        case unknown
+    }
+
     /// What the relay offers: known from an earlier connection, or asked on one of its own.
-    func capabilitiesOfTheRelay() async -> SMTPCapabilities? {
-        if let known = capabilities.withLock({ $0 }) { return known }
+    func capabilitiesOfTheRelay() async -> RelayAnswer {
+        if let known = capabilities.withLock({ $0 }) { return .known(known) }
         let probe = CurlRequest(url: settings.url, payload: .smtpProbe(tls: settings.tls), username: settings.username,
                                 password: settings.password, connectTimeoutMilliseconds: 10_000,
                                 timeoutMilliseconds: settings.timeoutSeconds * 1000)
-        learn(from: await worker.perform(probe))
-        return capabilities.withLock { $0 }
+        let response = await worker.perform(probe)
+        guard !response.givenBack else { return .givenBack }
+        learn(from: response)
+        return capabilities.withLock { $0 }.map(RelayAnswer.known) ?? .unknown
     }
 
     func learn(from response: CurlResponse) {
