@@ -90,11 +90,11 @@ struct TransportIntegrationTests {
     }
 
     /// Three posts handed to `worker` at once, each answered after `delay` seconds.
-    func threePosts(_ worker: CurlWorker, port: Int, delay: Double, timeout: Int) async -> [CurlResponse] {
+    func threePosts(_ worker: CurlWorker, port: Int, delay: Double, timeout: Int, mayGiveBack: Bool = false) async -> [CurlResponse] {
         let request = CurlRequest(url: "http://127.0.0.1:\(port)/hook?delay=\(delay)", payload: .http(method: "POST", headers: [], body: Array("{}".utf8)),
                                   connectTimeoutMilliseconds: timeout, timeoutMilliseconds: timeout)
         return await withTaskGroup(of: CurlResponse.self) { group in
-            for _ in 0..<3 { group.addTask { await worker.perform(request) } }
+            for _ in 0..<3 { group.addTask { await worker.perform(request, mayGiveBack: mayGiveBack) } }
             return await group.reduce(into: []) { $0.append($1) }
         }
     }
@@ -114,15 +114,19 @@ struct TransportIntegrationTests {
         try await server.stop()
     }
 
-    /// What a worker holds goes back unsent when it waits longer than the hold limit, or when
-    /// the dispatcher stops (`giveBack`): never sent, so the claim is released as it was.
+    /// What a worker holds goes back unsent when it waits longer than the hold limit (if its
+    /// caller takes it back), or when the dispatcher stops (`giveBack`): never sent, so the
+    /// claim is released as it was.
     @Test func heldRequestsGoBackUnsentAfterTheHoldLimitOrWhenAsked() async throws {
         let directory = try Paths.temporaryDirectory("curl-give-back")
         let server = try await LoopbackServer.http(logs: directory)
         let quick = try CurlWorker(label: "test", maxConnectionsPerHost: 1, holdLimit: .milliseconds(300))
-        let stale = await threePosts(quick, port: server.port, delay: 1.5, timeout: 10_000)
+        let stale = await threePosts(quick, port: server.port, delay: 1.5, timeout: 10_000, mayGiveBack: true)
         #expect(stale.filter(\.givenBack).count == 2)
         #expect(stale.filter { $0.responseCode == 204 }.count == 1)
+        // A caller that cannot take a request back (`Transport.send`) waits as long as it takes.
+        let kept = await threePosts(quick, port: server.port, delay: 0.5, timeout: 10_000)
+        #expect(kept.map(\.responseCode) == [204, 204, 204], "\(kept.map(\.errorMessage))")
         quick.close()
 
         let patient = try CurlWorker(label: "test", maxConnectionsPerHost: 1, holdLimit: .seconds(60))
@@ -133,7 +137,7 @@ struct TransportIntegrationTests {
         let responses = await asked
         #expect(responses.filter(\.givenBack).count == 2)
         #expect(responses.filter { $0.responseCode == 204 }.count == 1)
-        #expect(try server.received().count == 2)
+        #expect(try server.received().count == 5)
         patient.close()
         try await server.stop()
     }

@@ -19,7 +19,7 @@ import Synchronization
 ///
 /// `@unchecked Sendable` is safe because the multi handle, the easy handles, `active`,
 /// `waiting` and `idle` are only touched on `queue`; the only state shared across threads is
-/// `incoming`, which a Mutex guards, and `curl_multi_wakeup`, which libcurl documents as
+/// `incoming`, which a Mutex guards, the `givingBack` flag (an atomic), and `curl_multi_wakeup`, which libcurl documents as
 /// callable from any thread.
 public final class CurlWorker: @unchecked Sendable {
     private typealias Completion = CheckedContinuation<CurlResponse, Never>
@@ -29,7 +29,7 @@ public final class CurlWorker: @unchecked Sendable {
     private var active: [UnsafeMutableRawPointer: (CurlTransfer, Completion)] = [:]
     /// Requests handed over while `maxActive` transfers ran, first to start first, with when
     /// they began to wait.
-    private var waiting: [(request: CurlRequest, completion: Completion, since: ContinuousClock.Instant)] = []
+    private var waiting: [Waiting] = []
     private var waitingStart = 0
     private let maxActive: Int
     /// Set by `giveBack()` for good: from then on nothing new starts, every request goes back.
@@ -42,7 +42,16 @@ public final class CurlWorker: @unchecked Sendable {
     private let maxIdle: Int
     private var pumping = false
     private var closed = false
-    private let incoming = Mutex<[(CurlRequest, Completion)]>([])
+    private let incoming = Mutex<[(CurlRequest, Completion, mayGiveBack: Bool)]>([])
+
+    /// A request waiting for a connection: only one whose caller takes it back unsent
+    /// (`mayGiveBack`) goes back after `holdLimit`.
+    private struct Waiting {
+        var request: CurlRequest
+        var completion: Completion
+        var since: ContinuousClock.Instant
+        var mayGiveBack: Bool
+    }
 
     /// - Parameters:
     ///   - label: names the Dispatch queue (shows in stack traces).
@@ -68,10 +77,12 @@ public final class CurlWorker: @unchecked Sendable {
     }
 
     /// Runs one transfer and returns its response; never throws: failures are in the response.
-    public func perform(_ request: CurlRequest) async -> CurlResponse {
+    /// With `mayGiveBack`, a request that waits for a connection longer than `holdLimit` comes
+    /// back unsent (`CurlResponse.givenBack`); every request does after `giveBack()`.
+    public func perform(_ request: CurlRequest, mayGiveBack: Bool = false) async -> CurlResponse {
         if givingBack.load(ordering: .acquiring) { return Self.givenBack }
         return await withCheckedContinuation { (completion: Completion) in
-            incoming.withLock { $0.append((request, completion)) }
+            incoming.withLock { $0.append((request, completion, mayGiveBack)) }
             curl_multi_wakeup(multi)
             queue.async { self.startPumping() }
         }
@@ -96,10 +107,10 @@ public final class CurlWorker: @unchecked Sendable {
         }
     }
 
-    /// Requests handed over and not started: waiting for a connection, or for the next turn.
+    /// Requests waiting for a connection (not those handed over since the last turn).
     /// For tests: it waits for the worker's queue, so never call it on that queue.
     public var held: Int {
-        queue.sync { waiting.count - waitingStart + incoming.withLock(\.count) }
+        queue.sync { waiting.count - waitingStart }
     }
 
     /// Gives back, unsent, every request not started yet, and every request handed over from
@@ -132,7 +143,9 @@ public final class CurlWorker: @unchecked Sendable {
         // A request handed over just as `giveBack()` was called may have missed its block.
         if givingBack.load(ordering: .acquiring) { giveBackUnstarted() }
         let now = ContinuousClock.now
-        waiting += incoming.withLock { pending in defer { pending.removeAll() }; return pending }.map { ($0.0, $0.1, now) }
+        waiting += incoming.withLock { pending in defer { pending.removeAll() }; return pending }.map {
+            Waiting(request: $0.0, completion: $0.1, since: now, mayGiveBack: $0.mayGiveBack)
+        }
         var finished = false
         repeat {
             startWaiting()
@@ -152,20 +165,29 @@ public final class CurlWorker: @unchecked Sendable {
         queue.async { self.pump() }
     }
 
-    /// Gives back the requests that waited longer than `holdLimit`, oldest first.
+    /// Gives back the requests that may go back and waited longer than `holdLimit`; the others
+    /// keep their places.
     private func giveBackStale(now: ContinuousClock.Instant) {
-        while waitingStart < waiting.count && now - waiting[waitingStart].since > holdLimit {
-            waiting[waitingStart].completion.resume(returning: Self.givenBack)
-            waitingStart += 1
+        guard waitingStart < waiting.count, now - waiting[waitingStart].since > holdLimit else { return }
+        var kept: [Waiting] = []
+        for entry in waiting[waitingStart...] {
+            if entry.mayGiveBack && now - entry.since > holdLimit {
+                entry.completion.resume(returning: Self.givenBack)
+            } else {
+                kept.append(entry)
+            }
         }
+        waiting = kept
+        waitingStart = 0
     }
 
     /// Starts waiting requests while fewer than `maxActive` transfers run.
     private func startWaiting() {
-        while active.count < maxActive && waitingStart < waiting.count {
-            let (request, completion, _) = waiting[waitingStart]
+        // Once giving back, nothing new starts; the queued block gives the rest back.
+        while active.count < maxActive && waitingStart < waiting.count && !givingBack.load(ordering: .acquiring) {
+            let next = waiting[waitingStart]
             waitingStart += 1
-            start(request, completion)
+            start(next.request, next.completion)
         }
         // The started prefix goes once it is most of the array: not an O(n) shift per start.
         if waitingStart == waiting.count {

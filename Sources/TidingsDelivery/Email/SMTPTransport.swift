@@ -42,12 +42,17 @@ public final class SMTPTransport: Transport {
     public var holds: Int { settings.concurrency }
 
     public func send(_ message: OutgoingMessage) async -> DeliveryOutcome {
-        await attempt(message) ?? .transient(reason: "not sent: it waited too long for a connection")
+        await send(message, mayGiveBack: false) ?? .transient(reason: "not sent: the transport was stopping")
     }
 
     public func giveBack() { worker.giveBack() }
 
     public func attempt(_ message: OutgoingMessage) async -> DeliveryOutcome? {
+        await send(message, mayGiveBack: true)
+    }
+
+    /// Nil when the worker gave the request (or the relay's probe before it) back unsent.
+    func send(_ message: OutgoingMessage, mayGiveBack: Bool) async -> DeliveryOutcome? {
         let bytes: [UInt8]
         do {
             bytes = try Self.mime(for: message, from: settings.from, options: settings.options).build()
@@ -58,7 +63,7 @@ public final class SMTPTransport: Transport {
         // address anyway: so an address that needs it goes only to a server that offers it.
         if SMTPCapabilities.needsSMTPUTF8(message.recipient) {
             let offered: SMTPCapabilities
-            switch await capabilitiesOfTheRelay() {
+            switch await capabilitiesOfTheRelay(mayGiveBack: mayGiveBack) {
             case .known(let capabilities): offered = capabilities
             case .givenBack: return nil
             case .unknown: return .transient(reason: "cannot reach the SMTP server to learn whether it takes UTF-8 addresses (SMTPUTF8)")
@@ -74,7 +79,7 @@ public final class SMTPTransport: Transport {
             url: settings.url, payload: .smtp(from: settings.from.address, recipients: [message.recipient], message: bytes, tls: settings.tls),
             username: settings.username, password: settings.password, connectTimeoutMilliseconds: 10_000,
             timeoutMilliseconds: settings.timeoutSeconds * 1000)
-        let response = await worker.perform(request)
+        let response = await worker.perform(request, mayGiveBack: mayGiveBack)
         guard !response.givenBack else { return nil }
         learn(from: response)
         return Self.classify(response)
@@ -91,12 +96,12 @@ public final class SMTPTransport: Transport {
     }
 
     /// What the relay offers: known from an earlier connection, or asked on one of its own.
-    func capabilitiesOfTheRelay() async -> RelayAnswer {
+    func capabilitiesOfTheRelay(mayGiveBack: Bool) async -> RelayAnswer {
         if let known = capabilities.withLock({ $0 }) { return .known(known) }
         let probe = CurlRequest(url: settings.url, payload: .smtpProbe(tls: settings.tls), username: settings.username,
                                 password: settings.password, connectTimeoutMilliseconds: 10_000,
                                 timeoutMilliseconds: settings.timeoutSeconds * 1000)
-        let response = await worker.perform(probe)
+        let response = await worker.perform(probe, mayGiveBack: mayGiveBack)
         guard !response.givenBack else { return .givenBack }
         learn(from: response)
         return capabilities.withLock { $0 }.map(RelayAnswer.known) ?? .unknown

@@ -54,17 +54,22 @@ public final class WebhookTransport: Transport {
     public var holds: Int { settings.concurrency }
 
     public func send(_ message: OutgoingMessage) async -> DeliveryOutcome {
-        await attempt(message) ?? .transient(reason: "not sent: it waited too long for a connection")
+        await send(message, mayGiveBack: false) ?? .transient(reason: "not sent: the transport was stopping")
     }
 
     public func attempt(_ message: OutgoingMessage) async -> DeliveryOutcome? {
+        await send(message, mayGiveBack: true)
+    }
+
+    /// Nil when the worker gave the request back unsent.
+    func send(_ message: OutgoingMessage, mayGiveBack: Bool) async -> DeliveryOutcome? {
         let request: CurlRequest
         do {
             request = try WebhookRequest.build(message, settings: settings)
         } catch {
             return .permanent(reason: "cannot build the request body: \(error)")
         }
-        let response = await worker.perform(request)
+        let response = await worker.perform(request, mayGiveBack: mayGiveBack)
         guard !response.givenBack else { return nil }
         return Self.classify(response, now: message.date)
     }
