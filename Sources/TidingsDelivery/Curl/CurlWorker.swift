@@ -19,8 +19,8 @@ import Synchronization
 ///
 /// `@unchecked Sendable` is safe because the multi handle, the easy handles, `active`,
 /// `waiting` and `idle` are only touched on `queue`; the only state shared across threads is
-/// `incoming`, which a Mutex guards, the `givingBack` flag (an atomic), and `curl_multi_wakeup`, which libcurl documents as
-/// callable from any thread.
+/// `incoming`, which a Mutex guards, the `givingBack` flag (an atomic), and
+/// `curl_multi_wakeup`, which libcurl documents as callable from any thread.
 public final class CurlWorker: @unchecked Sendable {
     private typealias Completion = CheckedContinuation<CurlResponse, Never>
 
@@ -42,10 +42,10 @@ public final class CurlWorker: @unchecked Sendable {
     private let maxIdle: Int
     private var pumping = false
     private var closed = false
-    private let incoming = Mutex<[(CurlRequest, Completion, mayGiveBack: Bool)]>([])
+    private let incoming = Mutex<[Waiting]>([])
 
-    /// A request waiting for a connection: only one whose caller takes it back unsent
-    /// (`mayGiveBack`) goes back after `holdLimit`.
+    /// A request handed over and not started, since when: only one whose caller takes it back
+    /// unsent (`mayGiveBack`) goes back after `holdLimit`.
     private struct Waiting {
         var request: CurlRequest
         var completion: Completion
@@ -82,7 +82,8 @@ public final class CurlWorker: @unchecked Sendable {
     public func perform(_ request: CurlRequest, mayGiveBack: Bool = false) async -> CurlResponse {
         if givingBack.load(ordering: .acquiring) { return Self.givenBack }
         return await withCheckedContinuation { (completion: Completion) in
-            incoming.withLock { $0.append((request, completion, mayGiveBack)) }
+            let handed = Waiting(request: request, completion: completion, since: .now, mayGiveBack: mayGiveBack)
+            incoming.withLock { $0.append(handed) }
             curl_multi_wakeup(multi)
             queue.async { self.startPumping() }
         }
@@ -98,10 +99,7 @@ public final class CurlWorker: @unchecked Sendable {
             }
             active.removeAll()
             idle.removeAll()
-            let unstarted = waiting[waitingStart...].map(\.completion) + incoming.withLock { pending in defer { pending.removeAll() }; return pending }.map(\.1)
-            waiting.removeAll()
-            waitingStart = 0
-            for completion in unstarted {
+            for completion in takeUnstarted() {
                 completion.resume(returning: Self.failure("worker closed before the transfer started"))
             }
         }
@@ -123,10 +121,21 @@ public final class CurlWorker: @unchecked Sendable {
     }
 
     private func giveBackUnstarted() {
-        let unstarted = waiting[waitingStart...].map(\.completion) + incoming.withLock { pending in defer { pending.removeAll() }; return pending }.map(\.1)
-        waiting.removeAll(keepingCapacity: true)
-        waitingStart = 0
-        for completion in unstarted { completion.resume(returning: Self.givenBack) }
+        for completion in takeUnstarted() { completion.resume(returning: Self.givenBack) }
+    }
+
+    /// Requests handed over since the last turn.
+    private func takeIncoming() -> [Waiting] {
+        incoming.withLock { pending in defer { pending.removeAll() }; return pending }
+    }
+
+    /// Every request not started: those waiting for a connection, then those just handed over.
+    private func takeUnstarted() -> [Completion] {
+        defer {
+            waiting.removeAll(keepingCapacity: true)
+            waitingStart = 0
+        }
+        return waiting[waitingStart...].map(\.completion) + takeIncoming().map(\.completion)
     }
 
     private func startPumping() {
@@ -142,10 +151,7 @@ public final class CurlWorker: @unchecked Sendable {
     private func pump() {
         // A request handed over just as `giveBack()` was called may have missed its block.
         if givingBack.load(ordering: .acquiring) { giveBackUnstarted() }
-        let now = ContinuousClock.now
-        waiting += incoming.withLock { pending in defer { pending.removeAll() }; return pending }.map {
-            Waiting(request: $0.0, completion: $0.1, since: now, mayGiveBack: $0.mayGiveBack)
-        }
+        waiting += takeIncoming()
         var finished = false
         repeat {
             startWaiting()
