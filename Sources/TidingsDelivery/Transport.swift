@@ -48,6 +48,10 @@ public protocol Transport: Sendable {
     func attempt(_ message: OutgoingMessage) async -> DeliveryOutcome?
     /// Gives back every message it holds and has not started (the dispatcher is stopping).
     func giveBack()
+    /// Starts `attempt` and returns at once; `done` gets its outcome (nil: given back unsent)
+    /// exactly once, on any thread. The curl transports call it on their worker's queue, so the
+    /// dispatcher's loop has no task waiting per send.
+    func start(_ message: OutgoingMessage, then done: @escaping @Sendable (DeliveryOutcome?) -> Void)
 }
 
 extension Transport {
@@ -60,4 +64,9 @@ extension Transport {
     public func attempt(_ message: OutgoingMessage) async -> DeliveryOutcome? { await send(message) }
 
     public func giveBack() {}
+
+    /// A task per send, for transports that have no queue of their own.
+    public func start(_ message: OutgoingMessage, then done: @escaping @Sendable (DeliveryOutcome?) -> Void) {
+        Task { done(await attempt(message)) }
+    }
 }

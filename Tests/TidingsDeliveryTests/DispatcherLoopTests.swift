@@ -16,17 +16,47 @@ struct DispatcherLoopTests {
     /// Sends, and asks the service group to stop at the `stopAt`th send.
     /// With `givesBackFirst`, it gives each message back unsent once, as a transport holding
     /// it for a connection too long would.
+    /// With `answersAfter`, it answers on a queue of its own after that long, as the curl
+    /// transports answer on their worker's queue, with no task waiting per send.
     final class StoppingTransport: Transport, Sendable {
         let stopAt: Int
         let givesBackFirst: Bool
+        let answersAfter: Double?
+        let answers = DispatchQueue(label: "answers")
         let sent = Mutex<[String]>([])
         let givenBack = Mutex<Set<String>>([])
         let stop = Mutex<(@Sendable () async -> Void)?>(nil)
 
-        init(stopAt: Int, givesBackFirst: Bool = false) {
+        init(stopAt: Int, givesBackFirst: Bool = false, answersAfter: Double? = nil) {
             self.stopAt = stopAt
             self.givesBackFirst = givesBackFirst
+            self.answersAfter = answersAfter
         }
+
+        func start(_ message: OutgoingMessage, then done: @escaping @Sendable (DeliveryOutcome?) -> Void) {
+            guard let answersAfter else {
+                Task { done(await attempt(message)) }
+                return
+            }
+            let last = sent.withLock { sent in sent.append(message.key); return sent.count == stopAt }
+            let answer: @Sendable () -> Void = { [answers] in answers.asyncAfter(deadline: .now() + answersAfter) { done(.sent(detail: "250 ok")) } }
+            // None answers before the stop is asked for: sends in flight then are certain.
+            let waiting = unanswered.withLock { unanswered -> Bool in
+                guard let list = unanswered else { return false }
+                unanswered = list + [answer]
+                return true
+            }
+            if !waiting { answer() }
+            if last, let stop = stop.withLock({ $0 }) {
+                Task {
+                    await stop()
+                    for answer in unanswered.withLock({ unanswered in defer { unanswered = nil }; return unanswered ?? [] }) { answer() }
+                }
+            }
+        }
+
+        /// Answers held until the stop is asked for; nil from then on.
+        let unanswered = Mutex<[@Sendable () -> Void]?>([])
 
         func attempt(_ message: OutgoingMessage) async -> DeliveryOutcome? {
             if givesBackFirst, givenBack.withLock({ $0.insert(message.key).inserted }) { return nil }
@@ -165,6 +195,17 @@ struct DispatcherLoopTests {
         #expect(messages.allSatisfy { $0.state == .pending && $0.attempts == 0 })
     }
 
+    /// What was sent is recorded as sent; the rest of the `total` messages are pending as before,
+    /// with no attempt counted.
+    func expectSentRecordedAndTheRestUntouched(_ store: Store, sent: Int, of total: Int) throws {
+        let messages = try store.messages(limit: 100)
+        #expect(messages.filter { $0.state == .sent }.count == sent)
+        let pending = messages.filter { $0.state == .pending }
+        #expect(pending.count == total - sent)
+        #expect(pending.allSatisfy { $0.attempts == 0 })
+        for message in pending { #expect(try store.attempts(messageID: message.id).isEmpty) }
+    }
+
     /// Claims handed over and never sent are given back at the stop, as the dispatcher's own are.
     @Test func stoppingGivesBackTheClaimsHandedOver() async throws {
         let store = try store(tickets: 0)
@@ -175,11 +216,18 @@ struct DispatcherLoopTests {
         }
         let sent = transport.sent.withLock { $0.count }
         #expect(sent >= 1 && sent < 4)
-        let messages = try store.messages(limit: 100)
-        #expect(messages.filter { $0.state == .sent }.count == sent)
-        let pending = messages.filter { $0.state == .pending }
-        #expect(pending.count == 4 - sent)
-        #expect(pending.allSatisfy { $0.attempts == 0 })
+        try expectSentRecordedAndTheRestUntouched(store, sent: sent, of: 4)
+    }
+
+    /// A stop waits for the sends a transport answers on its own queue (no task waits for
+    /// them), records them, and gives back the rest.
+    @Test func aStopWaitsForSendsAnsweredOnTheTransportsQueue() async throws {
+        let store = try store(tickets: 10)
+        let transport = StoppingTransport(stopAt: 1, answersAfter: 0.2)
+        try await run(store, transport, concurrency: 4)
+        let sent = transport.sent.withLock { $0.count }
+        #expect(sent >= 1 && sent < 10)
+        try expectSentRecordedAndTheRestUntouched(store, sent: sent, of: 10)
     }
 
     @Test func stoppingGivesBackTheClaimsItNeverSent() async throws {
@@ -192,12 +240,7 @@ struct DispatcherLoopTests {
         // while the stop is on its way.
         let sent = transport.sent.withLock { $0.count }
         #expect(sent < 10)
-        let messages = try store.messages(limit: 100)
-        #expect(messages.filter { $0.state == .sent }.count == sent)
-        let pending = messages.filter { $0.state == .pending }
-        #expect(pending.count == 10 - sent)
-        #expect(pending.allSatisfy { $0.attempts == 0 })
-        for message in pending { #expect(try store.attempts(messageID: message.id).isEmpty) }
+        try expectSentRecordedAndTheRestUntouched(store, sent: sent, of: 10)
     }
 
     /// The store, with every write 30 ms slow (the writer held by someone else), noting how

@@ -17,12 +17,16 @@ import Synchronization
 /// holding gains nothing, and a send must start well within its claim's lease and carry a
 /// fresh timestamp and signature.
 ///
+/// A finished transfer's completion runs on the worker's queue (`start(_:mayGiveBack:then:)`):
+/// the dispatcher records a result there, so no task waits per send.
+///
 /// `@unchecked Sendable` is safe because the multi handle, the easy handles, `active`,
 /// `waiting` and `idle` are only touched on `queue`; the only state shared across threads is
 /// `incoming`, which a Mutex guards, the `givingBack` flag (an atomic), and
 /// `curl_multi_wakeup`, which libcurl documents as callable from any thread.
 public final class CurlWorker: @unchecked Sendable {
-    private typealias Completion = CheckedContinuation<CurlResponse, Never>
+    /// Called once, on the worker's queue, with the transfer's response.
+    public typealias Completion = @Sendable (CurlResponse) -> Void
 
     private let queue: DispatchQueue
     private let multi: UnsafeMutableRawPointer
@@ -40,9 +44,15 @@ public final class CurlWorker: @unchecked Sendable {
     /// than to reset.
     private var idle: [CurlTransfer] = []
     private let maxIdle: Int
-    private var pumping = false
     private var closed = false
-    private let incoming = Mutex<[Waiting]>([])
+    private let incoming = Mutex(Incoming())
+
+    /// Requests handed over since the pump's last turn, and whether the pump runs: while it
+    /// does, a handover only wakes its poll, with no Dispatch block of its own.
+    private struct Incoming {
+        var requests: [Waiting] = []
+        var pumping = false
+    }
 
     /// A request handed over and not started, since when: only one whose caller takes it back
     /// unsent (`mayGiveBack`) goes back after `holdLimit`.
@@ -81,11 +91,28 @@ public final class CurlWorker: @unchecked Sendable {
     /// back unsent (`CurlResponse.givenBack`); every request does after `giveBack()`.
     public func perform(_ request: CurlRequest, mayGiveBack: Bool = false) async -> CurlResponse {
         if givingBack.load(ordering: .acquiring) { return Self.givenBack }
-        return await withCheckedContinuation { (completion: Completion) in
-            let handed = Waiting(request: request, completion: completion, since: .now, mayGiveBack: mayGiveBack)
-            incoming.withLock { $0.append(handed) }
+        return await withCheckedContinuation { (continuation: CheckedContinuation<CurlResponse, Never>) in
+            start(request, mayGiveBack: mayGiveBack) { continuation.resume(returning: $0) }
+        }
+    }
+
+    /// Starts one transfer and returns at once; `completion` gets its response on the worker's
+    /// queue (never on the caller's thread), so it must be quick and must not block.
+    public func start(_ request: CurlRequest, mayGiveBack: Bool = false, then completion: @escaping Completion) {
+        if givingBack.load(ordering: .acquiring) {
+            queue.async { completion(Self.givenBack) }
+            return
+        }
+        let handed = Waiting(request: request, completion: completion, since: .now, mayGiveBack: mayGiveBack)
+        let startPump = incoming.withLock { incoming -> Bool in
+            incoming.requests.append(handed)
+            defer { incoming.pumping = true }
+            return !incoming.pumping
+        }
+        if startPump {
+            queue.async { self.pump() }
+        } else {
             curl_multi_wakeup(multi)
-            queue.async { self.startPumping() }
         }
     }
 
@@ -95,12 +122,12 @@ public final class CurlWorker: @unchecked Sendable {
             closed = true
             for (handle, (_, completion)) in active {
                 curl_multi_remove_handle(multi, handle)
-                completion.resume(returning: Self.failure("worker closed before the transfer finished"))
+                completion(Self.failure("worker closed before the transfer finished"))
             }
             active.removeAll()
             idle.removeAll()
             for completion in takeUnstarted() {
-                completion.resume(returning: Self.failure("worker closed before the transfer started"))
+                completion(Self.failure("worker closed before the transfer started"))
             }
         }
     }
@@ -121,12 +148,12 @@ public final class CurlWorker: @unchecked Sendable {
     }
 
     private func giveBackUnstarted() {
-        for completion in takeUnstarted() { completion.resume(returning: Self.givenBack) }
+        for completion in takeUnstarted() { completion(Self.givenBack) }
     }
 
     /// Requests handed over since the last turn.
     private func takeIncoming() -> [Waiting] {
-        incoming.withLock { pending in defer { pending.removeAll() }; return pending }
+        incoming.withLock { incoming in defer { incoming.requests.removeAll() }; return incoming.requests }
     }
 
     /// Every request not started: those waiting for a connection, then those just handed over.
@@ -136,12 +163,6 @@ public final class CurlWorker: @unchecked Sendable {
             waitingStart = 0
         }
         return waiting[waitingStart...].map(\.completion) + takeIncoming().map(\.completion)
-    }
-
-    private func startPumping() {
-        guard !pumping else { return }
-        pumping = true
-        pump()
     }
 
     /// One turn: start what there is room for, let libcurl work, collect finished transfers, and
@@ -161,10 +182,12 @@ public final class CurlWorker: @unchecked Sendable {
         } while finished && waitingStart < waiting.count
         // After the transfers that finished during the wait freed their connections.
         giveBackStale(now: .now)
-        if active.isEmpty && waitingStart == waiting.count && incoming.withLock({ $0.isEmpty }) {
+        // Nothing running or waiting: the pump stops, unless a request came in meanwhile (checked
+        // under the lock a handover takes, so none is left without a pump).
+        if active.isEmpty && waitingStart == waiting.count
+            && incoming.withLock({ incoming in defer { if incoming.requests.isEmpty { incoming.pumping = false } }; return incoming.requests.isEmpty }) {
             waiting.removeAll(keepingCapacity: true)
             waitingStart = 0
-            pumping = false
             return
         }
         curl_multi_poll(multi, nil, 0, 100, nil)
@@ -178,7 +201,7 @@ public final class CurlWorker: @unchecked Sendable {
         var kept: [Waiting] = []
         for entry in waiting[waitingStart...] {
             if entry.mayGiveBack && now - entry.since > holdLimit {
-                entry.completion.resume(returning: Self.givenBack)
+                entry.completion(Self.givenBack)
             } else {
                 kept.append(entry)
             }
@@ -193,7 +216,7 @@ public final class CurlWorker: @unchecked Sendable {
         while active.count < maxActive && waitingStart < waiting.count && !givingBack.load(ordering: .acquiring) {
             let next = waiting[waitingStart]
             waitingStart += 1
-            start(next.request, next.completion)
+            launch(next.request, next.completion)
         }
         // The started prefix goes once it is most of the array: not an O(n) shift per start.
         if waitingStart == waiting.count {
@@ -215,7 +238,7 @@ public final class CurlWorker: @unchecked Sendable {
             curl_multi_remove_handle(multi, handle)
             if let (transfer, completion) = active.removeValue(forKey: handle) {
                 finished = true
-                completion.resume(returning: transfer.response(code: code))
+                completion(transfer.response(code: code))
                 if idle.count < maxIdle {
                     transfer.reset()
                     idle.append(transfer)
@@ -225,17 +248,17 @@ public final class CurlWorker: @unchecked Sendable {
         return finished
     }
 
-    private func start(_ request: CurlRequest, _ completion: Completion) {
+    private func launch(_ request: CurlRequest, _ completion: @escaping Completion) {
         guard !closed else {
-            completion.resume(returning: Self.failure("worker closed"))
+            completion(Self.failure("worker closed"))
             return
         }
         guard let transfer = idle.popLast() ?? CurlTransfer() else {
-            completion.resume(returning: Self.failure("libcurl could not create an easy handle"))
+            completion(Self.failure("libcurl could not create an easy handle"))
             return
         }
         guard transfer.configure(request) else {
-            completion.resume(returning: Self.failure(transfer.setupError ?? "libcurl refused the request"))
+            completion(Self.failure(transfer.setupError ?? "libcurl refused the request"))
             transfer.reset()
             idle.append(transfer)
             return
@@ -244,7 +267,7 @@ public final class CurlWorker: @unchecked Sendable {
         guard added == CURLM_OK else {
             transfer.reset()
             idle.append(transfer)
-            completion.resume(returning: Self.failure("libcurl could not start the transfer: \(String(cString: curl_multi_strerror(added)))"))
+            completion(Self.failure("libcurl could not start the transfer: \(String(cString: curl_multi_strerror(added)))"))
             return
         }
         active[transfer.handle] = (transfer, completion)

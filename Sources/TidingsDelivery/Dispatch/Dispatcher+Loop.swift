@@ -83,6 +83,9 @@ extension Dispatcher {
     /// unrecorded results fill half its window, since they hold its sends back.
     static let recordDelay: Duration = .milliseconds(10)
 
+    /// Sends started in one step that one task renders; more are split between two tasks.
+    static let renderedTogether = 8
+
     /// How many messages a channel keeps claimed ahead of its sends, per unit of concurrency:
     /// enough that sends never wait for a claim's commit, few enough that an acknowledgement
     /// claimed after them waits for little.
@@ -104,6 +107,10 @@ extension Dispatcher {
                 // What the transports hold for a connection comes back unsent, not after the
                 // sends before it: a stop waits only for the sends on connections.
                 for (_, setup) in channels { setup.transport.giveBack() }
+            }
+            // Every send handed over comes back: sent, failed, or given back.
+            while sending.load(ordering: .acquiring) > 0 && !Task.isCancelled {
+                await wakeup.wait(timeout: .milliseconds(10))
             }
             takeBack(takeGivenBack(), into: &loop)
             // Every send and the last write have finished: record what is left, and give back
@@ -162,8 +169,16 @@ extension Dispatcher {
             if loop.writing { loop.rungDuringWrite = true }
         }
         let now = clock()
-        for (message, setup) in startable(&loop, now: now) {
-            group.addTask { await self.deliver(message, setup, mayGiveBack: true) }
+        // Rendered off the loop, a task per batch rather than per send; the other core takes
+        // the second half of a large one.
+        let starting = startable(&loop, now: now)
+        if starting.count > Self.renderedTogether {
+            let half = (starting.count + 1) / 2
+            let (first, second) = (Array(starting[..<half]), Array(starting[half...]))
+            group.addTask { self.begin(first) }
+            group.addTask { self.begin(second) }
+        } else if !starting.isEmpty {
+            group.addTask { self.begin(starting) }
         }
         defer { handoff.offer(room(loop)) }
         guard !loop.writing, loop.failedAt.map({ ContinuousClock.now - $0 >= pollInterval }) ?? true else { return }

@@ -119,36 +119,62 @@ extension Dispatcher {
         }
     }
 
-    /// Renders and sends one message, then settles it with the outbox state machine. The
-    /// running loop lets the transport give it back unsent (`Transport.attempt`): it goes back
-    /// to the front of the channel's claims, to start again when there is room.
-    func deliver(_ message: OutboxMessage, _ setup: ChannelSetup, mayGiveBack: Bool = false) async {
+    /// Renders and sends one message and waits for it, then settles it with the outbox state
+    /// machine (`drain`, which awaits every send of a turn).
+    func deliver(_ message: OutboxMessage, _ setup: ChannelSetup) async {
         let outcome: DeliveryOutcome
         do {
-            let context = message.parsedContext()
-            guard context != .null else {
-                throw DeliveryError(.invalidMessage, "the stored template context of message \(message.id) is not readable JSON")
-            }
-            let content = try catalog.render(template: message.template, channel: message.channel, locale: message.locale,
-                                             context: context)
-            let outgoing = OutgoingMessage(
-                key: message.key, channel: message.channel, workflow: message.workflow, category: message.category,
-                customerID: message.customerID, subjectID: message.subjectID, recipient: message.recipient,
-                recipientName: context.value(atPath: "customer.name")?.stringValue, content: content, date: clock(),
-                threadRoot: message.threadRoot)
-            if mayGiveBack {
-                guard let attempted = await setup.transport.attempt(outgoing) else {
-                    givenBack.withLock { $0.append(message) }
-                    wakeup.ring()
-                    return
-                }
-                outcome = attempted
-            } else {
-                outcome = await setup.transport.send(outgoing)
-            }
+            outcome = await setup.transport.send(try outgoing(message))
         } catch {
             outcome = .permanent(reason: "cannot render: \(error)")
         }
+        finish(message, outcome: outcome, setup: setup)
+    }
+
+    /// Renders these messages and hands each to its transport without waiting for it (the
+    /// running loop): its result is settled where the transport answers (the curl worker's
+    /// queue) and left for the loop to record, and a send the transport gives back unsent
+    /// (`Transport.attempt`) goes back to the front of its channel's claims, to start again
+    /// when there is room. `sending` counts them until then.
+    func begin(_ sends: [(OutboxMessage, ChannelSetup)]) {
+        for (message, setup) in sends {
+            let outgoing: OutgoingMessage
+            do {
+                outgoing = try self.outgoing(message)
+            } catch {
+                finish(message, outcome: .permanent(reason: "cannot render: \(error)"), setup: setup)
+                continue
+            }
+            sending.add(1, ordering: .relaxed)
+            setup.transport.start(outgoing) { outcome in
+                if let outcome {
+                    let record = self.settle(message, outcome: outcome, setup: setup, sent: true)
+                    self.finished.withLock { $0.append(record) }
+                } else {
+                    self.givenBack.withLock { $0.append(message) }
+                }
+                self.sending.subtract(1, ordering: .releasing)
+                self.wakeup.ring()
+            }
+        }
+    }
+
+    /// The message rendered for its transport.
+    func outgoing(_ message: OutboxMessage) throws -> OutgoingMessage {
+        let context = message.parsedContext()
+        guard context != .null else {
+            throw DeliveryError(.invalidMessage, "the stored template context of message \(message.id) is not readable JSON")
+        }
+        let content = try catalog.render(template: message.template, channel: message.channel, locale: message.locale, context: context)
+        return OutgoingMessage(
+            key: message.key, channel: message.channel, workflow: message.workflow, category: message.category,
+            customerID: message.customerID, subjectID: message.subjectID, recipient: message.recipient,
+            recipientName: context.value(atPath: "customer.name")?.stringValue, content: content, date: clock(),
+            threadRoot: message.threadRoot)
+    }
+
+    /// Settles a finished send and leaves its result for the loop (or `drain`) to record.
+    func finish(_ message: OutboxMessage, outcome: DeliveryOutcome, setup: ChannelSetup) {
         let record = settle(message, outcome: outcome, setup: setup, sent: true)
         finished.withLock { $0.append(record) }
         wakeup.ring()

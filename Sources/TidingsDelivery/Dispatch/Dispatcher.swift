@@ -57,6 +57,8 @@ public final class Dispatcher: Service {
     let finished = Mutex<[DeliveryRecord]>([])
     /// Sends a transport held for a connection and gave back unsent, still claimed.
     let givenBack = Mutex<[OutboxMessage]>([])
+    /// Sends the running loop handed to transports (`begin`) whose outcome has not come back.
+    let sending = Atomic<Int>(0)
     /// Set while the loop's write (results and claims) waits for the writer or runs.
     let writing = Atomic<Bool>(false)
     /// Set while a disruption's fan-out holds the one SQLite writer in long chunks.
