@@ -16,6 +16,8 @@ struct OutboxWriter {
     let engine: WorkflowEngine
     let insert: Statement
     let update: Statement
+    /// A message's context, in a table of its own (`message_contexts`).
+    let setContext: Statement
     let existing: Statement
     let suppress: Statement
     /// The orders a message names besides its subject (a disruption alert about several).
@@ -29,15 +31,16 @@ struct OutboxWriter {
         self.engine = engine
         insert = try db.cachedStatement(sql: """
             INSERT INTO messages (key, workflow, category, customer_id, subject_id, event_position, channel, recipient,
-                fallback, template, locale, context, state, created_at, due_at, updated_at, last_error, event_at, priority)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                fallback, template, locale, state, created_at, due_at, updated_at, last_error, event_at, priority)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (key) DO NOTHING
             """)
         update = try db.cachedStatement(sql: """
-            UPDATE messages SET channel = ?, recipient = ?, fallback = ?, locale = ?, context = ?, state = ?, due_at = ?,
+            UPDATE messages SET channel = ?, recipient = ?, fallback = ?, locale = ?, state = ?, due_at = ?,
                 updated_at = ?, last_error = ?
             WHERE id = ? AND state = '\(MessageState.parked.rawValue)'
             """)
+        setContext = try db.cachedStatement(sql: "INSERT OR REPLACE INTO message_contexts (message_id, context) VALUES (?, ?)")
         existing = try db.cachedStatement(sql: "SELECT id, workflow, event_position FROM messages WHERE key = ?")
         subjects = try db.cachedStatement(sql: "INSERT OR IGNORE INTO message_subjects (subject_id, message_id) VALUES (?, ?)")
         suppress = try db.cachedStatement(sql: """
@@ -69,14 +72,14 @@ struct OutboxWriter {
         let fallback = try Route.document(intent.fallbacks)
         if let parkedID {
             try update.execute(arguments: [
-                intent.channel?.rawValue, intent.recipient, fallback, intent.locale, context, state.rawValue, due, now,
-                note, parkedID,
+                intent.channel?.rawValue, intent.recipient, fallback, intent.locale, state.rawValue, due, now, note, parkedID,
             ])
             guard db.changesCount > 0 else { return nil }
+            try setContext.execute(arguments: [parkedID, context])
         } else {
             try insert.execute(arguments: [
                 intent.key, intent.workflow, intent.category.rawValue, intent.customerID, intent.subjectID, intent.eventPosition,
-                intent.channel?.rawValue, intent.recipient, fallback, intent.template, intent.locale, context,
+                intent.channel?.rawValue, intent.recipient, fallback, intent.template, intent.locale,
                 state.rawValue, now, due, now, note, eventAt.timeIntervalSince1970,
                 ClaimPriority(category: intent.category, eventType: eventType).rawValue,
             ])
@@ -85,6 +88,7 @@ struct OutboxWriter {
                 return nil
             }
             let id = db.lastInsertedRowID
+            try setContext.execute(arguments: [id, context])
             for order in DisruptionScope.covered(by: intent.context) {
                 try subjects.execute(arguments: [order, id])
             }

@@ -215,8 +215,8 @@ extension PipelineRun {
     /// customer's event itself must still apply.
     mutating func releaseParked(for customer: Customer) throws {
         let rows = try Row.fetchAll(db.cachedStatement(sql: """
-            SELECT m.id, m.key, m.workflow, m.category, m.subject_id, m.event_position, m.template, m.context, m.event_at, e.type
-            FROM messages m JOIN events e ON e.position = m.event_position
+            SELECT m.id, m.key, m.workflow, m.category, m.subject_id, m.event_position, m.template, c.context, m.event_at, e.type
+            FROM messages m JOIN events e ON e.position = m.event_position JOIN message_contexts c ON c.message_id = m.id
             WHERE m.customer_id = ? AND m.state = '\(MessageState.parked.rawValue)' ORDER BY m.event_position, m.id
             """), arguments: [customer.id])
         for row in rows {

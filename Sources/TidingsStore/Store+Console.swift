@@ -81,8 +81,9 @@ extension Store {
 
     public func messageContent(id: Int64) async throws -> MessageContent? {
         try await read("reading message \(id)") { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT template, channel, locale, context FROM messages WHERE id = ? AND erased_at IS NULL",
-                                             arguments: [id]) else {
+            guard let row = try Row.fetchOne(db, sql: """
+                SELECT template, channel, locale, \(Store.contextOfTheMessage) AS context FROM messages WHERE id = ? AND erased_at IS NULL
+                """, arguments: [id]) else {
                 return nil
             }
             let context = (try? JSONValue.parse(row["context"] as Data)) ?? .null

@@ -10,7 +10,7 @@ extension Store {
     public func decidedMessages(positions: ClosedRange<Int64>) throws -> [DecidedRow] {
         try read("reading the outbox") { db in
             try Row.fetchAll(db, sql: """
-                SELECT key, workflow, channel, recipient, template, locale, context FROM messages
+                SELECT key, workflow, channel, recipient, template, locale, \(Store.contextOfTheMessage) AS context FROM messages
                 WHERE event_position BETWEEN ? AND ? AND channel IS NOT NULL AND state NOT IN \([MessageState.skipped, .parked].sqlList)
                     AND erased_at IS NULL
                 ORDER BY key

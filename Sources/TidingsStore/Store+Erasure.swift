@@ -156,7 +156,10 @@ extension Store {
         // The history stays (states, times, attempts); what it said and to whom does not (the
         // fallback routes carry addresses too).
         try db.execute(sql: """
-            UPDATE messages SET context = CAST('{}' AS BLOB), recipient = CASE WHEN recipient IS NULL THEN NULL ELSE ?2 END, fallback = '[]',
+            UPDATE message_contexts SET context = \(Store.erasedContext) WHERE message_id IN (SELECT id FROM messages WHERE customer_id = ?)
+            """, arguments: [customerID])
+        try db.execute(sql: """
+            UPDATE messages SET recipient = CASE WHEN recipient IS NULL THEN NULL ELSE ?2 END, fallback = '[]',
                 erased_at = COALESCE(erased_at, ?4),
                 last_error = CASE WHEN last_error IS NULL OR last_error = ?3 THEN last_error ELSE '(erased)' END
             WHERE customer_id = ?1

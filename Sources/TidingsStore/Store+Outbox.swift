@@ -83,6 +83,11 @@ extension Store {
         """
     }
 
+    /// A message's context, beside a statement on `messages` (`message_contexts`).
+    static let contextOfTheMessage = "(SELECT context FROM message_contexts WHERE message_id = messages.id)"
+    /// What an erased context becomes (`tidings forget`, `outbox.retention`): an empty object.
+    static let erasedContext = "CAST('{}' AS BLOB)"
+
     /// The columns a claim returns, in order: rows are read by position, since reading them
     /// by name made GRDB lowercase and compare each name for every column of every row.
     enum Claimed: Int, CaseIterable {
@@ -90,8 +95,9 @@ extension Store {
         case attempts, routeAttempts, dueAt, leaseUntil, lastError, routeStartedAt, eventAt, priority
 
         /// The case's name in snake case: `routeAttempts` is `route_attempts`, `customerID`
-        /// is `customer_id` (a run of capitals is one word).
+        /// is `customer_id` (a run of capitals is one word). The context is in a table of its own.
         var column: String {
+            guard self != .context else { return Store.contextOfTheMessage }
             var name = ""
             var previous: Character = " "
             for character in "\(self)" {

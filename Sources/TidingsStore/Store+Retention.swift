@@ -12,8 +12,13 @@ extension Store: ContentRetention {
                 WHERE state IN \(Retention.endedStates.sqlList) AND erased_at IS NULL AND updated_at < ?
                 ORDER BY updated_at LIMIT ?
                 """), arguments: [cutoff.timeIntervalSince1970, limit])
-            let erase = try db.cachedStatement(sql: "UPDATE messages SET context = CAST('{}' AS BLOB), erased_at = ? WHERE id = ?")
-            for row in rows { try erase.execute(arguments: [now.timeIntervalSince1970, row["id"] as Int64]) }
+            let erase = try db.cachedStatement(sql: "UPDATE messages SET erased_at = ? WHERE id = ?")
+            let drop = try db.cachedStatement(sql: "UPDATE message_contexts SET context = \(Store.erasedContext) WHERE message_id = ?")
+            for row in rows {
+                let id: Int64 = row["id"]
+                try erase.execute(arguments: [now.timeIntervalSince1970, id])
+                try drop.execute(arguments: [id])
+            }
             return rows.map { $0["key"] }
         }
     }

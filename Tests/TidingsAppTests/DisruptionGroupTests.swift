@@ -46,7 +46,7 @@ struct DisruptionGroupTests {
         #expect(Set(told.compactMap(\.subjectID)) == ["customer:c-a", "o-b1"], "\(alerts.map { "\($0.subjectID ?? "-") \($0.state)" })")
         #expect(alerts.filter { $0.state == .skipped }.count == 4, "the second announcement tells nobody again: one held back per order")
         let group = try #require(told.first { $0.subjectID == "customer:c-a" })
-        let row = try await store.pool.read { db in try Data.fetchOne(db, sql: "SELECT context FROM messages WHERE id = ?", arguments: [group.id]) }
+        let row = try await store.pool.read { db in try Data.fetchOne(db, sql: "SELECT context FROM message_contexts WHERE message_id = ?", arguments: [group.id]) }
         let context = try JSONValue.parse(try #require(row))
         #expect(context["order_ids"] == "o-a1, o-a2, o-a3")
         let rendered = try runtime.catalog.render(template: "disruption_alert", channel: .email, locale: "de", context: context)

@@ -27,7 +27,7 @@ struct ExampleDayOutboxTests {
     static func outbox(readingAhead: Bool = false) async throws -> [String] {
         let (runtime, store) = try await projectedDay(readingAhead: readingAhead)
         let rendered = try store.pool.read { db in
-            try Dictionary(uniqueKeysWithValues: Row.fetchAll(db, sql: "SELECT key, template, channel, locale, context FROM messages").map { row in
+            try Dictionary(uniqueKeysWithValues: Row.fetchAll(db, sql: "SELECT key, template, channel, locale, (SELECT context FROM message_contexts WHERE message_id = messages.id) AS context FROM messages").map { row in
                 (row["key"] as String, row)
             })
         }

@@ -42,7 +42,7 @@ struct RetentionTests {
         #expect(try await service.sweep(chunk: 7) == ended)
         #expect(!FileManager.default.fileExists(atPath: file.path), "the spool's copy goes with the context")
         let contexts = try store.pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT id, CAST(context AS TEXT) AS context, erased_at FROM messages ORDER BY id")
+            try Row.fetchAll(db, sql: "SELECT id, CAST(c.context AS TEXT) AS context, erased_at FROM messages JOIN message_contexts c ON c.message_id = messages.id ORDER BY id")
         }
         let erased = contexts.filter { ($0["erased_at"] as Double?) != nil }
         #expect(erased.count == ended && erased.allSatisfy { ($0["context"] as String) == "{}" })

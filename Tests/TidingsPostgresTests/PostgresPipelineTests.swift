@@ -66,7 +66,8 @@ struct PostgresPipelineTests {
         try store.pool.read { db in
             Outcome(
                 messages: try Row.fetchAll(db, sql: """
-                    SELECT key, workflow, state, channel, recipient, last_error, due_at, priority, event_position, context FROM messages ORDER BY key
+                    SELECT key, workflow, state, channel, recipient, last_error, due_at, priority, event_position, c.context
+                    FROM messages JOIN message_contexts c ON c.message_id = messages.id ORDER BY key
                     """).map { row in Self.line(row.databaseValues.map(\.description)) },
                 models: try ["customers", "orders", "tickets"].flatMap { table in
                     try Row.fetchAll(db, sql: "SELECT id, doc, position FROM \(table) ORDER BY id").map { row in

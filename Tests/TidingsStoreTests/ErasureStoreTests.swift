@@ -70,9 +70,14 @@ struct ErasureStoreTests {
             try String.fetchAll(db, sql: """
                 SELECT COALESCE(recipient, '') || fallback || COALESCE(last_error, '') FROM messages
                 UNION ALL SELECT COALESCE(detail, '') FROM message_attempts
+                UNION ALL SELECT CAST(context AS TEXT) FROM message_contexts
                 """)
         }
         #expect(!leftovers.contains { $0.contains("ann@example.com") || $0.contains("447700900123") }, "\(leftovers)")
+        // Nor anywhere in the file, once the log is copied back: what was overwritten was wiped.
+        try store.pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+        let file = try Data(contentsOf: URL(fileURLWithPath: store.path))
+        #expect(file.firstRange(of: Data("ann@example.com".utf8)) == nil)
         #expect(try store.claim(channel: .sms, limit: 10, now: fixtures.now.addingTimeInterval(86_400), lease: 60, owner: "d2").isEmpty)
     }
 

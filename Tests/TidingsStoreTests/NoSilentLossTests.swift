@@ -81,7 +81,7 @@ struct NoSilentLossTests {
         #expect(sent.state == .pending)
         #expect(sent.recipient == "c-1@example.com")
         #expect(sent.lastError == nil)
-        let context = try store.pool.read { db in try Data.fetchOne(db, sql: "SELECT context FROM messages WHERE id = ?", arguments: [sent.id]) }
+        let context = try store.pool.read { db in try Data.fetchOne(db, sql: "SELECT context FROM message_contexts WHERE message_id = ?", arguments: [sent.id]) }
         #expect(try JSONValue.parse(try #require(context)).value(atPath: "customer.name") == "Rahul Mehta")
     }
 

@@ -122,13 +122,42 @@ struct OutboxRulesTests {
         #expect(stored == expected)
     }
 
+    /// Messages written when contexts were kept in their rows keep them, in `message_contexts`,
+    /// and a claim still renders from them.
+    @Test func theMigrationMovesContextsBesideTheirMessages() throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let path = directory.appendingPathComponent("v13.sqlite").path
+        let queue = try DatabaseQueue(path: path)
+        try Schema.migrator.migrate(queue, upTo: "v13: operator actions")
+        try queue.write { db in
+            try db.execute(sql: "INSERT INTO events (position, source, id, type, subject, recorded_at, body) VALUES (1, 'urn:t', 'e', 'ticket.opened', 's', 0, x'7b7d')")
+            for n in 1...3 {
+                try db.execute(sql: """
+                    INSERT INTO messages (key, workflow, category, customer_id, event_position, channel, recipient, template, locale, context,
+                        state, created_at, due_at, updated_at) VALUES (?, 'w', 'acknowledgement', 'c', 1, 'email', 'a@example.com', 't', 'en', ?,
+                        'pending', 0, 0, 0)
+                    """, arguments: ["k\(n)", Data(#"{"n":\#(n)}"#.utf8)])
+            }
+        }
+        try queue.close()
+        let store = try Store(path: path, durability: .normal)
+        let claimed = try store.claim(channel: .email, limit: 10, now: Date(timeIntervalSince1970: 1), lease: 60, owner: "d")
+        #expect(claimed.map(\.key) == ["k1", "k2", "k3"])
+        #expect(claimed.map { $0.parsedContext()["n"] } == [.number(1), .number(2), .number(3)])
+        let columns = try store.pool.read { db in try db.columns(in: "messages").map(\.name) }
+        #expect(!columns.contains("context"))
+    }
+
     /// A claim's rows are read by position; the names come from the cases, and each must be
-    /// a column of `messages` (a wrong one fails every claim).
+    /// a column of `messages` (a wrong one fails every claim), but the context, which is read
+    /// from `message_contexts`.
     @Test func theClaimReturnsColumnsOfTheTable() throws {
-        let names = Store.Claimed.allCases.map(\.column)
+        let names = Store.Claimed.allCases.filter { $0 != .context }.map(\.column)
         #expect(names.contains("customer_id") && names.contains("route_started_at") && names.contains("id"))
+        #expect(Store.Claimed.context.column == Store.contextOfTheMessage)
         let store = try Store(path: directory.appendingPathComponent("claimed.sqlite").path, durability: .normal)
         let columns = try store.pool.read { db in try db.columns(in: "messages").map(\.name) }
         #expect(Set(names).isSubset(of: Set(columns)), "\(Set(names).subtracting(columns))")
+        #expect(!columns.contains("context"))
     }
 }
