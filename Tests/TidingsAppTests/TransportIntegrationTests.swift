@@ -64,6 +64,21 @@ struct TransportIntegrationTests {
         }
     }
 
+    /// An address no message can be built for fails for good at once, before the relay is
+    /// asked whether it takes UTF-8 addresses: here nothing listens, and asking would make it a
+    /// failure for now, retried for days.
+    @Test func anAddressThatCannotBeBuiltFailsBeforeTheRelayIsAsked() async throws {
+        let transport = try SMTPTransport(settings: SMTPTransport.Settings(
+            url: "smtp://127.0.0.1:1", from: MIMEMessage.Mailbox(name: "Shop", address: "shop@shop.example"), tls: .off,
+            username: nil, password: nil, concurrency: 1, timeoutSeconds: 5))
+        defer { transport.close() }
+        let tooLong = String(repeating: "ë", count: 40) + "@example.com"
+        #expect(SMTPCapabilities.needsSMTPUTF8(tooLong))
+        let outcome = await transport.send(message(1, to: tooLong))
+        #expect(outcome.label == "permanent", "\(outcome)")
+        #expect(outcome.detail.contains("invalid address"))
+    }
+
     @Test func webhookOutcomesFollowTheStatus() async throws {
         let directory = try Paths.temporaryDirectory("webhook")
         let server = try await LoopbackServer.http(logs: directory)

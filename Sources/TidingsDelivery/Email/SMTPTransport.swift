@@ -53,49 +53,53 @@ public final class SMTPTransport: Transport {
 
     /// Nil when the worker gave the request (or the relay's probe before it) back unsent.
     func send(_ message: OutgoingMessage, mayGiveBack: Bool) async -> DeliveryOutcome? {
-        var offered: SMTPCapabilities?
-        // libcurl announces SMTPUTF8 when the server offers it, and otherwise sends the UTF-8
-        // address anyway: so an address that needs it goes only to a server that offers it.
-        if SMTPCapabilities.needsSMTPUTF8(message.recipient) {
-            switch await capabilitiesOfTheRelay(mayGiveBack: mayGiveBack) {
-            case .known(let capabilities): offered = capabilities
-            case .givenBack: return nil
-            case .unknown: return .transient(reason: "cannot reach the SMTP server to learn whether it takes UTF-8 addresses (SMTPUTF8)")
-            }
-        }
-        return await withCheckedContinuation { continuation in
-            start(message, offered: offered, mayGiveBack: mayGiveBack) { continuation.resume(returning: $0) }
+        await withCheckedContinuation { continuation in
+            start(message, mayGiveBack: mayGiveBack) { continuation.resume(returning: $0) }
         }
     }
 
-    /// On the worker's queue, unless the address needs SMTPUTF8 and the relay has not said yet
-    /// whether it takes it: that message waits for the question in a task of its own.
     public func start(_ message: OutgoingMessage, then done: @escaping @Sendable (DeliveryOutcome?) -> Void) {
-        let known = capabilities.withLock { $0 }
-        guard known != nil || !SMTPCapabilities.needsSMTPUTF8(message.recipient) else {
-            Task { done(await send(message, mayGiveBack: true)) }
-            return
-        }
-        start(message, offered: known, mayGiveBack: true, then: done)
+        start(message, mayGiveBack: true, then: done)
     }
 
-    /// Sends with what the relay is known to offer (needed only for an address that needs SMTPUTF8).
-    func start(_ message: OutgoingMessage, offered: SMTPCapabilities?, mayGiveBack: Bool,
-               then done: @escaping @Sendable (DeliveryOutcome?) -> Void) {
+    /// Builds the message (an address it cannot take fails here, before any connection), then
+    /// sends it on the worker's queue; an address that needs SMTPUTF8 while the relay has not
+    /// said yet whether it takes it waits for the question in a task of its own.
+    func start(_ message: OutgoingMessage, mayGiveBack: Bool, then done: @escaping @Sendable (DeliveryOutcome?) -> Void) {
         let bytes: [UInt8]
         do {
             bytes = try Self.mime(for: message, from: settings.from, options: settings.options).build()
         } catch {
             return done(.permanent(reason: "\(error)"))
         }
-        if SMTPCapabilities.needsSMTPUTF8(message.recipient) && offered?.smtpUTF8 != true {
+        // libcurl announces SMTPUTF8 when the server offers it, and otherwise sends the UTF-8
+        // address anyway: so an address that needs it goes only to a server that offers it.
+        guard SMTPCapabilities.needsSMTPUTF8(message.recipient) else {
+            return send(bytes, to: message.recipient, mayGiveBack: mayGiveBack, then: done)
+        }
+        if let known = capabilities.withLock({ $0 }) {
+            return send(bytes, to: message.recipient, offered: known, mayGiveBack: mayGiveBack, then: done)
+        }
+        Task {
+            switch await capabilitiesOfTheRelay(mayGiveBack: mayGiveBack) {
+            case .known(let offered): send(bytes, to: message.recipient, offered: offered, mayGiveBack: mayGiveBack, then: done)
+            case .givenBack: done(nil)
+            case .unknown: done(.transient(reason: "cannot reach the SMTP server to learn whether it takes UTF-8 addresses (SMTPUTF8)"))
+            }
+        }
+    }
+
+    /// Sends built bytes; an address that needs SMTPUTF8 only with what the relay offers.
+    func send(_ bytes: [UInt8], to recipient: String, offered: SMTPCapabilities? = nil, mayGiveBack: Bool,
+              then done: @escaping @Sendable (DeliveryOutcome?) -> Void) {
+        if SMTPCapabilities.needsSMTPUTF8(recipient) && offered?.smtpUTF8 != true {
             return done(.permanent(reason: """
                 the address has non-ASCII characters before the @, and the SMTP server does not offer SMTPUTF8 (RFC 6531), \
                 so it cannot take it
                 """))
         }
         let request = CurlRequest(
-            url: settings.url, payload: .smtp(from: settings.from.address, recipients: [message.recipient], message: bytes, tls: settings.tls),
+            url: settings.url, payload: .smtp(from: settings.from.address, recipients: [recipient], message: bytes, tls: settings.tls),
             username: settings.username, password: settings.password, connectTimeoutMilliseconds: 10_000,
             timeoutMilliseconds: settings.timeoutSeconds * 1000)
         worker.start(request, mayGiveBack: mayGiveBack) { response in
