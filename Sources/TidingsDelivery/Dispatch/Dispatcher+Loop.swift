@@ -83,6 +83,13 @@ extension Dispatcher {
     /// unrecorded results fill half its window, since they hold its sends back.
     static let recordDelay: Duration = .milliseconds(10)
 
+    /// Waits, even in a cancelled task (where the doorbell's wait and `Task.sleep` return at once).
+    static func pause(milliseconds: Int) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(milliseconds)) { continuation.resume() }
+        }
+    }
+
     /// Sends started in one step that one task renders; more are split between two tasks.
     static let renderedTogether = 8
 
@@ -108,9 +115,14 @@ extension Dispatcher {
                 // sends before it: a stop waits only for the sends on connections.
                 for (_, setup) in channels { setup.transport.giveBack() }
             }
-            // Every send handed over comes back: sent, failed, or given back.
-            while sending.load(ordering: .acquiring) > 0 && !Task.isCancelled {
-                await wakeup.wait(timeout: .milliseconds(10))
+            // Every send handed over comes back: sent, failed, or given back. Cancelled or not,
+            // as tasks per send were awaited before: what is not recorded is sent again.
+            while sending.load(ordering: .acquiring) > 0 {
+                if Task.isCancelled {
+                    await Self.pause(milliseconds: 10)
+                } else {
+                    await wakeup.wait(timeout: .milliseconds(10))
+                }
             }
             takeBack(takeGivenBack(), into: &loop)
             // Every send and the last write have finished: record what is left, and give back

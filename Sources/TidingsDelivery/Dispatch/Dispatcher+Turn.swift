@@ -85,9 +85,12 @@ extension Dispatcher {
         return messages
     }
 
-    /// Takes the results that finished since the last turn, and lets their gates know.
+    /// Takes the results that finished since the last turn (settling the outcomes transports
+    /// left), and lets their gates know.
     func takeFinished() -> [DeliveryRecord] {
-        let records = finished.withLock { records in defer { records.removeAll() }; return records }
+        let answers = answered.withLock { answers in defer { answers.removeAll() }; return answers }
+        let records = answers.map { settle($0.message, outcome: $0.outcome, setup: $0.setup, sent: true) }
+            + finished.withLock { records in defer { records.removeAll() }; return records }
         guard !records.isEmpty else { return [] }
         let now = clock()
         gates.withLock { book in
@@ -132,8 +135,9 @@ extension Dispatcher {
     }
 
     /// Renders these messages and hands each to its transport without waiting for it (the
-    /// running loop): its result is settled where the transport answers (the curl worker's
-    /// queue) and left for the loop to record, and a send the transport gives back unsent
+    /// running loop): its outcome is left where the transport answers (the curl worker's
+    /// queue, which must not wait for a log line) for the loop to settle and record, and a
+    /// send the transport gives back unsent
     /// (`Transport.attempt`) goes back to the front of its channel's claims, to start again
     /// when there is room. `sending` counts them until then.
     func begin(_ sends: [(OutboxMessage, ChannelSetup)]) {
@@ -148,8 +152,7 @@ extension Dispatcher {
             sending.add(1, ordering: .relaxed)
             setup.transport.start(outgoing) { outcome in
                 if let outcome {
-                    let record = self.settle(message, outcome: outcome, setup: setup, sent: true)
-                    self.finished.withLock { $0.append(record) }
+                    self.answered.withLock { $0.append(Answer(message: message, outcome: outcome, setup: setup)) }
                 } else {
                     self.givenBack.withLock { $0.append(message) }
                 }

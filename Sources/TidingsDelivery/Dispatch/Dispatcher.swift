@@ -55,6 +55,8 @@ public final class Dispatcher: Service {
     /// dispatching loop (or `drain`) only, never by sends.
     let gates: Mutex<GateBook>
     let finished = Mutex<[DeliveryRecord]>([])
+    /// Outcomes the transports gave for the running loop's sends, not settled yet.
+    let answered = Mutex<[Answer]>([])
     /// Sends a transport held for a connection and gave back unsent, still claimed.
     let givenBack = Mutex<[OutboxMessage]>([])
     /// Sends the running loop handed to transports (`begin`) whose outcome has not come back.
@@ -120,6 +122,13 @@ public final class Dispatcher: Service {
         let seconds = max(0.001, opening.timeIntervalSince(now))
         return min(pollInterval, .milliseconds(Int64((seconds * 1000).rounded(.up))))
     }
+}
+
+/// A transport's outcome for one of the running loop's sends.
+struct Answer: Sendable {
+    var message: OutboxMessage
+    var outcome: DeliveryOutcome
+    var setup: Dispatcher.ChannelSetup
 }
 
 /// The dispatcher's gates and, for each send in flight, the breaker epoch it started in.
