@@ -88,10 +88,16 @@ struct MultiInstanceTests {
                     if let owner = try await holdingClaims() {
                         daemons[0].child.signal(SIGKILL)
                         killed = true
-                        try await Task.sleep(for: .milliseconds(100))
-                        leftBehind = try await PostgresTestCluster.texts("""
-                            SELECT key FROM messages WHERE state = 'sending' AND claimed_by = '\(owner)'
-                            """, in: database)
+                        // Read twice, a second apart: a commit it sent just before dying may
+                        // still land; what is claimed after that stays until the lease runs out.
+                        func claims() async throws -> Set<String> {
+                            try await Set(PostgresTestCluster.texts("""
+                                SELECT key FROM messages WHERE state = 'sending' AND claimed_by = '\(owner)'
+                                """, in: database))
+                        }
+                        let first = try await claims()
+                        try await Task.sleep(for: .seconds(1))
+                        leftBehind = Array(first.intersection(try await claims()))
                     } else {
                         try await Task.sleep(for: .milliseconds(5))
                     }

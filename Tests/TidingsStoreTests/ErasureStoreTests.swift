@@ -75,7 +75,7 @@ struct ErasureStoreTests {
         }
         #expect(!leftovers.contains { $0.contains("ann@example.com") || $0.contains("447700900123") }, "\(leftovers)")
         // Nor anywhere in the file, once the log is copied back: what was overwritten was wiped.
-        try store.pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+        try #require(try store.truncateLog())
         let file = try Data(contentsOf: URL(fileURLWithPath: store.path))
         #expect(file.firstRange(of: Data("ann@example.com".utf8)) == nil)
         #expect(try store.claim(channel: .sms, limit: 10, now: fixtures.now.addingTimeInterval(86_400), lease: 60, owner: "d2").isEmpty)
