@@ -135,9 +135,9 @@ extension Dispatcher {
     }
 
     /// Renders these messages and hands each to its transport without waiting for it (the
-    /// running loop): its outcome is left where the transport answers (the curl worker's
-    /// queue, which must not wait for a log line) for the loop to settle and record, and a
-    /// send the transport gives back unsent
+    /// running loop): a sent one is settled where the transport answers (the curl worker's
+    /// queue), any other outcome is left for the loop to settle (it logs a warning, which the
+    /// worker's queue must not wait for), and a send the transport gives back unsent
     /// (`Transport.attempt`) goes back to the front of its channel's claims, to start again
     /// when there is room. `sending` counts them until then.
     func begin(_ sends: [(OutboxMessage, ChannelSetup)]) {
@@ -151,7 +151,12 @@ extension Dispatcher {
             }
             sending.add(1, ordering: .relaxed)
             setup.transport.start(outgoing) { outcome in
-                if let outcome {
+                if let outcome, case .sent = outcome {
+                    // Settled here, off the loop, which every other step waits for; a sent
+                    // message logs at debug only.
+                    let record = self.settle(message, outcome: outcome, setup: setup, sent: true)
+                    self.finished.withLock { $0.append(record) }
+                } else if let outcome {
                     self.answered.withLock { $0.append(Answer(message: message, outcome: outcome, setup: setup)) }
                 } else {
                     self.givenBack.withLock { $0.append(message) }
