@@ -43,14 +43,12 @@ public protocol Transport: Sendable {
     /// How many sends beyond the channel's concurrency it takes and holds until a connection
     /// frees, to start each the moment one does (`CurlWorker`).
     var holds: Int { get }
-    /// Sends the message, or gives it back unsent (nil): one it held for a connection that
-    /// waited too long, or that was held when `giveBack()` was called.
-    func attempt(_ message: OutgoingMessage) async -> DeliveryOutcome?
     /// Gives back every message it holds and has not started (the dispatcher is stopping).
     func giveBack()
-    /// Starts `attempt` and returns at once; `done` gets its outcome (nil: given back unsent)
-    /// exactly once, on any thread. The curl transports call it on their worker's queue, so the
-    /// dispatcher's loop has no task waiting per send.
+    /// Starts the send and returns at once; `done` gets its outcome exactly once, on any thread,
+    /// or nil when the message went back unsent: one held for a connection that waited too
+    /// long, or held when `giveBack()` was called. The curl transports answer on their worker's
+    /// queue, so the dispatcher's loop has no task waiting per send.
     func start(_ message: OutgoingMessage, then done: @escaping @Sendable (DeliveryOutcome?) -> Void)
 }
 
@@ -61,12 +59,10 @@ extension Transport {
     /// Most transports send at once: sends beyond their concurrency would only wait.
     public var holds: Int { 0 }
 
-    public func attempt(_ message: OutgoingMessage) async -> DeliveryOutcome? { await send(message) }
-
     public func giveBack() {}
 
-    /// A task per send, for transports that have no queue of their own.
+    /// A task per send, for transports that have no queue of their own and give nothing back.
     public func start(_ message: OutgoingMessage, then done: @escaping @Sendable (DeliveryOutcome?) -> Void) {
-        Task { done(await attempt(message)) }
+        Task { done(await send(message)) }
     }
 }

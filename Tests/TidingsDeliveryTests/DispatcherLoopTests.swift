@@ -58,6 +58,7 @@ struct DispatcherLoopTests {
         /// Answers held until the stop is asked for; nil from then on.
         let unanswered = Mutex<[@Sendable () -> Void]?>([])
 
+        /// Sends, or gives the message back unsent the first time (`givesBackFirst`).
         func attempt(_ message: OutgoingMessage) async -> DeliveryOutcome? {
             if givesBackFirst, givenBack.withLock({ $0.insert(message.key).inserted }) { return nil }
             return await send(message)

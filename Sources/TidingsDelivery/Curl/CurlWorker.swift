@@ -18,7 +18,7 @@ import Synchronization
 /// fresh timestamp and signature.
 ///
 /// A finished transfer's completion runs on the worker's queue (`start(_:mayGiveBack:then:)`):
-/// the dispatcher records a result there, so no task waits per send.
+/// the dispatcher settles a sent message there, so no task waits per send.
 ///
 /// `@unchecked Sendable` is safe because the multi handle, the easy handles, `active`,
 /// `waiting` and `idle` are only touched on `queue`; the only state shared across threads is
@@ -90,8 +90,7 @@ public final class CurlWorker: @unchecked Sendable {
     /// With `mayGiveBack`, a request that waits for a connection longer than `holdLimit` comes
     /// back unsent (`CurlResponse.givenBack`); every request does after `giveBack()`.
     public func perform(_ request: CurlRequest, mayGiveBack: Bool = false) async -> CurlResponse {
-        if givingBack.load(ordering: .acquiring) { return Self.givenBack }
-        return await withCheckedContinuation { (continuation: CheckedContinuation<CurlResponse, Never>) in
+        await withCheckedContinuation { (continuation: CheckedContinuation<CurlResponse, Never>) in
             start(request, mayGiveBack: mayGiveBack) { continuation.resume(returning: $0) }
         }
     }

@@ -137,9 +137,9 @@ extension Dispatcher {
     /// Renders these messages and hands each to its transport without waiting for it (the
     /// running loop): a sent one is settled where the transport answers (the curl worker's
     /// queue), any other outcome is left for the loop to settle (it logs a warning, which the
-    /// worker's queue must not wait for), and a send the transport gives back unsent
-    /// (`Transport.attempt`) goes back to the front of its channel's claims, to start again
-    /// when there is room. `sending` counts them until then.
+    /// worker's queue must not wait for), and a send the transport gives back unsent (nil)
+    /// goes back to the front of its channel's claims, to start again when there is room.
+    /// `sending` counts them until then.
     func begin(_ sends: [(OutboxMessage, ChannelSetup)]) {
         for (message, setup) in sends {
             let outgoing: OutgoingMessage

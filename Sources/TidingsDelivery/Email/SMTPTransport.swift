@@ -4,7 +4,7 @@ import TidingsCore
 
 /// Sends email over SMTP through libcurl (`smtp://` with STARTTLS, or `smtps://`), several
 /// sessions at once, reusing connections between messages.
-public final class SMTPTransport: Transport {
+public final class SMTPTransport: CurlTransport {
     public struct Settings: Sendable {
         public var url: String
         public var from: MIMEMessage.Mailbox
@@ -41,31 +41,13 @@ public final class SMTPTransport: Transport {
     /// As many as it has connections: its worker starts the next on the connection a transfer frees.
     public var holds: Int { settings.concurrency }
 
-    public func send(_ message: OutgoingMessage) async -> DeliveryOutcome {
-        await send(message, mayGiveBack: false) ?? .transient(reason: "not sent: the transport was stopping")
-    }
-
     public func giveBack() { worker.giveBack() }
-
-    public func attempt(_ message: OutgoingMessage) async -> DeliveryOutcome? {
-        await send(message, mayGiveBack: true)
-    }
-
-    /// Nil when the worker gave the request (or the relay's probe before it) back unsent.
-    func send(_ message: OutgoingMessage, mayGiveBack: Bool) async -> DeliveryOutcome? {
-        await withCheckedContinuation { continuation in
-            start(message, mayGiveBack: mayGiveBack) { continuation.resume(returning: $0) }
-        }
-    }
-
-    public func start(_ message: OutgoingMessage, then done: @escaping @Sendable (DeliveryOutcome?) -> Void) {
-        start(message, mayGiveBack: true, then: done)
-    }
 
     /// Builds the message (an address it cannot take fails here, before any connection), then
     /// sends it on the worker's queue; an address that needs SMTPUTF8 while the relay has not
-    /// said yet whether it takes it waits for the question in a task of its own.
-    func start(_ message: OutgoingMessage, mayGiveBack: Bool, then done: @escaping @Sendable (DeliveryOutcome?) -> Void) {
+    /// said yet whether it takes it waits for the question in a task of its own (a probe given
+    /// back gives the message back too).
+    public func start(_ message: OutgoingMessage, mayGiveBack: Bool, then done: @escaping @Sendable (DeliveryOutcome?) -> Void) {
         let bytes: [UInt8]
         do {
             bytes = try Self.mime(for: message, from: settings.from, options: settings.options).build()

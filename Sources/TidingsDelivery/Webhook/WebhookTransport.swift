@@ -3,7 +3,7 @@ import TidingsCore
 
 /// Posts messages to an HTTP endpoint: a generic JSON webhook, Twilio's Messages API, or the
 /// Messenger Send API. 2xx is success; redirects are not followed.
-public final class WebhookTransport: Transport {
+public final class WebhookTransport: CurlTransport {
     /// `chat` posts `{"text": ...}`, which Slack, Mattermost and Rocket.Chat incoming webhooks
     /// take as they are: for staff alerts to a team chat.
     public enum Preset: String, Sendable, CaseIterable {
@@ -53,26 +53,7 @@ public final class WebhookTransport: Transport {
     /// As many as it has connections: its worker starts the next on the connection a transfer frees.
     public var holds: Int { settings.concurrency }
 
-    public func send(_ message: OutgoingMessage) async -> DeliveryOutcome {
-        await send(message, mayGiveBack: false) ?? .transient(reason: "not sent: the transport was stopping")
-    }
-
-    public func attempt(_ message: OutgoingMessage) async -> DeliveryOutcome? {
-        await send(message, mayGiveBack: true)
-    }
-
-    /// Nil when the worker gave the request back unsent.
-    func send(_ message: OutgoingMessage, mayGiveBack: Bool) async -> DeliveryOutcome? {
-        await withCheckedContinuation { continuation in
-            start(message, mayGiveBack: mayGiveBack) { continuation.resume(returning: $0) }
-        }
-    }
-
-    public func start(_ message: OutgoingMessage, then done: @escaping @Sendable (DeliveryOutcome?) -> Void) {
-        start(message, mayGiveBack: true, then: done)
-    }
-
-    func start(_ message: OutgoingMessage, mayGiveBack: Bool, then done: @escaping @Sendable (DeliveryOutcome?) -> Void) {
+    public func start(_ message: OutgoingMessage, mayGiveBack: Bool, then done: @escaping @Sendable (DeliveryOutcome?) -> Void) {
         let request: CurlRequest
         do {
             request = try WebhookRequest.build(message, settings: settings)
