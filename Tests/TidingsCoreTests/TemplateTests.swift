@@ -24,6 +24,20 @@ struct TemplateTests {
         #expect(message.html == "<p>Dear Ann &lt;b&gt;&amp;&lt;/b&gt; Bob</p>")
     }
 
+    /// A subject is one line: line ends of any kind become spaces, and white space at either
+    /// end goes. The quick way for printable ASCII gives what the full walk gives.
+    @Test func aSubjectIsOneLineWhateverItsText() {
+        #expect(TemplateCatalog.oneLine("  Your order\r\nshipped \u{2028} today\n ") == "Your order shipped   today")
+        #expect(TemplateCatalog.oneLine(" Hello Ann ") == "Hello Ann")
+        let pieces = [" ", "  ", "\t", "\n", "\r\n", "\r", "\u{85}", "\u{2028}", "\u{A0}", "a", "Z", "~", "ü", "e\u{301}", "😀"]
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<500 {
+            let text = (0..<Int.random(in: 0...12, using: &generator)).map { _ in pieces.randomElement(using: &generator) ?? "" }.joined()
+            let expected = text.split(whereSeparator: \.isNewline).joined(separator: " ").trimmingWhitespace()
+            #expect(TemplateCatalog.oneLine(text) == expected, "\(text.debugDescription)")
+        }
+    }
+
     @Test func fallsBackFromRegionToLanguageToDefault() throws {
         let catalog = try TemplateCatalog(files: files, fallbackLocale: "en")
         #expect(try catalog.render(template: "hello", channel: .sms, locale: "de-AT", context: context).text == "Hallo Ann")

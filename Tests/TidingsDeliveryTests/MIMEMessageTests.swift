@@ -128,6 +128,26 @@ struct MIMEMessageTests {
         #expect(ReplyAddress(pattern: "Help <help@northwind.example>")?.mailbox(for: "o-1")?.address == "help@northwind.example")
     }
 
+    /// The reply address filled in from the pattern parsed once is what parsing the filled-in
+    /// pattern gives, for patterns with `{ref}` in the name, the address or both, and for any id.
+    @Test func aReplyAddressIsWhatItsFilledInPatternParsesTo() throws {
+        let patterns = ["help+{ref}@northwind.example", "Northwind Help <help+{ref}@northwind.example>",
+                        "\"Help {ref}\" <help+{ref}@northwind.example>", " Zoë {ref} <{ref}.help@northwind.example> ",
+                        "{ref} <help@northwind.example>", "<help-{ref}@northwind.example>",
+                        "Help <\(String(repeating: "h", count: 58))+{ref}@northwind.example>"]
+        let idPieces = ["t", "-", "1", ".", "_", " ", "ü", "\r\n", "<", "@", "\"", String(repeating: "x", count: 30)]
+        var generator = SystemRandomNumberGenerator()
+        for pattern in patterns {
+            let replyTo = try #require(ReplyAddress(pattern: pattern), "\(pattern)")
+            for _ in 0..<200 {
+                let id = (0..<Int.random(in: 1...6, using: &generator)).map { _ in idPieces.randomElement(using: &generator) ?? "" }.joined()
+                let reference = ReplyAddress.reference(id)
+                let expected = MIMEMessage.Mailbox(parsing: replyTo.pieces.joined(separator: reference))
+                #expect(replyTo.mailbox(for: id) == expected, "\(pattern) \(id.debugDescription)")
+            }
+        }
+    }
+
     @Test func readsTheCapabilitiesOfTheLastEHLOReply() {
         let greeting = ["220 mail.example ESMTP", "250-mail.example", "250-SIZE 1000", "250 STARTTLS"]
         let afterTLS = greeting + ["220 go ahead", "250-mail.example", "250-8BITMIME", "250 SMTPUTF8", "250 OK"]
@@ -196,17 +216,38 @@ struct MIMEMessageTests {
     }
 
     /// Random text of spaces, tabs, line ends of every kind, `=`, ASCII and beyond: it decodes
-    /// back to itself (line ends as CRLF), and no encoded line passes 76 characters.
+    /// back to itself (line ends as CRLF), and no encoded line passes 76 characters or ends in
+    /// white space.
     @Test func quotedPrintableRoundTripsRandomText() {
         let pieces = [" ", "\t", "\n", "\r\n", "\r", "=", "a", "Z", "~", "ü", "€", "😀", String(repeating: "x", count: 80), "  \n"]
         var generator = SystemRandomNumberGenerator()
         for _ in 0..<500 {
-            let text = (0..<Int.random(in: 0...60, using: &generator)).map { _ in pieces.randomElement(using: &generator) ?? "" }.joined()
+            // Up to 200 pieces: long enough that the encoder's buffer fills several times.
+            let text = (0..<Int.random(in: 0...200, using: &generator)).map { _ in pieces.randomElement(using: &generator) ?? "" }.joined()
             let encoded = QuotedPrintable.encode(text)
-            #expect(encoded.components(separatedBy: "\r\n").allSatisfy { $0.utf8.count <= 76 }, "\(text.debugDescription)")
+            let lines = encoded.components(separatedBy: "\r\n")
+            #expect(lines.allSatisfy { $0.utf8.count <= 76 }, "\(text.debugDescription)")
+            // White space at a line's end could be stripped in transit: it is always encoded.
+            #expect(lines.allSatisfy { $0.utf8.last != 32 && $0.utf8.last != 9 }, "\(text.debugDescription)")
             let expected = text.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\r", with: "\n")
                 .replacingOccurrences(of: "\n", with: "\r\n")
             #expect(decodeQuotedPrintable(encoded) == expected, "\(text.debugDescription)")
+        }
+    }
+
+    /// A Message-ID's left part keeps letters, digits, `-`, `.` and `_`; every other Unicode
+    /// scalar, however many bytes it has, becomes one `-`.
+    @Test func aMessageIDKeepsOneDashPerScalarItCannotCarry() {
+        #expect(MIMEMessage.idPart("o-1/ü😀x") == "o-1---x")
+        let pieces = ["a", "Z", "9", "-", ".", "_", "/", "@", " ", "ü", "€", "😀", "e\u{301}", "\u{0}", "~"]
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<300 {
+            let key = (0..<Int.random(in: 0...20, using: &generator)).map { _ in pieces.randomElement(using: &generator) ?? "" }.joined()
+            let expected = String(key.unicodeScalars.map { scalar -> Character in
+                scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || "-._".unicodeScalars.contains(scalar))
+                    ? Character(scalar) : "-"
+            })
+            #expect(MIMEMessage.idPart(key) == expected, "\(key.debugDescription)")
         }
     }
 

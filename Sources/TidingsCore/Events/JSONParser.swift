@@ -122,8 +122,11 @@ struct JSONParser {
             if byte == UInt8(ascii: "}") { break }
             guard byte == UInt8(ascii: ",") else { position -= 1; throw error("expected ',' or '}'") }
         }
-        // The first of duplicate keys wins, as with JSONDecoder.
-        let object = Dictionary(members[base...], uniquingKeysWith: { first, _ in first })
+        // The first of duplicate keys wins (its key and its value), as with JSONDecoder. Sized
+        // once: grown as it filled, the dictionary was rehashed on the way (a context of thirty
+        // members is parsed for every send).
+        var object = [String: JSONValue](minimumCapacity: members.count - base)
+        object.merge(members[base...], uniquingKeysWith: { first, _ in first })
         members.removeSubrange(base...)
         depth -= 1
         return .object(object)

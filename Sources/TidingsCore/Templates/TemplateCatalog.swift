@@ -104,14 +104,27 @@ public struct TemplateCatalog: Sendable {
         }
         switch channel {
         case .email:
-            let subject = try part(.emailSubject).split(whereSeparator: \.isNewline).joined(separator: " ")
-            return RenderedMessage(subject: subject.trimmingWhitespace(), text: try part(.emailText), html: try part(.emailHTML))
+            return RenderedMessage(subject: Self.oneLine(try part(.emailSubject)), text: try part(.emailText), html: try part(.emailHTML))
         case .sms:
             return RenderedMessage(subject: nil, text: try part(.smsText).trimmingWhitespace(), html: nil)
         case .messenger, .staff:
             let text = try part(channel == .staff ? .staffText : .messengerText)
             return RenderedMessage(subject: nil, text: text.trimmingWhitespace(), html: nil)
         }
+    }
+}
+
+extension TemplateCatalog {
+    /// A subject on one line: line ends joined by spaces, white space trimmed. Printable ASCII,
+    /// the usual subject, has neither line ends nor white space but the space: it is trimmed
+    /// without walking its characters (the walk was a twentieth of rendering an email).
+    static func oneLine(_ text: String) -> String {
+        let utf8 = text.utf8
+        if utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) {
+            guard utf8.first == 0x20 || utf8.last == 0x20 else { return text }
+            return String(text.trimming { $0 == " " })
+        }
+        return text.split(whereSeparator: \.isNewline).joined(separator: " ").trimmingWhitespace()
     }
 }
 

@@ -30,9 +30,11 @@ public struct MIMEMessage: Sendable {
         }
 
         /// Foundation's `CharacterSet.whitespaces`, which this parsing used before: spaces
-        /// (Unicode's Zs) and the tab, not line ends.
+        /// (Unicode's Zs) and the tab, not line ends. ASCII, where the space is the only Zs, is
+        /// answered without Unicode's tables (the reply address is parsed for every email).
         static func isSpace(_ scalar: Unicode.Scalar) -> Bool {
-            scalar == "\t" || scalar.properties.generalCategory == .spaceSeparator
+            if scalar.isASCII { return scalar == " " || scalar == "\t" }
+            return scalar.properties.generalCategory == .spaceSeparator
         }
     }
 
@@ -243,9 +245,13 @@ public struct MIMEMessage: Sendable {
     static func idPart(_ key: String) -> String {
         var part: [UInt8] = []
         part.reserveCapacity(key.utf8.count)
-        for scalar in key.unicodeScalars {
-            switch scalar {
-            case "a"..."z", "A"..."Z", "0"..."9", "-", ".", "_": part.append(UInt8(scalar.value))
+        // By UTF-8 bytes: a scalar's continuation bytes (10xxxxxx) add nothing.
+        for byte in key.utf8 {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"):
+                part.append(byte)
+            case 0x80...0xBF: continue
             default: part.append(UInt8(ascii: "-"))
             }
         }

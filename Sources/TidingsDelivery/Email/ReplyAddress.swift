@@ -11,18 +11,33 @@ public struct ReplyAddress: Sendable, Hashable {
     /// not for every email.
     let pieces: [String]
     let withoutReference: MIMEMessage.Mailbox?
+    /// The pattern's name and address cut at each `{ref}`, when the pattern parses with `{ref}`
+    /// in place. A reference (letters, digits, `.`, `_`, `-`) cannot move the brackets,
+    /// quotes or spaces that parsing looks for, so filling these in gives what parsing the
+    /// filled-in pattern gives, without parsing it for every email.
+    let namePieces: [String]?
+    let addressPieces: [String]?
 
     /// Nil when the pattern does not make a valid mailbox.
     public init?(pattern: String) {
         self.pattern = pattern
         pieces = pattern.components(separatedBy: "{ref}")
         withoutReference = MIMEMessage.Mailbox(parsing: pattern.replacing("+{ref}", with: "").replacing("{ref}", with: ""))
+        let parsed = MIMEMessage.Mailbox(parsing: pattern)
+        namePieces = parsed?.name?.components(separatedBy: "{ref}")
+        addressPieces = parsed?.address.components(separatedBy: "{ref}")
         guard mailbox(for: "t-1") != nil, withoutReference != nil else { return nil }
     }
 
     public func mailbox(for subjectID: String?) -> MIMEMessage.Mailbox? {
         guard let subjectID, !subjectID.isEmpty else { return withoutReference }
-        return MIMEMessage.Mailbox(parsing: pieces.joined(separator: Self.reference(subjectID)))
+        let reference = Self.reference(subjectID)
+        guard let addressPieces, !reference.isEmpty else {
+            return MIMEMessage.Mailbox(parsing: pieces.joined(separator: reference))
+        }
+        let address = addressPieces.joined(separator: reference)
+        guard EmailAddress.isValid(address) else { return nil }
+        return MIMEMessage.Mailbox(name: namePieces?.joined(separator: reference), address: address)
     }
 
     /// An id as the local part of an address can carry it: letters, digits, `.`, `_` and `-`,

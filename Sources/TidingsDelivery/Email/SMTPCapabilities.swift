@@ -31,7 +31,7 @@ public struct SMTPCapabilities: Sendable, Hashable {
     /// A local part outside ASCII needs SMTPUTF8; a domain outside ASCII does not, since
     /// libcurl sends it as an IDNA A-label.
     public static func needsSMTPUTF8(_ address: String) -> Bool {
-        let local = address.split(separator: "@", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
-        return !local.utf8.allSatisfy { $0 < 0x80 }
+        let utf8 = address.utf8
+        return !utf8[..<(utf8.firstIndex(of: UInt8(ascii: "@")) ?? utf8.endIndex)].allSatisfy { $0 < 0x80 }
     }
 }
