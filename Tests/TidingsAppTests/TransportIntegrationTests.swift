@@ -129,6 +129,32 @@ struct TransportIntegrationTests {
         try await server.stop()
     }
 
+    /// A pool shares its connections out as evenly as can be, and hands each request to the
+    /// worker with the fewest unanswered: three slow requests go to three workers, not one.
+    @Test func aPoolSharesConnectionsOutAndStartsEachRequestOnTheLeastBusyWorker() async throws {
+        let pool = try CurlWorkerPool(label: "test", connections: 5, perWorker: 2)
+        #expect(pool.workers.map(\.connections) == [2, 2, 1])
+        #expect(try CurlWorkerPool(label: "test", connections: 16, perWorker: 4).workers.map(\.connections) == [4, 4, 4, 4])
+        #expect(try CurlWorkerPool(label: "test", connections: 1, perWorker: 4).workers.map(\.connections) == [1])
+
+        let directory = try Paths.temporaryDirectory("curl-pool")
+        let server = try await LoopbackServer.http(logs: directory)
+        let request = CurlRequest(url: "http://127.0.0.1:\(server.port)/hook?delay=1", payload: .http(method: "POST", headers: [], body: Array("{}".utf8)),
+                                  connectTimeoutMilliseconds: 10_000, timeoutMilliseconds: 10_000)
+        let answers = AsyncStream<CurlResponse>.makeStream()
+        for _ in 0..<3 { pool.start(request) { answers.continuation.yield($0) } }
+        #expect(pool.workers.map(\.load) == [1, 1, 1])
+        var codes: [Int] = []
+        for await response in answers.stream {
+            codes.append(response.responseCode)
+            if codes.count == 3 { break }
+        }
+        #expect(codes == [204, 204, 204])
+        #expect(pool.workers.map(\.load) == [0, 0, 0])
+        pool.close()
+        try await server.stop()
+    }
+
     /// What a worker holds goes back unsent when it waits longer than the hold limit (if its
     /// caller takes it back), or when the dispatcher stops (`giveBack`): never sent, so the
     /// claim is released as it was.

@@ -46,6 +46,14 @@ public final class CurlWorker: @unchecked Sendable {
     private let maxIdle: Int
     private var closed = false
     private let incoming = Mutex(Incoming())
+    /// Requests handed over and not answered yet, for a pool that picks the least busy worker.
+    private let unanswered = Atomic<Int>(0)
+
+    /// Requests handed over and not answered yet (started, waiting, or just handed over).
+    public var load: Int { unanswered.load(ordering: .relaxed) }
+
+    /// Transfers it runs at once, each on a connection of its own.
+    public var connections: Int { maxActive }
 
     /// Requests handed over since the pump's last turn, and whether the pump runs: while it
     /// does, a handover only wakes its poll, with no Dispatch block of its own.
@@ -97,7 +105,12 @@ public final class CurlWorker: @unchecked Sendable {
 
     /// Starts one transfer and returns at once; `completion` gets its response on the worker's
     /// queue (never on the caller's thread), so it must be quick and must not block.
-    public func start(_ request: CurlRequest, mayGiveBack: Bool = false, then completion: @escaping Completion) {
+    public func start(_ request: CurlRequest, mayGiveBack: Bool = false, then answer: @escaping Completion) {
+        unanswered.add(1, ordering: .relaxed)
+        let completion: Completion = { response in
+            self.unanswered.subtract(1, ordering: .relaxed)
+            answer(response)
+        }
         if givingBack.load(ordering: .acquiring) {
             queue.async { completion(Self.givenBack) }
             return

@@ -29,22 +29,26 @@ public final class SMTPTransport: CurlTransport {
     }
 
     let settings: Settings
-    let worker: CurlWorker
+    let workers: CurlWorkerPool
     /// The relay's extensions, as its last EHLO reply said; nil until a connection told us.
     let capabilities = Mutex<SMTPCapabilities?>(nil)
 
     public init(settings: Settings) throws {
         self.settings = settings
-        worker = try CurlWorker(label: "smtp", maxConnectionsPerHost: settings.concurrency)
+        workers = try CurlWorkerPool(label: "smtp", connections: settings.concurrency, perWorker: Self.sessionsPerWorker)
     }
 
-    /// As many as it has connections: its worker starts the next on the connection a transfer frees.
+    /// Sessions one libcurl multi handle drives: each waits, blocking its handle, for the
+    /// reply to every message's end (`CurlWorkerPool`).
+    static let sessionsPerWorker = 4
+
+    /// As many as it has connections: its workers start the next on the connection a transfer frees.
     public var holds: Int { settings.concurrency }
 
-    public func giveBack() { worker.giveBack() }
+    public func giveBack() { workers.giveBack() }
 
     /// Builds the message (an address it cannot take fails here, before any connection), then
-    /// sends it on the worker's queue; an address that needs SMTPUTF8 while the relay has not
+    /// sends it on a worker's queue; an address that needs SMTPUTF8 while the relay has not
     /// said yet whether it takes it waits for the question in a task of its own (a probe given
     /// back gives the message back too).
     public func start(_ message: OutgoingMessage, mayGiveBack: Bool, then done: @escaping @Sendable (DeliveryOutcome?) -> Void) {
@@ -84,7 +88,7 @@ public final class SMTPTransport: CurlTransport {
             url: settings.url, payload: .smtp(from: settings.from.address, recipients: [recipient], message: bytes, tls: settings.tls),
             username: settings.username, password: settings.password, connectTimeoutMilliseconds: 10_000,
             timeoutMilliseconds: settings.timeoutSeconds * 1000)
-        worker.start(request, mayGiveBack: mayGiveBack) { response in
+        workers.start(request, mayGiveBack: mayGiveBack) { response in
             guard !response.givenBack else { return done(nil) }
             self.learn(from: response)
             done(Self.classify(response))
@@ -107,7 +111,7 @@ public final class SMTPTransport: CurlTransport {
         let probe = CurlRequest(url: settings.url, payload: .smtpProbe(tls: settings.tls), username: settings.username,
                                 password: settings.password, connectTimeoutMilliseconds: 10_000,
                                 timeoutMilliseconds: settings.timeoutSeconds * 1000)
-        let response = await worker.perform(probe, mayGiveBack: mayGiveBack)
+        let response = await workers.perform(probe, mayGiveBack: mayGiveBack)
         guard !response.givenBack else { return .givenBack }
         learn(from: response)
         return capabilities.withLock { $0 }.map(RelayAnswer.known) ?? .unknown
@@ -118,7 +122,7 @@ public final class SMTPTransport: CurlTransport {
         capabilities.withLock { $0 = seen }
     }
 
-    public func close() { worker.close() }
+    public func close() { workers.close() }
 
     /// The MIME message for an outgoing email (shared with the spool, so a spooled `.eml` is
     /// exactly what would have been sent).
