@@ -22,8 +22,8 @@ import Synchronization
 ///
 /// `@unchecked Sendable` is safe because the multi handle, the easy handles, `active`,
 /// `waiting` and `idle` are only touched on `queue`; the only state shared across threads is
-/// `incoming`, which a Mutex guards, the `givingBack` flag (an atomic), and
-/// `curl_multi_wakeup`, which libcurl documents as callable from any thread.
+/// `incoming`, which a Mutex guards, the `givingBack` flag and the `unanswered` count (atomics),
+/// and `curl_multi_wakeup`, which libcurl documents as callable from any thread.
 public final class CurlWorker: @unchecked Sendable {
     /// Called once, on the worker's queue, with the transfer's response.
     public typealias Completion = @Sendable (CurlResponse) -> Void

@@ -42,7 +42,8 @@ public final class SMTPTransport: CurlTransport {
     /// reply to every message's end (`CurlWorkerPool`).
     static let sessionsPerWorker = 4
 
-    /// As many as it has connections: its workers start the next on the connection a transfer frees.
+    /// As many as it has connections: each worker starts the next it holds on the connection one
+    /// of its transfers frees (a held send waits for its own worker's connections).
     public var holds: Int { settings.concurrency }
 
     public func giveBack() { workers.giveBack() }
