@@ -40,22 +40,25 @@ struct DispatcherLoopTests {
             }
             let last = sent.withLock { sent in sent.append(message.key); return sent.count == stopAt }
             let answer: @Sendable () -> Void = { [answers] in answers.asyncAfter(deadline: .now() + answersAfter) { done(.sent(detail: "250 ok")) } }
-            // None answers before the stop is asked for: sends in flight then are certain.
+            // None answers before the dispatcher has stopped starting sends (it gives back what
+            // transports hold when it leaves its loop): sends in flight then are certain, and
+            // no answer frees room for another send before the stop is seen, however slow the
+            // machine.
             let waiting = unanswered.withLock { unanswered -> Bool in
                 guard let list = unanswered else { return false }
                 unanswered = list + [answer]
                 return true
             }
             if !waiting { answer() }
-            if last, let stop = stop.withLock({ $0 }) {
-                Task {
-                    await stop()
-                    for answer in unanswered.withLock({ unanswered in defer { unanswered = nil }; return unanswered ?? [] }) { answer() }
-                }
-            }
+            if last, let stop = stop.withLock({ $0 }) { Task { await stop() } }
         }
 
-        /// Answers held until the stop is asked for; nil from then on.
+        /// The dispatcher left its loop: the held answers come now.
+        func giveBack() {
+            for answer in unanswered.withLock({ unanswered in defer { unanswered = nil }; return unanswered ?? [] }) { answer() }
+        }
+
+        /// Answers held until the dispatcher leaves its loop; nil from then on.
         let unanswered = Mutex<[@Sendable () -> Void]?>([])
 
         /// Sends, or gives the message back unsent the first time (`givesBackFirst`).
