@@ -190,8 +190,11 @@ extension Dispatcher {
 
     /// The state machine's verdict on one attempt, counted and logged.
     func settle(_ message: OutboxMessage, outcome: DeliveryOutcome, setup: ChannelSetup, sent: Bool) -> DeliveryRecord {
-        let next = OutboxStateMachine.settle(message.progress, outcome: outcome, now: clock(), policy: setup.retry,
-                                             jitter: Double.random(in: 0...1))
+        // Drawn only for a retry, the one outcome that uses it: each draw from the system's
+        // generator is a `getrandom` call.
+        let jitter: Double
+        if case .transient = outcome { jitter = Double.random(in: 0...1) } else { jitter = 0 }
+        let next = OutboxStateMachine.settle(message.progress, outcome: outcome, now: clock(), policy: setup.retry, jitter: jitter)
         let record = DeliveryRecord(message: message, outcome: outcome, next: next)
         metrics.settled(record, attempted: sent, now: clock())
         func details() -> Logger.Metadata {
