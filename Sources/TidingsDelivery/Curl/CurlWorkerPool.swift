@@ -1,5 +1,6 @@
 /// Several `CurlWorker`s, each with its own multi handle, queue and share of the connections,
-/// each request going to the least busy one.
+/// each request going to the least busy one. A worker's queue runs on one thread at a time, so
+/// more than one lets libcurl's and the kernel's socket work use more than one core.
 ///
 /// For SMTP: libcurl waits for the relay's reply to a message's end (the `250` after the
 /// final `.`) inside `curl_multi_perform`, blocking, so while one session waits no other
