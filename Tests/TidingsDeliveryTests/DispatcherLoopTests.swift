@@ -225,7 +225,8 @@ struct DispatcherLoopTests {
 
     /// A stop waits for the sends a transport answers on its own queue (no task waits for
     /// them), records them, and gives back the rest.
-    @Test func aStopWaitsForSendsAnsweredOnTheTransportsQueue() async throws {
+    /// The answers wait for the stop to be seen: a stop never seen fails the test after a minute.
+    @Test(.timeLimit(.minutes(1))) func aStopWaitsForSendsAnsweredOnTheTransportsQueue() async throws {
         let store = try store(tickets: 10)
         let transport = StoppingTransport(stopAt: 1, answersAfter: 0.2)
         try await run(store, transport, concurrency: 4)

@@ -52,7 +52,7 @@ public final class WebhookTransport: CurlTransport {
 
     /// Connections one libcurl multi handle drives. An HTTP transfer never blocks its handle, but
     /// a worker's queue runs on one thread at a time: past eight connections a second worker lets
-    /// libcurl's and the kernel's socket work use the other core (scenario 4: about 7% more
+    /// libcurl's and the kernel's socket work use the other core (scenario 4: about 8% more
     /// webhooks a second with 16 connections; four workers of four cost more CPU for nothing).
     static let connectionsPerWorker = 8
 
