@@ -15,12 +15,16 @@ public final class CurlWorkerPool: Sendable {
     ///   - perWorker: connections a worker drives at most.
     public init(label: String, connections: Int, perWorker: Int, holdLimit: Duration = .seconds(1)) throws {
         let connections = max(1, connections)
-        let count = (connections + max(1, perWorker) - 1) / max(1, perWorker)
+        let perWorker = max(1, perWorker)
+        let count = (connections + perWorker - 1) / perWorker
         workers = try (0..<count).map { index in
             let share = connections / count + (index < connections % count ? 1 : 0)
             return try CurlWorker(label: "\(label).\(index)", maxConnectionsPerHost: share, holdLimit: holdLimit)
         }
     }
+
+    /// Connections to the server in all, over every worker.
+    public var connections: Int { workers.reduce(0) { $0 + $1.connections } }
 
     /// Starts the request on the worker with the fewest requests handed over and unanswered;
     /// `completion` gets the response on that worker's queue (`CurlWorker.start`).

@@ -25,14 +25,25 @@ enum QuotedPrintable {
     /// Bytes per copy into the message: within what Swift keeps on the stack.
     private static let scratch = 1024
 
-    /// What each byte is: 0 printable ASCII but `=` (written as it is), 1 a space or tab (as
-    /// it is unless it ends a line), 2 CR or LF, 3 anything else (`=XX`).
-    private static let kinds: [UInt8] = (0..<256).map { byte in
+    /// What a byte is to the encoding.
+    private enum Kind: UInt8 {
+        /// Printable ASCII but `=`: written as it is.
+        case printable
+        /// A space or tab: as it is, unless it ends a line.
+        case blank
+        /// CR or LF.
+        case lineEnd
+        /// Anything else: `=XX`.
+        case escaped
+    }
+
+    /// Each byte's kind, by its value.
+    private static let kinds: [Kind] = (0..<256).map { byte in
         switch byte {
-        case 33...126 where byte != 61: 0
-        case 32, 9: 1
-        case 10, 13: 2
-        default: 3
+        case 33...126 where byte != 61: .printable
+        case 32, 9: .blank
+        case 10, 13: .lineEnd
+        default: .escaped
         }
     }
 
@@ -51,14 +62,14 @@ enum QuotedPrintable {
                 let kind = kinds[Int(byte)]
                 // The usual byte: printable, with room on the line. The rest of the loop is
                 // the general case, for every other byte.
-                if kind == 0 && lineLength < 75 {
+                if kind == .printable && lineLength < 75 {
                     out[written] = byte
                     written += 1
                     lineLength += 1
                     index += 1
                     continue
                 }
-                if kind == 2 {
+                if kind == .lineEnd {
                     out[written] = 13
                     out[written + 1] = 10
                     written += 2
@@ -66,7 +77,7 @@ enum QuotedPrintable {
                     index += byte == 13 && index + 1 < count && bytes[index + 1] == 10 ? 2 : 1
                     continue
                 }
-                let literal = kind == 0 || (kind == 1 && index + 1 < count && kinds[Int(bytes[index + 1])] != 2)
+                let literal = kind == .printable || (kind == .blank && index + 1 < count && kinds[Int(bytes[index + 1])] != .lineEnd)
                 let width = literal ? 1 : 3
                 if lineLength + width > 75 {
                     out[written] = UInt8(ascii: "=")

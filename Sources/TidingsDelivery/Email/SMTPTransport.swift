@@ -29,7 +29,7 @@ public final class SMTPTransport: CurlTransport {
     }
 
     let settings: Settings
-    let workers: CurlWorkerPool
+    public let workers: CurlWorkerPool
     /// The relay's extensions, as its last EHLO reply said; nil until a connection told us.
     let capabilities = Mutex<SMTPCapabilities?>(nil)
 
@@ -41,12 +41,6 @@ public final class SMTPTransport: CurlTransport {
     /// Sessions one libcurl multi handle drives: each waits, blocking its handle, for the
     /// reply to every message's end (`CurlWorkerPool`).
     static let sessionsPerWorker = 4
-
-    /// As many as it has connections: each worker starts the next it holds on the connection one
-    /// of its transfers frees (a held send waits for its own worker's connections).
-    public var holds: Int { settings.concurrency }
-
-    public func giveBack() { workers.giveBack() }
 
     /// Builds the message (an address it cannot take fails here, before any connection), then
     /// sends it on a worker's queue; an address that needs SMTPUTF8 while the relay has not
@@ -122,8 +116,6 @@ public final class SMTPTransport: CurlTransport {
         guard let seen = SMTPCapabilities.parse(response.headers) else { return }
         capabilities.withLock { $0 = seen }
     }
-
-    public func close() { workers.close() }
 
     /// The MIME message for an outgoing email (shared with the spool, so a spooled `.eml` is
     /// exactly what would have been sent).

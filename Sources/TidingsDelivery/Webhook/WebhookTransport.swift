@@ -43,7 +43,7 @@ public final class WebhookTransport: CurlTransport {
     }
 
     let settings: Settings
-    let workers: CurlWorkerPool
+    public let workers: CurlWorkerPool
 
     public init(settings: Settings, label: String) throws {
         self.settings = settings
@@ -55,10 +55,6 @@ public final class WebhookTransport: CurlTransport {
     /// libcurl's and the kernel's socket work use the other core (scenario 4: about 8% more
     /// webhooks a second with 16 connections; four workers of four cost more CPU for nothing).
     static let connectionsPerWorker = 8
-
-    /// As many as it has connections: each worker starts the next it holds on the connection one
-    /// of its transfers frees.
-    public var holds: Int { settings.concurrency }
 
     public func start(_ message: OutgoingMessage, mayGiveBack: Bool, then done: @escaping @Sendable (DeliveryOutcome?) -> Void) {
         let request: CurlRequest
@@ -73,9 +69,7 @@ public final class WebhookTransport: CurlTransport {
         }
     }
 
-    public func giveBack() { workers.giveBack() }
 
-    public func close() { workers.close() }
 
     /// 2xx sent; 408, 429, 5xx and no answer at all are worth retrying (honouring Retry-After);
     /// 410 means the endpoint is gone; redirects and other 4xx are refusals.
