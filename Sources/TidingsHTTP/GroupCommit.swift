@@ -11,7 +11,7 @@ import TidingsCore
 /// are durable.
 public final class GroupCommit: Service {
     struct Job: Sendable {
-        var events: [CloudEvent]
+        var events: [EncodedEvent]
         var continuation: CheckedContinuation<AppendResult, any Error>
     }
 
@@ -49,9 +49,12 @@ public final class GroupCommit: Service {
         self.committed = committed
     }
 
-    /// Appends one request's events; returns once they are on disk.
+    /// Appends one request's events; returns once they are on disk. They are encoded and
+    /// sealed here first (`EventLog.prepare`), on the request's task, so that the one writer
+    /// only stores them.
     public func append(_ events: [CloudEvent]) async throws -> AppendResult {
-        try await withCheckedThrowingContinuation { continuation in
+        let events = log.prepare(events)
+        return try await withCheckedThrowingContinuation { continuation in
             let (accepted, waiter) = queue.withLock { queue -> (Bool, CheckedContinuation<Void, Never>?) in
                 guard !queue.stopped else { return (false, nil) }
                 queue.jobs.append(Job(events: events, continuation: continuation))

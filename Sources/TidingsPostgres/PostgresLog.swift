@@ -34,12 +34,14 @@ public struct PostgresLog: EventLog {
     /// Appends several requests' events in one transaction. An event whose `(source, id)` is
     /// stored already is skipped, also when another transaction stores it at the same moment
     /// (the unique key decides). Positions come later (`sequence()`), so the results list none.
-    public func append(batches: [[CloudEvent]], now: Date) async throws -> [AppendResult] {
+    /// Sealing happens here, in the transaction that reads the customers' keys: nothing is
+    /// prepared ahead (`prepare`'s default).
+    public func append(batches: [[EncodedEvent]], now: Date) async throws -> [AppendResult] {
         let count = batches.reduce(0) { $0 + $1.count }
         return try await backend.transaction("appending \(count) events") { connection in
             var results: [AppendResult] = []
             for events in batches {
-                results.append(try await append(events, now: now, on: connection))
+                results.append(try await append(events.map(\.event), now: now, on: connection))
             }
             if let beforeCommit { try await beforeCommit() }
             return results

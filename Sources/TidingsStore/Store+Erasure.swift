@@ -216,6 +216,7 @@ extension Store {
         guard let owner = PersonalData.owner(of: event.event) else { return (try event.body ?? event.event.raw.encoded(), nil) }
         let key = try keys.key(db, owner, now: now, proposed: event.sealedFor == owner ? event.sealedWith : nil)
         if event.sealedFor == owner, event.sealedWith == key, let body = event.body { return (body, owner) }
+        if event.sealedWith != nil { keys.ring?.learn(owner, key) }
         return (try event.sealedBody(key: key, owner: owner, nonces: &keys.nonces), owner)
     }
 
@@ -298,6 +299,12 @@ struct CustomerKeys: ~Copyable {
     private var known: [String: Data] = [:]
     /// For the bodies sealed in the transaction.
     var nonces = Sealing.Nonces()
+    /// Where ingest's events were sealed ahead: told the keys it had wrong.
+    let ring: SealingKeys?
+
+    init(ring: SealingKeys? = nil) {
+        self.ring = ring
+    }
 
     mutating func key(_ db: Database, _ customerID: String, now: Double, proposed: Data? = nil) throws -> Data {
         if let key = known[customerID] { return key }

@@ -21,10 +21,17 @@ extension Store {
         try append(db, events.map(EncodedEvent.init(unencoded:)), now: now)
     }
 
+    /// A group commit's requests, sealed ahead with `keys` (`prepare`): the ring is emptied
+    /// first if a forget moved the generation, and learns each key it had wrong.
+    static func append(_ db: Database, _ batches: [[EncodedEvent]], now: Date, keys ring: SealingKeys) throws -> [AppendResult] {
+        ring.observe(generation: try checkpoint(db, readModelsGeneration))
+        return try batches.map { try append(db, $0, now: now, ring: ring) }
+    }
+
     /// `appendID` marks the events of a staged `tidings append`, invisible until it finishes.
     /// `recordedAt`, when given, is each event's own time (`tidings import`), else `now`.
-    static func append(_ db: Database, _ events: [EncodedEvent], now: Date, appendID: String? = nil, recordedAt: [Date]? = nil) throws
-        -> AppendResult
+    static func append(_ db: Database, _ events: [EncodedEvent], now: Date, appendID: String? = nil, recordedAt: [Date]? = nil,
+                       ring: SealingKeys? = nil) throws -> AppendResult
     {
         // NOT EXISTS rather than ON CONFLICT: a conflicting insert would still use up a
         // position, leaving gaps in the log.
@@ -41,7 +48,7 @@ extension Store {
         var result = AppendResult(positions: [], alreadyStored: 0)
         result.positions.reserveCapacity(events.count)
         let now = now.timeIntervalSince1970
-        var keys = CustomerKeys()
+        var keys = CustomerKeys(ring: ring)
         for (index, encoded) in events.enumerated() {
             let event = encoded.event
             let recorded = recordedAt.map { $0[index].timeIntervalSince1970 } ?? now

@@ -5,12 +5,12 @@ import TidingsCore
 extension Store {
     /// Appends a group commit's events and, when the pipeline had applied everything before
     /// them, applies them as a pipeline batch in the same transaction (`InlineProjection`).
-    public func append(batches: [[CloudEvent]], now: Date, projecting inline: InlineProjection) async throws -> ([AppendResult], PipelineBatch?) {
+    public func append(batches: [[EncodedEvent]], now: Date, projecting inline: InlineProjection) async throws -> ([AppendResult], PipelineBatch?) {
         let count = batches.reduce(0) { $0 + $1.count }
         guard count <= inline.maxEvents else { return (try await append(batches: batches, now: now), nil) }
-        let (results, applied) = try await write("appending \(count) events") { [models] db in
+        let (results, applied) = try await write("appending \(count) events") { [models, sealingKeys] db in
             let before = try Self.head(db)
-            let results = try batches.map { try Self.append(db, $0, now: now) }
+            let results = try Self.append(db, batches, now: now, keys: sealingKeys)
             guard results.contains(where: { $0.appended > 0 }), try Self.checkpoint(db, Self.pipelineCheckpoint) == before else {
                 return (results, Result<PipelineBatch?, any Error>.success(nil))
             }

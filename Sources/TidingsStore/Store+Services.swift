@@ -7,9 +7,21 @@ import TidingsCore
 // commands and the tests.
 
 extension Store: EventLog {
-    public func append(batches: [[CloudEvent]], now: Date) async throws -> [AppendResult] {
-        try await write("appending \(batches.reduce(0) { $0 + $1.count }) events") { db in
-            try batches.map { try Self.append(db, $0, now: now) }
+    /// Each event encoded, its personal fields sealed with the key `sealingKeys` holds for its
+    /// customer, on the request's task. Something that fails here is left to the writer, which
+    /// encodes and seals again, and reports the failure as the append's.
+    public func prepare(_ events: [CloudEvent]) -> [EncodedEvent] {
+        var nonces = Sealing.Nonces()
+        return events.map { event in
+            let plain = EncodedEvent(unencoded: event)
+            guard let owner = PersonalData.owner(of: event) else { return (try? EncodedEvent(event)) ?? plain }
+            return (try? plain.sealed(key: sealingKeys.key(for: owner), owner: owner, nonces: &nonces)) ?? plain
+        }
+    }
+
+    public func append(batches: [[EncodedEvent]], now: Date) async throws -> [AppendResult] {
+        try await write("appending \(batches.reduce(0) { $0 + $1.count }) events") { [sealingKeys] db in
+            try Self.append(db, batches, now: now, keys: sealingKeys)
         }
     }
 }

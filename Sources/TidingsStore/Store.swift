@@ -24,6 +24,8 @@ public final class Store: Sendable {
     let models = ModelCache()
     /// What the pipeline read ahead for its next batch.
     let lookahead = LookaheadSlot()
+    /// Customers' keys for sealing ingest's events before they reach the writer.
+    let sealingKeys = SealingKeys()
 
     /// SQLite set up once per process, before its first connection: allocations without
     /// statistics, which took a global mutex around each (`CSQLiteConfig`; 4% of an append's

@@ -51,7 +51,13 @@ struct HostileInputTests {
         #expect(accepted.count > rounds / 5, "too few events got through to exercise the pipeline")
         #expect(refused > rounds / 20, "too few events were refused to exercise the validator")
         for chunk in stride(from: 0, to: accepted.count, by: 50) {
-            _ = try store.append(Array(accepted[chunk..<min(chunk + 50, accepted.count)]), now: now)
+            let events = Array(accepted[chunk..<min(chunk + 50, accepted.count)])
+            // Half as HTTP ingest does it, sealed ahead of the writer; half as the writer alone.
+            if fuzzer.chance(50) {
+                _ = try await store.append(batches: [store.prepare(events)], now: now)
+            } else {
+                _ = try store.append(events, now: now)
+            }
             if fuzzer.chance(30), !unchecked.isEmpty { _ = try store.append([unchecked.removeLast()], now: now) }
         }
         _ = try store.append(unchecked, now: now)

@@ -66,4 +66,57 @@ struct SealAheadTests {
         #expect(keys == 0)
         #expect(try names(store).first == .some(nil))
     }
+
+    func bodies(_ store: Store) throws -> [Data] {
+        try store.read("bodies") { db in try Data.fetchAll(db, sql: "SELECT body FROM events ORDER BY position") }
+    }
+
+    func storedKey(_ store: Store, _ customer: String) throws -> Data? {
+        try store.read("keys") { db in try Data.fetchOne(db, sql: "SELECT key FROM customer_keys WHERE customer_id = ?", arguments: [customer]) }
+    }
+
+    /// HTTP ingest prepares each request's events on its own task: encoded, and sealed with the
+    /// ring's key. The writer stores those very bytes, and the proposed key with them.
+    @Test func ingestSealsOnTheRequestsTaskAndTheWriterKeepsTheBytes() async throws {
+        let store = try store()
+        let note = CloudEvent(id: "n1", source: "urn:test", type: "shop.note", subject: nil, time: now, data: ["text": "hello"])
+        let prepared = store.prepare([registered("c-1", name: "Ann", id: "e1"), note])
+        #expect(prepared[0].sealedFor == "c-1" && !String(decoding: prepared[0].body ?? Data(), as: UTF8.self).contains("Ann"))
+        #expect(prepared[1].sealedFor == nil && prepared[1].body != nil)
+        _ = try await store.append(batches: [prepared], now: now)
+        #expect(try bodies(store) == prepared.compactMap(\.body))
+        #expect(try names(store) == ["Ann", nil])
+        #expect(try storedKey(store, "c-1") == store.sealingKeys.key(for: "c-1"))
+    }
+
+    /// The ring proposed a key for a customer who had one already (stored before a restart, or
+    /// by another process): the writer seals with the stored key, and the ring learns it, so the
+    /// customer's next events are kept as prepared.
+    @Test func aKeyTheRingHadWrongIsSealedAgainAndLearned() async throws {
+        let store = try store()
+        _ = try store.append([registered("c-1", name: "Ann", id: "e0")], now: now)
+        let stored = try #require(try storedKey(store, "c-1"))
+        let first = store.prepare([registered("c-1", name: "Ann B", id: "e1")])
+        #expect(first[0].sealedWith != stored)
+        _ = try await store.append(batches: [first], now: now)
+        #expect(try names(store) == ["Ann", "Ann B"])
+        #expect(store.sealingKeys.key(for: "c-1") == stored)
+        let second = store.prepare([registered("c-1", name: "Ann C", id: "e2")])
+        _ = try await store.append(batches: [second], now: now)
+        #expect(try bodies(store).last == second[0].body)
+        #expect(try names(store) == ["Ann", "Ann B", "Ann C"])
+    }
+
+    /// A forget erases the customer's key from the database; the ring must not keep it in
+    /// memory: the next group commit sees the generation move and empties it.
+    @Test func aForgetEmptiesTheRingAtTheNextGroupCommit() async throws {
+        let store = try store()
+        _ = try await store.append(batches: [store.prepare([registered("c-1", name: "Ann", id: "e1"), registered("c-2", name: "Bo", id: "e2")])], now: now)
+        #expect(store.sealingKeys.count == 2)
+        _ = try store.forget(customerID: "c-1", eventID: "f1", now: now)
+        let refused = try await store.append(batches: [store.prepare([registered("c-1", name: "Ann", id: "e3")])], now: now)
+        #expect(refused.first?.refusal != nil)
+        #expect(store.sealingKeys.count == 0)
+        #expect(try storedKey(store, "c-1") == nil)
+    }
 }

@@ -52,20 +52,39 @@ public struct InlineProjection: Sendable {
 /// The append-only log, as ingest writes it. Async, so that a network database can conform
 /// without blocking a thread.
 public protocol EventLog: Sendable {
+    /// The events encoded, and their personal fields sealed, where the backend can do that
+    /// ahead of its writer (on the request's own task, in parallel with other requests): the
+    /// writer then only checks each key. What cannot be done ahead is left to the writer.
+    func prepare(_ events: [CloudEvent]) -> [EncodedEvent]
     /// Appends several requests' events in ONE durable transaction (group commit), skipping
     /// events whose `(source, id)` is stored already; each request gets its own result.
-    func append(batches: [[CloudEvent]], now: Date) async throws -> [AppendResult]
+    func append(batches: [[EncodedEvent]], now: Date) async throws -> [AppendResult]
     /// The same, and in the same transaction the new events applied as a pipeline batch, when
     /// the pipeline had applied every event before them. The batch is nil when it was not
     /// applied: the pipeline was behind, the group was too large, or an event could not be
     /// applied (the pipeline then does it, and quarantines what fails; the events are stored
     /// either way).
-    func append(batches: [[CloudEvent]], now: Date, projecting: InlineProjection) async throws -> ([AppendResult], PipelineBatch?)
+    func append(batches: [[EncodedEvent]], now: Date, projecting: InlineProjection) async throws -> ([AppendResult], PipelineBatch?)
 }
 
 extension EventLog {
+    /// Nothing done ahead: the writer encodes and seals.
+    public func prepare(_ events: [CloudEvent]) -> [EncodedEvent] {
+        events.map(EncodedEvent.init(unencoded:))
+    }
+
     /// A log that never applies events itself (a backend whose pipeline runs elsewhere).
-    public func append(batches: [[CloudEvent]], now: Date, projecting: InlineProjection) async throws -> ([AppendResult], PipelineBatch?) {
+    public func append(batches: [[EncodedEvent]], now: Date, projecting: InlineProjection) async throws -> ([AppendResult], PipelineBatch?) {
         (try await append(batches: batches, now: now), nil)
+    }
+
+    /// Events as they came, for commands and tests: prepared here, then appended.
+    public func append(batches: [[CloudEvent]], now: Date) async throws -> [AppendResult] {
+        try await append(batches: batches.map(prepare), now: now)
+    }
+
+    /// Events as they came, applied inline when they can be (tests).
+    public func append(batches: [[CloudEvent]], now: Date, projecting: InlineProjection) async throws -> ([AppendResult], PipelineBatch?) {
+        try await append(batches: batches.map(prepare), now: now, projecting: projecting)
     }
 }
