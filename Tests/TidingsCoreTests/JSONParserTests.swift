@@ -135,6 +135,21 @@ struct JSONParserTests {
         #expect(try JSONValue.object(keys).encoded() == Data(Self.foundationEncode(.object(keys))))
     }
 
+    /// Keys that share long prefixes, are prefixes of each other or hold NUL bytes come in
+    /// Foundation's order (by their UTF-8 bytes), whatever shortcut the sort takes.
+    @Test func keysSharingTheirFirstBytesSortAsFoundationSortsThem() throws {
+        var random = SplitMix64(seed: 8)
+        let pieces = ["", "\u{0}", "a", "ab", "abcdefgh", "abcdefg", "z", "é", "😀", "customer", "customer_id", "\u{7F}", "A"]
+        for _ in 0..<500 {
+            var object: [String: JSONValue] = [:]
+            for index in 0..<Int(random.next() % 12) {
+                let key = (0..<Int(random.next() % 4)).map { _ in pieces[Int(random.next() % UInt64(pieces.count))] }.joined()
+                object[key] = .number(Double(index))
+            }
+            #expect(try JSONValue.object(object).encodedBytes() == Self.foundationEncode(.object(object)), "\(object.keys.sorted())")
+        }
+    }
+
     /// One depth limit for reading and writing: what the parser takes, the writer writes back;
     /// NaN, infinities and anything deeper are errors, never a silent `null`.
     @Test func writesWhatItReadsAndRefusesWhatHasNoJSONForm() throws {

@@ -147,4 +147,16 @@ struct EventDecodingTests {
         #expect { try APIToken.parse("shop everything 0123456789abcdef0123") } throws: { ($0 as? TokenSyntaxError)?.entry == 1 }
         #expect { try APIToken.parse("shop ingest short") } throws: { _ in true }
     }
+
+    /// The bearer token is read by bytes; it must be what lower-casing and trimming through
+    /// Foundation gave, for any header made of the pieces that matter.
+    @Test func theBearerTokenIsReadAsFoundationReadIt() {
+        let pieces = ["Bearer", "bearer", "BEARER", "BeArEr", "Basic", "Bearer:", " ", "  ", "\t", "tok", "0123456789abcdef", "é", "x y", ""]
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<2_000 {
+            let header = (0..<Int.random(in: 0...5, using: &generator)).map { _ in pieces.randomElement(using: &generator)! }.joined()
+            let old: String? = header.lowercased().hasPrefix("bearer ") ? header.dropFirst(7).trimmingCharacters(in: .whitespaces) : nil
+            #expect(TokenCheck.bearer(header).map(String.init) == old, "\(header.debugDescription)")
+        }
+    }
 }
