@@ -21,6 +21,11 @@ struct PipelineRun {
     let generation: Int64
     /// This batch's events and models, read ahead while the batch before was applied.
     let ahead: Lookahead?
+    /// Whether a message was parked, or an event waited for an order or ticket, when the batch
+    /// began: most of the time none is, and then a customer's, order's or ticket's event asks
+    /// nothing about them (this batch's own are counted in `batch`).
+    let parkedBefore: Bool
+    let waitingBefore: Bool
 
     init(db: Database, engine: WorkflowEngine, now: Date, cache: ModelCache, setAside: [HeldEvent.Key: String] = [:],
          ahead: Lookahead? = nil) throws {
@@ -40,6 +45,8 @@ struct PipelineRun {
         outbox = try OutboxWriter(db: db, now: now, engine: engine)
         timers = try TimerWriter(db: db)
         held = try HeldEventWriter(db: db, now: now)
+        parkedBefore = try outbox.anyParked()
+        waitingBefore = try held.anyWaiting()
     }
 
     /// What this batch read and wrote, for the shared cache once it commits.
@@ -200,6 +207,7 @@ extension PipelineRun {
     /// Applies, in log order, the events that were waiting for this order or ticket (also
     /// those whose wait ran out and that were quarantined for it).
     mutating func releaseWaiting(for entity: String) throws {
+        guard waitingBefore || batch.waiting > 0 else { return }
         for position in try held.waiting(for: entity) {
             try guarded(HeldEvent.Key(position: position)) { run in
                 try run.held.remove(HeldEvent.Key(position: position))
@@ -214,6 +222,7 @@ extension PipelineRun {
     /// One that cannot be routed is skipped with the reason, in a savepoint of its own: the
     /// customer's event itself must still apply.
     mutating func releaseParked(for customer: Customer) throws {
+        guard parkedBefore || batch.parked > 0 else { return }
         let rows = try Row.fetchAll(db.cachedStatement(sql: """
             SELECT m.id, m.key, m.workflow, m.category, m.subject_id, m.event_position, m.template, c.context, m.event_at, e.type
             FROM messages m JOIN events e ON e.position = m.event_position JOIN message_contexts c ON c.message_id = m.id

@@ -30,6 +30,12 @@ struct HeldEventWriter {
             """).execute(arguments: [position, entity, reason, now, expiry.timeIntervalSince1970])
     }
 
+    /// Whether any event is held for an order or ticket, waiting or quarantined after its wait
+    /// (one probe of `held_events_by_entity`): those are what `waiting(for:)` finds.
+    func anyWaiting() throws -> Bool {
+        try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM held_events WHERE waiting_for IS NOT NULL)")) ?? true
+    }
+
     /// The events held for an order or ticket, in log order.
     func waiting(for entity: String) throws -> [Int64] {
         try Int64.fetchAll(db.cachedStatement(sql: """

@@ -81,6 +81,11 @@ extension OutboxWriter {
         return db.changesCount
     }
 
+    /// Whether any message is parked for its customer (one probe of `messages_parked`).
+    func anyParked() throws -> Bool {
+        try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM messages WHERE state = '\(MessageState.parked.rawValue)')")) ?? true
+    }
+
     /// A parked message that cannot be routed is skipped with the reason.
     func skipParked(_ id: Int64, reason: String) throws {
         try db.cachedStatement(sql: """
