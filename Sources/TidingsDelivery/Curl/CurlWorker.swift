@@ -56,10 +56,13 @@ public final class CurlWorker: @unchecked Sendable {
     public var connections: Int { maxActive }
 
     /// Requests handed over since the pump's last turn, and whether the pump runs: while it
-    /// does, a handover only wakes its poll, with no Dispatch block of its own.
+    /// does, a handover only wakes its poll, with no Dispatch block of its own. One wakeup a
+    /// turn is enough (`woken`): each is a write to libcurl's socket pair, and the dispatcher
+    /// hands over several requests a turn.
     private struct Incoming {
         var requests: [Waiting] = []
         var pumping = false
+        var woken = false
     }
 
     /// A request handed over and not started, since when: only one whose caller takes it back
@@ -116,14 +119,17 @@ public final class CurlWorker: @unchecked Sendable {
             return
         }
         let handed = Waiting(request: request, completion: completion, since: .now, mayGiveBack: mayGiveBack)
-        let startPump = incoming.withLock { incoming -> Bool in
+        let (startPump, wake) = incoming.withLock { incoming -> (Bool, Bool) in
             incoming.requests.append(handed)
-            defer { incoming.pumping = true }
-            return !incoming.pumping
+            defer {
+                incoming.pumping = true
+                incoming.woken = true
+            }
+            return (!incoming.pumping, incoming.pumping && !incoming.woken)
         }
         if startPump {
             queue.async { self.pump() }
-        } else {
+        } else if wake {
             curl_multi_wakeup(multi)
         }
     }
@@ -163,9 +169,16 @@ public final class CurlWorker: @unchecked Sendable {
         for completion in takeUnstarted() { completion(Self.givenBack) }
     }
 
-    /// Requests handed over since the last turn.
+    /// Requests handed over since the last turn. The next handover wakes the poll again: a
+    /// wakeup written before this one took the requests only makes a poll return early once.
     private func takeIncoming() -> [Waiting] {
-        incoming.withLock { incoming in defer { incoming.requests.removeAll() }; return incoming.requests }
+        incoming.withLock { incoming in
+            defer {
+                incoming.requests.removeAll()
+                incoming.woken = false
+            }
+            return incoming.requests
+        }
     }
 
     /// Every request not started: those waiting for a connection, then those just handed over.
