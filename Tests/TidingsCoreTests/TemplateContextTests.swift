@@ -93,8 +93,17 @@ struct TemplateContextTests {
                 #expect(context.member(key) == tree[key])
             }
             let made = MessageContext.made(context)
+            // Workflow conditions read members once per event: asked again, the same answer.
+            var conditions = WorkflowEngine.Conditions(made)
             for path in ["ticket.kind", "customer.first_name", "order.tracking.url", "data", "event.type", "several_orders", "ticket..id"] {
                 #expect(made.value(atPath: path) == tree.value(atPath: path), "\(path)")
+                let first = conditions.value(atPath: path), again = conditions.value(atPath: path)
+                #expect(first == tree.value(atPath: path) && again == first, "\(path)")
+            }
+            if let kind = tree.value(atPath: "ticket.kind")?.textValue {
+                let held = conditions.hold(["ticket.kind": [kind], "customer.id": ["nobody"]], skipping: "customer.")
+                let refused = conditions.hold(["ticket.kind": [kind + "x"]])
+                #expect(held && !refused)
             }
             #expect(DisruptionScope.covered(by: made) == DisruptionScope.covered(by: tree))
             #expect(try made.encoded() == MessageContext.document(tree).encoded())

@@ -50,8 +50,9 @@ public struct WorkflowEngine: Sendable {
                                            group: group)
         let eventID = scope.map { "\(stored.event.id)\u{0}\($0)" } ?? stored.event.id
         var intents: [NotificationIntent] = []
+        var conditions = Conditions(.made(context))
         // Conditions on the customer's details wait, with the message, until the customer is known.
-        for workflow in matching where Self.matches(workflow.when, .made(context), skipping: customer == nil ? "customer." : nil) {
+        for workflow in matching where conditions.hold(workflow.when, skipping: customer == nil ? "customer." : nil) {
             var intent = NotificationIntent(
                 key: IdempotencyKey.make(workflow: workflow.id, source: stored.event.source, eventID: eventID), workflow: workflow.id,
                 category: workflow.category, customerID: person.id, subjectID: scope ?? stored.event.subject, eventPosition: stored.position,
@@ -134,13 +135,9 @@ public struct WorkflowEngine: Sendable {
         }
     }
 
-    /// Every condition must hold; a condition holds when the value at its path equals one of
-    /// the listed values. Conditions under `skipping` (a path prefix) are not checked yet.
+    /// Whether the workflow's conditions (`Conditions.hold`) hold for one context.
     static func matches(_ conditions: [String: [String]], _ context: MessageContext, skipping prefix: String? = nil) -> Bool {
-        conditions.allSatisfy { path, allowed in
-            if let prefix, path.hasPrefix(prefix) { return true }
-            guard let value = context.value(atPath: path)?.textValue else { return false }
-            return allowed.contains(value)
-        }
+        var lookup = Conditions(context)
+        return lookup.hold(conditions, skipping: prefix)
     }
 }
