@@ -71,8 +71,9 @@ struct TokenCheck: Sendable {
     }
 
     /// The token of a `Bearer` header (the scheme in any case), without the spaces and tabs
-    /// around it. By bytes: lower-casing and trimming through Foundation cost every request
-    /// a few microseconds.
+    /// around it (HTTP's optional white space; tokens are ASCII, so other white space there
+    /// makes an unknown token, as before). By bytes: lower-casing and trimming through
+    /// Foundation cost every request a few microseconds.
     static func bearer(_ header: String) -> Substring? {
         let scheme = header.utf8.prefix(7)
         let folded = scheme.lazy.map { (65...90).contains($0) ? $0 + 32 : $0 }

@@ -11,7 +11,8 @@ import TidingsCore
 /// key another process made, or one from before a restart); it then tells the ring the stored
 /// key, so the customer's next events are sealed right. An erased key must not stay in
 /// memory: the ring is emptied when the read models' generation moves (`tidings forget`),
-/// which the writer looks at in every group commit.
+/// which every group commit and pipeline batch looks at. Until then, requests may still seal
+/// with it; the writer refuses their events (the customer is forgotten) and never stores it.
 final class SealingKeys: Sendable {
     private struct State {
         var keys: [String: Data] = [:]
@@ -37,7 +38,10 @@ final class SealingKeys: Sendable {
 
     /// The key the writer found stored for `owner`, when it was not the one proposed.
     func learn(_ owner: String, _ key: Data) {
-        state.withLock { $0.keys[owner] = key }
+        state.withLock { state in
+            if state.keys[owner] == nil, state.keys.count >= Self.limit { state.keys.removeAll(keepingCapacity: true) }
+            state.keys[owner] = key
+        }
     }
 
     /// Empties the ring when the read models' generation is no longer the one it saw: a

@@ -194,6 +194,11 @@ extension Store {
         try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM forgotten)")) == true
     }
 
+    /// Whether the customer was forgotten (`tidings forget`).
+    static func isForgotten(_ db: Database, _ customerID: String) throws -> Bool {
+        try anyForgotten(db) && forgottenOwner(db, entity: "customer:\(customerID)") != nil
+    }
+
     /// The forgotten entity an event is about, and whose it was.
     static func forgotten(_ db: Database, _ event: CloudEvent) throws -> (entity: String, customer: String)? {
         for entity in PersonalData.entities(of: event) {
@@ -216,7 +221,8 @@ extension Store {
         guard let owner = PersonalData.owner(of: event.event) else { return (try event.body ?? event.event.raw.encoded(), nil) }
         let key = try keys.key(db, owner, now: now, proposed: event.sealedFor == owner ? event.sealedWith : nil)
         if event.sealedFor == owner, event.sealedWith == key, let body = event.body { return (body, owner) }
-        if event.sealedWith != nil { keys.ring?.learn(owner, key) }
+        // A forgotten customer's key is a throwaway one (`customerKey`): nothing to learn.
+        if event.sealedWith != nil, let ring = keys.ring, try !isForgotten(db, owner) { ring.learn(owner, key) }
         return (try event.sealedBody(key: key, owner: owner, nonces: &keys.nonces), owner)
     }
 
@@ -229,9 +235,7 @@ extension Store {
         if let key = try Data.fetchOne(db.cachedStatement(sql: "SELECT key FROM customer_keys WHERE customer_id = ?"), arguments: [customerID]) {
             return key
         }
-        if try anyForgotten(db), try forgottenOwner(db, entity: "customer:\(customerID)") != nil {
-            return Sealing.newKey()
-        }
+        if try isForgotten(db, customerID) { return Sealing.newKey() }
         let key = proposed ?? Sealing.newKey()
         try db.cachedStatement(sql: "INSERT INTO customer_keys (customer_id, key, created_at) VALUES (?, ?, ?)")
             .execute(arguments: [customerID, key, now])

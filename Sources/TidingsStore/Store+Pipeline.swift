@@ -22,6 +22,7 @@ extension Store {
             do {
                 return try write("applying a pipeline batch") { db in
                     var run = try PipelineRun(db: db, engine: engine, now: now(), cache: models, setAside: setAside)
+                    sealingKeys.observe(generation: run.generation)
                     let batch = try run.run(limit: limit, fanoutLimit: fanoutLimit)
                     models.commit(run.loaded, after: db)
                     return batch

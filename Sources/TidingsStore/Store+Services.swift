@@ -84,8 +84,11 @@ extension Store: PipelineStore {
         while true {
             do {
                 let aside = setAside
-                return try await write("applying a pipeline batch") { [models] db in
+                return try await write("applying a pipeline batch") { [models, sealingKeys] db in
                     var run = try PipelineRun(db: db, engine: engine, now: now(), cache: models, setAside: aside, ahead: ahead)
+                    // A forget moved the generation: ingest's ring of keys lets go of the erased one
+                    // now, whether or not a request comes.
+                    sealingKeys.observe(generation: run.generation)
                     var batch = try run.run(limit: limit, fanoutLimit: fanoutLimit, yielding: yielding)
                     // For the loop's next turn; ingest's own batches do without (a scan of the
                     // held events on every commit).

@@ -119,4 +119,14 @@ struct SealAheadTests {
         #expect(store.sealingKeys.count == 0)
         #expect(try storedKey(store, "c-1") == nil)
     }
+
+    /// Without any request after the forget, the pipeline's next batch lets go of the key.
+    @Test func aForgetEmptiesTheRingAtThePipelinesNextBatch() async throws {
+        let store = try store()
+        _ = try await store.append(batches: [store.prepare([registered("c-1", name: "Ann", id: "e1")])], now: now)
+        #expect(store.sealingKeys.count == 1)
+        _ = try store.forget(customerID: "c-1", eventID: "f1", now: now)
+        _ = try store.processBatch(limit: 10, engine: HandoffStoreTests().engine, now: now)
+        #expect(store.sealingKeys.count == 0)
+    }
 }
