@@ -13,6 +13,8 @@ Usage:
                   Repeated headers are joined with ", ". The body is decoded as UTF-8, or as
                   Latin-1 if it is not valid UTF-8. Chunked request bodies are supported.
 --status CODE     Default response status (default 204).
+--hold-file PATH  While PATH holds a number N, requests after the first N are recorded but
+                  not answered until N grows or the file goes (a test's kill point).
 --secret WHSEC    Verify each request's Standard Webhooks signature with the official
                   `standardwebhooks` package and this whsec_ secret; the record then carries
                   "verified": true, or false with "verify_error": str. Requests are recorded
@@ -42,7 +44,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from recording import decode, write_port_file  # beside this script
+from recording import Hold, decode, write_port_file  # beside this script
 
 STATUS_PATH = re.compile(r"^/status/([1-5][0-9][0-9])/?$")
 NO_BODY = {204, 304}
@@ -97,6 +99,9 @@ class Handler(BaseHTTPRequestHandler):
                 record["verify_error"] = f"{type(error).__name__}: {error}"
         line = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
         os.write(self.server.out_fd, line)  # one write on an O_APPEND fd
+        place = self.server.hold.place()
+        while self.server.hold.holds(place):
+            time.sleep(0.005)
 
         url = urlsplit(self.path)
         query = parse_qs(url.query)
@@ -135,8 +140,9 @@ class Server(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 64
 
-    def __init__(self, address, out_fd: int, default_status: int, verifier=None):
+    def __init__(self, address, out_fd: int, default_status: int, verifier=None, hold=None):
         super().__init__(address, Handler)
+        self.hold = hold or Hold(None)
         self.out_fd = out_fd
         self.default_status = default_status
         self.verifier = verifier
@@ -156,6 +162,7 @@ def main() -> int:
     parser.add_argument("--out", help="append one JSON line per request here (default: stdout)")
     parser.add_argument("--status", type=int, default=204, help="default response status (204)")
     parser.add_argument("--secret", help="verify Standard Webhooks signatures with this whsec_ secret")
+    parser.add_argument("--hold-file", help="hold answers past the number this file holds")
     args = parser.parse_args()
     if not 200 <= args.status <= 599:
         parser.error("--status must be between 200 and 599")
@@ -170,7 +177,7 @@ def main() -> int:
         from standardwebhooks.webhooks import Webhook  # the official package, from PyPI
 
         verifier = Webhook(args.secret)
-    server = Server(("127.0.0.1", args.port), out_fd, args.status, verifier)  # bound and listening
+    server = Server(("127.0.0.1", args.port), out_fd, args.status, verifier, Hold(args.hold_file))  # bound and listening
     port = server.server_address[1]
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
                               daemon=True)

@@ -22,6 +22,8 @@ Usage:
                    recipients still go through.
 
 --no-smtputf8      Do not advertise SMTPUTF8 (RFC 6531), as many relays still do not.
+--hold-file PATH   While PATH holds a number N, messages after the first N are recorded but
+                   their 250 waits until N grows or the file goes (a test's kill point).
 
 SMTPUTF8 (unless --no-smtputf8) and 8BITMIME are advertised. SIGTERM or SIGINT: stop
 listening and exit 0.
@@ -36,7 +38,7 @@ import signal
 import sys
 import warnings
 
-from recording import decode, write_port_file  # beside this script
+from recording import Hold, decode, write_port_file  # beside this script
 
 try:
     from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
@@ -48,9 +50,10 @@ except ImportError:  # pragma: no cover
 class Recorder:
     """aiosmtpd handler: checks recipients and records each message."""
 
-    def __init__(self, out_fd: int, reject: set[str]):
+    def __init__(self, out_fd: int, reject: set[str], hold: Hold):
         self.out_fd = out_fd
         self.reject = reject
+        self.hold = hold
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address.lower() in self.reject:
@@ -82,6 +85,9 @@ class Recorder:
         }
         line = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
         os.write(self.out_fd, line)  # one write on an O_APPEND fd: readers never see half a line
+        place = self.hold.place()
+        while self.hold.holds(place):
+            await asyncio.sleep(0.005)
         return "250 2.0.0 OK: queued"
 
 
@@ -102,7 +108,7 @@ async def serve(args) -> int:
         out_fd = os.open(args.out, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     else:
         out_fd = sys.stdout.fileno()
-    handler = Recorder(out_fd, {a.lower() for a in args.reject_rcpt})
+    handler = Recorder(out_fd, {a.lower() for a in args.reject_rcpt}, Hold(args.hold_file))
 
     kwargs = {}
     if args.auth is not None:
@@ -157,6 +163,7 @@ def main() -> int:
     parser.add_argument("--reject-rcpt", metavar="ADDR", action="append", default=[],
                         help="answer 550 for this recipient (repeatable)")
     parser.add_argument("--no-smtputf8", action="store_true", help="do not advertise SMTPUTF8")
+    parser.add_argument("--hold-file", help="hold 250s past the number this file holds")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     # "Requiring AUTH while not requiring TLS": intended, this only listens on loopback.

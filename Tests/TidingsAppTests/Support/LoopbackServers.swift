@@ -8,6 +8,8 @@ final class LoopbackServer: @unchecked Sendable {
     let child: ChildProcess
     let port: Int
     let records: URL
+    /// Absent unless `hold(after:)` wrote it: the server answers everything.
+    let holdFile: URL
 
     /// `port` reuses a port an earlier server had, to bring "the same server" back.
     static func smtp(logs: URL, auth: String? = nil, rejecting: [String] = [], port: Int? = nil, smtputf8: Bool = true) async throws
@@ -28,8 +30,10 @@ final class LoopbackServer: @unchecked Sendable {
     private init(script: String, arguments: [String], logs: URL, name: String) async throws {
         let portFile = logs.appendingPathComponent("\(name)-\(UUID().uuidString.prefix(6)).port")
         records = logs.appendingPathComponent("\(name).jsonl")
+        holdFile = logs.appendingPathComponent("\(name)-\(UUID().uuidString.prefix(6)).hold")
         child = try ChildProcess("/usr/bin/env", ["python3", Paths.root.appendingPathComponent("scripts/testservers/\(script)").path,
-                                                  "--port-file", portFile.path, "--out", records.path] + arguments,
+                                                  "--port-file", portFile.path, "--out", records.path, "--hold-file", holdFile.path]
+                                     + arguments,
                                  logs: logs, name: name)
         let deadline = Date().addingTimeInterval(30)
         var port: Int?
@@ -39,6 +43,17 @@ final class LoopbackServer: @unchecked Sendable {
         }
         guard let port else { throw TestFailure("\(script) did not start: \(child.stderr)") }
         self.port = port
+    }
+
+    /// Holds the answers to every request or message after the first `count` (recorded all the
+    /// same) until called again with more, or with nil to answer everything: a client killed
+    /// once `count()` reaches it is then mid-stream, however late the test looked.
+    func hold(after count: Int?) throws {
+        guard let count else {
+            try? FileManager.default.removeItem(at: holdFile)
+            return
+        }
+        try Data("\(count)".utf8).write(to: holdFile, options: .atomic)
     }
 
     /// How many requests or messages have arrived so far (cheap enough to poll).
