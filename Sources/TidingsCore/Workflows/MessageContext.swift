@@ -25,10 +25,17 @@ public enum MessageContext: Sendable, Hashable {
 
     /// A dotted path such as `ticket.kind`, building only the member it starts in.
     public func value(atPath path: String) -> JSONValue? {
+        Self.value(atPath: path, whole: json) { self[$0] }
+    }
+
+    /// How a path is read: its first part names a member (`member`), the rest is read inside
+    /// it; an empty path is the whole context. For readers that find members their own way
+    /// (`WorkflowEngine.Conditions` keeps those it built).
+    static func value(atPath path: String, whole: @autoclosure () -> JSONValue, member: (String) -> JSONValue?) -> JSONValue? {
         let parts = path.split(separator: ".", maxSplits: 1)
-        guard let first = parts.first else { return json }
-        let member = self[String(first)]
-        return parts.count > 1 ? member?.value(atPath: String(parts[1])) : member
+        guard let first = parts.first else { return whole() }
+        let found = member(String(first))
+        return parts.count > 1 ? found?.value(atPath: String(parts[1])) : found
     }
 
     /// The stored bytes (canonical JSON, keys sorted).

@@ -12,17 +12,14 @@ extension WorkflowEngine {
 
         /// A dotted path such as `ticket.kind`, as `MessageContext.value(atPath:)` reads it.
         mutating func value(atPath path: String) -> JSONValue? {
-            let parts = path.split(separator: ".", maxSplits: 1)
-            guard let first = parts.first else { return context.json }
-            let key = String(first)
-            let member: JSONValue?
-            if let known = members[key] {
-                member = known
-            } else {
-                member = context[key]
-                members[key] = member
-            }
-            return parts.count > 1 ? member?.value(atPath: String(parts[1])) : member
+            MessageContext.value(atPath: path, whole: context.json) { member($0) }
+        }
+
+        private mutating func member(_ key: String) -> JSONValue? {
+            if let known = members[key] { return known }
+            let member = context[key]
+            members[key] = member
+            return member
         }
 
         /// Every condition must hold; a condition holds when the value at its path equals one

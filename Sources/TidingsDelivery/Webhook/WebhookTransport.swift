@@ -69,8 +69,6 @@ public final class WebhookTransport: CurlTransport {
         }
     }
 
-
-
     /// 2xx sent; 408, 429, 5xx and no answer at all are worth retrying (honouring Retry-After);
     /// 410 means the endpoint is gone; redirects and other 4xx are refusals.
     static func classify(_ response: CurlResponse, now: Date) -> DeliveryOutcome {
