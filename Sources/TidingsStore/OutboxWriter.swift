@@ -19,6 +19,7 @@ struct OutboxWriter {
     /// A message's context, in a table of its own (`message_contexts`).
     let setContext: Statement
     let existing: Statement
+    let superseded: Statement
     let suppress: Statement
     /// The orders a message names besides its subject (a disruption alert about several).
     let subjects: Statement
@@ -43,10 +44,14 @@ struct OutboxWriter {
         setContext = try db.cachedStatement(sql: "INSERT OR REPLACE INTO message_contexts (message_id, context) VALUES (?, ?)")
         existing = try db.cachedStatement(sql: "SELECT id, workflow, event_position FROM messages WHERE key = ?")
         subjects = try db.cachedStatement(sql: "INSERT OR IGNORE INTO message_subjects (subject_id, message_id) VALUES (?, ?)")
-        suppress = try db.cachedStatement(sql: """
-            UPDATE messages SET state = '\(MessageState.suppressed.rawValue)', last_error = ?, updated_at = ?
+        // Found first, then updated by id: most new messages supersede nothing, and an
+        // `UPDATE ... RETURNING` builds a temporary table for its rows even when there are none.
+        superseded = try db.cachedStatement(sql: """
+            SELECT id, channel FROM messages
             WHERE subject_id = ? AND category = ? AND state IN \(MessageState.unsent.sqlList) AND key <> ?
-            RETURNING channel
+            """)
+        suppress = try db.cachedStatement(sql: """
+            UPDATE messages SET state = '\(MessageState.suppressed.rawValue)', last_error = ?, updated_at = ? WHERE id = ?
             """)
         let delayWorkflows = engine.workflows.delayNoticeWorkflows
         toldAboutDelay = delayWorkflows.isEmpty ? nil : try db.cachedStatement(sql: """
@@ -130,8 +135,14 @@ struct OutboxWriter {
     /// channels of the messages it suppressed.
     func suppressSuperseded(by intent: NotificationIntent, eventType: String) throws -> [Channel] {
         guard OutboxPlacement.supersedes(intent), let subject = intent.subjectID else { return [] }
-        return try String.fetchAll(suppress, arguments: [
-            OutboxPlacement.supersededNote(workflow: intent.workflow, eventType: eventType), now, subject, intent.category.rawValue, intent.key,
-        ]).compactMap(Channel.init(rawValue:))
+        let rows = try Row.fetchAll(superseded, arguments: [subject, intent.category.rawValue, intent.key])
+        guard !rows.isEmpty else { return [] }
+        let note = OutboxPlacement.supersededNote(workflow: intent.workflow, eventType: eventType)
+        var channels: [Channel] = []
+        for row in rows {
+            try suppress.execute(arguments: [note, now, row["id"] as Int64])
+            if let channel = (row["channel"] as String?).flatMap(Channel.init(rawValue:)) { channels.append(channel) }
+        }
+        return channels
     }
 }
