@@ -40,6 +40,13 @@ struct ConfigTests {
         #expect(config.channels[.email]?.concurrency == 3)
     }
 
+    @Test func emailKeepsSixteenSessionsUnlessToldOtherwise() async throws {
+        let config = try await ConfigLoader.load(path: try write("email:\n  transport: spool\n"), environment: [:])
+        #expect(config.channels[.email]?.concurrency == 16)
+        #expect(config.channels[.sms]?.concurrency == 8)
+        #expect(config.channels[.messenger]?.concurrency == 8)
+    }
+
     @Test func sendingCanBeSwitchedOffAndNothingElseMeansOff() async throws {
         let path = try write("dispatcher:\n  enabled: true\n")
         #expect(try await ConfigLoader.load(path: path, environment: [:]).dispatchEnabled)

@@ -6,7 +6,9 @@ extension Settings {
     /// One channel's transport, limits, retry schedule and circuit breaker.
     func channelConfig(_ channel: Channel, sender: MIMEMessage.Mailbox, emailOptions: EmailOptions) throws -> ChannelConfig {
         let name = channel.rawValue
-        let concurrency = try number("\(name).concurrency", default: 8, range: 1...256)
+        // An SMTP session sends one message at a time and waits on the relay's answers, so email
+        // keeps more of them open than a webhook channel keeps transfers in flight.
+        let concurrency = try number("\(name).concurrency", default: channel == .email ? 16 : 8, range: 1...256)
         let transport = text("\(name).transport") ?? "spool"
         let route: ChannelConfig.Route
         switch (channel, transport) {
