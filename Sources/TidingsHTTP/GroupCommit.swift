@@ -75,10 +75,12 @@ public final class GroupCommit: Service {
         // HTTP port was taken): either way what is queued is committed, then the loop ends.
         await withTaskCancellationHandler {
             await withGracefulShutdownHandler {
+                var load = IntakeLoad()
                 while true {
                     let jobs = await nextJobs()
                     guard !jobs.isEmpty else { break }
-                    await commit(jobs)
+                    if inline != nil, load.record(requests: jobs.count) { logChange(load) }
+                    await commit(jobs, inline: load.appliesInline ? inline : nil)
                 }
             } onGracefulShutdown: {
                 self.stop()
@@ -119,7 +121,17 @@ public final class GroupCommit: Service {
         }
     }
 
-    private func commit(_ jobs: [Job]) async {
+    /// Said once each way, not per group: an operator sees when ingest ran at its limit.
+    private func logChange(_ load: IntakeLoad) {
+        let metadata: Logger.Metadata = ["average_group": "\(Int(load.averageGroup.rounded()))"]
+        if load.appliesInline {
+            logger.info("group commits apply their own events again", metadata: metadata)
+        } else {
+            logger.info("ingest's writer is saturated: group commits only store their events, and the pipeline applies them", metadata: metadata)
+        }
+    }
+
+    private func commit(_ jobs: [Job], inline: InlineProjection?) async {
         do {
             let batches = jobs.map(\.events)
             let (results, applied) = if let inline {
@@ -129,6 +141,7 @@ public final class GroupCommit: Service {
             }
             let appended = results.reduce(0) { $0 + $1.appended }
             Counter(label: "tidings_events_appended_total").increment(by: appended)
+            if inline == nil, self.inline != nil { Counter(label: "tidings_group_commits_left_to_pipeline_total").increment() }
             Recorder(label: "tidings_group_commit_requests").record(jobs.count)
             waiting.subtract(jobs.count, ordering: .relaxed)
             for (job, result) in zip(jobs, results) { job.continuation.resume(returning: result) }
