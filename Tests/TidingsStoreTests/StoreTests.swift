@@ -293,15 +293,21 @@ struct StoreTests {
         #expect(history == ["sms:permanent"])
     }
 
-    @Test func aLaterOrderStatusSuppressesAnUnsentOne() throws {
-        let store = try store()
+    /// The day applied with `more` workflows, each by email on its event.
+    func dayApplied(_ store: Store, with more: [(id: String, on: String, category: Workflow.Category)]) throws -> WorkflowEngine {
         var engine = self.engine
-        engine.workflows.workflows.append(
-            Workflow(id: "delivered", on: "order.delivered", category: .orderStatus, channels: [.fixed(.email)], template: "d"))
-        engine.workflows.workflows.append(
-            Workflow(id: "ack", on: "order.delivered", category: .acknowledgement, channels: [.fixed(.email)], template: "a"))
+        for workflow in more {
+            engine.workflows.workflows.append(
+                Workflow(id: workflow.id, on: workflow.on, category: workflow.category, channels: [.fixed(.email)], template: workflow.id))
+        }
         _ = try store.append(day, now: now)
         _ = try store.processBatch(limit: 100, engine: engine, now: now)
+        return engine
+    }
+
+    @Test func aLaterOrderStatusSuppressesAnUnsentOne() throws {
+        let store = try store()
+        let engine = try dayApplied(store, with: [("delivered", "order.delivered", .orderStatus), ("ack", "order.delivered", .acknowledgement)])
         // The shipped notice (sms) is still unsent when the order is delivered.
         _ = try store.append([event("order.delivered", "o-1", [:])], now: now)
         let batch = try store.processBatch(limit: 100, engine: engine, now: now)
@@ -311,6 +317,24 @@ struct StoreTests {
         #expect(suppressed.first?.lastError == "superseded by delivered (order.delivered)")
         // The receipt is transactional and the acknowledgement never goes stale.
         #expect(try store.messages(state: .pending).map(\.workflow).sorted() == ["ack", "confirm", "delivered"])
+    }
+
+    /// Every unsent one goes, a retrying one too, and each is counted on its own channel; one
+    /// on its way stays.
+    @Test func aLaterOrderStatusSuppressesEveryUnsentOneOnItsChannel() throws {
+        let store = try store()
+        let engine = try dayApplied(store, with: [("out", "order.out_for_delivery", .orderStatus), ("delivered", "order.delivered", .orderStatus)])
+        // The shipped notice (sms) is on its way when the order goes out for delivery: it stays.
+        let sms = try #require(try store.claim(channel: .sms, limit: 10, now: now, lease: 60, owner: "d1").first { $0.workflow == "shipped" })
+        _ = try store.append([event("order.out_for_delivery", "o-1", [:])], now: now)
+        #expect(try store.processBatch(limit: 100, engine: engine, now: now).suppressed == 0)
+        // It fails for now and waits for its retry, beside the pending email.
+        try store.record([settle(sms, .transient(reason: "HTTP 503"), at: now)], now: now)
+        _ = try store.append([event("order.delivered", "o-1", [:])], now: now)
+        let batch = try store.processBatch(limit: 100, engine: engine, now: now)
+        #expect(batch.suppressedByChannel == [.sms: 1, .email: 1])
+        #expect(try store.messages(state: .suppressed).map(\.workflow).sorted() == ["out", "shipped"])
+        #expect(try store.messages(state: .pending).map(\.workflow).contains("delivered"))
     }
 
     @Test func oneTurnRecordsResultsAndClaimsTogether() throws {
