@@ -29,6 +29,8 @@ public final class GroupCommit: Service {
     /// The pipeline's work on the group's own events, in its transaction, when it is caught up;
     /// `projected` takes each batch so applied (the pipeline's counters and rings).
     let inline: InlineProjection?
+    /// When groups apply their own events: not while the writer is saturated.
+    let intakeLoad: IntakeLoad
     let projected: @Sendable (PipelineBatch) -> Void
     private let queue = Mutex(Queue())
     /// Requests waiting for their events to be on disk: the pipeline keeps its batches small
@@ -39,9 +41,10 @@ public final class GroupCommit: Service {
     public var hasWaitingRequests: Bool { waiting.load(ordering: .relaxed) > 0 }
 
     public init(log: any EventLog, logger: Logger, clock: @escaping @Sendable () -> Date,
-                committed: @escaping @Sendable () -> Void = {}, inline: InlineProjection? = nil,
+                committed: @escaping @Sendable () -> Void = {}, inline: InlineProjection? = nil, intakeLoad: IntakeLoad = IntakeLoad(),
                 projected: @escaping @Sendable (PipelineBatch) -> Void = { _ in }) {
         self.inline = inline
+        self.intakeLoad = intakeLoad
         self.projected = projected
         self.log = log
         self.logger = logger
@@ -75,12 +78,11 @@ public final class GroupCommit: Service {
         // HTTP port was taken): either way what is queued is committed, then the loop ends.
         await withTaskCancellationHandler {
             await withGracefulShutdownHandler {
-                var load = IntakeLoad()
+                var load = intakeLoad
                 while true {
-                    let jobs = await nextJobs()
+                    let (jobs, waited) = await nextJobs()
                     guard !jobs.isEmpty else { break }
-                    if inline != nil, load.record(requests: jobs.count) { logChange(load) }
-                    await commit(jobs, inline: load.appliesInline ? inline : nil)
+                    await commit(jobs, projecting: projection(for: jobs.count, waited: waited, load: &load))
                 }
             } onGracefulShutdown: {
                 self.stop()
@@ -99,8 +101,18 @@ public final class GroupCommit: Service {
         waiter?.resume()
     }
 
-    /// Everything queued, waiting if nothing is; empty once stopped and drained.
-    private func nextJobs() async -> [Job] {
+    /// The inline projection for a group of `requests`, unless ingest's writer is saturated
+    /// (`IntakeLoad`).
+    func projection(for requests: Int, waited: Duration, load: inout IntakeLoad) -> InlineProjection? {
+        guard let inline else { return nil }
+        if load.record(requests: requests, waited: waited) { logChange(load) }
+        return load.appliesInline ? inline : nil
+    }
+
+    /// Everything queued, waiting if nothing is, and how long it waited; empty once stopped
+    /// and drained.
+    private func nextJobs() async -> ([Job], waited: Duration) {
+        var waitedSince: ContinuousClock.Instant?
         while true {
             let jobs: [Job]? = queue.withLock { queue in
                 guard queue.jobs.isEmpty else {
@@ -109,7 +121,8 @@ public final class GroupCommit: Service {
                 }
                 return queue.stopped ? [] : nil
             }
-            if let jobs { return jobs }
+            if let jobs { return (jobs, waitedSince.map { ContinuousClock.now - $0 } ?? .zero) }
+            if waitedSince == nil { waitedSince = .now }
             await withCheckedContinuation { continuation in
                 let ready = queue.withLock { queue -> Bool in
                     if !queue.jobs.isEmpty || queue.stopped { return true }
@@ -131,17 +144,18 @@ public final class GroupCommit: Service {
         }
     }
 
-    private func commit(_ jobs: [Job], inline: InlineProjection?) async {
+    private func commit(_ jobs: [Job], projecting: InlineProjection?) async {
         do {
             let batches = jobs.map(\.events)
-            let (results, applied) = if let inline {
-                try await log.append(batches: batches, now: clock(), projecting: inline)
+            let (results, applied) = if let projecting {
+                try await log.append(batches: batches, now: clock(), projecting: projecting)
             } else {
                 (try await log.append(batches: batches, now: clock()), nil as PipelineBatch?)
             }
             let appended = results.reduce(0) { $0 + $1.appended }
             Counter(label: "tidings_events_appended_total").increment(by: appended)
-            if inline == nil, self.inline != nil { Counter(label: "tidings_group_commits_left_to_pipeline_total").increment() }
+            let leftToPipeline = projecting == nil && inline != nil
+            if leftToPipeline { Counter(label: "tidings_group_commits_left_to_pipeline_total").increment() }
             Recorder(label: "tidings_group_commit_requests").record(jobs.count)
             waiting.subtract(jobs.count, ordering: .relaxed)
             for (job, result) in zip(jobs, results) { job.continuation.resume(returning: result) }

@@ -40,6 +40,17 @@ struct IntakeLoadTests {
         #expect(load.appliesInline, "and from below it stays inline between them")
     }
 
+    /// After a busy spell, a quiet writer does not keep the next requests on the slower path.
+    @Test func aWriterThatWaitedForRequestsAppliesInlineAtOnce() {
+        var load = IntakeLoad()
+        for _ in 0..<20 { load.record(requests: 64) }
+        #expect(!load.appliesInline)
+        let busy = load.record(requests: 30, waited: .milliseconds(5))
+        #expect(!busy && !load.appliesInline)
+        let rested = load.record(requests: 1, waited: IntakeLoad.restAfter)
+        #expect(rested && load.appliesInline && load.averageGroup < 2)
+    }
+
     @Test func thresholdsCannotCross() {
         let load = IntakeLoad(saturatedAbove: 10, easedBelow: 20)
         #expect(load.easedBelow == 10)
