@@ -98,7 +98,8 @@ public struct WorkflowEngine: Sendable {
             intent.skipReason = "the workflow \(parked.workflow) is no longer configured for customers"
             return intent
         }
-        guard Self.matches(workflow.when, .document(context)) else {
+        var conditions = Conditions(intent.context)
+        guard conditions.hold(workflow.when) else {
             intent.skipReason = "the workflow's conditions (when) do not hold for this customer"
             return intent
         }
@@ -133,11 +134,5 @@ public struct WorkflowEngine: Sendable {
         if !workflow.urgent.contains(first), let quiet = customer.preferences.quietHours {
             intent.notBefore = quiet.release(at: now, in: customer.timeZone(or: promises.calendar.timeZone))
         }
-    }
-
-    /// Whether the workflow's conditions (`Conditions.hold`) hold for one context.
-    static func matches(_ conditions: [String: [String]], _ context: MessageContext, skipping prefix: String? = nil) -> Bool {
-        var lookup = Conditions(context)
-        return lookup.hold(conditions, skipping: prefix)
     }
 }
