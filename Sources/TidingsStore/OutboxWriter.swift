@@ -58,7 +58,7 @@ struct OutboxWriter {
             SELECT id, state, sent_at FROM messages
             WHERE id IN (SELECT id FROM messages WHERE subject_id = ?1 UNION ALL SELECT message_id FROM message_subjects WHERE subject_id = ?1)
                 AND workflow IN (\(Array(repeating: "?", count: delayWorkflows.count).joined(separator: ", ")))
-                AND event_position >= ? AND state IN \(MessageState.deliveredOrUnderway.sqlList) AND key <> ?
+                AND event_position >= ? AND \(MessageState.deliveredOrUnderway.sqlAnyOf("state")) AND key <> ?
             ORDER BY sent_at IS NOT NULL DESC, id DESC LIMIT 1
             """)
     }

@@ -8,11 +8,15 @@ extension Store {
     /// by carrier (compared without regard to case).
     static func queueDisruption(_ db: Database, _ stored: StoredEvent) throws {
         guard let scope = DisruptionScope(stored.event.data) else { return }
-        var sql = """
-            INSERT OR IGNORE INTO fanout (event_position, order_id)
-            SELECT ?, id FROM orders WHERE status IN \(DisruptionScope.statuses.sqlList)
-            """
-        var arguments: StatementArguments = [stored.position]
+        let (sql, arguments) = affectedOrders(scope)
+        try db.execute(sql: "INSERT OR IGNORE INTO fanout (event_position, order_id) SELECT ?, id FROM (\(sql))",
+                       arguments: [stored.position] + arguments)
+    }
+
+    /// The query for the orders a disruption affects, and its arguments.
+    static func affectedOrders(_ scope: DisruptionScope) -> (sql: String, arguments: StatementArguments) {
+        var sql = "SELECT id FROM orders WHERE \(DisruptionScope.statuses.sqlAnyOf("status"))"
+        var arguments: StatementArguments = []
         if let region = scope.region {
             sql += " AND region = ? COLLATE NOCASE"
             arguments += [region]
@@ -21,7 +25,7 @@ extension Store {
             sql += " AND carrier = ? COLLATE NOCASE"
             arguments += [carrier]
         }
-        try db.execute(sql: sql, arguments: arguments)
+        return (sql, arguments)
     }
 
     static func fanoutPending(_ db: Database) throws -> Bool {
@@ -71,7 +75,7 @@ extension PipelineRun {
         // a disruption's whole queue per order would be quadratic in its size.
         let siblings = try db.cachedStatement(sql: """
             SELECT o.id FROM orders o
-            WHERE o.customer_id = (SELECT customer_id FROM orders WHERE id = ?2) AND o.status IN \(DisruptionScope.statuses.sqlList)
+            WHERE o.customer_id = (SELECT customer_id FROM orders WHERE id = ?2) AND \(DisruptionScope.statuses.sqlAnyOf("o.status"))
                 AND EXISTS (SELECT 1 FROM fanout f WHERE f.event_position = ?1 AND f.order_id = o.id)
             ORDER BY o.id
             """)

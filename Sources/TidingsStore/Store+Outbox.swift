@@ -118,7 +118,7 @@ extension Store {
         return try String.fetchOne(db.cachedStatement(sql: """
             SELECT key FROM messages
             WHERE customer_id = ? AND id < ? AND subject_id = ? AND channel = '\(Channel.email.rawValue)'
-                AND state NOT IN \([MessageState.skipped, .suppressed, .dead, .parked].sqlList)
+                AND NOT \([MessageState.skipped, .suppressed, .dead, .parked].sqlAnyOf("state"))
             ORDER BY id LIMIT 1
             """), arguments: [customerID, id, subjectID])
     }

@@ -9,7 +9,7 @@ extension Store: ContentRetention {
             // a sweep never walks over what earlier ones erased.
             let rows = try Row.fetchAll(db.cachedStatement(sql: """
                 SELECT id, key FROM messages INDEXED BY messages_retained
-                WHERE state IN \(Retention.endedStates.sqlList) AND erased_at IS NULL AND updated_at < ?
+                WHERE \(Retention.endedStates.sqlAnyOf("state")) AND erased_at IS NULL AND updated_at < ?
                 ORDER BY updated_at LIMIT ?
                 """), arguments: [cutoff.timeIntervalSince1970, limit])
             let erase = try db.cachedStatement(sql: "UPDATE messages SET erased_at = ? WHERE id = ?")
