@@ -54,13 +54,22 @@ struct OutboxWriter {
             UPDATE messages SET state = '\(MessageState.suppressed.rawValue)', last_error = ?, updated_at = ? WHERE id = ?
             """)
         let delayWorkflows = engine.workflows.delayNoticeWorkflows
-        toldAboutDelay = delayWorkflows.isEmpty ? nil : try db.cachedStatement(sql: """
-            SELECT id, state, sent_at FROM messages
-            WHERE id IN (SELECT id FROM messages WHERE subject_id = ?1 UNION ALL SELECT message_id FROM message_subjects WHERE subject_id = ?1)
-                AND workflow IN (\(Array(repeating: "?", count: delayWorkflows.count).joined(separator: ", ")))
-                AND event_position >= ? AND \(MessageState.deliveredOrUnderway.sqlAnyOf("state")) AND key <> ?
-            ORDER BY sent_at IS NOT NULL DESC, id DESC LIMIT 1
-            """)
+        toldAboutDelay = delayWorkflows.isEmpty ? nil : try db.cachedStatement(sql: Self.toldAboutDelaySQL(workflows: delayWorkflows.count))
+    }
+
+    /// The delay notices about an order (its own messages, and those naming it among others),
+    /// latest first. The CROSS JOIN makes SQLite start from the order's few messages: left to
+    /// itself it walked `messages_by_state` over every message in those states (1.8 ms with
+    /// 20,000 of them, against 11 µs, and growing with the outbox).
+    static func toldAboutDelaySQL(workflows: Int) -> String {
+        """
+        SELECT m.id, m.state, m.sent_at
+        FROM (SELECT id FROM messages WHERE subject_id = ?1 UNION ALL SELECT message_id FROM message_subjects WHERE subject_id = ?1) AS about
+        CROSS JOIN messages m ON m.id = about.id
+        WHERE m.workflow IN (\(Array(repeating: "?", count: workflows).joined(separator: ", ")))
+            AND m.event_position >= ? AND \(MessageState.deliveredOrUnderway.sqlAnyOf("m.state")) AND m.key <> ?
+        ORDER BY m.sent_at IS NOT NULL DESC, m.id DESC LIMIT 1
+        """
     }
 
     /// Writes one intent (or, with `replacing`, routes a parked message in place). Returns what
