@@ -33,17 +33,17 @@ extension Store {
     static func append(_ db: Database, _ events: [EncodedEvent], now: Date, appendID: String? = nil, recordedAt: [Date]? = nil,
                        ring: SealingKeys? = nil) throws -> AppendResult
     {
-        // NOT EXISTS rather than ON CONFLICT: a conflicting insert would still use up a
-        // position, leaving gaps in the log.
+        // Looked up first rather than ON CONFLICT: a conflicting insert would still use up a
+        // position, leaving gaps in the log. Nor as one INSERT ... SELECT ... WHERE NOT EXISTS:
+        // reading the table it inserts into, SQLite copied each row through a temporary table.
         if let refusal = try refusal(db, events.lazy.map(\.event)) {
             var refused = AppendResult(positions: [], alreadyStored: 0)
             refused.refusal = refusal
             return refused
         }
+        let stored = try db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM events WHERE source = ? AND id = ?)")
         let insert = try db.cachedStatement(sql: """
-            INSERT INTO events (source, id, type, subject, recorded_at, body, append_id, sealed_for)
-            SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8
-            WHERE NOT EXISTS (SELECT 1 FROM events WHERE source = ?1 AND id = ?2)
+            INSERT INTO events (source, id, type, subject, recorded_at, body, append_id, sealed_for) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             """)
         var result = AppendResult(positions: [], alreadyStored: 0)
         result.positions.reserveCapacity(events.count)
@@ -52,11 +52,12 @@ extension Store {
         for (index, encoded) in events.enumerated() {
             let event = encoded.event
             let recorded = recordedAt.map { $0[index].timeIntervalSince1970 } ?? now
-            let stored = try sealedBody(db, encoded, keys: &keys, now: recorded)
-            // Positional and unchecked: the statement is ours and takes exactly these eight.
-            insert.setUncheckedArguments([event.source, event.id, event.type, event.subject, recorded, stored.body, appendID, stored.sealedFor])
-            try insert.execute()
-            if db.changesCount > 0 {
+            // Positional and unchecked: the statements are ours and take exactly these.
+            stored.setUncheckedArguments([event.source, event.id])
+            if try Bool.fetchOne(stored) != true {
+                let sealed = try sealedBody(db, encoded, keys: &keys, now: recorded)
+                insert.setUncheckedArguments([event.source, event.id, event.type, event.subject, recorded, sealed.body, appendID, sealed.sealedFor])
+                try insert.execute()
                 result.positions.append(db.lastInsertedRowID)
             } else if try isStagedElsewhere(db, event, appendID: appendID) {
                 result.stagedElsewhere += 1

@@ -19,16 +19,24 @@ extension Store {
         try messages(id: id, limit: 1).first
     }
 
+    /// Messages by state and channel. Grouped by the columns themselves, so SQLite counts along
+    /// `messages_by_state`; grouped by the COALESCE, it sorted every message in a temporary
+    /// b-tree (10 ms at 40,000 messages, for each `/metrics` and `/readyz`).
+    static let outboxCounts = """
+        SELECT state, COALESCE(channel, '-') AS channel, n FROM (SELECT state, channel, COUNT(*) AS n FROM messages GROUP BY state, channel)
+        """
+
     public func status(now: Date) throws -> StoreStatus {
         try read("reading the status") { db in
             var outbox: [MessageState: [String: Int]] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT state, COALESCE(channel, '-') AS channel, COUNT(*) AS n FROM messages GROUP BY 1, 2") {
+            for row in try Row.fetchAll(db, sql: Self.outboxCounts) {
                 guard let state = MessageState(rawValue: row["state"]) else { continue }
                 outbox[state, default: [:]][row["channel"]] = row["n"]
             }
+            // Two counts, each along its own range of `messages_by_state` (the states differ).
             let busy = try Int.fetchOne(db, sql: """
-                SELECT COUNT(*) FROM messages
-                WHERE state = '\(MessageState.sending.rawValue)' OR (state IN \(MessageState.unsent.sqlList) AND due_at <= ?)
+                SELECT (SELECT COUNT(*) FROM messages WHERE state = '\(MessageState.sending.rawValue)')
+                    + (SELECT COUNT(*) FROM messages WHERE state IN \(MessageState.unsent.sqlList) AND due_at <= ?)
                 """, arguments: [now.timeIntervalSince1970]) ?? 0
             let timers = try Self.timerCounts(db, now: now)
             var held: [HeldEvent.Kind: Int] = [:]

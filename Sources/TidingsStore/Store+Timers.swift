@@ -46,7 +46,8 @@ extension Store {
 
     /// Timers running, and how many are due by `now`.
     static func timerCounts(_ db: Database, now: Date) throws -> (scheduled: Int, due: Int) {
-        let row = try Row.fetchOne(db, sql: "SELECT COUNT(*), COUNT(CASE WHEN due_at <= ? THEN 1 END) FROM timers",
+        // Two counts: the second reads only the due range of `timers_due`.
+        let row = try Row.fetchOne(db, sql: "SELECT (SELECT COUNT(*) FROM timers), (SELECT COUNT(*) FROM timers WHERE due_at <= ?)",
                                    arguments: [now.timeIntervalSince1970])
         return (row?[0] ?? 0, row?[1] ?? 0)
     }

@@ -129,6 +129,17 @@ struct OutboxRulesTests {
         #expect(!plan.contains("messages_by_state"), "\(plan)")
     }
 
+    /// The outbox counts behind `/metrics`, `/readyz` and `tidings status` run on every scrape:
+    /// they count along an index, never sorting every message first.
+    @Test func theOutboxCountsReadAlongTheirIndex() throws {
+        let store = try Store(path: directory.appendingPathComponent("counts.sqlite").path, durability: .normal)
+        let plan = try store.pool.read { db in
+            try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + Store.outboxCounts).map { $0["detail"] as String }.joined(separator: "; ")
+        }
+        #expect(plan.contains("USING COVERING INDEX messages_by_state"), "\(plan)")
+        #expect(!plan.contains("TEMP B-TREE"), "\(plan)")
+    }
+
     /// Messages written before priorities existed get the priority `ClaimPriority` gives them
     /// now: the migration's written-out lists must say the same as Core.
     @Test func theMigrationGivesOlderMessagesCorePriorities() throws {
