@@ -227,10 +227,10 @@ extension Store {
     }
 
     /// The customer's key; made on first use (`proposed`, when the body was sealed with it).
-    /// Never for a forgotten customer: their new events are refused, and one stored already
-    /// (sent again, its insert a no-op) is sealed with a key that is thrown away. Storing one
-    /// would let the history sealed with it be read again, if it were the key the forget erased
-    /// (a `tidings append` seals ahead with keys it read before the forget).
+    /// Never for a forgotten customer: their new events are refused, one stored already (sent
+    /// again) is found before it is sealed, and anything else gets a key that is thrown away.
+    /// Storing one would let the history sealed with it be read again, if it were the key the
+    /// forget erased (a `tidings append` seals ahead with keys it read before the forget).
     static func customerKey(_ db: Database, _ customerID: String, now: Double, proposed: Data? = nil) throws -> Data {
         if let key = try Data.fetchOne(db.cachedStatement(sql: "SELECT key FROM customer_keys WHERE customer_id = ?"), arguments: [customerID]) {
             return key

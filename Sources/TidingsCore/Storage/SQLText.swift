@@ -27,7 +27,7 @@ extension Array where Element: SQLListable {
     /// a partial index's condition, that is on every insert and update of the table (about 2.3
     /// µs a row, BENCHMARKS.md). A query finds such an index only through the same text.
     public func sqlAnyOf(_ column: String) -> String {
-        "(" + map { "\(column) = \($0.sqlLiteral)" }.joined(separator: " OR ") + ")"
+        isEmpty ? "(0)" : "(" + map { "\(column) = \($0.sqlLiteral)" }.joined(separator: " OR ") + ")"
     }
 }
 
