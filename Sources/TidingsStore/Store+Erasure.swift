@@ -130,13 +130,18 @@ extension Store {
         try mark.execute(arguments: ["customer:\(customerID)", customerID, at])
         for id in orders { try mark.execute(arguments: ["order:\(id)", customerID, at]) }
         for id in tickets { try mark.execute(arguments: ["ticket:\(id)", customerID, at]) }
+        // Each deadline of each of their orders and tickets, by primary key: a condition on the
+        // type's prefix made SQLite scan every timer (6 ms with 40,000, in the pipeline's
+        // transaction when it applies a forget).
+        let timer = try db.cachedStatement(sql: "DELETE FROM timers WHERE type = ? AND subject = ?")
+        for (ids, prefix) in [(orders, "order."), (tickets, "ticket.")] {
+            for type in Deadlines.types.sorted() where type.hasPrefix(prefix) {
+                for id in ids { try timer.execute(arguments: [type, id]) }
+            }
+        }
         // One statement at a time: GRDB hands each statement of a multi-statement string its own
         // arguments, so `?1` could not be shared.
         for statement in [
-            """
-            DELETE FROM timers WHERE (type LIKE 'order.%' AND subject IN (SELECT id FROM orders WHERE customer_id = ?1))
-                OR (type LIKE 'ticket.%' AND subject IN (SELECT id FROM tickets WHERE customer_id = ?1))
-            """,
             "DELETE FROM fanout WHERE order_id IN (SELECT id FROM orders WHERE customer_id = ?1)",
             "DELETE FROM orders WHERE customer_id = ?1",
             "DELETE FROM tickets WHERE customer_id = ?1",

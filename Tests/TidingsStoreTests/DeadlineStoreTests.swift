@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Testing
 import TidingsCore
 @testable import TidingsStore
@@ -49,6 +50,18 @@ struct DeadlineStoreTests {
             let batch = try store.processBatch(limit: 500, engine: engine, now: now, fanoutLimit: 1000)
             if batch.processed == 0 && !batch.fanoutPending { return }
         }
+    }
+
+    /// A forget stops the customer's deadlines (their orders' and tickets'), and no one else's.
+    @Test func aForgetStopsTheCustomersTimersOnly() throws {
+        let store = try store()
+        _ = try store.append([customer("c-1"), customer("c-2"), placed("o-1"), placed("o-2"), placed("o-3", customer: "c-2"),
+                              event("ticket.opened", "t-1", ["customer_id": "c-1", "kind": "complaint"])], now: t0)
+        try drain(store, now: t0)
+        #expect(try store.status(now: t0).timers == 9)  // two per order, three for the ticket
+        _ = try store.forget(customerID: "c-1", eventID: "f-1", now: t0)
+        let left = try store.pool.read { db in try String.fetchAll(db, sql: "SELECT type || ' ' || subject FROM timers ORDER BY 1") }
+        #expect(left == ["order.delivery_overdue o-3", "order.dispatch_overdue o-3"])
     }
 
     @Test func aTimerStartsWithItsEventFiresOnceAndStopsWhenKept() throws {
