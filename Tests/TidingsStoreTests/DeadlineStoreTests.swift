@@ -56,12 +56,17 @@ struct DeadlineStoreTests {
     @Test func aForgetStopsTheCustomersTimersOnly() throws {
         let store = try store()
         _ = try store.append([customer("c-1"), customer("c-2"), placed("o-1"), placed("o-2"), placed("o-3", customer: "c-2"),
-                              event("ticket.opened", "t-1", ["customer_id": "c-1", "kind": "complaint"])], now: t0)
+                              event("ticket.opened", "t-1", ["customer_id": "c-1", "kind": "complaint"]),
+                              event("ticket.opened", "t-2", ["customer_id": "c-2", "kind": "complaint"])], now: t0)
         try drain(store, now: t0)
-        #expect(try store.status(now: t0).timers == 9)  // two per order, three for the ticket
+        #expect(try store.status(now: t0).timers == 12)  // two per order, three per ticket
+        // The purge deletes by the types Core lists: every timer must have one of them.
+        let types = try store.pool.read { db in try Set(String.fetchAll(db, sql: "SELECT DISTINCT type FROM timers")) }
+        #expect(types.isSubset(of: Deadlines.types), "\(types)")
         _ = try store.forget(customerID: "c-1", eventID: "f-1", now: t0)
         let left = try store.pool.read { db in try String.fetchAll(db, sql: "SELECT type || ' ' || subject FROM timers ORDER BY 1") }
-        #expect(left == ["order.delivery_overdue o-3", "order.dispatch_overdue o-3"])
+        #expect(left == ["order.delivery_overdue o-3", "order.dispatch_overdue o-3", "ticket.resolution_due_soon t-2",
+                         "ticket.resolution_overdue t-2", "ticket.response_overdue t-2"])
     }
 
     @Test func aTimerStartsWithItsEventFiresOnceAndStopsWhenKept() throws {
