@@ -84,7 +84,9 @@ extension Store: PipelineStore {
         while true {
             do {
                 let aside = setAside
-                return try await write("applying a pipeline batch") { [models, sealingKeys] db in
+                // Without waiting for the disk: what a batch writes follows from the log, which
+                // is, so a power cut's loss is applied again, with the same message keys.
+                return try await writeWithoutSync("applying a pipeline batch") { [models, sealingKeys] db in
                     var run = try PipelineRun(db: db, engine: engine, now: now(), cache: models, setAside: aside, ahead: ahead)
                     // A forget moved the generation: ingest's ring of keys lets go of the erased one
                     // now, whether or not a request comes.
