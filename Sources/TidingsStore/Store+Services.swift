@@ -53,27 +53,29 @@ extension Store: PipelineStore {
         try await read("reading the checkpoint") { db in try Self.checkpoint(db, Self.pipelineCheckpoint) }
     }
 
-    /// While a backlog lasts, the batch after this one is read ahead on a reader (`Lookahead`),
-    /// on the other core, as this one is applied on the writer.
+    /// While a backlog or a fan-out lasts, the batch after this one is read ahead on a reader
+    /// (`Lookahead`), on the other core, as this one is applied on the writer.
     public func processBatch(limit: Int, engine: WorkflowEngine, now: @escaping @Sendable () -> Date, fanoutLimit: Int, yielding: Yielding,
                              handoff: ClaimHandoff?) async throws -> PipelineBatch
     {
-        let (ahead, from) = lookahead.take()
-        async let next = readAhead(after: from, skipping: limit, limit: limit)
+        let (ahead, from, fanoutTold) = lookahead.take()
+        let fanout = fanoutTold.flatMap { told in fanoutLimit > 0 ? FanoutAhead(told: told, limit: fanoutLimit) : nil }
+        async let next = readAhead(after: from, skipping: limit, limit: limit, fanout: fanout)
         let batch = try await processBatch(limit: limit, engine: engine, now: now, fanoutLimit: fanoutLimit, yielding: yielding, handoff: handoff,
                                            ahead: ahead)
-        lookahead.store(await next, from: batch.processed == limit || batch.yielded ? batch.checkpoint : nil)
+        lookahead.store(await next, from: batch.processed == limit || batch.yielded ? batch.checkpoint : nil,
+                        fanoutTold: batch.fanoutPending ? batch.disruptionAlerts : nil)
         return batch
     }
 
-    /// The events after the first `skipping` after `position`, and their models; nil when
-    /// there is no backlog to read ahead in (`position` nil), or the read fails (the writer then
-    /// reads for itself).
-    func readAhead(after position: Int64?, skipping: Int, limit: Int) async -> Lookahead? {
-        guard let position else { return nil }
+    /// The events after the first `skipping` after `position`, the fan-out's next orders, and
+    /// their models; nil when there is neither a backlog (`position` nil) nor a fan-out to read
+    /// ahead in, or the read fails (the writer then reads for itself).
+    func readAhead(after position: Int64?, skipping: Int, limit: Int, fanout: FanoutAhead? = nil) async -> Lookahead? {
+        guard position != nil || fanout != nil else { return nil }
         let sequence = models.sequence  // before the read's snapshot: every commit it counts is in it
         return try? await read("reading the next batch ahead") { [models] db in
-            try Lookahead.read(db, after: position, skipping: skipping, limit: limit, sequence: sequence, cache: models)
+            try Lookahead.read(db, after: position, skipping: skipping, limit: limit, fanout: fanout, sequence: sequence, cache: models)
         }
     }
 

@@ -114,4 +114,89 @@ struct LookaheadTests {
         let small = try await outbox(limit: 3, name: "small")
         #expect(small == whole)
     }
+
+    /// Customers with one order each, but c-1 with five: a fan-out's batches differ in size,
+    /// since a customer's orders are told together.
+    func fanOut(_ name: String) throws -> (store: Store, deadlines: DeadlineStoreTests) {
+        let deadlines = DeadlineStoreTests()
+        let store = try deadlines.store(name)
+        var events = (0..<4).map { deadlines.customer("c-\($0)") }
+        for n in 0..<8 { events.append(deadlines.placed("o-\(n)", customer: n == 0 ? "c-0" : n < 6 ? "c-1" : "c-\(n - 4)")) }
+        _ = try store.append(events, now: deadlines.t0)
+        try deadlines.drain(store, now: deadlines.t0)
+        _ = try store.append([CloudEvent(id: "snow", source: "urn:test", type: "shipping.disruption_announced", subject: nil,
+                                         time: deadlines.t0, data: ["region": "North West", "reason": "snow"])], now: deadlines.t0)
+        return (store, deadlines)
+    }
+
+    @Test func readsTheFanOutsNextOrdersAndTheirCustomers() throws {
+        let (store, deadlines) = try fanOut("next")
+        // The announcement applied and its orders queued; nobody told yet.
+        _ = try store.processBatch(limit: 10, engine: deadlines.engine, now: deadlines.t0, fanoutLimit: 0)
+        #expect(try store.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM fanout") } == 8)
+        let sequence = store.models.sequence
+        let ahead = try store.pool.read { db in
+            try Lookahead.read(db, after: nil, skipping: 0, limit: 0, fanout: FanoutAhead(told: 1, limit: 2), sequence: sequence, cache: ModelCache())
+        }
+        #expect(ahead.events.isEmpty)
+        // Past the one the batch being applied tells, in the queue's order.
+        #expect(ahead.models.orders.keys.sorted() == ["o-1", "o-2"])
+        #expect(ahead.models.customers.keys.sorted() == ["c-1"])
+        let usual = FanoutAhead(told: 200, limit: 1000)
+        #expect(usual.skipping == 200 && usual.limit == 200)
+        #expect(FanoutAhead(told: 0, limit: 1000).limit == FanoutAhead.least)
+    }
+
+    /// The batch told more orders than its read ahead skipped: an event about one of them in the
+    /// next batch uses the order as that batch left it, not as it was read.
+    @Test func anOrderToldSinceItWasReadAheadIsReadAgain() async throws {
+        let (store, deadlines) = try fanOut("told")
+        let (engine, t0) = (deadlines.engine, deadlines.t0)
+        func batch(ahead: Lookahead? = nil) async throws -> PipelineBatch {
+            try await store.processBatch(limit: 10, engine: engine, now: { t0 }, fanoutLimit: 1, yielding: .never, handoff: nil, ahead: ahead)
+        }
+        let first = try await batch()
+        #expect(first.disruptionAlerts == 1)  // o-0
+        // Read from its row (a fresh cache), as in a fan-out larger than the cache.
+        let sequence = store.models.sequence
+        let ahead = try await store.pool.read { db in
+            try Lookahead.read(db, after: nil, skipping: 0, limit: 0, fanout: FanoutAhead(told: 1, limit: 1), sequence: sequence, cache: ModelCache())
+        }
+        #expect(ahead.models.orders["o-2"]??.timeline.last?.type == "order.placed")
+        let second = try await batch()
+        #expect(second.disruptionAlerts == 5)  // c-1's five, o-2 among them
+        // The shared cache starts afresh, as it does past its capacity in a fan-out of thousands:
+        // o-2 is found only in what was read ahead.
+        let generation = try await store.pool.read { db in try Store.checkpoint(db, Store.readModelsGeneration) }
+        var filler = ModelCache.Tables()
+        for n in 0...store.models.capacity { filler.orders["x-\(n)"] = .some(nil) }
+        store.models.commit(ModelCache.Snapshot(tables: filler, generation: generation, written: ModelCache.Written()))
+        _ = try store.append([deadlines.event("order.delivered", "o-2", [:])], now: t0)
+        _ = try await batch(ahead: ahead)
+        let order = try #require(try store.order(id: "o-2"))
+        #expect(order.status == .delivered)
+        #expect(order.timeline.map(\.type) == ["order.placed", "shipping.disruption_announced", "order.delivered"])
+    }
+
+    /// The daemon's path, reading each next part of the fan-out ahead: the same messages and
+    /// orders as one batch for all of it.
+    @Test func aFanOutToldInSmallBatchesMakesTheSameMessagesAndOrders() async throws {
+        func outcome(chunk: Int, name: String) async throws -> [String] {
+            let (store, deadlines) = try fanOut(name)
+            let (engine, t0) = (deadlines.engine, deadlines.t0)
+            var batches = 0
+            while true {
+                let done = try await store.processBatch(limit: 10, engine: engine, now: { t0 }, fanoutLimit: chunk, yielding: .never, handoff: nil)
+                if done.processed == 0 && !done.fanoutPending { break }
+                batches += 1
+            }
+            let orders = try (0..<8).map { n in try store.order(id: "o-\(n)").map { "\($0.id) \($0.timeline.map(\.type))" } ?? "-" }
+            return try store.messages(limit: 100).map { "\($0.key) \($0.state.rawValue) \($0.subjectID ?? "-")" }.sorted() + orders + ["\(batches > 2)"]
+        }
+        let small = try await outcome(chunk: 1, name: "small")
+        #expect(small.filter { $0.contains("disruption") && $0.contains("customer:") }.count == 1)
+        #expect(small.last == "true")
+        let whole = try await outcome(chunk: 1_000, name: "whole")
+        #expect(Array(small.dropLast()) == Array(whole.dropLast()))
+    }
 }
