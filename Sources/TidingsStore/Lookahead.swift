@@ -70,8 +70,8 @@ struct Lookahead: Sendable {
 /// it to read ahead: the batch being applied tells the queue's first orders, about as many as
 /// the last batch told (`skipping`). A guess either way costs only reads: orders it skips that
 /// the batch leaves are read on the writer, and orders the batch tells are written, so stale.
-/// Reading them took a quarter of a fan-out's time on the writer (decoding an order and its
-/// customer for each alert), while the other core had time to spare.
+/// Reading them (an order and its customer for each alert) was a third of the writer's time
+/// telling orders, while the other core had time to spare.
 struct FanoutAhead: Sendable, Equatable {
     var skipping: Int
     var limit: Int
