@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 import TidingsCore
 
 // The SQLite store as the daemon's services see it: the storage protocols of TidingsCore, each
@@ -62,7 +63,7 @@ extension Store: PipelineStore {
         let fanout = fanoutTold.flatMap { told in fanoutLimit > 0 ? FanoutAhead(told: told, limit: fanoutLimit) : nil }
         async let next = readAhead(after: from, skipping: limit, limit: limit, fanout: fanout)
         let batch = try await processBatch(limit: limit, engine: engine, now: now, fanoutLimit: fanoutLimit, yielding: yielding, handoff: handoff,
-                                           ahead: ahead)
+                                           ahead: ahead, syncing: fanoutTold == nil)
         lookahead.store(await next, from: batch.processed == limit || batch.yielded ? batch.checkpoint : nil,
                         fanoutTold: batch.fanoutPending ? batch.disruptionAlerts : nil)
         return batch
@@ -79,16 +80,37 @@ extension Store: PipelineStore {
         }
     }
 
+    /// `syncing` false: the batch commits without waiting for the disk (`writeWithoutSync`), as
+    /// the dispatcher's writes do. The daemon's batches do so while a disruption's fan-out is
+    /// queued: many small commits of work that follows from the log, which is on disk, so a
+    /// power cut's loss is applied again under the same message keys (README, "Durability").
+    /// Other batches keep their fsync: beside ingest, batches without one took a larger share
+    /// of the writer, and single-event requests came 5-6% slower (BENCHMARKS.md).
     func processBatch(limit: Int, engine: WorkflowEngine, now: @escaping @Sendable () -> Date, fanoutLimit: Int, yielding: Yielding,
-                      handoff: ClaimHandoff?, ahead: Lookahead?) async throws -> PipelineBatch
+                      handoff: ClaimHandoff?, ahead: Lookahead?, syncing: Bool = true) async throws -> PipelineBatch
     {
         var setAside: [HeldEvent.Key: String] = [:]
+        // The batch runs in a task of its own, which a cancelled caller does not cancel (GRDB
+        // would refuse its statements, and `writeWithoutSync` could not put its setting back):
+        // it stops at its next look at `yielding` instead, and commits what it did.
+        let cancelled = Atomic<Bool>(false)
+        let yielding = yielding.stopping(when: { cancelled.load(ordering: .relaxed) })
+        return try await withTaskCancellationHandler {
+            try await processBatch(limit: limit, engine: engine, now: now, fanoutLimit: fanoutLimit, yielding: yielding, handoff: handoff,
+                                   ahead: ahead, syncing: syncing, setAside: &setAside)
+        } onCancel: {
+            cancelled.store(true, ordering: .relaxed)
+        }
+    }
+
+    private func processBatch(limit: Int, engine: WorkflowEngine, now: @escaping @Sendable () -> Date, fanoutLimit: Int, yielding: Yielding,
+                              handoff: ClaimHandoff?, ahead: Lookahead?, syncing: Bool, setAside: inout [HeldEvent.Key: String]) async throws
+        -> PipelineBatch
+    {
         while true {
             do {
                 let aside = setAside
-                // Without waiting for the disk: what a batch writes follows from the log, which
-                // is, so a power cut's loss is applied again, with the same message keys.
-                return try await writeWithoutSync("applying a pipeline batch") { [models, sealingKeys] db in
+                let batch: @Sendable (Database) throws -> PipelineBatch = { [models, sealingKeys] db in
                     var run = try PipelineRun(db: db, engine: engine, now: now(), cache: models, setAside: aside, ahead: ahead)
                     // A forget moved the generation: ingest's ring of keys lets go of the erased one
                     // now, whether or not a request comes.
@@ -102,6 +124,8 @@ extension Store: PipelineStore {
                     models.commit(run.loaded, after: db)
                     return batch
                 }
+                let what = "applying a pipeline batch"
+                return try await syncing ? Task { try await write(what, batch) }.value : writeWithoutSync(what, batch)
             } catch let failure as EventFailure {
                 try Self.setAside(failure, in: &setAside)
             }

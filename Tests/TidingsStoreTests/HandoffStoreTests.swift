@@ -106,4 +106,46 @@ struct HandoffStoreTests {
         #expect(batch.dispatcherMustClaim)
         #expect(try store.messages().allSatisfy { $0.state == .pending })
     }
+
+    /// On a store that waits for the disk, the daemon's batch commits without it (its own task,
+    /// the setting switched for its transaction): an event that fails there is still set aside
+    /// and the others applied, the claims are handed over on the commit, and the writer waits
+    /// for the disk again after.
+    @Test func aBatchOnADurableStoreSetsAsideHandsOverAndPutsTheSettingBack() async throws {
+        let store = try Store(path: directory.appendingPathComponent("full.sqlite").path, durability: .full)
+        var events = [event("customer.registered", "c-1", ["email": "ann@example.com"])]
+        for n in 0..<3 { events.append(event("ticket.opened", "t-\(n)", ["customer_id": "c-1", "kind": "complaint", "subject": "late"])) }
+        _ = try store.append(events, now: now)
+        try await store.pool.write { db in try db.execute(sql: "UPDATE events SET body = CAST('null' AS BLOB) WHERE position = 3") }
+        let handoff = ClaimHandoff(owner: "dispatcher-1", lease: 60, delivered: {})
+        handoff.offer([.email: 5])
+        let now = self.now
+        let batch = try await store.processBatch(limit: 100, engine: engine, now: { now }, fanoutLimit: 0, yielding: .never, handoff: handoff)
+        #expect(batch.checkpoint == 4)
+        #expect(batch.quarantined.map(\.key.position) == [3])
+        #expect(batch.handedOff == [.email: 2])
+        #expect(handoff.take().flatMap(\.messages).compactMap(\.subjectID).sorted() == ["t-0", "t-2"])
+        #expect(try store.synchronousMode() == 2)
+        #expect(try store.messages().filter { $0.state == .sending }.count == 2)
+    }
+
+    /// A caller cancelled while a batch runs (a daemon stopping on an error elsewhere): the batch
+    /// stops at its next look at `yielding`, commits what it applied, and says it stopped early.
+    @Test func aCancelledBatchStopsEarlyAndCommitsWhatItApplied() async throws {
+        let store = try Store(path: directory.appendingPathComponent("cancelled.sqlite").path, durability: .full)
+        var events = [event("customer.registered", "c-1", ["email": "ann@example.com"])]
+        for n in 0..<200 { events.append(event("ticket.opened", "t-\(n)", ["customer_id": "c-1", "kind": "complaint", "subject": "late"])) }
+        _ = try store.append(events, now: now)
+        let (engine, now) = (self.engine, self.now)
+        let task = Task {
+            withUnsafeCurrentTask { $0?.cancel() }
+            return try await store.processBatch(limit: 1_000, engine: engine, now: { now }, fanoutLimit: 0,
+                                                yielding: Yielding(stride: 10, waiting: { false }), handoff: nil)
+        }
+        let batch = try await task.value
+        #expect(batch.yielded)
+        #expect(batch.processed == 10)
+        #expect(try await store.checkpoint() == 10)
+        #expect(try store.synchronousMode() == 2)
+    }
 }

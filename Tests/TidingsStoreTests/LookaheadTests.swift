@@ -117,9 +117,9 @@ struct LookaheadTests {
 
     /// Customers with one order each, but c-1 with five: a fan-out's batches differ in size,
     /// since a customer's orders are told together.
-    func fanOut(_ name: String) throws -> (store: Store, deadlines: DeadlineStoreTests) {
+    func fanOut(_ name: String, durability: Store.Durability = .normal) throws -> (store: Store, deadlines: DeadlineStoreTests) {
         let deadlines = DeadlineStoreTests()
-        let store = try deadlines.store(name)
+        let store = try Store(path: deadlines.directory.appendingPathComponent("\(name).sqlite").path, durability: durability)
         var events = (0..<4).map { deadlines.customer("c-\($0)") }
         for n in 0..<8 { events.append(deadlines.placed("o-\(n)", customer: n == 0 ? "c-0" : n < 6 ? "c-1" : "c-\(n - 4)")) }
         _ = try store.append(events, now: deadlines.t0)
@@ -127,6 +127,17 @@ struct LookaheadTests {
         _ = try store.append([CloudEvent(id: "snow", source: "urn:test", type: "shipping.disruption_announced", subject: nil,
                                          time: deadlines.t0, data: ["region": "North West", "reason": "snow"])], now: deadlines.t0)
         return (store, deadlines)
+    }
+
+    /// The shared cache starts afresh, as it does past its capacity in a fan-out of thousands.
+    func emptySharedCache(_ store: Store) async throws {
+        let generation = try await store.pool.read { db in try Store.checkpoint(db, Store.readModelsGeneration) }
+        var filler = ModelCache.Tables()
+        for n in 0...store.models.capacity {
+            filler.orders["x-\(n)"] = .some(nil)
+            filler.customers["x-\(n)"] = .some(nil)
+        }
+        store.models.commit(ModelCache.Snapshot(tables: filler, generation: generation, written: ModelCache.Written()))
     }
 
     @Test func readsTheFanOutsNextOrdersAndTheirCustomers() throws {
@@ -165,12 +176,8 @@ struct LookaheadTests {
         #expect(ahead.models.orders["o-2"]??.timeline.last?.type == "order.placed")
         let second = try await batch()
         #expect(second.disruptionAlerts == 5)  // c-1's five, o-2 among them
-        // The shared cache starts afresh, as it does past its capacity in a fan-out of thousands:
         // o-2 is found only in what was read ahead.
-        let generation = try await store.pool.read { db in try Store.checkpoint(db, Store.readModelsGeneration) }
-        var filler = ModelCache.Tables()
-        for n in 0...store.models.capacity { filler.orders["x-\(n)"] = .some(nil) }
-        store.models.commit(ModelCache.Snapshot(tables: filler, generation: generation, written: ModelCache.Written()))
+        try await emptySharedCache(store)
         _ = try store.append([deadlines.event("order.delivered", "o-2", [:])], now: t0)
         _ = try await batch(ahead: ahead)
         let order = try #require(try store.order(id: "o-2"))
@@ -178,12 +185,33 @@ struct LookaheadTests {
         #expect(order.timeline.map(\.type) == ["order.placed", "shipping.disruption_announced", "order.delivered"])
     }
 
-    /// The daemon's path, reading each next part of the fan-out ahead: the same messages and
-    /// orders as one batch for all of it.
+    /// The daemon's path: while a fan-out is queued, each batch leaves the next one the orders
+    /// it will tell read ahead.
+    @Test func aFanOutsBatchLeavesTheNextOrdersReadAhead() async throws {
+        let (store, deadlines) = try fanOut("slot")
+        let (engine, t0) = (deadlines.engine, deadlines.t0)
+        func batch() async throws -> PipelineBatch {
+            try await store.processBatch(limit: 10, engine: engine, now: { t0 }, fanoutLimit: 1, yielding: .never, handoff: nil)
+        }
+        _ = try await batch()  // the announcement, and o-0
+        #expect(store.lookahead.take().fanoutTold == 1)
+        store.lookahead.store(nil, from: nil, fanoutTold: 1)
+        try await emptySharedCache(store)
+        _ = try await batch()  // c-1's five orders, while o-2 (or, read after the commit, o-7) is read ahead
+        let (ahead, _, told) = store.lookahead.take()
+        #expect(told == 5)
+        #expect(ahead?.models.orders.count == 1)
+        #expect(ahead?.models.customers.isEmpty == false)
+    }
+
+    /// The daemon's path, reading each next part of the fan-out ahead and committing it without
+    /// waiting for the disk (a store that otherwise does): the same messages and orders as one
+    /// batch for all of it, and the writer waits for the disk again after.
     @Test func aFanOutToldInSmallBatchesMakesTheSameMessagesAndOrders() async throws {
         func outcome(chunk: Int, name: String) async throws -> [String] {
-            let (store, deadlines) = try fanOut(name)
+            let (store, deadlines) = try fanOut(name, durability: .full)
             let (engine, t0) = (deadlines.engine, deadlines.t0)
+            defer { #expect((try? store.synchronousMode()) == 2) }
             var batches = 0
             while true {
                 let done = try await store.processBatch(limit: 10, engine: engine, now: { t0 }, fanoutLimit: chunk, yielding: .never, handoff: nil)

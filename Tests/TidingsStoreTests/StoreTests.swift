@@ -36,10 +36,10 @@ struct StoreTests {
         #expect(try store().synchronousMode() == 2)  // FULL
     }
 
-    /// The dispatcher's results and claims commit without waiting for the disk, and only they:
-    /// the writer is back at FULL after each, whether it committed or failed, and what it
-    /// wrote is there.
-    @Test func theDispatchersWriteAloneSkipsTheSync() async throws {
+    /// The dispatcher's results and claims commit without waiting for the disk (as do the
+    /// pipeline's batches): the writer is back at FULL after each, whether it committed or
+    /// failed, and what it wrote is there.
+    @Test func theDispatchersWriteSkipsTheSync() async throws {
         let store = try store()
         _ = try store.append(day, now: now)
         _ = try store.processBatch(limit: 100, engine: engine, now: now)

@@ -125,6 +125,13 @@ public struct Yielding: Sendable {
     /// Never stops early: the whole batch, as asked.
     public static let never = Yielding(stride: .max, waiting: { false })
 
+    /// The same, also stopping once `stop` says so (asked as often as `waiting` is: the
+    /// daemon's pipeline asks every 25 to 100 events).
+    public func stopping(when stop: @escaping @Sendable () -> Bool) -> Yielding {
+        let waiting = self.waiting
+        return Yielding(stride: stride, waiting: { stop() || waiting() }, sending: sending, sendingAfter: sendingAfter)
+    }
+
     /// Counts the work done since `waiting` was last asked; the pipeline's event loop and the
     /// fan-out both ask through it.
     public struct Counter {
