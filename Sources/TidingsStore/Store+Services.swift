@@ -63,7 +63,7 @@ extension Store: PipelineStore {
         let fanout = fanoutTold.flatMap { told in fanoutLimit > 0 ? FanoutAhead(told: told, limit: fanoutLimit) : nil }
         async let next = readAhead(after: from, skipping: limit, limit: limit, fanout: fanout)
         let batch = try await processBatch(limit: limit, engine: engine, now: now, fanoutLimit: fanoutLimit, yielding: yielding, handoff: handoff,
-                                           ahead: ahead, syncing: fanoutTold == nil)
+                                           ahead: ahead, syncing: Self.batchSyncs(fanoutQueued: fanoutTold != nil))
         lookahead.store(await next, from: batch.processed == limit || batch.yielded ? batch.checkpoint : nil,
                         fanoutTold: batch.fanoutPending ? batch.disruptionAlerts : nil)
         return batch
@@ -80,12 +80,15 @@ extension Store: PipelineStore {
         }
     }
 
+    /// Whether the daemon's batch waits for the disk when it commits: not while a disruption's
+    /// fan-out is queued (many small commits of work that follows from the log, which is on
+    /// disk, so a power cut's loss is applied again under the same message keys; README,
+    /// "Durability"). Other batches do: beside ingest, batches without their fsync took a
+    /// larger share of the writer, and single-event requests came 5-6% slower (BENCHMARKS.md).
+    static func batchSyncs(fanoutQueued: Bool) -> Bool { !fanoutQueued }
+
     /// `syncing` false: the batch commits without waiting for the disk (`writeWithoutSync`), as
-    /// the dispatcher's writes do. The daemon's batches do so while a disruption's fan-out is
-    /// queued: many small commits of work that follows from the log, which is on disk, so a
-    /// power cut's loss is applied again under the same message keys (README, "Durability").
-    /// Other batches keep their fsync: beside ingest, batches without one took a larger share
-    /// of the writer, and single-event requests came 5-6% slower (BENCHMARKS.md).
+    /// the dispatcher's writes do (`batchSyncs`).
     func processBatch(limit: Int, engine: WorkflowEngine, now: @escaping @Sendable () -> Date, fanoutLimit: Int, yielding: Yielding,
                       handoff: ClaimHandoff?, ahead: Lookahead?, syncing: Bool = true) async throws -> PipelineBatch
     {
@@ -125,7 +128,7 @@ extension Store: PipelineStore {
                     return batch
                 }
                 let what = "applying a pipeline batch"
-                return try await syncing ? Task { try await write(what, batch) }.value : writeWithoutSync(what, batch)
+                return try await Task { try await syncing ? write(what, batch) : writeWithoutSync(what, batch) }.value
             } catch let failure as EventFailure {
                 try Self.setAside(failure, in: &setAside)
             }

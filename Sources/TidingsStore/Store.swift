@@ -135,8 +135,8 @@ extension Store {
     }
 
     /// A write whose loss in a power cut costs a message sent again under its own key, never a
-    /// message: the dispatcher's results and claims, and the pipeline's batches (what they write
-    /// follows from the log, and is applied again). It commits without waiting for the disk
+    /// message: the dispatcher's results and claims, and a fan-out's pipeline batches (what they
+    /// write follows from the log, and is applied again). It commits without waiting for the disk
     /// (`synchronous = NORMAL` for its transaction alone); the next commit that does wait, or
     /// the next checkpoint, makes it durable with everything before it, since the log is
     /// written in order. A killed process loses nothing either way: the commit is in the log.

@@ -107,12 +107,13 @@ struct HandoffStoreTests {
         #expect(try store.messages().allSatisfy { $0.state == .pending })
     }
 
-    /// On a store that waits for the disk, the daemon's batch commits without it (its own task,
-    /// the setting switched for its transaction): an event that fails there is still set aside
-    /// and the others applied, the claims are handed over on the commit, and the writer waits
-    /// for the disk again after.
-    @Test func aBatchOnADurableStoreSetsAsideHandsOverAndPutsTheSettingBack() async throws {
-        let store = try Store(path: directory.appendingPathComponent("full.sqlite").path, durability: .full)
+    /// On a store that waits for the disk, the daemon's batch, committed with or without waiting
+    /// (its own task; without, the setting switched for its transaction): an event that fails
+    /// there is still set aside and the others applied, the claims are handed over on the
+    /// commit, and the writer waits for the disk again after.
+    @Test(arguments: [true, false])
+    func aBatchOnADurableStoreSetsAsideHandsOverAndPutsTheSettingBack(syncing: Bool) async throws {
+        let store = try Store(path: directory.appendingPathComponent("full-\(syncing).sqlite").path, durability: .full)
         var events = [event("customer.registered", "c-1", ["email": "ann@example.com"])]
         for n in 0..<3 { events.append(event("ticket.opened", "t-\(n)", ["customer_id": "c-1", "kind": "complaint", "subject": "late"])) }
         _ = try store.append(events, now: now)
@@ -120,7 +121,8 @@ struct HandoffStoreTests {
         let handoff = ClaimHandoff(owner: "dispatcher-1", lease: 60, delivered: {})
         handoff.offer([.email: 5])
         let now = self.now
-        let batch = try await store.processBatch(limit: 100, engine: engine, now: { now }, fanoutLimit: 0, yielding: .never, handoff: handoff)
+        let batch = try await store.processBatch(limit: 100, engine: engine, now: { now }, fanoutLimit: 0, yielding: .never, handoff: handoff,
+                                                 ahead: nil, syncing: syncing)
         #expect(batch.checkpoint == 4)
         #expect(batch.quarantined.map(\.key.position) == [3])
         #expect(batch.handedOff == [.email: 2])
@@ -131,8 +133,9 @@ struct HandoffStoreTests {
 
     /// A caller cancelled while a batch runs (a daemon stopping on an error elsewhere): the batch
     /// stops at its next look at `yielding`, commits what it applied, and says it stopped early.
-    @Test func aCancelledBatchStopsEarlyAndCommitsWhatItApplied() async throws {
-        let store = try Store(path: directory.appendingPathComponent("cancelled.sqlite").path, durability: .full)
+    @Test(arguments: [(Store.Durability.full, true), (.full, false), (.normal, false)])
+    func aCancelledBatchStopsEarlyAndCommitsWhatItApplied(durability: Store.Durability, syncing: Bool) async throws {
+        let store = try Store(path: directory.appendingPathComponent("cancelled-\(durability)-\(syncing).sqlite").path, durability: durability)
         var events = [event("customer.registered", "c-1", ["email": "ann@example.com"])]
         for n in 0..<200 { events.append(event("ticket.opened", "t-\(n)", ["customer_id": "c-1", "kind": "complaint", "subject": "late"])) }
         _ = try store.append(events, now: now)
@@ -140,12 +143,19 @@ struct HandoffStoreTests {
         let task = Task {
             withUnsafeCurrentTask { $0?.cancel() }
             return try await store.processBatch(limit: 1_000, engine: engine, now: { now }, fanoutLimit: 0,
-                                                yielding: Yielding(stride: 10, waiting: { false }), handoff: nil)
+                                                yielding: Yielding(stride: 10, waiting: { false }), handoff: nil, ahead: nil, syncing: syncing)
         }
         let batch = try await task.value
         #expect(batch.yielded)
         #expect(batch.processed == 10)
         #expect(try await store.checkpoint() == 10)
-        #expect(try store.synchronousMode() == 2)
+        #expect(try store.synchronousMode() == (durability == .full ? 2 : 1))
+    }
+
+    /// The daemon's batches skip the fsync only while a fan-out is queued (BENCHMARKS.md: beside
+    /// ingest, batches without it slowed single-event requests).
+    @Test func onlyAFanOutsBatchesSkipTheFsync() {
+        #expect(Store.batchSyncs(fanoutQueued: false))
+        #expect(!Store.batchSyncs(fanoutQueued: true))
     }
 }

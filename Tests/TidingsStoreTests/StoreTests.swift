@@ -36,8 +36,8 @@ struct StoreTests {
         #expect(try store().synchronousMode() == 2)  // FULL
     }
 
-    /// The dispatcher's results and claims commit without waiting for the disk (as do the
-    /// pipeline's batches): the writer is back at FULL after each, whether it committed or
+    /// The dispatcher's results and claims commit without waiting for the disk (as do a
+    /// fan-out's pipeline batches): the writer is back at FULL after each, whether it committed or
     /// failed, and what it wrote is there.
     @Test func theDispatchersWriteSkipsTheSync() async throws {
         let store = try store()
