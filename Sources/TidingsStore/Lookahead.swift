@@ -72,7 +72,7 @@ struct Lookahead: Sendable {
 /// the batch leaves are read on the writer, and orders the batch tells are written, so stale.
 /// Reading them (an order and its customer for each alert) was a third of the writer's time
 /// telling orders, while the other core had time to spare.
-struct FanoutAhead: Sendable, Equatable {
+struct FanoutAhead: Sendable {
     var skipping: Int
     var limit: Int
 

@@ -92,24 +92,24 @@ extension Store: PipelineStore {
     func processBatch(limit: Int, engine: WorkflowEngine, now: @escaping @Sendable () -> Date, fanoutLimit: Int, yielding: Yielding,
                       handoff: ClaimHandoff?, ahead: Lookahead?, syncing: Bool = true) async throws -> PipelineBatch
     {
-        var setAside: [HeldEvent.Key: String] = [:]
         // The batch runs in a task of its own, which a cancelled caller does not cancel (GRDB
         // would refuse its statements, and `writeWithoutSync` could not put its setting back):
         // it stops at its next look at `yielding` instead, and commits what it did.
         let cancelled = Atomic<Bool>(false)
         let yielding = yielding.stopping(when: { cancelled.load(ordering: .relaxed) })
         return try await withTaskCancellationHandler {
-            try await processBatch(limit: limit, engine: engine, now: now, fanoutLimit: fanoutLimit, yielding: yielding, handoff: handoff,
-                                   ahead: ahead, syncing: syncing, setAside: &setAside)
+            try await applyBatch(limit: limit, engine: engine, now: now, fanoutLimit: fanoutLimit, yielding: yielding, handoff: handoff,
+                                 ahead: ahead, syncing: syncing)
         } onCancel: {
             cancelled.store(true, ordering: .relaxed)
         }
     }
 
-    private func processBatch(limit: Int, engine: WorkflowEngine, now: @escaping @Sendable () -> Date, fanoutLimit: Int, yielding: Yielding,
-                              handoff: ClaimHandoff?, ahead: Lookahead?, syncing: Bool, setAside: inout [HeldEvent.Key: String]) async throws
-        -> PipelineBatch
+    /// One batch's transaction, again with each event that failed set aside, until it commits.
+    private func applyBatch(limit: Int, engine: WorkflowEngine, now: @escaping @Sendable () -> Date, fanoutLimit: Int, yielding: Yielding,
+                            handoff: ClaimHandoff?, ahead: Lookahead?, syncing: Bool) async throws -> PipelineBatch
     {
+        var setAside: [HeldEvent.Key: String] = [:]
         while true {
             do {
                 let aside = setAside

@@ -9,8 +9,8 @@ struct DeadlineStoreTests {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tidings-deadlines-\(UUID().uuidString)")
     let t0 = Timestamp.parse("2026-11-23T09:00:00Z")!
 
-    func store(_ name: String = "t") throws -> Store {
-        try Store(path: directory.appendingPathComponent("\(name).sqlite").path, durability: .normal)
+    func store(_ name: String = "t", durability: Store.Durability = .normal) throws -> Store {
+        try Store(path: directory.appendingPathComponent("\(name).sqlite").path, durability: durability)
     }
 
     func at(_ text: String) -> Date { Timestamp.parse(text)! }

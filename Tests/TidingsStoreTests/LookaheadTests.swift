@@ -119,7 +119,7 @@ struct LookaheadTests {
     /// since a customer's orders are told together.
     func fanOut(_ name: String, durability: Store.Durability = .normal) throws -> (store: Store, deadlines: DeadlineStoreTests) {
         let deadlines = DeadlineStoreTests()
-        let store = try Store(path: deadlines.directory.appendingPathComponent("\(name).sqlite").path, durability: durability)
+        let store = try deadlines.store(name, durability: durability)
         var events = (0..<4).map { deadlines.customer("c-\($0)") }
         for n in 0..<8 { events.append(deadlines.placed("o-\(n)", customer: n == 0 ? "c-0" : n < 6 ? "c-1" : "c-\(n - 4)")) }
         _ = try store.append(events, now: deadlines.t0)
