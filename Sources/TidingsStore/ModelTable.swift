@@ -7,7 +7,7 @@ import TidingsCore
 struct ModelTable<Model: JSONModel & Sendable>: Sendable {
     let name: String
     let columns: [String]
-    let values: @Sendable (Model) -> [any DatabaseValueConvertible]
+    let values: @Sendable (Model) -> [any StatementBinding]
 
     /// Inserts a row, or replaces the one with its id, in this table or a copy of it.
     func upsert(into table: String? = nil) -> String {
@@ -19,7 +19,7 @@ struct ModelTable<Model: JSONModel & Sendable>: Sendable {
 
     /// The model in the row with `id`, nil when there is none.
     func fetch(_ db: Database, id: String) throws -> Model? {
-        let doc = try Data.fetchOne(db.cachedStatement(sql: "SELECT doc FROM \(name) WHERE id = ?"), arguments: [id])
+        let doc = try db.cachedStatement(sql: "SELECT doc FROM \(name) WHERE id = ?").fetchFirst(Data.self, binding: id)
         return try doc.map { data in
             do { return try Model(document: data) } catch {
                 throw StoreError(.corruptRow, "the \(name) row \(id) does not read (\(error))")
@@ -27,9 +27,9 @@ struct ModelTable<Model: JSONModel & Sendable>: Sendable {
         }
     }
 
-    func arguments(_ id: String, _ model: Model, position: Int64) throws -> StatementArguments {
-        let arguments: [any DatabaseValueConvertible] = [id, Data(try model.document()), position] + values(model)
-        return StatementArguments(arguments.map { $0.databaseValue })
+    /// Writes the model's row with `statement`, an `upsert()`.
+    func write(_ statement: Statement, _ id: String, _ model: Model, position: Int64) throws {
+        try statement.execute(bindingAll: [id, Data(try model.document()), position] + values(model))
     }
 }
 

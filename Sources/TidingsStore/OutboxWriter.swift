@@ -85,26 +85,23 @@ struct OutboxWriter {
         let (state, due, note) = (placement.state, placement.dueAt, placement.note)
         let fallback = try Route.document(intent.fallbacks)
         if let parkedID {
-            try update.execute(arguments: [
-                intent.channel?.rawValue, intent.recipient, fallback, intent.locale, state.rawValue, due, now, note, parkedID,
-            ])
+            try update.execute(binding: intent.channel?.rawValue, intent.recipient, fallback, intent.locale, state.rawValue, due, now, note, parkedID)
             guard db.changesCount > 0 else { return nil }
-            try setContext.execute(arguments: [parkedID, context])
+            try setContext.execute(binding: parkedID, context)
         } else {
-            try insert.execute(arguments: [
+            try insert.execute(binding:
                 intent.key, intent.workflow, intent.category.rawValue, intent.customerID, intent.subjectID, intent.eventPosition,
                 intent.channel?.rawValue, intent.recipient, fallback, intent.template, intent.locale,
                 state.rawValue, now, due, now, note, eventAt.timeIntervalSince1970,
-                ClaimPriority(category: intent.category, eventType: eventType).rawValue,
-            ])
+                ClaimPriority(category: intent.category, eventType: eventType).rawValue)
             guard db.changesCount > 0 else {
                 try checkSameMessage(intent)
                 return nil
             }
             let id = db.lastInsertedRowID
-            try setContext.execute(arguments: [id, context])
+            try setContext.execute(binding: id, context)
             for order in DisruptionScope.covered(by: intent.context) {
-                try subjects.execute(arguments: [order, id])
+                try subjects.execute(binding: order, id)
             }
         }
         switch state {
@@ -144,14 +141,14 @@ struct OutboxWriter {
     /// channels of the messages it suppressed.
     func suppressSuperseded(by intent: NotificationIntent, eventType: String) throws -> [Channel] {
         guard OutboxPlacement.supersedes(intent), let subject = intent.subjectID else { return [] }
-        let rows = try Row.fetchAll(superseded, arguments: [subject, intent.category.rawValue, intent.key])
-        guard !rows.isEmpty else { return [] }
-        let note = OutboxPlacement.supersededNote(workflow: intent.workflow, eventType: eventType)
-        var channels: [Channel] = []
-        for row in rows {
-            try suppress.execute(arguments: [note, now, row["id"] as Int64])
-            if let channel = (row["channel"] as String?).flatMap(Channel.init(rawValue:)) { channels.append(channel) }
+        // Read to the end before any is suppressed: the update would change what the search walks.
+        var found: [(id: Int64, channel: Channel?)] = []
+        try superseded.forEachRow(binding: subject, intent.category.rawValue, intent.key) { row in
+            found.append((try row.value(0), (row.optional(1) as String?).flatMap(Channel.init(rawValue:))))
         }
-        return channels
+        guard !found.isEmpty else { return [] }
+        let note = OutboxPlacement.supersededNote(workflow: intent.workflow, eventType: eventType)
+        for message in found { try suppress.execute(binding: note, now, message.id) }
+        return found.compactMap(\.channel)
     }
 }

@@ -104,7 +104,7 @@ struct EntityTable<Model: JSONModel & Sendable> {
         let statement = try db.cachedStatement(sql: table.upsert())
         for (id, position) in dirty {
             guard let model = loaded[id] ?? nil else { continue }
-            try statement.execute(arguments: table.arguments(id, model, position: position))
+            try table.write(statement, id, model, position: position)
         }
     }
 }

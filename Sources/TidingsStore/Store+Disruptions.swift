@@ -90,7 +90,8 @@ extension PipelineRun {
                 batch.yielded = true
                 break
             }
-            let group = again ? [orderID] : try String.fetchAll(siblings, arguments: [position, orderID])
+            var group = again ? [orderID] : []
+            if !again { try siblings.forEachRow(binding: position, orderID) { group.append(try $0.value(0)) } }
             // Told already with an earlier order of the same customer: nothing is left queued.
             guard !group.isEmpty else { continue }
             asking.count(group.count)
@@ -107,7 +108,7 @@ extension PipelineRun {
             for id in group {
                 let key = HeldEvent.Key(position: position, order: id)
                 told.insert(key)
-                try done.execute(arguments: [position, id])
+                try done.execute(binding: position, id)
                 if setAside[key] == nil { members.append(id) } else { try guarded(key) { _ in } }  // quarantined, saying why
             }
             guard let first = members.first else { continue }

@@ -237,7 +237,7 @@ extension Store {
     /// Storing one would let the history sealed with it be read again, if it were the key the
     /// forget erased (a `tidings append` seals ahead with keys it read before the forget).
     static func customerKey(_ db: Database, _ customerID: String, now: Double, proposed: Data? = nil) throws -> Data {
-        if let key = try Data.fetchOne(db.cachedStatement(sql: "SELECT key FROM customer_keys WHERE customer_id = ?"), arguments: [customerID]) {
+        if let key = try db.cachedStatement(sql: "SELECT key FROM customer_keys WHERE customer_id = ?").fetchFirst(Data.self, binding: customerID) {
             return key
         }
         if try isForgotten(db, customerID) { return Sealing.newKey() }

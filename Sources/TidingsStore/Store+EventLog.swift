@@ -52,12 +52,10 @@ extension Store {
         for (index, encoded) in events.enumerated() {
             let event = encoded.event
             let recorded = recordedAt.map { $0[index].timeIntervalSince1970 } ?? now
-            // Positional and unchecked: the statements are ours and take exactly these.
-            stored.setUncheckedArguments([event.source, event.id])
-            if try Bool.fetchOne(stored) != true {
+            // Bound directly (`execute(binding:)`): this loop is most of an append's writer.
+            if try stored.fetchFirst(Bool.self, binding: event.source, event.id) != true {
                 let sealed = try sealedBody(db, encoded, keys: &keys, now: recorded)
-                insert.setUncheckedArguments([event.source, event.id, event.type, event.subject, recorded, sealed.body, appendID, sealed.sealedFor])
-                try insert.execute()
+                try insert.execute(binding: event.source, event.id, event.type, event.subject, recorded, sealed.body, appendID, sealed.sealedFor)
                 result.positions.append(db.lastInsertedRowID)
             } else if try isStagedElsewhere(db, event, appendID: appendID) {
                 result.stagedElsewhere += 1

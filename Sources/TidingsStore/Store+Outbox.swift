@@ -196,14 +196,12 @@ extension Store {
             let message = record.message
             let next = record.next
             let fallback = try Route.document(next.fallbacks)
-            try update.execute(arguments: [
+            try update.execute(binding:
                 next.state.rawValue, next.route.channel.rawValue, next.route.recipient, fallback, next.attempts,
                 next.dueAt.timeIntervalSince1970, next.state == .sent ? now : nil, next.lastError, now,
-                next.routeStartedAt?.timeIntervalSince1970, message.id,
-            ])
-            try history.execute(arguments: [
-                message.id, message.totalAttempts, message.channel.rawValue, now, record.outcome.label, record.outcome.detail,
-            ])
+                next.routeStartedAt?.timeIntervalSince1970, message.id)
+            try history.execute(binding:
+                message.id, message.totalAttempts, message.channel.rawValue, now, record.outcome.label, record.outcome.detail)
         }
         return try eraseReturned(db, ids: records.map(\.message.id))
     }

@@ -253,7 +253,7 @@ extension Store {
                 try delete.execute(arguments: [id])
                 continue
             }
-            try upsert.execute(arguments: table.arguments(id, stamped.model, position: stamped.position))
+            try table.write(upsert, id, stamped.model, position: stamped.position)
         }
     }
 

@@ -94,11 +94,11 @@ struct TimerWriter {
     func apply(_ action: TimerAction, position: Int64) throws -> Bool {
         switch action {
         case .schedule(let timer):
-            try schedule.execute(arguments: [timer.type, timer.subject, timer.dueAt.timeIntervalSince1970, position])
+            try schedule.execute(binding: timer.type, timer.subject, timer.dueAt.timeIntervalSince1970, position)
             return true
         case .cancel(let type, let subject, let dueAt):
             let due = dueAt?.timeIntervalSince1970
-            try cancel.execute(arguments: [type, subject, due, due])
+            try cancel.execute(binding: type, subject, due, due)
             return false
         }
     }

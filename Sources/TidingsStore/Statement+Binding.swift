@@ -1,0 +1,119 @@
+import CSQLiteConfig
+import GRDB
+
+/// Hot statements stepped through SQLite's C API, their values bound one by one. GRDB's
+/// `StatementArguments` box every value and check them at each execution, and each fetch makes
+/// a cursor and copies its rows: in `tidings append` that was over a quarter of the writer's
+/// time (BENCHMARKS.md, "Statements bound directly").
+///
+/// Only for statements Tidings prepared, run on the connection's queue inside a transaction
+/// GRDB opened. GRDB learns nothing from them that it needs: Tidings registers no transaction
+/// observer and no value observation, and a failure throws out of the transaction, which GRDB
+/// then rolls back. The statement is reset before and after, so whatever runs it next, GRDB or
+/// this, binds its own values to a statement at rest.
+extension Statement {
+    /// Runs the statement to its end with `values` bound to its parameters in order.
+    func execute<each Value: StatementBinding>(binding values: repeat each Value) throws {
+        try start()
+        try bind(repeat each values)
+        try forEachRow { _ in }
+    }
+
+    /// Runs the statement to its end with `values` bound to its parameters in order, for a
+    /// list only known at run time (a model table's columns).
+    func execute(bindingAll values: [any StatementBinding]) throws {
+        try start()
+        var index: CInt = 0
+        for value in values { try bind(value, at: &index) }
+        try checkBound(index)
+        try forEachRow { _ in }
+    }
+
+    /// The first row's first column, or nil when there is no row or that column is NULL.
+    func fetchFirst<Column: StatementColumnConvertible, each Value: StatementBinding>(
+        _: Column.Type, binding values: repeat each Value
+    ) throws -> Column? {
+        try start()
+        try bind(repeat each values)
+        defer { sqlite3_reset(sqliteStatement) }
+        switch sqlite3_step(sqliteStatement) {
+        case SQLITE_ROW: return SteppedRow(sqliteStatement).optional(0)
+        case SQLITE_DONE: return nil
+        case let code: throw failure(code)
+        }
+    }
+
+    /// Calls `body` with each row of the statement run with `values` bound.
+    func forEachRow<each Value: StatementBinding>(binding values: repeat each Value, do body: (SteppedRow) throws -> Void) throws {
+        try start()
+        try bind(repeat each values)
+        try forEachRow(body)
+    }
+
+    private func forEachRow(_ body: (SteppedRow) throws -> Void) throws {
+        defer { sqlite3_reset(sqliteStatement) }
+        while true {
+            switch sqlite3_step(sqliteStatement) {
+            case SQLITE_ROW: try body(SteppedRow(sqliteStatement))
+            case SQLITE_DONE: return
+            case let code: throw failure(code)
+            }
+        }
+    }
+
+    /// A statement GRDB left partway through its rows would refuse new values.
+    private func start() throws {
+        sqlite3_reset(sqliteStatement)
+    }
+
+    private func bind<each Value: StatementBinding>(_ values: repeat each Value) throws {
+        var index: CInt = 0
+        for value in repeat each values { try bind(value, at: &index) }
+        try checkBound(index)
+    }
+
+    private func bind(_ value: some StatementBinding, at index: inout CInt) throws {
+        index += 1
+        let code = value.bind(to: sqliteStatement, at: index)
+        guard code == SQLITE_OK else { throw failure(code) }
+    }
+
+    /// Every parameter must be bound: one left out would run with NULL, or with the value an
+    /// earlier run left there.
+    private func checkBound(_ count: CInt) throws {
+        let parameters = sqlite3_bind_parameter_count(sqliteStatement)
+        guard count == parameters else {
+            throw DatabaseError(resultCode: .SQLITE_MISUSE, message: "the statement takes \(parameters) values; \(count) were bound", sql: sql)
+        }
+    }
+
+    /// The error as GRDB reports a failed statement: SQLite's code and message, and the SQL.
+    private func failure(_ code: CInt) -> DatabaseError {
+        DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(sqlite3_db_handle(sqliteStatement))),
+                      sql: sql)
+    }
+}
+
+/// The row a statement stands on, read by column position. Valid only inside the call that
+/// hands it out: the next step replaces it.
+struct SteppedRow {
+    private let statement: SQLiteStatement
+
+    init(_ statement: SQLiteStatement) {
+        self.statement = statement
+    }
+
+    /// The column's value, nil when it is NULL or does not convert.
+    func optional<Value: StatementColumnConvertible>(_ index: CInt) -> Value? {
+        sqlite3_column_type(statement, index) == SQLITE_NULL ? nil : Value(sqliteStatement: statement, index: index)
+    }
+
+    /// The column's value; a NULL or a value that does not convert is an error, not a crash.
+    func value<Value: StatementColumnConvertible>(_ index: CInt) throws -> Value {
+        guard let value: Value = optional(index) else {
+            let name = sqlite3_column_name(statement, index).map { String(cString: $0) } ?? "\(index)"
+            throw StoreError(.corruptRow, "the column \(name) holds no \(Value.self) (NULL or another type)")
+        }
+        return value
+    }
+}

@@ -1,0 +1,105 @@
+import Foundation
+import GRDB
+import Testing
+@testable import TidingsStore
+
+/// The hot statements bind their values straight through SQLite (`execute(binding:)`): they must
+/// store what GRDB would, fail as GRDB would, and leave their statement fit for the next run,
+/// whoever makes it.
+@Suite("Statements bound directly")
+struct StatementBindingTests {
+    func database() throws -> DatabaseQueue {
+        let queue = try DatabaseQueue()
+        try queue.write { db in
+            try db.execute(sql: "CREATE TABLE t (id INTEGER PRIMARY KEY, text TEXT, number REAL, count INTEGER, blob BLOB, maybe TEXT)")
+        }
+        return queue
+    }
+
+    static let insert = "INSERT INTO t (id, text, number, count, blob, maybe) VALUES (?, ?, ?, ?, ?, ?)"
+
+    @Test func storesEachValueAsGRDBWould() throws {
+        let queue = try database()
+        try queue.write { db in
+            let insert = try db.cachedStatement(sql: Self.insert)
+            try insert.execute(binding: Int64(1), "ünïcode ✓", 2.5, 7, Data([0, 1, 2]), String?.none)
+            try insert.execute(binding: Int64(2), "", -0.0, Int64.max, Data([9]), String?.some("here"))
+            try db.execute(sql: Self.insert, arguments: [3, "ünïcode ✓", 2.5, 7, Data([0, 1, 2]), nil])
+        }
+        try queue.read { db in
+            let rows = try Row.fetchAll(db, sql: "SELECT text, number, count, blob, maybe, typeof(text), typeof(maybe) FROM t ORDER BY id")
+            #expect(rows[0] == rows[2])
+            #expect(rows[0]["text"] as String == "ünïcode ✓")
+            #expect(rows[0]["blob"] as Data == Data([0, 1, 2]))
+            #expect(rows[0][5] as String == "text")
+            #expect(rows[0][6] as String == "null")
+            #expect(rows[1]["text"] as String == "")
+            #expect(rows[1][5] as String == "text")
+            #expect(rows[1]["count"] as Int64 == .max)
+            #expect(rows[1]["maybe"] as String == "here")
+        }
+    }
+
+    @Test func readsTheFirstColumnAndEveryRow() throws {
+        let queue = try database()
+        try queue.write { db in
+            let insert = try db.cachedStatement(sql: Self.insert)
+            for id in Int64(1)...3 { try insert.execute(binding: id, "row \(id)", 0.0, id * 10, Data(), String?.none) }
+            let select = try db.cachedStatement(sql: "SELECT count, maybe FROM t WHERE id >= ? ORDER BY id")
+            #expect(try select.fetchFirst(Int64.self, binding: Int64(2)) == 20)
+            #expect(try select.fetchFirst(Int64.self, binding: Int64(9)) == nil)
+            var seen: [Int64] = []
+            try select.forEachRow(binding: Int64(1)) { row in
+                seen.append(try row.value(0))
+                #expect(row.optional(1) as String? == nil)
+            }
+            #expect(seen == [10, 20, 30])
+            // A NULL where a value must be is an error, not a crash.
+            try select.forEachRow(binding: Int64(3)) { row in
+                #expect(throws: StoreError.self) { let _: String = try row.value(1) }
+            }
+        }
+    }
+
+    @Test func tooFewValuesAreRefusedAndNothingRuns() throws {
+        let queue = try database()
+        try queue.write { db in
+            let insert = try db.cachedStatement(sql: Self.insert)
+            let error = #expect(throws: DatabaseError.self) { try insert.execute(binding: Int64(1), "short") }
+            #expect(error?.resultCode == .SQLITE_MISUSE)
+            #expect(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM t") == 0)
+            try insert.execute(binding: Int64(1), "whole", 1.0, 1, Data([1]), String?.none)
+            #expect(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM t") == 1)
+        }
+    }
+
+    @Test func aFailedRunThrowsSQLitesErrorAndTheStatementRunsAgain() throws {
+        let queue = try database()
+        try queue.write { db in
+            let insert = try db.cachedStatement(sql: Self.insert)
+            try insert.execute(binding: Int64(1), "first", 1.0, 1, Data([1]), String?.none)
+            let error = #expect(throws: DatabaseError.self) {
+                try insert.execute(binding: Int64(1), "again", 1.0, 1, Data([1]), String?.none)
+            }
+            #expect(error?.resultCode == .SQLITE_CONSTRAINT)
+            #expect(error?.sql == Self.insert)
+            try insert.execute(binding: Int64(2), "second", 1.0, 1, Data([1]), String?.none)
+            #expect(try String.fetchAll(db, sql: "SELECT text FROM t ORDER BY id") == ["first", "second"])
+        }
+    }
+
+    /// A cached statement is shared by SQL text: GRDB and the direct runs each bind their own.
+    @Test func aStatementGRDBLeftPartwayRunsWithItsNewValuesAndGRDBAfterIt() throws {
+        let queue = try database()
+        try queue.write { db in
+            let insert = try db.cachedStatement(sql: Self.insert)
+            for id in Int64(1)...3 { try insert.execute(binding: id, "row \(id)", 0.0, id, Data(), String?.none) }
+            let select = try db.cachedStatement(sql: "SELECT text FROM t WHERE id >= ? ORDER BY id")
+            let cursor = try String.fetchCursor(select, arguments: [1])
+            #expect(try cursor.next() == "row 1")
+            #expect(try select.fetchFirst(String.self, binding: Int64(3)) == "row 3")
+            #expect(try String.fetchAll(select, arguments: [2]) == ["row 2", "row 3"])
+            #expect(try select.fetchFirst(String.self, binding: Int64(2)) == "row 2")
+        }
+    }
+}
