@@ -75,4 +75,17 @@ struct DispatcherLeaseTests {
         #expect(loop.releasing == [1])
         #expect(loop.ahead[.email]?.isEmpty == true)
     }
+
+    /// The room offered to the pipeline leaves out what is held of the first priority, counted
+    /// wherever it stands in the queue (messages given back go to the front).
+    @Test func theFirstPriorityHeldIsCountedWhereverItStands() {
+        func held(_ id: Int64, _ priority: ClaimPriority) -> OutboxMessage {
+            OutboxMessage(id: id, key: "m.\(id)", workflow: "ack", category: "acknowledgement", customerID: "c-1", subjectID: nil,
+                          template: "ack", locale: "en", storedContext: Data("null".utf8), totalAttempts: 1, eventAt: nil,
+                          progress: DeliveryProgress(state: .sending, route: Route(channel: .email, recipient: "a@example.com"), fallbacks: [],
+                                                     attempts: 1, dueAt: start), priority: priority)
+        }
+        #expect([OutboxMessage]().firstPriorityCount == 0)
+        #expect([held(1, .normal), held(2, .first), held(3, .normal), held(4, .first), held(5, .first)].firstPriorityCount == 3)
+    }
 }

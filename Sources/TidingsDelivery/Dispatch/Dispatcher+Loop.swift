@@ -375,7 +375,7 @@ extension Dispatcher {
         gates.withLock { book in
             var room: [Channel: Int] = [:]
             for (channel, gate) in book.gates where !gate.breaker.isPaused && !(book.disabled?.contains(channel) ?? true) {
-                let held = loop.ahead[channel]?.count(where: { $0.priority == .first }) ?? 0
+                let held = loop.ahead[channel]?.firstPriorityCount ?? 0
                 room[channel] = max(0, gate.concurrency * Self.aheadPerSlot - held)
             }
             return room
