@@ -22,14 +22,14 @@ extension Bench {
             tidings.sms(webhookPort: nginx.port, concurrency: 16)
             let factory = EventFactory(run: "s4")
             let customers = max(1, total / 10)
-            let seconds = try await tidings.measureSending(total, channel: "sms") { file in
+            let (seconds, cpu) = try await tidings.measureSending(total, channel: "sms") { file in
                 for c in 0..<customers { file.add(factory.customerRegistered("c\(c)", preference: .sms)) }
                 for t in 0..<total { file.add(factory.ticketOpened("t\(t)", customer: "c\(t % customers)")) }
             }
             let rate = Double(total) / seconds
             return [Outcome(scenario: "4 webhooks to nginx", figure: rate, unit: "msg/s", reference: reference,
                             referenceTool: "curl --parallel-max 16", target: ">= 0.8 x curl", pass: rate >= 0.8 * reference,
-                            details: ["messages": Double(total), "seconds": seconds, "curl_seconds": curl])]
+                            details: cpu.perItem(total).merging(["messages": Double(total), "seconds": seconds, "curl_seconds": curl]) { $1 })]
         }
     }
 
@@ -49,14 +49,14 @@ extension Bench {
             tidings.email(smtpPort: sink.port, concurrency: 16)
             let factory = EventFactory(run: "s5")
             let customers = max(1, total / 10)
-            let seconds = try await tidings.measureSending(total, channel: "email") { file in
+            let (seconds, cpu) = try await tidings.measureSending(total, channel: "email") { file in
                 for c in 0..<customers { file.add(factory.customerRegistered("c\(c)")) }
                 for t in 0..<total { file.add(factory.ticketOpened("t\(t)", customer: "c\(t % customers)", kind: "query")) }
             }
             let rate = Double(total) / seconds
             return [Outcome(scenario: "5 email to smtp-sink", figure: rate, unit: "msg/s", reference: reference,
                             referenceTool: "smtp-source -s 16 -d", target: ">= 0.4 x smtp-source", pass: rate >= 0.4 * reference,
-                            details: ["messages": Double(total), "seconds": seconds, "smtp_source_seconds": source])]
+                            details: cpu.perItem(total).merging(["messages": Double(total), "seconds": seconds, "smtp_source_seconds": source]) { $1 })]
         }
     }
 }
@@ -64,8 +64,9 @@ extension Bench {
 extension Tidings {
     /// Fills the outbox with `total` messages of a channel (events from `events`, projected with
     /// sending off), then starts the daemon with sending on and times it, from its start until
-    /// every message is recorded as sent. The records are checked after it stopped.
-    func measureSending(_ total: Int, channel: String, events: (inout NDJSONFile) -> Void) async throws -> Double {
+    /// every message is recorded as sent, with the CPU it and the whole machine used meanwhile.
+    /// The records are checked after it stopped.
+    func measureSending(_ total: Int, channel: String, events: (inout NDJSONFile) -> Void) async throws -> (seconds: Double, cpu: CPUUse) {
         var file = try NDJSONFile(work.appendingPathComponent("events.ndjson"))
         events(&file)
         try file.close()
@@ -76,14 +77,15 @@ extension Tidings {
         guard queued == total else { throw BenchError("expected \(total) \(channel) messages in the outbox, found \(queued)") }
 
         let start = ContinuousClock.now
+        let machineBefore = CPUUse.machineBusySeconds()
         let (daemon, _) = try await serve(name: "serve-sending")
         let progress = Progress(pool: try reader())
-        let seconds = try await stopping(daemon) {
+        let (seconds, cpu) = try await stopping(daemon) {
             try await progress.wait(timeout: 600, "\(total) \(channel) messages sent") { try !progress.unsent(channel: channel) }
-            return (ContinuousClock.now - start).seconds
+            return ((ContinuousClock.now - start).seconds, CPUUse(daemons: daemon.cpuSeconds(), machine: CPUUse.machineBusySeconds() - machineBefore))
         }
         let recorded = try Progress(pool: try reader()).messages(state: "sent", channel: channel)
         guard recorded == total else { throw BenchError("\(recorded) of \(total) messages recorded as sent after the daemon stopped") }
-        return seconds
+        return (seconds, cpu)
     }
 }

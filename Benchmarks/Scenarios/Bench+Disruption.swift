@@ -23,13 +23,15 @@ extension Bench {
 
         let (daemon, port) = try await tidings.serve()
         let progress = Progress(pool: try tidings.reader())
-        let (fanout, seconds, spread) = try await stopping(daemon) {
+        let (fanout, seconds, spread, cpu) = try await stopping(daemon) {
             try await stopping(nginx.child) {
                 try await progress.caughtUp(timeout: 600)
                 try await progress.wait(timeout: 600, "the daemon to send what the orders caused") { try !progress.unsent(channel: "sms") }
                 let announcement = [LoadRequest(body: Array(factory.disruption(region: "North West").utf8))]
                 let start = ContinuousClock.now
                 let wallStart = Date()
+                let (daemonBefore, machineBefore) = (daemon.cpuSeconds(), CPUUse.machineBusySeconds())
+                func used() -> CPUUse { CPUUse(daemons: daemon.cpuSeconds() - daemonBefore, machine: CPUUse.machineBusySeconds() - machineBefore) }
                 let posted = try await HTTPLoad(port: port, token: tidings.token, contentType: "application/cloudevents+json", total: 1,
                                                 make: { announcement[$0] }).closedLoop(connections: 1)
                 guard posted.accepted == 1 else { throw BenchError("the announcement was refused: \(posted.firstRefusal ?? "")") }
@@ -38,17 +40,19 @@ extension Bench {
                 try await progress.caughtUp(timeout: 600)
                 try await progress.wait(timeout: 600, "the disruption's fan-out") { try !progress.fanoutPending() }
                 let fanout = (ContinuousClock.now - start).seconds
+                let fanoutCPU = used()
                 try await progress.wait(timeout: 600, "\(total) disruption alerts sent") {
                     try !progress.unsent(channel: "sms")
                         && progress.messages(state: "sent", channel: "sms", workflow: "disruption_alert") >= total
                 }
-                return (fanout, (ContinuousClock.now - start).seconds, try progress.sentSpread(workflow: "disruption_alert", after: wallStart))
+                let seconds = (ContinuousClock.now - start).seconds
+                return (fanout, seconds, try progress.sentSpread(workflow: "disruption_alert", after: wallStart), (fanoutCPU, used()))
             }
         }
         return [Outcome(scenario: "7 disruption fan-out, \(total) orders", figure: fanout, unit: "s", target: "<= 2 s", pass: fanout <= 2,
-                        details: ["orders": Double(total), "orders_per_s": Double(total) / fanout]),
+                        details: cpu.0.perItem(total).merging(["orders": Double(total), "orders_per_s": Double(total) / fanout]) { $1 }),
                 Outcome(scenario: "7 disruption, \(total) orders", figure: seconds, unit: "s", target: "<= 10 s", pass: seconds <= 10,
-                        details: ["orders": Double(total), "alerts_per_s": Double(total) / seconds,
-                                  "first_sent_s": spread.first, "half_sent_s": spread.half])]
+                        details: cpu.1.perItem(total).merging(["orders": Double(total), "alerts_per_s": Double(total) / seconds,
+                                                               "first_sent_s": spread.first, "half_sent_s": spread.half]) { $1 })]
     }
 }

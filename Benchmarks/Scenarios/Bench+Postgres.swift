@@ -187,6 +187,15 @@ struct CPUUse {
         // user nice system idle iowait irq softirq steal: busy is all but idle and iowait.
         return (fields.reduce(0, +) - fields[3] - fields[4]) / ticks
     }
+
+    /// Microseconds of CPU per item: the daemon's, and the rest of the machine's (servers, the
+    /// load generator, the kernel's work for them). Steadier than the wall clock on a shared
+    /// machine, for comparing two builds.
+    func perItem(_ count: Int) -> [String: Double] {
+        guard count > 0 else { return [:] }
+        return ["daemon_cpu_us_each": (daemons / Double(count) * 1e7).rounded() / 10,
+                "rest_cpu_us_each": (max(0, machine - daemons) / Double(count) * 1e7).rounded() / 10]
+    }
 }
 
 extension Child {
