@@ -50,6 +50,20 @@ extension Statement {
         try forEachRow(body)
     }
 
+    /// Calls `body` with each row, read in place rather than copied, the statement's named
+    /// parameters bound by GRDB from `named` (`:name` takes `named["name"]`): all of them, and
+    /// no other.
+    func forEachRow(named: [String: any DatabaseValueConvertible], do body: (SteppedRow) throws -> Void) throws {
+        try start()
+        let parameters = sqlite3_bind_parameter_count(sqliteStatement)
+        let names = Set((1...max(1, parameters)).compactMap { sqlite3_bind_parameter_name(sqliteStatement, $0).map { String(String(cString: $0).dropFirst()) } })
+        guard names == Set(named.keys), names.count == parameters else {
+            throw DatabaseError(resultCode: .SQLITE_MISUSE, message: "the statement takes \(names.sorted()); given \(named.keys.sorted())", sql: sql)
+        }
+        setUncheckedArguments(StatementArguments(named))
+        try forEachRow(body)
+    }
+
     private func forEachRow(_ body: (SteppedRow) throws -> Void) throws {
         defer { sqlite3_reset(sqliteStatement) }
         while true {

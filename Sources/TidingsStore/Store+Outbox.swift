@@ -130,33 +130,37 @@ extension Store {
         guard limit > 0 else { return [] }
         let statement = try db.cachedStatement(sql: firstOnly ? claimFirst : claimAny)
         let now = now.timeIntervalSince1970
-        let rows = try Row.fetchAll(statement, arguments: [
-            "lease": now + lease, "now": now, "channel": channel.rawValue, "limit": limit, "owner": owner,
-        ])
-        return try rows.map { row in
-            func column<Value: DatabaseValueConvertible>(_ claimed: Claimed) -> Value { row[claimed.rawValue] }
-            let context: Data = column(.context)
-            let fallback: String = column(.fallback)
-            let customerID: String = column(.customerID)
-            let subjectID: String? = column(.subjectID)
-            let id: Int64 = column(.id)
-            let leaseUntil: Double? = column(.leaseUntil)
-            let routeStartedAt: Double? = column(.routeStartedAt)
-            let eventAt: Double? = column(.eventAt)
+        // Read in place (`SteppedRow`), not copied into GRDB's rows and looked up again: a
+        // claim's rows were a sixth of its time on the writer.
+        var claimed: [OutboxMessage] = []
+        try statement.forEachRow(named: ["lease": now + lease, "now": now, "channel": channel.rawValue, "limit": limit, "owner": owner]) { row in
+            func value<Value: StatementColumnConvertible>(_ column: Claimed) throws -> Value { try row.value(CInt(column.rawValue)) }
+            func optional<Value: StatementColumnConvertible>(_ column: Claimed) -> Value? { row.optional(CInt(column.rawValue)) }
+            let leaseUntil: Double? = optional(.leaseUntil)
+            let routeStartedAt: Double? = optional(.routeStartedAt)
+            let eventAt: Double? = optional(.eventAt)
             let progress = DeliveryProgress(
-                state: .sending, route: Route(channel: channel, recipient: column(.recipient) ?? ""),
-                fallbacks: Route.routes(fallback) ?? [], attempts: column(.routeAttempts),
-                dueAt: Date(timeIntervalSince1970: column(.dueAt)), leaseUntil: leaseUntil.map(Date.init(timeIntervalSince1970:)),
-                lastError: column(.lastError), routeStartedAt: routeStartedAt.map(Date.init(timeIntervalSince1970:)))
-            // Parsed where it is rendered, off the writer: an unreadable one fails on its own then.
-            return OutboxMessage(
-                id: id, key: column(.key), workflow: column(.workflow), category: column(.category),
-                customerID: customerID, subjectID: subjectID, template: column(.template), locale: column(.locale),
-                storedContext: context, totalAttempts: column(.attempts),
+                state: .sending, route: Route(channel: channel, recipient: optional(.recipient) ?? ""),
+                fallbacks: Route.routes(try value(.fallback)) ?? [], attempts: try value(.routeAttempts),
+                dueAt: Date(timeIntervalSince1970: try value(.dueAt)), leaseUntil: leaseUntil.map(Date.init(timeIntervalSince1970:)),
+                lastError: optional(.lastError), routeStartedAt: routeStartedAt.map(Date.init(timeIntervalSince1970:)))
+            // Parsed where it is rendered, off the writer: an unreadable one (or none) fails on
+            // its own then.
+            claimed.append(OutboxMessage(
+                id: try value(.id), key: try value(.key), workflow: try value(.workflow), category: try value(.category),
+                customerID: try value(.customerID), subjectID: optional(.subjectID), template: try value(.template), locale: try value(.locale),
+                storedContext: optional(.context) ?? Data(), totalAttempts: try value(.attempts),
                 eventAt: eventAt.map(Date.init(timeIntervalSince1970:)), progress: progress,
-                priority: ClaimPriority(rawValue: column(.priority)) ?? .normal,
-                threadRoot: channel == .email ? try threadRoot(db, customerID: customerID, subjectID: subjectID, before: id) : nil)
-        }.sorted(by: OutboxMessage.sendsBefore)
+                priority: optional(.priority).flatMap(ClaimPriority.init(rawValue:)) ?? .normal))
+        }
+        // After the claim's rows: its own query per email.
+        if channel == .email {
+            for index in claimed.indices {
+                let message = claimed[index]
+                claimed[index].threadRoot = try threadRoot(db, customerID: message.customerID, subjectID: message.subjectID, before: message.id)
+            }
+        }
+        return claimed.sorted(by: OutboxMessage.sendsBefore)
     }
 
     /// Gives back claims of `owner` that were never sent (claimed ahead, then not needed): each

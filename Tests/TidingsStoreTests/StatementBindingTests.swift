@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Testing
+import TidingsCore
 @testable import TidingsStore
 
 /// The hot statements bind their values straight through SQLite (`execute(binding:)`): they must
@@ -101,5 +102,22 @@ struct StatementBindingTests {
             #expect(try String.fetchAll(select, arguments: [2]) == ["row 2", "row 3"])
             #expect(try select.fetchFirst(String.self, binding: Int64(2)) == "row 2")
         }
+    }
+
+    /// The claim reads its rows in place: a message whose context row is missing is claimed
+    /// with none (rendered as an unreadable one is), rather than failing every claim after it.
+    @Test func aClaimedMessageWithoutItsContextComesWithNone() throws {
+        let fixtures = StoreTests()
+        let store = try fixtures.store()
+        _ = try store.append(fixtures.day, now: fixtures.now)
+        _ = try store.processBatch(limit: 100, engine: fixtures.engine, now: fixtures.now)
+        try store.pool.write { db in
+            try db.execute(sql: "DELETE FROM message_contexts WHERE message_id IN (SELECT id FROM messages WHERE channel = 'email')")
+        }
+        let email = try #require(try store.claim(channel: .email, limit: 10, now: fixtures.now, lease: 60, owner: "d1").first)
+        #expect(email.storedContext.isEmpty)
+        #expect(email.parsedContext() == .null)
+        let sms = try #require(try store.claim(channel: .sms, limit: 10, now: fixtures.now, lease: 60, owner: "d1").first)
+        #expect(sms.parsedContext().value(atPath: "customer.id") != nil)
     }
 }
