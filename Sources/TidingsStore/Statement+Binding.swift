@@ -7,10 +7,13 @@ import GRDB
 /// time (BENCHMARKS.md, "Statements bound directly").
 ///
 /// Only for statements Tidings prepared, run on the connection's queue inside a transaction
-/// GRDB opened. GRDB learns nothing from them that it needs: Tidings registers no transaction
-/// observer and no value observation, and a failure throws out of the transaction, which GRDB
-/// then rolls back. The statement is reset before and after, so whatever runs it next, GRDB or
-/// this, binds its own values to a statement at rest.
+/// GRDB opened: one that writes refuses to run outside a transaction (SQLite may have ended it
+/// after an I/O error, where GRDB's own check would refuse). They never begin or end a
+/// transaction, so the hooks GRDB runs at those (`afterNextTransaction`) still run from its own
+/// COMMIT or ROLLBACK, and Tidings uses no value observation. A failure throws out of the
+/// transaction, which GRDB then rolls back. The statement is reset and its values cleared after
+/// each run (no copy of a context or a sealed body stays with it), so whatever runs it next,
+/// GRDB or this, binds its own values to a statement at rest.
 extension Statement {
     /// Runs the statement to its end with `values` bound to its parameters in order.
     func execute<each Value: StatementBinding>(binding values: repeat each Value) throws {
@@ -23,9 +26,10 @@ extension Statement {
     /// list only known at run time (a model table's columns).
     func execute(bindingAll values: [any StatementBinding]) throws {
         try start()
+        let parameters = sqlite3_bind_parameter_count(sqliteStatement)
         var index: CInt = 0
-        for value in values { try bind(value, at: &index) }
-        try checkBound(index)
+        for value in values { try bind(value, at: &index, of: parameters) }
+        try checkBound(index, of: parameters)
         try forEachRow { _ in }
     }
 
@@ -35,7 +39,7 @@ extension Statement {
     ) throws -> Column? {
         try start()
         try bind(repeat each values)
-        defer { sqlite3_reset(sqliteStatement) }
+        defer { sqlite3_reset(sqliteStatement); sqlite3_clear_bindings(sqliteStatement) }
         switch sqlite3_step(sqliteStatement) {
         case SQLITE_ROW: return SteppedRow(sqliteStatement).optional(0)
         case SQLITE_DONE: return nil
@@ -65,7 +69,7 @@ extension Statement {
     }
 
     private func forEachRow(_ body: (SteppedRow) throws -> Void) throws {
-        defer { sqlite3_reset(sqliteStatement) }
+        defer { sqlite3_reset(sqliteStatement); sqlite3_clear_bindings(sqliteStatement) }
         while true {
             switch sqlite3_step(sqliteStatement) {
             case SQLITE_ROW: try body(SteppedRow(sqliteStatement))
@@ -75,30 +79,39 @@ extension Statement {
         }
     }
 
-    /// A statement GRDB left partway through its rows would refuse new values.
+    /// A statement GRDB left partway through its rows would refuse new values. One that writes
+    /// runs only inside a transaction.
     private func start() throws {
         sqlite3_reset(sqliteStatement)
+        guard sqlite3_stmt_readonly(sqliteStatement) != 0 || sqlite3_get_autocommit(sqlite3_db_handle(sqliteStatement)) == 0 else {
+            throw DatabaseError(resultCode: .SQLITE_MISUSE, message: "a statement bound directly writes only inside a transaction", sql: sql)
+        }
     }
 
     private func bind<each Value: StatementBinding>(_ values: repeat each Value) throws {
+        let parameters = sqlite3_bind_parameter_count(sqliteStatement)
         var index: CInt = 0
-        for value in repeat each values { try bind(value, at: &index) }
-        try checkBound(index)
+        for value in repeat each values { try bind(value, at: &index, of: parameters) }
+        try checkBound(index, of: parameters)
     }
 
-    private func bind(_ value: some StatementBinding, at index: inout CInt) throws {
+    /// Binds the next value; one more than the statement takes is the caller's mistake
+    /// (`SQLITE_MISUSE`, as GRDB says it), not the event's (SQLite's `SQLITE_RANGE`).
+    private func bind(_ value: some StatementBinding, at index: inout CInt, of parameters: CInt) throws {
         index += 1
+        guard index <= parameters else { throw countMismatch(index, parameters) }
         let code = value.bind(to: sqliteStatement, at: index)
         guard code == SQLITE_OK else { throw failure(code) }
     }
 
-    /// Every parameter must be bound: one left out would run with NULL, or with the value an
-    /// earlier run left there.
-    private func checkBound(_ count: CInt) throws {
-        let parameters = sqlite3_bind_parameter_count(sqliteStatement)
-        guard count == parameters else {
-            throw DatabaseError(resultCode: .SQLITE_MISUSE, message: "the statement takes \(parameters) values; \(count) were bound", sql: sql)
-        }
+    /// Every parameter must be bound: one left out would run with NULL.
+    private func checkBound(_ count: CInt, of parameters: CInt) throws {
+        guard count == parameters else { throw countMismatch(count, parameters) }
+    }
+
+    private func countMismatch(_ count: CInt, _ parameters: CInt) -> DatabaseError {
+        DatabaseError(resultCode: .SQLITE_MISUSE,
+                      message: "the statement takes \(parameters) values; it was given \(count < parameters ? "\(count)" : "more")", sql: sql)
     }
 
     /// The error as GRDB reports a failed statement: SQLite's code and message, and the SQL.

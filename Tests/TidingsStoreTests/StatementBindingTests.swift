@@ -74,6 +74,34 @@ struct StatementBindingTests {
         }
     }
 
+    /// One value too many is the caller's mistake (as GRDB says it), not SQLite's range error,
+    /// which the pipeline would take for the event's fault.
+    @Test func tooManyValuesAreRefusedAsAMisuse() throws {
+        let queue = try database()
+        try queue.write { db in
+            let select = try db.cachedStatement(sql: "SELECT count FROM t WHERE id = ?")
+            let error = #expect(throws: DatabaseError.self) { _ = try select.fetchFirst(Int64.self, binding: Int64(1), Int64(2)) }
+            #expect(error?.resultCode == .SQLITE_MISUSE)
+            let insert = try db.cachedStatement(sql: Self.insert)
+            let many: [any StatementBinding] = [Int64(1), "x", 1.0, 1, Data([1]), String?.none, "extra"]
+            #expect(throws: DatabaseError.self) { try insert.execute(bindingAll: many) }
+            #expect(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM t") == 0)
+        }
+    }
+
+    /// A write outside a transaction (one SQLite ended, say) would commit on its own: refused.
+    @Test func aWriteOutsideATransactionIsRefused() throws {
+        let queue = try database()
+        try queue.writeWithoutTransaction { db in
+            let insert = try db.cachedStatement(sql: Self.insert)
+            let error = #expect(throws: DatabaseError.self) { try insert.execute(binding: Int64(1), "alone", 1.0, 1, Data([1]), String?.none) }
+            #expect(error?.resultCode == .SQLITE_MISUSE)
+            #expect(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM t") == 0)
+            // Reading needs no transaction.
+            #expect(try db.cachedStatement(sql: "SELECT COUNT(*) FROM t WHERE id > ?").fetchFirst(Int64.self, binding: Int64(0)) == 0)
+        }
+    }
+
     @Test func aFailedRunThrowsSQLitesErrorAndTheStatementRunsAgain() throws {
         let queue = try database()
         try queue.write { db in

@@ -128,8 +128,9 @@ final class CurlTransfer {
         while start < end, isSpace(pointer[start]) { start += 1 }
         while end > start, isSpace(pointer[end - 1]) { end -= 1 }
         let line = String(decoding: UnsafeRawBufferPointer(rebasing: pointer[start..<end]), as: UTF8.self)
-        // A new status line starts a new header block (after a 100 Continue, say).
-        if line.hasPrefix("HTTP/") { responseHeaders.removeAll() }
+        // A new status line starts a new header block (after a 100 Continue, say); a folded
+        // line that starts with a space is not one.
+        if pointer.starts(with: "HTTP/".utf8) { responseHeaders.removeAll() }
         responseHeaders.append(line)
     }
 
