@@ -55,16 +55,11 @@ extension Statement {
     }
 
     /// Calls `body` with each row, read in place rather than copied, the statement's named
-    /// parameters bound by GRDB from `named` (`:name` takes `named["name"]`): all of them, and
-    /// no other.
+    /// parameters bound by GRDB from `named` (`:name` takes `named["name"]`; GRDB checks that
+    /// none is missing).
     func forEachRow(named: [String: any DatabaseValueConvertible], do body: (SteppedRow) throws -> Void) throws {
         try start()
-        let parameters = sqlite3_bind_parameter_count(sqliteStatement)
-        let names = Set((1...max(1, parameters)).compactMap { sqlite3_bind_parameter_name(sqliteStatement, $0).map { String(String(cString: $0).dropFirst()) } })
-        guard names == Set(named.keys), names.count == parameters else {
-            throw DatabaseError(resultCode: .SQLITE_MISUSE, message: "the statement takes \(names.sorted()); given \(named.keys.sorted())", sql: sql)
-        }
-        setUncheckedArguments(StatementArguments(named))
+        try setArguments(StatementArguments(named))
         try forEachRow(body)
     }
 

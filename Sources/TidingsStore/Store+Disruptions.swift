@@ -90,8 +90,8 @@ extension PipelineRun {
                 batch.yielded = true
                 break
             }
-            var group = again ? [orderID] : []
-            if !again { try siblings.forEachRow(binding: position, orderID) { group.append(try $0.value(0)) } }
+            var group: [String] = []
+            if again { group = [orderID] } else { try siblings.forEachRow(binding: position, orderID) { group.append(try $0.value(0)) } }
             // Told already with an earlier order of the same customer: nothing is left queued.
             guard !group.isEmpty else { continue }
             asking.count(group.count)

@@ -89,6 +89,20 @@ struct StatementBindingTests {
         }
     }
 
+    /// Named parameters are bound by GRDB, which refuses a call that leaves one out.
+    @Test func aNamedParameterLeftOutIsRefused() throws {
+        let queue = try database()
+        try queue.write { db in
+            let insert = try db.cachedStatement(sql: Self.insert)
+            try insert.execute(binding: Int64(1), "row", 0.0, 5, Data([1]), String?.none)
+            let select = try db.cachedStatement(sql: "SELECT text FROM t WHERE id = :id AND count >= :least")
+            var seen: [String] = []
+            try select.forEachRow(named: ["id": 1, "least": 5]) { seen.append(try $0.value(0)) }
+            #expect(seen == ["row"])
+            #expect(throws: DatabaseError.self) { try select.forEachRow(named: ["id": 1]) { _ in } }
+        }
+    }
+
     /// A write outside a transaction (one SQLite ended, say) would commit on its own: refused.
     @Test func aWriteOutsideATransactionIsRefused() throws {
         let queue = try database()
