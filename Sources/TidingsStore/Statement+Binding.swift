@@ -33,6 +33,22 @@ extension Statement {
         try forEachRow { _ in }
     }
 
+    /// Runs an INSERT with `values` bound; false when a UNIQUE or PRIMARY KEY constraint
+    /// refuses the row. SQLite then writes nothing (the statement is undone, an AUTOINCREMENT
+    /// sequence is not advanced) and the transaction goes on: one index lookup instead of a
+    /// query beforehand and the insert's own lookup.
+    func insert<each Value: StatementBinding>(unlessDuplicate values: repeat each Value) throws -> Bool {
+        try start()
+        try bind(repeat each values)
+        defer { sqlite3_reset(sqliteStatement); sqlite3_clear_bindings(sqliteStatement) }
+        switch sqlite3_step(sqliteStatement) {
+        case SQLITE_DONE: return true
+        case ResultCode.SQLITE_CONSTRAINT_UNIQUE.rawValue, ResultCode.SQLITE_CONSTRAINT_PRIMARYKEY.rawValue: return false
+        case SQLITE_ROW: throw DatabaseError(resultCode: .SQLITE_MISUSE, message: "an insert unless duplicate returns no rows", sql: sql)
+        case let code: throw failure(code)
+        }
+    }
+
     /// The first row's first column, or nil when there is no row or that column is NULL.
     func fetchFirst<Column: StatementColumnConvertible, each Value: StatementBinding>(
         _: Column.Type, binding values: repeat each Value

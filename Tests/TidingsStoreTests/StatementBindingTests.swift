@@ -19,6 +19,29 @@ struct StatementBindingTests {
 
     static let insert = "INSERT INTO t (id, text, number, count, blob, maybe) VALUES (?, ?, ?, ?, ?, ?)"
 
+    /// A duplicate refused by a unique index writes nothing, leaves no gap in an AUTOINCREMENT
+    /// sequence (the log's positions) and no trace in the transaction; other constraints still throw.
+    @Test func anInsertUnlessDuplicateLeavesNoGap() throws {
+        let queue = try DatabaseQueue()
+        let outcomes = try queue.write { db in
+            try db.execute(sql: "CREATE TABLE log (position INTEGER PRIMARY KEY AUTOINCREMENT, source TEXT NOT NULL, id TEXT NOT NULL, UNIQUE (source, id))")
+            let insert = try db.cachedStatement(sql: "INSERT INTO log (source, id) VALUES (?, ?)")
+            var outcomes = [try insert.insert(unlessDuplicate: "s", "1"), try insert.insert(unlessDuplicate: "s", "1"),
+                            try insert.insert(unlessDuplicate: "s", "2")]
+            outcomes.append(db.lastInsertedRowID == 2)
+            outcomes.append((try? insert.insert(unlessDuplicate: "s", String?.none)) == nil)
+            outcomes.append(try insert.insert(unlessDuplicate: "t", "1"))
+            return outcomes
+        }
+        #expect(outcomes == [true, false, true, true, true, true])
+        let (positions, sequence) = try queue.read { db in
+            (try Int64.fetchAll(db, sql: "SELECT position FROM log ORDER BY position"),
+             try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'log'"))
+        }
+        #expect(positions == [1, 2, 3])
+        #expect(sequence == 3)
+    }
+
     @Test func storesEachValueAsGRDBWould() throws {
         let queue = try database()
         try queue.write { db in
