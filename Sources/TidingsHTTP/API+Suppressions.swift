@@ -37,7 +37,7 @@ extension API {
     }
 
     static func json(_ entry: SuppressedAddress) -> JSONValue {
-        var fields: [String: JSONValue] = [
+        var fields: JSONObject = [
             "customer_id": .string(entry.customerID), "channel": .string(entry.suppression.channel.rawValue),
             "address": .string(entry.suppression.address), "reason": .string(entry.suppression.reason.rawValue),
             "since": .string(Timestamp.format(entry.suppression.since)),

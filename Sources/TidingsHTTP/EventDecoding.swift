@@ -90,7 +90,7 @@ enum EventDecoding {
     /// binding requires (3.1.3.2), and the body is the event's data. An attribute given twice
     /// is refused: which `ce-id` the event has would be a guess.
     static func binary(_ bytes: ArraySlice<UInt8>, headers: HTTPFields) throws(Problem) -> JSONValue {
-        var event: [String: JSONValue] = [:]
+        var event: JSONObject = [:]
         for field in headers where field.name.canonicalName.hasPrefix("ce-") {
             let attribute = String(field.name.canonicalName.dropFirst(3))
             guard event[attribute] == nil else {

@@ -28,13 +28,13 @@ public struct Problem: Error, Sendable, ResponseGenerator {
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        var body: [String: JSONValue] = [
+        var body: JSONObject = [
             "type": .string("https://tidings.example/problems/\(status.code)"), "title": .string(title),
             "status": .number(Double(status.code)), "detail": .string(detail), "instance": .string(request.uri.path),
         ]
         if !issues.isEmpty {
             body["errors"] = .array(issues.map { issue in
-                var entry: [String: JSONValue] = ["field": .string(issue.field), "message": .string(issue.message)]
+                var entry: JSONObject = ["field": .string(issue.field), "message": .string(issue.message)]
                 if let event = issue.event { entry["event"] = .number(Double(event)) }
                 return .object(entry)
             })

@@ -143,12 +143,12 @@ struct PreviewedEvent {
     }
 
     var json: JSONValue {
-        var object: [String: JSONValue] = ["id": .string(event.id), "type": .string(event.type)]
+        var object: JSONObject = ["id": .string(event.id), "type": .string(event.type)]
         if let subject = event.subject { object["subject"] = .string(subject) }
         if let outcome { object["outcome"] = .string(outcome) }
         object["messages"] = .array(messages.map { message in
             let intent = message.intent
-            var fields: [String: JSONValue] = [
+            var fields: JSONObject = [
                 "workflow": .string(intent.workflow), "key": .string(intent.key), "locale": .string(intent.locale),
                 "state": .string(Self.state(of: intent)),
             ]

@@ -5,7 +5,7 @@ import Testing
 @Suite("Event validation")
 struct EventValidatorTests {
     func event(_ type: String, data: JSONValue, subject: JSONValue? = "o-1") -> JSONValue {
-        var fields: [String: JSONValue] = ["specversion": "1.0", "id": "e-1", "source": "urn:shop", "type": .string(type),
+        var fields: JSONObject = ["specversion": "1.0", "id": "e-1", "source": "urn:shop", "type": .string(type),
                                            "time": "2026-11-23T09:00:00Z", "data": data]
         if let subject { fields["subject"] = subject }
         return .object(fields)

@@ -13,11 +13,11 @@ enum Fixtures {
 
     static func customer(channels: [String] = ["email"], consent: [String: Bool] = [:], email: String? = "ann@example.com",
                          phone: String? = "+447700900123", messenger: String? = nil, optOut: [String] = []) -> Customer {
-        var data: [String: JSONValue] = [
+        var data: JSONObject = [
             "name": "Ann Example",
             "preferences": [
                 "channels": .array(channels.map { .string($0) }),
-                "consent": .object(consent.mapValues { .bool($0) }),
+                "consent": .object(JSONObject(consent.mapValues { .bool($0) })),
                 "opt_out": .array(optOut.map { .string($0) }),
             ],
         ]

@@ -36,7 +36,7 @@ struct JSONContentHashTests {
         switch value {
         case .array(let items): return .array(items.map(rebuilt))
         case .object(let fields):
-            var copy: [String: JSONValue] = [:]
+            var copy: JSONObject = [:]
             for key in fields.keys.sorted().reversed() { copy[key] = rebuilt(fields[key] ?? .null) }
             return .object(copy)
         default: return value

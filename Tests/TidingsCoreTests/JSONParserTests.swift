@@ -121,7 +121,7 @@ struct JSONParserTests {
     @Test func writesTheSameBytesAsJSONEncoder() throws {
         var controls = ""
         for byte in 0..<0x80 as Range<UInt8> { controls.unicodeScalars.append(Unicode.Scalar(byte)) }
-        var keys: [String: JSONValue] = [:]
+        var keys: JSONObject = [:]
         for key in ["", "_", "A", "Z", "a", "a10", "a9", "aB", "ab", "é", "e\u{301}", "o\u{308}", "p", "ÿ", "😀", "\u{FFFF}", "~", "0", " ", "\t"] {
             keys[key] = .number(Double(keys.count))
         }
@@ -141,7 +141,7 @@ struct JSONParserTests {
         var random = SplitMix64(seed: 8)
         let pieces = ["", "\u{0}", "a", "ab", "abcdefgh", "abcdefg", "z", "é", "😀", "customer", "customer_id", "\u{7F}", "A"]
         for _ in 0..<500 {
-            var object: [String: JSONValue] = [:]
+            var object: JSONObject = [:]
             for index in 0..<Int(random.next() % 12) {
                 let key = (0..<Int(random.next() % 4)).map { _ in pieces[Int(random.next() % UInt64(pieces.count))] }.joined()
                 object[key] = .number(Double(index))
@@ -167,6 +167,21 @@ struct JSONParserTests {
         for value: JSONValue in [.number(.nan), [.number(.infinity)], ["a": .number(-.infinity)]] {
             #expect(throws: JSONValue.EncodingError.self) { try value.encodedBytes() }
         }
+    }
+
+    /// The validator's early-exit depth check agrees with `depth` at every limit.
+    @Test func nestingCheckAgreesWithDepth() {
+        var random = SplitMix64(seed: 3232)
+        for _ in 0..<300 {
+            let value = Self.randomValue(&random, depth: 0)
+            for limit in 0...6 {
+                #expect(value.nests(deeperThan: limit) == (value.depth > limit), "\(value) at \(limit)")
+            }
+        }
+        let deep: JSONValue = ["a": [["b": [1]]], "c": 2]
+        #expect(deep.depth == 4)
+        #expect(deep.nests(deeperThan: 3))
+        #expect(!deep.nests(deeperThan: 4))
     }
 
     @Test func randomDocumentsMatchFoundation() throws {
@@ -235,7 +250,7 @@ struct JSONParserTests {
         case 2, 3: return .string(randomString(&random))
         case 4: return .array((0..<random.next(below: 5)).map { _ in randomValue(&random, depth: depth + 1) })
         default:
-            var object: [String: JSONValue] = [:]
+            var object: JSONObject = [:]
             for _ in 0..<random.next(below: 6) {
                 let key = random.next(below: 2) == 0 ? keyPool[random.next(below: keyPool.count)] : randomString(&random)
                 object[key] = randomValue(&random, depth: depth + 1)

@@ -5,13 +5,13 @@ import Testing
 /// Older shapes of event data, read as the current one; the stored event untouched.
 @Suite("Upcasting")
 struct UpcastingTests {
-    func placed(_ extra: [String: JSONValue] = [:], data: [String: JSONValue]) -> JSONValue {
+    func placed(_ extra: JSONObject = [:], data: JSONObject) -> JSONValue {
         var data = data
         data["customer_id"] = "c-1"
         data["items"] = [["sku": "MUG", "name": "Mug", "quantity": 1, "unit_price": 5]]
         data["total"] = 5
         data["currency"] = "GBP"
-        var event: [String: JSONValue] = ["specversion": "1.0", "id": "e-1", "source": "urn:test", "type": "order.placed", "subject": "o-1",
+        var event: JSONObject = ["specversion": "1.0", "id": "e-1", "source": "urn:test", "type": "order.placed", "subject": "o-1",
                                           "data": .object(data)]
         for (key, value) in extra { event[key] = value }
         return .object(event)
@@ -50,7 +50,7 @@ struct UpcastingTests {
     }
 
     @Test func anOldShapeErrsUnderTheNameItWasSentWith() {
-        for (data, field) in [(["ship_by": "tomorrow"], "data.ship_by"), (["dispatch_by": "tomorrow"], "data.dispatch_by")] as [([String: JSONValue], String)] {
+        for (data, field) in [(["ship_by": "tomorrow"], "data.ship_by"), (["dispatch_by": "tomorrow"], "data.dispatch_by")] as [(JSONObject, String)] {
             guard case .failure(let error) = EventValidator.validate(placed(data: data)) else {
                 Issue.record("accepted \(data)")
                 continue
@@ -74,7 +74,7 @@ struct UpcastingTests {
         let values: [JSONValue] = [.null, "", "2026-11-24T17:00:00Z", 3, [], [:], ["ship_by": 1]]
         for step in Upcasting.steps {
             for _ in 0..<200 {
-                var data: [String: JSONValue] = [:]
+                var data: JSONObject = [:]
                 for key in ["ship_by", "dispatch_by", "x"] where Bool.random(using: &fuzzer) {
                     data[key] = values.randomElement(using: &fuzzer)
                 }

@@ -55,7 +55,7 @@ struct WebhookTests {
         bare.subjectID = nil
         for sent in [message, titled, bare] {
             let members = WebhookRequest.genericPayload(sent)
-            let canonical = try JSONValue.object(Dictionary(uniqueKeysWithValues: members.map { ($0.key, $0.value) })).encodedBytes()
+            let canonical = try JSONValue.object(JSONObject(Dictionary(uniqueKeysWithValues: members.map { ($0.key, $0.value) }))).encodedBytes()
             #expect(try JSONValue.encodedObject(members) == canonical)
             #expect(try JSONValue.encodedObject(members.reversed()) == canonical)
             let request = try WebhookRequest.build(sent, settings: WebhookTransport.Settings(preset: .generic, url: "http://127.0.0.1/hook"))

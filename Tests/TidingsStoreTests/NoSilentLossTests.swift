@@ -20,7 +20,7 @@ struct NoSilentLossTests {
     }
 
     func customer(_ id: String, name: String = "Ann Example", extra: [String: JSONValue] = [:]) -> CloudEvent {
-        event("customer.registered", id, .object(["name": .string(name), "email": .string("\(id)@example.com")].merging(extra) { $1 }))
+        event("customer.registered", id, .object(JSONObject(["name": .string(name), "email": .string("\(id)@example.com")].merging(extra) { $1 })))
     }
 
     func placed(_ id: String, customer: String = "c-1", shipBy: String = "2026-11-24T16:00:00Z",

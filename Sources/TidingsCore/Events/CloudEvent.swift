@@ -23,7 +23,7 @@ public struct CloudEvent: Sendable, Hashable {
     }
 
     static func envelope(id: String, source: String, type: String, subject: String?, time: Date?, data: JSONValue) -> JSONValue {
-        var fields: [String: JSONValue] = [
+        var fields: JSONObject = [
             "specversion": "1.0", "id": .string(id), "source": .string(source), "type": .string(type),
             "datacontenttype": "application/json", "data": data,
         ]

@@ -29,7 +29,7 @@ public enum EventValidator {
         guard case .object(let fields) = json else {
             return .failure(EventValidationError([FieldIssue(field: "(event)", message: "must be a JSON object, got \(json.kindName)")]))
         }
-        guard json.depth <= maximumDepth else {
+        guard !json.nests(deeperThan: maximumDepth) else {
             return .failure(EventValidationError([FieldIssue(
                 field: "(event)", message: "nests arrays and objects more than \(maximumDepth) levels deep")]))
         }

@@ -20,9 +20,12 @@ struct JSONParser {
     private var depth = 0
     /// Elements and members of the open containers, shared so each container is built at its exact size.
     private var elements: [JSONValue] = []
-    private var members: [(String, JSONValue)] = []
+    private var members: [JSONObject.Member] = []
     /// Reused for strings with escapes.
     private var scratch: [UInt8] = []
+    /// Whether the last string read was plain ASCII (false when unsure): an object whose keys
+    /// all are skips `JSONObject`'s check for other spellings of one key.
+    private var lastStringWasASCII = false
 
     private init(_ bytes: UnsafeBufferPointer<UInt8>) {
         self.bytes = bytes
@@ -107,10 +110,12 @@ struct JSONParser {
             return .object([:])
         }
         let base = members.count
+        var asciiKeys = true
         while true {
             skipWhitespace()
             guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else { throw error("expected a string key") }
             let key = try parseString()
+            asciiKeys = asciiKeys && lastStringWasASCII
             skipWhitespace()
             guard position < bytes.count, bytes[position] == UInt8(ascii: ":") else { throw error("expected ':'") }
             position += 1
@@ -122,11 +127,8 @@ struct JSONParser {
             if byte == UInt8(ascii: "}") { break }
             guard byte == UInt8(ascii: ",") else { position -= 1; throw error("expected ',' or '}'") }
         }
-        // The first of duplicate keys wins (its key and its value), as with JSONDecoder. Sized
-        // once: grown as it filled, the dictionary was rehashed on the way (a context of thirty
-        // members is parsed for every send).
-        var object = [String: JSONValue](minimumCapacity: members.count - base)
-        object.merge(members[base...], uniquingKeysWith: { first, _ in first })
+        // The first of duplicate keys wins (its key and its value), as with JSONDecoder.
+        let object = JSONObject(unsorted: members[base...], asciiKeys: asciiKeys)
         members.removeSubrange(base...)
         depth -= 1
         return .object(object)
@@ -156,10 +158,14 @@ struct JSONParser {
             let byte = bytes[position]
             if byte == UInt8(ascii: "\"") {
                 let text = try makeString(UnsafeBufferPointer(rebasing: bytes[start..<position]), ascii: seen < 0x80, at: start)
+                lastStringWasASCII = seen < 0x80
                 position += 1
                 return text
             }
-            if byte == UInt8(ascii: "\\") { return try parseEscapedString(from: start) }
+            if byte == UInt8(ascii: "\\") {
+                lastStringWasASCII = false
+                return try parseEscapedString(from: start)
+            }
             guard byte >= 0x20 else { throw error("unescaped control character in string") }
             seen |= byte
             position += 1

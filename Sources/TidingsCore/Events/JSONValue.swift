@@ -8,7 +8,7 @@ public enum JSONValue: Sendable, Hashable {
     case number(Double)
     case string(String)
     case array([JSONValue])
-    case object([String: JSONValue])
+    case object(JSONObject)
 
     /// A field of an object; setting one on anything but an object does nothing.
     public subscript(key: String) -> JSONValue? {
@@ -18,6 +18,8 @@ public enum JSONValue: Sendable, Hashable {
         }
         set {
             guard case .object(var fields) = self else { return }
+            // Let go of self's copy first, so the members are changed in place, not copied.
+            self = .null
             fields[key] = newValue
             self = .object(fields)
         }
@@ -52,7 +54,7 @@ public enum JSONValue: Sendable, Hashable {
         return nil
     }
 
-    public var objectValue: [String: JSONValue]? {
+    public var objectValue: JSONObject? {
         if case .object(let o) = self { return o }
         return nil
     }
@@ -94,7 +96,7 @@ extension JSONValue: Codable {
         } else if let a = try? container.decode([JSONValue].self) {
             self = .array(a)
         } else {
-            self = .object(try container.decode([String: JSONValue].self))
+            self = .object(JSONObject(try container.decode([String: JSONValue].self)))
         }
     }
 
@@ -106,7 +108,7 @@ extension JSONValue: Codable {
         case .number(let n): try container.encode(n)
         case .string(let s): try container.encode(s)
         case .array(let a): try container.encode(a)
-        case .object(let o): try container.encode(o)
+        case .object(let o): try container.encode(o.dictionary)
         }
     }
 }
@@ -120,7 +122,7 @@ extension JSONValue: ExpressibleByStringLiteral, ExpressibleByBooleanLiteral, Ex
     public init(integerLiteral value: Int) { self = .number(Double(value)) }
     public init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
     public init(dictionaryLiteral elements: (String, JSONValue)...) {
-        self = .object(Dictionary(elements, uniquingKeysWith: { _, last in last }))
+        self = .object(JSONObject(Dictionary(elements, uniquingKeysWith: { _, last in last })))
     }
     public init(nilLiteral: ()) { self = .null }
 }
@@ -145,6 +147,23 @@ extension JSONValue {
         case .array(let items): return 1 + (items.lazy.map(\.depth).max() ?? 0)
         case .object(let fields): return 1 + (fields.values.lazy.map(\.depth).max() ?? 0)
         default: return 0
+        }
+    }
+
+    /// Whether its arrays and objects nest more than `limit` levels (`depth > limit`), looking
+    /// no deeper than that: asked of every event, where `depth` measured every branch in full.
+    public func nests(deeperThan limit: Int) -> Bool {
+        switch self {
+        case .array(let items):
+            guard limit > 0 else { return true }
+            for item in items where item.nests(deeperThan: limit - 1) { return true }
+            return false
+        case .object(let fields):
+            guard limit > 0 else { return true }
+            for field in fields where field.value.nests(deeperThan: limit - 1) { return true }
+            return false
+        default:
+            return false
         }
     }
 

@@ -12,12 +12,12 @@ public enum Upcasting {
     public struct Step: Sendable {
         public let type: String
         public let from: Int
-        public let upcast: @Sendable ([String: JSONValue]) -> [String: JSONValue]
+        public let upcast: @Sendable (JSONObject) -> JSONObject
         /// The fields it renames (old name: new name): an error about one names what was sent.
         public let renamed: [String: String]
 
         public init(type: String, from: Int, renamed: [String: String] = [:],
-                    upcast: @escaping @Sendable ([String: JSONValue]) -> [String: JSONValue]) {
+                    upcast: @escaping @Sendable (JSONObject) -> JSONObject) {
             self.type = type
             self.from = from
             self.renamed = renamed
@@ -48,7 +48,7 @@ public enum Upcasting {
 
     /// The version an event says its data has: nil when the attribute is not a whole number
     /// from 1 up to what this build knows for the type.
-    public static func version(of event: [String: JSONValue], type: String) -> Int? {
+    public static func version(of event: JSONObject, type: String) -> Int? {
         let value = event[attribute]
         let number: Double?
         switch value {

@@ -10,7 +10,7 @@ struct FieldReader {
     let type: String
 
     private enum Source {
-        case tree([String: JSONValue])
+        case tree(JSONObject)
         case bytes(document: [UInt8], members: [MemberScan.Member])
     }
 

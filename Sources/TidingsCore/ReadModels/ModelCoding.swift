@@ -31,7 +31,7 @@ extension JSONModel {
 
 /// Builds one JSON object, leaving out what is absent; or (`only`) just one of its fields.
 struct FieldWriter {
-    var fields: [String: JSONValue] = [:]
+    var fields: JSONObject = [:]
     /// The one field to keep: a workflow condition asks about one member of a template context.
     var only: String?
 

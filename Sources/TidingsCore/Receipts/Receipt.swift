@@ -62,7 +62,7 @@ public struct Receipt: Sendable, Hashable {
     /// The event a receipt endpoint records. Its id is derived from what the provider reported,
     /// so a provider's retry of the same callback is stored once.
     public func event(id: String, at time: Date) -> CloudEvent {
-        var data: [String: JSONValue] = [
+        var data: JSONObject = [
             "customer_id": .string(customerID), "channel": .string(channel.rawValue), "provider": .string(provider),
         ]
         if let kind { data["kind"] = .string(kind.rawValue) }

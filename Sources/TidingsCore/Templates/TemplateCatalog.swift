@@ -155,7 +155,8 @@ enum MustacheValue {
         case .number: return value.textValue ?? ""
         case .string(let s): return s
         case .array(let items): return items.map(convert)
-        case .object(let fields): return fields.filter { $0.value != .null }.mapValues(convert)
+        case .object(let fields):
+            return Dictionary(fields.lazy.filter { $0.value != .null }.map { ($0.key, convert($0.value)) }, uniquingKeysWith: { first, _ in first })
         }
     }
 }

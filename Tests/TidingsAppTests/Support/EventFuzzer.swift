@@ -47,7 +47,7 @@ struct EventFuzzer {
         case 2: return .number(chance(50) ? pick(Self.hostileNumbers) : Double(below(1000)) / 10)
         case 3: return .string(text())
         case 4: return .array((0..<below(4)).map { _ in value(depth: depth + 1) })
-        case 5: return .object(Dictionary((0..<below(4)).map { _ in (text(), value(depth: depth + 1)) }, uniquingKeysWith: { a, _ in a }))
+        case 5: return .object(JSONObject(unsorted: (0..<below(4)).map { _ in (key: text(), value: value(depth: depth + 1)) }))
         default:
             var deep: JSONValue = .string("bottom")
             for _ in 0..<(chance(50) ? 40 : 600) { deep = [deep] }
@@ -63,7 +63,7 @@ struct EventFuzzer {
             for _ in 0..<(1 + below(3)) { mutate(&event) }
         } else {
             event = ["specversion": "1.0", "source": "urn:fuzz", "type": .string(pick(Self.types)), "subject": .string(text()),
-                     "data": .object(Dictionary((0..<below(6)).map { _ in (text(), value()) }, uniquingKeysWith: { a, _ in a }))]
+                     "data": .object(JSONObject(unsorted: (0..<below(6)).map { _ in (key: text(), value: value()) }))]
         }
         if chance(95) { event["id"] = .string("fuzz-\(id)") }
         return event
