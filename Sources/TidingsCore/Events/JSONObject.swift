@@ -196,8 +196,10 @@ extension JSONObject: Hashable {
 }
 
 extension JSONObject: ExpressibleByDictionaryLiteral {
-    /// Of keys given twice in a literal, the last is kept, as `Dictionary(uniquingKeysWith:)` did.
+    /// Of keys given twice in a literal, the last is kept, as `Dictionary(uniquingKeysWith:)` did
+    /// (given in reverse, the first is kept). No dictionary on the way: a sealed field's
+    /// `{"sealed": …}` is one of these.
     public init(dictionaryLiteral elements: (String, JSONValue)...) {
-        self.init(Dictionary(elements, uniquingKeysWith: { _, last in last }))
+        self.init(unsorted: elements.reversed().map { (key: $0.0, value: $0.1) })
     }
 }
