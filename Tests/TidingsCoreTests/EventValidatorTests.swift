@@ -152,4 +152,17 @@ struct EventValidatorTests {
             #expect(EventValidator.namesJSON(text) == everyOffset(text), "\(text)")
         }
     }
+
+    /// The control check on bytes says what the check on scalars says, for any text.
+    @Test func controlCharactersAreFoundInTheBytesAsInTheScalars() {
+        var random = JSONParserTests.SplitMix64(seed: 127)
+        let pieces = ["a", " ", "\u{0}", "\n", "\u{1B}", "\u{7F}", "\u{80}", "\u{9F}", "é", "€", "😀", "\u{2028}", "\u{FEFF}", "e\u{301}"]
+        for _ in 0..<2_000 {
+            let text = (0..<random.next(below: 8)).map { _ in pieces[random.next(below: pieces.count)] }.joined()
+            #expect(EventValidator.hasControl(text) == text.unicodeScalars.contains(where: EventValidator.isControl), "\(text.unicodeScalars.map(\.value))")
+        }
+        let long = String(repeating: "é", count: 200)
+        #expect(issues(["specversion": "1.0", "id": .string(long), "source": "urn:shop", "type": "shop.opened"]).isEmpty)
+        #expect(issues(["specversion": "1.0", "id": .string(long + String(repeating: "é", count: 57)), "source": "urn:shop", "type": "shop.opened"]) == ["id"])
+    }
 }

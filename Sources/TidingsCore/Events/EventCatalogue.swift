@@ -89,7 +89,7 @@ public struct EventSchema: Sendable {
             return value.stringValue == nil ? fail("must be a string, got \(value.kindName)") : []
         case .id:
             guard let text = value.stringValue else { return fail("must be a string, got \(value.kindName)") }
-            return text.unicodeScalars.contains(where: EventValidator.isControl)
+            return EventValidator.hasControl(text)
                 ? fail("must not contain control characters (such as NUL, a line break or ESC): it names a customer or an order") : []
         case .money:
             guard let n = value.numberValue else { return fail("must be a number, got \(value.kindName)") }

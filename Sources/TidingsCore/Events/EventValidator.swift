@@ -39,13 +39,14 @@ public enum EventValidator {
                 issues.append(FieldIssue(field: name, message: "must be a non-empty string"))
                 return nil
             }
-            guard text.unicodeScalars.count <= maximumAttributeLength else {
+            // At most 256 bytes are at most 256 characters: counted only when longer.
+            guard text.utf8.count <= maximumAttributeLength || text.unicodeScalars.count <= maximumAttributeLength else {
                 issues.append(FieldIssue(field: name, message: "must be at most \(maximumAttributeLength) characters long, got \(text.unicodeScalars.count)"))
                 return nil
             }
             // A NUL would be cut off by SQLite's text functions, and line breaks and escapes
             // garble logs and terminals: attributes name things, they carry no text.
-            guard !text.unicodeScalars.contains(where: isControl) else {
+            guard !hasControl(text) else {
                 issues.append(FieldIssue(field: name, message: "must not contain control characters (such as NUL, a line break or ESC)"))
                 return nil
             }
@@ -136,6 +137,12 @@ public enum EventValidator {
 
     static func isControl(_ scalar: Unicode.Scalar) -> Bool {
         scalar.value < 0x20 || scalar.value == 0x7F
+    }
+
+    /// Whether any scalar `isControl`, read from the UTF-8 bytes: those scalars are single
+    /// ASCII bytes, and no byte of a longer sequence is below 0x80, so no scalar is decoded.
+    static func hasControl(_ text: String) -> Bool {
+        text.utf8.contains { $0 < 0x20 || $0 == 0x7F }
     }
 
     /// Why a producer may not send this event, if it may not: deadline events and anything

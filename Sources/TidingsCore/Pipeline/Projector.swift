@@ -134,7 +134,7 @@ public struct Projector: Sendable {
     static func checkIDs(of event: CloudEvent) throws {
         let named = [("subject", event.subject), ("data.customer_id", event.data["customer_id"]?.stringValue),
                      ("data.order_id", event.data["order_id"]?.stringValue)]
-        for case let (field, id?) in named where id.unicodeScalars.contains(where: EventValidator.isControl) {
+        for case let (field, id?) in named where EventValidator.hasControl(id) {
             throw ProjectionError(.unstorableID, """
                 the event \(event.id) has a control character in its \(field), which the store cannot keep as an id: \
                 send it again without one
