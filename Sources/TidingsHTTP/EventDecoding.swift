@@ -90,19 +90,24 @@ enum EventDecoding {
     /// binding requires (3.1.3.2), and the body is the event's data. An attribute given twice
     /// is refused: which `ce-id` the event has would be a guess.
     static func binary(_ bytes: ArraySlice<UInt8>, headers: HTTPFields) throws(Problem) -> JSONValue {
-        var event: JSONObject = [:]
+        // Collected, then sorted once: inserted one by one, thousands of headers in reverse
+        // order would move the whole list each time.
+        var attributes: [JSONObject.Member] = []
+        var seen = Set<String>()
         for field in headers where field.name.canonicalName.hasPrefix("ce-") {
             let attribute = String(field.name.canonicalName.dropFirst(3))
-            guard event[attribute] == nil else {
+            // The body is the data, as before: a `ce-data` header is no attribute.
+            if attribute == "data" { continue }
+            guard seen.insert(attribute).inserted else {
                 throw invalid([Problem.Issue(event: 1, field: attribute, message: "the header \(field.name.canonicalName) appears more than once")])
             }
             guard let value = percentDecoded(field.value) else {
                 throw invalid([Problem.Issue(event: 1, field: attribute, message: "the header \(field.name.canonicalName) is not valid percent-encoded UTF-8")])
             }
-            event[attribute] = .string(value)
+            attributes.append((attribute, .string(value)))
         }
-        event["data"] = try parse(bytes, event: 1)
-        return .object(event)
+        attributes.append(("data", try parse(bytes, event: 1)))
+        return .object(JSONObject(unsorted: attributes))
     }
 
     /// `%XX` sequences to bytes, the whole read as UTF-8; nil for a broken sequence.

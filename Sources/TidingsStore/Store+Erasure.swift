@@ -231,20 +231,21 @@ extension Store {
         return (try event.sealedBody(key: key, owner: owner, nonces: &keys.nonces), owner)
     }
 
-    /// The customer's key; made on first use (`proposed`, when the body was sealed with it).
-    /// Never for a forgotten customer: their new events are refused, one stored already (sent
-    /// again) is found before it is sealed, and anything else gets a key that is thrown away.
+    /// The customer's key, and whether it was made now: made on first use (`proposed`, when the
+    /// body was sealed with it). Never for a forgotten customer: their new events are refused,
+    /// one stored already (sent again) is sealed with a key that is thrown away and then found
+    /// a duplicate, and so is anything else.
     /// Storing one would let the history sealed with it be read again, if it were the key the
     /// forget erased (a `tidings append` seals ahead with keys it read before the forget).
-    static func customerKey(_ db: Database, _ customerID: String, now: Double, proposed: Data? = nil) throws -> Data {
+    static func customerKey(_ db: Database, _ customerID: String, now: Double, proposed: Data? = nil) throws -> (key: Data, made: Bool) {
         if let key = try db.cachedStatement(sql: "SELECT key FROM customer_keys WHERE customer_id = ?").fetchFirst(Data.self, binding: customerID) {
-            return key
+            return (key, false)
         }
-        if try isForgotten(db, customerID) { return Sealing.newKey() }
+        if try isForgotten(db, customerID) { return (Sealing.newKey(), false) }
         let key = proposed ?? Sealing.newKey()
         try db.cachedStatement(sql: "INSERT INTO customer_keys (customer_id, key, created_at) VALUES (?, ?, ?)")
             .execute(arguments: [customerID, key, now])
-        return key
+        return (key, true)
     }
 
     /// Keys kept by `sealAhead` at most: a file of a million customers must not keep a
@@ -306,6 +307,8 @@ extension Store {
 /// transaction, so a key can neither appear nor go meanwhile.
 struct CustomerKeys: ~Copyable {
     private var known: [String: Data] = [:]
+    /// Keys made in this transaction that no stored event uses yet.
+    private var unused: Set<String> = []
     /// For the bodies sealed in the transaction.
     var nonces = Sealing.Nonces()
     /// Where ingest's events were sealed ahead: told the keys it had wrong.
@@ -317,8 +320,23 @@ struct CustomerKeys: ~Copyable {
 
     mutating func key(_ db: Database, _ customerID: String, now: Double, proposed: Data? = nil) throws -> Data {
         if let key = known[customerID] { return key }
-        let key = try Store.customerKey(db, customerID, now: now, proposed: proposed)
+        let (key, made) = try Store.customerKey(db, customerID, now: now, proposed: proposed)
         known[customerID] = key
+        if made { unused.insert(customerID) }
         return key
+    }
+
+    /// An event sealed with the customer's key was stored: a key made for it names somebody.
+    mutating func used(by customerID: String) {
+        if !unused.isEmpty { unused.remove(customerID) }
+    }
+
+    /// An event sealed with the customer's key turned out to be stored already (the append's
+    /// duplicate): a key made for it alone would name a customer no stored event names, whom
+    /// `tidings forget` would then take for real. It is taken back.
+    mutating func notUsed(_ db: Database, by customerID: String) throws {
+        guard unused.remove(customerID) != nil else { return }
+        try db.execute(sql: "DELETE FROM customer_keys WHERE customer_id = ?", arguments: [customerID])
+        known[customerID] = nil
     }
 }

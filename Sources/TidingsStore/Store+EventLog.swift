@@ -52,9 +52,15 @@ extension Store {
             let event = encoded.event
             let recorded = recordedAt.map { $0[index].timeIntervalSince1970 } ?? now
             // Bound directly (`execute(binding:)`): this loop is most of an append's writer.
-            // A duplicate is sealed for nothing, with its customer's key: duplicates are rare.
+            // A duplicate is sealed for nothing (duplicates are rare), and a key made for it alone
+            // is taken back.
             let sealed = try sealedBody(db, encoded, keys: &keys, now: recorded)
-            if try insert.insert(unlessDuplicate: event.source, event.id, event.type, event.subject, recorded, sealed.body, appendID, sealed.sealedFor) {
+            let inserted = try insert.insert(unlessDuplicate: event.source, event.id, event.type, event.subject, recorded, sealed.body,
+                                             appendID, sealed.sealedFor)
+            if let owner = sealed.sealedFor {
+                if inserted { keys.used(by: owner) } else { try keys.notUsed(db, by: owner) }
+            }
+            if inserted {
                 result.positions.append(db.lastInsertedRowID)
             } else if try isStagedElsewhere(db, event, appendID: appendID) {
                 result.stagedElsewhere += 1

@@ -10,7 +10,7 @@ struct JSONObjectTests {
     /// Random sets, removals and lookups, against a dictionary doing the same.
     @Test func behavesAsADictionary() {
         var random = JSONParserTests.SplitMix64(seed: 1955)
-        let pool = ["a", "b", "id", "data", "type", "ab", "", "z", "é", "e\u{301}", "😀", "B"]
+        let pool = ["a", "b", "id", "data", "type", "ab", "", "z", "é", "e\u{301}", "😀", "B", "K", "\u{212A}"]
         for _ in 0..<200 {
             var object = JSONObject()
             var model: [String: JSONValue] = [:]
@@ -65,5 +65,35 @@ struct JSONObjectTests {
         #expect(forward.hashValue == backward.hashValue)
         #expect(try JSONValue.object(forward).encodedString() == #"{"a":[2],"b":1,"c":{"d":3}}"#)
         #expect(try JSONValue.parse(Array(#"{"c":{"d":3},"b":1,"a":[2]}"#.utf8)) == .object(forward))
+    }
+
+    /// Another spelling of a key is the key, even an ASCII one (U+212A KELVIN SIGN is `K`), and
+    /// equality and hashing do not depend on where the spellings sort.
+    @Test func otherSpellingsAreTheSameKey() throws {
+        var kelvin = JSONObject(unsorted: [(key: "\u{212A}", value: 1)])
+        #expect(kelvin["K"] == 1)
+        kelvin["K"] = 2
+        #expect(kelvin.count == 1)
+        #expect(kelvin["\u{212A}"] == 2)
+        let parsed = try JSONValue.parse(Array("{\"\u{212A}\":1}".utf8))
+        #expect(parsed["K"] == 1)
+        let composed = JSONObject(unsorted: [(key: "\u{e9}", value: 1), (key: "f", value: 2)])
+        let decomposed = JSONObject(unsorted: [(key: "e\u{301}", value: 1), (key: "f", value: 2)])
+        #expect(composed.members.map(\.key) != decomposed.members.map(\.key))
+        #expect(composed == decomposed)
+        #expect(composed.hashValue == decomposed.hashValue)
+        #expect(JSONObject(unsorted: [(key: "K", value: 1)]) == kelvin.mapValues { _ in 1 })
+    }
+
+    /// Leaving members out is one pass, in order.
+    @Test func compactMapMembersKeepsOrderAndLeavesOut() {
+        var members: [JSONObject.Member] = []
+        for index in 0..<10_000 { members.append((key: "k\(index)", value: .number(Double(index)))) }
+        let object = JSONObject(unsorted: members)
+        let kept = object.compactMapMembers { $0.key.hasSuffix("7") ? $0.value : .none }
+        #expect(kept.count == 1_000)
+        #expect(JSONObject.isSorted(kept.members))
+        #expect(kept["k17"] == 17)
+        #expect(kept["k18"] == nil)
     }
 }

@@ -36,6 +36,33 @@ struct SealAheadTests {
         #expect(stored == ring["c-1"])
     }
 
+    /// An event stored already, sent again about somebody else: it is a duplicate, found by
+    /// the insert after it was sealed, and the key made for that somebody is taken back (a key
+    /// names a customer `tidings forget` takes for real). A new customer's event beside it keeps
+    /// its key, and so does a customer whose stored event came first in the same chunk.
+    @Test func aDuplicateLeavesNoKeyForACustomerNobodyNames() throws {
+        let store = try store()
+        _ = try store.append([registered("c-1", name: "Ann", id: "e1")], now: now)
+        let again = CloudEvent(id: "e1", source: "urn:test", type: "customer.registered", subject: "c-ghost", time: now,
+                               data: ["name": "Ghost", "email": "ghost@example.com"])
+        let result = try store.append([registered("c-2", name: "Bo", id: "e2"), again, registered("c-ghost", name: "Real", id: "e3")], now: now)
+        #expect(result.alreadyStored == 1)
+        let keyed = try store.read("keys") { db in try String.fetchAll(db, sql: "SELECT customer_id FROM customer_keys ORDER BY customer_id") }
+        #expect(keyed == ["c-1", "c-2", "c-ghost"])
+        #expect(try names(store) == ["Ann", "Bo", "Real"])
+        let ghostOnly = try store.append([again], now: now)
+        #expect(ghostOnly.alreadyStored == 1)
+        let after = try store.read("keys") { db in try String.fetchAll(db, sql: "SELECT customer_id FROM customer_keys ORDER BY customer_id") }
+        #expect(after == ["c-1", "c-2", "c-ghost"])
+        let store2Dir = directory.appendingPathComponent("b")
+        try FileManager.default.createDirectory(at: store2Dir, withIntermediateDirectories: true)
+        let fresh = try Store(path: store2Dir.appendingPathComponent("t.sqlite").path)
+        _ = try fresh.append([registered("c-1", name: "Ann", id: "e1")], now: now)
+        _ = try fresh.append([again], now: now)
+        let freshKeys = try fresh.read("keys") { db in try String.fetchAll(db, sql: "SELECT customer_id FROM customer_keys") }
+        #expect(freshKeys == ["c-1"])
+    }
+
     /// Another process gave the customer a key between sealing and writing: the body sealed
     /// with the ring's key would never open, so the writer seals it again with the stored one.
     @Test func aKeyStoredMeanwhileWinsAndTheBodyIsSealedAgain() throws {

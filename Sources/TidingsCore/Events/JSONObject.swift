@@ -13,12 +13,16 @@ import Darwin
 ///
 /// It behaves as `[String: JSONValue]` did: keys compare as `String`s do (canonically
 /// equivalent spellings are one key; the first spelling stays), and objects with the same
-/// members are equal whatever order the members came in.
+/// members are equal whatever order the members came in. One whose keys are all ASCII, nearly
+/// every one, never needs the slower comparisons that other spellings take.
 public struct JSONObject: Sendable {
     public typealias Member = (key: String, value: JSONValue)
 
     /// Sorted by key bytes, keys unique.
     public private(set) var members: [Member]
+    /// Whether a key may be non-ASCII (false only when none is): such a key may have another
+    /// spelling, ASCII or not (U+212A KELVIN SIGN is `K`), that `String` calls the same.
+    private var nonASCIIKeys = false
 
     public init() {
         members = []
@@ -34,7 +38,8 @@ public struct JSONObject: Sendable {
     /// key has another spelling; false when unsure.
     init(unsorted: some Collection<Member>, asciiKeys: Bool) {
         members = Array(unsorted)
-        if !asciiKeys, members.contains(where: { !$0.key.utf8.allSatisfy { $0 < 0x80 } }) {
+        nonASCIIKeys = !asciiKeys && members.contains(where: { !Self.isASCII($0.key) })
+        if nonASCIIKeys {
             // Canonically equivalent spellings of one key differ in their bytes, and may even
             // come in byte order: the first in input order stays, as it did in a dictionary.
             var seen = Set<String>(minimumCapacity: members.count)
@@ -103,7 +108,9 @@ public struct JSONObject: Sendable {
             switch (place.found, newValue) {
             case (true, let value?): members[place.index].value = value
             case (true, .none): members.remove(at: place.index)
-            case (false, let value?): members.insert((key, value), at: place.index)
+            case (false, let value?):
+                members.insert((key, value), at: place.index)
+                if !Self.isASCII(key) { nonASCIIKeys = true }
             case (false, .none): break
             }
         }
@@ -127,6 +134,15 @@ public struct JSONObject: Sendable {
         return mapped
     }
 
+    /// Each member's new value, or `.none` to leave it out: one pass, where removing members one
+    /// by one would move the rest of the array each time. (`cond ? value : nil` is `.null`, not
+    /// `.none`: `JSONValue` takes a nil literal.)
+    public func compactMapMembers(_ transform: (Member) throws -> JSONValue?) rethrows -> JSONObject {
+        var mapped = self
+        mapped.members = try members.compactMap { member in try transform(member).map { (member.key, $0) } }
+        return mapped
+    }
+
     /// Where `key` is, or where it would go.
     private func search(_ key: String) -> (index: Int, found: Bool) {
         var low = 0
@@ -137,11 +153,15 @@ public struct JSONObject: Sendable {
             if comparison == 0 { return (middle, true) }
             if comparison < 0 { low = middle + 1 } else { high = middle }
         }
-        // Another spelling of a non-ASCII key is the same key, as it was in a dictionary.
-        if !key.utf8.allSatisfy({ $0 < 0x80 }), let index = members.firstIndex(where: { $0.key == key }) {
+        // Another spelling of a key is the same key, as it was in a dictionary.
+        if nonASCIIKeys || !Self.isASCII(key), let index = members.firstIndex(where: { $0.key == key }) {
             return (index, true)
         }
         return (low, false)
+    }
+
+    static func isASCII(_ key: String) -> Bool {
+        key.utf8.allSatisfy { $0 < 0x80 }
     }
 
     static func isSorted(_ members: [Member]) -> Bool {
@@ -182,16 +202,27 @@ extension JSONObject: RandomAccessCollection {
 }
 
 extension JSONObject: Hashable {
+    /// Member by member when all keys are ASCII; otherwise by looking each up, since other
+    /// spellings of a key sort to other places.
     public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
-        lhs.members.count == rhs.members.count && zip(lhs.members, rhs.members).allSatisfy { $0.key == $1.key && $0.value == $1.value }
+        guard lhs.members.count == rhs.members.count else { return false }
+        if !lhs.nonASCIIKeys && !rhs.nonASCIIKeys {
+            return zip(lhs.members, rhs.members).allSatisfy { $0.key == $1.key && $0.value == $1.value }
+        }
+        return lhs.members.allSatisfy { member in rhs[member.key] == member.value }
     }
 
+    /// Independent of the members' order, as `==` is.
     public func hash(into hasher: inout Hasher) {
-        hasher.combine(members.count)
+        var sum = 0
         for member in members {
-            hasher.combine(member.key)
-            hasher.combine(member.value)
+            var one = Hasher()
+            one.combine(member.key)
+            one.combine(member.value)
+            sum &+= one.finalize()
         }
+        hasher.combine(members.count)
+        hasher.combine(sum)
     }
 }
 
