@@ -278,3 +278,15 @@ struct JSONParserTests {
         }
     }
 }
+
+extension JSONValue {
+    /// How deep its arrays and objects nest (a scalar is 0, `[]` is 1), measured in full: what
+    /// `nests(deeperThan:)` must agree with.
+    var depth: Int {
+        switch self {
+        case .array(let items): return 1 + (items.lazy.map(\.depth).max() ?? 0)
+        case .object(let fields): return 1 + (fields.values.lazy.map(\.depth).max() ?? 0)
+        default: return 0
+        }
+    }
+}

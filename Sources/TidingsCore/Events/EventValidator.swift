@@ -135,12 +135,9 @@ public enum EventValidator {
 
     private static let jsonLetters = Array("json".utf8)
 
-    static func isControl(_ scalar: Unicode.Scalar) -> Bool {
-        scalar.value < 0x20 || scalar.value == 0x7F
-    }
-
-    /// Whether any scalar `isControl`, read from the UTF-8 bytes: those scalars are single
-    /// ASCII bytes, and no byte of a longer sequence is below 0x80, so no scalar is decoded.
+    /// Whether any scalar is a control character (below U+0020, or DEL), read from the UTF-8
+    /// bytes: those scalars are single ASCII bytes, and no byte of a longer sequence is below
+    /// 0x80, so no scalar is decoded.
     static func hasControl(_ text: String) -> Bool {
         text.utf8.contains { $0 < 0x20 || $0 == 0x7F }
     }

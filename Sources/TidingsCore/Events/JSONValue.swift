@@ -141,17 +141,8 @@ extension JSONValue {
         }
     }
 
-    /// How deep its arrays and objects nest (a scalar is 0, `[]` is 1).
-    public var depth: Int {
-        switch self {
-        case .array(let items): return 1 + (items.lazy.map(\.depth).max() ?? 0)
-        case .object(let fields): return 1 + (fields.values.lazy.map(\.depth).max() ?? 0)
-        default: return 0
-        }
-    }
-
-    /// Whether its arrays and objects nest more than `limit` levels (`depth > limit`), looking
-    /// no deeper than that: asked of every event, where `depth` measured every branch in full.
+    /// Whether its arrays and objects nest more than `limit` levels (a scalar nests 0, `[]` 1),
+    /// looking no deeper than that: asked of every event.
     public func nests(deeperThan limit: Int) -> Bool {
         switch self {
         case .array(let items):
@@ -194,21 +185,10 @@ extension JSONValue {
         return bytes
     }
 
-    /// An object's `encodedBytes()` from its members, without a dictionary to hash them into
-    /// and sort again: for a body built once per message (the webhook payload). Members listed
-    /// in key order are written as they are; others are sorted first. Keys must be unique.
+    /// An object's `encodedBytes()` from its members in any order (the webhook payload), the
+    /// first of keys given twice kept.
     public static func encodedObject(_ members: [(key: String, value: JSONValue)]) throws(EncodingError) -> [UInt8] {
-        var members = members
-        if !zip(members, members.dropFirst()).allSatisfy({ JSONWriter.precedes($0.key, $1.key) }) {
-            members.sort { JSONWriter.precedes($0.key, $1.key) }
-        }
-        var writer = JSONWriter()
-        do {
-            try writer.writeObject(members, depth: 0)
-        } catch {
-            throw EncodingError()
-        }
-        return writer.bytes
+        try JSONValue.object(JSONObject(unsorted: members)).encodedBytes()
     }
 
     public func encodedString() throws(EncodingError) -> String {

@@ -57,7 +57,7 @@ struct JSONWriter {
     }
 
     /// An object whose members are in key order already.
-    mutating func writeObject(_ members: [(key: String, value: JSONValue)], depth: Int) throws(Unencodable) {
+    private mutating func writeObject(_ members: [(key: String, value: JSONValue)], depth: Int) throws(Unencodable) {
         guard depth < JSONValue.maximumDepth else { throw Unencodable() }
         bytes.append(UInt8(ascii: "{"))
         var first = true
@@ -69,13 +69,6 @@ struct JSONWriter {
             try write(member, depth: depth + 1)
         }
         bytes.append(UInt8(ascii: "}"))
-    }
-
-    /// swift-foundation (outside Apple's own builds) sorts keys by their UTF-8 bytes, which is not
-    /// `String`'s `<`: that one compares canonical (normalized) forms. A `JSONObject` keeps its
-    /// members in this order already.
-    static func precedes(_ a: String, _ b: String) -> Bool {
-        JSONObject.compare(a, b) < 0
     }
 
     mutating func append(_ literal: StaticString) {
