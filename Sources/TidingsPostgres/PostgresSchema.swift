@@ -226,6 +226,15 @@ enum PostgresSchema {
             )
             """,
         ]),
+        ("v10: messenger receipts' index on messenger messages only", [
+            // As SQLite's v16: sent SMS and email no longer enter an index only messenger
+            // receipts read.
+            "DROP INDEX messages_by_recipient",
+            """
+            CREATE INDEX messages_sent_by_messenger ON messages (recipient)
+                WHERE state = \(MessageState.sent.sqlLiteral) AND channel = '\(TidingsCore.Channel.messenger.rawValue)'
+            """,
+        ]),
     ]
 }
 

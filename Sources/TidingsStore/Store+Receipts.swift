@@ -15,13 +15,16 @@ extension Store {
     /// yet known as delivered (a delivery notification covers everything before its watermark).
     public func messengerSent(to recipient: String, before watermark: Date, limit: Int = 1_000) throws -> [ReceiptTarget] {
         try read("looking up messenger messages") { db in
-            try Row.fetchAll(db, sql: """
-                SELECT key, customer_id, channel, recipient, state FROM messages
-                WHERE recipient = ? AND channel = '\(Channel.messenger.rawValue)' AND state = '\(MessageState.sent.rawValue)' AND sent_at <= ?
-                ORDER BY id LIMIT ?
-                """, arguments: [recipient, watermark.timeIntervalSince1970, limit]).compactMap(Self.target)
+            try Row.fetchAll(db, sql: Self.messengerSentSQL, arguments: [recipient, watermark.timeIntervalSince1970, limit]).compactMap(Self.target)
         }
     }
+
+    /// Along `messages_sent_by_messenger`, whose condition it states in the same words.
+    static let messengerSentSQL = """
+        SELECT key, customer_id, channel, recipient, state FROM messages
+        WHERE recipient = ? AND state = \(MessageState.sent.sqlLiteral) AND channel = '\(Channel.messenger.rawValue)' AND sent_at <= ?
+        ORDER BY id LIMIT ?
+        """
 
     static func target(_ row: Row) -> ReceiptTarget? {
         guard let channel = (row["channel"] as String?).flatMap(Channel.init(rawValue:)),

@@ -90,6 +90,8 @@ struct OutboxRulesTests {
         #expect(indexes["messages_parked"]?.contains("state = \(MessageState.parked.sqlLiteral)") == true)
         #expect(indexes["messages_retained"]?.contains("AND \(Retention.endedStates.sqlAnyOf("state"))") == true, "\(indexes["messages_retained"] ?? "missing")")
         #expect(indexes["messages_withdrawn"]?.contains("claimed_from = '\(Store.withdrawnMark)'") == true)
+        #expect(indexes["messages_sent_by_messenger"]?.contains(
+            "WHERE state = \(MessageState.sent.sqlLiteral) AND channel = '\(Channel.messenger.rawValue)'") == true)
         // No IN list of three or more in a partial index: SQLite would build a table for it on
         // every insert and update (`sqlAnyOf`).
         for (name, sql) in indexes {
@@ -114,6 +116,17 @@ struct OutboxRulesTests {
             }
             #expect(plan.contains("USING INDEX \(index)"), "\(data): \(plan)")
         }
+    }
+
+    /// A messenger receipt finds the messages it confirms through the one index that holds
+    /// sent messenger messages only (sent SMS and email stay out of it).
+    @Test func aMessengerReceiptFindsItsMessagesThroughTheirOwnIndex() throws {
+        let store = try Store(path: directory.appendingPathComponent("messenger.sqlite").path, durability: .normal)
+        let plan = try store.pool.read { db in
+            try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + Store.messengerSentSQL, arguments: ["psid-1", 0, 10])
+                .map { $0["detail"] as String }.joined(separator: "; ")
+        }
+        #expect(plan.contains("USING INDEX messages_sent_by_messenger"), "\(plan)")
     }
 
     /// A delay alert held back by a recent notice asks whether that notice went out: the lookup
