@@ -152,9 +152,9 @@ struct DispatcherLoopTests {
     @Test func theWindowFollowsHowLongTheLastWriteTook() {
         #expect(Dispatcher.depth(after: .zero) == 1)
         #expect(Dispatcher.depth(after: .microseconds(500)) == 1)
-        #expect(Dispatcher.depth(after: .milliseconds(4)) == 1)
-        #expect(Dispatcher.depth(after: .milliseconds(5)) == 2)
-        #expect(Dispatcher.depth(after: .milliseconds(30)) == 8)
+        #expect(Dispatcher.depth(after: .milliseconds(16)) == 1)
+        #expect(Dispatcher.depth(after: .milliseconds(17)) == 2)
+        #expect(Dispatcher.depth(after: .milliseconds(40)) == 3)
         #expect(Dispatcher.depth(after: .seconds(2)) == Dispatcher.mostDepth)
     }
 
@@ -268,7 +268,7 @@ struct DispatcherLoopTests {
     }
 
     /// Slow writes widen the window only while the pipeline says a fan-out runs: then a claim
-    /// asks for more than four per unit of concurrency; otherwise never.
+    /// asks for more than `aheadPerSlot` per unit of concurrency; otherwise never.
     @Test(arguments: [false, true]) func slowWritesWidenTheWindowOnlyDuringAFanOut(fanningOut: Bool) async throws {
         let store = try store(tickets: 200)
         let queue = SlowQueue(store)

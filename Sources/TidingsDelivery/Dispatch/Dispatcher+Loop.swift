@@ -57,19 +57,22 @@ extension Dispatcher {
 
     /// How many sends a channel may have in flight or finished but not yet recorded, per unit
     /// of concurrency: what a crash may send twice (with the same key). One would make every
-    /// send wait for the commit before it (a commit takes 1-2 ms here, with its fsync); four
-    /// let sends go on while results are written.
-    public static let unrecordedPerSlot = 4
+    /// send wait for the commit before it; four let sends go on while results are written, but
+    /// wrote them about 30 at a time, and a commit's pages cost more per message the fewer it
+    /// carries (0.86 pages of log a message at 32, 0.49 at 128: BENCHMARKS.md, "Fewer, larger
+    /// dispatcher writes"). Sixteen write them about 128 at a time.
+    public static let unrecordedPerSlot = 16
 
     /// The most the window grows while a disruption's fan-out holds the writer for tens of
-    /// milliseconds at a time (`fanningOut`): a window sized for a write every few milliseconds
+    /// milliseconds at a time (`fanningOut`): a window sized for a write every `quickWrite`
     /// would send a few hundred messages a second meanwhile. A crash then sends again at most
-    /// this many times `unrecordedPerSlot` per unit of concurrency.
-    public static let mostDepth = 16
+    /// this many times `unrecordedPerSlot` per unit of concurrency (64, as before the window
+    /// per slot grew from four to sixteen).
+    public static let mostDepth = 4
 
     /// The write a window of `aheadPerSlot` is sized for: claims for 16 webhooks last about this
     /// long at full speed.
-    static let quickWrite: Duration = .milliseconds(4)
+    static let quickWrite: Duration = .milliseconds(16)
 
     /// The window for the next writes: as many quick writes as the last one took, within
     /// `mostDepth`. It shrinks as soon as writes are quick again.
@@ -94,9 +97,11 @@ extension Dispatcher {
     static let renderedTogether = 8
 
     /// How many messages a channel keeps claimed ahead of its sends, per unit of concurrency:
-    /// enough that sends never wait for a claim's commit, few enough that an acknowledgement
-    /// claimed after them waits for little.
-    static let aheadPerSlot = 4
+    /// enough that sends never wait for a claim's commit and that a claim carries many (claimed
+    /// again at half, so about 128 for 16 webhooks: see `unrecordedPerSlot`), few enough that
+    /// a message claimed after them waits for little. Acknowledgements do not wait behind
+    /// them: the pipeline claims those (`room`), and they go first.
+    static let aheadPerSlot = 16
 
     /// Claims ahead, sends from what is claimed as the gates allow, and records results behind
     /// in group commits: one write at a time, taking every result that finished meanwhile. No
