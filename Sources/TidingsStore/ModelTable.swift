@@ -7,7 +7,19 @@ import TidingsCore
 struct ModelTable<Model: JSONModel & Sendable>: Sendable {
     let name: String
     let columns: [String]
-    let values: @Sendable (Model) -> [any StatementBinding]
+    /// The columns' values for a model, in the order of `columns`.
+    let values: @Sendable (Model) -> [DatabaseValue]
+    /// The statements, made once: a model is read or written for nearly every event.
+    let fetchSQL: String
+    let documentUpdateSQL: String
+
+    init(name: String, columns: [String], values: @escaping @Sendable (Model) -> [DatabaseValue]) {
+        self.name = name
+        self.columns = columns
+        self.values = values
+        fetchSQL = "SELECT doc FROM \(name) WHERE id = ?"
+        documentUpdateSQL = "UPDATE \(name) SET doc = ?, position = ? WHERE id = ?"
+    }
 
     /// Inserts a row, or replaces the one with its id, in this table or a copy of it.
     func upsert(into table: String? = nil) -> String {
@@ -19,7 +31,7 @@ struct ModelTable<Model: JSONModel & Sendable>: Sendable {
 
     /// The model in the row with `id`, nil when there is none.
     func fetch(_ db: Database, id: String) throws -> Model? {
-        let doc = try db.cachedStatement(sql: "SELECT doc FROM \(name) WHERE id = ?").fetchFirst(Data.self, binding: id)
+        let doc = try db.cachedStatement(sql: fetchSQL).fetchFirst(Data.self, binding: id)
         return try doc.map { data in
             do { return try Model(document: data) } catch {
                 throw StoreError(.corruptRow, "the \(name) row \(id) does not read (\(error))")
@@ -28,21 +40,31 @@ struct ModelTable<Model: JSONModel & Sendable>: Sendable {
     }
 
     /// Writes the model's row with `statement`, an `upsert()`.
-    func write(_ statement: Statement, _ id: String, _ model: Model, position: Int64) throws {
-        try statement.execute(bindingAll: [id, Data(try model.document()), position] + values(model))
+    func write(_ statement: Statement, _ id: String, _ model: Model, columns: [DatabaseValue], position: Int64) throws {
+        try statement.execute(bindingAll: [id, Data(try model.document()), position] + columns)
+    }
+
+    /// Rewrites only the document of a row whose columns keep their values; false when there is
+    /// no such row. SQLite rewrites the index entries of every column an UPDATE sets, changed
+    /// or not: an order's event that left its status, region and carrier as they were still
+    /// wrote three index pages at random places (BENCHMARKS.md, "Only what changed").
+    func writeDocument(_ db: Database, _ statement: Statement, _ id: String, _ model: Model, position: Int64) throws -> Bool {
+        try statement.execute(binding: Data(try model.document()), position, id)
+        return db.changesCount > 0
     }
 }
 
 extension ModelTable where Model == Customer {
-    static let customers = ModelTable(name: "customers", columns: ["suppressed"], values: { [$0.suppressed.count] })
+    static let customers = ModelTable(name: "customers", columns: ["suppressed"], values: { [$0.suppressed.count.databaseValue] })
 }
 
 extension ModelTable where Model == Order {
     static let orders = ModelTable(name: "orders", columns: ["customer_id", "status", "region", "carrier"],
-                                   values: { [$0.customerID, $0.status.rawValue, $0.shipping?.region, $0.carrier] })
+                                   values: { [$0.customerID.databaseValue, $0.status.rawValue.databaseValue, ($0.shipping?.region).databaseValue,
+                                              $0.carrier.databaseValue] })
 }
 
 extension ModelTable where Model == Ticket {
     static let tickets = ModelTable(name: "tickets", columns: ["customer_id", "kind", "status"],
-                                    values: { [$0.customerID, $0.kind, $0.status.rawValue] })
+                                    values: { [$0.customerID.databaseValue, $0.kind.databaseValue, $0.status.rawValue.databaseValue] })
 }

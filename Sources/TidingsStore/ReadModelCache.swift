@@ -63,6 +63,9 @@ struct EntityTable<Model: JSONModel & Sendable> {
     /// What this batch changed or deleted: a read ahead made before its commit must not use them.
     private(set) var written: Set<String> = []
     private var dirty: [String: Int64] = [:]
+    /// The columns of the rows known to be in the table, as they are there: a model whose
+    /// columns keep these values is written by its document alone (`ModelTable.writeDocument`).
+    private var rows: [String: [DatabaseValue]] = [:]
 
     init(db: Database, table: ModelTable<Model>, committed: [String: Model?], ahead: [String: Model?] = [:], stale: Set<String> = []) {
         self.db = db
@@ -74,12 +77,16 @@ struct EntityTable<Model: JSONModel & Sendable> {
 
     mutating func get(_ id: String) throws -> Model? {
         if let cached = loaded[id] { return cached }
+        // Each of these is the row as it is in the table (the shared cache and the read ahead
+        // hold what was committed), so its columns are the row's.
+        let model: Model?
         if let cached = committed[id] ?? (stale.contains(id) ? nil : ahead[id]) {
-            loaded[id] = .some(cached)
-            return cached
+            model = cached
+        } else {
+            model = try table.fetch(db, id: id)
         }
-        let model = try table.fetch(db, id: id)
         loaded[id] = .some(model)
+        if let model { rows[id] = table.values(model) }
         return model
     }
 
@@ -94,6 +101,7 @@ struct EntityTable<Model: JSONModel & Sendable> {
         for id in ids {
             loaded[id] = .some(nil)
             dirty[id] = nil
+            rows[id] = nil
             written.insert(id)
         }
     }
@@ -101,10 +109,16 @@ struct EntityTable<Model: JSONModel & Sendable> {
     mutating func flush() throws {
         guard !dirty.isEmpty else { return }
         defer { dirty.removeAll(keepingCapacity: true) }
-        let statement = try db.cachedStatement(sql: table.upsert())
+        let upsert = try db.cachedStatement(sql: table.upsert())
+        let documentUpdate = try db.cachedStatement(sql: table.documentUpdateSQL)
         for (id, position) in dirty {
             guard let model = loaded[id] ?? nil else { continue }
-            try table.write(statement, id, model, position: position)
+            let columns = table.values(model)
+            let rewritten = try rows[id] == columns && table.writeDocument(db, documentUpdate, id, model, position: position)
+            if !rewritten {
+                try table.write(upsert, id, model, columns: columns, position: position)
+            }
+            rows[id] = columns
         }
     }
 }

@@ -253,7 +253,7 @@ extension Store {
                 try delete.execute(arguments: [id])
                 continue
             }
-            try table.write(upsert, id, stamped.model, position: stamped.position)
+            try table.write(upsert, id, stamped.model, columns: table.values(stamped.model), position: stamped.position)
         }
     }
 
