@@ -18,7 +18,7 @@ struct ModelTable<Model: JSONModel & Sendable>: Sendable {
         self.columns = columns
         self.values = values
         fetchSQL = "SELECT doc FROM \(name) WHERE id = ?"
-        documentUpdateSQL = "UPDATE \(name) SET doc = ?, position = ? WHERE id = ?"
+        documentUpdateSQL = "UPDATE \(name) SET doc = ?, position = ? WHERE id = ?" + columns.map { " AND \($0) IS ?" }.joined()
     }
 
     /// Inserts a row, or replaces the one with its id, in this table or a copy of it.
@@ -44,12 +44,14 @@ struct ModelTable<Model: JSONModel & Sendable>: Sendable {
         try statement.execute(bindingAll: [id, Data(try model.document()), position] + columns)
     }
 
-    /// Rewrites only the document of a row whose columns keep their values; false when there is
-    /// no such row. SQLite rewrites the index entries of every column an UPDATE sets, changed
+    /// Rewrites only the document of a row whose columns already hold `columns` (compared as
+    /// SQLite compares them, byte for byte); false when there is no such row, and then nothing
+    /// was written. SQLite rewrites the index entries of every column an UPDATE sets, changed
     /// or not: an order's event that left its status, region and carrier as they were still
-    /// wrote three index pages at random places (BENCHMARKS.md, "Only what changed").
-    func writeDocument(_ db: Database, _ statement: Statement, _ id: String, _ model: Model, position: Int64) throws -> Bool {
-        try statement.execute(binding: Data(try model.document()), position, id)
+    /// wrote three index pages at random places (BENCHMARKS.md, "Fewer pages a message").
+    func writeDocument(_ db: Database, _ statement: Statement, _ id: String, _ model: Model, columns: [DatabaseValue],
+                       position: Int64) throws -> Bool {
+        try statement.execute(bindingAll: [Data(try model.document()), position, id] + columns)
         return db.changesCount > 0
     }
 }

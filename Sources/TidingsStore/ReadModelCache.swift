@@ -63,9 +63,10 @@ struct EntityTable<Model: JSONModel & Sendable> {
     /// What this batch changed or deleted: a read ahead made before its commit must not use them.
     private(set) var written: Set<String> = []
     private var dirty: [String: Int64] = [:]
-    /// The columns of the rows known to be in the table, as they are there: a model whose
-    /// columns keep these values is written by its document alone (`ModelTable.writeDocument`).
-    private var rows: [String: [DatabaseValue]] = [:]
+    /// The models as this batch first read them, rows of the table: one whose columns keep
+    /// their values is written by its document alone (`ModelTable.writeDocument`, which checks
+    /// the row's columns itself).
+    private var asRead: [String: Model] = [:]
 
     init(db: Database, table: ModelTable<Model>, committed: [String: Model?], ahead: [String: Model?] = [:], stale: Set<String> = []) {
         self.db = db
@@ -77,8 +78,6 @@ struct EntityTable<Model: JSONModel & Sendable> {
 
     mutating func get(_ id: String) throws -> Model? {
         if let cached = loaded[id] { return cached }
-        // Each of these is the row as it is in the table (the shared cache and the read ahead
-        // hold what was committed), so its columns are the row's.
         let model: Model?
         if let cached = committed[id] ?? (stale.contains(id) ? nil : ahead[id]) {
             model = cached
@@ -86,7 +85,7 @@ struct EntityTable<Model: JSONModel & Sendable> {
             model = try table.fetch(db, id: id)
         }
         loaded[id] = .some(model)
-        if let model { rows[id] = table.values(model) }
+        if let model { asRead[id] = model }
         return model
     }
 
@@ -101,7 +100,7 @@ struct EntityTable<Model: JSONModel & Sendable> {
         for id in ids {
             loaded[id] = .some(nil)
             dirty[id] = nil
-            rows[id] = nil
+            asRead[id] = nil
             written.insert(id)
         }
     }
@@ -114,11 +113,13 @@ struct EntityTable<Model: JSONModel & Sendable> {
         for (id, position) in dirty {
             guard let model = loaded[id] ?? nil else { continue }
             let columns = table.values(model)
-            let rewritten = try rows[id] == columns && table.writeDocument(db, documentUpdate, id, model, position: position)
+            // Only tried where the columns look unchanged: elsewhere it would find no row.
+            let unchanged = asRead[id].map { table.values($0) == columns } ?? false
+            let rewritten = try unchanged && table.writeDocument(db, documentUpdate, id, model, columns: columns, position: position)
             if !rewritten {
                 try table.write(upsert, id, model, columns: columns, position: position)
             }
-            rows[id] = columns
+            asRead[id] = model
         }
     }
 }

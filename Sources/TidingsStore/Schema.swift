@@ -340,7 +340,7 @@ enum Schema {
         migrator.registerMigration("v16: messenger receipts' index on messenger messages only") { db in
             // Only messenger receipts look messages up by recipient (`messengerSent`), but every
             // sent SMS and email entered the index as well: one more page written, at a random
-            // place, for each message sent (BENCHMARKS.md, "Fewer, larger dispatcher writes").
+            // place, for each message sent (BENCHMARKS.md, "Fewer pages a message").
             try db.execute(sql: """
                 DROP INDEX messages_by_recipient;
                 CREATE INDEX messages_sent_by_messenger ON messages (recipient)

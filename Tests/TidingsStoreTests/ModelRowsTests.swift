@@ -59,6 +59,14 @@ struct ModelRowsTests {
             #expect(now.status == "shipped")
             #expect(now.columnWrites == 1)
 
+            // A column changed behind the batch's back: the document's update finds no row with
+            // the model's columns, and the whole row is written.
+            try db.execute(sql: "UPDATE orders SET customer_id = 'c-9' WHERE id = 'o-1'")
+            order.delayNoticeAt = noticed.addingTimeInterval(60)
+            table.put("o-1", order, position: 12)
+            try table.flush()
+            #expect(try String.fetchOne(db, sql: "SELECT customer_id FROM orders WHERE id = 'o-1'") == "c-1")
+
             // The row went behind the batch's back: it is written whole again.
             try db.execute(sql: "DELETE FROM orders WHERE id = 'o-1'")
             order.delayNoticeHeld = true
@@ -68,13 +76,34 @@ struct ModelRowsTests {
             #expect(now.order?.delayNoticeHeld == true)
             #expect(now.status == "shipped")
 
-            // Deleted by the batch itself, then made again: inserted with its columns.
+            // Deleted by the batch itself, then made again as it was: inserted with its columns.
             table.evict(["o-1"])
             try db.execute(sql: "DELETE FROM orders WHERE id = 'o-1'")
-            order.status = .delivered
             table.put("o-1", order, position: 13)
             try table.flush()
-            #expect(try row(db).status == "delivered")
+            #expect(try row(db).status == "shipped")
+        }
+    }
+
+    /// A model from the shared cache of committed models is a row as it stands too: its
+    /// document alone is written when its columns keep their values.
+    @Test func aCachedModelsDocumentIsWrittenAlone() throws {
+        let store = try store()
+        try store.pool.write { db in
+            try db.execute(sql: """
+                CREATE TEMP TABLE column_writes (id TEXT);
+                CREATE TEMP TRIGGER column_written AFTER UPDATE OF customer_id, status, region, carrier ON orders
+                BEGIN INSERT INTO column_writes VALUES (new.id); END;
+                """)
+            var order = try #require(try ModelTable.orders.fetch(db, id: "o-1"))
+            var table = EntityTable(db: db, table: .orders, committed: ["o-1": order])
+            order = try #require(try table.get("o-1"))
+            order.delayNoticeHeld = true
+            table.put("o-1", order, position: 10)
+            try table.flush()
+            let now = try row(db)
+            #expect(now.order?.delayNoticeHeld == true)
+            #expect(now.columnWrites == 0)
         }
     }
 
