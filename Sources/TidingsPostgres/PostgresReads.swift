@@ -117,7 +117,8 @@ public struct PostgresReads: ReadQueries {
     public func messengerSent(to recipient: String, before watermark: Date, limit: Int) async throws -> [ReceiptTarget] {
         try await targets("""
             SELECT key, customer_id, channel, recipient, state FROM messages
-            WHERE recipient = \(recipient) AND channel = \(TidingsCore.Channel.messenger.rawValue) AND state = \(MessageState.sent.rawValue)
+            WHERE recipient = \(recipient) AND state = \(unescaped: MessageState.sent.sqlLiteral)
+                AND channel = \(unescaped: "'\(TidingsCore.Channel.messenger.rawValue)'")
                 AND sent_at <= \(watermark.timeIntervalSince1970)
             ORDER BY id LIMIT \(limit)
             """)

@@ -110,9 +110,9 @@ struct CrashRecoveryTests {
             #expect(ids == [wireID(keyByIdentity[identity] ?? "-")], "\(identity): \(ids)")
         }
         // A kill sends again what was in flight or finished but not yet recorded: at most
-        // `unrecordedPerSlot` times the concurrency.
+        // the queue's `windowPerSlot` times the concurrency.
         let duplicates = received.count - Self.messages
-        #expect(duplicates <= kills * Self.inFlight * Dispatcher.unrecordedPerSlot, "\(duplicates) duplicates after \(kills) kills")
+        #expect(duplicates <= kills * Self.inFlight * Store.windowPerSlot, "\(duplicates) duplicates after \(kills) kills")
         print("crash test (\(label)): \(kills) kills, \(duplicates) duplicates of \(Self.messages) messages")
     }
 

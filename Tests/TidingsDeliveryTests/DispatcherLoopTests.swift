@@ -97,21 +97,22 @@ struct DispatcherLoopTests {
     ]), shop: ShopInfo(name: "S", email: "s@s.example", url: "https://s.example", phone: ""))
 
     func dispatcher(_ queue: any OutboxQueue, _ transport: StoppingTransport, concurrency: Int,
-                    pollInterval: Duration = .milliseconds(250)) throws -> Dispatcher {
+                    pollInterval: Duration = .milliseconds(250), lease: TimeInterval = 120, limiter: RateLimiter? = nil) throws -> Dispatcher {
         Dispatcher(
             queue: queue, catalog: try TemplateCatalog(files: ["ack/en/email.subject.mustache": "Hi", "ack/en/email.text.mustache": "Hello",
                                                           "ack/en/email.html.mustache": "<p>Hello</p>"], fallbackLocale: "en"),
             channels: [.email: Dispatcher.ChannelSetup(transport: transport, endpoint: "test", retry: .email,
-                                                       gate: ChannelGate(concurrency: concurrency))],
-            pollInterval: pollInterval, logger: Logger(label: "loop"), clock: { [start] in start })
+                                                       gate: ChannelGate(concurrency: concurrency, limiter: limiter))],
+            lease: lease, pollInterval: pollInterval, logger: Logger(label: "loop"), clock: { [start] in start })
     }
 
     /// Runs a dispatcher on `store` in a service group until `transport` asks it to stop;
     /// `started` runs beside it.
     func run(_ store: Store, _ transport: StoppingTransport, concurrency: Int, pollInterval: Duration = .milliseconds(250),
-             queue: (any OutboxQueue)? = nil, fanningOut: Bool = false,
+             queue: (any OutboxQueue)? = nil, fanningOut: Bool = false, lease: TimeInterval = 120, limiter: RateLimiter? = nil,
              started: @escaping @Sendable (Dispatcher) async throws -> Void = { _ in }) async throws {
-        let dispatcher = try dispatcher(queue ?? store, transport, concurrency: concurrency, pollInterval: pollInterval)
+        let dispatcher = try dispatcher(queue ?? store, transport, concurrency: concurrency, pollInterval: pollInterval, lease: lease,
+                                        limiter: limiter)
         dispatcher.fanningOut(fanningOut)
         let group = ServiceGroup(configuration: .init(services: [dispatcher], logger: Logger(label: "loop")))
         transport.stop.withLock { $0 = { await group.triggerGracefulShutdown() } }
@@ -240,7 +241,7 @@ struct DispatcherLoopTests {
         let transport = StoppingTransport(stopAt: 1)
         try await run(store, transport, concurrency: 1)
 
-        // What was sent is recorded; everything else (claimed ahead, four per slot, or never
+        // What was sent is recorded; everything else (claimed ahead, sixteen per slot, or never
         // claimed) is pending as before, with no attempt counted. A send or two may start
         // while the stop is on its way.
         let sent = transport.sent.withLock { $0.count }
@@ -256,6 +257,8 @@ struct DispatcherLoopTests {
 
         init(_ store: Store) { self.store = store }
 
+        var windowPerSlot: Int { store.windowPerSlot }
+
         func settleAndClaim(_ records: [DeliveryRecord], releasing: [Int64], room: [Channel: Int], endpoints: [Channel: String], now: Date,
                             lease: TimeInterval, owner: String) async throws -> OutboxClaim {
             asked.withLock { $0.append(room[.email] ?? 0) }
@@ -268,17 +271,33 @@ struct DispatcherLoopTests {
     }
 
     /// Slow writes widen the window only while the pipeline says a fan-out runs: then a claim
-    /// asks for more than `aheadPerSlot` per unit of concurrency; otherwise never.
+    /// asks for more than the queue's `windowPerSlot` per unit of concurrency; otherwise never.
     @Test(arguments: [false, true]) func slowWritesWidenTheWindowOnlyDuringAFanOut(fanningOut: Bool) async throws {
         let store = try store(tickets: 200)
         let queue = SlowQueue(store)
         let transport = StoppingTransport(stopAt: 200)
         try await run(store, transport, concurrency: 2, pollInterval: .milliseconds(20), queue: queue, fanningOut: fanningOut)
-        let usual = 2 * Dispatcher.aheadPerSlot
+        let usual = 2 * Store.windowPerSlot
         let most = queue.asked.withLock { $0.max() ?? 0 }
         #expect(fanningOut ? most > usual : most <= usual, "asked for at most \(most), the usual window is \(usual)")
         #expect(Set(transport.sent.withLock { $0 }).count == 200)
         #expect(try store.messages(state: .sent, limit: 1000).count == 200)
+    }
+
+    /// A rate-limited channel claims no further ahead than its rate sends in a quarter of a
+    /// lease, however wide the queue's window: claims held past half their lease are given back.
+    @Test func aRateLimitedChannelClaimsWhatItsRateSendsInAQuarterOfALease() async throws {
+        let store = try store(tickets: 40)
+        let queue = SlowQueue(store)
+        let transport = StoppingTransport(stopAt: 40)
+        // 20 a second, a lease of 4 s: 20 claims at most, where the window alone allows 32. The
+        // test's clock stands still, so the burst lets every message go.
+        try await run(store, transport, concurrency: 2, pollInterval: .milliseconds(20), queue: queue, lease: 4,
+                      limiter: RateLimiter(perSecond: 20, burst: 40))
+        let most = queue.asked.withLock { $0.max() ?? 0 }
+        #expect(most > 0 && most <= 20, "asked for at most \(most)")
+        #expect(2 * Store.windowPerSlot > 20)
+        #expect(Set(transport.sent.withLock { $0 }).count == 40)
     }
 
     @Test func everyMessageIsSentOnceAndRecorded() async throws {

@@ -35,8 +35,18 @@ public protocol OutboxQueue: Sendable {
     /// learns how many dispatchers are alive and which channels are paused. Nil where one
     /// dispatcher owns the outbox (SQLite): its gates alone hold.
     func shareFlow(_ report: FlowReport, owner: String, now: Date) async throws -> SharedFlow?
+    /// Per unit of a channel's concurrency: how many messages a running dispatcher claims
+    /// ahead, and how many of its sends may be in flight or finished but not yet recorded (what
+    /// a crash sends again, with the same keys). Four unless the backend says otherwise.
+    var windowPerSlot: Int { get }
 }
 
 extension OutboxQueue {
     public func shareFlow(_ report: FlowReport, owner: String, now: Date) async throws -> SharedFlow? { nil }
+
+    /// Four: enough that sends do not wait for a write, few enough that a message claimed
+    /// after them (an acknowledgement, where the pipeline does not hand those over) waits for
+    /// little, and that one of several instances sharing the outbox does not take a whole
+    /// backlog to itself.
+    public var windowPerSlot: Int { 4 }
 }

@@ -55,23 +55,15 @@ extension Dispatcher {
         var took: Duration
     }
 
-    /// How many sends a channel may have in flight or finished but not yet recorded, per unit
-    /// of concurrency: what a crash may send twice (with the same key). One would make every
-    /// send wait for the commit before it; four let sends go on while results are written, but
-    /// wrote them about 30 at a time, and a commit's pages cost more per message the fewer it
-    /// carries (0.86 pages of log a message at 32, 0.49 at 128: BENCHMARKS.md, "Fewer, larger
-    /// dispatcher writes"). Sixteen write them about 128 at a time.
-    public static let unrecordedPerSlot = 16
-
     /// The most the window grows while a disruption's fan-out holds the writer for tens of
     /// milliseconds at a time (`fanningOut`): a window sized for a write every `quickWrite`
     /// would send a few hundred messages a second meanwhile. A crash then sends again at most
-    /// this many times `unrecordedPerSlot` per unit of concurrency (64, as before the window
-    /// per slot grew from four to sixteen).
+    /// this many times the queue's `windowPerSlot` per unit of concurrency (64 on SQLite, as
+    /// before its window grew from four to sixteen).
     public static let mostDepth = 4
 
-    /// The write a window of `aheadPerSlot` is sized for: claims for 16 webhooks last about this
-    /// long at full speed.
+    /// The write SQLite's window (`Store.windowPerSlot`) is sized for: claims for 16 webhooks
+    /// last about this long at full speed.
     static let quickWrite: Duration = .milliseconds(16)
 
     /// The window for the next writes: as many quick writes as the last one took, within
@@ -95,13 +87,6 @@ extension Dispatcher {
 
     /// Sends started in one step that one task renders; more are split between two tasks.
     static let renderedTogether = 8
-
-    /// How many messages a channel keeps claimed ahead of its sends, per unit of concurrency:
-    /// enough that sends never wait for a claim's commit and that a claim carries many (claimed
-    /// again at half, so about 128 for 16 webhooks: see `unrecordedPerSlot`), few enough that
-    /// a message claimed after them waits for little. Acknowledgements do not wait behind
-    /// them: the pipeline claims those (`room`), and they go first.
-    static let aheadPerSlot = 16
 
     /// Claims ahead, sends from what is claimed as the gates allow, and records results behind
     /// in group commits: one write at a time, taking every result that finished meanwhile. No
@@ -235,7 +220,7 @@ extension Dispatcher {
         if ContinuousClock.now - since >= Self.recordDelay { return true }
         return gates.withLock { book in
             loop.finishedUnwritten.contains { channel, count in
-                count * 2 >= (book.gates[channel]?.concurrency ?? 1) * Self.unrecordedPerSlot * loop.depth
+                count * 2 >= (book.gates[channel]?.concurrency ?? 1) * windowPerSlot * loop.depth
             }
         }
     }
@@ -326,7 +311,7 @@ extension Dispatcher {
 
     /// The messages each gate lets start now, taken from the front of the channel's claims, as
     /// long as the channel's sends in flight and its unrecorded results stay within
-    /// `unrecordedPerSlot` times its concurrency (times the loop's depth).
+    /// `windowPerSlot` times its concurrency (times the loop's depth).
     /// Claims held so long that half their lease is gone are given back instead: a dispatcher
     /// on another machine may take over a lease that runs out.
     /// The claims are changed in place: copying a channel's queue of messages at every step was
@@ -356,7 +341,7 @@ extension Dispatcher {
                     continue
                 }
                 let unrecorded = (loop.finishedUnwritten[channel] ?? 0) + (loop.recording[channel] ?? 0)
-                let count = max(0, min(gate.room(now: now), gate.concurrency * Self.unrecordedPerSlot * loop.depth - gate.inFlight - unrecorded, queued))
+                let count = max(0, min(gate.room(now: now), gate.concurrency * windowPerSlot * loop.depth - gate.inFlight - unrecorded, queued))
                 for message in loop.ahead[channel, default: []].prefix(count) {
                     guard !halfGone(message) else {
                         loop.releasing.append(message.id)
@@ -373,7 +358,7 @@ extension Dispatcher {
     }
 
     /// The room offered to the pipeline's claims per channel, which take only what must go out
-    /// first: up to `aheadPerSlot` times the concurrency of those, whatever else is held (they
+    /// first: up to `windowPerSlot` times the concurrency of those, whatever else is held (they
     /// go before it); none while the breaker is paused (its probe is claimed here) or the
     /// endpoint is disabled (its messages fail at once, which only this dispatcher's claim tells).
     func room(_ loop: Loop) -> [Channel: Int] {
@@ -381,13 +366,13 @@ extension Dispatcher {
             var room: [Channel: Int] = [:]
             for (channel, gate) in book.gates where !gate.breaker.isPaused && !(book.disabled?.contains(channel) ?? true) {
                 let held = loop.ahead[channel]?.firstPriorityCount ?? 0
-                room[channel] = max(0, gate.concurrency * Self.aheadPerSlot - held)
+                room[channel] = max(0, gate.concurrency * windowPerSlot - held)
             }
             return room
         }
     }
 
-    /// How many more messages to claim per channel: up to `aheadPerSlot` times its concurrency
+    /// How many more messages to claim per channel: up to `windowPerSlot` times its concurrency
     /// (times the loop's depth, unless it is rate-limited), once it is down to half of that; one
     /// at most while its breaker is paused (the probe); none for a channel whose last claim found
     /// nothing more, until there may be more.
@@ -399,7 +384,10 @@ extension Dispatcher {
                 // A rate-limited channel sends no faster for a wider window: its claims would
                 // only wait longer, towards half their lease.
                 let widened = gate.limiter == nil ? loop.depth : 1
-                let window = gate.breaker.isPaused ? 1 : gate.concurrency * Self.aheadPerSlot * widened
+                var window = gate.breaker.isPaused ? 1 : gate.concurrency * windowPerSlot * widened
+                // Nor more than its rate sends in a quarter of a lease: claims held past half
+                // their lease are given back, to be claimed again.
+                if let limiter = gate.limiter { window = min(window, max(gate.concurrency, Int(limiter.rate * lease / 4))) }
                 if let since = loop.exhausted[channel], ContinuousClock.now - since < pollInterval { continue }
                 guard held <= window / 2 else { continue }
                 wanted[channel] = window - held

@@ -33,6 +33,9 @@ public final class Dispatcher: Service {
     /// Each channel's endpoint, as the store's disabled-endpoint check wants them.
     let endpoints: [Channel: String]
     let lease: TimeInterval
+    /// The queue's `windowPerSlot`: claims ahead, and sends in flight or unrecorded, per unit of
+    /// a channel's concurrency.
+    let windowPerSlot: Int
     let pollInterval: Duration
     let logger: Logger
     let clock: @Sendable () -> Date
@@ -85,6 +88,7 @@ public final class Dispatcher: Service {
         self.channels = channels
         endpoints = channels.mapValues(\.endpoint)
         self.lease = lease
+        windowPerSlot = queue.windowPerSlot
         self.pollInterval = pollInterval
         self.logger = logger
         self.metrics = DeliveryMetrics(factory: metrics)
