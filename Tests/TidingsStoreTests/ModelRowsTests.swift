@@ -22,6 +22,15 @@ struct ModelRowsTests {
         return store
     }
 
+    /// Counts, in `column_writes`, every UPDATE of `orders` that names one of its query columns.
+    func countColumnWrites(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TEMP TABLE column_writes (id TEXT);
+            CREATE TEMP TRIGGER column_written AFTER UPDATE OF \(ModelTable.orders.columns.joined(separator: ", ")) ON orders
+            BEGIN INSERT INTO column_writes VALUES (new.id); END;
+            """)
+    }
+
     /// What the row holds: its document's order, its status column, and how many times an
     /// UPDATE named one of its query columns (a trigger counts them).
     func row(_ db: Database) throws -> (order: Order?, status: String?, columnWrites: Int) {
@@ -33,11 +42,7 @@ struct ModelRowsTests {
         let store = try store()
         let noticed = Date(timeIntervalSinceReferenceDate: 800_000_000)
         try store.pool.write { db in
-            try db.execute(sql: """
-                CREATE TEMP TABLE column_writes (id TEXT);
-                CREATE TEMP TRIGGER column_written AFTER UPDATE OF customer_id, status, region, carrier ON orders
-                BEGIN INSERT INTO column_writes VALUES (new.id); END;
-                """)
+            try countColumnWrites(db)
             var table = EntityTable(db: db, table: .orders, committed: [:])
             var order = try #require(try table.get("o-1"))
 
@@ -90,11 +95,7 @@ struct ModelRowsTests {
     @Test func aCachedModelsDocumentIsWrittenAlone() throws {
         let store = try store()
         try store.pool.write { db in
-            try db.execute(sql: """
-                CREATE TEMP TABLE column_writes (id TEXT);
-                CREATE TEMP TRIGGER column_written AFTER UPDATE OF customer_id, status, region, carrier ON orders
-                BEGIN INSERT INTO column_writes VALUES (new.id); END;
-                """)
+            try countColumnWrites(db)
             var order = try #require(try ModelTable.orders.fetch(db, id: "o-1"))
             var table = EntityTable(db: db, table: .orders, committed: ["o-1": order])
             order = try #require(try table.get("o-1"))

@@ -47,20 +47,17 @@ struct SealAheadTests {
                                data: ["name": "Ghost", "email": "ghost@example.com"])
         let result = try store.append([registered("c-2", name: "Bo", id: "e2"), again, registered("c-ghost", name: "Real", id: "e3")], now: now)
         #expect(result.alreadyStored == 1)
-        let keyed = try store.read("keys") { db in try String.fetchAll(db, sql: "SELECT customer_id FROM customer_keys ORDER BY customer_id") }
-        #expect(keyed == ["c-1", "c-2", "c-ghost"])
+        #expect(try keyedCustomers(store) == ["c-1", "c-2", "c-ghost"])
         #expect(try names(store) == ["Ann", "Bo", "Real"])
         let ghostOnly = try store.append([again], now: now)
         #expect(ghostOnly.alreadyStored == 1)
-        let after = try store.read("keys") { db in try String.fetchAll(db, sql: "SELECT customer_id FROM customer_keys ORDER BY customer_id") }
-        #expect(after == ["c-1", "c-2", "c-ghost"])
+        #expect(try keyedCustomers(store) == ["c-1", "c-2", "c-ghost"])
         let store2Dir = directory.appendingPathComponent("b")
         try FileManager.default.createDirectory(at: store2Dir, withIntermediateDirectories: true)
         let fresh = try Store(path: store2Dir.appendingPathComponent("t.sqlite").path)
         _ = try fresh.append([registered("c-1", name: "Ann", id: "e1")], now: now)
         _ = try fresh.append([again], now: now)
-        let freshKeys = try fresh.read("keys") { db in try String.fetchAll(db, sql: "SELECT customer_id FROM customer_keys") }
-        #expect(freshKeys == ["c-1"])
+        #expect(try keyedCustomers(fresh) == ["c-1"])
     }
 
     /// Another process gave the customer a key between sealing and writing: the body sealed
@@ -96,6 +93,11 @@ struct SealAheadTests {
 
     func bodies(_ store: Store) throws -> [Data] {
         try store.read("bodies") { db in try Data.fetchAll(db, sql: "SELECT body FROM events ORDER BY position") }
+    }
+
+    /// The customers who have a key, in order.
+    func keyedCustomers(_ store: Store) throws -> [String] {
+        try store.read("keys") { db in try String.fetchAll(db, sql: "SELECT customer_id FROM customer_keys ORDER BY customer_id") }
     }
 
     func storedKey(_ store: Store, _ customer: String) throws -> Data? {

@@ -227,10 +227,14 @@ extension JSONObject: Hashable {
 }
 
 extension JSONObject: ExpressibleByDictionaryLiteral {
-    /// Of keys given twice in a literal, the last is kept, as `Dictionary(uniquingKeysWith:)` did
-    /// (given in reverse, the first is kept). No dictionary on the way: a sealed field's
-    /// `{"sealed": …}` is one of these.
     public init(dictionaryLiteral elements: (String, JSONValue)...) {
+        self.init(literal: elements)
+    }
+
+    /// A literal's members (this one's, or `JSONValue`'s). Of keys given twice, the last is
+    /// kept, as `Dictionary(uniquingKeysWith:)` did (given in reverse, the first is kept). No
+    /// dictionary on the way: a sealed field's `{"sealed": …}` is one of these.
+    init(literal elements: [(String, JSONValue)]) {
         self.init(unsorted: elements.reversed().map { (key: $0.0, value: $0.1) })
     }
 }

@@ -122,7 +122,7 @@ extension JSONValue: ExpressibleByStringLiteral, ExpressibleByBooleanLiteral, Ex
     public init(integerLiteral value: Int) { self = .number(Double(value)) }
     public init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
     public init(dictionaryLiteral elements: (String, JSONValue)...) {
-        self = .object(JSONObject(unsorted: elements.reversed().map { (key: $0.0, value: $0.1) }))
+        self = .object(JSONObject(literal: elements))
     }
     public init(nilLiteral: ()) { self = .null }
 }
