@@ -75,4 +75,34 @@ struct TimestampFormattingTests {
             #expect(Timestamp.rfc5322(date) == formatter.string(from: date), "\(date.timeIntervalSince1970)")
         }
     }
+
+    /// Each date written straight into its string reads as the general path writes it (six
+    /// zero-padded numbers interpolated), across the years a fixed width holds and past them.
+    @Test func writtenStraightMatchesTheGeneralPath() {
+        var state: UInt64 = 77
+        func next() -> UInt64 {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return state >> 11
+        }
+        func p(_ value: Int, _ count: Int) -> String { Timestamp.padded(value, count) }
+        let edges: [Double] = [-62_167_219_200, -62_167_219_201, 253_402_300_799, 253_402_300_800, 0, -1]  // 0000-01-01, 9999-12-31, 10000
+        let zone = TimeZone(identifier: "Asia/Kolkata")
+        for index in 0..<4_000 {
+            // Years -200 to 12,000.
+            let seconds = index < edges.count ? edges[index] : -68_500_000_000 + Double(next() % 386_000_000_000)
+            let date = Date(timeIntervalSince1970: seconds)
+            let f = Timestamp.fields(date)
+            #expect(Timestamp.format(date) == "\(p(f.year, 4))-\(p(f.month, 2))-\(p(f.day, 2))T\(p(f.hour, 2)):\(p(f.minute, 2)):\(p(f.second, 2))Z", "\(seconds)")
+            #expect(Timestamp.day(date) == "\(p(f.year, 4))-\(p(f.month, 2))-\(p(f.day, 2))", "\(seconds)")
+            #expect(Timestamp.dayAndTime(date) == "\(p(f.year, 4))-\(p(f.month, 2))-\(p(f.day, 2)) \(p(f.hour, 2)):\(p(f.minute, 2)) UTC", "\(seconds)")
+            let header = Timestamp.rfc5322(date)
+            #expect(header.hasSuffix(" \(f.year) \(p(f.hour, 2)):\(p(f.minute, 2)):\(p(f.second, 2)) +0000"), "\(seconds): \(header)")
+            #expect(header.dropFirst(5).hasPrefix("\(p(f.day, 2)) "), "\(seconds): \(header)")
+            if let zone {
+                let local = Timestamp.fields(date.addingTimeInterval(TimeInterval(zone.secondsFromGMT(for: date))))
+                #expect(Timestamp.dayAndTime(date, in: zone)
+                    == "\(p(local.year, 4))-\(p(local.month, 2))-\(p(local.day, 2)) \(p(local.hour, 2)):\(p(local.minute, 2)) Asia/Kolkata")
+            }
+        }
+    }
 }

@@ -90,48 +90,16 @@ public enum Timestamp {
     }
 
     /// The fields of a date in UTC, to the second (rounded down, as ISO 8601 formatting does).
-    static func fields(_ date: Date) -> (year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int) {
+    static func fields(_ date: Date) -> Fields {
         let seconds = Int(date.timeIntervalSince1970.rounded(.down))
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         let inDay = seconds - days * 86_400
         let (year, month, day) = civil(fromDays: days)
-        return (year, month, day, inDay / 3_600, inDay % 3_600 / 60, inDay % 60)
+        return Fields(year: year, month: month, day: day, hour: inDay / 3_600, minute: inDay % 3_600 / 60, second: inDay % 60)
     }
 
-    static func digits(_ value: Int, _ count: Int) -> String {
-        let text = String(value)
-        return text.count >= count ? text : String(repeating: "0", count: count - text.count) + text
-    }
-
-    /// `2026-11-25T14:30:00Z`. Written by hand: Foundation's ISO 8601 style cost microseconds
-    /// per call on the pipeline's path (every template context and timer holds some).
-    public static func format(_ date: Date) -> String {
-        let f = fields(date)
-        return "\(digits(f.year, 4))-\(digits(f.month, 2))-\(digits(f.day, 2))T\(digits(f.hour, 2)):\(digits(f.minute, 2)):\(digits(f.second, 2))Z"
-    }
-
-    /// `Wed, 25 Nov 2026 14:30:00 +0000`: an email's Date header (RFC 5322), in UTC.
-    public static func rfc5322(_ date: Date) -> String {
-        let f = fields(date)
-        let seconds = Int(date.timeIntervalSince1970.rounded(.down))
-        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
-        // 1 January 1970 was a Thursday.
-        let weekday = ((days + 4) % 7 + 7) % 7
-        let names = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
-        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-        return "\(names[weekday]), \(digits(f.day, 2)) \(months[f.month - 1]) \(f.year) \(digits(f.hour, 2)):\(digits(f.minute, 2)):\(digits(f.second, 2)) +0000"
-    }
-
-    /// `2026-11-25` in UTC, for customer-facing dates.
-    public static func day(_ date: Date) -> String {
-        let f = fields(date)
-        return "\(digits(f.year, 4))-\(digits(f.month, 2))-\(digits(f.day, 2))"
-    }
-
-    /// `2026-11-25 14:30 UTC`, for customer-facing times.
-    public static func dayAndTime(_ date: Date) -> String {
-        let f = fields(date)
-        return "\(digits(f.year, 4))-\(digits(f.month, 2))-\(digits(f.day, 2)) \(digits(f.hour, 2)):\(digits(f.minute, 2)) UTC"
+    struct Fields {
+        var year, month, day, hour, minute, second: Int
     }
 
     /// The last second of a day (`2026-11-29`) in a time zone; nil when the text is not a date.
@@ -143,14 +111,6 @@ public enum Timestamp {
             let next = calendar.date(byAdding: .day, value: 1, to: start)
         else { return nil }
         return next.addingTimeInterval(-1)
-    }
-
-    /// `2026-11-25 14:30 Europe/London`: a promised time in a named zone.
-    public static func dayAndTime(_ date: Date, in zone: TimeZone) -> String {
-        guard zone.identifier != "UTC", zone.identifier != "GMT" else { return dayAndTime(date) }
-        // The zone's offset at that instant makes its wall-clock time: no calendar needed.
-        let f = fields(date.addingTimeInterval(TimeInterval(zone.secondsFromGMT(for: date))))
-        return "\(digits(f.year, 4))-\(digits(f.month, 2))-\(digits(f.day, 2)) \(digits(f.hour, 2)):\(digits(f.minute, 2)) \(zone.identifier)"
     }
 
     /// Minutes after midnight for a time of day `HH:MM`, or nil when the text is not one.
