@@ -55,9 +55,11 @@ struct WebhookTests {
         bare.subjectID = nil
         for sent in [message, titled, bare] {
             let members = WebhookRequest.genericPayload(sent)
-            let canonical = try JSONValue.object(JSONObject(Dictionary(uniqueKeysWithValues: members.map { ($0.key, $0.value) }))).encodedBytes()
-            #expect(try JSONValue.encodedObject(members) == canonical)
-            #expect(try JSONValue.encodedObject(members.reversed()) == canonical)
+            let canonical = try JSONValue.object(JSONObject(Dictionary(uniqueKeysWithValues: members.map { ($0.key, JSONValue.string($0.value)) })))
+                .encodedBytes()
+            #expect(JSONValue.encodedObject(strings: members) == canonical)
+            #expect(JSONValue.encodedObject(strings: members.reversed()) == canonical)
+            #expect(JSONValue.encodedObject(strings: Array(members.dropFirst()) + [members[0]]) == canonical)
             let request = try WebhookRequest.build(sent, settings: WebhookTransport.Settings(preset: .generic, url: "http://127.0.0.1/hook"))
             #expect(Array(http(request).body.utf8) == canonical)
         }
@@ -74,6 +76,28 @@ struct WebhookTests {
         #expect(WebhookTransport.classify(response(status: 302, headers: ["Location: /elsewhere"]), now: now).label == "permanent")
         #expect(WebhookTransport.classify(response(status: 400), now: now).label == "permanent")
         #expect(WebhookTransport.classify(response(curl: 7, status: 0), now: now).label == "transient")
+    }
+
+    /// A refusal's header lines are kept, from its status line on (its `Retry-After` decides
+    /// the retry); a success's are not, since nothing reads them; SMTP's replies always are.
+    @Test func keepsTheHeaderLinesOfAnythingButAnHTTPSuccess() throws {
+        let transfer = try #require(CurlTransfer())
+        func feed(_ lines: String...) {
+            for line in lines { Array(line.utf8).withUnsafeBytes { transfer.receiveHeader($0) } }
+        }
+        feed("HTTP/1.1 100 Continue\r\n", "\r\n", "HTTP/1.1 503 Service Unavailable\r\n", "Retry-After: 30\r\n", "\r\n")
+        #expect(transfer.responseHeaders == ["HTTP/1.1 503 Service Unavailable", "Retry-After: 30", ""])
+        transfer.reset()
+        feed("HTTP/1.1 100 Continue\r\n", "\r\n", "HTTP/1.1 204 No Content\r\n", "Server: nginx\r\n", "\r\n")
+        #expect(transfer.responseHeaders.isEmpty)
+        transfer.reset()
+        feed("220 smtp.example ESMTP\r\n", "250-PIPELINING\r\n")
+        #expect(transfer.responseHeaders == ["220 smtp.example ESMTP", "250-PIPELINING"])
+        func success(_ line: String) -> Bool { Array(line.utf8).withUnsafeBytes { CurlTransfer.isSuccess(statusLine: $0) } }
+        for line in ["HTTP/1.1 200 OK\r\n", "HTTP/2 201\r\n", "HTTP/1.1 299"] { #expect(success(line), "\(line)") }
+        for line in ["HTTP/1.1 302 Found\r\n", "HTTP/1.1 20", "HTTP/1.1 2x0 OK", "HTTP/1.1", "HTTP/1.1 100 Continue"] {
+            #expect(!success(line), "\(line)")
+        }
     }
 
     @Test func goneDisablesTheEndpointAndRetryAfterMayBeADate() {

@@ -191,6 +191,20 @@ extension JSONValue {
         try JSONValue.object(JSONObject(unsorted: members)).encodedBytes()
     }
 
+    /// An object of string members, as `encodedObject` writes it. Members that come in key
+    /// order already (a webhook's body, once per message) are written straight to bytes,
+    /// without a tree; any other order takes `encodedObject`'s way.
+    public static func encodedObject(strings members: [(key: String, value: String)]) -> [UInt8] {
+        let sorted = members.indices.dropFirst().allSatisfy { JSONObject.compare(members[$0 - 1].key, members[$0].key) < 0 }
+        guard sorted else {
+            // Strings always have a JSON form: this cannot throw.
+            return (try? encodedObject(members.map { ($0.key, JSONValue.string($0.value)) })) ?? []
+        }
+        var writer = JSONWriter(capacity: members.reduce(2) { $0 + $1.key.utf8.count + $1.value.utf8.count + 6 })
+        writer.writeObject(strings: members)
+        return writer.bytes
+    }
+
     public func encodedString() throws(EncodingError) -> String {
         String(decoding: try encodedBytes(), as: UTF8.self)
     }

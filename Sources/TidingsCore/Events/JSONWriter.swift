@@ -71,6 +71,18 @@ struct JSONWriter {
         bytes.append(UInt8(ascii: "}"))
     }
 
+    /// An object of string members whose keys are in order already.
+    mutating func writeObject(strings members: [(key: String, value: String)]) {
+        bytes.append(UInt8(ascii: "{"))
+        for (index, member) in members.enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            writeString(member.key)
+            bytes.append(UInt8(ascii: ":"))
+            writeString(member.value)
+        }
+        bytes.append(UInt8(ascii: "}"))
+    }
+
     mutating func append(_ literal: StaticString) {
         bytes.append(contentsOf: UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
     }

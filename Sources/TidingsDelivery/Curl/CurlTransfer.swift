@@ -15,6 +15,8 @@ final class CurlTransfer {
     private let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
     private(set) var responseBody: [UInt8] = []
     private(set) var responseHeaders: [String] = []
+    /// The response is an HTTP success: its header lines are not kept (`receiveHeader`).
+    private var skippingHeaders = false
     private(set) var setupError: String?
 
     init?() {
@@ -44,6 +46,7 @@ final class CurlTransfer {
         errorBuffer[0] = 0
         responseBody.removeAll(keepingCapacity: true)
         responseHeaders.removeAll(keepingCapacity: true)
+        skippingHeaders = false
         setupError = nil
     }
 
@@ -119,7 +122,16 @@ final class CurlTransfer {
 
     func receive(_ pointer: UnsafeRawBufferPointer) { responseBody.append(contentsOf: pointer) }
 
+    /// Keeps a header line. An HTTP success's lines are not kept: nothing reads them (only a
+    /// refusal's `Retry-After` is), and making a string of each was a percent of a webhook's
+    /// CPU. SMTP's reply lines are always kept (a probe reads the server's extensions).
     func receiveHeader(_ pointer: UnsafeRawBufferPointer) {
+        if pointer.starts(with: "HTTP/".utf8) {
+            // A new status line starts a new header block (after a 100 Continue, say).
+            responseHeaders.removeAll()
+            skippingHeaders = Self.isSuccess(statusLine: pointer)
+        }
+        guard !skippingHeaders else { return }
         // Trimmed as bytes (HTTP's whitespace is ASCII): looking up each scalar's Unicode
         // properties was a tenth of a webhook's time in libcurl's callbacks.
         func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0D || byte == 0x0A }
@@ -127,11 +139,14 @@ final class CurlTransfer {
         var end = pointer.endIndex
         while start < end, isSpace(pointer[start]) { start += 1 }
         while end > start, isSpace(pointer[end - 1]) { end -= 1 }
-        let line = String(decoding: UnsafeRawBufferPointer(rebasing: pointer[start..<end]), as: UTF8.self)
-        // A new status line starts a new header block (after a 100 Continue, say); a folded
-        // line that starts with a space is not one.
-        if pointer.starts(with: "HTTP/".utf8) { responseHeaders.removeAll() }
-        responseHeaders.append(line)
+        responseHeaders.append(String(decoding: UnsafeRawBufferPointer(rebasing: pointer[start..<end]), as: UTF8.self))
+    }
+
+    /// `HTTP/1.1 204 No Content`: a status code of 2xx after the version.
+    static func isSuccess(statusLine line: UnsafeRawBufferPointer) -> Bool {
+        guard let space = line.firstIndex(of: UInt8(ascii: " ")), space + 3 < line.endIndex else { return false }
+        let digits = line[(space + 1)...(space + 3)]
+        return digits.first == UInt8(ascii: "2") && digits.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
     }
 
     func send(into buffer: UnsafeMutableRawBufferPointer) -> Int {

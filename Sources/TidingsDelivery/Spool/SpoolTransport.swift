@@ -39,7 +39,7 @@ public final class SpoolTransport: Transport {
                 bytes = Data(try SMTPTransport.mime(for: message, from: from, options: options).build())
             case .sms, .messenger, .staff:
                 file = directory.appendingPathComponent(Self.fileName(key: message.key, channel: message.channel))
-                bytes = Data(try JSONValue.encodedObject(WebhookRequest.genericPayload(message)))
+                bytes = Data(JSONValue.encodedObject(strings: WebhookRequest.genericPayload(message)))
             }
         } catch {
             return .permanent(reason: "\(error)")

@@ -14,7 +14,7 @@ enum WebhookRequest {
             let timestamp = Int(message.date.timeIntervalSince1970)
             headers = ["Content-Type: application/json", "webhook-id: \(message.key)", "webhook-timestamp: \(timestamp)"]
             if let token = settings.token, !token.isEmpty { headers.append("Authorization: Bearer \(token)") }
-            body = try JSONValue.encodedObject(genericPayload(message))
+            body = JSONValue.encodedObject(strings: genericPayload(message))
             if !settings.signingSecrets.isEmpty {
                 headers.append("webhook-signature: " + WebhookSignature.sign(id: message.key, timestamp: timestamp, body: body,
                                                                               secrets: settings.signingSecrets))
@@ -47,19 +47,18 @@ enum WebhookRequest {
                            connectTimeoutMilliseconds: 5000, timeoutMilliseconds: settings.timeoutSeconds * 1000)
     }
 
-    /// The generic preset's JSON members, listed in key order so the body is written without
-    /// a dictionary sorted per message.
-    static func genericPayload(_ message: OutgoingMessage) -> [(key: String, value: JSONValue)] {
-        var members: [(key: String, value: JSONValue)] = [
-            ("category", .string(message.category)), ("channel", .string(message.channel.rawValue)),
-            ("customer_id", .string(message.customerID)), ("id", .string(message.key)),
+    /// The generic preset's JSON members, all strings, listed in key order so the body is
+    /// written straight to bytes (`JSONValue.encodedObject(strings:)`), without a tree.
+    static func genericPayload(_ message: OutgoingMessage) -> [(key: String, value: String)] {
+        var members: [(key: String, value: String)] = [
+            ("category", message.category), ("channel", message.channel.rawValue), ("customer_id", message.customerID), ("id", message.key),
         ]
         members.reserveCapacity(11)
-        if let title = message.content.subject { members.append(("subject", .string(title))) }
-        if let subject = message.subjectID { members.append(("subject_id", .string(subject))) }
+        if let title = message.content.subject { members.append(("subject", title)) }
+        if let subject = message.subjectID { members.append(("subject_id", subject)) }
         members += [
-            ("text", .string(message.content.text)), ("timestamp", .string(Timestamp.format(message.date))),
-            ("to", .string(message.recipient)), ("type", "tidings.message"), ("workflow", .string(message.workflow)),
+            ("text", message.content.text), ("timestamp", Timestamp.format(message.date)), ("to", message.recipient),
+            ("type", "tidings.message"), ("workflow", message.workflow),
         ]
         return members
     }
