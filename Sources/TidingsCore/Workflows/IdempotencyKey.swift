@@ -8,13 +8,40 @@ import Crypto
 /// 64-bit FNV-1a stay in the rows that carry them and keep working; only new messages get the
 /// new form.)
 public enum IdempotencyKey {
+    /// Made for every notification the pipeline decides on: the text is hashed in place (the
+    /// hasher's generic `update(data:)` and two copies of the text were a percent of a
+    /// catch-up) and the key written straight into its string.
     public static func make(workflow: String, source: String, eventID: String) -> String {
         var hash = SHA256()
-        hash.update(data: Array(source.utf8))
-        hash.update(data: [0])
-        hash.update(data: Array(eventID.utf8))
-        return "\(workflow).\(hex(hash.finalize()))"
+        var source = source
+        var eventID = eventID
+        source.withUTF8 { hash.update(bufferPointer: UnsafeRawBufferPointer($0)) }
+        withUnsafeBytes(of: UInt8(0)) { hash.update(bufferPointer: $0) }
+        eventID.withUTF8 { hash.update(bufferPointer: UnsafeRawBufferPointer($0)) }
+        let digest = hash.finalize()
+        var workflow = workflow
+        return workflow.withUTF8 { name in
+            String(unsafeUninitializedCapacity: name.count + 1 + 2 * SHA256.Digest.byteCount) { buffer in
+                var count = 0
+                for byte in name {
+                    buffer[count] = byte
+                    count += 1
+                }
+                buffer[count] = UInt8(ascii: ".")
+                count += 1
+                digest.withUnsafeBytes { bytes in
+                    for byte in bytes {
+                        buffer[count] = hexDigits[Int(byte >> 4)]
+                        buffer[count + 1] = hexDigits[Int(byte & 0x0F)]
+                        count += 2
+                    }
+                }
+                return count
+            }
+        }
     }
+
+    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
     static func hex(_ digest: SHA256.Digest) -> String {
         let digits: [UInt8] = Array("0123456789abcdef".utf8)
