@@ -62,6 +62,7 @@ struct PipelineRun {
         let rows = try Store.loggedEvents(db, after: from, limit: limit)
         batch.checkpoint = from
         fanoutQueued = try Store.fanoutPending(db)
+        models.reserve(rows.count)
         var last: Int64?
         var asking = Yielding.Counter(yielding)
         for row in rows {
