@@ -18,9 +18,10 @@ struct ReadModelCache: ModelLookup {
         tickets = EntityTable(db: db, table: .tickets, committed: committed.tickets, ahead: ahead.tickets, stale: stale.tickets)
     }
 
-    /// Room for the models of `events` events in each table: grown from empty, a batch's
-    /// tables rehashed every key at each doubling (about 1% of a catch-up's samples).
+    /// Room for the models of `events` events in each table (up to 1,024): grown from empty,
+    /// a batch's tables rehashed every key at each doubling (about 1% of a catch-up's samples).
     mutating func reserve(_ events: Int) {
+        let events = min(events, 1024)
         customers.reserve(events)
         orders.reserve(events)
         tickets.reserve(events)
@@ -84,11 +85,12 @@ struct EntityTable<Model: JSONModel & Sendable> {
         self.stale = stale
     }
 
+    /// The batch's own tables only: `written` outlives it (the shared cache keeps the last
+    /// commits' sets), so it grows with what is written.
     mutating func reserve(_ count: Int) {
         loaded.reserveCapacity(count)
         asRead.reserveCapacity(count)
         dirty.reserveCapacity(count)
-        written.reserveCapacity(count)
     }
 
     mutating func get(_ id: String) throws -> Model? {

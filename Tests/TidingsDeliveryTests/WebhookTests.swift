@@ -63,6 +63,9 @@ struct WebhookTests {
             let request = try WebhookRequest.build(sent, settings: WebhookTransport.Settings(preset: .generic, url: "http://127.0.0.1/hook"))
             #expect(Array(http(request).body.utf8) == canonical)
         }
+        // Keys in byte order that Swift calls the same are folded as the tree folds them.
+        let spellings: [(key: String, value: String)] = [("e\u{301}", "1"), ("\u{E9}", "2")]
+        #expect(JSONValue.encodedObject(strings: spellings) == (try JSONValue.encodedObject(spellings.map { ($0.key, JSONValue.string($0.value)) })))
     }
 
     func response(curl: Int = 0, status: Int, headers: [String] = []) -> CurlResponse {

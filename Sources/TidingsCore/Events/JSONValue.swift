@@ -191,11 +191,13 @@ extension JSONValue {
         try JSONValue.object(JSONObject(unsorted: members)).encodedBytes()
     }
 
-    /// An object of string members, as `encodedObject` writes it. Members that come in key
-    /// order already (a webhook's body, once per message) are written straight to bytes,
-    /// without a tree; any other order takes `encodedObject`'s way.
+    /// An object of string members, as `encodedObject` writes it. Members with ASCII keys that
+    /// come in key order already (a webhook's body, once per message) are written straight to
+    /// bytes, without a tree; anything else takes `encodedObject`'s way, which also folds
+    /// non-ASCII keys that Swift calls the same.
     public static func encodedObject(strings members: [(key: String, value: String)]) -> [UInt8] {
-        let sorted = members.indices.dropFirst().allSatisfy { JSONObject.compare(members[$0 - 1].key, members[$0].key) < 0 }
+        let sorted = members.allSatisfy { JSONObject.isASCII($0.key) }
+            && members.indices.dropFirst().allSatisfy { JSONObject.compare(members[$0 - 1].key, members[$0].key) < 0 }
         guard sorted else {
             // Strings always have a JSON form: this cannot throw.
             return (try? encodedObject(members.map { ($0.key, JSONValue.string($0.value)) })) ?? []

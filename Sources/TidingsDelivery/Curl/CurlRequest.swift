@@ -39,7 +39,8 @@ public struct CurlRequest: Sendable {
 }
 
 /// What came back: libcurl's result, the protocol's reply code (HTTP status or the last SMTP
-/// reply), response headers and body.
+/// reply), response headers (none kept for an HTTP success: `CurlTransfer.receiveHeader`)
+/// and body.
 public struct CurlResponse: Sendable {
     /// `CURLE_OK` is 0.
     public var curlCode: Int
