@@ -2,18 +2,14 @@ import Foundation
 
 /// Dates written out: every template context, timer, webhook and email holds some. Each is
 /// written as ASCII straight into one string; interpolating six zero-padded strings a date
-/// was 1-2% of a catch-up's samples (BENCHMARKS.md). A year outside 0-9999 (a date no event
-/// carries, but nothing stops one) takes the general path, which pads what it can.
+/// was 1-2% of a catch-up's samples (BENCHMARKS.md).
 extension Timestamp {
     /// `2026-11-25T14:30:00Z`. Written by hand: Foundation's ISO 8601 style cost microseconds
     /// per call on the pipeline's path (every template context and timer holds some).
     public static func format(_ date: Date) -> String {
         let f = fields(date)
-        guard f.fitsFourDigits else {
-            return "\(padded(f.year, 4))-\(padded(f.month, 2))-\(padded(f.day, 2))T\(padded(f.hour, 2)):\(padded(f.minute, 2)):\(padded(f.second, 2))Z"
-        }
-        return ASCIIWriter.string(capacity: 20) { w in
-            w.date(f, separator: "-")
+        return ASCIIWriter.string(capacity: 20 + ASCIIWriter.slack(year: f.year)) { w in
+            w.date(f)
             w.byte("T")
             w.time(f, seconds: true)
             w.byte("Z")
@@ -27,10 +23,7 @@ extension Timestamp {
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         // 1 January 1970 was a Thursday.
         let weekday = ((days + 4) % 7 + 7) % 7
-        guard f.fitsFourDigits else {
-            return "\(weekdays[weekday]), \(padded(f.day, 2)) \(months[f.month - 1]) \(f.year) \(padded(f.hour, 2)):\(padded(f.minute, 2)):\(padded(f.second, 2)) +0000"
-        }
-        return ASCIIWriter.string(capacity: 31) { w in
+        return ASCIIWriter.string(capacity: 31 + ASCIIWriter.slack(year: f.year)) { w in
             w.text(weekdays[weekday])
             w.text(", ")
             w.digits(f.day, 2)
@@ -47,8 +40,7 @@ extension Timestamp {
     /// `2026-11-25` in UTC, for customer-facing dates.
     public static func day(_ date: Date) -> String {
         let f = fields(date)
-        guard f.fitsFourDigits else { return "\(padded(f.year, 4))-\(padded(f.month, 2))-\(padded(f.day, 2))" }
-        return ASCIIWriter.string(capacity: 10) { $0.date(f, separator: "-") }
+        return ASCIIWriter.string(capacity: 10 + ASCIIWriter.slack(year: f.year)) { $0.date(f) }
     }
 
     /// `2026-11-25 14:30 UTC`, for customer-facing times.
@@ -64,11 +56,8 @@ extension Timestamp {
     }
 
     private static func wallClock(_ f: Fields, zone: String) -> String {
-        guard f.fitsFourDigits else {
-            return "\(padded(f.year, 4))-\(padded(f.month, 2))-\(padded(f.day, 2)) \(padded(f.hour, 2)):\(padded(f.minute, 2)) \(zone)"
-        }
-        return ASCIIWriter.string(capacity: 17 + zone.utf8.count) { w in
-            w.date(f, separator: "-")
+        ASCIIWriter.string(capacity: 17 + zone.utf8.count + ASCIIWriter.slack(year: f.year)) { w in
+            w.date(f)
             w.byte(" ")
             w.time(f, seconds: false)
             w.byte(" ")
@@ -79,23 +68,24 @@ extension Timestamp {
     private static let weekdays = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
     private static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
-    /// The general path: `value` with zeros in front up to `count` characters.
+    /// `value` with zeros in front up to `count` characters: how a year outside 0-9999 (a date
+    /// no event carries, but nothing stops one) is written.
     static func padded(_ value: Int, _ count: Int) -> String {
         let text = String(value)
         return text.count >= count ? text : String(repeating: "0", count: count - text.count) + text
     }
 }
 
-extension Timestamp.Fields {
-    /// Every field in range for the fixed widths (`fields` keeps the others in range).
-    var fitsFourDigits: Bool { (0...9999).contains(year) }
-}
-
-/// Writes ASCII into a string's own storage. Callers size `capacity` for what they write;
-/// a write past it is dropped rather than made (it cannot happen for the layouts above).
+/// Writes ASCII into a string's own storage. Callers size `capacity` for what they write
+/// (four digits a year, plus `slack(year:)`); a write past it is dropped rather than made (it
+/// cannot happen for the layouts above).
 private struct ASCIIWriter {
     let buffer: UnsafeMutableBufferPointer<UInt8>
     var count = 0
+
+    /// Room beyond four digits for a year outside 0-9999 (an `Int` has up to 19 digits and a
+    /// sign); none for the others, so a date of ten characters stays a small string.
+    static func slack(year: Int) -> Int { (0...9999).contains(year) ? 0 : 16 }
 
     static func string(capacity: Int, _ write: (inout ASCIIWriter) -> Void) -> String {
         String(unsafeUninitializedCapacity: capacity) { buffer in
@@ -118,8 +108,9 @@ private struct ASCIIWriter {
         }
     }
 
-    /// A non-negative value of at most four digits, zero-padded to `width`.
+    /// A value zero-padded to `width`: four digits or fewer here, any other as `padded`.
     mutating func digits(_ value: Int, _ width: Int) {
+        guard (0...9999).contains(value) else { return text(Timestamp.padded(value, width)) }
         var divisor = 1000
         var started = false
         for place in stride(from: 4, through: 1, by: -1) {
@@ -134,11 +125,11 @@ private struct ASCIIWriter {
         }
     }
 
-    mutating func date(_ f: Timestamp.Fields, separator: Unicode.Scalar) {
+    mutating func date(_ f: Timestamp.Fields) {
         digits(f.year, 4)
-        byte(separator)
+        byte("-")
         digits(f.month, 2)
-        byte(separator)
+        byte("-")
         digits(f.day, 2)
     }
 

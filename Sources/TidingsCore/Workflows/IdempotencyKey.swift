@@ -22,34 +22,30 @@ public enum IdempotencyKey {
         var workflow = workflow
         return workflow.withUTF8 { name in
             String(unsafeUninitializedCapacity: name.count + 1 + 2 * SHA256.Digest.byteCount) { buffer in
-                var count = 0
-                for byte in name {
-                    buffer[count] = byte
-                    count += 1
-                }
+                var count = buffer.initialize(fromContentsOf: name)
                 buffer[count] = UInt8(ascii: ".")
                 count += 1
-                digest.withUnsafeBytes { bytes in
-                    for byte in bytes {
-                        buffer[count] = hexDigits[Int(byte >> 4)]
-                        buffer[count + 1] = hexDigits[Int(byte & 0x0F)]
-                        count += 2
-                    }
-                }
-                return count
+                return writeHex(digest, into: buffer, at: count)
             }
         }
     }
 
-    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
-
     static func hex(_ digest: SHA256.Digest) -> String {
-        var text: [UInt8] = []
-        text.reserveCapacity(SHA256.Digest.byteCount * 2)
-        for byte in digest {
-            text.append(hexDigits[Int(byte >> 4)])
-            text.append(hexDigits[Int(byte & 0x0F)])
-        }
-        return String(decoding: text, as: UTF8.self)
+        String(unsafeUninitializedCapacity: 2 * SHA256.Digest.byteCount) { writeHex(digest, into: $0, at: 0) }
     }
+
+    /// Writes the digest as lowercase hex from `start`; returns where it ended.
+    private static func writeHex(_ digest: SHA256.Digest, into buffer: UnsafeMutableBufferPointer<UInt8>, at start: Int) -> Int {
+        var count = start
+        digest.withUnsafeBytes { bytes in
+            for byte in bytes {
+                buffer[count] = hexDigits[Int(byte >> 4)]
+                buffer[count + 1] = hexDigits[Int(byte & 0x0F)]
+                count += 2
+            }
+        }
+        return count
+    }
+
+    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 }
