@@ -235,6 +235,21 @@ struct MIMEMessageTests {
         }
     }
 
+    /// A plain header value that fits its line, or has no space to fold at, is written as it
+    /// is without the folding loop: random plain values, with leading, doubled and trailing
+    /// spaces and every room from none to more than a line, come out as the loop writes them.
+    @Test func unfoldedHeaderValuesMatchTheFoldingLoop() {
+        let pieces = [" ", "  ", "a", "Z", "word", "=", "?", "(re.", "https://shop.example/u?c=1&k=x", String(repeating: "x", count: 90)]
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<1_000 {
+            let value = (0..<Int.random(in: 0...12, using: &generator)).map { _ in pieces.randomElement(using: &generator) ?? "" }.joined()
+            let room = Int.random(in: -4...100, using: &generator)
+            let expected = MIMEMessage.isPlain(value) ? MIMEMessage.folded(value, firstLineRoom: room)
+                : MIMEMessage.encodedWords(value, firstLineRoom: room)
+            #expect(MIMEMessage.unstructured(value, firstLineRoom: room) == expected, "\(value.debugDescription) in \(room)")
+        }
+    }
+
     /// A Message-ID's left part keeps letters, digits, `-`, `.` and `_`; every other Unicode
     /// scalar, however many bytes it has, becomes one `-`.
     @Test func aMessageIDKeepsOneDashPerScalarItCannotCarry() {

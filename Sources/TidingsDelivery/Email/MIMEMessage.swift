@@ -68,34 +68,54 @@ public struct MIMEMessage: Sendable {
     /// The complete message, CRLF-terminated lines, written as bytes into one buffer: built
     /// from lines of `String` and joined, it was a quarter of an email's CPU (BENCHMARKS.md).
     public func build() throws -> [UInt8] {
-        for mailbox in [from, to] + (replyTo.map { [$0] } ?? []) where !EmailAddress.isValid(mailbox.address) {
-            throw DeliveryError(.invalidMessage, "refusing to send to or from an invalid address: \(mailbox.address.debugDescription)")
-        }
+        try Self.check(from)
+        try Self.check(to)
+        if let replyTo { try Self.check(replyTo) }
         var out: [UInt8] = []
         out.reserveCapacity(1024 + 2 * (text.utf8.count + (html?.utf8.count ?? 0)))
-        func line(_ parts: String...) {
-            for part in parts { out.append(contentsOf: part.utf8) }
+        // A string's bytes copied as one block: appended as a sequence of UTF-8, and from a
+        // variadic list, they went a byte at a time through an array made per line.
+        func put(_ text: String) {
+            var text = text
+            text.withUTF8 { out.append(contentsOf: $0) }
+        }
+        func line(_ text: String = "") {
+            put(text)
             out.append(13)
             out.append(10)
         }
-        line("From: ", Self.mailbox(from, room: 78 - "From: ".count))
-        line("To: ", Self.mailbox(to, room: 78 - "To: ".count))
-        line("Subject: ", Self.unstructured(subject, firstLineRoom: 78 - "Subject: ".count))
-        line("Date: ", Self.rfc5322Date(date))
-        line("Message-ID: ", messageID)
+        put("From: ")
+        line(Self.mailbox(from, room: 78 - "From: ".count))
+        put("To: ")
+        line(Self.mailbox(to, room: 78 - "To: ".count))
+        put("Subject: ")
+        line(Self.unstructured(subject, firstLineRoom: 78 - "Subject: ".count))
+        put("Date: ")
+        line(Self.rfc5322Date(date))
+        put("Message-ID: ")
+        line(messageID)
         if let inReplyTo {
-            line("In-Reply-To: ", inReplyTo)
-            line("References: ", inReplyTo)
+            put("In-Reply-To: ")
+            line(inReplyTo)
+            put("References: ")
+            line(inReplyTo)
         }
-        if let replyTo { line("Reply-To: ", Self.mailbox(replyTo, room: 78 - "Reply-To: ".count)) }
+        if let replyTo {
+            put("Reply-To: ")
+            line(Self.mailbox(replyTo, room: 78 - "Reply-To: ".count))
+        }
         line("MIME-Version: 1.0")
         line("Auto-Submitted: auto-generated")
         line("X-Auto-Response-Suppress: All")
         for (name, value) in extraHeaders {
-            line(name, ": ", Self.unstructured(value, firstLineRoom: 76 - name.count))
+            put(name)
+            put(": ")
+            line(Self.unstructured(value, firstLineRoom: 76 - name.count))
         }
         func part(_ type: String, _ body: String) {
-            line("Content-Type: ", type, "; charset=utf-8")
+            put("Content-Type: ")
+            put(type)
+            line("; charset=utf-8")
             line("Content-Transfer-Encoding: quoted-printable")
             line()
             QuotedPrintable.encode(body, into: &out)
@@ -104,18 +124,30 @@ public struct MIMEMessage: Sendable {
         }
         if let html {
             let boundary = "=_tidings_\(Self.idPart(messageID).prefix(40))"
-            line("Content-Type: multipart/alternative;\r\n boundary=\"", boundary, "\"")
+            put("Content-Type: multipart/alternative;\r\n boundary=\"")
+            put(boundary)
+            line("\"")
             line()
             line("This is a MIME message with text and HTML versions.")
-            line("--", boundary)
+            put("--")
+            line(boundary)
             part("text/plain", text)
-            line("--", boundary)
+            put("--")
+            line(boundary)
             part("text/html", html)
-            line("--", boundary, "--")
+            put("--")
+            put(boundary)
+            line("--")
         } else {
             part("text/plain", text)
         }
         return out
+    }
+
+    private static func check(_ mailbox: Mailbox) throws {
+        guard EmailAddress.isValid(mailbox.address) else {
+            throw DeliveryError(.invalidMessage, "refusing to send to or from an invalid address: \(mailbox.address.debugDescription)")
+        }
     }
 
     /// `Name <address>`, folded so the address goes on a line of its own when it would not fit.
@@ -144,7 +176,16 @@ public struct MIMEMessage: Sendable {
     static func unstructured(_ value: String, firstLineRoom: Int) -> String {
         let cleaned = withoutControls(value)
         guard isPlain(cleaned) else { return encodedWords(cleaned, firstLineRoom: firstLineRoom) }
-        // Plain text is ASCII: a byte is a character.
+        // Plain text is ASCII: a byte is a character. What fits its line, or has no space to
+        // fold at, goes as it is (the usual subject, the workflow's name, a URL).
+        let bytes = cleaned.utf8
+        if bytes.first != 32 && (bytes.count <= firstLineRoom || !bytes.contains(32)) { return cleaned }
+        return folded(cleaned, firstLineRoom: firstLineRoom)
+    }
+
+    /// Printable ASCII folded at spaces so lines stay within 78 characters, without the spaces
+    /// before the first word.
+    static func folded(_ cleaned: String, firstLineRoom: Int) -> String {
         var out: [UInt8] = []
         out.reserveCapacity(cleaned.utf8.count + 8)
         var lineLength = 0

@@ -25,25 +25,26 @@ enum QuotedPrintable {
     /// Bytes per copy into the message: within what Swift keeps on the stack.
     private static let scratch = 1024
 
-    /// What a byte is to the encoding.
-    private enum Kind: UInt8 {
+    /// What a byte is to the encoding. Plain bytes, not an enum: comparing enum cases went
+    /// through Equatable's witness, a call a byte, and a `switch` on them through a jump table.
+    private enum Kind {
         /// Printable ASCII but `=`: written as it is.
-        case printable
+        static let printable: UInt8 = 0
         /// A space or tab: as it is, unless it ends a line.
-        case blank
+        static let blank: UInt8 = 1
         /// CR or LF.
-        case lineEnd
+        static let lineEnd: UInt8 = 2
         /// Anything else: `=XX`.
-        case escaped
+        static let escaped: UInt8 = 3
     }
 
     /// Each byte's kind, by its value.
-    private static let kinds: [Kind] = (0..<256).map { byte in
+    private static let kinds: [UInt8] = (0..<256).map { byte in
         switch byte {
-        case 33...126 where byte != 61: .printable
-        case 32, 9: .blank
-        case 10, 13: .lineEnd
-        default: .escaped
+        case 33...126 where byte != 61: Kind.printable
+        case 32, 9: Kind.blank
+        case 10, 13: Kind.lineEnd
+        default: Kind.escaped
         }
     }
 
@@ -62,14 +63,14 @@ enum QuotedPrintable {
                 let kind = kinds[Int(byte)]
                 // The usual byte: printable, with room on the line. The rest of the loop is
                 // the general case, for every other byte.
-                if kind == .printable && lineLength < 75 {
+                if kind == Kind.printable && lineLength < 75 {
                     out[written] = byte
                     written += 1
                     lineLength += 1
                     index += 1
                     continue
                 }
-                if kind == .lineEnd {
+                if kind == Kind.lineEnd {
                     out[written] = 13
                     out[written + 1] = 10
                     written += 2
@@ -77,7 +78,7 @@ enum QuotedPrintable {
                     index += byte == 13 && index + 1 < count && bytes[index + 1] == 10 ? 2 : 1
                     continue
                 }
-                let literal = kind == .printable || (kind == .blank && index + 1 < count && kinds[Int(bytes[index + 1])] != .lineEnd)
+                let literal = kind == Kind.printable || (kind == Kind.blank && index + 1 < count && kinds[Int(bytes[index + 1])] != Kind.lineEnd)
                 let width = literal ? 1 : 3
                 if lineLength + width > 75 {
                     out[written] = UInt8(ascii: "=")
