@@ -12,12 +12,18 @@ public enum DeliveryOutcome: Sendable, Hashable {
     /// disabled until an operator enables it again.
     case gone(reason: String)
 
-    public var label: String {
+    public var label: String { Self.labels[index] }
+
+    /// Every label, in the order of `index`.
+    public static let labels = ["sent", "transient", "permanent", "gone"]
+
+    /// The outcome's place in `labels`: for a table of one metric per outcome.
+    public var index: Int {
         switch self {
-        case .sent: return "sent"
-        case .transient: return "transient"
-        case .permanent: return "permanent"
-        case .gone: return "gone"
+        case .sent: 0
+        case .transient: 1
+        case .permanent: 2
+        case .gone: 3
         }
     }
 

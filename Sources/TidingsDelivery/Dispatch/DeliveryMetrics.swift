@@ -10,9 +10,30 @@ struct DeliveryMetrics: Sendable {
     /// Each counter and timer made once: asking the factory at every send (a lock and a lookup
     /// in the registry, per metric) showed in the profile of a send.
     private let handles = Handles()
+    /// What every send touches, per configured channel, made up front: looked up under one
+    /// lock at each send, they were a contended lock between the curl workers' threads.
+    private let everySend: [Channel: EverySend]
+    private let acknowledgement: Metrics.Timer
 
-    init(factory: any MetricsFactory) {
+    init(factory: any MetricsFactory, channels: some Sequence<Channel>) {
         self.factory = factory
+        var everySend: [Channel: EverySend] = [:]
+        for channel in channels {
+            everySend[channel] = EverySend(
+                attempts: DeliveryOutcome.labels.map { Counter(label: "tidings_delivery_attempts_total",
+                                                               dimensions: [("channel", channel.rawValue), ("outcome", $0)], factory: factory) },
+                sent: Counter(label: "tidings_messages_sent_total", dimensions: [("channel", channel.rawValue)], factory: factory),
+                eventToSent: Metrics.Timer(label: "tidings_event_to_sent_seconds", dimensions: [("channel", channel.rawValue)], factory: factory))
+        }
+        self.everySend = everySend
+        acknowledgement = Metrics.Timer(label: "tidings_ticket_acknowledgement_seconds", dimensions: [], factory: factory)
+    }
+
+    private struct EverySend: Sendable {
+        /// By `DeliveryOutcome.index`.
+        var attempts: [Counter]
+        var sent: Counter
+        var eventToSent: Metrics.Timer
     }
 
     private final class Handles: Sendable {
@@ -48,19 +69,24 @@ struct DeliveryMetrics: Sendable {
     /// One settled attempt: what the server said, and where that left the message.
     func settled(_ record: DeliveryRecord, attempted: Bool, now: Date) {
         let channel = record.message.channel.rawValue
+        let every = everySend[record.message.channel]
         if attempted {
-            counter("tidings_delivery_attempts_total", [("channel", channel), ("outcome", record.outcome.label)]).increment()
+            if let every {
+                every.attempts[record.outcome.index].increment()
+            } else {
+                counter("tidings_delivery_attempts_total", [("channel", channel), ("outcome", record.outcome.label)]).increment()
+            }
         }
         let next = record.next
         switch next.state {
         case .sent:
-            counter("tidings_messages_sent_total", [("channel", channel)]).increment()
+            (every?.sent ?? counter("tidings_messages_sent_total", [("channel", channel)])).increment()
             if let eventAt = record.message.eventAt {
                 // Clamped to a year: a simulated clock set far ahead must not overflow the nanoseconds.
                 let nanoseconds = Int64(min(max(0, now.timeIntervalSince(eventAt)), 31_536_000) * 1e9)
-                timer("tidings_event_to_sent_seconds", [("channel", channel)]).recordNanoseconds(nanoseconds)
+                (every?.eventToSent ?? timer("tidings_event_to_sent_seconds", [("channel", channel)])).recordNanoseconds(nanoseconds)
                 if record.message.category == "acknowledgement" {
-                    timer("tidings_ticket_acknowledgement_seconds", []).recordNanoseconds(nanoseconds)
+                    acknowledgement.recordNanoseconds(nanoseconds)
                 }
             }
         case .retrying:

@@ -91,7 +91,7 @@ public final class Dispatcher: Service {
         windowPerSlot = queue.windowPerSlot
         self.pollInterval = pollInterval
         self.logger = logger
-        self.metrics = DeliveryMetrics(factory: metrics)
+        self.metrics = DeliveryMetrics(factory: metrics, channels: channels.keys)
         self.clock = clock
         gates = Mutex(GateBook(gates: channels.mapValues(\.gate)))
         doorbell = Doorbell(forwardingTo: wakeup)
