@@ -115,13 +115,16 @@ extension Store {
     /// claim's RETURNING, SQLite could not use an index for it and scanned the table.
     static func threadRoot(_ db: Database, customerID: String, subjectID: String?, before id: Int64) throws -> String? {
         guard let subjectID else { return nil }
-        return try String.fetchOne(db.cachedStatement(sql: """
-            SELECT key FROM messages
-            WHERE customer_id = ? AND id < ? AND subject_id = ? AND channel = '\(Channel.email.rawValue)'
-                AND NOT \([MessageState.skipped, .suppressed, .dead, .parked].sqlAnyOf("state"))
-            ORDER BY id LIMIT 1
-            """), arguments: [customerID, id, subjectID])
+        return try String.fetchOne(db.cachedStatement(sql: threadRootSQL), arguments: [customerID, id, subjectID])
     }
+
+    /// Written once: built at each claimed email, the text was a tenth of the lookup's time.
+    private static let threadRootSQL = """
+        SELECT key FROM messages
+        WHERE customer_id = ? AND id < ? AND subject_id = ? AND channel = '\(Channel.email.rawValue)'
+            AND NOT \([MessageState.skipped, .suppressed, .dead, .parked].sqlAnyOf("state"))
+        ORDER BY id LIMIT 1
+        """
 
     /// `firstOnly` claims only messages of the first priority that are due (the pipeline's claim
     /// for the dispatcher); otherwise expired claims are taken over first, then all that is due.

@@ -24,6 +24,9 @@ public struct JSONTemplate: Sendable {
     }
 
     let nodes: [Node]
+    /// The template's own text, for the output's first allocation: grown by doubling from
+    /// empty, an email's HTML was copied several times over as it was written.
+    let textLength: Int
     /// HTML-escape `{{ }}` variables (HTML parts); text parts go out as written.
     let escapes: Bool
     let collections: Collections
@@ -31,17 +34,29 @@ public struct JSONTemplate: Sendable {
     public init?(_ source: String, escapes: Bool, collections: Collections = .json) {
         guard let tokens = Self.tokens(source), let (nodes, rest) = Self.tree(tokens[...], closing: nil), rest.isEmpty else { return nil }
         self.nodes = nodes
+        textLength = Self.textLength(nodes)
         self.escapes = escapes
         self.collections = collections
     }
 
     public func render(_ context: JSONValue) -> String? {
         var output = ""
+        output.reserveCapacity(textLength + textLength / 4 + 64)
         var stack = [context]
         return render(nodes, &stack, into: &output) ? output : nil
     }
 
     // MARK: Rendering
+
+    private static func textLength(_ nodes: [Node]) -> Int {
+        nodes.reduce(0) { length, node in
+            switch node {
+            case .text(let text): length + text.utf8.count
+            case .variable: length
+            case .section(_, _, let children): length + textLength(children)
+            }
+        }
+    }
 
     /// Returns false where this does not cover the template: the caller then renders through
     /// swift-mustache instead.
