@@ -115,7 +115,7 @@ extension Store {
     /// claim's RETURNING, SQLite could not use an index for it and scanned the table.
     static func threadRoot(_ db: Database, customerID: String, subjectID: String?, before id: Int64) throws -> String? {
         guard let subjectID else { return nil }
-        return try String.fetchOne(db.cachedStatement(sql: threadRootSQL), arguments: [customerID, id, subjectID])
+        return try db.cachedStatement(sql: threadRootSQL).fetchFirst(String.self, binding: customerID, id, subjectID)
     }
 
     /// Written once: built at each claimed email, the text was a tenth of the lookup's time.
