@@ -89,8 +89,11 @@ extension Dispatcher {
     /// left), and lets their gates know.
     func takeFinished() -> [DeliveryRecord] {
         let answers = answered.withLock { answers in defer { answers.removeAll() }; return answers }
-        let records = answers.map { settle($0.message, outcome: $0.outcome, setup: $0.setup, sent: true) }
-            + finished.withLock { records in defer { records.removeAll() }; return records }
+        var records = finished.withLock { records in defer { records.removeAll() }; return records }
+        // Joined only when there are answers to settle: a sum copied every record of the step.
+        if !answers.isEmpty {
+            records = answers.map { settle($0.message, outcome: $0.outcome, setup: $0.setup, sent: true) } + records
+        }
         guard !records.isEmpty else { return [] }
         let now = clock()
         gates.withLock { book in
