@@ -15,6 +15,18 @@ struct OutboxStateMachineTests {
         try #require(OutboxStateMachine.claim(progress, now: time ?? now, lease: 30))
     }
 
+    /// Metrics keep one counter per outcome at `index` and name it from `labels`: each
+    /// outcome's place must hold its own label, distinct from the others.
+    @Test func eachOutcomeHasItsOwnPlaceAmongTheLabels() {
+        let outcomes: [DeliveryOutcome] = [.sent(detail: "250"), .transient(reason: "busy"), .permanent(reason: "no"), .gone(reason: "410")]
+        #expect(Set(outcomes.map(\.index)).count == outcomes.count)
+        for outcome in outcomes {
+            #expect(DeliveryOutcome.labels.indices.contains(outcome.index))
+            #expect(DeliveryOutcome.labels[outcome.index] == outcome.label)
+        }
+        #expect(DeliveryOutcome.labels.count == outcomes.count)
+    }
+
     @Test func claimingTakesALeaseAndCountsTheAttempt() throws {
         let progress = try claimed(fresh)
         #expect(progress.state == .sending)

@@ -236,17 +236,26 @@ struct MIMEMessageTests {
     }
 
     /// A plain header value that fits its line, or has no space to fold at, is written as it
-    /// is without the folding loop: random plain values, with leading, doubled and trailing
-    /// spaces and every room from none to more than a line, come out as the loop writes them.
+    /// is without the folding loop: random values, with leading, doubled and trailing spaces,
+    /// tabs and line ends (which become spaces first), and every room from none to more than a
+    /// line, come out as the loop writes them; so do the edge cases, fixed.
     @Test func unfoldedHeaderValuesMatchTheFoldingLoop() {
-        let pieces = [" ", "  ", "a", "Z", "word", "=", "?", "(re.", "https://shop.example/u?c=1&k=x", String(repeating: "x", count: 90)]
+        func expected(_ value: String, _ room: Int) -> String {
+            let cleaned = MIMEMessage.withoutControls(value)
+            return MIMEMessage.isPlain(cleaned) ? MIMEMessage.folded(cleaned, firstLineRoom: room)
+                : MIMEMessage.encodedWords(cleaned, firstLineRoom: room)
+        }
+        let fixed: [(String, Int)] = [("", 10), ("", -4), (" ", 10), ("   ", 10), (" a", 10), ("a  b ", 10), ("a b", 3), ("a b", 2),
+                                      ("ab", -4), ("\tab", 10), ("\r\nab c", 4), ("ab cd", 5), ("ab cd", 4)]
+        for (value, room) in fixed {
+            #expect(MIMEMessage.unstructured(value, firstLineRoom: room) == expected(value, room), "\(value.debugDescription) in \(room)")
+        }
+        let pieces = [" ", "  ", "\t", "\r\n", "a", "Z", "word", "=", "?", "(re.", "https://shop.example/u?c=1&k=x", String(repeating: "x", count: 90)]
         var generator = SystemRandomNumberGenerator()
         for _ in 0..<1_000 {
             let value = (0..<Int.random(in: 0...12, using: &generator)).map { _ in pieces.randomElement(using: &generator) ?? "" }.joined()
             let room = Int.random(in: -4...100, using: &generator)
-            let expected = MIMEMessage.isPlain(value) ? MIMEMessage.folded(value, firstLineRoom: room)
-                : MIMEMessage.encodedWords(value, firstLineRoom: room)
-            #expect(MIMEMessage.unstructured(value, firstLineRoom: room) == expected, "\(value.debugDescription) in \(room)")
+            #expect(MIMEMessage.unstructured(value, firstLineRoom: room) == expected(value, room), "\(value.debugDescription) in \(room)")
         }
     }
 

@@ -12,10 +12,17 @@ public enum DeliveryOutcome: Sendable, Hashable {
     /// disabled until an operator enables it again.
     case gone(reason: String)
 
-    public var label: String { Self.labels[index] }
+    public var label: String {
+        switch self {
+        case .sent: return "sent"
+        case .transient: return "transient"
+        case .permanent: return "permanent"
+        case .gone: return "gone"
+        }
+    }
 
     /// Every label, in the order of `index`.
-    public static let labels = ["sent", "transient", "permanent", "gone"]
+    public static let labels = [DeliveryOutcome.sent(detail: ""), .transient(reason: ""), .permanent(reason: ""), .gone(reason: "")].map(\.label)
 
     /// The outcome's place in `labels`: for a table of one metric per outcome.
     public var index: Int {

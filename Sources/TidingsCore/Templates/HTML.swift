@@ -4,8 +4,8 @@ public enum HTML {
     public static func escape(_ text: String) -> String {
         // Read as one block of bytes: through the UTF-8 view's iterator, the usual value with
         // nothing to escape took longer to look at than to copy.
-        var bytes = text
-        let special = bytes.withUTF8 { $0.contains { $0 == 0x3C || $0 == 0x3E || $0 == 0x26 || $0 == 0x22 || $0 == 0x27 } }
+        var contiguous = text
+        let special = contiguous.withUTF8 { bytes in bytes.contains { $0 == 0x3C || $0 == 0x3E || $0 == 0x26 || $0 == 0x22 || $0 == 0x27 } }
         guard special else { return text }
         var escaped = ""
         escaped.reserveCapacity(text.utf8.count + 16)

@@ -41,7 +41,8 @@ public struct JSONTemplate: Sendable {
 
     public func render(_ context: JSONValue) -> String? {
         var output = ""
-        output.reserveCapacity(textLength + textLength / 4 + 64)
+        // A short output fits the string itself, without an allocation.
+        if textLength > 15 { output.reserveCapacity(textLength + textLength / 4 + 64) }
         var stack = [context]
         return render(nodes, &stack, into: &output) ? output : nil
     }

@@ -176,8 +176,9 @@ public struct MIMEMessage: Sendable {
     static func unstructured(_ value: String, firstLineRoom: Int) -> String {
         let cleaned = withoutControls(value)
         guard isPlain(cleaned) else { return encodedWords(cleaned, firstLineRoom: firstLineRoom) }
-        // Plain text is ASCII: a byte is a character. What fits its line, or has no space to
-        // fold at, goes as it is (the usual subject, the workflow's name, a URL).
+        // Plain text is ASCII: a byte is a character. What does not start with a space and
+        // fits its line, or has no space to fold at, goes as it is (the usual subject, the
+        // workflow's name, a URL).
         let bytes = cleaned.utf8
         if bytes.first != 32 && (bytes.count <= firstLineRoom || !bytes.contains(32)) { return cleaned }
         return folded(cleaned, firstLineRoom: firstLineRoom)
