@@ -19,11 +19,8 @@ struct DeliveryMetrics: Sendable {
         self.factory = factory
         var everySend: [Channel: EverySend] = [:]
         for channel in channels {
-            everySend[channel] = EverySend(
-                attempts: DeliveryOutcome.labels.map { Counter(label: "tidings_delivery_attempts_total",
-                                                               dimensions: [("channel", channel.rawValue), ("outcome", $0)], factory: factory) },
-                sent: Counter(label: "tidings_messages_sent_total", dimensions: [("channel", channel.rawValue)], factory: factory),
-                eventToSent: Metrics.Timer(label: "tidings_event_to_sent_seconds", dimensions: [("channel", channel.rawValue)], factory: factory))
+            everySend[channel] = EverySend(channel, counter: { Counter(label: $0, dimensions: $1, factory: factory) },
+                                           timer: { Metrics.Timer(label: $0, dimensions: $1, factory: factory) })
         }
         self.everySend = everySend
         acknowledgement = Metrics.Timer(label: "tidings_ticket_acknowledgement_seconds", dimensions: [], factory: factory)
@@ -34,6 +31,18 @@ struct DeliveryMetrics: Sendable {
         var attempts: [Counter]
         var sent: Counter
         var eventToSent: Metrics.Timer
+
+        init(_ channel: Channel, counter: (String, [(String, String)]) -> Counter, timer: (String, [(String, String)]) -> Metrics.Timer) {
+            attempts = DeliveryOutcome.labels.map { counter("tidings_delivery_attempts_total", [("channel", channel.rawValue), ("outcome", $0)]) }
+            sent = counter("tidings_messages_sent_total", [("channel", channel.rawValue)])
+            eventToSent = timer("tidings_event_to_sent_seconds", [("channel", channel.rawValue)])
+        }
+    }
+
+    /// A channel's every-send metrics: made up front for a configured one, and for any other
+    /// (which no claim should bring) through the lazily made handles.
+    private func everySend(_ channel: Channel) -> EverySend {
+        everySend[channel] ?? EverySend(channel, counter: counter, timer: timer)
     }
 
     private final class Handles: Sendable {
@@ -69,22 +78,16 @@ struct DeliveryMetrics: Sendable {
     /// One settled attempt: what the server said, and where that left the message.
     func settled(_ record: DeliveryRecord, attempted: Bool, now: Date) {
         let channel = record.message.channel.rawValue
-        let every = everySend[record.message.channel]
-        if attempted {
-            if let every {
-                every.attempts[record.outcome.index].increment()
-            } else {
-                counter("tidings_delivery_attempts_total", [("channel", channel), ("outcome", record.outcome.label)]).increment()
-            }
-        }
+        let every = everySend(record.message.channel)
+        if attempted { every.attempts[record.outcome.index].increment() }
         let next = record.next
         switch next.state {
         case .sent:
-            (every?.sent ?? counter("tidings_messages_sent_total", [("channel", channel)])).increment()
+            every.sent.increment()
             if let eventAt = record.message.eventAt {
                 // Clamped to a year: a simulated clock set far ahead must not overflow the nanoseconds.
                 let nanoseconds = Int64(min(max(0, now.timeIntervalSince(eventAt)), 31_536_000) * 1e9)
-                (every?.eventToSent ?? timer("tidings_event_to_sent_seconds", [("channel", channel)])).recordNanoseconds(nanoseconds)
+                every.eventToSent.recordNanoseconds(nanoseconds)
                 if record.message.category == "acknowledgement" {
                     acknowledgement.recordNanoseconds(nanoseconds)
                 }
