@@ -19,7 +19,7 @@ command -v debootstrap >/dev/null || skip "debootstrap is missing (apt install d
 
 cache=${TIDINGS_BOOT_CACHE:-var/boot}
 tarball=$cache/debian12-root.tar
-packages=systemd,systemd-sysv,dbus,curl,python3,libsqlite3-0,ca-certificates
+packages=systemd,systemd-sysv,dbus,curl,python3,libsqlite3-0,libjemalloc2,ca-certificates
 if [[ ! -s $tarball || ! -s $tarball.packages || $(cat "$tarball.packages") != "$packages" ]]; then
     echo "== debootstrap: a minimal Debian 12 root (once; cached as $tarball)"
     mkdir -p "$cache"

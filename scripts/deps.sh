@@ -54,11 +54,12 @@ install_postgres() {
 }
 
 if command -v dpkg-query >/dev/null 2>&1; then
-    # libcurl + OpenSSL and SQLite for the CCurl/GRDB targets, pkg-config to find libcurl,
-    # python3 for the test servers, systemd for systemd-analyze (scripts/check-systemd.sh).
-    apt_install libcurl4-openssl-dev libsqlite3-dev pkg-config python3 systemd
+    # libcurl + OpenSSL and SQLite for the CCurl/GRDB targets, jemalloc for the daemon's malloc
+    # (Package.swift), pkg-config to find libcurl, python3 for the test servers, systemd for
+    # systemd-analyze (scripts/check-systemd.sh).
+    apt_install libcurl4-openssl-dev libsqlite3-dev libjemalloc-dev pkg-config python3 systemd
 else
-    echo "deps: not a Debian system: install libcurl (OpenSSL) and SQLite development files," \
+    echo "deps: not a Debian system: install libcurl (OpenSSL), SQLite and jemalloc development files," \
          "pkg-config, python3 and systemd-analyze yourself" >&2
 fi
 
