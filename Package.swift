@@ -108,13 +108,17 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
-            ],
-            // jemalloc is the process's malloc (libcurl's and SQLite's too): the JSON trees,
-            // models and rows the daemon allocates and frees per event took 5-8% less CPU in a
-            // disruption's fan-out and an append than with glibc's (BENCHMARKS.md, "jemalloc").
-            // Linked as a shared library: the static one's symbols would stay inside the binary
-            // (`--static-swift-stdlib` links with `--exclude-libs ALL`), and the shared libraries
-            // would free with glibc what the binary allocated with jemalloc, and the reverse.
+                "CJemalloc",
+            ]
+        ),
+        // jemalloc as the daemon's malloc (libcurl's and SQLite's too), with its options: the
+        // JSON trees, models and rows the daemon allocates and frees per event took 5-8% less
+        // CPU in a disruption's fan-out and an append than with glibc's (BENCHMARKS.md,
+        // "jemalloc"). Linked as a shared library: the static one's symbols would stay inside
+        // the binary (`--static-swift-stdlib` links with `--exclude-libs ALL`), and the shared
+        // libraries would free with glibc what the binary allocated with jemalloc.
+        .target(
+            name: "CJemalloc",
             linkerSettings: [.linkedLibrary("jemalloc", .when(platforms: [.linux]))]
         ),
         // `make bench`: the whole daemon against real servers on loopback (BENCHMARKS.md).

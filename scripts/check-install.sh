@@ -28,6 +28,8 @@ if grep -vq "to [^ ]*libjemalloc[^ ]* " <<< "$bindings"; then
     grep -v "to [^ ]*libjemalloc[^ ]* " <<< "$bindings" | head -3 >&2
     fail "some of the process's malloc calls go elsewhere than jemalloc: memory would be freed by the wrong allocator"
 fi
+MALLOC_CONF=stats_print:true "$tidings" --help 2>&1 | grep -q "opt.dirty_decay_ms: 1000 " \
+    || fail "jemalloc did not take the binary's options (malloc_conf, Sources/CJemalloc)"
 [[ $(stat -c %a "$etc/credentials") == 700 ]] || fail "the credentials directory is not 0700"
 credentials=$(grep -o '^LoadCredential=[^:]*' "$root/etc/systemd/system/tidings.service" | cut -d= -f2 | sort)
 [[ $credentials == "$(ls "$etc/credentials" | sort)" ]] || fail "the unit loads [$credentials], the install created [$(ls "$etc/credentials")]"
