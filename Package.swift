@@ -111,12 +111,13 @@ let package = Package(
                 "CJemalloc",
             ]
         ),
-        // jemalloc as the daemon's malloc (libcurl's and SQLite's too), with its options: the
-        // JSON trees, models and rows the daemon allocates and frees per event took 5-8% less
-        // CPU in a disruption's fan-out and an append than with glibc's (BENCHMARKS.md,
+        // On Linux, jemalloc as the daemon's malloc (libcurl's and SQLite's too), with its
+        // options: the JSON trees, models and rows the daemon allocates and frees per event took
+        // 5-8% less CPU in a disruption's fan-out and an append than with glibc's (BENCHMARKS.md,
         // "jemalloc"). Linked as a shared library: the static one's symbols would stay inside
         // the binary (`--static-swift-stdlib` links with `--exclude-libs ALL`), and the shared
-        // libraries would free with glibc what the binary allocated with jemalloc.
+        // libraries would free with glibc what the binary allocated with jemalloc
+        // (scripts/check-malloc.sh holds every binding to jemalloc).
         .target(
             name: "CJemalloc",
             linkerSettings: [.linkedLibrary("jemalloc", .when(platforms: [.linux]))]

@@ -36,6 +36,8 @@ fi
 echo "== a static release build, as make install makes it"
 swift build -c release --static-swift-stdlib --product tidings 2>&1 | tail -1
 bin=$(swift build -c release --static-swift-stdlib --show-bin-path)/tidings
+# The binary that is installed: the Swift runtime inside it, jemalloc beside it.
+scripts/check-malloc.sh "$bin"
 
 guest=$(mktemp -d /var/tmp/tidings-guest.XXXXXX)
 # TIDINGS_BOOT_KEEP=1 keeps the guest's root for a look afterwards.

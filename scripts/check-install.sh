@@ -21,15 +21,7 @@ for file in usr/local/bin/tidings etc/tidings/tidings.yaml etc/tidings/workflows
             etc/tidings/templates/order_confirmation/en/email.text.mustache etc/systemd/system/tidings.service; do
     [[ -e $root/$file ]] || fail "$file was not installed"
 done
-echo "== its malloc is jemalloc's, in the binary and in the libraries it loads (README: libjemalloc2)"
-bindings=$(LD_DEBUG=bindings "$tidings" --help 2>&1 >/dev/null | grep -E "symbol .(malloc|free|calloc|realloc)'" || true)
-grep -q "to [^ ]*libjemalloc[^ ]* " <<< "$bindings" || fail "malloc is not jemalloc's (Package.swift links it)"
-if grep -vq "to [^ ]*libjemalloc[^ ]* " <<< "$bindings"; then
-    grep -v "to [^ ]*libjemalloc[^ ]* " <<< "$bindings" | head -3 >&2
-    fail "some of the process's malloc calls go elsewhere than jemalloc: memory would be freed by the wrong allocator"
-fi
-MALLOC_CONF=stats_print:true "$tidings" --help 2>&1 | grep -q "opt.dirty_decay_ms: 1000 " \
-    || fail "jemalloc did not take the binary's options (malloc_conf, Sources/CJemalloc)"
+scripts/check-malloc.sh "$tidings"
 [[ $(stat -c %a "$etc/credentials") == 700 ]] || fail "the credentials directory is not 0700"
 credentials=$(grep -o '^LoadCredential=[^:]*' "$root/etc/systemd/system/tidings.service" | cut -d= -f2 | sort)
 [[ $credentials == "$(ls "$etc/credentials" | sort)" ]] || fail "the unit loads [$credentials], the install created [$(ls "$etc/credentials")]"

@@ -59,8 +59,8 @@ if command -v dpkg-query >/dev/null 2>&1; then
     # systemd-analyze (scripts/check-systemd.sh).
     apt_install libcurl4-openssl-dev libsqlite3-dev libjemalloc-dev pkg-config python3 systemd
 else
-    echo "deps: not a Debian system: install libcurl (OpenSSL), SQLite and jemalloc development files," \
-         "pkg-config, python3 and systemd-analyze yourself" >&2
+    echo "deps: not a Debian system: install libcurl (OpenSSL) and SQLite development files (on Linux," \
+         "jemalloc's too), pkg-config, python3 and systemd-analyze yourself" >&2
 fi
 
 if $want_bench; then
