@@ -6,7 +6,8 @@
 #
 # Usage: scripts/check-malloc.sh PATH/TO/tidings
 set -euo pipefail
-bin=${1:?usage: $0 PATH/TO/tidings}
+bin=$(realpath "${1:?usage: $0 PATH/TO/tidings}")
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
 echo "== its malloc is jemalloc's, in the binary and in every library it loads (README: libjemalloc2)"
@@ -23,6 +24,9 @@ if [[ -n $elsewhere ]]; then
 fi
 
 echo "== jemalloc took the binary's options"
+# The option as Sources/CJemalloc sets it, as jemalloc's statistics print it.
+decay=$(grep -o 'dirty_decay_ms:[0-9]*' Sources/CJemalloc/malloc_conf.c | cut -d: -f2) \
+    || fail "Sources/CJemalloc/malloc_conf.c sets no dirty_decay_ms"
 stats=$(MALLOC_CONF=stats_print:true "$bin" --help 2>&1 >/dev/null || true)
-grep -q "opt.dirty_decay_ms: 1000 " <<< "$stats" || fail "jemalloc did not take the binary's malloc_conf (Sources/CJemalloc)"
+grep -q "opt.dirty_decay_ms: $decay " <<< "$stats" || fail "jemalloc did not take the binary's malloc_conf (Sources/CJemalloc)"
 echo "   OK: jemalloc, with the binary's options"
