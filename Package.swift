@@ -112,9 +112,9 @@ let package = Package(
             ]
         ),
         // On Linux, jemalloc as the daemon's malloc (libcurl's and SQLite's too), with its
-        // options: the JSON trees, models and rows the daemon allocates and frees per event took
-        // 5-8% less CPU in a disruption's fan-out and an append than with glibc's (BENCHMARKS.md,
-        // "jemalloc"). Linked as a shared library: the static one's symbols would stay inside
+        // options: for the JSON trees, models and rows the daemon allocates and frees per event,
+        // against glibc's, 8% less CPU an order in a disruption and an append 5-14% faster
+        // (BENCHMARKS.md, "jemalloc"). Linked as a shared library: the static one's symbols would stay inside
         // the binary (`--static-swift-stdlib` links with `--exclude-libs ALL`), and the shared
         // libraries would free with glibc what the binary allocated with jemalloc
         // (scripts/check-malloc.sh holds every binding to jemalloc).
