@@ -10,7 +10,7 @@ enum EventDecoding {
     }
 
     static func mode(of headers: HTTPFields) throws(Problem) -> Mode {
-        let type = (headers[.contentType] ?? "").split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+        let type = mediaType(headers[.contentType] ?? "")
         switch type {
         case "application/cloudevents+json": return .structured
         case "application/cloudevents-batch+json": return .batch
@@ -23,6 +23,16 @@ enum EventDecoding {
                 "\(headers[.contentType] ?? "no Content-Type")"
                 """)
         }
+    }
+
+    /// The media type of a Content-Type value, without its parameters and the spaces and tabs
+    /// around it (HTTP's optional white space), in lower case. By bytes: Foundation's trimming
+    /// and lower-casing were about 3% of the daemon's time for single-event requests.
+    static func mediaType(_ value: String) -> String {
+        var type = value.utf8.prefix { $0 != UInt8(ascii: ";") }
+        while let first = type.first, first == 0x20 || first == 0x09 { type.removeFirst() }
+        while let last = type.last, last == 0x20 || last == 0x09 { type.removeLast() }
+        return String(decoding: type.lazy.map { (65...90).contains($0) ? $0 + 32 : $0 }, as: UTF8.self)
     }
 
     static func decode(_ body: [UInt8], headers: HTTPFields) throws(Problem) -> [CloudEvent] {

@@ -37,6 +37,23 @@ struct EventDecodingTests {
         }
     }
 
+    /// The media type read by bytes is the part before the first `;`, trimmed of spaces and tabs
+    /// and lower-cased as Foundation does it, on random values built from the bytes that matter
+    /// (parameters, white space, case; a non-ASCII letter is left as it is by both).
+    @Test func readsTheMediaTypeAsFoundationDid() {
+        #expect(EventDecoding.mediaType(" \tApplication/CloudEvents+JSON ; charset=utf-8") == "application/cloudevents+json")
+        #expect(EventDecoding.mediaType("") == "")
+        #expect(EventDecoding.mediaType(";") == "")
+        let pieces = ["application/json", "APPLICATION/X-NDJSON", " ", "\t", ";", "charset=utf-8", "+json", "Text/Plain", "é", "\n", "a"]
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<2_000 {
+            let value = (0..<Int.random(in: 0...6, using: &generator)).map { _ in pieces.randomElement(using: &generator)! }.joined()
+            let expected = value.split(separator: ";", omittingEmptySubsequences: false).first
+                .map { $0.trimmingCharacters(in: CharacterSet(charactersIn: " \t")).lowercased() } ?? ""
+            #expect(EventDecoding.mediaType(value) == expected, "\(value.debugDescription)")
+        }
+    }
+
     func problem(_ body: String, _ type: String = "application/cloudevents-batch+json") -> Problem? {
         problem(body, headers(type))
     }
