@@ -112,7 +112,7 @@ func bootstrapLogging(level: Logger.Level) -> Logger {
     // Under systemd, each line carries its priority for the journal; on a terminal, the time.
     let journal = Journal.isStandardError
     LoggingSystem.bootstrap { label in
-        var handler: any LogHandler = journal ? JournalLogHandler(label: label) : StreamLogHandler.standardError(label: label)
+        var handler = LineLogHandler(label: label, style: journal ? .journal : .terminal)
         handler.logLevel = level
         return handler
     }

@@ -10,10 +10,20 @@ struct JournalTests {
     @Test func eachLevelHasItsPriority() {
         let expected: [Logger.Level: Int] = [.trace: 7, .debug: 7, .info: 6, .notice: 5, .warning: 4, .error: 3, .critical: 2]
         for (level, priority) in expected { #expect(Journal.priority(level) == priority) }
-        let line = JournalLogHandler.line(level: .warning, label: "tidings", metadata: ["b": "2", "a": "1"], source: "TidingsDelivery",
+        let line = LineLogHandler.journalLine(level: .warning, label: "tidings", metadata: ["b": "2", "a": "1"], source: "TidingsDelivery",
                                           message: "message not sent\nsecond line")
         #expect(line == "<4>warning tidings: a=1 b=2 [TidingsDelivery] message not sent second line\n")
         #expect(Journal.prefixed("tidings: bad\nsee this\n", priority: 3) == "<3>tidings: bad\n<3>see this\n")
+    }
+
+    /// On a terminal the lines read as swift-log's `StreamLogHandler` wrote them.
+    @Test func terminalLinesReadAsBefore() {
+        let line = LineLogHandler.terminalLine(time: "2026-12-07T13:10:00+0000", level: .info, label: "tidings", metadata: ["b": "2", "a": "1"],
+                                               source: "TidingsHTTP", message: "listening")
+        #expect(line == "2026-12-07T13:10:00+0000 info tidings: a=1 b=2 [TidingsHTTP] listening\n")
+        #expect(LineLogHandler.terminalLine(time: "t", level: .error, label: "tidings", metadata: [:], source: "S", message: "m") == "t error tidings: [S] m\n")
+        let stamp = LineLogHandler.timestamp()
+        #expect(stamp.count == 24 && stamp.dropFirst(10).first == "T", "\(stamp)")
     }
 
     /// Only the stream systemd connected counts: stderr redirected to a file is not the journal.

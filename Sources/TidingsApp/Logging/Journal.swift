@@ -4,38 +4,6 @@ import Logging
 import Glibc
 #endif
 
-/// Log lines for the systemd journal: each starts with its syslog priority (`<4>` for a
-/// warning), which journald reads from a service's stderr, so `journalctl -p warning` finds the
-/// warnings and errors. No timestamp: the journal keeps its own. One `write` per line, so lines
-/// from several threads never interleave.
-public struct JournalLogHandler: LogHandler {
-    public let label: String
-    public var logLevel: Logger.Level = .info
-    public var metadata: Logger.Metadata = [:]
-
-    public init(label: String) {
-        self.label = label
-    }
-
-    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    public func log(event: LogEvent) {
-        let merged = event.metadata.map { metadata.merging($0) { $1 } } ?? metadata
-        Journal.write(Self.line(level: event.level, label: label, metadata: merged, source: event.source, message: "\(event.message)"))
-    }
-
-    /// `<4>warning tidings: key=value [Module] message`, the way StreamLogHandler writes a line
-    /// on a terminal, with the priority in front and without the time.
-    static func line(level: Logger.Level, label: String, metadata: Logger.Metadata, source: String, message: String) -> String {
-        let fields = metadata.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-        let printable = message.replacingOccurrences(of: "\n", with: " ")
-        return "<\(Journal.priority(level))>\(level) \(label):\(fields.isEmpty ? "" : " " + fields) [\(source)] \(printable)\n"
-    }
-}
-
 /// Whether stderr goes to the journal, and how to write to it.
 public enum Journal {
     /// systemd sets `JOURNAL_STREAM` to the device and inode of the stream it connected to the
