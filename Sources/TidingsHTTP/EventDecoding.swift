@@ -25,11 +25,15 @@ enum EventDecoding {
         }
     }
 
-    /// The media type of a Content-Type value, without its parameters and the spaces and tabs
-    /// around it (HTTP's optional white space), in lower case. By bytes: Foundation's trimming
-    /// and lower-casing were about 3% of the daemon's time for single-event requests.
+    /// The media type of a Content-Type value: its first part between `;`s that is not empty,
+    /// trimmed of white space and lower-cased. By bytes for an ASCII value (then only spaces and
+    /// tabs are white space, and only A-Z change case): Foundation's trimming and lower-casing,
+    /// kept for any other value, were about 2.6% of the daemon's time for single-event requests.
     static func mediaType(_ value: String) -> String {
-        var type = value.utf8.prefix { $0 != UInt8(ascii: ";") }
+        guard value.utf8.allSatisfy({ $0 < 0x80 }) else {
+            return value.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+        }
+        var type = value.utf8.drop { $0 == UInt8(ascii: ";") }.prefix { $0 != UInt8(ascii: ";") }
         while let first = type.first, first == 0x20 || first == 0x09 { type.removeFirst() }
         while let last = type.last, last == 0x20 || last == 0x09 { type.removeLast() }
         return String(decoding: type.lazy.map { (65...90).contains($0) ? $0 + 32 : $0 }, as: UTF8.self)

@@ -37,20 +37,27 @@ struct EventDecodingTests {
         }
     }
 
-    /// The media type read by bytes is the part before the first `;`, trimmed of spaces and tabs
-    /// and lower-cased as Foundation does it, on random values built from the bytes that matter
-    /// (parameters, white space, case; a non-ASCII letter is left as it is by both).
-    @Test func readsTheMediaTypeAsFoundationDid() {
+    /// The media type read by bytes is what the Foundation expression it replaced gave, on
+    /// random values built from the pieces that matter (empty parts, white space, case, and
+    /// non-ASCII spaces and capitals); and each mode is still chosen by it.
+    @Test func readsTheMediaTypeAsFoundationDid() throws {
         #expect(EventDecoding.mediaType(" \tApplication/CloudEvents+JSON ; charset=utf-8") == "application/cloudevents+json")
+        #expect(EventDecoding.mediaType(";;application/x-ndjson") == "application/x-ndjson")
         #expect(EventDecoding.mediaType("") == "")
-        #expect(EventDecoding.mediaType(";") == "")
-        let pieces = ["application/json", "APPLICATION/X-NDJSON", " ", "\t", ";", "charset=utf-8", "+json", "Text/Plain", "é", "\n", "a"]
+        let pieces = ["application/json", "APPLICATION/X-NDJSON", " ", "\t", ";", "charset=utf-8", "+json", "Text/Plain", "é", "É", "\u{A0}",
+                      "\u{3000}", "\u{212A}", "\n", "a"]
         var generator = SystemRandomNumberGenerator()
-        for _ in 0..<2_000 {
+        for _ in 0..<3_000 {
             let value = (0..<Int.random(in: 0...6, using: &generator)).map { _ in pieces.randomElement(using: &generator)! }.joined()
-            let expected = value.split(separator: ";", omittingEmptySubsequences: false).first
-                .map { $0.trimmingCharacters(in: CharacterSet(charactersIn: " \t")).lowercased() } ?? ""
-            #expect(EventDecoding.mediaType(value) == expected, "\(value.debugDescription)")
+            let old = value.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+            #expect(EventDecoding.mediaType(value) == old, "\(value.debugDescription)")
+        }
+        let modes: [(String, EventDecoding.Mode)] = [
+            ("application/cloudevents+json", .structured), (" APPLICATION/CLOUDEVENTS-BATCH+JSON;x=1", .batch),
+            (";application/x-ndjson", .ndjson), ("application/json\u{A0}", .binary), ("Application/Vnd.Shop+Json", .binary),
+        ]
+        for (type, mode) in modes {
+            #expect(try EventDecoding.mode(of: headers(type, [("ce-specversion", "1.0")])) == mode, "\(type.debugDescription)")
         }
     }
 
