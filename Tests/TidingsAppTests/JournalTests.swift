@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 import Testing
 @testable import TidingsApp
 
@@ -16,12 +17,37 @@ struct JournalTests {
         #expect(Journal.prefixed("tidings: bad\nsee this\n", priority: 3) == "<3>tidings: bad\n<3>see this\n")
     }
 
-    /// On a terminal the lines read as swift-log's `StreamLogHandler` wrote them.
-    @Test func terminalLinesReadAsBefore() {
-        let line = LineLogHandler.terminalLine(time: "2026-12-07T13:10:00+0000", level: .info, label: "tidings", metadata: ["b": "2", "a": "1"],
-                                               source: "TidingsHTTP", message: "listening")
-        #expect(line == "2026-12-07T13:10:00+0000 info tidings: a=1 b=2 [TidingsHTTP] listening\n")
-        #expect(LineLogHandler.terminalLine(time: "t", level: .error, label: "tidings", metadata: [:], source: "S", message: "m") == "t error tidings: [S] m\n")
+    /// On a terminal the lines read as swift-log's `StreamLogHandler` writes them (after the
+    /// time): the same events through both, with the handler's metadata, the event's over it,
+    /// an error, several lines, and no label. Under systemd, the journal's line instead.
+    @Test func terminalLinesReadAsStreamLogHandlersDo() throws {
+        struct Failure: Error, CustomStringConvertible { var description: String { "disk full" } }
+        let events = [
+            LogEvent(level: .info, message: "listening", metadata: nil, source: "TidingsHTTP", file: "f", function: "g", line: 1),
+            LogEvent(level: .warning, message: "not sent", metadata: ["b": "event's", "c": "3"], source: "TidingsDelivery", file: "f",
+                     function: "g", line: 1),
+            LogEvent(level: .error, message: "cannot append\nsecond line", error: Failure(), metadata: nil, source: "S", file: "f",
+                     function: "g", line: 1),
+        ]
+        for label in ["tidings", ""] {
+            let captured = CapturedLines()
+            var stream = StreamLogHandler(label: label, stream: captured, metadataProvider: nil)
+            var ours = LineLogHandler(label: label, style: .terminal)
+            stream[metadataKey: "a"] = "1"
+            stream[metadataKey: "b"] = "handler's"
+            ours[metadataKey: "a"] = "1"
+            ours[metadataKey: "b"] = "handler's"
+            for event in events {
+                stream.log(event: event)
+                let expected = String(try #require(captured.take()).dropFirst(25))
+                let line = ours.line(for: event, time: { "2026-12-07T13:10:00+0000" })
+                #expect(line.hasPrefix("2026-12-07T13:10:00+0000 "))
+                #expect(String(line.dropFirst(25)) == expected)
+            }
+        }
+        let journal = LineLogHandler(label: "tidings", style: .journal)
+        #expect(journal.line(for: events[2], time: { "unused" })
+            == "<3>error tidings: error.message=disk full error.type=\(String(reflecting: Failure.self)) [S] cannot append second line\n")
         let stamp = LineLogHandler.timestamp()
         #expect(stamp.count == 24 && stamp.dropFirst(10).first == "T", "\(stamp)")
     }
@@ -60,5 +86,20 @@ struct JournalTests {
         let text = try String(contentsOf: url, encoding: .utf8)
         #expect(process.terminationStatus != 0)
         #expect(text.hasPrefix("<3>tidings: "), "\(text)")
+    }
+}
+
+/// What a `StreamLogHandler` wrote, line by line.
+private final class CapturedLines: TextOutputStream, Sendable {
+    private let text = Mutex("")
+
+    func write(_ string: String) { text.withLock { $0 += string } }
+
+    /// The text written since the last call, if any.
+    func take() -> String? {
+        text.withLock { text in
+            defer { text = "" }
+            return text.isEmpty ? nil : text
+        }
     }
 }

@@ -42,18 +42,4 @@ public enum Journal {
         let lines = (ended ? text.dropLast() : Substring(text)).split(separator: "\n", omittingEmptySubsequences: false)
         return lines.map { "<\(priority)>\($0)" }.joined(separator: "\n") + (ended ? "\n" : "")
     }
-
-    static func write(_ line: String) {
-        var line = line
-        line.withUTF8 { bytes in
-            guard let base = bytes.baseAddress else { return }
-            var offset = 0
-            while offset < bytes.count {
-                let written = Glibc.write(2, base + offset, bytes.count - offset)
-                if written < 0 && errno == EINTR { continue }
-                guard written > 0 else { return }
-                offset += written
-            }
-        }
-    }
 }
