@@ -4,7 +4,7 @@ import Logging
 import Glibc
 #endif
 
-/// Whether stderr goes to the journal, and how to write to it.
+/// Whether stderr goes to the journal, and the priority a line carries there.
 public enum Journal {
     /// systemd sets `JOURNAL_STREAM` to the device and inode of the stream it connected to the
     /// service's stderr; a match means nobody redirected stderr elsewhere since.
