@@ -47,9 +47,14 @@ release: deps
 demo: deps build
 	TIDINGS_BIN="$(BIN_PATH)/tidings" scripts/demo.sh
 
+# Test cases run at once (Swift Testing's default is twice the cores). Many start daemons, mail
+# and web servers and PostgreSQL clusters: on a slow two-core machine four at a time starved each
+# other past their waits (a server's start, a PostgreSQL connection), and two at a time ran faster.
+TEST_WIDTH ?= 2
+
 test: test-deps
 	$(SWIFT) build --build-tests
-	$(SWIFT) test
+	SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH=$(TEST_WIDTH) $(SWIFT) test
 	scripts/api-check.sh "$(BIN_PATH)/tidings"
 	scripts/check-systemd.sh "$(BIN_PATH)/tidings"
 	scripts/check-install.sh "$(BIN_PATH)/tidings"
