@@ -47,9 +47,8 @@ release: deps
 demo: deps build
 	TIDINGS_BIN="$(BIN_PATH)/tidings" scripts/demo.sh
 
-# Test cases run at once (Swift Testing's default is twice the cores). Many start daemons, mail
-# and web servers and PostgreSQL clusters: on a slow two-core machine four at a time starved each
-# other past their waits (a server's start, a PostgreSQL connection), and two at a time ran faster.
+# Test cases run at once: Swift Testing's default (twice the cores) starved the tests that start
+# servers past their waits on a slow two-core machine (README, "make test").
 TEST_WIDTH ?= 2
 
 test: test-deps
