@@ -30,18 +30,64 @@ struct Suite: AsyncParsableCommand {
     @Option(help: "The daemon's log level: warning by default; debug adds a line per message sent, to measure what that costs.")
     var logLevel = "warning"
 
+    @Option(help: "Another tidings binary to compare with: each runs the scenarios once a round, in turns, and the table gives both sides' runs and medians.")
+    var against: String?
+
+    @Option(help: "With --against, how many rounds (each binary runs once a round).")
+    var rounds = 3
+
+    func validate() throws {
+        guard rounds > 0 else { throw ValidationError("--rounds must be at least 1") }
+    }
+
     func run() async throws {
         let root = URL(fileURLWithPath: repository).standardizedFileURL
         let workURL = URL(fileURLWithPath: work, relativeTo: root).standardizedFileURL
         try? FileManager.default.removeItem(at: workURL)
         try FileManager.default.createDirectory(at: workURL, withIntermediateDirectories: true)
-        let binary = URL(fileURLWithPath: tidings, relativeTo: root).standardizedFileURL.path
+        let binary = try Self.executable(tidings, root: root)
+        let chosen = Set((only ?? "1,2,3,4,5,6,7,8,9").split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) })
+        let jsonURL = URL(fileURLWithPath: json, relativeTo: root).standardizedFileURL
+        try FileManager.default.createDirectory(at: jsonURL.deletingLastPathComponent(), withIntermediateDirectories: true)
+        let started = ISO8601DateFormatter().string(from: Date())
+        if let against {
+            let other = try Self.executable(against, root: root)
+            var comparison = Comparison(started: started, machine: Self.machine(), scale: scale, binary: binary, against: other)
+            for round in 0..<rounds {
+                for side in Comparison.order(round: round) {
+                    let path = side == .binary ? binary : other
+                    print("round \(round + 1) of \(rounds), \(path)")
+                    comparison.add(await scenarios(Bench(binary: path, repository: root, work: workURL, scale: scale, logLevel: logLevel),
+                                                   chosen: chosen), for: side)
+                }
+            }
+            print()
+            print(comparison.table())
+            try comparison.write(to: jsonURL)
+            print("\nwritten to \(jsonURL.path)")
+            return
+        }
+        var report = Report(started: started, machine: Self.machine(), scale: scale)
+        report.outcomes = await scenarios(Bench(binary: binary, repository: root, work: workURL, scale: scale, logLevel: logLevel), chosen: chosen)
+        print()
+        print(report.table())
+        try report.write(to: jsonURL)
+        print("\nwritten to \(jsonURL.path)")
+        if !report.passed { throw ExitCode(1) }
+    }
+
+    /// The binary at `path` (from the repository root), or why it cannot be run.
+    static func executable(_ path: String, root: URL) throws -> String {
+        let binary = URL(fileURLWithPath: path, relativeTo: root).standardizedFileURL.path
         guard FileManager.default.isExecutableFile(atPath: binary) else {
             throw BenchError("no tidings binary at \(binary): build it with `swift build -c release`")
         }
-        let bench = Bench(binary: binary, repository: root, work: workURL, scale: scale, logLevel: logLevel)
-        let chosen = Set((only ?? "1,2,3,4,5,6,7,8,9").split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) })
-        var report = Report(started: ISO8601DateFormatter().string(from: Date()), machine: Self.machine(), scale: scale)
+        return binary
+    }
+
+    /// Runs the chosen scenarios with one binary; a scenario that fails is a row saying why.
+    func scenarios(_ bench: Bench, chosen: Set<Int>) async -> [Outcome] {
+        var outcomes: [Outcome] = []
         let scenarios: [(Int, String, () async throws -> [Outcome])] = [
             (1, "append", bench.append),
             (2, "HTTP ingest", bench.ingest),
@@ -56,19 +102,13 @@ struct Suite: AsyncParsableCommand {
         for (number, name, scenario) in scenarios where chosen.contains(number) {
             print("[\(number)] \(name)…")
             do {
-                report.outcomes += try await scenario()
+                outcomes += try await scenario()
             } catch {
-                report.outcomes.append(.failed("\(number) \(name)", target: "-", error))
+                outcomes.append(.failed("\(number) \(name)", target: "-", error))
             }
-            if let last = report.outcomes.last { print("    \(last.error ?? "\(Report.number(last.figure)) \(last.unit)")") }
+            if let last = outcomes.last { print("    \(last.error ?? "\(Report.number(last.figure)) \(last.unit)")") }
         }
-        print()
-        print(report.table())
-        let jsonURL = URL(fileURLWithPath: json, relativeTo: root).standardizedFileURL
-        try FileManager.default.createDirectory(at: jsonURL.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try report.write(to: jsonURL)
-        print("\nwritten to \(jsonURL.path)")
-        if !report.passed { throw ExitCode(1) }
+        return outcomes
     }
 
     static func machine() -> [String: String] {
