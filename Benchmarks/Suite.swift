@@ -15,7 +15,7 @@ struct Suite: AsyncParsableCommand {
     @Option(help: "The repository root: its config/ is the configuration the daemon runs on.")
     var repository = "."
 
-    @Option(help: "A scratch directory for databases and server logs (emptied first).")
+    @Option(help: "A scratch directory for databases and server logs (emptied before each run).")
     var work = "var/bench"
 
     @Option(help: "Where to write the results as JSON.")
@@ -30,59 +30,70 @@ struct Suite: AsyncParsableCommand {
     @Option(help: "The daemon's log level: warning by default; debug adds a line per message sent, to measure what that costs.")
     var logLevel = "warning"
 
-    @Option(help: "Another tidings binary to compare with: each runs the scenarios once a round, in turns, and the table gives both sides' runs and medians.")
+    @Option(help: "Another tidings binary to compare with: each runs the scenarios once a round, in turns, and the table gives both sides' runs and medians (no targets judged).")
     var against: String?
 
-    @Option(help: "With --against, how many rounds (each binary runs once a round).")
-    var rounds = 3
+    @Option(help: "With --against, how many rounds (each binary runs once a round; default 4, an even number gives each the lead as often).")
+    var rounds: Int?
 
     func validate() throws {
-        guard rounds > 0 else { throw ValidationError("--rounds must be at least 1") }
+        if rounds != nil && against == nil { throw ValidationError("--rounds goes with --against") }
+        if let rounds, rounds < 1 { throw ValidationError("--rounds must be at least 1") }
     }
 
     func run() async throws {
         let root = URL(fileURLWithPath: repository).standardizedFileURL
         let workURL = URL(fileURLWithPath: work, relativeTo: root).standardizedFileURL
-        try? FileManager.default.removeItem(at: workURL)
-        try FileManager.default.createDirectory(at: workURL, withIntermediateDirectories: true)
-        let binary = try Self.executable(tidings, root: root)
+        let binary = try Self.executable(tidings, root: root, hint: "build it with `swift build -c release`")
+        let other = try against.map { try Self.executable($0, root: root, hint: "give the path of another build's `tidings`") }
         let chosen = Set((only ?? "1,2,3,4,5,6,7,8,9").split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) })
         let jsonURL = URL(fileURLWithPath: json, relativeTo: root).standardizedFileURL
-        try FileManager.default.createDirectory(at: jsonURL.deletingLastPathComponent(), withIntermediateDirectories: true)
         let started = ISO8601DateFormatter().string(from: Date())
-        if let against {
-            let other = try Self.executable(against, root: root)
+        if let other {
             var comparison = Comparison(started: started, machine: Self.machine(), scale: scale, binary: binary, against: other)
+            let rounds = rounds ?? 4
             for round in 0..<rounds {
                 for side in Comparison.order(round: round) {
                     let path = side == .binary ? binary : other
                     print("round \(round + 1) of \(rounds), \(path)")
+                    try Self.empty(workURL)
                     comparison.add(await scenarios(Bench(binary: path, repository: root, work: workURL, scale: scale, logLevel: logLevel),
                                                    chosen: chosen), for: side)
                 }
             }
             print()
             print(comparison.table())
-            try comparison.write(to: jsonURL)
-            print("\nwritten to \(jsonURL.path)")
+            try Self.write(jsonURL) { try comparison.write(to: $0) }
+            if !comparison.errors.isEmpty { throw ExitCode(1) }
             return
         }
+        try Self.empty(workURL)
         var report = Report(started: started, machine: Self.machine(), scale: scale)
         report.outcomes = await scenarios(Bench(binary: binary, repository: root, work: workURL, scale: scale, logLevel: logLevel), chosen: chosen)
         print()
         print(report.table())
-        try report.write(to: jsonURL)
-        print("\nwritten to \(jsonURL.path)")
+        try Self.write(jsonURL) { try report.write(to: $0) }
         if !report.passed { throw ExitCode(1) }
     }
 
     /// The binary at `path` (from the repository root), or why it cannot be run.
-    static func executable(_ path: String, root: URL) throws -> String {
+    static func executable(_ path: String, root: URL, hint: String) throws -> String {
         let binary = URL(fileURLWithPath: path, relativeTo: root).standardizedFileURL.path
-        guard FileManager.default.isExecutableFile(atPath: binary) else {
-            throw BenchError("no tidings binary at \(binary): build it with `swift build -c release`")
-        }
+        guard FileManager.default.isExecutableFile(atPath: binary) else { throw BenchError("no tidings binary at \(binary): \(hint)") }
         return binary
+    }
+
+    /// Empties the scratch directory: before every run, so that nothing of one run (a cluster's
+    /// port file, a database) is found by the next.
+    static func empty(_ work: URL) throws {
+        try? FileManager.default.removeItem(at: work)
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+    }
+
+    static func write(_ url: URL, _ body: (URL) throws -> Void) throws {
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try body(url)
+        print("\nwritten to \(url.path)")
     }
 
     /// Runs the chosen scenarios with one binary; a scenario that fails is a row saying why.

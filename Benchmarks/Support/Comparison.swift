@@ -3,7 +3,7 @@ import Foundation
 /// Two builds measured in turn (`--against`): each runs the chosen scenarios once a round, the
 /// order alternating between rounds, so that a machine's slow and fast spells fall on both.
 /// The table gives every run's figure and each side's median; a single run of either is no
-/// evidence on a noisy machine, several alternating ones are.
+/// evidence on a noisy machine, several alternating ones are. It judges no target.
 struct Comparison: Encodable {
     var started: String
     var machine: [String: String]
@@ -15,12 +15,24 @@ struct Comparison: Encodable {
     var binaryRuns: [[Outcome]] = []
     var againstRuns: [[Outcome]] = []
 
-    enum Side: CaseIterable {
-        case binary, against
+    enum Side: String, CaseIterable {
+        case binary = "--tidings", against = "--against"
     }
 
     enum CodingKeys: String, CodingKey {
         case started, machine, scale, binary, against, binaryRuns = "binary_runs", againstRuns = "against_runs"
+    }
+
+    /// One scenario's figure (or one of its details) in every run of each side.
+    struct Row {
+        var name: String
+        var unit: String
+        var binary: [Double] = []
+        var against: [Double] = []
+
+        mutating func add(_ value: Double, _ side: Side) {
+            if side == .binary { binary.append(value) } else { against.append(value) }
+        }
     }
 
     func runs(_ side: Side) -> [[Outcome]] { side == .binary ? binaryRuns : againstRuns }
@@ -30,50 +42,60 @@ struct Comparison: Encodable {
     }
 
     /// The order a round runs the two sides in: the first round starts with the binary
-    /// measured, the next with the other.
+    /// measured, the next with the other (an even number of rounds gives each the lead equally).
     static func order(round: Int) -> [Side] { round.isMultiple(of: 2) ? [.binary, .against] : [.against, .binary] }
 
-    /// The scenarios' figures in the order they first came, with every run's value per side.
-    func figures() -> [(scenario: String, unit: String, binary: [Double], against: [Double])] {
-        var rows: [(scenario: String, unit: String, binary: [Double], against: [Double])] = []
-        func record(_ outcome: Outcome, _ side: Side) {
-            guard outcome.error == nil else { return }
-            guard let index = rows.firstIndex(where: { $0.scenario == outcome.scenario }) else {
-                rows.append((outcome.scenario, outcome.unit, side == .binary ? [outcome.figure] : [], side == .against ? [outcome.figure] : []))
-                return
+    /// The runs that failed, by round and side, with why.
+    var errors: [String] {
+        Side.allCases.flatMap { side in
+            runs(side).enumerated().flatMap { round, outcomes in
+                outcomes.compactMap { outcome in outcome.error.map { "round \(round + 1), \(side.rawValue), \(outcome.scenario): \($0)" } }
             }
-            if side == .binary { rows[index].binary.append(outcome.figure) } else { rows[index].against.append(outcome.figure) }
         }
-        for side in Side.allCases { for round in runs(side) { round.forEach { record($0, side) } } }
+    }
+
+    /// The scenarios' figures in the order they first came. A run that failed has no figure: it
+    /// is listed under the table (`errors`).
+    func figures() -> [Row] {
+        var rows: [Row] = []
+        for side in Side.allCases {
+            for outcome in runs(side).joined() where outcome.error == nil {
+                if let index = rows.firstIndex(where: { $0.name == outcome.scenario }) {
+                    rows[index].add(outcome.figure, side)
+                } else {
+                    var row = Row(name: outcome.scenario, unit: outcome.unit)
+                    row.add(outcome.figure, side)
+                    rows.append(row)
+                }
+            }
+        }
         return rows
     }
 
-    /// A detail's runs per side, for the details both sides reported (CPU per message, seconds,
-    /// the ratio to a reference tool).
-    func details(of scenario: String) -> [(key: String, binary: [Double], against: [Double])] {
-        func values(_ side: Side) -> [String: [Double]] {
-            var values: [String: [Double]] = [:]
-            for round in runs(side) {
-                for outcome in round where outcome.scenario == scenario {
-                    for (key, value) in outcome.details { values[key, default: []].append(value) }
-                    // The figure over its reference tool's in the same run: what drifts with the
-                    // machine drifts in both.
-                    if let ratio = outcome.ratio { values["ratio_to_reference", default: []].append(ratio) }
-                }
+    /// A scenario's details that both sides reported (CPU per message, seconds, the ratio to a
+    /// reference tool), in every run of each side.
+    func details(of scenario: String) -> [Row] {
+        var rows: [String: Row] = [:]
+        for side in Side.allCases {
+            for outcome in runs(side).joined() where outcome.scenario == scenario && outcome.error == nil {
+                var details = outcome.details
+                // The figure over its reference tool's in the same run: what drifts with the
+                // machine drifts in both.
+                if let ratio = outcome.ratio { details["ratio_to_reference"] = ratio }
+                for (key, value) in details { rows[key, default: Row(name: key, unit: "")].add(value, side) }
             }
-            return values
         }
-        let (binary, against) = (values(.binary), values(.against))
-        return binary.keys.sorted().compactMap { key in against[key].map { (key, binary[key] ?? [], $0) } }
+        return rows.values.filter { !$0.binary.isEmpty && !$0.against.isEmpty }.sorted { $0.name < $1.name }
     }
 
     func table() -> String {
-        let header = ["scenario", "--tidings, each run", "--against, each run", "median", "median", "ratio"]
+        let header = ["scenario", "--tidings, each run", "--against, each run", "median, --tidings", "median, --against", "ratio"]
         var rows = [header]
-        for row in figures() {
+        let figures = self.figures()
+        for row in figures {
             let (mine, theirs) = (Self.median(row.binary), Self.median(row.against))
             rows.append([
-                row.scenario, row.binary.map(Report.number).joined(separator: ", "), row.against.map(Report.number).joined(separator: ", "),
+                row.name, row.binary.map(Report.number).joined(separator: ", "), row.against.map(Report.number).joined(separator: ", "),
                 mine.map { "\(Report.number($0)) \(row.unit)" } ?? "-", theirs.map { "\(Report.number($0)) \(row.unit)" } ?? "-",
                 Self.ratio(mine, theirs),
             ])
@@ -83,14 +105,15 @@ struct Comparison: Encodable {
             row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ")
         }
         lines.insert(widths.map { String(repeating: "-", count: $0) }.joined(separator: "  "), at: 1)
-        for row in figures() {
-            let details = self.details(of: row.scenario).map { detail in
+        for row in figures {
+            let details = self.details(of: row.name).map { detail in
                 let (mine, theirs) = (Self.median(detail.binary), Self.median(detail.against))
-                return "\(detail.key) \(mine.map(Report.number) ?? "-") against \(theirs.map(Report.number) ?? "-") (\(Self.ratio(mine, theirs)))"
+                return "\(detail.name) \(mine.map(Report.number) ?? "-") against \(theirs.map(Report.number) ?? "-") (\(Self.ratio(mine, theirs)))"
             }
-            if !details.isEmpty { lines.append("  \(row.scenario), medians: " + details.joined(separator: ", ")) }
+            if !details.isEmpty { lines.append("  \(row.name), medians: " + details.joined(separator: ", ")) }
         }
         lines.append("ratio: the median with --tidings over the median with --against (above 1: a larger figure, better for a rate, worse for a time).")
+        lines += errors.map { "failed: \($0)" }
         return lines.joined(separator: "\n")
     }
 
