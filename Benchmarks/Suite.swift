@@ -49,6 +49,7 @@ struct Suite: AsyncParsableCommand {
         let chosen = Set((only ?? "1,2,3,4,5,6,7,8,9").split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) })
         let jsonURL = URL(fileURLWithPath: json, relativeTo: root).standardizedFileURL
         let started = ISO8601DateFormatter().string(from: Date())
+        func bench(_ path: String) -> Bench { Bench(binary: path, repository: root, work: workURL, scale: scale, logLevel: logLevel) }
         if let other {
             var comparison = Comparison(started: started, machine: Self.machine(), scale: scale, binary: binary, against: other)
             let rounds = rounds ?? 4
@@ -57,8 +58,7 @@ struct Suite: AsyncParsableCommand {
                     let path = side == .binary ? binary : other
                     print("round \(round + 1) of \(rounds), \(path)")
                     try Self.empty(workURL)
-                    comparison.add(await scenarios(Bench(binary: path, repository: root, work: workURL, scale: scale, logLevel: logLevel),
-                                                   chosen: chosen), for: side)
+                    comparison.add(await scenarios(bench(path), chosen: chosen), for: side)
                 }
             }
             print()
@@ -69,7 +69,7 @@ struct Suite: AsyncParsableCommand {
         }
         try Self.empty(workURL)
         var report = Report(started: started, machine: Self.machine(), scale: scale)
-        report.outcomes = await scenarios(Bench(binary: binary, repository: root, work: workURL, scale: scale, logLevel: logLevel), chosen: chosen)
+        report.outcomes = await scenarios(bench(binary), chosen: chosen)
         print()
         print(report.table())
         try Self.write(jsonURL) { try report.write(to: $0) }

@@ -100,11 +100,7 @@ struct Comparison: Encodable {
                 Self.ratio(mine, theirs),
             ])
         }
-        let widths = header.indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
-        var lines = rows.map { row in
-            row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ")
-        }
-        lines.insert(widths.map { String(repeating: "-", count: $0) }.joined(separator: "  "), at: 1)
+        var lines = Report.columns(rows)
         for row in figures {
             let details = self.details(of: row.name).map { detail in
                 let (mine, theirs) = (Self.median(detail.binary), Self.median(detail.against))

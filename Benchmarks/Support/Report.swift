@@ -59,11 +59,7 @@ struct Report: Encodable {
                 reference, outcome.ratio.map { String(format: "%.2f", $0) } ?? "-", outcome.target, outcome.pass ? "pass" : "FAIL",
             ])
         }
-        let widths = header.indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
-        var lines = rows.map { row in
-            row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ")
-        }
-        lines.insert(widths.map { String(repeating: "-", count: $0) }.joined(separator: "  "), at: 1)
+        var lines = Self.columns(rows)
         for outcome in outcomes {
             if let error = outcome.error { lines.append("\(outcome.scenario): \(error)") }
             if !outcome.details.isEmpty {
@@ -72,6 +68,16 @@ struct Report: Encodable {
             }
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// Rows (the first a header) as lines of padded columns, a rule under the header.
+    static func columns(_ rows: [[String]]) -> [String] {
+        let widths = (rows.first ?? []).indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
+        var lines = rows.map { row in
+            row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ")
+        }
+        lines.insert(widths.map { String(repeating: "-", count: $0) }.joined(separator: "  "), at: min(1, lines.count))
+        return lines
     }
 
     static func number(_ value: Double) -> String {
